@@ -1,0 +1,281 @@
+"""An Instance = plant + catalog + orders, checked together and compiled once into arrays."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+
+import numpy as np
+
+from furnsim.errors import DataError, Issue, Location
+from furnsim.model.catalog import Catalog, Component, Operation
+from furnsim.model.orders import Job, Order
+from furnsim.model.plant import FINISHED, STORE, Plant
+
+__all__ = ["CompiledInstance", "Instance"]
+
+
+@dataclass(eq=False)
+class Instance:
+    """Everything a planner needs for one planning run.
+
+    Construction validates the cross references (articles of orders, work centers and setups
+    of operations, eligible machines, job volume vs. buffer capacity) and raises one
+    :class:`DataError` listing every problem.
+    """
+
+    plant: Plant
+    catalog: Catalog
+    orders: list[Order]
+    name: str = "instance"
+    plan_start: datetime | None = None
+    jobs: list[Job] = field(init=False)
+
+    def __post_init__(self) -> None:
+        issues: list[Issue] = []
+        self._check_catalog(issues)
+        self.jobs = []
+        self._job_ops: list[list[Operation]] = []
+        seen: set[str] = set()
+        for o in self.orders:
+            where = o.source or Location()
+            if o.id in seen:
+                issues.append(Issue(f"duplicate order id {o.id!r}", where.at(column="order")))
+                continue
+            seen.add(o.id)
+            if o.article not in self.catalog:
+                issues.append(Issue(f"order {o.id}: unknown article {o.article!r}", where.at(column="article")))
+                continue
+            art = self.catalog.article(o.article)
+            for comp in art.components:
+                delta = o.quantity * comp.qty_per_article
+                job = Job(
+                    id=f"{o.id}/{comp.id}",
+                    order=o.id,
+                    article=art.id,
+                    component=comp.id,
+                    delta=delta,
+                    release=max(0.0, o.release),
+                    deadline=o.deadline,
+                    priority=o.priority,
+                )
+                self._check_volumes(job, comp, where, issues)
+                self.jobs.append(job)
+                self._job_ops.append(comp.routing)
+        if issues:
+            raise DataError(issues)
+
+    # -- validation -------------------------------------------------------------------
+    def _check_catalog(self, issues: list[Issue]) -> None:
+        plant = self.plant
+        for art in self.catalog.articles:
+            for comp in art.components:
+                for step, op in enumerate(comp.routing, start=1):
+                    where = op.source or comp.source or Location()
+                    if op.work_center not in plant.wc_index:
+                        issues.append(
+                            Issue(
+                                f"{art.id}/{comp.id} step {step}: unknown work center {op.work_center!r}",
+                                where.at(column="work_center"),
+                            )
+                        )
+                        continue
+                    wc = plant.work_center(op.work_center)
+                    for m in list(op.machines) + list(op.machine_minutes):
+                        if m not in wc.machines:
+                            issues.append(
+                                Issue(
+                                    f"{art.id}/{comp.id} step {step}: machine {m!r} is not a machine of work center {wc.id}",
+                                    where.at(column="machines"),
+                                )
+                            )
+                    elig = self._eligible(op)
+                    if not elig:
+                        issues.append(Issue(f"{art.id}/{comp.id} step {step}: no eligible machine", where))
+                    for m in elig:
+                        if m in plant.machine_index and not plant.machine(m).has_setup(op.setup):
+                            issues.append(
+                                Issue(
+                                    f"{art.id}/{comp.id} step {step}: setup {op.setup!r} is not in the setup matrix of machine {m}",
+                                    where.at(column="setup"),
+                                )
+                            )
+
+    def _eligible(self, op: Operation) -> list[str]:
+        if op.work_center not in self.plant.wc_index:
+            return []
+        wc = self.plant.work_center(op.work_center)
+        return [m for m in wc.machines if not op.machines or m in op.machines]
+
+    def _check_volumes(self, job: Job, comp: Component, where: Location, issues: list[Issue]) -> None:
+        for step, op in enumerate(comp.routing, start=1):
+            if op.work_center not in self.plant.wc_index:
+                continue
+            wc = self.plant.work_center(op.work_center)
+            vol = job.delta * op.volume_per_piece
+            if vol > wc.buffer_capacity + 1e-9:
+                issues.append(
+                    Issue(
+                        f"job {job.id}: batch volume {vol:g} {wc.buffer_unit} at step {step} exceeds the "
+                        f"buffer capacity {wc.buffer_capacity:g} of work center {wc.id}",
+                        where.at(column="quantity"),
+                    )
+                )
+
+    # -- views --------------------------------------------------------------------------
+    def operations_of(self, job_index: int) -> list[Operation]:
+        return self._job_ops[job_index]
+
+    @property
+    def n_operations(self) -> int:
+        return sum(len(r) for r in self._job_ops)
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "work_centers": len(self.plant.work_centers),
+            "machines": len(self.plant.machines),
+            "articles": len(self.catalog.articles),
+            "components": self.catalog.n_components,
+            "orders": len(self.orders),
+            "jobs": len(self.jobs),
+            "operations": self.n_operations,
+        }
+
+    @cached_property
+    def compiled(self) -> CompiledInstance:
+        return CompiledInstance.build(self)
+
+
+@dataclass(eq=False)
+class CompiledInstance:
+    """The instance as flat numpy arrays for the simulator and the solvers.
+
+    Operations are numbered job by job in route order. Locations: 0 = STORE,
+    1..n_wc = work centers in plant order, n_wc + 1 = FINISHED.
+    """
+
+    job_ids: list[str]
+    order_ids: list[str]
+    machine_ids: list[str]
+    wc_ids: list[str]
+    setup_ids: list[str]
+    job_op_start: np.ndarray  # (n_jobs + 1,) int64: ops of job j are [start[j], start[j+1])
+    op_job: np.ndarray  # (n_ops,) int64
+    op_step: np.ndarray  # (n_ops,) int64: 0-based position in the route
+    op_wc: np.ndarray  # (n_ops,) int64
+    op_setup: np.ndarray  # (n_ops,) int64: global setup index
+    op_volume: np.ndarray  # (n_ops,) float64: batch volume while waiting for / on the op
+    op_proc: np.ndarray  # (n_ops, n_machines) float64: minutes on machine, nan = ineligible
+    op_elig_start: np.ndarray  # (n_ops + 1,) int64: CSR into op_elig_machine
+    op_elig_machine: np.ndarray  # (n_elig,) int64
+    machine_wc: np.ndarray  # (n_machines,) int64
+    machine_init_setup: np.ndarray  # (n_machines,) int64
+    setup_time: np.ndarray  # (n_machines, n_setups, n_setups) float64: nan = unknown setup
+    wc_capacity: np.ndarray  # (n_wc,) float64: inf = unlimited
+    transport: np.ndarray  # (n_wc + 2, n_wc + 2) float64 minutes between locations
+    job_release: np.ndarray  # (n_jobs,) float64
+    job_deadline: np.ndarray  # (n_jobs,) float64: inf = none
+    job_priority: np.ndarray  # (n_jobs,) float64
+    job_order: np.ndarray  # (n_jobs,) int64
+    job_delta: np.ndarray  # (n_jobs,) float64
+
+    @property
+    def n_jobs(self) -> int:
+        return len(self.job_ids)
+
+    @property
+    def n_ops(self) -> int:
+        return int(self.op_job.shape[0])
+
+    @property
+    def n_machines(self) -> int:
+        return len(self.machine_ids)
+
+    @property
+    def n_wc(self) -> int:
+        return len(self.wc_ids)
+
+    @property
+    def n_orders(self) -> int:
+        return len(self.order_ids)
+
+    @staticmethod
+    def build(inst: Instance) -> CompiledInstance:
+        plant = inst.plant
+        machine_ids = [m.id for m in plant.machines]
+        wc_ids = [w.id for w in plant.work_centers]
+        setup_ids: list[str] = []
+        s_index: dict[str, int] = {}
+        for m in plant.machines:
+            for s in m.setup_ids:
+                if s not in s_index:
+                    s_index[s] = len(setup_ids)
+                    setup_ids.append(s)
+        n_m, n_s, n_w = len(machine_ids), len(setup_ids), len(wc_ids)
+        setup_time = np.full((n_m, n_s, n_s), np.nan)
+        init = np.zeros(n_m, dtype=np.int64)
+        mwc = np.zeros(n_m, dtype=np.int64)
+        for i, m in enumerate(plant.machines):
+            idx = np.array([s_index[s] for s in m.setup_ids])
+            setup_time[i][np.ix_(idx, idx)] = m.setup_matrix
+            init[i] = s_index[m.initial_setup]
+            mwc[i] = plant.wc_index[m.work_center]
+        cap = np.array([w.buffer_capacity for w in plant.work_centers], dtype=float)
+        locs = [STORE, *wc_ids, FINISHED]
+        transport = np.zeros((n_w + 2, n_w + 2))
+        for a, la in enumerate(locs):
+            for b, lb in enumerate(locs):
+                if la == FINISHED or lb == STORE:
+                    continue
+                if la == STORE and lb == FINISHED:
+                    continue
+                transport[a, b] = plant.transport.time(la, lb)
+        order_ids = [o.id for o in inst.orders]
+        o_index = {o: i for i, o in enumerate(order_ids)}
+        op_start = [0]
+        op_job, op_step, op_wc, op_setup, op_vol = [], [], [], [], []
+        proc_rows: list[np.ndarray] = []
+        elig_start, elig = [0], []
+        for j, job in enumerate(inst.jobs):
+            for k, op in enumerate(inst.operations_of(j)):
+                op_job.append(j)
+                op_step.append(k)
+                op_wc.append(plant.wc_index[op.work_center])
+                op_setup.append(s_index[op.setup])
+                op_vol.append(job.delta * op.volume_per_piece)
+                row = np.full(n_m, np.nan)
+                for mid in inst._eligible(op):
+                    mi = plant.machine_index[mid]
+                    row[mi] = job.delta * op.piece_minutes(mid) + op.fixed_minutes
+                    elig.append(mi)
+                elig_start.append(len(elig))
+                proc_rows.append(row)
+            op_start.append(len(op_job))
+        return CompiledInstance(
+            job_ids=[j.id for j in inst.jobs],
+            order_ids=order_ids,
+            machine_ids=machine_ids,
+            wc_ids=wc_ids,
+            setup_ids=setup_ids,
+            job_op_start=np.array(op_start, dtype=np.int64),
+            op_job=np.array(op_job, dtype=np.int64),
+            op_step=np.array(op_step, dtype=np.int64),
+            op_wc=np.array(op_wc, dtype=np.int64),
+            op_setup=np.array(op_setup, dtype=np.int64),
+            op_volume=np.array(op_vol, dtype=float),
+            op_proc=np.vstack(proc_rows) if proc_rows else np.zeros((0, n_m)),
+            op_elig_start=np.array(elig_start, dtype=np.int64),
+            op_elig_machine=np.array(elig, dtype=np.int64),
+            machine_wc=mwc,
+            machine_init_setup=init,
+            setup_time=setup_time,
+            wc_capacity=cap,
+            transport=transport,
+            job_release=np.array([j.release for j in inst.jobs], dtype=float),
+            job_deadline=np.array([j.deadline for j in inst.jobs], dtype=float),
+            job_priority=np.array([j.priority for j in inst.jobs], dtype=float),
+            job_order=np.array([o_index[j.order] for j in inst.jobs], dtype=np.int64),
+            job_delta=np.array([j.delta for j in inst.jobs], dtype=float),
+        )
