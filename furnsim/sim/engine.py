@@ -1,0 +1,460 @@
+"""Event-driven simulator of the extended job shop (no Gymnasium import).
+
+The engine owns the shop state and its transitions; a policy only answers decisions:
+
+    sim = Simulator(instance)
+    d = sim.reset()
+    while d is not None:
+        d = sim.dispatch(d.candidates[0])      # or sim.wait()
+    schedule = sim.schedule()                  # sim.deadlock is set if the shop locked up
+
+Semantics (docs/semantics.md): time in minutes; a machine runs one operation at a time, no
+preemption; processing = δ·d (+ fixed); setup = S_m[current][needed], anticipatory by default
+(the setup starts at dispatch, processing when both setup and job are there); transport from
+the matrix STORE -> first work center -> ... -> FINISHED; a job holds its volume in the
+destination buffer from departure until its processing starts; with hard buffers a job only
+departs when the destination has room, otherwise it waits at STORE or blocks its machine.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from furnsim.model import CompiledInstance, Instance
+from furnsim.sim.schedule import OP_FIELDS, Schedule
+
+__all__ = ["Deadlock", "Decision", "Simulator"]
+
+_EPS = 1e-9
+
+# job states
+AT_STORE, WAITING, ASSIGNED, PROCESSING, BLOCKED, DONE = range(6)
+# machine states
+IDLE, BUSY, MBLOCKED = range(3)
+# event kinds (ordered: at equal times, processing ends and starts before releases)
+_END, _START, _RELEASE = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A machine is idle and can take one of ``candidates`` (job indices) next."""
+
+    time: float
+    machine: int
+    candidates: np.ndarray  # (k,) int64 job indices
+    ops: np.ndarray  # (k,) int64 the candidates' next operation
+
+
+@dataclass
+class Deadlock:
+    """The shop cannot move: no operation running or in transit, no decision, work left."""
+
+    time: float
+    cycle: list[dict[str, Any]]  # [{machine, job, waits_for}] forming the blocked cycle
+    blocked: list[dict[str, Any]] = field(default_factory=list)  # every blocked machine
+
+    @property
+    def message(self) -> str:
+        chain = " -> ".join(f"{c['machine']} (holding {c['job']}, needs room in {c['waits_for']})" for c in self.cycle)
+        return f"deadlock at t={self.time:g}: {chain or 'no progress possible'}"
+
+
+class Simulator:
+    """The shop simulator. ``buffers`` is ``"hard"`` (blocking) or ``"soft"`` (overflow measured)."""
+
+    def __init__(
+        self,
+        instance: Instance | CompiledInstance,
+        *,
+        buffers: str = "hard",
+        anticipatory_setups: bool = True,
+    ) -> None:
+        if buffers not in ("hard", "soft"):
+            raise ValueError(f"buffers must be 'hard' or 'soft', not {buffers!r}")
+        self.buffers = buffers
+        self.anticipatory_setups = anticipatory_setups
+        self._set_instance(instance)
+        self.reset()
+
+    # -- static data ------------------------------------------------------------------
+    def _set_instance(self, instance: Instance | CompiledInstance) -> None:
+        self.instance = instance if isinstance(instance, Instance) else None
+        ci = instance.compiled if isinstance(instance, Instance) else instance
+        self.ci = ci
+        self.name = self.instance.name if self.instance is not None else "instance"
+        n_ops, n_m, n_w = ci.n_ops, ci.n_machines, ci.n_wc
+        self.n_jobs, self.n_ops, self.n_machines, self.n_wc = ci.n_jobs, n_ops, n_m, n_w
+        proc = ci.op_proc
+        elig = ~np.isnan(proc)
+        cnt = np.maximum(elig.sum(axis=1), 1)
+        self.op_mean_proc = np.where(elig, proc, 0.0).sum(axis=1) / cnt  # (n_ops,)
+        self.op_min_proc = np.where(elig, proc, np.inf).min(axis=1) if n_ops else np.zeros(0)
+        # remaining work/ops from each op to the end of its job (inclusive)
+        rem = np.zeros(n_ops)
+        rem_ops = np.zeros(n_ops, dtype=np.int64)
+        starts = ci.job_op_start
+        for j in range(ci.n_jobs):
+            a, b = int(starts[j]), int(starts[j + 1])
+            if b > a:
+                rem[a:b] = np.cumsum(self.op_mean_proc[a:b][::-1])[::-1]
+                rem_ops[a:b] = np.arange(b - a, 0, -1)
+        self.op_rem_work = rem  # (n_ops,)
+        self.op_rem_ops = rem_ops  # (n_ops,)
+        self.job_total_work = np.array(
+            [rem[starts[j]] if starts[j + 1] > starts[j] else 0.0 for j in range(ci.n_jobs)]
+        )  # (n_jobs,)
+        # python-level lookups for the hot loop
+        self._op_wc = ci.op_wc.tolist()
+        self._op_setup = ci.op_setup.tolist()
+        self._op_vol = ci.op_volume.tolist()
+        self._op_job = ci.op_job.tolist()
+        self._job_first = starts[:-1].tolist()
+        self._job_end = starts[1:].tolist()
+        self._machine_wc = ci.machine_wc.tolist()
+        self._cap = ci.wc_capacity.tolist()
+        self._transport = ci.transport.tolist()
+        self._elig = [set(ci.op_elig_machine[ci.op_elig_start[o] : ci.op_elig_start[o + 1]].tolist()) for o in range(n_ops)]
+        self._proc = proc  # numpy (n_ops, n_m)
+        self._setup = ci.setup_time
+        self._wc_machines: list[list[int]] = [[] for _ in range(n_w)]
+        for m, w in enumerate(self._machine_wc):
+            self._wc_machines[w].append(m)
+        # does each work center have machines with different eligibility? (FJSP-style subsets)
+        self._wc_uniform = [True] * n_w
+        for o in range(n_ops):
+            w = self._op_wc[o]
+            if len(self._elig[o]) != len(self._wc_machines[w]):
+                self._wc_uniform[w] = False
+        self._release = ci.job_release.tolist()
+
+    # -- lifecycle --------------------------------------------------------------------
+    def reset(self, instance: Instance | CompiledInstance | None = None) -> Decision | None:
+        """Start over (optionally on another instance) and run to the first decision."""
+        if instance is not None:
+            self._set_instance(instance)
+        n_j, n_o, n_m, n_w = self.n_jobs, self.n_ops, self.n_machines, self.n_wc
+        self.time = 0.0
+        self.steps = 0
+        self.job_state = np.zeros(n_j, dtype=np.int64)  # (n_jobs,) AT_STORE..DONE
+        self.job_op = np.array(self._job_first, dtype=np.int64)  # (n_jobs,) next op (global idx)
+        self.job_arrive = np.full(n_j, np.nan)  # (n_jobs,) arrival at the current work center
+        self.machine_state = np.zeros(n_m, dtype=np.int64)  # (n_machines,) IDLE/BUSY/MBLOCKED
+        self.machine_setup = self.ci.machine_init_setup.copy()  # (n_machines,) current setup idx
+        self.machine_job = np.full(n_m, -1, dtype=np.int64)  # (n_machines,) job on it or -1
+        self.machine_free_at = np.zeros(n_m)  # (n_machines,) end of current op
+        self.machine_busy_time = np.zeros(n_m)  # (n_machines,) processing minutes so far
+        self.wc_level = np.zeros(n_w)  # (n_wc,) reserved buffer volume
+        self.wc_peak = np.zeros(n_w)  # (n_wc,) highest level seen
+        self._waiting: list[dict[int, None]] = [{} for _ in range(n_w)]  # unassigned jobs per wc
+        self._idle: list[set[int]] = [set(ms) for ms in self._wc_machines]
+        self._store_q: list[list[int]] = [[] for _ in range(n_w)]
+        self._blocked_q: list[list[int]] = [[] for _ in range(n_w)]
+        self._waited: set[int] = set()
+        self._events: list[tuple[float, int, int, int, int]] = []
+        self._seq = 0
+        self._dirty: set[int] = set()
+        self.n_done = 0
+        self.deadlock: Deadlock | None = None
+        self.rec = {f: np.full(n_o, np.nan) for f in OP_FIELDS}
+        self.rec_machine = np.full(n_o, -1, dtype=np.int64)
+        self.rec_setup_from = np.full(n_o, -1, dtype=np.int64)
+        self.finish_arrive = np.full(n_j, np.nan)
+        self.dispatch_log: list[tuple[float, int, int]] = []  # (time, machine, job)
+        self._buffer_log: list[tuple[float, int, float]] = []  # (time, wc, level after change)
+        for j in range(n_j):
+            if self._job_end[j] == self._job_first[j]:
+                self.job_state[j] = DONE
+                self.n_done += 1
+            else:
+                self._push(self._release[j], _RELEASE, j, 0)
+        self._decision: Decision | None = None
+        return self._advance()
+
+    @property
+    def done(self) -> bool:
+        """All jobs finished, or the shop deadlocked."""
+        return self.n_done == self.n_jobs or self.deadlock is not None
+
+    def decision(self) -> Decision | None:
+        """The pending decision, or None when done."""
+        return self._decision
+
+    # -- actions ----------------------------------------------------------------------
+    def dispatch(self, job: int) -> Decision | None:
+        """The deciding machine takes ``job`` next; runs to the next decision."""
+        d = self._decision
+        if d is None:
+            raise RuntimeError("no decision pending: the simulation is done")
+        job = int(job)
+        if not (0 <= job < self.n_jobs) or self.job_state[job] != WAITING:
+            raise ValueError(f"job {job} is not a candidate of machine {d.machine} at t={d.time:g}")
+        o = int(self.job_op[job])
+        m = d.machine
+        if m not in self._elig[o] or self._op_wc[o] != self._machine_wc[m]:
+            raise ValueError(f"job {job} is not a candidate of machine {d.machine} at t={d.time:g}")
+        t = self.time
+        w = self._op_wc[o]
+        del self._waiting[w][job]
+        self._idle[w].discard(m)
+        self.job_state[job] = ASSIGNED
+        self.machine_state[m] = BUSY
+        self.machine_job[m] = job
+        s_from = int(self.machine_setup[m])
+        s_to = self._op_setup[o]
+        st = 0.0 if s_from == s_to else float(self._setup[m, s_from, s_to])
+        arrive = float(self.job_arrive[job])
+        setup_start = t if self.anticipatory_setups else max(t, arrive)
+        setup_end = setup_start + st
+        start = max(setup_end, arrive)
+        end = start + float(self._proc[o, m])
+        self.machine_setup[m] = s_to
+        self.machine_free_at[m] = end
+        rec = self.rec
+        rec["setup_start"][o] = setup_start
+        rec["setup_end"][o] = setup_end
+        rec["start"][o] = start
+        rec["end"][o] = end
+        self.rec_machine[o] = m
+        self.rec_setup_from[o] = s_from
+        self._push(start, _START, job, m)
+        self._push(end, _END, job, m)
+        self.steps += 1
+        self.dispatch_log.append((t, m, job))
+        self._decision = None
+        return self._advance()
+
+    def wait(self) -> Decision | None:
+        """The deciding machine takes nothing now; it is asked again after the next event."""
+        d = self._decision
+        if d is None:
+            raise RuntimeError("no decision pending: the simulation is done")
+        if not self._events:
+            others = self._find_decision(exclude={*self._waited, d.machine})
+            if others is None:
+                raise RuntimeError(
+                    f"machine {self.ci.machine_ids[d.machine]} waits at t={self.time:g} but nothing else "
+                    "can happen: waiting here would stall the shop"
+                )
+        self._waited.add(d.machine)
+        self._decision = None
+        return self._advance()
+
+    # -- internals --------------------------------------------------------------------
+    def _push(self, t: float, kind: int, a: int, b: int) -> None:
+        self._seq += 1
+        heapq.heappush(self._events, (t, kind, self._seq, a, b))
+
+    def _set_level(self, w: int, dv: float) -> None:
+        lv = self.wc_level[w] + dv
+        if abs(lv) < _EPS:
+            lv = 0.0
+        self.wc_level[w] = lv
+        if lv > self.wc_peak[w]:
+            self.wc_peak[w] = lv
+        self._buffer_log.append((self.time, w, lv))
+
+    def _room(self, w: int, vol: float) -> bool:
+        return self.buffers == "soft" or self.wc_level[w] + vol <= self._cap[w] + _EPS
+
+    def _depart(self, j: int, o: int, from_loc: int) -> None:
+        """Job j leaves ``from_loc`` (0 = STORE, 1+w = work center w) toward op o's work center."""
+        w = self._op_wc[o]
+        t = self.time
+        vol = self._op_vol[o]
+        if vol > 0:
+            self._set_level(w, vol)
+        arrive = t + self._transport[from_loc][w + 1]
+        self.rec["depart"][o] = t
+        self.rec["arrive"][o] = arrive
+        self.job_arrive[j] = arrive
+        self.job_state[j] = WAITING
+        self._waiting[w][j] = None
+
+    def _try_leave_machine(self, m: int, j: int) -> bool:
+        """After processing (or while blocked): move the job on to its next work center."""
+        o = int(self.job_op[j])  # the op just finished
+        t = self.time
+        w_here = self._machine_wc[m]
+        nxt = o + 1
+        if nxt >= self._job_end[j]:
+            self.rec["leave"][o] = t
+            self.finish_arrive[j] = t + self._transport[w_here + 1][self.n_wc + 1]
+            self.job_state[j] = DONE
+            self.job_op[j] = nxt
+            self.n_done += 1
+        else:
+            w = self._op_wc[nxt]
+            if not self._room(w, self._op_vol[nxt]):
+                return False
+            self.rec["leave"][o] = t
+            self.job_op[j] = nxt
+            self._depart(j, nxt, w_here + 1)
+        self.machine_state[m] = IDLE
+        self.machine_job[m] = -1
+        self._idle[w_here].add(m)
+        return True
+
+    def _process_events_at(self, t: float) -> None:
+        ev = self._events
+        while ev and ev[0][0] <= t + _EPS:
+            _, kind, _, a, b = heapq.heappop(ev)
+            if kind == _START:
+                j, o = a, int(self.job_op[a])
+                self.job_state[j] = PROCESSING
+                vol = self._op_vol[o]
+                if vol > 0:
+                    w = self._op_wc[o]
+                    self._set_level(w, -vol)
+                    self._dirty.add(w)
+            elif kind == _END:
+                j, m = a, b
+                o = int(self.job_op[j])
+                self.machine_busy_time[m] += float(self._proc[o, m])
+                if not self._try_leave_machine(m, j):
+                    self.machine_state[m] = MBLOCKED
+                    self.job_state[j] = BLOCKED
+                    self._blocked_q[self._op_wc[o + 1]].append(m)
+            else:  # release
+                j = a
+                o = self._job_first[j]
+                w = self._op_wc[o]
+                if self._store_q[w] or not self._room(w, self._op_vol[o]):
+                    self._store_q[w].append(j)
+                else:
+                    self._depart(j, o, 0)
+        self._waited.clear()
+
+    def _retry_departures(self) -> None:
+        while self._dirty:
+            w = min(self._dirty)
+            self._dirty.discard(w)
+            bq = self._blocked_q[w]
+            while bq:
+                m = bq[0]
+                j = int(self.machine_job[m])
+                if not self._try_leave_machine(m, j):
+                    break
+                bq.pop(0)
+            if bq:
+                continue  # a blocked machine is first in line for the space
+            sq = self._store_q[w]
+            while sq:
+                j = sq[0]
+                o = self._job_first[j]
+                if not self._room(w, self._op_vol[o]):
+                    break
+                sq.pop(0)
+                self._depart(j, o, 0)
+
+    def _candidates(self, m: int, w: int) -> list[int]:
+        waiting = self._waiting[w]
+        if self._wc_uniform[w]:
+            return list(waiting)
+        job_op = self.job_op
+        elig = self._elig
+        return [j for j in waiting if m in elig[job_op[j]]]
+
+    def _find_decision(self, exclude: set[int] | None = None) -> Decision | None:
+        exclude = self._waited if exclude is None else exclude
+        for w in range(self.n_wc):
+            if not self._waiting[w] or not self._idle[w]:
+                continue
+            for m in sorted(self._idle[w]):
+                if m in exclude:
+                    continue
+                cands = self._candidates(m, w)
+                if cands:
+                    c = np.array(cands, dtype=np.int64)
+                    return Decision(self.time, m, c, self.job_op[c])
+        return None
+
+    def _advance(self) -> Decision | None:
+        while True:
+            if self._events and self._events[0][0] <= self.time + _EPS:
+                self._process_events_at(self.time)
+            self._retry_departures()
+            if self._events and self._events[0][0] <= self.time + _EPS:
+                continue
+            d = self._find_decision()
+            if d is not None:
+                self._decision = d
+                return d
+            if not self._events:
+                if self.n_done < self.n_jobs:
+                    self.deadlock = self._diagnose()
+                self._decision = None
+                return None
+            self.time = self._events[0][0]
+
+    def _diagnose(self) -> Deadlock:
+        ids = self.ci
+        blocked = []
+        wants: dict[int, int] = {}
+        for m in range(self.n_machines):
+            if self.machine_state[m] == MBLOCKED:
+                j = int(self.machine_job[m])
+                w = self._op_wc[int(self.job_op[j]) + 1]
+                wants[m] = w
+                blocked.append(
+                    {"machine": ids.machine_ids[m], "job": ids.job_ids[j], "waits_for": ids.wc_ids[w],
+                     "buffer_level": float(self.wc_level[w]), "capacity": float(self._cap[w])}
+                )
+        # follow machine -> wanted work center -> a blocked machine there, until a repeat
+        cycle: list[dict[str, Any]] = []
+        if wants:
+            start = min(wants)
+            seen: list[int] = []
+            m: int | None = start
+            while m is not None and m not in seen:
+                seen.append(m)
+                w = wants[m]
+                m = next((x for x in self._wc_machines[w] if x in wants), None)
+            if m is not None:
+                loop = seen[seen.index(m):]
+                by_m = {ids.machine_ids[x]: x for x in loop}
+                cycle = [b for b in blocked if b["machine"] in by_m]
+                cycle.sort(key=lambda b: loop.index(by_m[b["machine"]]))
+        return Deadlock(self.time, cycle, blocked)
+
+    # -- output -----------------------------------------------------------------------
+    def schedule(self, method: str = "") -> Schedule:
+        ci = self.ci
+        return Schedule(
+            instance_name=self.name,
+            job_ids=list(ci.job_ids),
+            machine_ids=list(ci.machine_ids),
+            wc_ids=list(ci.wc_ids),
+            setup_ids=list(ci.setup_ids),
+            op_job=ci.op_job.copy(),
+            op_step=ci.op_step.copy(),
+            op_wc=ci.op_wc.copy(),
+            op_volume=ci.op_volume.copy(),
+            op_machine=self.rec_machine.copy(),
+            op_setup_from=self.rec_setup_from.copy(),
+            op_setup_to=ci.op_setup.copy(),
+            times={k: v.copy() for k, v in self.rec.items()},
+            finish_arrive=self.finish_arrive.copy(),
+            buffers=self.buffers,
+            anticipatory_setups=self.anticipatory_setups,
+            method=method,
+            meta={"deadlock": self.deadlock.message} if self.deadlock else {},
+        )
+
+    # -- convenient views for policies ---------------------------------------------------
+    def queue_work(self, w: int) -> float:
+        """Work (mean minutes) waiting for work center ``w``: the WINQ of a job headed there."""
+        jo = self.job_op
+        mp = self.op_mean_proc
+        return float(sum(mp[jo[j]] for j in self._waiting[w]))
+
+    def waiting_jobs(self, w: int) -> list[int]:
+        return list(self._waiting[w])
+
+
+def _isnan(x: float) -> bool:
+    return math.isnan(x)

@@ -1,0 +1,232 @@
+"""The Schedule: what every method (simulator, rules, PPO, CP-SAT) produces.
+
+One record per operation, with the machine that ran it, the setup it needed and when,
+processing, the transport that brought the job to the operation's work center, and when the
+job left the machine afterwards (later than the end when the machine was blocked).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["OP_FIELDS", "Schedule"]
+
+# per-operation float fields (minutes after plan start); nan where not applicable
+OP_FIELDS = (
+    "setup_start",  # the machine starts changing its setup
+    "setup_end",
+    "start",  # processing start = buffer exit
+    "end",  # processing end
+    "depart",  # the job departs toward this operation's work center (= buffer entry: space reserved)
+    "arrive",  # transport done: the job is in the buffer
+    "leave",  # the job leaves the machine after processing (end, or later when blocked)
+)
+
+
+@dataclass(eq=False)
+class Schedule:
+    """A complete plan. Arrays are indexed by the instance's global operation index."""
+
+    instance_name: str
+    job_ids: list[str]
+    machine_ids: list[str]
+    wc_ids: list[str]
+    setup_ids: list[str]
+    op_job: np.ndarray  # (n_ops,) int64
+    op_step: np.ndarray  # (n_ops,) int64
+    op_wc: np.ndarray  # (n_ops,) int64
+    op_volume: np.ndarray  # (n_ops,) float64
+    op_machine: np.ndarray  # (n_ops,) int64, -1 = not scheduled
+    op_setup_from: np.ndarray  # (n_ops,) int64 setup index before the operation
+    op_setup_to: np.ndarray  # (n_ops,) int64 setup index the operation needs
+    times: dict[str, np.ndarray]  # field -> (n_ops,) float64, see OP_FIELDS
+    finish_arrive: np.ndarray  # (n_jobs,) float64: arrival at FINISHED
+    buffers: str = "hard"  # "hard" | "soft"
+    anticipatory_setups: bool = True
+    method: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    # -- basic views ------------------------------------------------------------------
+    @property
+    def n_ops(self) -> int:
+        return int(self.op_job.shape[0])
+
+    @property
+    def n_jobs(self) -> int:
+        return len(self.job_ids)
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        times = self.__dict__.get("times")
+        if times is not None and name in times:
+            return times[name]
+        raise AttributeError(name)
+
+    @property
+    def complete(self) -> bool:
+        return bool(np.all(self.op_machine >= 0))
+
+    def job_completion(self) -> np.ndarray:
+        """(n_jobs,) end of each job's last operation (nan if unfinished)."""
+        out = np.full(self.n_jobs, np.nan)
+        ends = self.times["end"]
+        for o in range(self.n_ops):
+            j = self.op_job[o]
+            e = ends[o]
+            if not math.isnan(e) and (math.isnan(out[j]) or e > out[j]):
+                out[j] = e
+        # a job is complete only when all its ops are
+        done = np.ones(self.n_jobs, dtype=bool)
+        np.logical_and.at(done, self.op_job, self.op_machine >= 0)
+        out[~done] = np.nan
+        return out
+
+    @property
+    def makespan(self) -> float:
+        e = self.times["end"]
+        return float(np.nanmax(e)) if self.n_ops and not np.all(np.isnan(e)) else 0.0
+
+    # -- buffers ----------------------------------------------------------------------
+    def buffer_events(self) -> list[tuple[float, int, float]]:
+        """(time, work center, +/- volume) sorted by time; space is held from depart to start."""
+        ev: list[tuple[float, int, float]] = []
+        dep, st = self.times["depart"], self.times["start"]
+        for o in range(self.n_ops):
+            v = float(self.op_volume[o])
+            if v <= 0 or math.isnan(dep[o]):
+                continue
+            w = int(self.op_wc[o])
+            ev.append((float(dep[o]), w, v))
+            if not math.isnan(st[o]):
+                ev.append((float(st[o]), w, -v))
+        # at equal times, releases (negative) come before reservations
+        ev.sort(key=lambda x: (x[0], x[2]))
+        return ev
+
+    def buffer_levels(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Work center -> (times, level after each change), a step function starting at 0."""
+        per: dict[int, list[tuple[float, float]]] = {w: [(0.0, 0.0)] for w in range(len(self.wc_ids))}
+        level = [0.0] * len(self.wc_ids)
+        for t, w, dv in self.buffer_events():
+            level[w] += dv
+            if abs(level[w]) < 1e-9:
+                level[w] = 0.0
+            if per[w][-1][0] == t:
+                per[w][-1] = (t, level[w])
+            else:
+                per[w].append((t, level[w]))
+        return {
+            self.wc_ids[w]: (np.array([p[0] for p in pts]), np.array([p[1] for p in pts]))
+            for w, pts in per.items()
+        }
+
+    # -- tables -----------------------------------------------------------------------
+    def records(self, instance: Any | None = None) -> list[dict[str, Any]]:
+        """One dict per operation (job/order/article/component names when an Instance is given)."""
+        jobs = instance.jobs if instance is not None else None
+        out = []
+        for o in range(self.n_ops):
+            j = int(self.op_job[o])
+            m = int(self.op_machine[o])
+            rec: dict[str, Any] = {
+                "op": o,
+                "job": self.job_ids[j],
+                "step": int(self.op_step[o]) + 1,
+                "work_center": self.wc_ids[int(self.op_wc[o])],
+                "machine": self.machine_ids[m] if m >= 0 else None,
+                "setup_from": self.setup_ids[int(self.op_setup_from[o])] if m >= 0 else None,
+                "setup_to": self.setup_ids[int(self.op_setup_to[o])],
+                "volume": float(self.op_volume[o]),
+            }
+            if jobs is not None:
+                jb = jobs[j]
+                rec.update(order=jb.order, article=jb.article, component=jb.component, quantity=jb.delta)
+            for f in OP_FIELDS:
+                v = float(self.times[f][o])
+                rec[f] = None if math.isnan(v) else v
+            out.append(rec)
+        return out
+
+    def to_frame(self, instance: Any | None = None) -> Any:
+        import pandas as pd
+
+        return pd.DataFrame.from_records(self.records(instance))
+
+    # -- JSON -------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        def arr(a: np.ndarray) -> list[Any]:
+            return [None if (isinstance(x, float) and math.isnan(x)) else x for x in a.tolist()]
+
+        return {
+            "format": "furnsim.schedule/1",
+            "instance_name": self.instance_name,
+            "job_ids": self.job_ids,
+            "machine_ids": self.machine_ids,
+            "wc_ids": self.wc_ids,
+            "setup_ids": self.setup_ids,
+            "buffers": self.buffers,
+            "anticipatory_setups": self.anticipatory_setups,
+            "method": self.method,
+            "meta": self.meta,
+            "op_job": arr(self.op_job),
+            "op_step": arr(self.op_step),
+            "op_wc": arr(self.op_wc),
+            "op_volume": arr(self.op_volume),
+            "op_machine": arr(self.op_machine),
+            "op_setup_from": arr(self.op_setup_from),
+            "op_setup_to": arr(self.op_setup_to),
+            "times": {k: arr(v) for k, v in self.times.items()},
+            "finish_arrive": arr(self.finish_arrive),
+        }
+
+    @staticmethod
+    def from_dict(d: dict[str, Any]) -> Schedule:
+        if d.get("format") != "furnsim.schedule/1":
+            raise ValueError("not a furnsim schedule (format furnsim.schedule/1)")
+
+        def f(a: list[Any]) -> np.ndarray:
+            return np.array([np.nan if x is None else x for x in a], dtype=float)
+
+        def i(a: list[Any]) -> np.ndarray:
+            return np.array(a, dtype=np.int64)
+
+        return Schedule(
+            instance_name=d["instance_name"],
+            job_ids=list(d["job_ids"]),
+            machine_ids=list(d["machine_ids"]),
+            wc_ids=list(d["wc_ids"]),
+            setup_ids=list(d["setup_ids"]),
+            op_job=i(d["op_job"]),
+            op_step=i(d["op_step"]),
+            op_wc=i(d["op_wc"]),
+            op_volume=f(d["op_volume"]),
+            op_machine=i(d["op_machine"]),
+            op_setup_from=i(d["op_setup_from"]),
+            op_setup_to=i(d["op_setup_to"]),
+            times={k: f(v) for k, v in d["times"].items()},
+            finish_arrive=f(d["finish_arrive"]),
+            buffers=d.get("buffers", "hard"),
+            anticipatory_setups=bool(d.get("anticipatory_setups", True)),
+            method=d.get("method", ""),
+            meta=dict(d.get("meta", {})),
+        )
+
+    def to_json(self, path: str | Path | None = None) -> str:
+        s = json.dumps(self.to_dict())
+        if path is not None:
+            Path(path).write_text(s)
+        return s
+
+    @staticmethod
+    def from_json(src: str | Path) -> Schedule:
+        p = Path(src) if not str(src).lstrip().startswith("{") else None
+        text = p.read_text() if p is not None else str(src)
+        d = json.loads(text)
+        if "schedule" in d and "format" not in d:
+            d = d["schedule"]
+        return Schedule.from_dict(d)
