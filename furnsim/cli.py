@@ -103,6 +103,149 @@ def generate(
         typer.echo(f"wrote {p}")
 
 
+GOAL_HELP = "speed | efficiency | empty-buffers"
+
+
+def _print_kpis(res: Any) -> None:
+    k = res.kpis
+    typer.echo(f"method:      {res.method}" + (f"   (requested {res.requested}; fallback: {res.fallback})" if res.fallback else ""))
+    typer.echo(f"goal:        {res.goal}   cost {res.cost:,.2f}")
+    typer.echo(f"valid:       {res.valid}" + (f"   ({len(res.violations)} violations)" if res.violations else ""))
+    if res.deadlock:
+        typer.echo(f"deadlock:    {res.deadlock}")
+    rows = [
+        ("makespan", "makespan", "min"),
+        ("total tardiness", "total_tardiness", "min"),
+        ("late orders", "late_orders", ""),
+        ("on-time rate", "on_time_rate", ""),
+        ("setup time", "total_setup_time", "min"),
+        ("mean utilization", "mean_utilization", ""),
+        ("blocked time", "blocked_time", "min"),
+        ("peak buffer fill", "peak_buffer_fill", ""),
+        ("buffer load", "buffer_load", ""),
+    ]
+    for label, key, unit in rows:
+        if key in k:
+            v = k[key]
+            typer.echo(f"  {label:<18} {v:,.3f} {unit}".rstrip() if isinstance(v, float) else f"  {label:<18} {v} {unit}".rstrip())
+    typer.echo(f"planned in {res.wall_time:.3f} s")
+
+
+@app.command("plan")
+def plan_cmd(
+    path: Annotated[Path, typer.Argument(help="plant workbook, CSV folder, YAML, or benchmark file")],
+    orders: Annotated[Path | None, typer.Option(help="orders file (.xlsx/.csv/.yaml)")] = None,
+    fmt: FormatOpt = "auto",
+    goal: Annotated[str, typer.Option(help=GOAL_HELP)] = "speed",
+    method: Annotated[str, typer.Option(help="rule:NAME | best-rule | cpsat | ppo")] = "best-rule",
+    json_out: Annotated[Path | None, typer.Option("--json", help="write the result as JSON here")] = None,
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    buffers: Annotated[str, typer.Option(help="hard (blocking) | soft (overflow priced)")] = "hard",
+    time_limit: Annotated[float | None, typer.Option(help="seconds for cpsat")] = None,
+    plan_start: Annotated[str | None, typer.Option(help="plan start, e.g. 2026-11-23T06:00")] = None,
+) -> None:
+    """Plan the orders with a method and print the KPIs (exit 1 if the plan is not valid)."""
+    from furnsim.goals import get_goal
+    from furnsim.plan import plan
+
+    inst = load(path, orders, fmt, plan_start)
+    try:
+        get_goal(goal)
+    except (KeyError, ValueError) as e:
+        typer.echo(f"--goal: {e}", err=True)
+        raise typer.Exit(EXIT_DATA_ERROR) from None
+    if buffers not in ("hard", "soft"):
+        typer.echo("--buffers: use hard or soft", err=True)
+        raise typer.Exit(EXIT_DATA_ERROR)
+    try:
+        res = plan(inst, goal, method, buffers=buffers, seed=seed, time_limit=time_limit)
+    except (KeyError, ValueError) as e:
+        typer.echo(f"--method: {e}", err=True)
+        raise typer.Exit(EXIT_DATA_ERROR) from None
+    typer.echo(f"{inst.name}: {len(inst.jobs)} jobs, {len(inst.plant.machines)} machines")
+    _print_kpis(res)
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(res.to_dict(inst), default=_json_default))
+        typer.echo(f"wrote {json_out}")
+    if not res.valid:
+        raise typer.Exit(1)
+
+
+def _json_default(o: Any) -> Any:
+    import numpy as np
+
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)
+
+
+@app.command("validate")
+def validate_cmd(
+    path: Annotated[Path, typer.Argument(help="the instance the schedule was made for")],
+    schedule: Annotated[Path, typer.Argument(help="schedule JSON (from furnsim plan --json)")],
+    orders: Annotated[Path | None, typer.Option(help="orders file")] = None,
+    fmt: FormatOpt = "auto",
+) -> None:
+    """Check a schedule independently against its instance: exit 0 if valid, 1 with the violations."""
+    from furnsim.sim import Schedule
+    from furnsim.validate import validate
+
+    inst = load(path, orders, fmt)
+    try:
+        s = Schedule.from_json(schedule)
+    except (OSError, ValueError, KeyError) as e:
+        typer.echo(f"{schedule}: not a readable schedule ({e})", err=True)
+        raise typer.Exit(EXIT_DATA_ERROR) from None
+    viol = validate(s, inst)
+    if viol:
+        typer.echo(f"INVALID: {len(viol)} violations")
+        for v in viol[:200]:
+            typer.echo(f"  [{getattr(v, 'kind', '')}] {getattr(v, 'message', v)}")
+        raise typer.Exit(1)
+    typer.echo(f"valid: {s.n_ops} operations, makespan {s.makespan:g}")
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    instances: Annotated[str, typer.Option(help="glob(s), comma-separated, e.g. '../shared/benchmarks/jsp/ta0*.txt'")],
+    methods: Annotated[str, typer.Option(help="comma-separated, e.g. rule:EDD,rule:ATC,best-rule")] = "rule:FIFO,rule:SPT,rule:EDD,rule:ATC",
+    goal: Annotated[str, typer.Option(help=GOAL_HELP)] = "speed",
+    out: Annotated[Path | None, typer.Option(help="results CSV")] = None,
+    summary: Annotated[Path | None, typer.Option(help="markdown summary (default: OUT with .md)")] = None,
+    reference: Annotated[str | None, typer.Option(help="method the ratios refer to (default: first)")] = None,
+    buffers: Annotated[str, typer.Option(help="hard | soft")] = "hard",
+    seed: Annotated[int, typer.Option()] = 0,
+    time_limit: Annotated[float | None, typer.Option(help="seconds per cpsat run")] = None,
+    orders: Annotated[Path | None, typer.Option(help="orders file for every instance")] = None,
+) -> None:
+    """Run methods × instances; write KPIs/cost/validity/time and a markdown summary."""
+    from furnsim.evaluate import evaluate, expand_instances, summary_markdown
+
+    paths = expand_instances(instances)
+    if not paths:
+        typer.echo(f"no instance matches {instances!r}", err=True)
+        raise typer.Exit(EXIT_DATA_ERROR)
+    mlist = [m.strip() for m in methods.split(",") if m.strip()]
+
+    def show(row: dict[str, Any]) -> None:
+        typer.echo(f"{row['instance']:<24} {row['method']:<16} cost {row['cost']:>14,.2f}  valid {row['valid']}  {row['time_s']:.3f}s")
+
+    df = evaluate(paths, mlist, goal, buffers=buffers, seed=seed, time_limit=time_limit, orders=orders, on_row=show)
+    md = summary_markdown(df, reference)
+    typer.echo("")
+    typer.echo(md)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        df.to_csv(out, index=False)
+        (summary or out.with_suffix(".md")).write_text(md)
+        typer.echo(f"wrote {out}")
+
+
 def main() -> None:  # pragma: no cover
     sys.exit(app())
 

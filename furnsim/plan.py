@@ -1,0 +1,212 @@
+"""The one planning service under the CLI and the dashboard.
+
+``plan(instance, goal, method)`` runs a method (a dispatching rule, the best rule, and later
+CP-SAT or a trained policy), validates its schedule with the independent validator, scores it
+with the goal's cost, and falls back to the best valid dispatching rule when the method fails
+(deadlock, invalid plan, missing model) — saying so in ``PlanResult.fallback``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from furnsim.model import Instance
+from furnsim.sim import Schedule, Simulator
+
+__all__ = ["PlanResult", "plan", "run_rule"]
+
+
+@dataclass
+class PlanResult:
+    schedule: Schedule
+    kpis: dict[str, Any]
+    cost: float
+    valid: bool
+    violations: list[Any]
+    method: str  # the method that produced the schedule
+    requested: str  # the method asked for
+    goal: str
+    wall_time: float
+    fallback: str | None = None  # why the requested method was not used
+    deadlock: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self, instance: Instance | None = None, with_schedule: bool = True) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "kpis": self.kpis,
+            "cost": self.cost,
+            "valid": self.valid,
+            "violations": [_violation_dict(v) for v in self.violations],
+            "method": self.method,
+            "requested": self.requested,
+            "goal": self.goal,
+            "fallback": self.fallback,
+            "deadlock": self.deadlock,
+            "wall_time_s": self.wall_time,
+            "details": self.details,
+            "operations": self.schedule.records(instance),
+        }
+        if with_schedule:
+            d["schedule"] = self.schedule.to_dict()
+        return d
+
+
+def _violation_dict(v: Any) -> dict[str, Any]:
+    if isinstance(v, dict):
+        return v
+    return {"kind": getattr(v, "kind", ""), "message": getattr(v, "message", str(v)), "ops": list(getattr(v, "ops", ()))}
+
+
+def run_rule(
+    instance: Instance,
+    rule: Any,
+    *,
+    buffers: str = "hard",
+    anticipatory_setups: bool = True,
+    seed: int | None = None,
+) -> tuple[Schedule, Simulator]:
+    """Plan a whole instance with one dispatching rule through the simulator."""
+    if hasattr(rule, "reset"):
+        rule.reset(seed)
+    sim = Simulator(instance, buffers=buffers, anticipatory_setups=anticipatory_setups)
+    d = sim.decision()
+    choose = rule.choose
+    while d is not None:
+        d = sim.dispatch(choose(sim, d))
+    return sim.schedule(method=f"rule:{rule.name}"), sim
+
+
+def _score(instance: Instance, schedule: Schedule, goal: str) -> tuple[dict[str, Any], float, list[Any]]:
+    from furnsim.goals import cost
+    from furnsim.kpi import kpis
+    from furnsim.validate import validate
+
+    violations = validate(schedule, instance)
+    k = kpis(schedule, instance)
+    return k, float(cost(k, goal)), list(violations)
+
+
+def _rule_method(name: str) -> Callable[..., Any]:
+    from furnsim.rules import get_rule
+
+    return get_rule(name)
+
+
+def plan(
+    instance: Instance,
+    goal: str = "speed",
+    method: str = "best-rule",
+    *,
+    buffers: str = "hard",
+    anticipatory_setups: bool = True,
+    seed: int | None = 0,
+    time_limit: float | None = None,
+    progress: Callable[[str, float], None] | None = None,
+    **options: Any,
+) -> PlanResult:
+    """Plan ``instance`` for ``goal`` with ``method`` (``rule:NAME``, ``best-rule``, ``cpsat``, ``ppo``)."""
+    from furnsim.goals import get_goal
+
+    goal_name = get_goal(goal).name
+    t0 = time.perf_counter()
+    requested = method
+    fallback: str | None = None
+    details: dict[str, Any] = {}
+    schedule: Schedule | None = None
+    deadlock: str | None = None
+    m = method.strip()
+    try:
+        if m.lower().startswith("rule:"):
+            rule = _rule_method(m.split(":", 1)[1])
+            schedule, sim = run_rule(instance, rule, buffers=buffers, anticipatory_setups=anticipatory_setups, seed=seed)
+            if sim.deadlock is not None:
+                deadlock = sim.deadlock.message
+                fallback = f"{m} deadlocked ({deadlock})"
+                schedule = None
+        elif m.lower() in ("best-rule", "best_rule", "rules"):
+            schedule, details = _best_rule(instance, goal_name, buffers, anticipatory_setups, seed, progress)
+        elif m.lower() in ("cpsat", "cp-sat"):
+            from furnsim.solvers.cpsat import solve_cpsat  # type: ignore[import-not-found]
+
+            schedule, details = solve_cpsat(
+                instance, goal_name, time_limit=time_limit or 60.0, buffers=buffers, progress=progress, **options
+            )
+        elif m.lower().startswith("ppo"):
+            from furnsim.rl.policy import plan_with_policy  # type: ignore[import-not-found]
+
+            schedule, details = plan_with_policy(instance, goal_name, buffers=buffers, **options)
+        else:
+            raise ValueError(f"unknown method {method!r}: use rule:NAME, best-rule, cpsat or ppo")
+    except (ImportError, FileNotFoundError) as e:
+        fallback = f"{m} is not available here ({e})"
+        schedule = None
+    result_method = schedule.method if schedule is not None and schedule.method else m
+    if schedule is not None:
+        k, c, viol = _score(instance, schedule, goal_name)
+        if viol:
+            fallback = f"{m} produced an invalid plan ({len(viol)} violations)"
+            details["rejected_violations"] = [_violation_dict(v) for v in viol[:20]]
+            schedule = None
+    if schedule is None:
+        schedule, bdetails = _best_rule(instance, goal_name, buffers, anticipatory_setups, seed, progress)
+        details.update(bdetails)
+        result_method = schedule.method
+        if schedule.meta.get("deadlock"):
+            deadlock = schedule.meta["deadlock"]
+    k, c, viol = _score(instance, schedule, goal_name)
+    return PlanResult(
+        schedule=schedule,
+        kpis=k,
+        cost=c,
+        valid=not viol and schedule.complete,
+        violations=viol,
+        method=result_method,
+        requested=requested,
+        goal=goal_name,
+        wall_time=time.perf_counter() - t0,
+        fallback=fallback,
+        deadlock=deadlock if not schedule.complete else None,
+        details=details,
+    )
+
+
+def _best_rule(
+    instance: Instance,
+    goal: str,
+    buffers: str,
+    anticipatory_setups: bool,
+    seed: int | None,
+    progress: Callable[[str, float], None] | None,
+) -> tuple[Schedule, dict[str, Any]]:
+    """Run every deterministic rule; keep the lowest-cost complete schedule."""
+    from furnsim.goals import cost
+    from furnsim.kpi import kpis
+    from furnsim.rules import RULES
+
+    best: tuple[float, Schedule] | None = None
+    tried: dict[str, Any] = {}
+    last: Schedule | None = None
+    names = [n for n in RULES if n.upper() != "RANDOM"]
+    for i, name in enumerate(names):
+        s, sim = run_rule(instance, RULES[name], buffers=buffers, anticipatory_setups=anticipatory_setups, seed=seed)
+        last = s
+        if progress is not None:
+            progress(f"rule {name}", (i + 1) / len(names))
+        if sim.deadlock is not None:
+            tried[name] = "deadlock"
+            continue
+        c = float(cost(kpis(s, instance), goal))
+        tried[name] = c
+        if best is None or c < best[0]:
+            best = (c, s)
+    details = {"rules_tried": tried}
+    if best is None:
+        assert last is not None
+        details["all_deadlocked"] = True
+        return last, details
+    best[1].method = best[1].method or "best-rule"
+    details["best_rule"] = best[1].method
+    return best[1], details
