@@ -52,10 +52,10 @@ def detect_format(path: str | Path) -> str:
     return "unknown"
 
 
-def read_plant(path: str | Path) -> PlantData:
+def read_plant(path: str | Path, plan_start: datetime | None = None) -> PlantData:
     """Read plant, catalog (and orders, if the file has them) from a workbook, CSV folder or YAML."""
     tables = read_tables(path)
-    return build_plant(tables, str(path))
+    return build_plant(tables, str(path), plan_start=plan_start)
 
 
 def read_orders(
@@ -69,7 +69,7 @@ def read_orders(
         table = tables["orders"]
     elif len(tables) == 1:
         table = next(iter(tables.values()))
-        table.name = "orders"
+        table.schema = "orders"
     else:
         raise DataError([Issue("no sheet named 'orders'", Location(str(path)))])
     arts = {a.id for a in catalog.articles} if catalog is not None else None
@@ -94,20 +94,32 @@ def load_instance(
         return read_fjs(p)
     if kind == "unknown":
         raise DataError(
-            [Issue(f"unsupported file type {p.suffix!r}: use .xlsx, .csv, .yaml, .txt (JSSP) or .fjs", Location(str(path)))]
+            [
+                Issue(
+                    f"unsupported file type {p.suffix!r}: use .xlsx, .csv, .yaml, .txt (JSSP) or .fjs",
+                    Location(str(path)),
+                )
+            ]
         )
-    data = read_plant(p)
+    data = read_plant(p, plan_start)
     start = plan_start or data.plan_start
     order_list = data.orders
     if orders is not None:
         order_list = read_orders(orders, data.catalog, start)
     try:
-        return Instance(data.plant, data.catalog, order_list, name=name or data.name, plan_start=start)
+        return Instance(
+            data.plant, data.catalog, order_list, name=name or data.name, plan_start=start
+        )
     except DataError as e:
         # cross-reference problems of orders point at the orders file
         raise DataError(
             [
-                Issue(i.message, i.location if i.location.file else Location(str(orders or path), "orders", i.row, i.column))
+                Issue(
+                    i.message,
+                    i.location
+                    if i.location.file
+                    else Location(str(orders or path), "orders", i.row, i.column),
+                )
                 for i in e.issues
             ]
         ) from None

@@ -10,7 +10,8 @@ import difflib
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -60,6 +61,7 @@ class PlantData:
 class _Ctx:
     def __init__(self) -> None:
         self.issues: list[Issue] = []
+        self.bad_plan_start = False  # plan_start given but invalid (reported once, not per order)
 
     def add(self, msg: str, loc: Location) -> None:
         self.issues.append(Issue(msg, loc))
@@ -69,7 +71,7 @@ class _Ctx:
         v = r.values.get(col)
         if v is None:
             if required:
-                self.add("value is missing", t.loc(r.number, col))
+                self.add(f"{col} is missing (a value is required)", t.loc(r.number, col))
             return None
         if isinstance(v, float) and v.is_integer():
             v = int(v)
@@ -89,11 +91,13 @@ class _Ctx:
         v = r.values.get(col)
         if v is None:
             if required:
-                self.add("value is missing", t.loc(r.number, col))
+                self.add(f"{col} is missing (a value is required)", t.loc(r.number, col))
             return default
         x = _to_float(v)
         if x is None:
-            self.add(f"{col} must be a number, got {_show(v)}{_excel_hint(v)}", t.loc(r.number, col))
+            self.add(
+                f"{col} must be a number, got {_show(v)}{_excel_hint(v)}", t.loc(r.number, col)
+            )
             return None
         if not math.isfinite(x):
             self.add(f"{col} must be a finite number, got {_show(v)}", t.loc(r.number, col))
@@ -119,6 +123,8 @@ class _Ctx:
                 )
                 return "bad"
             if plan_start is None:
+                if self.bad_plan_start:
+                    return "bad"
                 self.add(
                     f"{col} is a date/time, which needs a plan start (settings sheet key plan_start, "
                     "or --plan-start); or give minutes after plan start",
@@ -128,7 +134,9 @@ class _Ctx:
             return (dt - plan_start).total_seconds() / 60.0
         x = _to_float(v)
         if x is None or not math.isfinite(x):
-            self.add(f"{col} {_show(v)} is not a date/time or a number of minutes", t.loc(r.number, col))
+            self.add(
+                f"{col} {_show(v)} is not a date/time or a number of minutes", t.loc(r.number, col)
+            )
             return "bad"
         return x
 
@@ -209,13 +217,25 @@ def _normalize_headers(t: Table) -> None:
     if sheet is None:
         return
     canon = {_norm_name(c): c for c in sheet.column_names}
-    rename = {c: canon[_norm_name(c)] for c in t.columns if c and c not in canon.values() and _norm_name(c) in canon}
+    rename = {
+        c: canon[_norm_name(c)]
+        for c in t.columns
+        if c and c not in canon.values() and _norm_name(c) in canon
+    }
     rename = {a: b for a, b in rename.items() if b not in t.columns}
     if not rename:
         return
     t.columns = [rename.get(c, c) for c in t.columns]
     for r in t.rows:
         r.values = {rename.get(k, k): v for k, v in r.values.items()}
+
+
+def _col_row(t: Table, col: str) -> int | None:
+    """Row to report a column problem at: the header row, or in YAML (no header row) the first
+    row that uses the column, else the line of the table's key."""
+    if t.header_row:
+        return t.header_row
+    return next((r.number for r in t.rows if col in r.values), t.line or None)
 
 
 def _check_columns(ctx: _Ctx, t: Table) -> bool:
@@ -231,12 +251,14 @@ def _check_columns(ctx: _Ctx, t: Table) -> bool:
         return False
     _normalize_headers(t)
     ok = True
-    hdr = t.header_row or None
     known = set(sheet.column_names)
     for c in sheet.columns:
         if c.required and c.name not in t.columns:
             unknown = [x for x in t.columns if x and x not in known]
-            ctx.add(f"required column {c.name!r} is missing{_suggest(c.name, unknown)}", t.loc(hdr, c.name))
+            ctx.add(
+                f"required column {c.name!r} is missing{_suggest(c.name, unknown)}",
+                t.loc(_col_row(t, c.name), c.name),
+            )
             ok = False
     if not sheet.dynamic:
         for c in t.columns:
@@ -244,28 +266,30 @@ def _check_columns(ctx: _Ctx, t: Table) -> bool:
                 ctx.add(
                     f"unknown column {c!r}{_suggest(c, known)}; the columns of sheet {sheet.name} are "
                     f"{', '.join(sheet.column_names)}",
-                    t.loc(hdr, c),
+                    t.loc(_col_row(t, c), c),
                 )
     seen: set[str] = set()
     for c in t.columns:
         if c and c in seen:
-            ctx.add(f"column {c!r} appears twice in the header", t.loc(hdr, c))
+            ctx.add(f"column {c!r} appears twice in the header", t.loc(_col_row(t, c), c))
         seen.add(c)
     for r in t.rows:
         if r.values.get(EXTRA):
-            ctx.add("values in columns without a header (add a header or delete them)", t.loc(r.number))
+            ctx.add(
+                "values in columns without a header (add a header or delete them)", t.loc(r.number)
+            )
     return ok
 
 
-def _dups(ctx: _Ctx, t: Table, key_cols: list[str]) -> dict[tuple[Any, ...], Row]:
+def _dups(ctx: _Ctx, t: Table, key_cols: list[str], what: str) -> dict[tuple[Any, ...], Row]:
     seen: dict[tuple[Any, ...], Row] = {}
     for r in t.rows:
-        key = tuple(None if r.values.get(c) is None else str(r.values.get(c)).strip() for c in key_cols)
+        key = tuple(ctx_key(r.values.get(c)) for c in key_cols)
         if any(k is None for k in key):
             continue
         if key in seen:
             ctx.add(
-                f"duplicate {'/'.join(key_cols)} {'/'.join(map(str, key))!r} (first in row {seen[key].number})",
+                f"duplicate {what} {'/'.join(map(str, key))!r}: already defined in row {seen[key].number}",
                 t.loc(r.number, key_cols[-1]),
             )
         else:
@@ -273,11 +297,20 @@ def _dups(ctx: _Ctx, t: Table, key_cols: list[str]) -> dict[tuple[Any, ...], Row
     return seen
 
 
+def ctx_key(v: Any) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    return str(v).strip()
+
+
 def _settings(ctx: _Ctx, tables: dict[str, Table]) -> tuple[str | None, datetime | None]:
     t = tables.get("settings")
     name, start = None, None
     if t is None or not _check_columns(ctx, t):
         return name, start
+    _dups(ctx, t, ["key"], "setting")
     for r in t.rows:
         key = ctx.text(t, r, "key")
         v = r.values.get("value")
@@ -286,15 +319,25 @@ def _settings(ctx: _Ctx, tables: dict[str, Table]) -> tuple[str | None, datetime
         elif key == "plan_start":
             start = _to_datetime(v) if v is not None else None
             if start is None:
-                ctx.add(f"{v!r} is not a date/time", t.loc(r.number, "value"))
+                ctx.bad_plan_start = True
+                ctx.add(
+                    f"plan_start {_show(v)} is not a valid date/time (use e.g. 2026-11-23 06:00)",
+                    t.loc(r.number, "value"),
+                )
         elif key is not None:
-            ctx.add(f"unknown setting {key!r} (known: name, plan_start)", t.loc(r.number, "key"))
+            ctx.add(
+                f"unknown setting {key!r}{_suggest(key, ['name', 'plan_start'])} (known: name, plan_start)",
+                t.loc(r.number, "key"),
+            )
     return name, start
 
 
-def _setup_matrices(ctx: _Ctx, tables: dict[str, Table]) -> dict[str, tuple[list[str], np.ndarray, Location]]:
+_Matrix = tuple[list[str], np.ndarray, Location]
+
+
+def _setup_matrices(ctx: _Ctx, tables: dict[str, Table]) -> dict[str, _Matrix]:
     t = tables.get("setup_matrices")
-    out: dict[str, tuple[list[str], np.ndarray, Location]] = {}
+    out: dict[str, _Matrix] = {}
     if t is None or not _check_columns(ctx, t):
         return out
     setup_cols = [c for c in t.columns if c and c not in ("matrix", "from_setup")]
@@ -306,22 +349,29 @@ def _setup_matrices(ctx: _Ctx, tables: dict[str, Table]) -> dict[str, tuple[list
             continue
         blocks.setdefault(name, []).append(r)
     for name, rows in blocks.items():
-        ids = [str(r.values["from_setup"]).strip() for r in rows]
+        ids = [str(ctx_key(r.values["from_setup"])) for r in rows]
         seen: dict[str, int] = {}
         bad = False
         for r, s in zip(rows, ids, strict=True):
             if s in seen:
-                ctx.add(f"matrix {name}: setup {s!r} appears twice as a row (first in row {seen[s]})", t.loc(r.number, "from_setup"))
+                ctx.add(
+                    f"matrix {name}: setup {s!r} has two rows (first in row {seen[s]})",
+                    t.loc(r.number, "from_setup"),
+                )
                 bad = True
             seen.setdefault(s, r.number)
             if s not in setup_cols:
                 ctx.add(
-                    f"matrix {name}: setup {s!r} has a row but no column - the matrix is not square",
+                    f"matrix {name}: setup {s!r} has a row but no column - the matrix is not square "
+                    f"(add a column {s!r})",
                     t.loc(r.number, "from_setup"),
                 )
                 bad = True
         if NEUTRAL not in ids:
-            ctx.add(f"matrix {name}: needs a row for the '{NEUTRAL}' setup", t.loc(rows[0].number, "from_setup"))
+            ctx.add(
+                f"matrix {name}: needs a row (and a column) for the '{NEUTRAL}' setup, the state before the first job",
+                t.loc(rows[0].number, "from_setup"),
+            )
             bad = True
         k = len(ids)
         mat = np.zeros((k, k))
@@ -331,102 +381,166 @@ def _setup_matrices(ctx: _Ctx, tables: dict[str, Table]) -> dict[str, tuple[list
                     continue
                 v = r.values.get(s)
                 if v is None:
-                    ctx.add(f"matrix {name}: setup time {ids[i]} -> {s} is missing (the matrix is not square)", t.loc(r.number, s))
+                    ctx.add(
+                        f"matrix {name}: setup time {ids[i]} -> {s} is blank (every cell of the matrix needs a number; "
+                        "0 for a virtual setup)",
+                        t.loc(r.number, s),
+                    )
                     bad = True
                     continue
-                x = ctx.number(t, r, s, minimum=0.0)
-                if x is None:
+                x = _to_float(v)
+                if x is None or not math.isfinite(x):
+                    ctx.add(
+                        f"matrix {name}: setup time {ids[i]} -> {s} must be a number of minutes, got {_show(v)}",
+                        t.loc(r.number, s),
+                    )
+                    bad = True
+                    continue
+                if x < 0:
+                    ctx.add(
+                        f"matrix {name}: setup time {ids[i]} -> {s} is negative ({x:g}); it must be >= 0",
+                        t.loc(r.number, s),
+                    )
                     bad = True
                     continue
                 if i == j and x != 0:
-                    ctx.add(f"matrix {name}: staying in setup {s} must take 0 minutes (got {x:g})", t.loc(r.number, s))
+                    ctx.add(
+                        f"matrix {name}: staying in setup {s} must take 0 minutes (diagonal), got {x:g}",
+                        t.loc(r.number, s),
+                    )
                     bad = True
                 mat[i, j] = x
             for c in setup_cols:
                 if c not in ids and r.values.get(c) is not None:
                     ctx.add(
-                        f"matrix {name}: column {c!r} has a value but {c!r} has no row in this matrix (not square)",
+                        f"matrix {name}: column {c!r} has a value but {c!r} has no row in this matrix - "
+                        f"the matrix is not square (add a row with from_setup {c!r})",
                         t.loc(r.number, c),
                     )
                     bad = True
-        if not bad:
-            out[name] = (ids, mat, t.loc(rows[0].number))
-        else:
-            out[name] = ([], np.zeros((0, 0)), t.loc(rows[0].number))  # known but broken
+        out[name] = (
+            (ids, mat, t.loc(rows[0].number))
+            if not bad
+            else ([], np.zeros((0, 0)), t.loc(rows[0].number))
+        )
     return out
 
 
-def _work_centers(ctx: _Ctx, tables: dict[str, Table]) -> list[WorkCenter]:
+def _work_centers(ctx: _Ctx, tables: dict[str, Table]) -> tuple[list[WorkCenter], dict[str, None]]:
+    """Valid work centers, and every id the sheet declares (so a bad row causes no follow-on errors)."""
     t = tables["work_centers"]
     out: list[WorkCenter] = []
+    declared: dict[str, None] = {}  # ordered set
     if not _check_columns(ctx, t):
-        return out
-    _dups(ctx, t, ["work_center"])
-    seen: set[str] = set()
+        return out, declared
+    _dups(ctx, t, ["work_center"], "work center")
     for r in t.rows:
         wid = ctx.text(t, r, "work_center")
-        cap = ctx.number(t, r, "buffer_capacity", required=False, default=math.inf, minimum=0.0, strict_min=True)
+        cap = ctx.number(
+            t, r, "buffer_capacity", required=False, default=math.inf, minimum=0.0, strict_min=True
+        )
         unit = ctx.text(t, r, "buffer_unit", required=False) or "m3"
-        unit = {"m³": "m3", "m^3": "m3", "pallet": "pallets", "piece": "pieces", "pcs": "pieces"}.get(unit, unit)
+        unit = {
+            "m³": "m3",
+            "m^3": "m3",
+            "pallet": "pallets",
+            "piece": "pieces",
+            "pcs": "pieces",
+        }.get(unit, unit)
         if wid in (STORE, FINISHED):
-            ctx.add(f"{wid!r} is a reserved location name", t.loc(r.number, "work_center"))
+            ctx.add(
+                f"{wid!r} is a reserved location name; choose another work center id",
+                t.loc(r.number, "work_center"),
+            )
             continue
+        if wid is None or wid in declared:
+            continue
+        declared[wid] = None
         if unit not in ("m3", "pallets", "pieces"):
-            ctx.add(f"unknown buffer unit {unit!r} (m3, pallets or pieces)", t.loc(r.number, "buffer_unit"))
+            ctx.add(
+                f"unknown buffer unit {unit!r} (use m3, pallets or pieces)",
+                t.loc(r.number, "buffer_unit"),
+            )
             continue
-        if wid is None or cap is None or wid in seen:
+        if cap is None:
             continue
-        seen.add(wid)
         out.append(
-            WorkCenter(wid, cap, unit, description=ctx.text(t, r, "description", False) or "", source=t.loc(r.number))
+            WorkCenter(
+                wid,
+                cap,
+                unit,
+                description=ctx.text(t, r, "description", False) or "",
+                source=t.loc(r.number),
+            )
         )
     if not t.rows:
-        ctx.add("sheet has no work centers", t.loc())
-    return out
+        ctx.add("sheet has no work centers (it needs at least one row)", t.loc(2))
+    return out, declared
 
 
 def _machines(
-    ctx: _Ctx, tables: dict[str, Table], wcs: set[str], matrices: dict[str, tuple[list[str], np.ndarray, Location]]
-) -> list[Machine]:
+    ctx: _Ctx, tables: dict[str, Table], wcs: set[str], matrices: dict[str, _Matrix]
+) -> tuple[list[Machine], dict[str, str]]:
+    """Valid machines, and every declared machine id -> work center."""
     t = tables["machines"]
     out: list[Machine] = []
+    declared: dict[str, str] = {}
     if not _check_columns(ctx, t):
-        return out
-    _dups(ctx, t, ["machine"])
-    seen: set[str] = set()
+        return out, declared
+    _dups(ctx, t, ["machine"], "machine")
     for r in t.rows:
         mid = ctx.text(t, r, "machine")
         wc = ctx.text(t, r, "work_center")
         mname = ctx.text(t, r, "setup_matrix", required=False)
         init = ctx.text(t, r, "initial_setup", required=False) or NEUTRAL
-        ok = mid is not None and wc is not None and mid not in seen
+        ok = mid is not None and wc is not None and mid not in declared
+        if mid is not None and wc is not None and mid not in declared:
+            declared[mid] = wc
         if wc is not None and wc not in wcs:
-            ctx.add(f"unknown work center {wc!r}", t.loc(r.number, "work_center"))
+            ctx.add(
+                f"unknown work center {wc!r}{_suggest(wc, wcs)}{_known('work centers', wcs)}",
+                t.loc(r.number, "work_center"),
+            )
             ok = False
         ids, mat = [NEUTRAL], np.zeros((1, 1))
         if mname is not None:
             if mname not in matrices:
-                ctx.add(f"unknown setup matrix {mname!r} (not in sheet setup_matrices)", t.loc(r.number, "setup_matrix"))
+                ctx.add(
+                    f"unknown setup matrix {mname!r}{_suggest(mname, matrices)} (not in sheet setup_matrices)"
+                    f"{_known('matrices', matrices)}",
+                    t.loc(r.number, "setup_matrix"),
+                )
                 ok = False
             else:
                 ids, mat, _ = matrices[mname]
                 if not ids:
                     ok = False  # broken matrix already reported
-        if ok and init not in ids:
-            ctx.add(f"initial setup {init!r} is not in setup matrix {mname or '(none)'}", t.loc(r.number, "initial_setup"))
+        if ids and init not in ids and (mname is None or mname in matrices):
+            where = (
+                f"setup matrix {mname}"
+                if mname
+                else "a machine without setup matrix (only 'neutral')"
+            )
+            ctx.add(
+                f"unknown initial setup {init!r}{_suggest(init, ids)}: not a setup of {where}",
+                t.loc(r.number, "initial_setup"),
+            )
             ok = False
         if not ok:
             continue
         assert mid is not None and wc is not None
-        seen.add(mid)
         out.append(
             Machine(
-                mid, wc, tuple(ids), mat.copy(), init,
+                mid,
+                wc,
+                tuple(ids),
+                mat.copy(),
+                init,
                 description=ctx.text(t, r, "description", False) or "",
                 source=t.loc(r.number),
             )
         )
-    return out
+    return out, declared
 
 
 def _transport(ctx: _Ctx, tables: dict[str, Table], wcs: list[str]) -> TransportMatrix:
@@ -434,84 +548,139 @@ def _transport(ctx: _Ctx, tables: dict[str, Table], wcs: list[str]) -> Transport
     minutes: dict[tuple[str, str], float] = {}
     if not _check_columns(ctx, t):
         return TransportMatrix(default=0.0)
-    locs_from = set([STORE, *wcs])
-    locs_to = set([*wcs, FINISHED])
+    locs_from = [STORE, *wcs]
+    locs_to = [*wcs, FINISHED]
     for c in t.columns:
         if c and c != "from" and c not in locs_to:
-            ctx.add(f"unknown destination {c!r} (a work center or FINISHED)", t.loc(t.header_row or None, c))
+            if c == STORE:
+                ctx.add(
+                    "nothing travels to STORE: remove the column STORE", t.loc(_col_row(t, c), c)
+                )
+            else:
+                ctx.add(
+                    f"unknown destination {c!r}{_suggest(c, locs_to)}: a work center id or FINISHED",
+                    t.loc(_col_row(t, c), c),
+                )
     rows_by_from: dict[str, Row] = {}
     for r in t.rows:
         a = ctx.text(t, r, "from")
         if a is None:
             continue
         if a not in locs_from:
-            ctx.add(f"unknown location {a!r} (STORE or a work center)", t.loc(r.number, "from"))
+            if a == FINISHED:
+                ctx.add("nothing leaves FINISHED: remove the row FINISHED", t.loc(r.number, "from"))
+            else:
+                ctx.add(
+                    f"unknown location {a!r}{_suggest(a, locs_from)}: STORE or a work center id",
+                    t.loc(r.number, "from"),
+                )
             continue
         if a in rows_by_from:
-            ctx.add(f"duplicate row for {a!r} (first in row {rows_by_from[a].number})", t.loc(r.number, "from"))
+            ctx.add(
+                f"duplicate row for {a!r}: already in row {rows_by_from[a].number}",
+                t.loc(r.number, "from"),
+            )
             continue
         rows_by_from[a] = r
         for b in t.columns:
             if b not in locs_to:
                 continue
-            x = ctx.number(t, r, b, required=False, default=None)
-            if x is not None:
+            v = r.values.get(b)
+            if v is None:
+                continue
+            x = _to_float(v)
+            if x is None or not math.isfinite(x):
+                ctx.add(
+                    f"transport time {a} -> {b} must be a number of minutes, got {_show(v)}",
+                    t.loc(r.number, b),
+                )
+            elif x < 0:
+                ctx.add(
+                    f"transport time {a} -> {b} is negative ({x:g}); it must be >= 0",
+                    t.loc(r.number, b),
+                )
+            else:
                 minutes[(a, b)] = x
     # missing pairs, reported at the cell where they belong
-    for a in [STORE, *wcs]:
-        for b in [*wcs, FINISHED]:
+    for a in locs_from:
+        r = rows_by_from.get(a)
+        if r is None:
+            ctx.add(
+                f"no row for {a!r}: the transport times from {a} are missing (add a row with from = {a})",
+                t.loc(None, "from"),
+            )
+            continue
+        for b in locs_to:
             if a == b or (a == STORE and b == FINISHED) or (a, b) in minutes:
                 continue
-            r = rows_by_from.get(a)
-            if r is None:
-                ctx.add(f"no row for {a!r}: transport times from {a} are missing", t.loc(None, "from"))
-                break
             if b not in t.columns:
-                ctx.add(f"transport time {a} -> {b} is missing (no column {b!r})", t.loc(t.header_row or None, b))
-                continue
-            if r.values.get(b) is None:
-                ctx.add(f"transport time {a} -> {b} is missing", t.loc(r.number, b))
+                ctx.add(
+                    f"transport time {a} -> {b} is missing (no column {b!r})", t.loc(r.number, b)
+                )
+            elif r.values.get(b) is None:
+                ctx.add(f"transport time {a} -> {b} is missing (blank cell)", t.loc(r.number, b))
     for w in wcs:  # same work center: default 0
         minutes.setdefault((w, w), 0.0)
     return TransportMatrix(minutes, default=0.0)
 
 
-def _catalog(ctx: _Ctx, tables: dict[str, Table], plant_wcs: set[str], machines: dict[str, str]) -> list[Article]:
+def _catalog(
+    ctx: _Ctx,
+    tables: dict[str, Table],
+    plant_wcs: set[str],
+    machines: dict[str, str],
+    machine_setups: dict[str, tuple[str, ...]],
+) -> list[Article]:
+    """Articles with their components and routings.
+
+    ``machines`` maps every declared machine id to its work center; ``machine_setups`` holds
+    the setup ids of every valid machine (to check the setup of each operation).
+    """
     ta, tc, to = tables["articles"], tables["components"], tables["operations"]
     if not (_check_columns(ctx, ta) & _check_columns(ctx, tc) & _check_columns(ctx, to)):
         return []
-    _dups(ctx, ta, ["article"])
-    _dups(ctx, tc, ["article", "component"])
-    _dups(ctx, to, ["article", "component", "step"])
+    _dups(ctx, ta, ["article"], "article")
+    _dups(ctx, tc, ["article", "component"], "component")
+    _dups(ctx, to, ["article", "component", "step"], "operation (article/component/step)")
     art_rows: dict[str, Row] = {}
     for r in ta.rows:
         a = ctx.text(ta, r, "article")
         if a is not None and a not in art_rows:
             art_rows[a] = r
     if not ta.rows:
-        ctx.add("sheet has no articles", ta.loc())
-    # machine_times overrides
-    overrides: dict[tuple[str, str, int], dict[str, float]] = {}
+        ctx.add("sheet has no articles (it needs at least one row)", ta.loc(2))
+    # machine_times overrides: (article, component, step) -> {machine: (minutes, row)}
+    overrides: dict[tuple[str, str, int], dict[str, tuple[float, int]]] = {}
     tm = tables.get("machine_times")
     if tm is not None and _check_columns(ctx, tm):
+        _dups(
+            ctx,
+            tm,
+            ["article", "component", "step", "machine"],
+            "machine time (article/component/step/machine)",
+        )
         for r in tm.rows:
             a, c = ctx.text(tm, r, "article"), ctx.text(tm, r, "component")
             st = ctx.number(tm, r, "step", minimum=1)
             m = ctx.text(tm, r, "machine")
             x = ctx.number(tm, r, "minutes_per_piece")
             if m is not None and m not in machines:
-                ctx.add(f"unknown machine {m!r}", tm.loc(r.number, "machine"))
+                ctx.add(
+                    f"unknown machine {m!r}{_suggest(m, machines)}", tm.loc(r.number, "machine")
+                )
                 continue
-            if None in (a, c, st, m, x):
+            if a is None or c is None or st is None or m is None or x is None:
                 continue
-            overrides.setdefault((a, c, int(st)), {})[m] = x  # type: ignore[index,arg-type]
+            overrides.setdefault((a, c, int(st)), {})[m] = (x, r.number)
     # operations grouped by component
     ops: dict[tuple[str, str], list[tuple[int, Row]]] = {}
     for r in to.rows:
         a, c = ctx.text(to, r, "article"), ctx.text(to, r, "component")
         st = ctx.number(to, r, "step", minimum=1)
         if st is not None and not float(st).is_integer():
-            ctx.add(f"step must be a whole number (got {st:g})", to.loc(r.number, "step"))
+            ctx.add(
+                f"step must be a whole number (1, 2, 3, ...), got {st:g}", to.loc(r.number, "step")
+            )
             st = None
         if a is None or c is None or st is None:
             continue
@@ -523,109 +692,210 @@ def _catalog(ctx: _Ctx, tables: dict[str, Table], plant_wcs: set[str], machines:
         q = ctx.number(tc, r, "qty_per_article", minimum=0.0, strict_min=True)
         fv = ctx.number(tc, r, "final_volume_per_piece", required=False, default=0.0)
         if a is not None and a not in art_rows:
-            ctx.add(f"unknown article {a!r} (not in sheet articles)", tc.loc(r.number, "article"))
+            ctx.add(
+                f"unknown article {a!r}{_suggest(a, art_rows)} (not in sheet articles)",
+                tc.loc(r.number, "article"),
+            )
             continue
         if a is None or c is None or (a, c) in comp_seen:
             continue
         comp_seen.add((a, c))
-        steps = sorted(ops.get((a, c), []), key=lambda x: x[0])
+        steps = sorted(ops.get((a, c), []), key=lambda x: (x[0], x[1].number))
         if not steps:
-            ctx.add(f"component {a}/{c} has no operations (empty routing)", tc.loc(r.number, "component"))
+            ctx.add(
+                f"component {a}/{c} has no operations (empty routing): add its steps to sheet operations",
+                tc.loc(r.number, "component"),
+            )
             continue
         numbers = [s for s, _ in steps]
-        expect = list(range(1, len(numbers) + 1))
-        if numbers != expect:
-            if len(set(numbers)) != len(numbers):
-                ctx.add(
-                    f"component {a}/{c}: steps {numbers} repeat a step - the route order is ambiguous (cyclic)",
-                    to.loc(steps[0][1].number, "step"),
-                )
-            else:
-                ctx.add(f"component {a}/{c}: steps {numbers} must be 1..{len(numbers)} without gaps", to.loc(steps[0][1].number, "step"))
+        if len(set(numbers)) != len(numbers):
+            dup = next(s for s in numbers if numbers.count(s) > 1)
+            row = next(
+                rw for s, rw in steps[1:] if s == dup and rw is not steps[numbers.index(dup)][1]
+            )
+            ctx.add(
+                f"component {a}/{c}: step {dup} appears twice - the route order is ambiguous "
+                "(a route visits its steps once each, in order 1, 2, 3, ...)",
+                to.loc(row.number, "step"),
+            )
+            continue
+        if numbers != list(range(1, len(numbers) + 1)):
+            missing = sorted(set(range(1, max(numbers) + 1)) - set(numbers))
+            first_bad = next(rw for k, (s_, rw) in enumerate(steps, start=1) if s_ != k)
+            ctx.add(
+                f"component {a}/{c}: steps {', '.join(map(str, numbers))} have a gap (step "
+                f"{', '.join(map(str, missing))} is missing); number the steps 1..{len(numbers)}",
+                to.loc(first_bad.number, "step"),
+            )
             continue
         routing: list[Operation] = []
         bad = False
         for st, orow in steps:
+            loc = to.loc(orow.number)
             wc = ctx.text(to, orow, "work_center")
             setup = ctx.text(to, orow, "setup", required=False) or NEUTRAL
             d = ctx.number(to, orow, "minutes_per_piece")
             fixed = ctx.number(to, orow, "fixed_minutes", required=False, default=0.0)
             vol = ctx.number(to, orow, "volume_per_piece", required=False, default=0.0)
             mlist_raw = ctx.text(to, orow, "machines", required=False)
-            mlist = tuple(x.strip() for x in re.split(r"[,;]", mlist_raw) if x.strip()) if mlist_raw else ()
+            mlist = (
+                tuple(x.strip() for x in re.split(r"[,;]", mlist_raw) if x.strip())
+                if mlist_raw
+                else ()
+            )
             if wc is not None and wc not in plant_wcs:
-                ctx.add(f"unknown work center {wc!r}", to.loc(orow.number, "work_center"))
+                ctx.add(
+                    f"unknown work center {wc!r}{_suggest(wc, plant_wcs)}{_known('work centers', plant_wcs)}",
+                    loc.at(column="work_center"),
+                )
                 bad = True
             for m in mlist:
                 if m not in machines:
-                    ctx.add(f"unknown machine {m!r}", to.loc(orow.number, "machines"))
+                    ctx.add(
+                        f"unknown machine {m!r}{_suggest(m, machines)}", loc.at(column="machines")
+                    )
                     bad = True
                 elif wc is not None and machines[m] != wc:
-                    ctx.add(f"machine {m!r} stands in {machines[m]}, not in {wc}", to.loc(orow.number, "machines"))
+                    ctx.add(
+                        f"machine {m!r} stands in work center {machines[m]}, not in {wc}",
+                        loc.at(column="machines"),
+                    )
                     bad = True
+            ov = overrides.pop((a, c, st), {})
+            for m, (_, mrow) in ov.items():
+                if wc is not None and machines.get(m) != wc:
+                    ctx.add(
+                        f"machine {m!r} stands in work center {machines.get(m)}, but {a}/{c} step {st} is done in {wc}",
+                        tm.loc(mrow, "machine") if tm is not None else loc,
+                    )
+                    bad = True
+            if wc is not None and wc in plant_wcs and not bad:
+                elig = [m for m, w in machines.items() if w == wc and (not mlist or m in mlist)]
+                for m in elig:
+                    have = machine_setups.get(m)
+                    if have is not None and setup not in have:
+                        ctx.add(
+                            f"unknown setup {setup!r}{_suggest(setup, have)}: machine {m} has no such setup "
+                            f"in its setup matrix (its setups: {', '.join(have)})",
+                            loc.at(column="setup"),
+                        )
+                        bad = True
+                        break
             if wc is None or d is None or fixed is None or vol is None or bad:
                 bad = True
                 continue
-            if d == 0 and fixed == 0:
-                ctx.add("operation takes no time: minutes_per_piece and fixed_minutes are both 0", to.loc(orow.number, "minutes_per_piece"))
+            if d == 0 and fixed == 0 and not ov:
+                ctx.add(
+                    "operation takes no time: minutes_per_piece and fixed_minutes are both 0",
+                    loc.at(column="minutes_per_piece"),
+                )
                 bad = True
                 continue
-            ov = overrides.pop((a, c, st), {})
-            for m in ov:
-                if machines.get(m) != wc:
-                    ctx.add(f"machine_times: machine {m!r} is not in work center {wc}", to.loc(orow.number, "work_center"))
-                    bad = True
-            routing.append(Operation(wc, setup, d, fixed, vol, ov, mlist, source=to.loc(orow.number)))
+            routing.append(
+                Operation(
+                    wc, setup, d, fixed, vol, {m: x for m, (x, _) in ov.items()}, mlist, source=loc
+                )
+            )
         if bad or q is None or fv is None:
             continue
         comps.setdefault(a, []).append(
-            Component(c, q, routing, fv, description=ctx.text(tc, r, "description", False) or "", source=tc.loc(r.number))
+            Component(
+                c,
+                q,
+                routing,
+                fv,
+                description=ctx.text(tc, r, "description", False) or "",
+                source=tc.loc(r.number),
+            )
         )
     for (a, c), steps in ops.items():
         if (a, c) not in comp_seen:
-            ctx.add(f"operations for unknown component {a}/{c} (not in sheet components)", to.loc(steps[0][1].number, "component"))
+            ctx.add(
+                f"operations for unknown component {a}/{c} (not in sheet components)",
+                to.loc(min(rw.number for _, rw in steps), "component"),
+            )
     if tm is not None:
-        for (a, c, st) in overrides:
-            ctx.add(f"machine_times: no operation {a}/{c} step {st}", tm.loc(None, "step"))
+        for (a, c, st), ov in overrides.items():
+            if (a, c) in comp_seen and not any(s == st for s, _ in ops.get((a, c), [])):
+                msg = f"no operation {a}/{c} step {st} in sheet operations"
+            elif (a, c) in comp_seen:
+                continue  # the operation itself is broken and reported already
+            else:
+                msg = f"unknown component {a}/{c} (not in sheet components)"
+            for _, mrow in ov.values():
+                ctx.add(msg, tm.loc(mrow, "step" if (a, c) in comp_seen else "component"))
     articles = []
+    comp_articles = {ca for ca, _ in comp_seen}
     for a, r in art_rows.items():
         if a not in comps:
-            if not any(ca == a for ca, _ in comp_seen):
-                ctx.add(f"article {a} has no components", ta.loc(r.number, "article"))
+            if a not in comp_articles:
+                ctx.add(
+                    f"article {a} has no components: add its bill of materials to sheet components",
+                    ta.loc(r.number, "article"),
+                )
             continue
-        articles.append(Article(a, comps[a], description=ctx.text(ta, r, "description", False) or "", source=ta.loc(r.number)))
+        articles.append(
+            Article(
+                a,
+                comps[a],
+                description=ctx.text(ta, r, "description", False) or "",
+                source=ta.loc(r.number),
+            )
+        )
     return articles
 
 
-def build_plant(tables: dict[str, Table], file: str = "") -> PlantData:
-    """Build and validate plant + catalog (+ orders if the tables include them)."""
+def build_plant(
+    tables: dict[str, Table], file: str = "", plan_start: datetime | None = None
+) -> PlantData:
+    """Build and validate plant + catalog (+ orders if the tables include them).
+
+    ``plan_start`` overrides the workbook's settings ``plan_start`` (for dated orders).
+    """
     ctx = _Ctx()
     if not tables:
-        raise DataError([Issue("no tables found (the file is empty)", Location(file))])
-    for name in tables:
+        raise DataError(
+            [Issue("no tables found: the file has no sheets with data", Location(file))]
+        )
+    for name, t in tables.items():
         if name not in SHEETS:
-            t = tables[name]
-            ctx.add(f"unknown sheet {name!r} (known: {', '.join(SHEETS)})", Location(t.file, name))
+            ctx.add(
+                f"unknown sheet {name!r}{_suggest(name, SHEETS)}; the known sheets are {', '.join(SHEETS)} "
+                "(sheets whose name starts with _ are ignored)",
+                Location(t.file, name),
+            )
     missing = [s.name for s in SHEETS.values() if s.required and s.name not in tables]
+    is_dir = bool(file) and Path(file).is_dir()
     for m in missing:
-        ctx.add("required sheet is missing", Location(file, m))
+        if is_dir:
+            where = Location(f"{file.rstrip('/')}/{m}.csv", m)
+            ctx.add(f"required table {m}.csv is missing from the folder", where)
+        else:
+            ctx.add(f"required sheet {m!r} is missing", Location(file, m))
     if missing:
         raise DataError(ctx.issues)
-    name, plan_start = _settings(ctx, tables)
+    name, start = _settings(ctx, tables)
+    plan_start = plan_start or start
     matrices = _setup_matrices(ctx, tables)
-    wcs = _work_centers(ctx, tables)
-    wc_ids = [w.id for w in wcs]
-    machines = _machines(ctx, tables, set(wc_ids), matrices)
-    transport = _transport(ctx, tables, wc_ids)
-    articles = _catalog(ctx, tables, set(wc_ids), {m.id: m.work_center for m in machines})
-    with_machines = {m.work_center for m in machines}
+    wcs, wc_dict = _work_centers(ctx, tables)
+    wc_declared = set(wc_dict)
+    machines, m_declared = _machines(ctx, tables, wc_declared, matrices)
+    transport = _transport(ctx, tables, list(wc_dict))
+    articles = _catalog(ctx, tables, wc_declared, m_declared, {m.id: m.setup_ids for m in machines})
+    with_machines = set(m_declared.values())
+    stray = with_machines - wc_declared  # a machine in a misspelt work center: report that only
     t = tables["work_centers"]
     for w in wcs:
-        if w.id not in with_machines:
-            ctx.add(f"work center {w.id} has no machine (sheet machines)", w.source or t.loc())
+        if w.id not in with_machines and not stray:
+            ctx.add(
+                f"work center {w.id} has no machine: add one in sheet machines",
+                (w.source or t.loc()).at(column="work_center"),
+            )
     orders: list[Order] = []
     if "orders" in tables:
-        orders = _orders(ctx, tables["orders"], plan_start, {a.id for a in articles} | _article_ids(tables))
+        orders = _orders(
+            ctx, tables["orders"], plan_start, {a.id for a in articles} | _article_ids(tables)
+        )
     if ctx.issues:
         raise DataError(ctx.issues)
     try:
@@ -640,14 +910,24 @@ def _article_ids(tables: dict[str, Table]) -> set[str]:
     t = tables.get("articles")
     if t is None:
         return set()
-    return {str(r.values["article"]).strip() for r in t.rows if r.values.get("article") is not None}
+    return {
+        str(ctx_key(r.values["article"])) for r in t.rows if r.values.get("article") is not None
+    }
 
 
-def _orders(ctx: _Ctx, t: Table, plan_start: datetime | None, articles: set[str] | None) -> list[Order]:
+def _orders(
+    ctx: _Ctx, t: Table, plan_start: datetime | None, articles: set[str] | None
+) -> list[Order]:
     out: list[Order] = []
+    if not t.columns or not t.rows:
+        ctx.add(
+            "no orders: the table is empty (it needs a header row and one row per order)",
+            t.loc(t.header_row or 1),
+        )
+        return out
     if not _check_columns(ctx, t):
         return out
-    _dups(ctx, t, ["order"])
+    _dups(ctx, t, ["order"], "order")
     seen: set[str] = set()
     for r in t.rows:
         oid = ctx.text(t, r, "order")
@@ -658,21 +938,31 @@ def _orders(ctx: _Ctx, t: Table, plan_start: datetime | None, articles: set[str]
         pr = ctx.number(t, r, "priority", required=False, default=1.0, minimum=0.0, strict_min=True)
         ok = None not in (oid, art, q, pr) and dl != "bad" and rel != "bad"
         if art is not None and articles is not None and art not in articles:
-            ctx.add(f"unknown article {art!r}", t.loc(r.number, "article"))
+            ctx.add(
+                f"unknown article {art!r}{_suggest(art, articles)} (not in the catalog)",
+                t.loc(r.number, "article"),
+            )
             ok = False
         dlv = math.inf if dl is None else dl
         relv = 0.0 if rel is None else rel
-        if ok and isinstance(dlv, float) and isinstance(relv, float) and dlv < relv:
-            ctx.add(f"deadline is before release ({dlv:g} < {relv:g} minutes)", t.loc(r.number, "deadline"))
+        if isinstance(dlv, float) and isinstance(relv, float) and dlv < relv:
+            ctx.add(
+                f"deadline is before release ({_minutes(dlv, plan_start)} < {_minutes(relv, plan_start)})",
+                t.loc(r.number, "deadline"),
+            )
             ok = False
         if not ok or oid in seen:
             continue
         assert oid is not None and art is not None and q is not None and pr is not None
         seen.add(oid)
         out.append(Order(oid, art, q, float(dlv), float(relv), pr, source=t.loc(r.number)))
-    if not t.rows:
-        ctx.add("no orders in the table", t.loc())
     return out
+
+
+def _minutes(x: float, plan_start: datetime | None) -> str:
+    if plan_start is None:
+        return f"minute {x:g}"
+    return f"{plan_start + timedelta(minutes=x):%Y-%m-%d %H:%M}"
 
 
 def build_orders(
@@ -680,6 +970,8 @@ def build_orders(
 ) -> list[Order]:
     """Build and validate an orders table on its own (xlsx/csv orders file)."""
     ctx = _Ctx()
+    if table.kind != "orders":
+        table.schema = "orders"
     out = _orders(ctx, table, plan_start, articles)
     if ctx.issues:
         raise DataError(ctx.issues)

@@ -39,7 +39,11 @@ SHEETS: dict[str, Sheet] = {
             False,
             "Key/value settings of the plant file.",
             (
-                Column("key", True, "`name` (plant name) or `plan_start` (date and time minute 0 stands for)"),
+                Column(
+                    "key",
+                    True,
+                    "`name` (plant name) or `plan_start` (date and time minute 0 stands for)",
+                ),
                 Column("value", True, "the value"),
             ),
         ),
@@ -50,7 +54,11 @@ SHEETS: dict[str, Sheet] = {
             (
                 Column("work_center", True, "unique id, e.g. SAW"),
                 Column("buffer_capacity", False, "capacity of the buffer (blank = unlimited)"),
-                Column("buffer_unit", False, "m3 (default), pallets or pieces; volumes use the same unit"),
+                Column(
+                    "buffer_unit",
+                    False,
+                    "m3 (default), pallets or pieces; volumes use the same unit",
+                ),
                 Column("description", False, "free text"),
             ),
         ),
@@ -61,7 +69,11 @@ SHEETS: dict[str, Sheet] = {
             (
                 Column("machine", True, "unique id, e.g. SAW-1"),
                 Column("work_center", True, "work center the machine stands in"),
-                Column("setup_matrix", False, "name of a matrix in sheet setup_matrices (blank = no setups)"),
+                Column(
+                    "setup_matrix",
+                    False,
+                    "name of a matrix in sheet setup_matrices (blank = no setups)",
+                ),
                 Column("initial_setup", False, "setup state at plan start (default neutral)"),
                 Column("description", False, "free text"),
             ),
@@ -91,7 +103,10 @@ SHEETS: dict[str, Sheet] = {
             "articles",
             True,
             "Products.",
-            (Column("article", True, "unique id, e.g. WARDROBE-2D"), Column("description", False, "free text")),
+            (
+                Column("article", True, "unique id, e.g. WARDROBE-2D"),
+                Column("description", False, "free text"),
+            ),
         ),
         Sheet(
             "components",
@@ -117,8 +132,16 @@ SHEETS: dict[str, Sheet] = {
                 Column("setup", False, "setup id the machine needs (default neutral)"),
                 Column("minutes_per_piece", True, "processing minutes per piece d (δ·d per batch)"),
                 Column("fixed_minutes", False, "fixed minutes per batch (default 0)"),
-                Column("volume_per_piece", False, "volume of one piece while waiting for / on this step"),
-                Column("machines", False, "comma-separated subset of the work center's machines (blank = all)"),
+                Column(
+                    "volume_per_piece",
+                    False,
+                    "volume of one piece while waiting for / on this step",
+                ),
+                Column(
+                    "machines",
+                    False,
+                    "comma-separated subset of the work center's machines (blank = all)",
+                ),
             ),
         ),
         Sheet(
@@ -141,8 +164,14 @@ SHEETS: dict[str, Sheet] = {
                 Column("order", True, "unique order id"),
                 Column("article", True, "article id"),
                 Column("quantity", True, "pieces (> 0)"),
-                Column("deadline", False, "date and time, or minutes after plan start (blank = none)"),
-                Column("release", False, "date and time, or minutes after plan start (blank = plan start)"),
+                Column(
+                    "deadline", False, "date and time, or minutes after plan start (blank = none)"
+                ),
+                Column(
+                    "release",
+                    False,
+                    "date and time, or minutes after plan start (blank = plan start)",
+                ),
                 Column("priority", False, "weight > 0 (default 1)"),
             ),
         ),

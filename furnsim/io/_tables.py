@@ -12,6 +12,7 @@ import io
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from datetime import time as dt_time
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +35,9 @@ class Table:
     file: str
     columns: list[str]
     rows: list[Row] = field(default_factory=list)
-    header_row: int = 1
+    header_row: int = 1  # 0 = no header row in the file (YAML)
     schema: str = ""  # which schema sheet the table follows ("" = its own name)
+    line: int = 0  # YAML: line of the table's key
 
     def loc(self, row: int | None = None, column: str = "") -> Location:
         return Location(self.file, self.name, row, column)
@@ -62,6 +64,25 @@ def _clean(v: Any) -> Any:
         v = v.strip()
         return v if v else None
     return v
+
+
+def _suspect_date(v: Any) -> bool:
+    """A number typed into a date-formatted cell comes back as a date near 1900 (or a time)."""
+    return (isinstance(v, datetime) and v.year < 1950) or isinstance(v, dt_time)
+
+
+def _raw_rows(wb: Any, ws: Any) -> list[tuple[Any, ...]] | None:
+    """The sheet's values with no date conversion (Excel serial numbers), or None if unavailable."""
+    formats = getattr(wb, "_date_formats", None)
+    if formats is None:
+        return None
+    try:
+        wb._date_formats = set()
+        return list(ws.iter_rows(values_only=True))
+    except Exception:  # noqa: BLE001 - fall back to the converted values
+        return None
+    finally:
+        wb._date_formats = formats
 
 
 def _row_values(header: list[str], raw: tuple[Any, ...] | list[Any]) -> dict[str, Any]:
@@ -98,16 +119,26 @@ def read_xlsx(path: Path, display: str) -> dict[str, Table]:
             name = str(ws.title).strip()
             if name.startswith("_"):
                 continue
-            it = ws.iter_rows(values_only=True)
+            rows = list(ws.iter_rows(values_only=True))
+            if any(_suspect_date(c) for raw in rows for c in raw):
+                raw_rows = _raw_rows(wb, ws)
+                if raw_rows is not None and len(raw_rows) == len(rows):
+                    rows = [
+                        tuple(
+                            rc if _suspect_date(c) else c for c, rc in zip(conv, raw, strict=False)
+                        )
+                        for conv, raw in zip(rows, raw_rows, strict=True)
+                    ]
             header: list[str] = []
             header_row = 0
-            for header_row, raw in enumerate(it, start=1):  # noqa: B007
+            for i, raw in enumerate(rows, start=1):
                 if raw and any(not _is_blank(c) for c in raw):
                     header = [_norm_header(c) for c in raw]
+                    header_row = i
                     break
-            t = Table(name, display, header, header_row=header_row if header else 0)
-            for r, raw in enumerate(it, start=header_row + 1):
-                if raw is None or all(_is_blank(c) for c in raw):
+            t = Table(name, display, header, header_row=header_row)
+            for r, raw in enumerate(rows[header_row:], start=header_row + 1):
+                if not header or raw is None or all(_is_blank(c) for c in raw):
                     continue
                 t.rows.append(Row(r, _row_values(header, raw)))
             tables[name] = t
@@ -173,11 +204,17 @@ def _yaml_loader() -> type:
         pass
 
     _Loader.yaml_implicit_resolvers = {
-        k: [(tag, rx) for tag, rx in v if tag not in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool")]
+        k: [
+            (tag, rx)
+            for tag, rx in v
+            if tag not in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool")
+        ]
         for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
     _Loader.add_implicit_resolver(
-        "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+        "tag:yaml.org,2002:bool",
+        re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+        list("tTfF"),
     )
     return _Loader
 
@@ -217,7 +254,12 @@ def read_yaml(path: Path, display: str) -> dict[str, Table]:
         raise DataError([Issue("file is empty", Location(display))])
     if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
         raise DataError(
-            [Issue("top level must be a mapping of table name -> list of rows", Location(display, row=1))]
+            [
+                Issue(
+                    "top level must be a mapping of table name -> list of rows",
+                    Location(display, row=1),
+                )
+            ]
         )
     issues: list[Issue] = []
     tables: dict[str, Table] = {}
@@ -225,21 +267,30 @@ def read_yaml(path: Path, display: str) -> dict[str, Table]:
         name = str(knode.value).strip()
         key_line = knode.start_mark.line + 1
         if name in tables:
-            issues.append(Issue("table appears twice in the file", Location(display, name, key_line)))
+            issues.append(
+                Issue("table appears twice in the file", Location(display, name, key_line))
+            )
             continue
-        t = Table(name, display, [], header_row=key_line)
+        t = Table(name, display, [], header_row=0, line=key_line)
         tables[name] = t
         if name == "settings" and isinstance(vnode, yaml.MappingNode):
             for k, v in vnode.value:
                 val = loader.construct_object(v, deep=True)
-                t.rows.append(Row(k.start_mark.line + 1, {"key": _clean(k.value), "value": _yaml_cell(val)[0]}))
+                t.rows.append(
+                    Row(
+                        k.start_mark.line + 1, {"key": _clean(k.value), "value": _yaml_cell(val)[0]}
+                    )
+                )
             t.columns = ["key", "value"]
             continue
         if isinstance(vnode, yaml.ScalarNode) and vnode.value in ("", "~", "null"):
             continue  # `orders:` with nothing under it = an empty table
         if not isinstance(vnode, yaml.SequenceNode):
             issues.append(
-                Issue("must be a list of rows (each row a mapping column: value)", Location(display, name, key_line))
+                Issue(
+                    "must be a list of rows (each row a mapping column: value)",
+                    Location(display, name, key_line),
+                )
             )
             continue
         for item in vnode.value:
@@ -253,12 +304,17 @@ def read_yaml(path: Path, display: str) -> dict[str, Table]:
             for k, v in item.value:
                 col = _norm_header(k.value)
                 if col in vals:
-                    issues.append(Issue("column given twice in this row", Location(display, name, line, col)))
+                    issues.append(
+                        Issue("column given twice in this row", Location(display, name, line, col))
+                    )
                     continue
                 cell, ok = _yaml_cell(loader.construct_object(v, deep=True))
                 if not ok:
                     issues.append(
-                        Issue("must be a single value (not a nested list or mapping)", Location(display, name, line, col))
+                        Issue(
+                            "must be a single value (not a nested list or mapping)",
+                            Location(display, name, line, col),
+                        )
                     )
                 vals[col] = cell
                 if col not in t.columns:
@@ -287,12 +343,22 @@ def read_tables(path: str | Path) -> dict[str, Table]:
         if len(ymls) == 1:
             return read_tables(ymls[0])
         raise DataError(
-            [Issue("folder holds no plant data (plant.xlsx, *.csv tables or one .yaml file)", Location(display))]
+            [
+                Issue(
+                    "folder holds no plant data (plant.xlsx, *.csv tables or one .yaml file)",
+                    Location(display),
+                )
+            ]
         )
     suffix = p.suffix.lower()
     if suffix == ".xls":
         raise DataError(
-            [Issue("old Excel format .xls is not supported: open it in Excel and save it as .xlsx", Location(display))]
+            [
+                Issue(
+                    "old Excel format .xls is not supported: open it in Excel and save it as .xlsx",
+                    Location(display),
+                )
+            ]
         )
     if suffix not in (".xlsx", ".xlsm", ".yaml", ".yml", ".csv"):
         raise DataError(

@@ -49,7 +49,33 @@ def _int(tok: list[str], i: int, path: Path, what: str) -> int:
     try:
         return int(float(tok[i]))
     except ValueError:
-        raise DataError([Issue(f"expected an integer for {what}, got {tok[i]!r} (token {i + 1})", Location(str(path)))]) from None
+        raise DataError(
+            [
+                Issue(
+                    f"expected an integer for {what}, got {tok[i]!r} (token {i + 1})",
+                    Location(str(path)),
+                )
+            ]
+        ) from None
+
+
+def _num(tok: list[str], i: int, path: Path, what: str, row: int | None = None) -> float:
+    if i >= len(tok):
+        raise DataError([Issue(f"file ends early: expected {what}", Location(str(path)))])
+    try:
+        x = float(tok[i])
+    except ValueError:
+        x = float("nan")
+    if not (x >= 0 and x < float("inf")):
+        raise DataError(
+            [
+                Issue(
+                    f"{what} must be a number >= 0, got {tok[i]!r} (token {i + 1})",
+                    Location(str(path), row=row),
+                )
+            ]
+        )
+    return x
 
 
 def _single_job_instance(
@@ -57,9 +83,7 @@ def _single_job_instance(
     plant: Plant,
     routes: list[list[Operation]],
 ) -> Instance:
-    articles = [
-        Article(f"J{j}", [Component(f"J{j}", 1.0, ops)]) for j, ops in enumerate(routes)
-    ]
+    articles = [Article(f"J{j}", [Component(f"J{j}", 1.0, ops)]) for j, ops in enumerate(routes)]
     orders = [Order(f"J{j}", f"J{j}", 1.0) for j in range(len(routes))]
     return Instance(plant, Catalog(articles), orders, name=name)
 
@@ -70,10 +94,23 @@ def read_jsp(path: str | Path) -> Instance:
     tok = _tokens(p)
     n, m = _int(tok, 0, p, "number of jobs"), _int(tok, 1, p, "number of machines")
     if n <= 0 or m <= 0:
-        raise DataError([Issue(f"header must give positive jobs and machines, got {n} {m}", Location(str(p), row=1))])
+        raise DataError(
+            [
+                Issue(
+                    f"header must give positive jobs and machines, got {n} {m}",
+                    Location(str(p), row=1),
+                )
+            ]
+        )
     expected = 2 + 2 * n * m
     if len(tok) < expected:
-        raise DataError([Issue(f"expected {n}x{m} pairs, file has only {(len(tok) - 2) // 2}", Location(str(p)))])
+        raise DataError(
+            [
+                Issue(
+                    f"expected {n}x{m} pairs, file has only {(len(tok) - 2) // 2}", Location(str(p))
+                )
+            ]
+        )
     wcs = [WorkCenter(f"M{k}") for k in range(m)]
     machines = [Machine(f"M{k}", f"M{k}") for k in range(m)]
     plant = Plant(wcs, machines, TransportMatrix(default=0.0), name=p.stem)
@@ -83,10 +120,17 @@ def read_jsp(path: str | Path) -> Instance:
         ops = []
         for _ in range(m):
             mk = _int(tok, i, p, f"machine of job {j}")
-            d = _int(tok, i + 1, p, f"time of job {j}")
+            d = _num(tok, i + 1, p, f"time of job {j}", row=j + 2)
             i += 2
             if not 0 <= mk < m:
-                raise DataError([Issue(f"job {j}: machine {mk} out of range 0..{m - 1}", Location(str(p), row=j + 2))])
+                raise DataError(
+                    [
+                        Issue(
+                            f"job {j}: machine {mk} out of range 0..{m - 1}",
+                            Location(str(p), row=j + 2),
+                        )
+                    ]
+                )
             ops.append(Operation(f"M{mk}", NEUTRAL, float(d)))
         routes.append(ops)
     return _single_job_instance(p.stem, plant, routes)
@@ -97,6 +141,15 @@ def read_fjs(path: str | Path, setups: bool | None = None) -> Instance:
     p = Path(path)
     tok = _tokens(p)
     n, m = _int(tok, 0, p, "number of jobs"), _int(tok, 1, p, "number of machines")
+    if n <= 0 or m <= 0:
+        raise DataError(
+            [
+                Issue(
+                    f"header must give positive jobs and machines, got {n} {m}",
+                    Location(str(p), row=1),
+                )
+            ]
+        )
     lines = p.read_text().splitlines()
     # the optional 3rd header value (average machines per op) sits on the first line
     first = lines[0].split() if lines else []
@@ -105,19 +158,35 @@ def read_fjs(path: str | Path, setups: bool | None = None) -> Instance:
     for j in range(n):
         k_ops = _int(tok, i, p, f"operation count of job {j}")
         i += 1
+        if k_ops <= 0:
+            raise DataError([Issue(f"job {j} has no operations", Location(str(p), row=j + 2))])
         job = []
         for o in range(k_ops):
             k = _int(tok, i, p, f"machine count of job {j} op {o}")
             i += 1
+            if k <= 0:
+                raise DataError(
+                    [
+                        Issue(
+                            f"job {j} op {o}: no machine can do it (count {k})",
+                            Location(str(p), row=j + 2),
+                        )
+                    ]
+                )
             alts = []
             for _ in range(k):
                 mk = _int(tok, i, p, f"machine of job {j} op {o}")
-                t = float(tok[i + 1]) if i + 1 < len(tok) else -1
+                t = _num(tok, i + 1, p, f"time of job {j} op {o}", row=j + 2)
                 i += 2
                 if not 1 <= mk <= m:
-                    raise DataError([Issue(f"job {j} op {o}: machine {mk} out of range 1..{m}", Location(str(p), row=j + 2))])
-                if t < 0:
-                    raise DataError([Issue(f"job {j} op {o}: bad time", Location(str(p), row=j + 2))])
+                    raise DataError(
+                        [
+                            Issue(
+                                f"job {j} op {o}: machine {mk} out of range 1..{m}",
+                                Location(str(p), row=j + 2),
+                            )
+                        ]
+                    )
                 alts.append((mk - 1, t))
             job.append(alts)
         routes_raw.append(job)
@@ -129,8 +198,17 @@ def read_fjs(path: str | Path, setups: bool | None = None) -> Instance:
     if has_setups:
         need = m * n_ops * n_ops
         if len(rest) < need:
-            raise DataError([Issue(f"expected {m} setup matrices of {n_ops}x{n_ops} after the jobs, found {len(rest)} numbers", Location(str(p)))])
-        vals = np.array([float(x) for x in rest[:need]]).reshape(m, n_ops, n_ops)
+            raise DataError(
+                [
+                    Issue(
+                        f"expected {m} setup matrices of {n_ops}x{n_ops} after the jobs, found {len(rest)} numbers",
+                        Location(str(p)),
+                    )
+                ]
+            )
+        vals = np.array([_num(rest, q, p, "setup time") for q in range(need)], dtype=float).reshape(
+            m, n_ops, n_ops
+        )
         ids = (NEUTRAL, *op_setup)
         for k in range(m):
             mat = np.zeros((n_ops + 1, n_ops + 1))

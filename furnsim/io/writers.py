@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,8 @@ def write_workbook(tables: Tables, path: str | Path, *, help_sheet: bool = True)
             ws.column_dimensions[ws.cell(1, i).column_letter].width = min(max(width, 8), 40)
             if name in ("orders",) and c in ("deadline", "release"):
                 for row in ws.iter_rows(min_row=2, min_col=i, max_col=i):
-                    row[0].number_format = "yyyy-mm-dd hh:mm"
+                    if isinstance(row[0].value, datetime | date):
+                        row[0].number_format = "yyyy-mm-dd hh:mm"
     if help_sheet:
         ws = wb.create_sheet("_help")
         ws.append(["sheet", "column", "required", "meaning"])
@@ -94,6 +96,11 @@ def write_yaml(tables: Tables, path: str | Path) -> Path:
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    clean = {n: [{k: _cell(v) for k, v in r.items() if _cell(v) is not None} for r in rows] for n, rows in tables.items()}
-    path.write_text(yaml.safe_dump(clean, sort_keys=False, allow_unicode=True, default_flow_style=None))
+    clean = {
+        n: [{k: _cell(v) for k, v in r.items() if _cell(v) is not None} for r in rows]
+        for n, rows in tables.items()
+    }
+    path.write_text(
+        yaml.safe_dump(clean, sort_keys=False, allow_unicode=True, default_flow_style=None)
+    )
     return path

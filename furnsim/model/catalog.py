@@ -47,7 +47,9 @@ class Operation:
                 raise _fail(f"{name} must be a number >= 0 (got {v!r})", self.source)
         for m, v in self.machine_minutes.items():
             if not (math.isfinite(v) and v >= 0):
-                raise _fail(f"minutes per piece on machine {m} must be >= 0 (got {v!r})", self.source)
+                raise _fail(
+                    f"minutes per piece on machine {m} must be >= 0 (got {v!r})", self.source
+                )
 
     def piece_minutes(self, machine: str) -> float:
         return self.machine_minutes.get(machine, self.minutes_per_piece)
@@ -93,7 +95,9 @@ class Article:
         seen: set[str] = set()
         for c in self.components:
             if c.id in seen:
-                raise _fail(f"article {self.id}: duplicate component {c.id!r}", c.source or self.source)
+                raise _fail(
+                    f"article {self.id}: duplicate component {c.id!r}", c.source or self.source
+                )
             seen.add(c.id)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -46,7 +45,11 @@ class Instance:
                 continue
             seen.add(o.id)
             if o.article not in self.catalog:
-                issues.append(Issue(f"order {o.id}: unknown article {o.article!r}", where.at(column="article")))
+                issues.append(
+                    Issue(
+                        f"order {o.id}: unknown article {o.article!r}", where.at(column="article")
+                    )
+                )
                 continue
             art = self.catalog.article(o.article)
             for comp in art.components:
@@ -93,7 +96,9 @@ class Instance:
                             )
                     elig = self._eligible(op)
                     if not elig:
-                        issues.append(Issue(f"{art.id}/{comp.id} step {step}: no eligible machine", where))
+                        issues.append(
+                            Issue(f"{art.id}/{comp.id} step {step}: no eligible machine", where)
+                        )
                     for m in elig:
                         if m in plant.machine_index and not plant.machine(m).has_setup(op.setup):
                             issues.append(
@@ -109,7 +114,9 @@ class Instance:
         wc = self.plant.work_center(op.work_center)
         return [m for m in wc.machines if not op.machines or m in op.machines]
 
-    def _check_volumes(self, job: Job, comp: Component, where: Location, issues: list[Issue]) -> None:
+    def _check_volumes(
+        self, job: Job, comp: Component, where: Location, issues: list[Issue]
+    ) -> None:
         for step, op in enumerate(comp.routing, start=1):
             if op.work_center not in self.plant.wc_index:
                 continue
@@ -119,7 +126,8 @@ class Instance:
                 issues.append(
                     Issue(
                         f"job {job.id}: batch volume {vol:g} {wc.buffer_unit} at step {step} exceeds the "
-                        f"buffer capacity {wc.buffer_capacity:g} of work center {wc.id}",
+                        f"buffer capacity {wc.buffer_capacity:g} of work center {wc.id} (a batch must fit "
+                        "in the buffer: split the order or raise the capacity)",
                         where.at(column="quantity"),
                     )
                 )

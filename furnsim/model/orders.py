@@ -30,17 +30,26 @@ class Order:
         if not self.id:
             raise DataError([Issue("order id is empty", where)])
         if not (math.isfinite(self.quantity) and self.quantity > 0):
-            raise DataError([Issue(f"order {self.id}: quantity must be > 0 (got {self.quantity})", where)])
+            raise DataError(
+                [Issue(f"order {self.id}: quantity must be > 0 (got {self.quantity})", where)]
+            )
         if not math.isfinite(self.release):
             raise DataError([Issue(f"order {self.id}: release must be a finite time", where)])
         if math.isnan(self.deadline):
             raise DataError([Issue(f"order {self.id}: deadline is not a number", where)])
         if self.deadline < self.release:
             raise DataError(
-                [Issue(f"order {self.id}: deadline ({self.deadline:g}) is before release ({self.release:g})", where)]
+                [
+                    Issue(
+                        f"order {self.id}: deadline ({self.deadline:g}) is before release ({self.release:g})",
+                        where,
+                    )
+                ]
             )
         if not (math.isfinite(self.priority) and self.priority > 0):
-            raise DataError([Issue(f"order {self.id}: priority must be > 0 (got {self.priority})", where)])
+            raise DataError(
+                [Issue(f"order {self.id}: priority must be > 0 (got {self.priority})", where)]
+            )
 
 
 @dataclass(frozen=True)

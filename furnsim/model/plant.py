@@ -168,7 +168,10 @@ class Plant:
             self.machine_index[m.id] = len(self.machine_index)
             if m.work_center not in members:
                 issues.append(
-                    Issue(f"machine {m.id}: unknown work center {m.work_center!r}", m.source or Location())
+                    Issue(
+                        f"machine {m.id}: unknown work center {m.work_center!r}",
+                        m.source or Location(),
+                    )
                 )
                 continue
             members[m.work_center].append(m.id)

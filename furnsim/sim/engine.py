@@ -19,7 +19,6 @@ departs when the destination has room, otherwise it waits at STORE or blocks its
 from __future__ import annotations
 
 import heapq
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,8 +35,9 @@ _EPS = 1e-9
 AT_STORE, WAITING, ASSIGNED, PROCESSING, BLOCKED, DONE = range(6)
 # machine states
 IDLE, BUSY, MBLOCKED = range(3)
-# event kinds (ordered: at equal times, processing ends and starts before releases)
-_END, _START, _RELEASE = 0, 1, 2
+# event kinds, in the order they are handled at equal times: processing starts (free
+# buffer space), processing ends (departures may use that space), releases
+_START, _END, _RELEASE = 0, 1, 2
 
 
 @dataclass(frozen=True)
@@ -221,7 +221,7 @@ class Simulator:
         rec["end"][o] = end
         self.rec_machine[o] = m
         self.rec_setup_from[o] = s_from
-        self._push(start, _START, job, m)
+        self._push(start, _START, job, o)
         self._push(end, _END, job, m)
         self.steps += 1
         self.dispatch_log.append((t, m, job))
@@ -304,7 +304,7 @@ class Simulator:
         while ev and ev[0][0] <= t + _EPS:
             _, kind, _, a, b = heapq.heappop(ev)
             if kind == _START:
-                j, o = a, int(self.job_op[a])
+                j, o = a, b
                 self.job_state[j] = PROCESSING
                 vol = self._op_vol[o]
                 if vol > 0:
@@ -409,13 +409,12 @@ class Simulator:
         if wants:
             start = min(wants)
             seen: list[int] = []
-            m: int | None = start
-            while m is not None and m not in seen:
-                seen.append(m)
-                w = wants[m]
-                m = next((x for x in self._wc_machines[w] if x in wants), None)
-            if m is not None:
-                loop = seen[seen.index(m):]
+            cur: int | None = start
+            while cur is not None and cur not in seen:
+                seen.append(cur)
+                cur = next((x for x in self._wc_machines[wants[cur]] if x in wants), None)
+            if cur is not None:
+                loop = seen[seen.index(cur):]
                 by_m = {ids.machine_ids[x]: x for x in loop}
                 cycle = [b for b in blocked if b["machine"] in by_m]
                 cycle.sort(key=lambda b: loop.index(by_m[b["machine"]]))
@@ -455,6 +454,3 @@ class Simulator:
     def waiting_jobs(self, w: int) -> list[int]:
         return list(self._waiting[w])
 
-
-def _isnan(x: float) -> bool:
-    return math.isnan(x)
