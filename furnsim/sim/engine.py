@@ -27,7 +27,7 @@ import numpy as np
 from furnsim.model import CompiledInstance, Instance
 from furnsim.sim.schedule import OP_FIELDS, Schedule
 
-__all__ = ["Deadlock", "Decision", "Simulator"]
+__all__ = ["ASSIGNED", "AT_STORE", "BLOCKED", "BUSY", "DONE", "IDLE", "MBLOCKED", "PROCESSING", "WAITING", "Deadlock", "Decision", "Simulator"]
 
 _EPS = 1e-9
 
@@ -301,7 +301,7 @@ class Simulator:
 
     def _process_events_at(self, t: float) -> None:
         ev = self._events
-        while ev and ev[0][0] <= t + _EPS:
+        while ev and ev[0][0] <= t:
             _, kind, _, a, b = heapq.heappop(ev)
             if kind == _START:
                 j, o = a, b
@@ -375,10 +375,10 @@ class Simulator:
 
     def _advance(self) -> Decision | None:
         while True:
-            if self._events and self._events[0][0] <= self.time + _EPS:
+            if self._events and self._events[0][0] <= self.time:
                 self._process_events_at(self.time)
             self._retry_departures()
-            if self._events and self._events[0][0] <= self.time + _EPS:
+            if self._events and self._events[0][0] <= self.time:
                 continue
             d = self._find_decision()
             if d is not None:

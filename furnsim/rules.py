@@ -1,0 +1,521 @@
+"""Dispatching rules: policies that answer the simulator's decisions.
+
+A rule ranks the candidates of a :class:`~furnsim.sim.Decision` (machine ``m`` idle at time
+``t``) by one or more keys, smallest first, and takes the first; remaining ties go to the
+lowest job index, so every rule except RANDOM is deterministic::
+
+    schedule, sim = get_rule("atc").plan(instance)
+    best = best_rule(instance, "speed")          # every rule, lowest cost complete plan
+
+Notation for a candidate job ``j`` whose next operation is ``o``:
+
+* ``p``     = processing time of ``o`` on machine ``m`` (``op_proc[o, m]``);
+* ``p̄_o``   = mean processing time of ``o`` over its eligible machines;
+* ``s``     = setup time on ``m`` from its current setup to ``o``'s setup;
+* ``LWKR``  = remaining mean work of the job from ``o`` to its end, ``o`` included;
+* ``ops``   = number of remaining operations, ``o`` included;
+* ``d``     = the job's (order's) deadline, ``w`` its priority, ``r`` its release;
+* ``slack`` = ``d − t − LWKR``; in the composite rules it is capped at ``1e6`` minutes
+  (``NO_DUE_SLACK``), the slack of a job without deadline, so that those rules still rank
+  such jobs by their other terms;
+* ``NPT``   = mean processing time of the operation after ``o`` (0 if ``o`` is the last);
+* ``WINQ``  = work in the next queue: Σ mean processing time of the next operation of every
+  job waiting for (in the buffer of, or in transit to) the work center of the operation
+  after ``o`` (as ``Simulator.queue_work``); 0 if ``o`` is the last operation;
+* ``MOD``   = modified operation due date ``max(odd, t + p)``, where the operation due date
+  ``odd = t + p̄_o + slack · p̄_o / LWKR`` allots the job's slack to its remaining
+  operations in proportion to their work (so the last operation is due at ``d``).
+
+Rules (key order = priority; all minimized; key values within ``TIE_TOL = 1e-9`` — relative
+beyond 1 — of the minimum tie, so rounding noise never decides instead of the next key):
+
+==========  ======================================================================
+FIFO        arrival at the work center's buffer (``job_arrive``), then release
+SPT / LPT   ``p`` / ``−p``
+EDD         ``d``
+MWKR/LWKR   ``−LWKR`` / ``LWKR``
+MOPNR       ``−ops``
+CR          critical ratio ``(d − t) / LWKR`` (no deadline = ∞)
+ATC         ``−[log(w/p) − max(0, slack) / (k·p̄)]`` with ``k = 2``, ``p̄`` = mean ``p`` of
+            the candidates (the log of the apparent-tardiness-cost index); then
+            ``−w/p`` (WSPT), which decides alone when no candidate has a deadline
+ATCS        ATC times ``exp(−s / (k_s·s̄))`` with ``k_s = 1``, ``s̄`` = mean ``s`` of the
+            candidates (setup-aware ATC); then ``−(w/p)·exp(−s/(k_s·s̄))``
+SETUP       ``s``, then ``d`` (least setup, then EDD)
+BUFFER      ``would_block`` (1 when the job's next buffer — after this operation — has no
+            room for it now; a job finishing its route always has room), then
+            ``p · cap_here / v_here`` (machine minutes per full buffer freed: drain this
+            buffer fastest — WSPT with the buffer share as weight; ∞ for an unbounded
+            buffer or no volume), then ``−min(1, room_after / cap_next)`` (the emptiest
+            next buffer; 1 when unbounded or finishing), then ``d``
+LWKRSPT     ``LWKR + p``
+LWKRMOD     ``LWKR + MOD``
+PTWINQ      ``p + WINQ``
+PTWINQS     ``p + WINQ + slack``
+DPTLWKRS    ``2p + LWKR + slack``
+DPTWINQNPT  ``2p + WINQ + NPT``
+RANDOM      uniform among the candidates (seeded ``numpy.random.Generator``)
+==========  ======================================================================
+
+The composite rules follow the job-shop priority-rule literature (Holthaus & Rajendran
+1997/2000; Sels, Gheysen & Vanhoucke 2012) and are the action set of the size-agnostic RL
+view. ``docs/rules.md`` has the same table. Per-decision work is a handful of numpy
+operations over the candidate array; static per-instance arrays are built once.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from furnsim.model import CompiledInstance, Instance
+from furnsim.sim import Decision, Schedule, Simulator
+
+__all__ = [
+    "COMPOSITE_RULES",
+    "NO_DUE_SLACK",
+    "RULES",
+    "TIE_TOL",
+    "BestRule",
+    "NoValidPlan",
+    "Policy",
+    "RandomRule",
+    "Rule",
+    "best_rule",
+    "get_rule",
+    "rule_names",
+    "run_policy",
+]
+
+#: slack (minutes) of a job without deadline in the composite rules
+NO_DUE_SLACK = 1e6
+#: keys closer than this (relative beyond 1) to the minimum tie and go to the next key
+TIE_TOL = 1e-9
+_EPS = 1e-9
+_WAITING = 1  # furnsim.sim.engine job state: in a buffer or in transit to it
+
+Keys = tuple[np.ndarray, ...]
+
+
+class Policy(Protocol):
+    """Anything that answers decisions: returns a candidate job index (or None to wait)."""
+
+    name: str
+
+    def choose(self, sim: Simulator, decision: Decision) -> int | None: ...
+
+
+# -- static per-instance arrays ----------------------------------------------------------
+@dataclass(eq=False)
+class _Static:
+    n_wc: int
+    op_next_wc: np.ndarray  # (n_ops,) int64 work center of the next op; n_wc if last
+    op_next_vol: np.ndarray  # (n_ops,) float64 volume at the next op; 0 if last
+    op_npt: np.ndarray  # (n_ops,) float64 mean processing time of the next op; 0 if last
+    cap_ext: np.ndarray  # (n_wc + 1,) float64 capacities, inf for "finished"
+    job_deadline: np.ndarray  # (n_jobs,) float64
+    job_priority: np.ndarray  # (n_jobs,) float64
+    job_release: np.ndarray  # (n_jobs,) float64
+    op_proc: np.ndarray  # (n_ops, n_machines) float64
+    op_setup: np.ndarray  # (n_ops,) int64
+    op_wc: np.ndarray  # (n_ops,) int64
+    op_volume: np.ndarray  # (n_ops,) float64
+    setup_time: np.ndarray  # (n_machines, n_setups, n_setups)
+    machine_wc: np.ndarray  # (n_machines,) int64
+
+
+_STATIC: weakref.WeakKeyDictionary[CompiledInstance, _Static] = weakref.WeakKeyDictionary()
+
+
+def _static(sim: Simulator) -> _Static:
+    ci = sim.ci
+    st = _STATIC.get(ci)
+    if st is None:
+        n_ops, n_wc = ci.n_ops, ci.n_wc
+        last = np.zeros(n_ops, dtype=bool)
+        s = ci.job_op_start
+        ends = s[1:][s[1:] > s[:-1]]
+        last[ends - 1] = True
+        nxt = np.minimum(np.arange(n_ops) + 1, max(n_ops - 1, 0))
+        op_next_wc = np.where(last, n_wc, ci.op_wc[nxt]) if n_ops else np.zeros(0, dtype=np.int64)
+        op_next_vol = np.where(last, 0.0, ci.op_volume[nxt]) if n_ops else np.zeros(0)
+        op_npt = np.where(last, 0.0, sim.op_mean_proc[nxt]) if n_ops else np.zeros(0)
+        dl = ci.job_deadline
+        st = _Static(
+            n_wc=n_wc,
+            op_next_wc=op_next_wc.astype(np.int64),
+            op_next_vol=op_next_vol,
+            op_npt=op_npt,
+            cap_ext=np.r_[ci.wc_capacity, np.inf],
+            job_deadline=dl,
+            job_priority=ci.job_priority,
+            job_release=ci.job_release,
+            op_proc=ci.op_proc,
+            op_setup=ci.op_setup,
+            op_wc=ci.op_wc,
+            op_volume=ci.op_volume,
+            setup_time=ci.setup_time,
+            machine_wc=ci.machine_wc,
+        )
+        _STATIC[ci] = st
+    return st
+
+
+# -- per-decision quantities ---------------------------------------------------------------
+def _p(sim: Simulator, d: Decision, st: _Static) -> np.ndarray:
+    return st.op_proc[d.ops, d.machine]
+
+
+def _setup(sim: Simulator, d: Decision, st: _Static) -> np.ndarray:
+    m = d.machine
+    return st.setup_time[m, int(sim.machine_setup[m]), st.op_setup[d.ops]]
+
+
+def _slack(sim: Simulator, d: Decision, st: _Static) -> np.ndarray:
+    """deadline − now − remaining work, capped at NO_DUE_SLACK (the slack without deadline)."""
+    sl = st.job_deadline[d.candidates] - d.time - sim.op_rem_work[d.ops]
+    return np.minimum(sl, NO_DUE_SLACK)
+
+
+def _winq(sim: Simulator, d: Decision, st: _Static) -> np.ndarray:
+    """Work waiting for each candidate's next work center (0 after the last operation)."""
+    waiting = np.flatnonzero(sim.job_state == _WAITING)
+    ops = sim.job_op[waiting]
+    q = np.bincount(st.op_wc[ops], weights=sim.op_mean_proc[ops], minlength=st.n_wc + 1)
+    q[st.n_wc] = 0.0
+    return q[st.op_next_wc[d.ops]]
+
+
+def _mod(sim: Simulator, d: Decision, st: _Static, p: np.ndarray) -> np.ndarray:
+    rem = sim.op_rem_work[d.ops]
+    pm = sim.op_mean_proc[d.ops]
+    share = np.divide(pm, rem, out=np.zeros_like(pm), where=rem > _EPS)
+    odd = d.time + pm + _slack(sim, d, st) * share
+    return np.maximum(odd, d.time + p)
+
+
+def _log_ratio(w: np.ndarray, p: np.ndarray) -> np.ndarray:
+    return np.log(w) - np.log(np.maximum(p, _EPS))
+
+
+# -- key functions (each returns keys, most significant first) ------------------------------
+def _fifo(sim: Simulator, d: Decision, st: _Static) -> Keys:
+    c = d.candidates
+    return (sim.job_arrive[c], st.job_release[c])
+
+
+def _spt(sim: Simulator, d: Decision, st: _Static) -> Keys:
+    return (_p(sim, d, st),)
+
+
+def _lpt(sim: Simulator, d: Decision, st: _Static) -> Keys:
+    return (-_p(sim, d, st),)
+
+
+def _edd(sim: Simulator, d: Decision, st: _Static) -> Keys:
+    return (st.job_deadline[d.candidates],)
+
+
+def _mwkr(sim: Simulator, d: Decision, st: _Static) -> Keys:
+    return (-sim.op_rem_work[d.ops],)
+
+
+def _lwkr(sim: Simulator, d: Decision, st: _Static) -> Keys:
+    return (sim.op_rem_work[d.ops],)
+
+
+def _mopnr(sim: Simulator, d: Decision, st: _Static) -> Keys:
+    return (-sim.op_rem_ops[d.ops],)
+
+
+def _cr(sim: Simulator, d: Decision, st: _Static) -> Keys:
+    rem = np.maximum(sim.op_rem_work[d.ops], _EPS)
+    return ((st.job_deadline[d.candidates] - d.time) / rem,)
+
+
+def _atc_keys(sim: Simulator, d: Decision, st: _Static, k: float, k_setup: float | None) -> Keys:
+    c = d.candidates
+    p = _p(sim, d, st)
+    base = _log_ratio(st.job_priority[c], p)
+    if k_setup is not None:
+        s = _setup(sim, d, st)
+        s_bar = float(s.mean())
+        if s_bar > _EPS:
+            base = base - s / (k_setup * s_bar)
+    p_bar = max(float(p.mean()), _EPS)
+    slack = st.job_deadline[c] - d.time - sim.op_rem_work[d.ops]  # inf without deadline
+    due = np.maximum(slack, 0.0) / (k * p_bar)
+    return (due - base, -base)
+
+
+def _atc(sim: Simulator, d: Decision, st: _Static) -> Keys:
+    return _atc_keys(sim, d, st, 2.0, None)
+
+
+def _atcs(sim: Simulator, d: Decision, st: _Static) -> Keys:
+    return _atc_keys(sim, d, st, 2.0, 1.0)
+
+
+def _min_setup(sim: Simulator, d: Decision, st: _Static) -> Keys:
+    return (_setup(sim, d, st), st.job_deadline[d.candidates])
+
+
+def _buffer(sim: Simulator, d: Decision, st: _Static) -> Keys:
+    ops = d.ops
+    nwc = st.op_next_wc[ops]
+    cap_next = st.cap_ext[nwc]
+    bounded = np.isfinite(cap_next)
+    level = sim.wc_level[np.minimum(nwc, st.n_wc - 1)]  # finishing jobs: inf capacity anyway
+    room_after = cap_next - level - st.op_next_vol[ops]
+    would_block = room_after < -_EPS
+    frac = np.ones(ops.size)
+    np.divide(room_after, cap_next, out=frac, where=bounded)
+    np.minimum(frac, 1.0, out=frac)
+    # machine minutes per full buffer freed here (p · cap / v): smallest drains fastest
+    cap_here = float(st.cap_ext[int(st.machine_wc[d.machine])])
+    v = st.op_volume[ops]
+    per_buffer = np.full(ops.size, np.inf)
+    if math.isfinite(cap_here):
+        np.divide(_p(sim, d, st) * cap_here, v, out=per_buffer, where=v > 0)
+    return (would_block, per_buffer, -frac, st.job_deadline[d.candidates])
+
+
+def _lwkrspt(sim: Simulator, d: Decision, st: _Static) -> Keys:
+    return (sim.op_rem_work[d.ops] + _p(sim, d, st),)
+
+
+def _lwkrmod(sim: Simulator, d: Decision, st: _Static) -> Keys:
+    return (sim.op_rem_work[d.ops] + _mod(sim, d, st, _p(sim, d, st)),)
+
+
+def _ptwinq(sim: Simulator, d: Decision, st: _Static) -> Keys:
+    return (_p(sim, d, st) + _winq(sim, d, st),)
+
+
+def _ptwinqs(sim: Simulator, d: Decision, st: _Static) -> Keys:
+    return (_p(sim, d, st) + _winq(sim, d, st) + _slack(sim, d, st),)
+
+
+def _dptlwkrs(sim: Simulator, d: Decision, st: _Static) -> Keys:
+    return (2.0 * _p(sim, d, st) + sim.op_rem_work[d.ops] + _slack(sim, d, st),)
+
+
+def _dptwinqnpt(sim: Simulator, d: Decision, st: _Static) -> Keys:
+    return (2.0 * _p(sim, d, st) + _winq(sim, d, st) + st.op_npt[d.ops],)
+
+
+# -- rule objects ----------------------------------------------------------------------------
+def _lexmin(c: np.ndarray, keys: Keys) -> int:
+    """The candidate that is smallest in ``keys`` lexicographically, then in job index.
+
+    Values within ``TIE_TOL · max(1, |min|)`` of a key's minimum tie (rounding noise must not
+    decide where the next key should); NaN ranks last.
+    """
+    idx: np.ndarray | None = None
+    for k in keys:
+        kk = k if idx is None else k[idx]
+        m = kk.min()
+        if m != m:  # a NaN: rank NaNs last, or all tie when every value is NaN
+            if np.isnan(kk).all():
+                continue
+            m = np.nanmin(kk)
+        sel = kk <= m + TIE_TOL * max(1.0, abs(m)) if math.isfinite(m) else kk == m
+        idx = np.flatnonzero(sel) if idx is None else idx[sel]
+        if idx.size == 1:
+            return int(c[idx[0]])
+    return int(c.min() if idx is None else c[idx].min())
+
+
+KeyFn = Callable[[Simulator, Decision, _Static], Keys]
+
+
+@dataclass(eq=False)
+class Rule:
+    """A dispatching rule: rank candidates by ``keys`` (smallest first), ties by job index."""
+
+    name: str
+    keys: KeyFn = field(repr=False)
+    description: str = ""
+
+    def reset(self, seed: int | None = None) -> None:
+        """Deterministic rules keep no state."""
+
+    def choose(self, sim: Simulator, decision: Decision) -> int:
+        c = decision.candidates
+        if c.size == 1:
+            return int(c[0])
+        return _lexmin(c, self.keys(sim, decision, _static(sim)))
+
+    def plan(
+        self,
+        instance: Instance | CompiledInstance,
+        *,
+        buffers: str = "hard",
+        seed: int | None = None,
+        anticipatory_setups: bool = True,
+    ) -> tuple[Schedule, Simulator]:
+        """Plan the whole instance with this rule (see :func:`run_policy`)."""
+        return run_policy(
+            instance, self, buffers=buffers, seed=seed, anticipatory_setups=anticipatory_setups
+        )
+
+
+class RandomRule(Rule):
+    """Uniform among the candidates; ``reset(seed)`` (done by ``run_policy``) reseeds."""
+
+    def __init__(self, name: str = "RANDOM", seed: int | None = 0) -> None:
+        super().__init__(name, _fifo, "uniform random candidate (seeded)")
+        self.rng = np.random.default_rng(seed)
+
+    def reset(self, seed: int | None = None) -> None:
+        self.rng = np.random.default_rng(seed)
+
+    def choose(self, sim: Simulator, decision: Decision) -> int:
+        c = decision.candidates
+        return int(c[int(self.rng.integers(c.size))]) if c.size > 1 else int(c[0])
+
+
+def run_policy(
+    instance: Instance | CompiledInstance,
+    policy: Policy | Callable[[Simulator, Decision], int | None],
+    *,
+    buffers: str = "hard",
+    seed: int | None = None,
+    anticipatory_setups: bool = True,
+    method: str | None = None,
+) -> tuple[Schedule, Simulator]:
+    """Run the simulator to the end, asking ``policy`` at every decision.
+
+    ``policy`` is a :class:`Policy` (``choose(sim, decision)``) or a plain function of
+    ``(sim, decision)``; returning ``None`` makes the machine wait. A policy with a
+    ``reset(seed)`` method is reset first. The schedule's ``method`` is ``rule:NAME``; check
+    ``sim.deadlock`` (the schedule is then incomplete).
+    """
+    reset = getattr(policy, "reset", None)
+    if callable(reset):
+        reset(seed)
+    choose: Callable[[Simulator, Decision], int | None] = getattr(policy, "choose", None) or policy  # type: ignore[assignment]
+    name = getattr(policy, "name", getattr(policy, "__name__", "policy"))
+    sim = Simulator(instance, buffers=buffers, anticipatory_setups=anticipatory_setups)
+    d = sim.decision()
+    dispatch, wait = sim.dispatch, sim.wait
+    while d is not None:
+        j = choose(sim, d)
+        d = wait() if j is None else dispatch(j)
+    return sim.schedule(method=method or f"rule:{name}"), sim
+
+
+def _r(name: str, fn: KeyFn, desc: str) -> Rule:
+    return Rule(name, fn, desc)
+
+
+#: the six composite rules (the action set of the rule-choosing RL view)
+COMPOSITE_RULES = ("LWKRSPT", "LWKRMOD", "PTWINQ", "PTWINQS", "DPTLWKRS", "DPTWINQNPT")
+
+RULES: dict[str, Rule] = {
+    r.name: r
+    for r in (
+        _r("FIFO", _fifo, "earliest arrival at the work center, then release"),
+        _r("SPT", _spt, "shortest processing time on this machine"),
+        _r("LPT", _lpt, "longest processing time on this machine"),
+        _r("EDD", _edd, "earliest deadline"),
+        _r("MWKR", _mwkr, "most work remaining"),
+        _r("LWKR", _lwkr, "least work remaining"),
+        _r("MOPNR", _mopnr, "most operations remaining"),
+        _r("CR", _cr, "critical ratio (deadline - now) / remaining work"),
+        _r("ATC", _atc, "apparent tardiness cost, k = 2"),
+        _r("ATCS", _atcs, "apparent tardiness cost with setups, k = 2, k_s = 1"),
+        _r("SETUP", _min_setup, "least setup time on this machine, then EDD"),
+        _r("BUFFER", _buffer, "next buffer has room; drain this buffer; emptiest next buffer; EDD"),
+        _r("LWKRSPT", _lwkrspt, "LWKR + p"),
+        _r("LWKRMOD", _lwkrmod, "LWKR + modified operation due date"),
+        _r("PTWINQ", _ptwinq, "p + work in next queue"),
+        _r("PTWINQS", _ptwinqs, "p + WINQ + slack"),
+        _r("DPTLWKRS", _dptlwkrs, "2p + LWKR + slack"),
+        _r("DPTWINQNPT", _dptwinqnpt, "2p + WINQ + next operation's processing time"),
+        RandomRule(),
+    )
+}
+
+_ALIASES = {"MIN-SETUP": "SETUP", "MINSETUP": "SETUP", "MIN_SETUP": "SETUP", "RAND": "RANDOM"}
+
+
+def rule_names(deterministic_only: bool = False) -> list[str]:
+    return [n for n in RULES if not (deterministic_only and n == "RANDOM")]
+
+
+def get_rule(name: str) -> Rule:
+    """A rule by name, case-insensitive (``spt``, ``Atc``, ``min-setup``)."""
+    key = name.strip().upper()
+    key = _ALIASES.get(key, key)
+    if key.replace("-", "").replace("_", "").replace("+", "") in RULES:
+        key = key.replace("-", "").replace("_", "").replace("+", "")
+    try:
+        return RULES[key]
+    except KeyError:
+        raise KeyError(f"unknown rule {name!r}: choose one of {', '.join(RULES)}") from None
+
+
+# -- best rule -------------------------------------------------------------------------------
+class NoValidPlan(RuntimeError):
+    """Every rule tried deadlocked."""
+
+    def __init__(self, deadlocks: dict[str, str]) -> None:
+        self.deadlocks = deadlocks
+        lines = "\n".join(f"  {k}: {v}" for k, v in deadlocks.items())
+        super().__init__(f"every dispatching rule deadlocked:\n{lines}")
+
+
+@dataclass
+class BestRule:
+    rule: str  # name of the winning rule
+    schedule: Schedule
+    simulator: Simulator
+    cost: float
+    costs: dict[str, float] = field(default_factory=dict)  # rule -> cost (inf = deadlock)
+    deadlocks: dict[str, str] = field(default_factory=dict)  # rule -> deadlock message
+
+
+def best_rule(
+    instance: Instance,
+    goal: Any = "speed",
+    rules: Iterable[str | Rule] | None = None,
+    *,
+    buffers: str = "hard",
+    seed: int | None = 0,
+    anticipatory_setups: bool = True,
+) -> BestRule:
+    """Run every rule (default: all but RANDOM) and keep the lowest-cost complete plan.
+
+    Deadlocked runs are skipped; if all deadlock, :class:`NoValidPlan` lists why. Ties go to
+    the rule listed first.
+    """
+    from furnsim.goals import cost, get_goal
+
+    g = get_goal(goal)
+    chosen: Sequence[str | Rule] = list(rules) if rules is not None else rule_names(True)
+    best: BestRule | None = None
+    costs: dict[str, float] = {}
+    deadlocks: dict[str, str] = {}
+    for r in chosen:
+        rule = get_rule(r) if isinstance(r, str) else r
+        s, sim = run_policy(
+            instance, rule, buffers=buffers, seed=seed, anticipatory_setups=anticipatory_setups
+        )
+        if sim.deadlock is not None:
+            deadlocks[rule.name] = sim.deadlock.message
+            costs[rule.name] = math.inf
+            continue
+        c = cost(s, g, instance)
+        costs[rule.name] = c
+        if best is None or c < best.cost:
+            best = BestRule(rule.name, s, sim, c)
+    if best is None:
+        raise NoValidPlan(deadlocks)
+    best.costs, best.deadlocks = costs, deadlocks
+    return best
