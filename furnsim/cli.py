@@ -119,7 +119,7 @@ def _print_kpis(res: Any) -> None:
         ("late orders", "late_orders", ""),
         ("on-time rate", "on_time_rate", ""),
         ("setup time", "total_setup_time", "min"),
-        ("mean utilization", "mean_utilization", ""),
+        ("mean utilization", "utilization_mean", ""),
         ("blocked time", "blocked_time", "min"),
         ("peak buffer fill", "peak_buffer_fill", ""),
         ("buffer load", "buffer_load", ""),

@@ -68,15 +68,10 @@ def run_rule(
     anticipatory_setups: bool = True,
     seed: int | None = None,
 ) -> tuple[Schedule, Simulator]:
-    """Plan a whole instance with one dispatching rule through the simulator."""
-    if hasattr(rule, "reset"):
-        rule.reset(seed)
-    sim = Simulator(instance, buffers=buffers, anticipatory_setups=anticipatory_setups)
-    d = sim.decision()
-    choose = rule.choose
-    while d is not None:
-        d = sim.dispatch(choose(sim, d))
-    return sim.schedule(method=f"rule:{rule.name}"), sim
+    """Plan a whole instance with one dispatching rule (or any policy) through the simulator."""
+    from furnsim.rules import run_policy
+
+    return run_policy(instance, rule, buffers=buffers, seed=seed, anticipatory_setups=anticipatory_setups)
 
 
 def _score(instance: Instance, schedule: Schedule, goal: str) -> tuple[dict[str, Any], float, list[Any]]:
@@ -181,32 +176,20 @@ def _best_rule(
     seed: int | None,
     progress: Callable[[str, float], None] | None,
 ) -> tuple[Schedule, dict[str, Any]]:
-    """Run every deterministic rule; keep the lowest-cost complete schedule."""
-    from furnsim.goals import cost
-    from furnsim.kpi import kpis
-    from furnsim.rules import RULES
+    """Every deterministic rule; the lowest-cost complete schedule (see rules.best_rule)."""
+    from furnsim.rules import NoValidPlan, best_rule, rule_names
 
-    best: tuple[float, Schedule] | None = None
-    tried: dict[str, Any] = {}
-    last: Schedule | None = None
-    names = [n for n in RULES if n.upper() != "RANDOM"]
-    for i, name in enumerate(names):
-        s, sim = run_rule(instance, RULES[name], buffers=buffers, anticipatory_setups=anticipatory_setups, seed=seed)
-        last = s
-        if progress is not None:
-            progress(f"rule {name}", (i + 1) / len(names))
-        if sim.deadlock is not None:
-            tried[name] = "deadlock"
-            continue
-        c = float(cost(kpis(s, instance), goal))
-        tried[name] = c
-        if best is None or c < best[0]:
-            best = (c, s)
-    details = {"rules_tried": tried}
-    if best is None:
-        assert last is not None
-        details["all_deadlocked"] = True
-        return last, details
-    best[1].method = best[1].method or "best-rule"
-    details["best_rule"] = best[1].method
-    return best[1], details
+    if progress is not None:
+        progress(f"trying {len(rule_names(True))} dispatching rules", 0.0)
+    try:
+        best = best_rule(instance, goal, buffers=buffers, seed=seed, anticipatory_setups=anticipatory_setups)
+    except NoValidPlan as e:
+        # every rule deadlocked: return the FIFO attempt so the caller can show the deadlock
+        from furnsim.rules import get_rule
+
+        s, _ = run_rule(instance, get_rule("FIFO"), buffers=buffers, anticipatory_setups=anticipatory_setups, seed=seed)
+        return s, {"all_deadlocked": True, "deadlocks": getattr(e, "deadlocks", {})}
+    if progress is not None:
+        progress(f"best rule {best.rule}", 1.0)
+    tried = {k: ("deadlock" if v == float("inf") else v) for k, v in best.costs.items()}
+    return best.schedule, {"rules_tried": tried, "best_rule": f"rule:{best.rule}"}
