@@ -1,0 +1,457 @@
+"""The independent validator: simulator schedules pass; each corruption is caught by kind."""
+
+from __future__ import annotations
+
+import copy
+import time
+
+import numpy as np
+import pytest
+
+from furnsim.io import load_instance
+from furnsim.model import (
+    Article,
+    Catalog,
+    Component,
+    Instance,
+    Machine,
+    Operation,
+    Order,
+    Plant,
+    TransportMatrix,
+    WorkCenter,
+)
+from furnsim.sim import Schedule, Simulator
+from furnsim.validate import KINDS, Violation, format_violations, is_valid, validate
+
+from ._tiny import SHARED, ft06_path, make, run
+
+SETUPS = ("neutral", "oak", "pine")
+EDGES = ("neutral", "thin", "thick")
+
+
+def small_plant(orders: list[Order] | None = None, *, tight: float = 1.3) -> Instance:
+    """SAW (2 machines, asymmetric setups) -> EDGE (virtual setups) -> DRILL (2 machines).
+
+    Buffers are tight (EDGE and DRILL hold about one batch) so that machines block; routes
+    all run SAW -> EDGE -> DRILL, so no deadlock. TOP runs on SAW-1 only, SIDE on DRILL-2 only.
+    """
+    saw = np.array([[0, 10, 12], [5, 0, 8], [5, 3, 0]], dtype=float)
+    edge = np.array([[0, 0, 4], [0, 0, 6], [2, 0, 0]], dtype=float)  # zeros: virtual setups
+    tr = {
+        ("STORE", "SAW"): 5, ("STORE", "EDGE"): 6, ("STORE", "DRILL"): 7,
+        ("SAW", "EDGE"): 3, ("SAW", "DRILL"): 4, ("EDGE", "SAW"): 4,
+        ("EDGE", "DRILL"): 2, ("DRILL", "SAW"): 6, ("DRILL", "EDGE"): 1,
+        ("SAW", "FINISHED"): 6, ("EDGE", "FINISHED"): 5, ("DRILL", "FINISHED"): 3,
+    }  # fmt: skip
+    plant = Plant(
+        [WorkCenter("SAW", 3.0), WorkCenter("EDGE", tight), WorkCenter("DRILL", tight)],
+        [
+            Machine("SAW-1", "SAW", SETUPS, saw),
+            Machine("SAW-2", "SAW", SETUPS, saw.T.copy(), initial_setup="oak"),
+            Machine("EDGE-1", "EDGE", EDGES, edge),
+            Machine("DRILL-1", "DRILL"),
+            Machine("DRILL-2", "DRILL"),
+        ],
+        TransportMatrix(tr),
+    )
+    board = [
+        Operation("SAW", "oak", 0.5, 2.0, 0.1, machine_minutes={"SAW-2": 0.4}),
+        Operation("EDGE", "thin", 0.3, volume_per_piece=0.1),
+        Operation("DRILL", "neutral", 0.8, volume_per_piece=0.1),
+    ]
+    side = [
+        Operation("SAW", "pine", 0.6, volume_per_piece=0.05),
+        Operation("DRILL", "neutral", 0.4, volume_per_piece=0.05, machines=("DRILL-2",)),
+    ]
+    top = [
+        Operation("SAW", "oak", 2.0, volume_per_piece=0.2, machines=("SAW-1",)),
+        Operation("EDGE", "thick", 1.0, volume_per_piece=0.2),
+    ]
+    arts = [
+        Article("SHELF", [Component("BOARD", 1, board), Component("SIDE", 2, side)]),
+        Article("TABLE", [Component("TOP", 1, top)]),
+    ]
+    if orders is None:
+        orders = [
+            Order("O1", "SHELF", 10),
+            Order("O2", "TABLE", 5, release=30),
+            Order("O3", "SHELF", 8),
+            Order("O4", "TABLE", 4),
+            Order("O5", "SHELF", 12, release=10),
+            Order("O6", "TABLE", 3),
+        ]
+    return Instance(plant, Catalog(arts), orders, name="small")
+
+
+@pytest.fixture(scope="module")
+def plant() -> Instance:
+    return small_plant()
+
+
+@pytest.fixture(scope="module")
+def good(plant: Instance) -> Schedule:
+    """A valid schedule with setups, transport, STORE waits and one blocked machine."""
+    sim = Simulator(plant)
+    s = run(sim)
+    assert sim.deadlock is None and s.complete
+    return s
+
+
+def broken(s: Schedule) -> Schedule:
+    return copy.deepcopy(s)
+
+
+def reported(s: Schedule, inst: Instance, kind: str, *ops: int) -> list[Violation]:
+    """Assert that ``validate`` reports ``kind`` naming all of ``ops``; return everything found."""
+    vs = validate(s, inst)
+    assert any(v.kind == kind and set(ops) <= set(v.ops) for v in vs), (
+        f"expected {kind} on ops {ops}; got:\n{format_violations(vs)}"
+    )
+    return vs
+
+
+def machine_pairs(s: Schedule) -> list[tuple[int, int]]:
+    """Consecutive operations per machine (by start)."""
+    pairs = []
+    for m in range(len(s.machine_ids)):
+        ops = sorted(np.flatnonzero(s.op_machine == m).tolist(), key=lambda o: s.start[o])
+        pairs += list(zip(ops, ops[1:], strict=False))
+    return pairs
+
+
+def ops_of(s: Schedule, inst: Instance, job_id: str) -> list[int]:
+    j = [jb.id for jb in inst.jobs].index(job_id)
+    return np.flatnonzero(s.op_job == j).tolist()
+
+
+# -- valid schedules -----------------------------------------------------------------------
+def test_ft06_schedules_are_valid():
+    inst = load_instance(ft06_path())
+    rng = np.random.default_rng(1)
+    sim = Simulator(inst)
+    for _ in range(5):
+        s = run(sim, lambda d: rng.choice(d.candidates))
+        assert validate(s, inst) == []
+
+
+def test_mk01_schedules_are_valid():
+    inst = load_instance(SHARED / "fjsp" / "mk01.fjs")
+    rng = np.random.default_rng(2)
+    for buffers in ("hard", "soft"):
+        s = run(Simulator(inst, buffers=buffers), lambda d: rng.choice(d.candidates))
+        assert s.complete
+        assert is_valid(s, inst), format_violations(validate(s, inst))
+
+
+def test_orb07_with_a_zero_time_operation_is_valid():
+    inst = load_instance(SHARED / "jsp" / "orb07.txt")
+    s = run(Simulator(inst), lambda d: d.candidates[-1])
+    assert s.complete and np.any(s.end == s.start)
+    assert validate(s, inst) == []
+
+
+def test_simultaneous_zero_time_operations_follow_the_setup_chain():
+    # both run at t=0 on A with virtual setups; the validator must find the order that chains
+    ids = ["neutral", "p1", "p2"]
+    inst = make([[("A", 0, "p1")], [("A", 0, "p2")]], setups={"A": (ids, np.zeros((3, 3)))})
+    for pick in (0, -1):
+        s = run(Simulator(inst), lambda d, pick=pick: d.candidates[pick])
+        assert s.start[0] == s.start[1] == s.end[0] == s.end[1] == 0
+        assert validate(s, inst) == []
+    s.op_setup_from[:] = ids.index("p1")  # no order chains from neutral now
+    assert {v.kind for v in validate(s, inst)} == {"setup-sequence"}
+
+
+def test_small_plant_schedule_is_valid_and_exercises_the_rules(plant, good):
+    assert validate(good, plant) == []
+    assert format_violations([]) == "schedule is valid"
+    blocked = np.flatnonzero(good.leave > good.end)
+    assert blocked.size >= 1  # a justified block: the next buffer was full
+    assert np.any(good.setup_end > good.setup_start)
+    first = good.op_step == 0
+    release = np.array([plant.jobs[j].release for j in good.op_job])
+    assert np.any(good.depart[first] > release[first])  # a job waited at STORE for room
+
+
+@pytest.mark.parametrize("anticipatory", [True, False])
+@pytest.mark.parametrize("buffers", ["hard", "soft"])
+def test_small_plant_random_decisions_are_valid(plant, buffers, anticipatory):
+    rng = np.random.default_rng(3)
+    sim = Simulator(plant, buffers=buffers, anticipatory_setups=anticipatory)
+    for _ in range(10):
+        s = run(sim, lambda d: rng.choice(d.candidates))
+        assert sim.deadlock is None
+        assert validate(s, plant) == [], format_violations(validate(s, plant))
+
+
+def test_json_round_trip_stays_valid(plant, good, tmp_path):
+    p = tmp_path / "s.json"
+    good.to_json(p)
+    assert validate(Schedule.from_json(p), plant) == []
+
+
+# -- corruptions ---------------------------------------------------------------------------
+def test_shifted_start_changes_the_duration(plant, good):
+    s = broken(good)
+    s.times["start"][4] += 1.5
+    vs = reported(s, plant, "duration", 4)
+    assert "expected" in vs[0].message
+
+
+def test_swapped_machines_are_ineligible(plant, good):
+    s = broken(good)
+    a, b = 0, 1  # SAW and EDGE steps of the same job
+    s.op_machine[a], s.op_machine[b] = good.op_machine[b], good.op_machine[a]
+    reported(s, plant, "eligibility", a)
+    reported(s, plant, "eligibility", b)
+
+
+def test_machine_outside_the_operations_subset_is_ineligible(plant, good):
+    s = broken(good)
+    top = ops_of(s, plant, "O2/TOP")[0]  # TOP's saw step runs on SAW-1 only
+    assert s.machine_ids[s.op_machine[top]] == "SAW-1"
+    s.op_machine[top] = s.machine_ids.index("SAW-2")
+    reported(s, plant, "eligibility", top)
+
+
+def test_dropped_setup(plant, good):
+    s = broken(good)
+    o = int(np.flatnonzero(good.setup_end > good.setup_start)[0])
+    s.times["setup_end"][o] = s.times["setup_start"][o]
+    reported(s, plant, "setup", o)
+
+
+def test_wrong_needed_setup(plant, good):
+    s = broken(good)
+    o = ops_of(s, plant, "O1/BOARD")[0]  # needs oak
+    s.op_setup_to[o] = s.setup_ids.index("pine")
+    reported(s, plant, "setup", o)
+
+
+def test_setup_ending_after_the_start(plant, good):
+    s = broken(good)
+    o = int(np.flatnonzero(good.setup_end > good.setup_start)[0])
+    s.times["setup_start"][o] += 2.0
+    s.times["setup_end"][o] = s.times["start"][o] + 2.0
+    reported(s, plant, "setup", o)
+
+
+def test_broken_setup_sequence(plant, good):
+    s = broken(good)
+    a, b = next((a, b) for a, b in machine_pairs(good) if s.setup_ids[good.op_setup_to[a]] == "oak")
+    s.op_setup_from[b] = s.setup_ids.index("pine")
+    vs = reported(s, plant, "setup-sequence", a, b)
+    assert any("left it in 'oak'" in v.message for v in vs)
+
+
+def test_wrong_initial_setup(plant, good):
+    s = broken(good)
+    m = s.machine_ids.index("SAW-1")
+    first = min(np.flatnonzero(good.op_machine == m), key=lambda o: good.start[o])
+    assert s.setup_ids[good.op_setup_from[first]] == "neutral"
+    s.op_setup_from[first] = s.setup_ids.index("oak")
+    reported(s, plant, "setup-sequence", first)
+
+
+def test_overlap_on_a_machine(plant, good):
+    s = broken(good)
+    a, b = machine_pairs(good)[0]
+    s.times["setup_start"][b] = good.leave[a] - 1.0
+    reported(s, plant, "capacity", a, b)
+
+
+def test_blocked_machine_is_occupied_until_the_job_leaves(plant, good):
+    # the op after a blocked one on the same machine may not start before the job leaves
+    k = int(np.flatnonzero(good.leave > good.end)[0])
+    a, b = next((a, b) for a, b in machine_pairs(good) if a == k)
+    s = broken(good)
+    shift = good.setup_start[b] - (good.end[k] + good.leave[k]) / 2
+    for f in ("setup_start", "setup_end"):
+        s.times[f][b] -= shift
+    reported(s, plant, "capacity", a, b)
+
+
+def test_next_step_starting_before_the_previous_ends(plant, good):
+    s = broken(good)
+    k = ops_of(s, plant, "O1/BOARD")[1]
+    s.times["start"][k + 1] = good.end[k] - 1.0
+    s.times["end"][k + 1] = s.times["start"][k + 1] + (good.end[k + 1] - good.start[k + 1])
+    reported(s, plant, "precedence", k + 1)
+
+
+def test_departing_before_leaving_the_machine(plant, good):
+    s = broken(good)
+    k = ops_of(s, plant, "O3/BOARD")[0]
+    s.times["depart"][k + 1] = good.end[k] - 2.0
+    reported(s, plant, "precedence", k, k + 1)
+
+
+def test_leaving_before_the_end(plant, good):
+    s = broken(good)
+    k = ops_of(s, plant, "O3/BOARD")[0]
+    s.times["leave"][k] = good.end[k] - 1.0
+    reported(s, plant, "precedence", k)
+
+
+def test_shortened_transport(plant, good):
+    s = broken(good)
+    o = ops_of(s, plant, "O4/TOP")[1]
+    s.times["arrive"][o] -= 1.0
+    reported(s, plant, "transport", o)
+
+
+def test_shortened_transport_from_store_and_to_finished(plant, good):
+    s = broken(good)
+    first, last = ops_of(s, plant, "O6/TOP")
+    s.times["arrive"][first] -= 2.0
+    s.finish_arrive[good.op_job[last]] -= 1.0
+    reported(s, plant, "transport", first)
+    reported(s, plant, "transport", last)
+
+
+def test_start_before_release(plant, good):
+    s = broken(good)
+    o = ops_of(s, plant, "O2/TOP")[0]  # released at 30
+    assert good.depart[o] >= 30
+    s.times["depart"][o] = 25.0
+    s.times["arrive"][o] = 30.0
+    vs = reported(s, plant, "release", o)
+    assert "before the release 30" in next(v.message for v in vs if v.kind == "release")
+
+
+def test_overfilled_buffer_in_hard_mode(plant, good):
+    # a job that waited at STORE for room leaves at its release instead
+    s = broken(good)
+    first = np.flatnonzero(good.op_step == 0)
+    release = np.array([plant.jobs[j].release for j in good.op_job[first]])
+    o = int(first[np.flatnonzero(good.depart[first] > release)[0]])
+    shift = good.depart[o] - plant.jobs[good.op_job[o]].release
+    s.times["depart"][o] -= shift
+    s.times["arrive"][o] -= shift
+    vs = reported(s, plant, "buffer", o)
+    assert "capacity 3" in next(v.message for v in vs if v.kind == "buffer")
+    # soft buffers may overflow (that schedule's blocking is then unjustified, though)
+    s.buffers = "soft"
+    assert {v.kind for v in validate(s, plant)} == {"blocking"}
+
+
+def test_unjustified_blocking_with_room_in_the_next_buffer():
+    inst = make([[("A", 2, "neutral", 1), ("B", 3, "neutral", 1)]], capacity={"B": 5.0})
+    s = run(Simulator(inst))
+    assert validate(s, inst) == []
+    for f in ("leave",):
+        s.times[f][0] += 4.0
+    for f in ("depart", "arrive", "setup_start", "setup_end", "start", "end", "leave"):
+        s.times[f][1] += 4.0
+    s.finish_arrive[0] += 4.0
+    vs = reported(s, inst, "blocking", 0)
+    assert [v.kind for v in vs] == ["blocking"]
+
+
+def test_blocking_into_an_unbounded_buffer():
+    inst = make([[("A", 2, "neutral", 1), ("B", 3, "neutral", 1)]])
+    s = run(Simulator(inst))
+    s.times["leave"][0] += 1.0
+    for f in ("depart", "arrive", "setup_start", "setup_end", "start", "end", "leave"):
+        s.times[f][1] += 1.0
+    s.finish_arrive[0] += 1.0
+    reported(s, inst, "blocking", 0)
+
+
+def test_staying_blocked_after_room_was_freed(plant, good):
+    k = int(np.flatnonzero(good.leave > good.end)[0])
+    s = broken(good)
+    # leave a little later than the moment the next buffer got room
+    nxt_free = good.leave[k]
+    later = min(0.2, (good.start[k + 1] - good.arrive[k + 1]) / 2)
+    assert later > 0
+    s.times["leave"][k] = nxt_free + later
+    s.times["depart"][k + 1] += later
+    s.times["arrive"][k + 1] += later
+    vs = reported(s, plant, "blocking", k)
+    assert [v.kind for v in vs] == ["blocking"]
+
+
+def test_last_step_never_blocks(plant, good):
+    s = broken(good)
+    last = ops_of(s, plant, "O6/TOP")[-1]
+    s.times["leave"][last] += 1.0
+    reported(s, plant, "blocking", last)
+
+
+def test_soft_buffers_never_block(plant, good):
+    s = broken(good)
+    s.buffers = "soft"
+    k = int(np.flatnonzero(good.leave > good.end)[0])
+    reported(s, plant, "blocking", k)
+
+
+def test_setup_before_arrival_without_anticipatory_setups(plant, good):
+    s = broken(good)
+    o = int(np.flatnonzero(good.setup_start < good.arrive)[0])
+    s.anticipatory_setups = False
+    reported(s, plant, "setup", o)
+
+
+def test_unscheduled_and_unfinished_operations_are_missing(plant, good):
+    s = broken(good)
+    s.op_machine[3] = -1
+    s.times["end"][7] = np.nan
+    reported(s, plant, "missing", 3)
+    reported(s, plant, "missing", 7)
+
+
+def test_schedule_of_another_instance(plant, good):
+    ft06 = load_instance(ft06_path())
+    vs = validate(good, ft06)
+    assert vs and vs[0].kind == "identity"
+    s = broken(good)
+    s.op_wc[0] = s.wc_ids.index("DRILL")
+    reported(s, plant, "identity", 0)
+    s = broken(good)
+    s.job_ids = list(reversed(s.job_ids))
+    assert validate(s, plant)[0].kind == "identity"
+    s = broken(good)
+    s.op_volume[2] *= 2
+    reported(s, plant, "identity", 2)
+
+
+def test_volumes_come_from_the_instance(plant, good):
+    # the schedule's op_volume is not trusted: halving it does not hide an overfull buffer
+    s = broken(good)
+    first = np.flatnonzero(good.op_step == 0)
+    release = np.array([plant.jobs[j].release for j in good.op_job[first]])
+    o = int(first[np.flatnonzero(good.depart[first] > release)[0]])
+    shift = good.depart[o] - plant.jobs[good.op_job[o]].release
+    s.times["depart"][o] -= shift
+    s.times["arrive"][o] -= shift
+    s.op_volume[:] = 0.0
+    kinds = {v.kind for v in validate(s, plant)}
+    assert "buffer" in kinds
+
+
+def test_format_violations_counts_by_kind(plant, good):
+    s = broken(good)
+    s.times["start"][4] += 1.5
+    s.times["arrive"][6] -= 1.0
+    vs = validate(s, plant)
+    text = format_violations(vs, limit=1)
+    assert text.splitlines()[0].startswith(f"{len(vs)} violation")
+    assert "duration: 1" in text and "transport: 1" in text
+    assert all(v.kind in KINDS for v in vs)
+    assert not is_valid(s, plant)
+
+
+# -- speed ---------------------------------------------------------------------------------
+def test_validates_3000_operations_fast():
+    kinds = ["SHELF", "TABLE"]
+    orders = [Order(f"O{i}", kinds[i % 2], 1 + i % 5, release=float(i // 20)) for i in range(860)]
+    inst = small_plant(orders, tight=50.0)
+    s = run(Simulator(inst))
+    assert s.n_ops >= 3000 and s.complete
+    t0 = time.perf_counter()  # cold: includes the per-instance reference data
+    vs = validate(s, inst)
+    dt = time.perf_counter() - t0
+    assert vs == [], format_violations(vs)
+    assert dt < 0.5
