@@ -92,9 +92,12 @@ def generate(
     if plant is None and (work_centers is None or machines is None):
         typer.echo("give --work-centers and --machines for a new plant, or --plant PATH for orders only", err=True)
         raise typer.Exit(EXIT_DATA_ERROR)
+    if fmt not in ("workbook", "csv", "yaml"):
+        typer.echo("--format: use workbook, csv or yaml", err=True)
+        raise typer.Exit(EXIT_DATA_ERROR)
     try:
         written = generate_to_dir(
-            out, work_centers=work_centers, machines=machines, jobs=jobs, seed=seed, plant=plant, fmt=fmt
+            out, work_centers=work_centers, machines=machines, jobs=jobs, seed=seed, plant=plant, fmt=fmt  # type: ignore[arg-type]
         )
     except DataError as e:
         _fail_data(e)

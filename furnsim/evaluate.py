@@ -50,12 +50,11 @@ def evaluate(
         try:
             inst = load_instance(path, orders=orders)
         except DataError as e:
-            row = {"instance": str(path), "method": "", "error": str(e).splitlines()[0]}
-            rows.append(row)
+            rows.append({"instance": str(path), "method": "", "error": str(e).splitlines()[0]})
             continue
         for method in methods:
             res = plan(inst, goal, method, buffers=buffers, seed=seed, time_limit=time_limit, **options)
-            row = {
+            row: dict[str, Any] = {
                 "instance": inst.name,
                 "path": str(path),
                 "method": method,

@@ -84,7 +84,7 @@ def _score(instance: Instance, schedule: Schedule, goal: str) -> tuple[dict[str,
     return k, float(cost(k, goal)), list(violations)
 
 
-def _rule_method(name: str) -> Callable[..., Any]:
+def _rule_method(name: str) -> Any:
     from furnsim.rules import get_rule
 
     return get_rule(name)
@@ -124,13 +124,13 @@ def plan(
         elif m.lower() in ("best-rule", "best_rule", "rules"):
             schedule, details = _best_rule(instance, goal_name, buffers, anticipatory_setups, seed, progress)
         elif m.lower() in ("cpsat", "cp-sat"):
-            from furnsim.solvers.cpsat import solve_cpsat  # type: ignore[import-not-found]
+            from furnsim.solvers.cpsat import solve_cpsat
 
             schedule, details = solve_cpsat(
                 instance, goal_name, time_limit=time_limit or 60.0, buffers=buffers, progress=progress, **options
             )
         elif m.lower().startswith("ppo"):
-            from furnsim.rl.policy import plan_with_policy  # type: ignore[import-not-found]
+            from furnsim.rl.policy import plan_with_policy
 
             schedule, details = plan_with_policy(instance, goal_name, buffers=buffers, **options)
         else:
