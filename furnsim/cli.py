@@ -249,6 +249,29 @@ def evaluate_cmd(
         typer.echo(f"wrote {out}")
 
 
+@app.command("train")
+def train_cmd(
+    config: Annotated[Path, typer.Option(help="training config YAML, e.g. configs/ppo-speed.yaml")],
+    max_minutes: Annotated[float | None, typer.Option(help="wall-clock cap")] = None,
+    total_timesteps: Annotated[int | None, typer.Option(help="override the config's budget")] = None,
+    seed: Annotated[int | None, typer.Option(help="override the config's seed")] = None,
+    out: Annotated[Path | None, typer.Option(help="output folder for the model + sidecar")] = None,
+) -> None:
+    """Train a policy for one goal (MaskablePPO) from a YAML config."""
+    from furnsim.rl.train import main as train_main
+
+    args = ["--config", str(config)]
+    if max_minutes is not None:
+        args += ["--max-minutes", str(max_minutes)]
+    if total_timesteps is not None:
+        args += ["--total-timesteps", str(total_timesteps)]
+    if seed is not None:
+        args += ["--seed", str(seed)]
+    if out is not None:
+        args += ["--out", str(out)]
+    train_main(args)
+
+
 def main() -> None:  # pragma: no cover
     sys.exit(app())
 

@@ -100,9 +100,15 @@ def plan(
     seed: int | None = 0,
     time_limit: float | None = None,
     progress: Callable[[str, float], None] | None = None,
+    guard: bool = True,
     **options: Any,
 ) -> PlanResult:
-    """Plan ``instance`` for ``goal`` with ``method`` (``rule:NAME``, ``best-rule``, ``cpsat``, ``ppo``)."""
+    """Plan ``instance`` for ``goal`` with ``method`` (``rule:NAME``, ``best-rule``, ``cpsat``, ``ppo``).
+
+    With ``guard`` (default) a learned policy's plan is also compared with the best rule's
+    and replaced by it when it is worse; ``fallback`` then says so. Invalid or deadlocked plans
+    always fall back to the best valid rule.
+    """
     from furnsim.goals import get_goal
 
     goal_name = get_goal(goal).name
@@ -145,6 +151,18 @@ def plan(
             fallback = f"{m} produced an invalid plan ({len(viol)} violations)"
             details["rejected_violations"] = [_violation_dict(v) for v in viol[:20]]
             schedule = None
+        elif guard and m.lower().startswith("ppo"):
+            rule_s, bdetails = _best_rule(instance, goal_name, buffers, anticipatory_setups, seed, None)
+            rk, rc, rviol = _score(instance, rule_s, goal_name)
+            details["policy_cost"] = c
+            details["best_rule_cost"] = rc
+            if not rviol and rule_s.complete and rc < c:
+                fallback = (
+                    f"{m} plan cost {c:,.2f} is worse than the best rule's ({rule_s.method}: {rc:,.2f})"
+                )
+                details.update(bdetails)
+                schedule = rule_s
+                result_method = rule_s.method
     if schedule is None:
         schedule, bdetails = _best_rule(instance, goal_name, buffers, anticipatory_setups, seed, progress)
         details.update(bdetails)

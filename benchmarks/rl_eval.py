@@ -1,0 +1,172 @@
+"""Shipped policies vs every dispatching rule on held-out demo-plant weeks, and plan-time scaling.
+
+    python benchmarks/rl_eval.py                      # 20 held-out weeks, all goals, + scaling
+    python benchmarks/rl_eval.py --weeks 5 --no-scaling
+    python benchmarks/rl_eval.py --out docs/rl_eval.md
+
+Held-out weeks use seeds ``10000 + i`` (training draws from other seeds: selection 1000+,
+validation 2000+, cloning 3000+, environments 4000+) and sizes drawn uniformly from 100–600
+jobs with ``numpy.random.default_rng(10000)``. Every schedule is checked by the independent
+validator and priced by the same ``furnsim.goals.cost``. The *best single rule* is the one
+chosen on the training-side selection weeks (the model sidecar's ``teacher``), not the one
+that happens to win on these weeks; the per-week oracle "best rule" is reported too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+HELD_OUT_SEED = 10_000
+GOALS = ("speed", "efficiency", "empty-buffers")
+
+
+def held_out_weeks(n: int, lo: int = 100, hi: int = 600) -> list:
+    from furnsim.env import WeekSource
+
+    src = WeekSource.from_path(None)
+    sizes = np.random.default_rng(HELD_OUT_SEED).integers(lo, hi + 1, size=n)
+    return [src.week(HELD_OUT_SEED + i, int(sizes[i])) for i in range(n)]
+
+
+def evaluate(weeks: list, goals: tuple[str, ...]) -> str:
+    import torch
+
+    from furnsim.goals import cost
+    from furnsim.kpi import kpis
+    from furnsim.rl.policy import load_planner
+    from furnsim.rules import get_rule, rule_names
+    from furnsim.validate import validate
+
+    torch.set_num_threads(1)
+    rules = rule_names(True)
+    # rule KPIs once per (rule, week); costs per goal from the same KPIs
+    rule_k: dict[str, list] = {}
+    for r in rules:
+        ks = []
+        for w in weeks:
+            s, sim = get_rule(r).plan(w)
+            ks.append(None if sim.deadlock is not None else kpis(s, w))
+        rule_k[r] = ks
+    lines = [
+        f"Held-out demo-plant weeks: {len(weeks)} (seeds {HELD_OUT_SEED}..{HELD_OUT_SEED + len(weeks) - 1}), "
+        f"jobs {min(w.compiled.n_jobs for w in weeks)}–{max(w.compiled.n_jobs for w in weeks)}.",
+        "",
+    ]
+    summary = [
+        "| goal | best single rule (train) | its mean cost | PPO mean cost | PPO / best rule (mean of ratios) | ratio of means | PPO / per-week oracle rule | PPO wins | invalid | mean plan time (s) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    detail: list[str] = []
+    for g in goals:
+        try:
+            planner = load_planner(g)
+        except FileNotFoundError as e:
+            summary.append(f"| {g} | - | - | (no model: {e}) | | | | | | |")
+            continue
+        teacher = str(planner.meta.get("teacher", "")).upper()
+        rc = {
+            r: np.array([math.inf if k is None else cost(k, g) for k in rule_k[r]]) for r in rules
+        }
+        pc, times, invalid = [], [], 0
+        for w in weeks:
+            t0 = time.perf_counter()
+            s, sim = planner.plan(w)
+            times.append(time.perf_counter() - t0)
+            bad = sim.deadlock is not None or bool(validate(s, w))
+            invalid += int(bad)
+            pc.append(math.inf if bad else cost(s, g, w))
+        p = np.array(pc)
+        b = rc[teacher]
+        oracle = np.min(np.vstack(list(rc.values())), axis=0)
+        ratio = p / b
+        summary.append(
+            f"| {g} | {teacher} | {b.mean():.0f} | {p.mean():.0f} | {ratio.mean():.3f} | {p.mean() / b.mean():.3f} | "
+            f"{np.mean(p / oracle):.3f} | {int((p < b).sum())}/{len(weeks)} | {invalid} | {np.mean(times):.3f} |"
+        )
+        detail.append(
+            f"\n**{g}** — mean cost ratio of every rule to the best single rule ({teacher}) on the same weeks:\n"
+        )
+        detail.append("| method | mean ratio to " + teacher + " |")
+        detail.append("|---|---|")
+        rows = [(f"PPO ({planner.meta.get('timesteps')} steps)", float(ratio.mean()))]
+        rows += [(r, float(np.mean(rc[r] / b))) for r in rules]
+        for name, v in sorted(rows, key=lambda x: x[1]):
+            detail.append(f"| {name} | {v:.3f} |")
+    return "\n".join(lines + summary + detail) + "\n"
+
+
+def generated_week(jobs: int, machines: int = 150, work_centers: int = 40, seed: int = 0):
+    from furnsim.generate import generate_plant_tables
+    from furnsim.io import load_instance, write_workbook
+
+    tables = generate_plant_tables(
+        work_centers=work_centers, machines=machines, jobs=jobs, seed=seed
+    )
+    with tempfile.TemporaryDirectory(prefix="furnsim_rl_") as tmp:
+        if isinstance(tables, tuple):
+            p = write_workbook(tables[0], Path(tmp) / "plant.xlsx")
+            o = write_workbook(tables[1], Path(tmp) / "orders.xlsx")
+            return load_instance(p, orders=o)
+        return load_instance(write_workbook(tables, Path(tmp) / "week.xlsx"))
+
+
+def scaling(goal: str, sizes: list[int]) -> str:
+    import torch
+
+    from furnsim.rl.policy import load_planner
+    from furnsim.rules import get_rule
+    from furnsim.validate import validate
+
+    torch.set_num_threads(1)
+    planner = load_planner(goal)
+    out = [
+        f"Plan time of the shipped `{goal}` policy (one greedy pass, 1 thread) on generated 150-machine weeks:",
+        "",
+        "| jobs | operations | machines | decisions | policy plan (s) | ATCS rule plan (s) | valid |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for n in sizes:
+        inst = generated_week(n)
+        ci = inst.compiled
+        t0 = time.perf_counter()
+        s, sim = planner.plan(inst)
+        tp = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        get_rule("ATCS").plan(inst)
+        tr = time.perf_counter() - t0
+        ok = sim.deadlock is None and not validate(s, inst)
+        out.append(
+            f"| {ci.n_jobs} | {ci.n_ops} | {ci.n_machines} | {sim.steps} | {tp:.2f} | {tr:.2f} | {ok} |"
+        )
+    return "\n".join(out) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--weeks", type=int, default=20)
+    ap.add_argument("--goals", default=",".join(GOALS))
+    ap.add_argument("--no-scaling", action="store_true")
+    ap.add_argument("--sizes", default="100,500,1000,2000")
+    ap.add_argument("--out", default=None)
+    a = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    text = evaluate(held_out_weeks(a.weeks), tuple(g for g in a.goals.split(",") if g))
+    if not a.no_scaling:
+        text += "\n" + scaling("speed", [int(x) for x in a.sizes.split(",")])
+    text += f"\n(total {time.perf_counter() - t0:.0f} s)\n"
+    print(text)
+    if a.out:
+        Path(a.out).write_text(text, encoding="utf-8")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,366 @@
+"""Observation builders: small objects that turn a running Simulator into arrays.
+
+Three views, all float32 and normalized, all computed from the simulator state only:
+
+* :class:`PaperObservation` — the paper's three parts, padded to fixed maximum sizes:
+  ``machines`` (3, max_machines), ``jobs`` (2, max_jobs), ``buffers`` (max_buffers,).
+* :class:`CandidateObservation` — size-agnostic: one feature row per candidate of the deciding
+  machine (up to ``max_candidates`` slots) plus a shop-context vector. A shared network scores
+  every row; nothing depends on the number of jobs or machines.
+* :class:`ShopFeatures` — the DFJSP view (Luo 2020): seven size-free shop-level features.
+
+Times are scaled by the instance's mean operation time ``P`` (so a feature of 1.0 means "one
+typical operation"), which keeps the features comparable between a 50-job toy and a
+2,000-job week.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+from furnsim.sim.engine import DONE, MBLOCKED, Decision, Simulator
+
+__all__ = [
+    "CANDIDATE_FEATURES",
+    "CONTEXT_FEATURES",
+    "CandidateObservation",
+    "PaperObservation",
+    "ShopFeatures",
+    "candidate_features",
+]
+
+#: one row per candidate (what a composite dispatching rule would look at)
+CANDIDATE_FEATURES = (
+    "proc",  # processing time on the deciding machine / P
+    "setup",  # setup time needed on the deciding machine / P
+    "setup_change",  # 1 if the machine must change its setup
+    "rem_work",  # remaining mean work of the job incl. this op / P (LWKR / MWKR)
+    "rem_ops",  # remaining operations incl. this one / 10
+    "slack",  # (deadline - now - remaining work) / (10 P), clipped to [-5, 5]; 5 = no deadline
+    "due",  # (deadline - now) / (10 P), clipped to [-5, 5]
+    "in_transit",  # minutes until the job arrives / P
+    "queued",  # minutes the job has already waited in this buffer / P
+    "next_fill",  # fill of the next work center's buffer incl. this job (0 for the last op)
+    "next_winq",  # work queued at the next work center per machine / P (PTWINQ)
+    "vol_here",  # volume this job frees here when it starts / capacity
+    "last_op",  # 1 if this is the job's last operation
+    "proc_rank",  # rank of proc among the candidates, 0 (shortest) .. 1
+    "slack_rank",  # rank of slack among the candidates, 0 (tightest) .. 1
+    "work_rank",  # rank of rem_work among the candidates, 0 (least) .. 1
+)
+#: one vector per decision (the shop around the deciding machine)
+CONTEXT_FEATURES = (
+    "n_cand",  # candidates / max_candidates
+    "fill_here",  # fill of the deciding machine's buffer
+    "fill_mean",  # mean fill of bounded buffers
+    "fill_max",  # max fill of bounded buffers
+    "progress",  # share of operations dispatched
+    "blocked",  # share of machines blocked
+    "late_share",  # share of unfinished jobs already past their deadline
+    "wc_machines",  # machines of this work center / 10
+)
+
+
+def _scale(sim: Simulator) -> float:
+    mp = sim.op_mean_proc
+    p = float(mp.mean()) if mp.size else 1.0
+    return p if p > 0 else 1.0
+
+
+def _ranks(x: np.ndarray) -> np.ndarray:
+    k = x.shape[0]
+    if k <= 1:
+        return np.zeros(k, dtype=np.float32)
+    r = np.empty(k, dtype=np.float32)
+    r[np.argsort(x, kind="stable")] = np.arange(k, dtype=np.float32)
+    return r / (k - 1)
+
+
+class _Static:
+    """Per-instance constants, computed once per reset (habit 9: static data once)."""
+
+    def __init__(self, sim: Simulator) -> None:
+        ci = sim.ci
+        self.ci = ci
+        self.P = _scale(sim)
+        cap = ci.wc_capacity.astype(float)
+        self.bounded = np.isfinite(cap) & (cap > 0)  # (n_wc,)
+        self.cap = np.where(self.bounded, cap, 1.0)  # (n_wc,)
+        self.wc_n_machines = np.bincount(ci.machine_wc, minlength=ci.n_wc).astype(float)  # (n_wc,)
+        self.job_last = ci.job_op_start[1:] - 1  # (n_jobs,) last op index
+        self.deadline = ci.job_deadline  # (n_jobs,)
+        self.sim_id = id(sim)
+        self.inst_id = id(ci)
+
+
+def candidate_features(
+    sim: Simulator, d: Decision, static: _Static | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(k, F) candidate rows and (C,) context of decision ``d`` (F, C as the tuples above)."""
+    st = static if static is not None else _Static(sim)
+    ci = st.ci
+    P = st.P
+    t = d.time
+    m = d.machine
+    jobs = d.candidates
+    ops = d.ops
+    k = jobs.shape[0]
+    proc = ci.op_proc[ops, m]
+    cur = int(sim.machine_setup[m])
+    need = ci.op_setup[ops]
+    setup = ci.setup_time[m, cur, need]
+    setup = np.where(need == cur, 0.0, np.nan_to_num(setup))
+    rem = sim.op_rem_work[ops]
+    dl = st.deadline[jobs]
+    due = np.where(np.isfinite(dl), (dl - t) / (10 * P), 5.0)
+    slack = np.where(np.isfinite(dl), (dl - t - rem) / (10 * P), 5.0)
+    arr = sim.job_arrive[jobs]
+    last = ops >= st.job_last[jobs]
+    nxt = np.where(last, ops, ops + 1)
+    w_next = ci.op_wc[nxt]
+    lvl = sim.wc_level[w_next] + ci.op_volume[nxt]
+    next_fill = np.where(last | ~st.bounded[w_next], 0.0, lvl / st.cap[w_next])
+    winq_w = np.zeros(ci.n_wc)
+    for w in set(w_next[~last].tolist()):
+        winq_w[w] = sim.queue_work(w) / max(st.wc_n_machines[w], 1.0)
+    next_winq = np.where(last, 0.0, winq_w[w_next] / P)
+    w_here = int(ci.machine_wc[m])
+    vol_here = ci.op_volume[ops] / st.cap[w_here] if st.bounded[w_here] else np.zeros(k)
+    f = np.empty((k, len(CANDIDATE_FEATURES)), dtype=np.float32)
+    f[:, 0] = proc / P
+    f[:, 1] = setup / P
+    f[:, 2] = need != cur
+    f[:, 3] = rem / P
+    f[:, 4] = sim.op_rem_ops[ops] / 10.0
+    f[:, 5] = np.clip(slack, -5, 5)
+    f[:, 6] = np.clip(due, -5, 5)
+    f[:, 7] = np.maximum(arr - t, 0.0) / P
+    f[:, 8] = np.maximum(t - arr, 0.0) / P
+    f[:, 9] = next_fill
+    f[:, 10] = next_winq
+    f[:, 11] = vol_here
+    f[:, 12] = last
+    f[:, 13] = _ranks(proc)
+    f[:, 14] = _ranks(slack)
+    f[:, 15] = _ranks(rem)
+    np.clip(f, -10.0, 10.0, out=f)
+    fill = np.where(st.bounded, sim.wc_level / st.cap, 0.0)
+    nb = max(int(st.bounded.sum()), 1)
+    unfinished = sim.job_state != DONE
+    late = unfinished & (st.deadline < t)
+    c = np.array(
+        [
+            0.0,  # n_cand, set by the caller who knows max_candidates
+            fill[w_here],
+            fill.sum() / nb,
+            fill.max() if fill.size else 0.0,
+            sim.steps / max(ci.n_ops, 1),
+            float((sim.machine_state == MBLOCKED).mean()) if ci.n_machines else 0.0,
+            late.sum() / max(int(unfinished.sum()), 1),
+            st.wc_n_machines[w_here] / 10.0,
+        ],
+        dtype=np.float32,
+    )
+    c[0] = k
+    return f, np.clip(c, -10.0, 10.0)
+
+
+class CandidateObservation:
+    """Size-agnostic view: ``candidates`` (K, F), ``context`` (C,), ``mask`` (K,) as 0/1.
+
+    When a machine has more than K candidates, the K kept are those a neutral pre-rule ranks
+    first (shortest processing plus setup, then least slack), and ``slots`` maps each slot
+    back to its job. K = 64 covers almost every decision
+    of the demo weeks; the cut only matters in very long queues.
+    """
+
+    def __init__(self, max_candidates: int = 64) -> None:
+        self.K = int(max_candidates)
+        F, C = len(CANDIDATE_FEATURES), len(CONTEXT_FEATURES)
+        self.space = spaces.Dict(
+            {
+                "candidates": spaces.Box(-10.0, 10.0, (self.K, F), np.float32),
+                "context": spaces.Box(-10.0, 10.0, (C,), np.float32),
+                "mask": spaces.Box(0.0, 1.0, (self.K,), np.float32),
+            }
+        )
+        self._static: _Static | None = None
+        self.slots = np.zeros(0, dtype=np.int64)  # (k',) job index of each used slot
+
+    def reset(self, sim: Simulator) -> None:
+        self._static = _Static(sim)
+
+    def empty(self) -> dict[str, np.ndarray]:
+        return {k: np.zeros(s.shape, np.float32) for k, s in self.space.spaces.items()}  # type: ignore[union-attr]
+
+    def __call__(self, sim: Simulator, d: Decision | None) -> dict[str, np.ndarray]:
+        if d is None:
+            self.slots = np.zeros(0, dtype=np.int64)
+            return self.empty()
+        if self._static is None or self._static.inst_id != id(sim.ci):
+            self._static = _Static(sim)
+        f, c = candidate_features(sim, d, self._static)
+        k = f.shape[0]
+        idx = np.arange(k)
+        if k > self.K:
+            key = f[:, 0] + f[:, 1] + 0.1 * f[:, 5]
+            idx = np.sort(np.argsort(key, kind="stable")[: self.K])
+        self.slots = d.candidates[idx]
+        obs = self.empty()
+        obs["candidates"][: idx.size] = f[idx]
+        c[0] = min(k, self.K) / self.K
+        obs["context"][:] = c
+        obs["mask"][: idx.size] = 1.0
+        return obs
+
+    def mask(self) -> np.ndarray:
+        m = np.zeros(self.K, dtype=bool)
+        m[: self.slots.size] = True
+        return m
+
+    def job_of(self, action: int) -> int:
+        a = int(action)
+        if not 0 <= a < self.slots.size:
+            raise ValueError(f"action {a} is not a legal slot (0..{self.slots.size - 1})")
+        return int(self.slots[a])
+
+
+class PaperObservation:
+    """The paper's observation, padded to ``max_machines`` / ``max_jobs`` / ``max_buffers``.
+
+    * ``machines`` (3, M): current job ((job index + 1) / max_jobs, 0 = none), remaining
+      operation time / P (clipped at 10), current setup ((setup index + 1) / setups).
+    * ``jobs`` (2, N): current volume (volume of the next op / capacity of its buffer; 0 when
+      done) and time to deadline / (10 P) clipped to [-5, 5] (5 = no deadline, 0 when done).
+    * ``buffers`` (B,): fill level (level / capacity, 0 for unbounded buffers).
+    Padding entries are 0. The action is a job index (N values); :meth:`mask` marks the
+    candidates of the deciding machine.
+    """
+
+    def __init__(self, max_jobs: int = 700, max_machines: int = 32, max_buffers: int = 16) -> None:
+        self.N, self.M, self.B = int(max_jobs), int(max_machines), int(max_buffers)
+        self.space = spaces.Dict(
+            {
+                "machines": spaces.Box(-10.0, 10.0, (3, self.M), np.float32),
+                "jobs": spaces.Box(-10.0, 10.0, (2, self.N), np.float32),
+                "buffers": spaces.Box(0.0, 10.0, (self.B,), np.float32),
+            }
+        )
+        self._static: _Static | None = None
+        self._mask = np.zeros(self.N, dtype=bool)
+
+    def reset(self, sim: Simulator) -> None:
+        ci = sim.ci
+        if ci.n_jobs > self.N or ci.n_machines > self.M or ci.n_wc > self.B:
+            raise ValueError(
+                f"instance has {ci.n_jobs} jobs / {ci.n_machines} machines / {ci.n_wc} buffers; this "
+                f"view holds at most {self.N} / {self.M} / {self.B} (raise max_jobs/max_machines/"
+                "max_buffers, or use the size-agnostic 'candidates' view)"
+            )
+        self._static = _Static(sim)
+
+    def __call__(self, sim: Simulator, d: Decision | None) -> dict[str, np.ndarray]:
+        st = (
+            self._static
+            if self._static is not None and self._static.inst_id == id(sim.ci)
+            else _Static(sim)
+        )
+        self._static = st
+        ci = st.ci
+        n, m_, b = ci.n_jobs, ci.n_machines, ci.n_wc
+        mac = np.zeros((3, self.M), np.float32)
+        busy = sim.machine_job >= 0
+        mac[0, :m_] = np.where(busy, (sim.machine_job + 1) / self.N, 0.0)
+        mac[1, :m_] = np.clip(np.maximum(sim.machine_free_at - sim.time, 0.0) / st.P, 0, 10)
+        mac[2, :m_] = (sim.machine_setup + 1) / max(len(ci.setup_ids), 1)
+        jobs = np.zeros((2, self.N), np.float32)
+        done = sim.job_state == DONE
+        op = np.minimum(sim.job_op, max(ci.n_ops - 1, 0))
+        w = ci.op_wc[op] if ci.n_ops else np.zeros(n, dtype=np.int64)
+        vol = np.where(st.bounded[w], ci.op_volume[op] / st.cap[w], 0.0)
+        jobs[0, :n] = np.where(done, 0.0, np.clip(vol, 0, 10))
+        dl = st.deadline
+        tdl = np.where(np.isfinite(dl), np.clip((dl - sim.time) / (10 * st.P), -5, 5), 5.0)
+        jobs[1, :n] = np.where(done, 0.0, tdl)
+        buf = np.zeros(self.B, np.float32)
+        buf[:b] = np.clip(np.where(st.bounded, sim.wc_level / st.cap, 0.0), 0, 10)
+        self._mask = np.zeros(self.N, dtype=bool)
+        if d is not None:
+            self._mask[d.candidates] = True
+        return {"machines": mac, "jobs": jobs, "buffers": buf}
+
+    def mask(self) -> np.ndarray:
+        return self._mask.copy()
+
+    def job_of(self, action: int) -> int:
+        a = int(action)
+        if not (0 <= a < self.N and self._mask[a]):
+            raise ValueError(f"action {a} is not a candidate job of the deciding machine")
+        return a
+
+
+class ShopFeatures:
+    """DFJSP view (Luo 2020): seven size-free shop features, Box (7,) in [0, 1]-ish.
+
+    0 mean machine utilization, 1 its standard deviation, 2 mean operation completion rate,
+    3 mean job completion rate (jobs' share of finished operations), 4 its standard deviation,
+    5 estimated tardiness rate (unfinished jobs whose deadline is before now + remaining
+    work), 6 actual tardiness rate (unfinished jobs already past their deadline).
+    """
+
+    names = ("u_mean", "u_std", "op_rate", "job_rate", "job_rate_std", "tard_est", "tard_act")
+
+    def __init__(self) -> None:
+        self.space = spaces.Box(-1.0, 2.0, (7,), np.float32)
+        self._static: _Static | None = None
+
+    def reset(self, sim: Simulator) -> None:
+        self._static = _Static(sim)
+
+    def __call__(self, sim: Simulator, d: Decision | None) -> np.ndarray:
+        st = (
+            self._static
+            if self._static is not None and self._static.inst_id == id(sim.ci)
+            else _Static(sim)
+        )
+        self._static = st
+        ci = st.ci
+        t = max(sim.time, 1e-9)
+        u = (
+            np.clip(sim.machine_busy_time / t, 0.0, 1.0)
+            if sim.time > 0
+            else np.zeros(ci.n_machines)
+        )
+        starts = ci.job_op_start
+        n_ops_job = np.maximum(starts[1:] - starts[:-1], 1)
+        done_ops = np.minimum(sim.job_op - starts[:-1], n_ops_job)
+        jr = done_ops / n_ops_job
+        unfinished = sim.job_state != DONE
+        nu = max(int(unfinished.sum()), 1)
+        op = np.minimum(sim.job_op, max(ci.n_ops - 1, 0))
+        rem = np.where(unfinished, sim.op_rem_work[op], 0.0)
+        dl = st.deadline
+        est = unfinished & (dl < sim.time + rem)
+        act = unfinished & (dl < sim.time)
+        x = np.array(
+            [
+                u.mean() if u.size else 0.0,
+                u.std() if u.size else 0.0,
+                sim.steps / max(ci.n_ops, 1),
+                jr.mean() if jr.size else 1.0,
+                jr.std() if jr.size else 0.0,
+                est.sum() / nu,
+                act.sum() / nu,
+            ],
+            dtype=np.float32,
+        )
+        return np.clip(x, -1.0, 2.0)
+
+
+def describe(obs: Any) -> str:  # pragma: no cover - debugging aid
+    if isinstance(obs, dict):
+        return ", ".join(f"{k}{tuple(v.shape)}" for k, v in obs.items())
+    return str(np.shape(obs))

@@ -1,0 +1,230 @@
+"""The Gymnasium environment: the simulator composed with an observation view and a reward."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from furnsim.env.observations import CandidateObservation, PaperObservation, ShopFeatures
+from furnsim.env.rewards import make_reward
+from furnsim.env.weeks import WeekSource
+from furnsim.model import Instance
+from furnsim.sim.engine import Decision, Simulator
+
+__all__ = ["VIEWS", "FurnitureShopEnv"]
+
+VIEWS = ("jobs", "candidates", "rules")
+
+
+class FurnitureShopEnv(gym.Env):
+    """Dispatching in a furniture job shop, one decision (an idle machine) per step.
+
+    The simulator (:class:`furnsim.sim.Simulator`) runs from decision to decision; the agent
+    answers the pending decision. Three views of the same problem (``view=``):
+
+    ## Action Space
+    * ``"jobs"`` — ``Discrete(max_jobs)``: the job index the deciding machine takes.
+    * ``"candidates"`` — ``Discrete(max_candidates)``: a slot of the candidate list.
+    * ``"rules"`` — ``Discrete(len(rules))``: a dispatching rule that picks the job (DFJSP
+      hyper-heuristic; default the six composite rules).
+
+    :meth:`action_masks` gives the legal actions (sb3-contrib MaskablePPO). An illegal action
+    raises ``ValueError`` (``illegal="raise"``, default) or, with ``illegal="penalty"``,
+    costs ``illegal_penalty`` and leaves the state unchanged — a guard, never silent.
+
+    ## Observation Space
+    * ``"jobs"`` — ``Dict(machines=(3, max_machines), jobs=(2, max_jobs),
+      buffers=(max_buffers,))``: the paper's three parts, normalized, zero padded
+      (:class:`~furnsim.env.observations.PaperObservation`).
+    * ``"candidates"`` — ``Dict(candidates=(K, 16), context=(8,), mask=(K,))``: size-agnostic
+      per-candidate features (:class:`~furnsim.env.observations.CandidateObservation`).
+    * ``"rules"`` — ``Box(7,)``: the seven DFJSP shop features
+      (:class:`~furnsim.env.observations.ShopFeatures`).
+
+    ## Rewards
+    ``reward="cost"`` (default): minus the increase of the goal's cost
+    (:func:`furnsim.goals.partial_cost`) between decisions, divided by the cost of a
+    reference rule on the same week (``reward_scale``): the return is minus the final cost
+    divided by that constant, i.e. minus the cost ratio to the reference rule.
+    ``reward="hierarchical"``: the DFJSP ±1 reward (for comparison). A deadlock ends the
+    episode with ``-deadlock_penalty``.
+
+    ## Starting State
+    ``reset`` draws a week from ``plant`` (default the demo plant) with
+    :func:`furnsim.generate.generate_orders` and ``self.np_random`` (``jobs`` = range of
+    week sizes), or uses ``options["instance"]`` / the ``instance`` given at construction;
+    ``options["jobs"]`` fixes the size of the drawn week.
+
+    ## Episode End
+    Terminated when every job is done or the shop deadlocks (hard buffers). Decisions with
+    a single candidate are taken automatically (``skip_single=True``). No truncation.
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(
+        self,
+        goal: str = "speed",
+        view: str = "candidates",
+        *,
+        plant: str | Path | None = None,
+        jobs: Sequence[int] = (100, 600),
+        instance: Instance | None = None,
+        buffers: str = "hard",
+        reward: str = "cost",
+        reward_scale: str | float = "rule:LWKRSPT",
+        deadlock_penalty: float = 10.0,
+        max_jobs: int = 700,
+        max_machines: int = 32,
+        max_buffers: int = 16,
+        max_candidates: int = 64,
+        rules: Sequence[str] | None = None,
+        skip_single: bool = True,
+        illegal: str = "raise",
+        illegal_penalty: float = 1.0,
+    ) -> None:
+        if view not in VIEWS:
+            raise ValueError(f"view must be one of {VIEWS}, not {view!r}")
+        if illegal not in ("raise", "penalty"):
+            raise ValueError("illegal must be 'raise' or 'penalty'")
+        self.goal = goal
+        self.view = view
+        self.buffers = buffers
+        self.skip_single = skip_single
+        self.illegal = illegal
+        self.illegal_penalty = float(illegal_penalty)
+        self._fixed = instance
+        self._plant_path = plant
+        self._jobs = (int(jobs[0]), int(jobs[1]))
+        self._source: WeekSource | None = None
+        if instance is None:
+            self._source = WeekSource.from_path(plant, self._jobs)
+        kw: dict[str, Any] = {"deadlock_penalty": deadlock_penalty}
+        if reward == "cost":
+            kw["scale"] = reward_scale
+        self.reward_fn = make_reward(reward, goal, **kw)
+        if view == "jobs":
+            self.obs_fn: Any = PaperObservation(max_jobs, max_machines, max_buffers)
+            self.observation_space = self.obs_fn.space
+            self.action_space = spaces.Discrete(self.obs_fn.N)
+        elif view == "candidates":
+            self.obs_fn = CandidateObservation(max_candidates)
+            self.observation_space = self.obs_fn.space
+            self.action_space = spaces.Discrete(self.obs_fn.K)
+        else:
+            from furnsim.rules import COMPOSITE_RULES, get_rule
+
+            self.rules = [get_rule(r) for r in (rules or COMPOSITE_RULES)]
+            self.obs_fn = ShopFeatures()
+            self.observation_space = self.obs_fn.space
+            self.action_space = spaces.Discrete(len(self.rules))
+        self.sim: Simulator | None = None
+        self._decision: Decision | None = None
+        self._obs: Any = None
+
+    # -- gymnasium API -----------------------------------------------------------------------
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Any, dict[str, Any]]:
+        super().reset(seed=seed)
+        options = options or {}
+        inst = options.get("instance", self._fixed)
+        for _ in range(20):
+            if inst is None:
+                assert self._source is not None
+                week = self._source.sample(self.np_random, options.get("jobs"))
+            else:
+                week = inst
+            self.sim = Simulator(week, buffers=self.buffers)
+            self.obs_fn.reset(self.sim)
+            self.reward_fn.reset(self.sim)
+            self._decision = self._skip(self.sim.decision())
+            if self._decision is not None or inst is not None:
+                break
+        self._obs = self.obs_fn(self.sim, self._decision)
+        return self._obs, self._info()
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        sim = self.sim
+        if sim is None:
+            raise RuntimeError("call reset() before step()")
+        d = self._decision
+        if d is None:  # nothing to decide (an instance without decisions): the episode ends
+            r = self.reward_fn(sim)
+            return _copy(self._obs), r, True, False, self._info()
+        try:
+            job = self._job_of(int(action), d)
+        except ValueError:
+            if self.illegal == "raise":
+                raise
+            info = self._info()
+            info["illegal_action"] = int(action)
+            return _copy(self._obs), -self.illegal_penalty, False, False, info
+        self._decision = self._skip(sim.dispatch(job))
+        r = self.reward_fn(sim)
+        self._obs = self.obs_fn(sim, self._decision)
+        terminated = self._decision is None
+        return self._obs, r, terminated, False, self._info()
+
+    def action_masks(self) -> np.ndarray:
+        """Legal actions of the pending decision (bool, ``action_space.n``)."""
+        n = int(self.action_space.n)  # type: ignore[attr-defined]
+        if self._decision is None:
+            m = np.zeros(n, dtype=bool)
+            m[0] = True  # the episode is over / empty: any action ends it
+            return m
+        if self.view == "rules":
+            return np.ones(n, dtype=bool)
+        return self.obs_fn.mask()
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _job_of(self, action: int, d: Decision) -> int:
+        if self.view == "rules":
+            if not 0 <= action < len(self.rules):
+                raise ValueError(f"action {action} is not a rule index (0..{len(self.rules) - 1})")
+            assert self.sim is not None
+            return int(self.rules[action].choose(self.sim, d))
+        return int(self.obs_fn.job_of(action))
+
+    def _skip(self, d: Decision | None) -> Decision | None:
+        if not self.skip_single:
+            return d
+        sim = self.sim
+        assert sim is not None
+        while d is not None and d.candidates.size == 1:
+            d = sim.dispatch(int(d.candidates[0]))
+        return d
+
+    def _info(self) -> dict[str, Any]:
+        sim = self.sim
+        assert sim is not None
+        info: dict[str, Any] = {
+            "time": float(sim.time),
+            "jobs": sim.n_jobs,
+            "dispatched": sim.steps,
+        }
+        d = self._decision
+        if d is not None:
+            info["machine"] = int(d.machine)
+            info["n_candidates"] = int(d.candidates.size)
+        if sim.done:
+            info["deadlock"] = sim.deadlock.message if sim.deadlock is not None else None
+            info["reward_scale"] = float(getattr(self.reward_fn, "scale", 1.0))
+        return info
+
+    # -- for planners and evaluation -------------------------------------------------------------
+    def schedule(self) -> Any:
+        assert self.sim is not None
+        return self.sim.schedule(method=f"ppo:{self.view}")
+
+
+def _copy(obs: Any) -> Any:
+    """A fresh copy: observations handed out must not share memory (Gymnasium contract)."""
+    if isinstance(obs, dict):
+        return {k: v.copy() for k, v in obs.items()}
+    return np.array(obs, copy=True)

@@ -1,0 +1,67 @@
+"""Where training weeks come from: a plant + catalog and the seeded order generator.
+
+``WeekSource.sample(rng, jobs)`` draws one week with :func:`furnsim.generate.generate_orders`
+using the caller's generator (the environment passes ``self.np_random``), so a seed fixes
+the whole episode. The default plant is the demo plant ``bom_data/demo/plant.xlsx``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from furnsim.model import Catalog, Instance, Plant
+
+__all__ = ["DEMO_PLANT", "WeekSource", "load_plant_catalog"]
+
+#: the demo plant shipped with the repository (found from this file, not the working dir)
+DEMO_PLANT = Path(__file__).resolve().parents[2] / "bom_data" / "demo" / "plant.xlsx"
+
+
+@lru_cache(maxsize=8)
+def _load(path: str) -> tuple[Plant, Catalog]:
+    from furnsim.io import load_instance
+
+    inst = load_instance(Path(path))
+    return inst.plant, inst.catalog
+
+
+def load_plant_catalog(path: str | Path | None = None) -> tuple[Plant, Catalog]:
+    """Plant and catalog of a plant workbook / CSV folder / YAML (default: the demo plant)."""
+    p = Path(path) if path is not None else DEMO_PLANT
+    if not p.exists():
+        raise FileNotFoundError(f"plant data {p} not found")
+    return _load(str(p.resolve()))
+
+
+@dataclass
+class WeekSource:
+    """Draws weeks of ``jobs`` (a range, inclusive) component jobs for one plant."""
+
+    plant: Plant
+    catalog: Catalog
+    jobs: tuple[int, int] = (100, 600)  # (min, max) jobs per week, drawn uniformly
+
+    @classmethod
+    def from_path(
+        cls, path: str | Path | None = None, jobs: tuple[int, int] = (100, 600)
+    ) -> WeekSource:
+        plant, catalog = load_plant_catalog(path)
+        return cls(plant, catalog, (int(jobs[0]), int(jobs[1])))
+
+    def sample(
+        self, rng: np.random.Generator, jobs: int | None = None, name: str = "week"
+    ) -> Instance:
+        from furnsim.generate import generate_orders
+
+        lo, hi = self.jobs
+        n = int(jobs) if jobs is not None else int(rng.integers(lo, hi + 1))
+        orders = generate_orders(self.catalog, self.plant, n, rng)
+        return Instance(self.plant, self.catalog, orders, name=f"{name}-{n}j")
+
+    def week(self, seed: int, jobs: int | None = None) -> Instance:
+        """A reproducible week: the same ``seed`` gives the same orders."""
+        return self.sample(np.random.default_rng(seed), jobs, name=f"week{seed}")

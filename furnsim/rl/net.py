@@ -1,0 +1,79 @@
+"""A size-agnostic actor-critic for the ``candidates`` view, plugged into sb3-contrib.
+
+Every candidate row (its own 16 features + the 8 shop-context features) goes through the
+same small MLP; a linear head turns each embedding into a logit, so the policy is a learned
+composite dispatching rule that works for any number of candidates, jobs and machines. The
+critic reads the mask-weighted mean of the embeddings (plus the context). Padding slots are
+masked by MaskablePPO (``action_masks``) and ignored by the pooling.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from gymnasium import spaces
+from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
+from torch import nn
+
+__all__ = ["CandidateExtractor", "CandidatePolicy"]
+
+
+class CandidateExtractor(BaseFeaturesExtractor):
+    """obs -> [logit per slot (K), pooled embedding (hidden)]."""
+
+    def __init__(self, observation_space: spaces.Dict, hidden: int = 64) -> None:
+        cand = observation_space["candidates"]
+        ctx = observation_space["context"]
+        assert cand.shape is not None and ctx.shape is not None
+        k, f = cand.shape
+        c = ctx.shape[0]
+        super().__init__(observation_space, features_dim=k + hidden + c)
+        self.K = int(k)
+        self.enc = nn.Sequential(
+            nn.Linear(f + c, hidden), nn.Tanh(), nn.Linear(hidden, hidden), nn.Tanh()
+        )
+        self.score = nn.Linear(hidden, 1)
+
+    def forward(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
+        x, c, m = obs["candidates"], obs["context"], obs["mask"]
+        h = self.enc(torch.cat([x, c.unsqueeze(1).expand(-1, x.shape[1], -1)], dim=-1))  # (B, K, H)
+        s = self.score(h).squeeze(-1)  # (B, K)
+        pooled = (h * m.unsqueeze(-1)).sum(1) / m.sum(1, keepdim=True).clamp(min=1.0)  # (B, H)
+        return torch.cat([s, pooled, c], dim=-1)
+
+    def scores(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Logits (B, K) only — the fast path for planning."""
+        x, c = obs["candidates"], obs["context"]
+        h = self.enc(torch.cat([x, c.unsqueeze(1).expand(-1, x.shape[1], -1)], dim=-1))
+        return self.score(h).squeeze(-1)
+
+
+class _Slots(nn.Module):
+    """The action head: the first K features are already the logits."""
+
+    def __init__(self, k: int) -> None:
+        super().__init__()
+        self.k = k
+
+    def forward(self, latent: torch.Tensor) -> torch.Tensor:
+        return latent[..., : self.k]
+
+
+class CandidatePolicy(MaskableActorCriticPolicy):
+    """MaskableActorCriticPolicy whose logits come from the shared per-candidate scorer."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("features_extractor_class", CandidateExtractor)
+        kwargs.setdefault("net_arch", {"pi": [], "vf": [64, 64]})
+        kwargs.setdefault("share_features_extractor", True)
+        kwargs.setdefault("ortho_init", False)
+        super().__init__(*args, **kwargs)
+
+    def _build(self, lr_schedule: Any) -> None:
+        super()._build(lr_schedule)
+        self.action_net = _Slots(self.features_extractor.K)  # type: ignore[assignment]
+        self.optimizer = self.optimizer_class(
+            self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs
+        )  # type: ignore[call-arg]

@@ -1,0 +1,420 @@
+"""The one training entry point: ``python -m furnsim.rl.train --config configs/ppo-speed.yaml``.
+
+Experiments differ by config (:class:`TrainConfig`, loaded from YAML), not by copied scripts.
+A run, for one goal:
+
+1. **Teacher**: every deterministic dispatching rule plans the ``select_weeks`` weeks (seeds
+   ``1000 + i``, never the held-out evaluation seeds); the rule with the lowest mean cost
+   ratio is the *best single rule* for the goal (the baseline the policy must beat).
+2. **Behaviour cloning** (``bc_weeks`` > 0, view ``candidates``): the shared candidate scorer
+   imitates the teacher's choices on fresh weeks — a warm start at rule level.
+3. **MaskablePPO** on :class:`~furnsim.env.FurnitureShopEnv` with the goal's telescoping
+   reward (return = −cost / teacher cost), vectorized envs, seeds, checkpoints and evaluation
+   on ``eval_weeks`` validation weeks (seeds ``2000 + i``) every ``eval_every`` steps; the
+   best checkpoint (the BC one included) is kept. Stops at ``total_timesteps`` or
+   ``max_minutes``.
+4. The best model goes to ``<out>/ppo-<goal>.zip`` with a sidecar ``.json`` (config,
+   timesteps, wall time, validation scores vs the rules, commit).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+__all__ = ["TrainConfig", "TrainResult", "load_config", "main", "train"]
+
+REPO = Path(__file__).resolve().parents[2]
+SELECT_SEED = 1000  # weeks for choosing the teacher / best single rule
+VALID_SEED = 2000  # validation weeks for checkpoint selection
+BC_SEED = 3000  # weeks for behaviour cloning
+TRAIN_SEED = 4000  # offset of the environment seeds
+
+
+@dataclass
+class TrainConfig:
+    """Typed training configuration; every field can be set in ``configs/ppo-*.yaml``."""
+
+    goal: str = "speed"  # planning goal (configs/goals.yaml) whose cost the reward prices
+    view: str = "candidates"  # env view: candidates (shared scorer) | rules (DFJSP) | jobs
+    plant: str | None = None  # plant workbook/CSV/YAML; None = bom_data/demo/plant.xlsx
+    train_jobs: list[int] = field(default_factory=lambda: [60, 250])  # week sizes drawn in training
+    eval_jobs: list[int] = field(
+        default_factory=lambda: [100, 600]
+    )  # week sizes of validation weeks
+    total_timesteps: int = 60_000  # PPO environment steps (decisions) at most
+    max_minutes: float = 25.0  # wall-clock budget for the whole run (teacher + BC + PPO)
+    n_envs: int = 1  # parallel environments
+    vec_env: str = "dummy"  # dummy (in-process) | subproc (SubprocVecEnv, one process per env)
+    seed: int = 0  # seeds torch, the envs' week draws and PPO
+    learning_rate: float = 1e-4  # Adam step size of PPO
+    n_steps: int = 1024  # steps per env per rollout
+    batch_size: int = 256  # PPO minibatch
+    n_epochs: int = 4  # PPO epochs per rollout
+    gamma: float = 0.999  # discount (the cost telescopes exactly at 1.0)
+    gae_lambda: float = 0.95  # GAE lambda
+    clip_range: float = 0.1  # PPO clip
+    ent_coef: float = 0.0  # entropy bonus
+    hidden: int = 64  # width of the shared candidate MLP
+    max_candidates: int = 64  # candidate slots (K) of the candidates view
+    rules: list[str] | None = None  # rule set of the rules view (None = six composite rules)
+    reward: str = "cost"  # cost (telescoping goal cost) | hierarchical (DFJSP)
+    teacher: str = "auto"  # rule to imitate / reward scale; auto = best single rule
+    select_weeks: int = 8  # weeks for choosing the best single rule
+    bc_weeks: int = 12  # weeks of teacher decisions for behaviour cloning (0 = none)
+    bc_epochs: int = 40  # passes over the cloning data
+    bc_lr: float = 3e-3  # Adam step size for cloning
+    eval_weeks: int = 6  # validation weeks for checkpoint selection
+    eval_every: int = 8_192  # env steps between validations
+    out: str = "models"  # where the best model + sidecar go (relative to the repo root)
+    run_dir: str = "runs"  # checkpoints and TensorBoard logs (relative to the repo root)
+    name: str | None = None  # model name; default ppo-<goal>
+    progress_bar: bool = False  # SB3 progress bar (needs tqdm + rich)
+    torch_threads: int = 1  # torch.set_num_threads for this run
+    verbose: int = 1  # 0 = quiet
+
+
+def load_config(path: str | Path, **overrides: Any) -> TrainConfig:
+    """A :class:`TrainConfig` from YAML; unknown keys are an error."""
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    known = {f.name for f in fields(TrainConfig)}
+    bad = sorted(set(data) - known)
+    if bad:
+        raise ValueError(f"{path}: unknown config keys {bad} (known: {sorted(known)})")
+    return TrainConfig(**data)
+
+
+@dataclass
+class TrainResult:
+    model_path: Path
+    sidecar: dict[str, Any]
+
+
+def _commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _week_sizes(rng: np.random.Generator, n: int, lo_hi: list[int]) -> list[int]:
+    return [int(x) for x in rng.integers(lo_hi[0], lo_hi[1] + 1, size=n)]
+
+
+def _weeks(source: Any, base: int, n: int, lo_hi: list[int]) -> list[Any]:
+    sizes = _week_sizes(np.random.default_rng(base), n, lo_hi)
+    return [source.week(base + i, sizes[i]) for i in range(n)]
+
+
+def rule_costs(
+    weeks: list[Any], goal: str, rules: list[str] | None = None
+) -> dict[str, list[float]]:
+    """Cost of every deterministic rule on every week (inf = deadlock)."""
+    from furnsim.goals import cost
+    from furnsim.rules import get_rule, rule_names
+
+    out: dict[str, list[float]] = {}
+    for name in rules or rule_names(True):
+        r = get_rule(name)
+        cs = []
+        for w in weeks:
+            s, sim = r.plan(w)
+            cs.append(math.inf if sim.deadlock is not None else float(cost(s, goal, w)))
+        out[name] = cs
+    return out
+
+
+def best_single_rule(costs: dict[str, list[float]]) -> str:
+    """The rule with the lowest mean cost ratio to the per-week best rule."""
+    arr = np.array(list(costs.values()))  # (rules, weeks)
+    best = np.min(arr, axis=0)
+    ratio = np.mean(arr / best, axis=1)
+    return list(costs)[int(np.argmin(ratio))]
+
+
+def planner_costs(planner: Any, weeks: list[Any], goal: str) -> list[float]:
+    from furnsim.goals import cost
+
+    out = []
+    for w in weeks:
+        s, sim = planner.plan(w)
+        out.append(math.inf if sim.deadlock is not None else float(cost(s, goal, w)))
+    return out
+
+
+def _behaviour_cloning(
+    model: Any, cfg: TrainConfig, source: Any, teacher: str, log: Any
+) -> dict[str, float]:
+    """Fit the candidate scorer to the teacher's choices (cross-entropy over the masked slots)."""
+    import torch
+
+    from furnsim.env.observations import CandidateObservation
+    from furnsim.rules import get_rule
+    from furnsim.sim import Simulator
+
+    rule = get_rule(teacher)
+    obs_fn = CandidateObservation(cfg.max_candidates)
+    xs: dict[str, list[np.ndarray]] = {"candidates": [], "context": [], "mask": []}
+    acts: list[int] = []
+    for w in _weeks(source, BC_SEED, cfg.bc_weeks, cfg.train_jobs):
+        sim = Simulator(w)
+        obs_fn.reset(sim)
+        d = sim.decision()
+        while d is not None:
+            j = rule.choose(sim, d)
+            if d.candidates.size > 1:
+                o = obs_fn(sim, d)
+                hit = np.flatnonzero(obs_fn.slots == j)
+                if hit.size:
+                    for k in xs:
+                        xs[k].append(o[k])
+                    acts.append(int(hit[0]))
+            d = sim.dispatch(j)
+    policy = model.policy
+    data = {k: torch.as_tensor(np.stack(v)) for k, v in xs.items()}
+    a = torch.as_tensor(np.array(acts))
+    n = a.shape[0]
+    opt = torch.optim.Adam(policy.parameters(), lr=cfg.bc_lr)
+    g = torch.Generator().manual_seed(cfg.seed)
+    acc = 0.0
+    for _epoch in range(cfg.bc_epochs):
+        perm = torch.randperm(n, generator=g)
+        for i in range(0, n, 512):
+            idx = perm[i : i + 512]
+            batch = {k: v[idx] for k, v in data.items()}
+            logits = policy.features_extractor.scores(batch)
+            logits = logits.masked_fill(batch["mask"] <= 0, -1e8)
+            loss = torch.nn.functional.cross_entropy(logits, a[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    with torch.no_grad():
+        logits = policy.features_extractor.scores(data).masked_fill(data["mask"] <= 0, -1e8)
+        acc = float((logits.argmax(-1) == a).float().mean())
+    log(f"behaviour cloning on {n} decisions of {teacher}: accuracy {acc:.3f}")
+    return {"bc_samples": n, "bc_accuracy": acc}
+
+
+def _make_env(cfg: TrainConfig, goal: str, scale: str, rank: int) -> Any:
+    def thunk() -> Any:
+        from stable_baselines3.common.monitor import Monitor
+
+        from furnsim.env import FurnitureShopEnv
+
+        env = FurnitureShopEnv(
+            goal,
+            cfg.view,
+            plant=cfg.plant,
+            jobs=tuple(cfg.train_jobs),
+            reward=cfg.reward,
+            reward_scale=scale,
+            max_candidates=cfg.max_candidates,
+            rules=cfg.rules,
+        )
+        env.reset(seed=cfg.seed * 1000 + TRAIN_SEED + rank)
+        return Monitor(env)
+
+    return thunk
+
+
+def train(cfg: TrainConfig) -> TrainResult:
+    """Run one training configuration end to end; returns where the model went."""
+    import torch
+    from sb3_contrib import MaskablePPO
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
+
+    from furnsim.env import WeekSource
+    from furnsim.goals import get_goal
+    from furnsim.rl.policy import PolicyPlanner
+
+    t_start = time.perf_counter()
+    torch.set_num_threads(cfg.torch_threads)
+    torch.manual_seed(cfg.seed)
+    goal = get_goal(cfg.goal).name
+    name = cfg.name or f"ppo-{goal}"
+    run_dir = REPO / cfg.run_dir / name
+    (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+    out_dir = REPO / cfg.out
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    def log(msg: str) -> None:
+        if cfg.verbose:
+            print(f"[{time.perf_counter() - t_start:7.1f}s] {msg}", flush=True)
+
+    source = WeekSource.from_path(cfg.plant, (cfg.train_jobs[0], cfg.train_jobs[1]))
+    # 1. teacher = best single rule on the selection weeks
+    sel = _weeks(source, SELECT_SEED, cfg.select_weeks, cfg.eval_jobs)
+    sel_costs = rule_costs(sel, goal)
+    teacher = best_single_rule(sel_costs) if cfg.teacher == "auto" else cfg.teacher.upper()
+    log(f"best single rule for {goal} on {len(sel)} selection weeks: {teacher}")
+    val = _weeks(source, VALID_SEED, cfg.eval_weeks, cfg.eval_jobs)
+    val_rules = rule_costs(val, goal)
+    val_teacher = np.array(val_rules[teacher])
+
+    # 2. model (+ behaviour cloning)
+    vec_cls = SubprocVecEnv if cfg.vec_env == "subproc" else DummyVecEnv
+    venv = vec_cls([_make_env(cfg, goal, f"rule:{teacher}", i) for i in range(cfg.n_envs)])
+    tb = None
+    try:
+        import tensorboard  # noqa: F401
+
+        tb = str(run_dir / "tb")
+    except ImportError:
+        pass
+    policy: Any = "MultiInputPolicy"
+    policy_kwargs: dict[str, Any] = {}
+    if cfg.view == "candidates":
+        from furnsim.rl.net import CandidateExtractor, CandidatePolicy
+
+        policy = CandidatePolicy
+        policy_kwargs = {
+            "features_extractor_class": CandidateExtractor,
+            "features_extractor_kwargs": {"hidden": cfg.hidden},
+        }
+    elif cfg.view == "rules":
+        policy = "MlpPolicy"
+        policy_kwargs = {"net_arch": [cfg.hidden, cfg.hidden]}
+    model = MaskablePPO(
+        policy,
+        venv,
+        learning_rate=cfg.learning_rate,
+        n_steps=cfg.n_steps,
+        batch_size=cfg.batch_size,
+        n_epochs=cfg.n_epochs,
+        gamma=cfg.gamma,
+        gae_lambda=cfg.gae_lambda,
+        clip_range=cfg.clip_range,
+        ent_coef=cfg.ent_coef,
+        seed=cfg.seed,
+        policy_kwargs=policy_kwargs,
+        tensorboard_log=tb,
+        device="cpu",
+        verbose=0,
+    )
+    bc_info: dict[str, Any] = {}
+    if cfg.view == "candidates" and cfg.bc_weeks > 0:
+        bc_info = _behaviour_cloning(model, cfg, source, teacher, log)
+
+    meta_base = {"goal": goal, "view": cfg.view, "config": asdict(cfg), "teacher": teacher}
+    history: list[dict[str, Any]] = []
+    best: dict[str, Any] = {"ratio": math.inf}
+
+    def validate(steps: int) -> None:
+        planner = PolicyPlanner(model, meta_base)
+        cs = np.array(planner_costs(planner, val, goal))
+        ratio = float(np.mean(cs / val_teacher)) if np.all(np.isfinite(cs)) else math.inf
+        rec = {
+            "steps": steps,
+            "minutes": round((time.perf_counter() - t_start) / 60, 2),
+            "ratio_to_teacher": ratio,
+        }
+        history.append(rec)
+        ck = run_dir / "checkpoints" / f"step_{steps:08d}.zip"
+        model.save(str(ck))
+        if ratio < best["ratio"]:
+            best.update(ratio=ratio, steps=steps, path=ck, costs=cs.tolist())
+        log(
+            f"validation at {steps} steps: mean cost ratio to {teacher} = {ratio:.4f} (best {best['ratio']:.4f})"
+        )
+
+    validate(0)
+
+    class _Cb(BaseCallback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.next_eval = cfg.eval_every
+
+        def _on_step(self) -> bool:
+            if self.num_timesteps >= self.next_eval:
+                self.next_eval += cfg.eval_every
+                validate(self.num_timesteps)
+            return (time.perf_counter() - t_start) / 60 < cfg.max_minutes
+
+    t_ppo = time.perf_counter()
+    if cfg.total_timesteps > 0:
+        model.learn(
+            cfg.total_timesteps, callback=_Cb(), progress_bar=cfg.progress_bar, tb_log_name="ppo"
+        )
+    ppo_s = time.perf_counter() - t_ppo
+    steps = int(model.num_timesteps)
+    if not history or history[-1]["steps"] != steps:
+        validate(steps)
+    venv.close()
+
+    # 4. ship the best checkpoint
+    from sb3_contrib import MaskablePPO as _M
+
+    import furnsim.rl.net  # noqa: F401
+
+    best_model = _M.load(str(best["path"]), device="cpu")
+    dest = out_dir / f"{name}.zip"
+    best_model.save(str(dest))
+    wall = time.perf_counter() - t_start
+    side = {
+        **meta_base,
+        "timesteps": int(best["steps"]),
+        "timesteps_run": steps,
+        "wall_time_s": round(wall, 1),
+        "ppo_steps_per_s": round(steps / ppo_s, 1) if ppo_s > 0 else None,
+        "commit": _commit(),
+        "torch_threads": cfg.torch_threads,
+        **bc_info,
+        "validation": {
+            "weeks": [
+                {"seed": VALID_SEED + i, "jobs": int(w.compiled.n_jobs)} for i, w in enumerate(val)
+            ],
+            "policy_costs": best["costs"],
+            "ratio_to_teacher": best["ratio"],
+            "rule_mean_ratio_to_teacher": {
+                k: float(np.mean(np.array(v) / val_teacher)) for k, v in val_rules.items()
+            },
+        },
+        "history": history,
+    }
+    dest.with_suffix(".json").write_text(
+        json.dumps(side, indent=2, default=str) + "\n", encoding="utf-8"
+    )
+    log(
+        f"saved {dest} (best at {best['steps']} steps, ratio {best['ratio']:.4f}); {wall / 60:.1f} min"
+    )
+    return TrainResult(dest, side)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description="Train a furnsim dispatching policy (MaskablePPO).")
+    p.add_argument("--config", required=True, help="YAML file with TrainConfig fields")
+    p.add_argument("--total-timesteps", type=int, default=None)
+    p.add_argument("--max-minutes", type=float, default=None)
+    p.add_argument("--out", default=None)
+    p.add_argument("--seed", type=int, default=None)
+    a = p.parse_args(argv)
+    cfg = load_config(
+        a.config,
+        total_timesteps=a.total_timesteps,
+        max_minutes=a.max_minutes,
+        out=a.out,
+        seed=a.seed,
+    )
+    train(cfg)
+
+
+if __name__ == "__main__":
+    main()

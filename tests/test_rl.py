@@ -1,0 +1,109 @@
+"""Training entry point (tiny smoke run), config loading, shipped models plan validly."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("sb3_contrib")
+
+from furnsim.env import DEMO_PLANT, WeekSource  # noqa: E402
+from furnsim.rl.policy import MODELS_DIR, load_planner, plan_with_policy  # noqa: E402
+from furnsim.rl.train import TrainConfig, load_config, train  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+GOALS = ["speed", "efficiency", "empty-buffers"]
+
+pytestmark = pytest.mark.skipif(not DEMO_PLANT.exists(), reason="demo plant not found")
+
+
+def test_configs_load_and_are_typed() -> None:
+    for g in GOALS:
+        cfg = load_config(REPO / "configs" / f"ppo-{g}.yaml")
+        assert isinstance(cfg, TrainConfig) and cfg.goal == g and cfg.view == "candidates"
+        assert cfg.torch_threads == 1 and cfg.max_minutes <= 30
+
+
+def test_config_rejects_unknown_keys(tmp_path: Path) -> None:
+    p = tmp_path / "bad.yaml"
+    p.write_text("goal: speed\nlearning_rat: 0.1\n")
+    with pytest.raises(ValueError, match="learning_rat"):
+        load_config(p)
+
+
+def test_tiny_training_run_saves_a_model_that_plans(tmp_path: Path) -> None:
+    cfg = TrainConfig(
+        goal="speed",
+        train_jobs=[20, 30],
+        eval_jobs=[20, 30],
+        total_timesteps=256,
+        n_envs=1,
+        n_steps=128,
+        batch_size=64,
+        n_epochs=1,
+        select_weeks=1,
+        bc_weeks=1,
+        bc_epochs=1,
+        eval_weeks=1,
+        eval_every=10_000,
+        teacher="auto",
+        out=str(tmp_path / "models"),
+        run_dir=str(tmp_path / "runs"),
+        verbose=0,
+    )
+    res = train(cfg)
+    assert res.model_path.exists()
+    side = json.loads(res.model_path.with_suffix(".json").read_text())
+    for key in ("config", "timesteps", "wall_time_s", "validation", "commit", "teacher"):
+        assert key in side
+    assert side["timesteps_run"] >= 256
+    planner = load_planner(path=res.model_path)
+    inst = WeekSource.from_path(None).week(11, 25)
+    sched, sim = planner.plan(inst)
+    assert sim.deadlock is None and sched.complete
+
+
+def test_missing_model_raises_file_not_found(tmp_path: Path) -> None:
+    inst = WeekSource.from_path(None).week(11, 20)
+    with pytest.raises(FileNotFoundError):
+        plan_with_policy(inst, "speed", models_dir=tmp_path)
+
+
+@pytest.mark.parametrize("goal", GOALS)
+def test_shipped_model_plans_a_demo_week_validly(goal: str) -> None:
+    from furnsim.goals import cost
+    from furnsim.validate import validate
+
+    path = MODELS_DIR / f"ppo-{goal}.zip"
+    assert path.exists(), f"shipped model {path} missing"
+    assert path.stat().st_size < 5_000_000
+    side = json.loads(path.with_suffix(".json").read_text())
+    assert side["goal"] == goal and side["timesteps"] >= 0
+    inst = WeekSource.from_path(None).week(987_654, 150)  # a week no training run has seen
+    sched, details = plan_with_policy(inst, goal)
+    assert "deadlock" not in details
+    assert validate(sched, inst) == []
+    assert math.isfinite(cost(sched, goal, inst))
+
+
+def test_plan_service_uses_the_policy() -> None:
+    from furnsim.plan import plan
+
+    if not (MODELS_DIR / "ppo-speed.zip").exists():
+        pytest.skip("no shipped speed model")
+    inst = WeekSource.from_path(None).week(987_655, 60)
+    res = plan(inst, "speed", "ppo", guard=False)
+    assert res.valid
+    assert res.fallback is None and res.method.startswith("ppo")
+    # with the guard (default) the result is never worse than the best rule, and says why
+    guarded = plan(inst, "speed", "ppo")
+    assert guarded.valid
+    assert guarded.cost <= guarded.details["policy_cost"] + 1e-9
+    assert guarded.cost <= guarded.details["best_rule_cost"] + 1e-9
+    if guarded.method.startswith("rule:"):
+        assert guarded.fallback and "worse than the best rule" in guarded.fallback
+    else:
+        assert guarded.fallback is None
