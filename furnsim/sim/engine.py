@@ -155,6 +155,7 @@ class Simulator:
         self._store_q: list[list[int]] = [[] for _ in range(n_w)]
         self._blocked_q: list[list[int]] = [[] for _ in range(n_w)]
         self._waited: set[int] = set()
+        self._ready: set[int] = set()  # work centers that may have an idle machine + waiting job
         self._events: list[tuple[float, int, int, int, int]] = []
         self._seq = 0
         self._dirty: set[int] = set()
@@ -274,6 +275,7 @@ class Simulator:
         self.job_arrive[j] = arrive
         self.job_state[j] = WAITING
         self._waiting[w][j] = None
+        self._ready.add(w)
 
     def _try_leave_machine(self, m: int, j: int) -> bool:
         """After processing (or while blocked): move the job on to its next work center."""
@@ -297,6 +299,7 @@ class Simulator:
         self.machine_state[m] = IDLE
         self.machine_job[m] = -1
         self._idle[w_here].add(m)
+        self._ready.add(w_here)
         return True
 
     def _process_events_at(self, t: float) -> None:
@@ -361,10 +364,13 @@ class Simulator:
 
     def _find_decision(self, exclude: set[int] | None = None) -> Decision | None:
         exclude = self._waited if exclude is None else exclude
-        for w in range(self.n_wc):
+        ready = self._ready
+        for w in sorted(ready):
             if not self._waiting[w] or not self._idle[w]:
+                ready.discard(w)
                 continue
-            for m in sorted(self._idle[w]):
+            idle = self._idle[w]
+            for m in sorted(idle) if len(idle) > 1 else idle:
                 if m in exclude:
                     continue
                 cands = self._candidates(m, w)
