@@ -146,6 +146,8 @@ def plan_cmd(
     buffers: Annotated[str, typer.Option(help="hard (blocking) | soft (overflow priced)")] = "hard",
     time_limit: Annotated[float | None, typer.Option(help="seconds for cpsat")] = None,
     plan_start: Annotated[str | None, typer.Option(help="plan start, e.g. 2026-11-23T06:00")] = None,
+    excel: Annotated[Path | None, typer.Option("--excel", help="write the Gantt/schedule workbook here")] = None,
+    excel_slot: Annotated[int, typer.Option(help="minutes per Gantt column in the Excel export")] = 30,
 ) -> None:
     """Plan the orders with a method and print the KPIs (exit 1 if the plan is not valid)."""
     from furnsim.goals import get_goal
@@ -171,6 +173,12 @@ def plan_cmd(
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(res.to_dict(inst), default=_json_default))
         typer.echo(f"wrote {json_out}")
+    if excel is not None:
+        from furnsim.export import write_schedule_excel
+
+        excel.parent.mkdir(parents=True, exist_ok=True)
+        write_schedule_excel(res, inst, excel, slot_minutes=excel_slot)
+        typer.echo(f"wrote {excel}")
     if not res.valid:
         raise typer.Exit(1)
 

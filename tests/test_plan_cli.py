@@ -117,3 +117,14 @@ def test_cli_evaluate_writes_csv_and_summary(tmp_path):
     # best-rule is never worse than a single rule on the same instance
     for _, g in df.groupby("instance"):
         assert g[g["method"] == "best-rule"]["cost"].iloc[0] <= g["cost"].min() + 1e-9
+
+
+def test_cli_plan_excel_export(tmp_path):
+    import openpyxl
+
+    out = tmp_path / "plan.xlsx"
+    r = runner.invoke(app, ["plan", str(DEMO), "--method", "rule:EDD", "--excel", str(out), "--excel-slot", "60"])
+    assert r.exit_code == 0, r.output
+    wb = openpyxl.load_workbook(out)
+    assert {"Schedule", "Gantt", "KPIs", "Buffers", "Orders"} <= set(wb.sheetnames)
+    assert wb["Schedule"].max_row == 1952 + 1

@@ -1,0 +1,621 @@
+"""Figures and tables of a schedule for people: Gantt charts, buffer levels, late orders.
+
+Pure functions over a :class:`~furnsim.sim.Schedule` and its :class:`~furnsim.model.Instance`
+(no Streamlit import): the dashboard, the Excel export and scripts share them.
+
+Times in a schedule are minutes after the plan start; the figures put them on a real
+calendar (``plan_start``: the argument, else ``instance.plan_start``, else next Monday
+06:00) because planners read dates, and plotly's date axes want them.
+
+Speed: a Gantt is a handful of traces (processing, setups, blocked time), not one trace per
+order, so a 500-job week (about 3,000 operations) builds and serializes in well under a
+second (``docs/dashboard.md`` has the measured numbers).
+"""
+
+from __future__ import annotations
+
+import colorsys
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+
+__all__ = [
+    "BLOCKED_COLOR",
+    "LABEL_MAX_OPS",
+    "SETUP_COLOR",
+    "OpTable",
+    "buffer_figure",
+    "default_plan_start",
+    "format_minutes",
+    "gantt",
+    "late_orders",
+    "op_table",
+    "order_colors",
+    "order_status",
+    "resolve_plan_start",
+    "text_color",
+]
+
+LABEL_MAX_OPS = 800  # order ids inside bars up to this many operations (browser speed)
+SETUP_COLOR = "#9E9E9E"  # setups: grey, hatched
+BLOCKED_COLOR = "#B71C1C"  # a finished job waits on its machine for buffer room: dark red, crossed
+
+# distinct colours for orders (no greys and no dark reds: those mean setup / blocked)
+_BASE_PALETTE = (
+    "#1F77B4",
+    "#FF7F0E",
+    "#2CA02C",
+    "#9467BD",
+    "#17BECF",
+    "#BCBD22",
+    "#E377C2",
+    "#8C564B",
+    "#636EFA",
+    "#00CC96",
+    "#AB63FA",
+    "#FFA15A",
+    "#19D3F3",
+    "#FF6692",
+    "#B6E880",
+    "#FF97FF",
+    "#FECB52",
+    "#3366CC",
+    "#109618",
+    "#0099C6",
+    "#DD4477",
+    "#66AA00",
+    "#316395",
+    "#22AA99",
+    "#AAAA11",
+    "#6633CC",
+    "#E67300",
+    "#329262",
+    "#5574A6",
+    "#F58518",
+    "#54A24B",
+    "#4C78A8",
+)
+
+
+# ---------------------------------------------------------------------------------------
+# calendar
+# ---------------------------------------------------------------------------------------
+def default_plan_start(now: datetime | None = None) -> datetime:
+    """Next Monday 06:00 (today's 06:00 if today is Monday and it is not 06:00 yet)."""
+    now = now or datetime.now()
+    monday = (now + timedelta(days=(7 - now.weekday()) % 7)).replace(
+        hour=6, minute=0, second=0, microsecond=0
+    )
+    if monday <= now:
+        monday += timedelta(days=7)
+    return monday
+
+
+def resolve_plan_start(instance: Any = None, plan_start: datetime | None = None) -> datetime:
+    """The datetime minute 0 stands for: the argument, the instance's, or next Monday 06:00."""
+    if plan_start is not None:
+        return plan_start
+    ps = getattr(instance, "plan_start", None)
+    return ps if ps is not None else default_plan_start()
+
+
+def format_minutes(minutes: float) -> str:
+    """A duration for people: ``2 d 3 h 05 min``, ``4 h 30 min``, ``12 min``."""
+    if minutes is None or not math.isfinite(minutes):
+        return "-"
+    m = int(round(minutes))
+    sign = "-" if m < 0 else ""
+    m = abs(m)
+    d, rem = divmod(m, 1440)
+    h, mm = divmod(rem, 60)
+    if d:
+        return f"{sign}{d} d {h} h {mm:02d} min"
+    if h:
+        return f"{sign}{h} h {mm:02d} min"
+    return f"{sign}{mm} min"
+
+
+def _to_datetime64(plan_start: datetime, minutes: np.ndarray) -> np.ndarray:
+    """Minutes after ``plan_start`` -> datetime64[ms] (NaT for nan)."""
+    base = np.datetime64(plan_start.replace(tzinfo=None), "ms")
+    ms = np.where(np.isnan(minutes), 0, np.round(minutes * 60_000.0)).astype("int64")
+    out = base + ms.astype("timedelta64[ms]")
+    out[np.isnan(minutes)] = np.datetime64("NaT")
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# colours
+# ---------------------------------------------------------------------------------------
+def _palette(n: int) -> list[str]:
+    out = list(_BASE_PALETTE[:n])
+    k = 0
+    while len(out) < n:  # golden-angle hues, three lightness bands: stable and distinct enough
+        h = (k * 0.618033988749895 + 0.11) % 1.0
+        light = (0.45, 0.62, 0.35)[(k // 7) % 3]
+        r, g, b = colorsys.hls_to_rgb(h, light, 0.65)
+        out.append(f"#{int(r * 255):02X}{int(g * 255):02X}{int(b * 255):02X}")
+        k += 1
+    return out
+
+
+def order_colors(instance_or_ids: Any) -> dict[str, str]:
+    """Order id -> hex colour, stable by order position (the same in Gantt, Excel and legend)."""
+    if hasattr(instance_or_ids, "orders"):
+        ids = [o.id for o in instance_or_ids.orders]
+    else:
+        ids = list(instance_or_ids)
+    return dict(zip(ids, _palette(len(ids)), strict=True))
+
+
+def text_color(hex_color: str) -> str:
+    """Black or white, whichever reads better on ``hex_color``."""
+    c = hex_color.lstrip("#")
+    r, g, b = (int(c[i : i + 2], 16) / 255.0 for i in (0, 2, 4))
+    lum = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    return "#000000" if lum > 0.55 else "#FFFFFF"
+
+
+# ---------------------------------------------------------------------------------------
+# one table of operations (numpy columns) shared by the Gantt, the Excel export and tables
+# ---------------------------------------------------------------------------------------
+@dataclass
+class OpTable:
+    """Scheduled operations as aligned arrays (only operations that were scheduled)."""
+
+    op: np.ndarray  # (k,) int64 global operation index
+    machine: np.ndarray  # (k,) object machine id
+    work_center: np.ndarray  # (k,) object
+    job: np.ndarray  # (k,) object job id
+    order: np.ndarray  # (k,) object order id
+    article: np.ndarray  # (k,) object
+    component: np.ndarray  # (k,) object
+    quantity: np.ndarray  # (k,) float64 δ (pieces of the component)
+    step: np.ndarray  # (k,) int64 1-based route position
+    setup_from: np.ndarray  # (k,) object
+    setup_to: np.ndarray  # (k,) object
+    times: dict[str, np.ndarray]  # OP_FIELDS -> (k,) float64 minutes
+
+    def __len__(self) -> int:
+        return int(self.op.shape[0])
+
+
+def op_table(schedule: Any, instance: Any = None) -> OpTable:
+    """The scheduled operations of ``schedule`` with names from ``instance`` (if given)."""
+    s = schedule
+    idx = np.flatnonzero(np.asarray(s.op_machine) >= 0)
+    jobs = getattr(instance, "jobs", None)
+    job_ids = np.array(s.job_ids, dtype=object)
+    oj = np.asarray(s.op_job)[idx]
+    if jobs is not None and len(jobs) == len(s.job_ids):
+        order = np.array([j.order for j in jobs], dtype=object)[oj]
+        article = np.array([j.article for j in jobs], dtype=object)[oj]
+        component = np.array([j.component for j in jobs], dtype=object)[oj]
+        qty = np.array([j.delta for j in jobs], dtype=float)[oj]
+    else:
+        order = job_ids[oj]
+        article = np.full(len(idx), "", dtype=object)
+        component = np.full(len(idx), "", dtype=object)
+        qty = np.full(len(idx), np.nan)
+    setups = np.array(s.setup_ids, dtype=object)
+    return OpTable(
+        op=idx.astype(np.int64),
+        machine=np.array(s.machine_ids, dtype=object)[np.asarray(s.op_machine)[idx]],
+        work_center=np.array(s.wc_ids, dtype=object)[np.asarray(s.op_wc)[idx]],
+        job=job_ids[oj],
+        order=order,
+        article=article,
+        component=component,
+        quantity=qty,
+        step=np.asarray(s.op_step)[idx] + 1,
+        setup_from=setups[np.asarray(s.op_setup_from)[idx]],
+        setup_to=setups[np.asarray(s.op_setup_to)[idx]],
+        times={k: np.asarray(v, dtype=float)[idx] for k, v in s.times.items()},
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Gantt
+# ---------------------------------------------------------------------------------------
+def _fmt_dt(a: np.ndarray) -> np.ndarray:
+    """datetime64 -> 'Mon 02.03. 06:00' strings (vectorized through numpy string ops)."""
+    s = np.datetime_as_string(a, unit="m")  # 'YYYY-MM-DDTHH:MM'
+    days = (a.astype("datetime64[D]").astype("int64") - 4) % 7  # 1970-01-01 was a Thursday
+    names = np.array(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], dtype=object)[days]
+    out = np.empty(len(a), dtype=object)
+    for i, (nm, st) in enumerate(zip(names, s, strict=True)):
+        out[i] = f"{nm} {st[8:10]}.{st[5:7]}. {st[11:16]}"
+    return out
+
+
+def _machine_order(schedule: Any, instance: Any) -> list[str]:
+    plant = getattr(instance, "plant", None)
+    if plant is not None:
+        return [m.id for w in plant.work_centers for m in plant.machines if m.work_center == w.id]
+    return list(schedule.machine_ids)
+
+
+def gantt(
+    schedule: Any,
+    instance: Any = None,
+    by: str = "machine",
+    plan_start: datetime | None = None,
+    *,
+    title: str | None = None,
+    height: int | None = None,
+    labels: bool | None = None,
+) -> go.Figure:
+    """A Gantt chart of ``schedule`` on real dates.
+
+    ``by="machine"``: one row per machine (plant order); processing bars coloured by order,
+    setups as grey hatched bars, blocked time (a finished job waiting on its machine for
+    buffer room) as dark-red crossed bars. ``by="order"``: one row per order, its
+    operations coloured by work center, the deadline as a diamond (red when late).
+    Hover: order, article, component, quantity, machine, setup, start/end.
+    ``labels``: write the order id inside the bars (default: only up to
+    ``LABEL_MAX_OPS`` operations - text layout is what makes a browser slow on a big week).
+    """
+    if by not in ("machine", "order"):
+        raise ValueError("by must be 'machine' or 'order'")
+    ps = resolve_plan_start(instance, plan_start)
+    t = op_table(schedule, instance)
+    start, end = t.times["start"], t.times["end"]
+    s_dt, e_dt = _to_datetime64(ps, start), _to_datetime64(ps, end)
+    dur_ms = np.round((end - start) * 60_000.0)
+    setup_txt = np.where(
+        t.setup_from == t.setup_to, t.setup_to, t.setup_from + " → " + t.setup_to
+    ).astype(object)
+    setup_min = t.times["setup_end"] - t.times["setup_start"]
+    qty_txt = np.array([f"{q:g}" if math.isfinite(q) else "" for q in t.quantity], dtype=object)
+    custom = np.column_stack(
+        [
+            t.order,
+            t.article,
+            t.component,
+            qty_txt,
+            t.machine,
+            setup_txt,
+            np.round(np.nan_to_num(setup_min), 1),
+            _fmt_dt(s_dt),
+            _fmt_dt(e_dt),
+            t.job,
+            t.step,
+        ]
+    )
+    hover = (
+        "<b>%{customdata[0]}</b> · %{customdata[1]} / %{customdata[2]}<br>"
+        "quantity %{customdata[3]} · step %{customdata[10]}<br>"
+        "machine %{customdata[4]}<br>setup %{customdata[5]} (%{customdata[6]} min)<br>"
+        "%{customdata[7]} – %{customdata[8]}<extra></extra>"
+    )
+    show_labels = len(t) <= LABEL_MAX_OPS if labels is None else labels
+    fig = go.Figure()
+    if by == "machine":
+        rows = _machine_order(schedule, instance)
+        colors = (
+            order_colors(instance)
+            if hasattr(instance, "orders")
+            else order_colors(dict.fromkeys(t.order.tolist()))
+        )
+        bar_colors = [colors.get(o, "#1F77B4") for o in t.order]
+        fig.add_trace(
+            go.Bar(
+                name="processing (colour = order)",
+                orientation="h",
+                y=t.machine,
+                base=s_dt,
+                x=dur_ms,
+                customdata=custom,
+                hovertemplate=hover,
+                marker=dict(color=bar_colors, line=dict(width=0.4, color="rgba(0,0,0,0.45)")),
+                text=t.order if show_labels else None,
+                textposition="inside" if show_labels else "none",
+                insidetextanchor="start",
+                textfont=dict(size=9),
+                cliponaxis=True,
+            )
+        )
+        # setups (only those that take time)
+        sm = np.nan_to_num(setup_min) > 1e-9
+        if sm.any():
+            ss = _to_datetime64(ps, t.times["setup_start"][sm])
+            se = _to_datetime64(ps, t.times["setup_end"][sm])
+            fig.add_trace(
+                go.Bar(
+                    name="setup",
+                    orientation="h",
+                    y=t.machine[sm],
+                    base=ss,
+                    x=np.round(setup_min[sm] * 60_000.0),
+                    customdata=np.column_stack(
+                        [
+                            t.order[sm],
+                            setup_txt[sm],
+                            np.round(setup_min[sm], 1),
+                            _fmt_dt(ss),
+                            _fmt_dt(se),
+                            t.component[sm],
+                        ]
+                    ),
+                    hovertemplate="<b>setup</b> %{customdata[1]} (%{customdata[2]} min)<br>"
+                    "for %{customdata[0]} / %{customdata[5]}<br>%{customdata[3]} – %{customdata[4]}"
+                    "<extra></extra>",
+                    marker=dict(
+                        color=SETUP_COLOR,
+                        pattern=dict(shape="/", bgcolor=SETUP_COLOR, fgcolor="#424242", size=5),
+                        line=dict(width=0.4, color="#424242"),
+                    ),
+                )
+            )
+        blocked = np.nan_to_num(t.times["leave"] - end) > 1e-9
+        if blocked.any():
+            bs = e_dt[blocked]
+            be = _to_datetime64(ps, t.times["leave"][blocked])
+            bmin = (t.times["leave"] - end)[blocked]
+            fig.add_trace(
+                go.Bar(
+                    name="blocked (waits for buffer room)",
+                    orientation="h",
+                    y=t.machine[blocked],
+                    base=bs,
+                    x=np.round(bmin * 60_000.0),
+                    customdata=np.column_stack(
+                        [
+                            t.order[blocked],
+                            t.component[blocked],
+                            np.round(bmin, 1),
+                            _fmt_dt(bs),
+                            _fmt_dt(be),
+                        ]
+                    ),
+                    hovertemplate="<b>blocked</b> %{customdata[2]} min: %{customdata[0]} / "
+                    "%{customdata[1]} waits for room downstream<br>%{customdata[3]} – %{customdata[4]}"
+                    "<extra></extra>",
+                    marker=dict(
+                        color=BLOCKED_COLOR,
+                        line=dict(width=0.4, color="#5D0F0F"),
+                        pattern=dict(
+                            shape="x",
+                            bgcolor=BLOCKED_COLOR,
+                            fgcolor="#FFCDD2",
+                            size=4,
+                            solidity=0.3,
+                        ),
+                    ),
+                )
+            )
+        ytitle = "machine"
+    else:
+        rows = (
+            [o.id for o in instance.orders]
+            if hasattr(instance, "orders")
+            else list(dict.fromkeys(t.order.tolist()))
+        )
+        wcs = list(schedule.wc_ids)
+        wc_col = dict(zip(wcs, _palette(len(wcs)), strict=True))
+        # one trace per work center: few traces, and a legend that explains the colours
+        for w in wcs:
+            sel = t.work_center == w
+            if not sel.any():
+                continue
+            fig.add_trace(
+                go.Bar(
+                    name=w,
+                    orientation="h",
+                    y=t.order[sel],
+                    base=s_dt[sel],
+                    x=dur_ms[sel],
+                    customdata=custom[sel],
+                    hovertemplate=hover,
+                    offsetgroup="ops",
+                    marker=dict(color=wc_col[w], line=dict(width=0.3, color="rgba(0,0,0,0.4)")),
+                    opacity=0.9,
+                )
+            )
+        if hasattr(instance, "orders"):
+            st = order_status(schedule, instance, ps)
+            has_dl = [r for r in st if r["deadline"] is not None]
+            if has_dl:
+                fig.add_trace(
+                    go.Scatter(
+                        name="deadline",
+                        mode="markers",
+                        y=[r["order"] for r in has_dl],
+                        x=[r["deadline"] for r in has_dl],
+                        marker=dict(
+                            symbol="diamond",
+                            size=9,
+                            color=["#D32F2F" if r["late"] else "#212121" for r in has_dl],
+                            line=dict(width=1, color="white"),
+                        ),
+                        customdata=[[r["order"], r["late_by"]] for r in has_dl],
+                        hovertemplate="<b>%{customdata[0]}</b> deadline %{x|%a %d.%m. %H:%M}"
+                        "<br>late by %{customdata[1]}<extra></extra>",
+                    )
+                )
+        ytitle = "order"
+    n = max(1, len(rows))
+    fig.update_layout(
+        barmode="overlay",
+        title=title,
+        height=height or int(min(3000, 120 + (22 if by == "machine" else 16) * n)),
+        margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0),
+        bargap=0.15,
+        hoverlabel=dict(align="left"),
+        uniformtext=dict(minsize=7, mode="hide") if show_labels else None,
+    )
+    fig.update_xaxes(type="date", tickformat="%a %d.%m.\n%H:%M", showgrid=True)
+    fig.update_yaxes(
+        type="category",
+        categoryorder="array",
+        categoryarray=rows,
+        autorange="reversed",
+        title=ytitle,
+        range=None,
+    )
+    return fig
+
+
+# ---------------------------------------------------------------------------------------
+# buffers
+# ---------------------------------------------------------------------------------------
+def buffer_figure(
+    schedule: Any,
+    instance: Any = None,
+    plan_start: datetime | None = None,
+    *,
+    work_centers: Sequence[str] | None = None,
+    cols: int = 2,
+) -> go.Figure:
+    """Buffer level over time per work center (step lines) against its capacity (dashed)."""
+    from plotly.subplots import make_subplots
+
+    ps = resolve_plan_start(instance, plan_start)
+    levels = schedule.buffer_levels()
+    wcs = [w for w in (work_centers or schedule.wc_ids) if w in levels]
+    caps: dict[str, float] = {}
+    units: dict[str, str] = {}
+    plant = getattr(instance, "plant", None)
+    if plant is not None:
+        for w in plant.work_centers:
+            caps[w.id] = w.buffer_capacity
+            units[w.id] = w.buffer_unit
+    ncols = max(1, min(cols, len(wcs)))
+    nrows = max(1, math.ceil(len(wcs) / ncols))
+    fig = make_subplots(
+        rows=nrows,
+        cols=ncols,
+        shared_xaxes=True,
+        subplot_titles=wcs or ["no buffers"],
+        vertical_spacing=min(0.08, 0.5 / nrows),
+        horizontal_spacing=0.06,
+    )
+    end = float(schedule.makespan) if schedule.n_ops else 0.0
+    end_dt = ps + timedelta(minutes=end)
+    for i, w in enumerate(wcs):
+        r, c = i // ncols + 1, i % ncols + 1
+        tt, lv = levels[w]
+        if len(tt) and tt[-1] < end:
+            tt = np.append(tt, end)
+            lv = np.append(lv, lv[-1])
+        x = _to_datetime64(ps, np.asarray(tt, dtype=float))
+        unit = units.get(w, "")
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=lv,
+                mode="lines",
+                line=dict(shape="hv", width=1.5, color="#1F77B4"),
+                fill="tozeroy",
+                fillcolor="rgba(31,119,180,0.15)",
+                name=f"{w} level",
+                showlegend=i == 0,
+                legendgroup="level",
+                hovertemplate=f"{w}: %{{y:.3g}} {unit}<br>%{{x|%a %d.%m. %H:%M}}<extra></extra>",
+            ),
+            row=r,
+            col=c,
+        )
+        cap = caps.get(w, math.inf)
+        if math.isfinite(cap):
+            fig.add_trace(
+                go.Scatter(
+                    x=[ps, end_dt],
+                    y=[cap, cap],
+                    mode="lines",
+                    name="capacity",
+                    line=dict(color="#D32F2F", dash="dash", width=1.2),
+                    showlegend=i == 0,
+                    legendgroup="cap",
+                    hovertemplate=f"{w} capacity {cap:g} {unit}<extra></extra>",
+                ),
+                row=r,
+                col=c,
+            )
+    fig.update_layout(
+        height=max(260, 190 * nrows),
+        margin=dict(l=10, r=10, t=40, b=10),
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
+    )
+    fig.update_xaxes(type="date", tickformat="%a %d.%m.")
+    fig.update_annotations(font_size=11)
+    return fig
+
+
+# ---------------------------------------------------------------------------------------
+# orders: completion, lateness
+# ---------------------------------------------------------------------------------------
+def order_status(
+    schedule: Any, instance: Any, plan_start: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Per order (instance order): completion, tardiness and real dates.
+
+    Completion = end of the order's last operation (all its component jobs); an order with
+    an unscheduled operation has no completion (``None``) and counts as late when it has a
+    deadline.
+    """
+    ps = resolve_plan_start(instance, plan_start)
+    jobs = instance.jobs
+    order_ids = [o.id for o in instance.orders]
+    o_index = {o: i for i, o in enumerate(order_ids)}
+    job_order = np.array([o_index[j.order] for j in jobs], dtype=np.int64)
+    op_order = job_order[np.asarray(schedule.op_job)]
+    ends = np.asarray(schedule.times["end"], dtype=float)
+    done = np.asarray(schedule.op_machine) >= 0
+    comp = np.full(len(order_ids), -np.inf)
+    np.maximum.at(comp, op_order, np.where(done, ends, -np.inf))
+    unfinished = np.zeros(len(order_ids), dtype=bool)
+    np.logical_or.at(unfinished, op_order, ~done)
+    out = []
+    for i, o in enumerate(instance.orders):
+        c = None if unfinished[i] or not math.isfinite(comp[i]) else float(comp[i])
+        dl = o.deadline if math.isfinite(o.deadline) else None
+        if dl is None:
+            tard = 0.0
+        elif c is None:
+            tard = math.inf
+        else:
+            tard = max(0.0, c - dl)
+        out.append(
+            {
+                "order": o.id,
+                "article": o.article,
+                "quantity": o.quantity,
+                "priority": o.priority,
+                "release": ps + timedelta(minutes=o.release),
+                "deadline": None if dl is None else ps + timedelta(minutes=dl),
+                "completion": None if c is None else ps + timedelta(minutes=c),
+                "completion_min": c,
+                "deadline_min": dl,
+                "tardiness_min": tard,
+                "late": tard > 1e-9,
+                "late_by": format_minutes(tard) if tard > 1e-9 else "",
+            }
+        )
+    return out
+
+
+def late_orders(schedule: Any, instance: Any, plan_start: datetime | None = None) -> Any:
+    """The late orders, latest first, as a pandas DataFrame (how late in minutes and words)."""
+    import pandas as pd
+
+    rows = [r for r in order_status(schedule, instance, plan_start) if r["late"]]
+    rows.sort(key=lambda r: -r["tardiness_min"])
+    cols = [
+        "order",
+        "article",
+        "quantity",
+        "priority",
+        "deadline",
+        "completion",
+        "tardiness_min",
+        "late_by",
+    ]
+    df = pd.DataFrame([{k: r[k] for k in cols} for r in rows], columns=cols)
+    return df.rename(columns={"tardiness_min": "late_minutes", "late_by": "late by"})
