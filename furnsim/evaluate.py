@@ -50,7 +50,8 @@ def evaluate(
         try:
             inst = load_instance(path, orders=orders)
         except DataError as e:
-            rows.append({"instance": str(path), "method": "", "error": str(e).splitlines()[0]})
+            err = str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else str(e)
+            rows.append({"instance": str(path), "method": "", "valid": False, "cost": math.nan, "time_s": 0.0, "error": err})
             continue
         for method in methods:
             res = plan(inst, goal, method, buffers=buffers, seed=seed, time_limit=time_limit, **options)
