@@ -428,22 +428,13 @@ class Simulator:
 
     # -- output -----------------------------------------------------------------------
     def schedule(self, method: str = "") -> Schedule:
-        ci = self.ci
-        return Schedule(
+        return Schedule.from_compiled(
+            self.ci,
             instance_name=self.name,
-            job_ids=list(ci.job_ids),
-            machine_ids=list(ci.machine_ids),
-            wc_ids=list(ci.wc_ids),
-            setup_ids=list(ci.setup_ids),
-            op_job=ci.op_job.copy(),
-            op_step=ci.op_step.copy(),
-            op_wc=ci.op_wc.copy(),
-            op_volume=ci.op_volume.copy(),
-            op_machine=self.rec_machine.copy(),
-            op_setup_from=self.rec_setup_from.copy(),
-            op_setup_to=ci.op_setup.copy(),
-            times={k: v.copy() for k, v in self.rec.items()},
-            finish_arrive=self.finish_arrive.copy(),
+            op_machine=self.rec_machine,
+            op_setup_from=self.rec_setup_from,
+            times=self.rec,
+            finish_arrive=self.finish_arrive,
             buffers=self.buffers,
             anticipatory_setups=self.anticipatory_setups,
             method=method,

@@ -52,6 +52,43 @@ class Schedule:
     method: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def from_compiled(
+        cls,
+        ci: Any,
+        *,
+        instance_name: str,
+        op_machine: np.ndarray,
+        op_setup_from: np.ndarray,
+        times: dict[str, np.ndarray],
+        finish_arrive: np.ndarray,
+        buffers: str = "hard",
+        anticipatory_setups: bool = True,
+        method: str = "",
+        meta: dict[str, Any] | None = None,
+    ) -> Schedule:
+        """A schedule over a CompiledInstance's operations (static columns copied from it)."""
+        return cls(
+            instance_name=instance_name,
+            job_ids=list(ci.job_ids),
+            machine_ids=list(ci.machine_ids),
+            wc_ids=list(ci.wc_ids),
+            setup_ids=list(ci.setup_ids),
+            op_job=ci.op_job.copy(),
+            op_step=ci.op_step.copy(),
+            op_wc=ci.op_wc.copy(),
+            op_volume=ci.op_volume.copy(),
+            op_machine=np.asarray(op_machine, dtype=np.int64).copy(),
+            op_setup_from=np.asarray(op_setup_from, dtype=np.int64).copy(),
+            op_setup_to=ci.op_setup.copy(),
+            times={k: np.asarray(v, dtype=float).copy() for k, v in times.items()},
+            finish_arrive=np.asarray(finish_arrive, dtype=float).copy(),
+            buffers=buffers,
+            anticipatory_setups=anticipatory_setups,
+            method=method,
+            meta=dict(meta or {}),
+        )
+
     # -- basic views ------------------------------------------------------------------
     @property
     def n_ops(self) -> int:
