@@ -133,7 +133,14 @@ def plan(
             from furnsim.solvers.cpsat import solve_cpsat
 
             schedule, details = solve_cpsat(
-                instance, goal_name, time_limit=time_limit or 60.0, buffers=buffers, progress=progress, **options
+                instance,
+                goal_name,
+                time_limit=time_limit or 60.0,
+                buffers=buffers,
+                anticipatory_setups=anticipatory_setups,
+                seed=seed,
+                progress=progress,
+                **options,
             )
         elif m.lower().startswith("ppo"):
             from furnsim.rl.policy import plan_with_policy

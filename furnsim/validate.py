@@ -25,7 +25,8 @@ Violation kinds (:data:`KINDS`):
                     job leaves it)
 ``precedence``      route order: ``depart(k+1) = leave(k) >= end(k)``, ``start >= arrive``
 ``transport``       ``arrive != depart + T[from, to]`` or ``finish_arrive != end + T[wc, FINISHED]``
-``release``         a job departs from STORE before its release
+``release``         a job departs from STORE before its release, or (hard buffers) later than its
+                    release although the first buffer had room and nobody was ahead of it
 ``buffer``          (hard buffers) a buffer holds more than its capacity
 ``blocking``        a job stays on its machine after processing without a reason: the next buffer
                     had room at the end of processing, the job did not leave when room was freed,
@@ -519,6 +520,7 @@ class _Checker:
                 self._blocking(
                     w, cap, vtol, kb, times, level, dv, (queue[0][q], queue[1][q], queue[2][q])
                 )
+            self._store_waits(w, cap, vtol, times, level, dv, queue)
 
     def _overflow(
         self,
@@ -547,6 +549,71 @@ class _Checker:
                 f"to {times[b + 1] if b + 1 < times.size else math.inf:g}",
                 np.sort(inside),
             )
+
+    def _store_waits(
+        self,
+        w: int,
+        cap: float,
+        vtol: float,
+        times: np.ndarray,
+        level: np.ndarray,
+        dv: np.ndarray,
+        queue: tuple[np.ndarray, np.ndarray, np.ndarray],
+    ) -> None:
+        """A job waits at STORE after its release only while its first buffer has no room.
+
+        Same rule as blocking: at the release the buffer must have been too full for it (or
+        someone was ahead of it: a blocked machine, or an earlier release waiting at STORE),
+        and it departs at an instant when a processing start freed room.
+        """
+        r, tol = self.ref, self.tol
+        dep = self.s.times["depart"]
+        firsts = np.flatnonzero(r.op_first & (r.op_wc == w) & np.isfinite(dep))
+        if firsts.size == 0:
+            return
+        rel = r.job_release[r.op_job[firsts]]
+        late = firsts[dep[firsts] > rel + tol]
+        if late.size == 0:
+            return
+        wname = r.wc_ids[w]
+        frees = times[dv < 0]
+        q, q_end, q_leave = queue
+        qw = r.op_wc[q + 1] == w if q.size else np.zeros(0, dtype=bool)
+        q, q_end, q_leave = q[qw], q_end[qw], q_leave[qw]
+        late_rel = r.job_release[r.op_job[late]]
+        for o, e in zip(late.tolist(), late_rel.tolist(), strict=True):
+            vol = float(r.op_volume[o])
+            if not math.isfinite(cap) or vol <= 0:
+                self.add(
+                    "release",
+                    f"{self.name(o)} waits at STORE from its release {e:g} to {dep[o]:g}, but the buffer "
+                    f"of {wname} always has room for it",
+                    [o],
+                )
+                continue
+            i = int(np.searchsorted(times, e + tol, side="right")) - 1
+            lev = float(level[i]) if i >= 0 else 0.0
+            if lev + vol <= cap - vtol:
+                j_o = int(r.op_job[o])
+                earlier = (late_rel < e - tol) | ((np.abs(late_rel - e) <= tol) & (r.op_job[late] < j_o))
+                store_ahead = bool(np.any(earlier & (dep[late] > e + tol)))
+                machine_ahead = bool(np.any((q_end <= e + tol) & (q_leave > e + tol)))
+                if not (store_ahead or machine_ahead):
+                    self.add(
+                        "release",
+                        f"{self.name(o)} waits at STORE from its release {e:g} to {dep[o]:g}, but at {e:g} "
+                        f"the buffer of {wname} held {lev:g} of {cap:g}: room for its {vol:g}",
+                        [o],
+                    )
+                    continue
+            j = int(np.searchsorted(frees, dep[o] - tol, side="left"))
+            if j >= frees.size or frees[j] > dep[o] + tol:
+                self.add(
+                    "release",
+                    f"{self.name(o)} departs from STORE at {dep[o]:g}, but no room was freed in the "
+                    f"buffer of {wname} then: it should have left when room appeared",
+                    [o],
+                )
 
     def _blocking(
         self,

@@ -1,0 +1,212 @@
+"""CP-SAT model, part 2: the shop semantics as constraints (docs/semantics.md, docs/cpsat.md).
+
+* **Operations**: ``en = st + Σ_m x[o,m] · p[o,m]``; exactly one machine per operation
+  (with non-exact data ``en − st`` lies between the rounded-down and rounded-up durations).
+* **Routes and transport**: the job departs toward op ``k+1`` when it leaves the machine of op
+  ``k`` (``depart(k+1) = lv(k)`` by construction), arrives ``T[wc_k][wc_k+1]`` later and cannot
+  start before it arrives; the first operation departs from STORE at or after the release and
+  arrives ``T[STORE][wc]`` later. ``lv ≥ en``; ``lv = en`` for a last operation (FINISHED has
+  no buffer) and everywhere with soft buffers (departures always allowed; there STORE
+  departures happen at the release, as in the simulator).
+* **Setups (anticipatory)**: the setup starts after the previous job left the machine and
+  after this job departed toward it (that is when the simulator can decide); processing starts
+  when the setup is done and the job is there: ``st ≥ ss + sd``, ``st ≥ arrive``. Without
+  anticipatory setups the setup starts after the arrival. ``sd`` is the sequence-dependent
+  setup on the machine actually chosen, from an ``AddCircuit`` per setup machine over its
+  eligible operations plus a dummy node 0 (the initial setup state): arc ``0→i`` charges
+  ``S[init][s_i]``, arc ``i→j`` charges ``S[s_i][s_j]`` and forces ``ss_j ≥ lv_i``; the self
+  loop ``i→i`` means "i is not on this machine".
+* **Machines**: a NoOverlap per machine over the occupancy intervals ``[ss, lv)`` (blocking
+  keeps the machine occupied).
+* **Buffers**: per bounded work center a cumulative over ``[depart, st)`` with the job's
+  volume: capacity = the buffer's (hard), or capacity + ``overflow_w`` (soft; priced).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from furnsim.solvers.cpsat.variables import CpData, CpVars
+
+__all__ = ["add_buffers", "add_machines", "add_operations"]
+
+
+def add_operations(
+    model: cp_model.CpModel,
+    data: CpData,
+    v: CpVars,
+    *,
+    buffers: str = "hard",
+    anticipatory_setups: bool = True,
+) -> None:
+    """Machine choice, durations, routes, transport lags, releases, setup/arrival timing."""
+    ci = data.ci
+    for o in range(ci.n_ops):
+        p = v.pres[o]
+        lits = [x for x in p.values() if x is not True]
+        lo, hi = data.proc[o], data.proc_hi[o]
+        if lits:
+            model.add_exactly_one(lits)
+            if lo == hi:
+                model.add(v.en[o] == v.st[o] + sum(lit * lo[m] for m, lit in p.items()))
+            else:
+                model.add(v.en[o] >= v.st[o] + sum(lit * lo[m] for m, lit in p.items()))
+                model.add(v.en[o] <= v.st[o] + sum(lit * hi[m] for m, lit in p.items()))
+        else:
+            (m,) = p
+            if lo[m] == hi[m]:
+                model.add(v.en[o] == v.st[o] + lo[m])
+            else:
+                model.add(v.en[o] >= v.st[o] + lo[m])
+                model.add(v.en[o] <= v.st[o] + hi[m])
+        arrive = v.arrive(o, data)
+        model.add(v.st[o] >= arrive)
+        if v.ss[o] is not v.st[o]:
+            model.add(v.st[o] >= v.ss[o] + v.sd[o])
+            if anticipatory_setups:
+                model.add(v.ss[o] >= v.depart(o, data))
+            else:
+                model.add(v.ss[o] >= arrive)
+        if v.lv[o] is not v.en[o]:
+            model.add(v.lv[o] >= v.en[o])
+    if buffers == "soft":
+        for j, d in v.dep0.items():
+            rel = float(ci.job_release[j]) * data.time_scale
+            model.add(d <= int(math.ceil(rel - 1e-6)))
+
+
+def add_machines(
+    model: cp_model.CpModel, data: CpData, v: CpVars, *, circuit_max_ops: int = 120
+) -> None:
+    """NoOverlap per machine; a circuit with sequence-dependent setups on setup machines.
+
+    A setup machine with more than ``circuit_max_ops`` eligible operations (the circuit needs
+    a literal per ordered pair) gets *relaxed* setups instead: ``sd[o]`` is only bounded below
+    by the cheapest setup any predecessor could cause, and per setup family present on the
+    machine at least one changeover into it is paid. The model stays a relaxation (valid
+    bound); the replay through the simulator charges the true setups.
+    """
+    ci = data.ci
+    sd_terms: list[list[Any]] = [[] for _ in range(ci.n_ops)]
+    relaxed_lb: list[list[Any]] = [[] for _ in range(ci.n_ops)]
+    for m, itvs in v.occ.items():
+        if len(itvs) > 1:
+            model.add_no_overlap(itvs)
+        if m not in data.setup_machines:
+            continue
+        if len(data.machine_ops[m]) > circuit_max_ops:
+            _relaxed_setups(model, data, v, m, relaxed_lb)
+            v.relaxed_machines.append(m)
+            continue
+        ops = data.machine_ops[m]
+        S, Sh = data.setup[m], data.setup_hi[m]
+        init = int(ci.machine_init_setup[m])
+        arcs: list[tuple[int, int, Any]] = []
+        lits: dict[tuple[int, int], Any] = {}
+        all_present = all(v.pres[o][m] is True for o in ops)
+        if not all_present:
+            empty = model.new_bool_var(f"empty{m}")
+            arcs.append((0, 0, empty))
+            for o in ops:
+                if v.pres[o][m] is not True:
+                    model.add_implication(v.pres[o][m], empty.Not())
+        for i, o in enumerate(ops, start=1):
+            lit = v.pres[o][m]
+            if lit is not True:
+                arcs.append((i, i, lit.Not()))
+            s_o = int(ci.op_setup[o])
+            a0 = model.new_bool_var(f"a{m}_s_{o}")
+            arcs.append((0, i, a0))
+            lits[(-1, o)] = a0
+            c0, h0 = int(S[init, s_o]), int(Sh[init, s_o])
+            if h0:
+                sd_terms[o].append((a0, c0, h0))
+            arcs.append((i, 0, model.new_bool_var(f"a{m}_{o}_e")))
+            job_o = int(ci.op_job[o])
+            for k, q in enumerate(ops, start=1):
+                if q == o:
+                    continue
+                # an earlier operation of the same job cannot follow o on any machine
+                if int(ci.op_job[q]) == job_o and q < o:
+                    continue
+                a = model.new_bool_var(f"a{m}_{o}_{q}")
+                arcs.append((i, k, a))
+                lits[(o, q)] = a
+                model.add(v.ss[q] >= v.lv[o]).only_enforce_if(a)
+                s_q = int(ci.op_setup[q])
+                c, h = int(S[s_o, s_q]), int(Sh[s_o, s_q])
+                if h:
+                    sd_terms[q].append((a, c, h))
+        model.add_circuit(arcs)
+        v.arcs[m] = lits
+    for o in range(ci.n_ops):
+        if isinstance(v.sd[o], int):
+            continue
+        terms = sd_terms[o]
+        lo = sum(a * c for a, c, _ in terms) if terms else 0
+        hi = sum(a * h for a, _, h in terms) if terms else 0
+        r: Any = 0
+        if relaxed_lb[o]:
+            r = v.sd_relaxed.get(o)
+            if r is None:
+                r = v.sd_relaxed[o] = model.new_int_var(
+                    0, max(mx for _, _, mx in relaxed_lb[o]), f"sdr{o}"
+                )
+            model.add(r >= sum(lit * lb for lit, lb, _ in relaxed_lb[o] if lb))
+            model.add(r <= sum(lit * mx for lit, _, mx in relaxed_lb[o]))
+        if all(c == h for _, c, h in terms):
+            model.add(v.sd[o] == lo + r)
+        else:
+            model.add(v.sd[o] >= lo + r)
+            model.add(v.sd[o] <= hi + r)
+
+
+def _relaxed_setups(
+    model: cp_model.CpModel, data: CpData, v: CpVars, m: int, relaxed_lb: list[list[Any]]
+) -> None:
+    ci = data.ci
+    ops = data.machine_ops[m]
+    S, Sh = data.setup[m], data.setup_hi[m]
+    init = int(ci.machine_init_setup[m])
+    fams: dict[int, list[int]] = {}
+    for o in ops:
+        fams.setdefault(int(ci.op_setup[o]), []).append(o)
+    states = {init, *fams}
+    mx = int(Sh[np.ix_(sorted(states), sorted(fams))].max())
+    for f, members in fams.items():
+        # a predecessor of another family (or the initial state) is needed unless f repeats
+        others = [g for g in states if g != f]
+        cheapest = min((int(S[g, f]) for g in others), default=0)
+        lb_each = cheapest if len(members) == 1 and f != init else 0
+        for o in members:
+            lit = v.pres[o][m]
+            relaxed_lb[o].append((1 if lit is True else lit, lb_each, mx))
+        fixed = [o for o in members if v.pres[o][m] is True]
+        if f != init and cheapest and len(members) > 1 and len(fixed) == len(members):
+            rs = []
+            for o in fixed:
+                r = v.sd_relaxed.get(o)
+                if r is None:
+                    r = v.sd_relaxed[o] = model.new_int_var(0, mx, f"sdr{o}")
+                rs.append(r)
+            model.add(sum(rs) >= cheapest)  # the family's first op on m pays a changeover
+
+
+def add_buffers(model: cp_model.CpModel, data: CpData, v: CpVars, *, buffers: str = "hard") -> None:
+    """Cumulative per bounded buffer over the holding intervals [depart, start)."""
+    for w, items in v.buf.items():
+        cap = int(data.capacity[w])
+        demands = [int(data.volume[o]) for o, _ in items]
+        if sum(demands) <= cap:
+            continue  # can never overflow
+        itvs = [itv for _, itv in items]
+        if buffers == "hard":
+            model.add_cumulative(itvs, demands, cap)
+        else:
+            over = model.new_int_var(0, sum(demands) - cap, f"over{w}")
+            v.overflow[w] = over
+            model.add_cumulative(itvs, demands, cap + over)

@@ -1,0 +1,509 @@
+"""CP-SAT model, part 4: build, warm-start, solve, and turn the solution into a Schedule.
+
+The CP model is a relaxation of the simulator (docs/cpsat.md): every schedule the simulator
+can produce (with any decisions, waits included) is a solution, so the solver's bound is a
+lower bound on the goal cost of every rule / policy plan. The model may also hold a job
+back (at STORE or on its machine) where the simulator would move it at once; so the solution
+is *replayed* through the simulator with the CP machine sequences (the machine waits when
+the next job of its sequence is not there yet), which gives a schedule with exactly the
+simulator's semantics. The raw CP timing is kept as well where it is exact and valid; the
+cheapest valid candidate wins, and the warm-start hint is returned when nothing beats it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from furnsim.goals import Goal, cost, get_goal
+from furnsim.kpi import kpis
+from furnsim.model import Instance
+from furnsim.sim import OP_FIELDS, Schedule, Simulator
+from furnsim.solvers.cpsat.constraints import add_buffers, add_machines, add_operations
+from furnsim.solvers.cpsat.objective import Objective, add_objective
+from furnsim.solvers.cpsat.variables import CpData, CpVars, build_data, build_variables
+
+__all__ = ["CpSolution", "build_model", "replay_sequences", "solve_cpsat"]
+
+Progress = Callable[[str, float], None]
+
+
+@dataclass
+class CpSolution:
+    """One CP-SAT solution in model units (time units of ``1/time_scale`` min)."""
+
+    objective: float  # goal cost of the CP model (objective / obj_scale)
+    wall: float  # seconds since the solve started
+    machine: np.ndarray  # (n_ops,) int64
+    ss: np.ndarray  # (n_ops,) int64
+    sd: np.ndarray  # (n_ops,) int64
+    st: np.ndarray  # (n_ops,) int64
+    en: np.ndarray  # (n_ops,) int64
+    lv: np.ndarray  # (n_ops,) int64
+    dep0: np.ndarray  # (n_jobs,) int64 (-1 for a job without operations)
+
+    def sequences(self) -> dict[int, list[int]]:
+        """Machine -> its operations in CP order (by setup start, then start)."""
+        out: dict[int, list[int]] = {}
+        order = np.lexsort((np.arange(self.ss.size), self.st, self.ss))
+        for o in order.tolist():
+            out.setdefault(int(self.machine[o]), []).append(int(o))
+        return out
+
+
+def build_model(
+    instance: Instance,
+    goal: str | Goal = "speed",
+    *,
+    buffers: str = "hard",
+    anticipatory_setups: bool = True,
+    time_scale: int | None = None,
+    hint_horizon: float = 0.0,
+    circuit_max_ops: int = 120,
+) -> tuple[cp_model.CpModel, CpData, CpVars, Objective]:
+    """The CP-SAT model of ``instance`` for ``goal`` (variables, constraints, objective)."""
+    if buffers not in ("hard", "soft"):
+        raise ValueError(f"buffers must be 'hard' or 'soft', not {buffers!r}")
+    model = cp_model.CpModel()
+    data = build_data(instance.compiled, time_scale=time_scale, hint_horizon=hint_horizon)
+    v = build_variables(model, data, buffers=buffers)
+    add_operations(model, data, v, buffers=buffers, anticipatory_setups=anticipatory_setups)
+    add_machines(model, data, v, circuit_max_ops=circuit_max_ops)
+    add_buffers(model, data, v, buffers=buffers)
+    obj = add_objective(model, data, v, get_goal(goal))
+    return model, data, v, obj
+
+
+# -- hint ---------------------------------------------------------------------------------------
+def _resolve_hint(
+    instance: Instance,
+    hint: Schedule | str | None,
+    goal: Goal,
+    buffers: str,
+    anticipatory_setups: bool,
+) -> tuple[Schedule | None, str]:
+    if hint is None or isinstance(hint, Schedule):
+        return hint, "schedule" if hint is not None else ""
+    name = hint.strip()
+    low = name.lower()
+    if low in ("auto", "best-rule", "best_rule", "rules"):
+        from furnsim.rules import NoValidPlan, best_rule
+
+        try:
+            br = best_rule(instance, goal, buffers=buffers, anticipatory_setups=anticipatory_setups)
+        except NoValidPlan:
+            return None, name
+        return br.schedule, f"rule:{br.rule}"
+    if low.startswith("rule:"):
+        from furnsim.plan import run_rule
+        from furnsim.rules import get_rule
+
+        s, sim = run_rule(
+            instance,
+            get_rule(name.split(":", 1)[1]),
+            buffers=buffers,
+            anticipatory_setups=anticipatory_setups,
+        )
+        return (None if sim.deadlock is not None else s), name
+    if low in ("cpsat", "cp-sat"):
+        raise ValueError("hint='cpsat' would warm-start CP-SAT with itself")
+    from furnsim.plan import plan
+
+    res = plan(instance, goal.name, name, buffers=buffers, anticipatory_setups=anticipatory_setups)
+    return (res.schedule if res.valid else None), res.method
+
+
+def _add_hint(model: cp_model.CpModel, data: CpData, v: CpVars, s: Schedule) -> None:
+    ts = data.time_scale
+    ci = data.ci
+    t = s.times
+
+    def q(x: float) -> int:  # rounded up: keeps every real schedule feasible (variables.py)
+        return int(math.ceil(float(x) * ts - 1e-6))
+
+    seqs: dict[int, list[int]] = {}
+    order = np.lexsort((np.arange(s.n_ops), t["start"], t["setup_start"]))
+    for o in order.tolist():
+        seqs.setdefault(int(s.op_machine[o]), []).append(int(o))
+    for o in range(ci.n_ops):
+        m = int(s.op_machine[o])
+        for mm, lit in v.pres[o].items():
+            if lit is not True:
+                model.add_hint(lit, mm == m)
+        model.add_hint(v.st[o], q(t["start"][o]))
+        model.add_hint(v.en[o], q(t["end"][o]))
+        if v.ss[o] is not v.st[o]:
+            model.add_hint(v.ss[o], q(t["setup_start"][o]))
+        if v.lv[o] is not v.en[o]:
+            model.add_hint(v.lv[o], q(t["leave"][o]))
+        if not isinstance(v.sd[o], int):
+            model.add_hint(v.sd[o], q(t["setup_end"][o] - t["setup_start"][o]))
+    for j, d in v.dep0.items():
+        model.add_hint(d, q(t["depart"][int(data.first_op[j])]))
+    for m, lits in v.arcs.items():
+        seq = seqs.get(m, [])
+        used = set(zip([-1, *seq[:-1]], seq, strict=True))
+        for key, lit in lits.items():
+            model.add_hint(lit, key in used)
+    if v.makespan is not None:
+        model.add_hint(v.makespan, q(np.nanmax(t["end"])) if s.n_ops else 0)
+
+
+# -- solution handling --------------------------------------------------------------------------
+class _Recorder(cp_model.CpSolverSolutionCallback):
+    """Logs (time, cost, bound) per improving solution; keeps the last ``keep`` solutions."""
+
+    def __init__(
+        self,
+        data: CpData,
+        v: CpVars,
+        obj: Objective,
+        keep: int,
+        time_limit: float,
+        progress: Progress | None,
+    ) -> None:
+        super().__init__()
+        self.data, self.v, self.obj = data, v, obj
+        self.solutions: deque[CpSolution] = deque(maxlen=max(1, keep))
+        self.log: list[dict[str, float]] = []
+        self.t0 = time.perf_counter()
+        self.time_limit = time_limit
+        self.progress = progress
+
+    def on_solution_callback(self) -> None:
+        wall = time.perf_counter() - self.t0
+        c = self.obj.cost(self.ObjectiveValue())
+        b = self.obj.cost(self.BestObjectiveBound())
+        self.log.append({"time_s": round(wall, 3), "cost": c, "bound": b})
+        self.solutions.append(_read(self.data, self.v, self.obj, self.Value, c, wall))
+        if self.progress is not None:
+            self.progress(
+                f"cp-sat: cost {c:.6g} (bound {b:.6g})", min(1.0, wall / max(self.time_limit, 1e-9))
+            )
+
+
+def _read(
+    data: CpData, v: CpVars, obj: Objective, value: Callable[[Any], int], c: float, wall: float
+) -> CpSolution:
+    n = data.ci.n_ops
+    mach = np.full(n, -1, dtype=np.int64)
+    for o in range(n):
+        for m, lit in v.pres[o].items():
+            if lit is True or value(lit):
+                mach[o] = m
+                break
+    dep0 = np.full(data.ci.n_jobs, -1, dtype=np.int64)
+    for j, d in v.dep0.items():
+        dep0[j] = value(d)
+    return CpSolution(
+        objective=c,
+        wall=wall,
+        machine=mach,
+        ss=np.array([value(x) for x in v.ss], dtype=np.int64),
+        sd=np.array([x if isinstance(x, int) else value(x) for x in v.sd], dtype=np.int64),
+        st=np.array([value(x) for x in v.st], dtype=np.int64),
+        en=np.array([value(x) for x in v.en], dtype=np.int64),
+        lv=np.array([value(x) for x in v.lv], dtype=np.int64),
+        dep0=dep0,
+    )
+
+
+def replay_sequences(
+    instance: Instance,
+    sequences: dict[int, list[int]],
+    *,
+    buffers: str = "hard",
+    anticipatory_setups: bool = True,
+    method: str = "cpsat",
+) -> tuple[Schedule | None, str]:
+    """Run the simulator, each machine taking its operations in the given order.
+
+    A machine whose next operation's job is not a candidate yet waits. Returns the schedule,
+    or ``None`` and why (the order deadlocks the shop or would stall it).
+    """
+    sim = Simulator(instance, buffers=buffers, anticipatory_setups=anticipatory_setups)
+    op_job = sim.ci.op_job
+    seqs = {m: list(seq) for m, seq in sequences.items()}
+    pos = dict.fromkeys(seqs, 0)
+    deviations = 0
+    d = sim.decision()
+    while d is not None:
+        seq = seqs.get(d.machine, [])
+        i = pos.get(d.machine, 0)
+        if i < len(seq):
+            o = seq[i]
+            if np.any((d.candidates == op_job[o]) & (d.ops == o)):
+                pos[d.machine] = i + 1
+                d = sim.dispatch(int(op_job[o]))
+                continue
+        cur = d
+        try:
+            d = sim.wait()
+        except RuntimeError as e:
+            # waiting would stall the shop (the CP plan held a job back where the simulator
+            # cannot): take the candidate that comes first in the rest of the sequence
+            rest = {op: k for k, op in enumerate(seq[i:])}
+            ranked = [
+                (rest[int(op)], int(j))
+                for j, op in zip(cur.candidates, cur.ops, strict=True)
+                if int(op) in rest
+            ]
+            if not ranked:
+                return None, str(e)
+            k, j = min(ranked)
+            seq.insert(i, seq.pop(i + k))
+            pos[cur.machine] = i + 1
+            deviations += 1
+            d = sim.dispatch(j)
+    if sim.deadlock is not None:
+        return None, sim.deadlock.message
+    return sim.schedule(method=method), f"{deviations} deviations" if deviations else ""
+
+
+def _raw_schedule(
+    instance: Instance, data: CpData, sol: CpSolution, buffers: str, anticipatory: bool
+) -> Schedule:
+    """The CP timing as a Schedule (only meaningful when the data are exact)."""
+    ci = data.ci
+    ts = float(data.time_scale)
+    n = ci.n_ops
+    setup_from = np.full(n, -1, dtype=np.int64)
+    for m, seq in sol.sequences().items():
+        prev = int(ci.machine_init_setup[m])
+        for o in seq:
+            setup_from[o] = prev
+            prev = int(ci.op_setup[o])
+    times = {f: np.full(n, np.nan) for f in OP_FIELDS}
+    times["setup_start"] = sol.ss / ts
+    times["setup_end"] = (sol.ss + sol.sd) / ts
+    times["start"] = sol.st / ts
+    times["end"] = sol.en / ts
+    times["leave"] = sol.lv / ts
+    dep = np.empty(n)
+    arr = np.empty(n)
+    fin = np.full(ci.n_jobs, np.nan)
+    for o in range(n):
+        j = int(ci.op_job[o])
+        w = int(ci.op_wc[o]) + 1
+        if o == data.first_op[j]:
+            dep[o] = sol.dep0[j] / ts
+            arr[o] = dep[o] + ci.transport[0, w]
+        else:
+            dep[o] = sol.lv[o - 1] / ts
+            arr[o] = dep[o] + ci.transport[int(ci.op_wc[o - 1]) + 1, w]
+        if o == data.last_op[j]:
+            fin[j] = sol.en[o] / ts + ci.transport[w, ci.n_wc + 1]
+    times["depart"], times["arrive"] = dep, arr
+    return Schedule(
+        instance_name=instance.name,
+        job_ids=list(ci.job_ids),
+        machine_ids=list(ci.machine_ids),
+        wc_ids=list(ci.wc_ids),
+        setup_ids=list(ci.setup_ids),
+        op_job=ci.op_job.copy(),
+        op_step=ci.op_step.copy(),
+        op_wc=ci.op_wc.copy(),
+        op_volume=ci.op_volume.copy(),
+        op_machine=sol.machine.copy(),
+        op_setup_from=setup_from,
+        op_setup_to=ci.op_setup.copy(),
+        times=times,
+        finish_arrive=fin,
+        buffers=buffers,
+        anticipatory_setups=anticipatory,
+        method="cpsat",
+    )
+
+
+def _price(instance: Instance, s: Schedule, goal: Goal) -> tuple[float, int]:
+    from furnsim.validate import validate
+
+    if not s.complete:
+        return math.inf, -1
+    viol = validate(s, instance)
+    return float(cost(kpis(s, instance), goal)), len(viol)
+
+
+# -- the entry point -----------------------------------------------------------------------------
+def solve_cpsat(
+    instance: Instance,
+    goal: str | Goal = "speed",
+    *,
+    time_limit: float = 60.0,
+    buffers: str = "hard",
+    anticipatory_setups: bool = True,
+    progress: Progress | None = None,
+    hint: Schedule | str | None = "auto",
+    workers: int = 2,
+    seed: int | None = 0,
+    time_scale: int | None = None,
+    keep_solutions: int = 5,
+    circuit_max_ops: int = 120,
+    log_search: bool = False,
+    **options: Any,
+) -> tuple[Schedule, dict[str, Any]]:
+    """Plan ``instance`` for ``goal`` with CP-SAT; return the schedule and solver details.
+
+    ``hint``: a Schedule, ``"rule:NAME"``, ``"auto"``/``"best-rule"`` (the best dispatching
+    rule for the goal; the default), another ``plan`` method such as ``"ppo"``, or ``None``.
+    The hint is fed to CP-SAT with ``AddHint`` and returned unchanged when the solver finds
+    nothing cheaper within ``time_limit`` seconds (which includes building the hint and the
+    model), so the result is never worse than the hint. ``details`` holds ``status``,
+    ``objective`` (CP cost of the best CP solution), ``lower_bound`` (on the goal cost),
+    ``gap`` (of the returned schedule to the bound), ``cost``, ``source``, ``wall_time_s``,
+    ``progress`` (best cost over time) and more (docs/cpsat.md).
+    """
+    t_start = time.perf_counter()
+    g = get_goal(goal)
+    ignored = sorted(k for k in options if k not in ("seed",))
+    if progress is not None:
+        progress("cp-sat: warm start", 0.0)
+    hint_s, hint_name = _resolve_hint(instance, hint, g, buffers, anticipatory_setups)
+    hint_cost, hint_viol = (math.inf, -1) if hint_s is None else _price(instance, hint_s, g)
+    hint_ok = hint_s is not None and hint_viol == 0 and math.isfinite(hint_cost)
+    hint_h = (
+        float(np.nanmax(hint_s.times["leave"]))
+        if hint_ok and hint_s is not None and hint_s.n_ops
+        else 0.0
+    )
+
+    model, data, v, obj = build_model(
+        instance,
+        g,
+        buffers=buffers,
+        anticipatory_setups=anticipatory_setups,
+        time_scale=time_scale,
+        hint_horizon=hint_h,
+        circuit_max_ops=circuit_max_ops,
+    )
+    if hint_ok and hint_s is not None:
+        _add_hint(model, data, v, hint_s)
+    t_built = time.perf_counter()
+    remaining = max(0.5, time_limit - (t_built - t_start))
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = remaining
+    solver.parameters.num_workers = max(1, int(workers))
+    if seed is not None:
+        solver.parameters.random_seed = int(seed)
+    solver.parameters.log_search_progress = bool(log_search)
+    if progress is not None:
+        progress("cp-sat: solving", 0.0)
+    rec = _Recorder(data, v, obj, keep_solutions, remaining, progress)
+    status = solver.solve(model, rec)
+    status_name = solver.status_name(status)
+    t_solved = time.perf_counter()
+    has_solution = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    sols = list(rec.solutions)
+    if has_solution and (not sols or sols[-1].objective > obj.cost(solver.objective_value) + 1e-12):
+        sols.append(
+            _read(data, v, obj, solver.value, obj.cost(solver.objective_value), t_solved - t_built)
+        )
+    bound = (
+        obj.cost(solver.best_objective_bound)
+        if has_solution or status == cp_model.UNKNOWN
+        else math.nan
+    )
+    if status == cp_model.UNKNOWN and not sols:
+        bound = obj.cost(solver.best_objective_bound)
+
+    # candidates: replays of the recent solutions (best last), the raw CP timing of the best
+    best: tuple[float, Schedule, str] | None = None
+    replay_costs: list[float] = []
+    replay_failures: list[str] = []
+    raw_cost = math.nan
+    replay_notes: list[str] = []
+    for k, sol in enumerate(reversed(sols)):
+        if k == 0 and data.exact:
+            raw = _raw_schedule(instance, data, sol, buffers, anticipatory_setups)
+            rc, rv = _price(instance, raw, g)
+            raw_cost = rc if rv == 0 else math.nan
+            if rv == 0:
+                best = (rc, raw, "cpsat")
+        s, why = replay_sequences(
+            instance, sol.sequences(), buffers=buffers, anticipatory_setups=anticipatory_setups
+        )
+        if s is None:
+            replay_failures.append(why)
+            continue
+        if why:
+            replay_notes.append(why)
+        c, nv = _price(instance, s, g)
+        replay_costs.append(c)
+        if nv == 0 and (best is None or c < best[0] - 1e-9):
+            best = (c, s, "cpsat-replay")
+    source = "cpsat"
+    if best is not None and (not hint_ok or best[0] < hint_cost - 1e-9):
+        schedule, final_cost, source = best[1], best[0], best[2]
+        schedule.method = "cpsat"
+    elif hint_ok and hint_s is not None:
+        schedule, final_cost, source = hint_s, hint_cost, "hint"
+    else:
+        raise RuntimeError(
+            f"CP-SAT found no usable plan ({status_name}) and there is no valid hint"
+            + (f": {replay_failures[0]}" if replay_failures else "")
+        )
+    lb_valid = not obj.unmodelled
+    tolerance = 0.0
+    if not data.exact:
+        lits = {lit.index for p in v.pres for lit in p.values() if lit is not True}
+        tolerance = (
+            sum(abs(c) for var, c in obj.coefs.items() if var.index not in lits) / obj.obj_scale
+        )
+    lower = max(0.0, bound - tolerance) if lb_valid and math.isfinite(bound) else math.nan
+    if status == cp_model.INFEASIBLE:
+        lower = math.nan
+    gap = (final_cost - lower) / max(abs(final_cost), 1e-9) if math.isfinite(lower) else math.nan
+    if math.isfinite(gap) and gap < 0:
+        gap = 0.0  # rounding of a non-exact model
+    status_out = (
+        status_name
+        if source != "hint"
+        else f"{status_name} (hint returned: CP-SAT found nothing better)"
+    )
+    details: dict[str, Any] = {
+        "status": status_out,
+        "solver_status": status_name,
+        "source": source,
+        "cost": final_cost,
+        "objective": sols[-1].objective if sols else math.nan,
+        "lower_bound": lower,
+        "cp_bound": bound,
+        "bound_tolerance": tolerance,
+        "gap": gap,
+        "wall_time_s": round(time.perf_counter() - t_start, 3),
+        "solve_time_s": round(t_solved - t_built, 3),
+        "build_time_s": round(t_built - t_start, 3),
+        "progress": rec.log,
+        "hint": hint_name or None,
+        "hint_cost": hint_cost if hint_ok else None,
+        "replay_costs": replay_costs,
+        "replay_failures": replay_failures[:5],
+        "replay_notes": replay_notes[:5],
+        "raw_cost": raw_cost,
+        "time_scale": data.time_scale,
+        "volume_scale": data.volume_scale,
+        "obj_scale": obj.obj_scale,
+        "exact": bool(data.exact and obj.exact),
+        "unmodelled": obj.unmodelled,
+        "relaxed_setup_machines": [data.ci.machine_ids[m] for m in v.relaxed_machines],
+        "workers": int(workers),
+        "buffers": buffers,
+        "n_conflicts": int(solver.num_conflicts),
+        "n_branches": int(solver.num_branches),
+    }
+    if ignored:
+        details["ignored_options"] = ignored
+    schedule.meta = {
+        **schedule.meta,
+        "cpsat": {k: details[k] for k in ("status", "lower_bound", "gap", "source")},
+    }
+    if progress is not None:
+        progress(f"cp-sat: {status_out}, cost {final_cost:.6g}", 1.0)
+    return schedule, details

@@ -1,0 +1,317 @@
+"""CP-SAT model, part 1: integer data and decision variables.
+
+Times are integers in units of ``1 / time_scale`` minutes and volumes in units of
+``1 / volume_scale`` of the buffer unit. ``time_scale`` is the smallest of
+:data:`TIME_SCALES` that makes every duration, transport time, release and deadline whole
+("exact"). When none does, a processing or setup time ``x`` may take any whole value in
+``[floor(x), ceil(x)]`` (transport and releases are rounded down, deadlines up): every real
+schedule, its times rounded up, is then a solution of the model (so a warm start from a
+simulator schedule is feasible), the solver's bound is valid up to the rounding of one time
+unit per priced quantity (``details['bound_tolerance']``), and the returned schedule is
+always re-timed by the simulator (docs/cpsat.md).
+
+Per operation ``o`` (global index):
+
+* ``ss[o]`` setup start, ``st[o]`` processing start, ``en[o]`` end, ``lv[o]`` leave (the job
+  leaves the machine; ``depart`` of the next operation *is* ``lv[o]``), ``sd[o]`` setup
+  duration on the machine actually chosen (0 where no eligible machine has setups);
+* ``dep0[j]`` the STORE departure of job ``j`` (= ``depart`` of its first operation);
+* ``pres[o][m]`` the literal "o runs on m" (``True`` where ``m`` is the only machine);
+* ``occ[o][m]`` the (optional) machine-occupancy interval ``[ss, lv)`` on ``m``: the machine
+  is busy from the setup start until the job leaves it (blocking included);
+* ``buf[o]`` the buffer interval ``[depart, st)`` during which the job holds ``volume`` in the
+  buffer of the operation's work center.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from furnsim.model import CompiledInstance
+
+__all__ = ["TIME_SCALES", "VOLUME_SCALES", "CpData", "CpVars", "build_data", "build_variables"]
+
+TIME_SCALES = (1, 2, 4, 5, 10, 20, 25, 50, 100)
+VOLUME_SCALES = (1, 10, 100, 1000, 10_000, 100_000)
+_TOL = 1e-6
+
+
+def _pick_scale(values: np.ndarray, scales: tuple[int, ...]) -> int | None:
+    v = values[np.isfinite(values)]
+    for s in scales:
+        x = v * s
+        if np.all(np.abs(x - np.round(x)) <= _TOL * np.maximum(1.0, np.abs(x))):
+            return s
+    return None
+
+
+@dataclass(eq=False)
+class CpData:
+    """The instance in integer units for the model (see the module docstring)."""
+
+    ci: CompiledInstance
+    time_scale: int
+    volume_scale: int
+    exact: bool  # every time and volume is whole at these scales
+    proc: list[dict[int, int]]  # per op: machine -> processing time, rounded down (time units)
+    proc_hi: list[dict[int, int]]  # per op: machine -> processing time, rounded up
+    proc_min: list[dict[int, float]]  # per op: machine -> processing minutes (true value)
+    setup: dict[int, np.ndarray]  # machine -> (n_setups, n_setups) int setup times (diag 0), down
+    setup_hi: dict[int, np.ndarray]  # the same rounded up
+    setup_machines: set[int]  # machines where some relevant setup takes time
+    transport: np.ndarray  # (n_wc + 2, n_wc + 2) int64
+    release: np.ndarray  # (n_jobs,) int64
+    deadline: np.ndarray  # (n_orders,) float64 in time units (inf = none), rounded up
+    volume: np.ndarray  # (n_ops,) int64
+    capacity: np.ndarray  # (n_wc,) int64, -1 = unbounded
+    first_op: np.ndarray  # (n_jobs,) int64 (-1 for a job without operations)
+    last_op: np.ndarray  # (n_jobs,) int64
+    machine_ops: list[list[int]]  # per machine: the operations eligible on it
+    horizon: int
+
+
+def build_data(
+    ci: CompiledInstance, time_scale: int | None = None, hint_horizon: float = 0.0
+) -> CpData:
+    n_ops, n_m = ci.n_ops, ci.n_machines
+    elig = [
+        ci.op_elig_machine[ci.op_elig_start[o] : ci.op_elig_start[o + 1]].tolist()
+        for o in range(n_ops)
+    ]
+    machine_ops: list[list[int]] = [[] for _ in range(n_m)]
+    for o, ms in enumerate(elig):
+        for m in ms:
+            machine_ops[m].append(o)
+    # the setup transitions that can occur on each machine: initial -> needed, needed -> needed
+    used_setups: list[list[int]] = [
+        sorted({int(ci.op_setup[o]) for o in machine_ops[m]}) for m in range(n_m)
+    ]
+    setup_vals = []
+    for m in range(n_m):
+        ids = used_setups[m]
+        if ids:
+            rows = [int(ci.machine_init_setup[m]), *ids]
+            setup_vals.append(ci.setup_time[m][np.ix_(rows, ids)].ravel())
+    first = np.full(ci.n_jobs, -1, dtype=np.int64)
+    last = np.full(ci.n_jobs, -1, dtype=np.int64)
+    for j in range(ci.n_jobs):
+        a, b = int(ci.job_op_start[j]), int(ci.job_op_start[j + 1])
+        if b > a:
+            first[j], last[j] = a, b - 1
+    # transports actually travelled
+    tr_used = []
+    for o in range(n_ops):
+        w = int(ci.op_wc[o]) + 1
+        if o == first[ci.op_job[o]]:
+            tr_used.append(ci.transport[0, w])
+        else:
+            tr_used.append(ci.transport[int(ci.op_wc[o - 1]) + 1, w])
+    deadlines = np.full(ci.n_orders, np.inf)
+    np.minimum.at(deadlines, ci.job_order, ci.job_deadline)
+    all_times = np.concatenate(
+        [
+            ci.op_proc[~np.isnan(ci.op_proc)],
+            *[v[~np.isnan(v)] for v in setup_vals],
+            np.asarray(tr_used, dtype=float),
+            ci.job_release,
+            deadlines[np.isfinite(deadlines)],
+        ]
+    )
+    exact = True
+    if time_scale is None:
+        picked = _pick_scale(all_times, TIME_SCALES)
+        exact = picked is not None
+        time_scale = picked or 1
+    else:
+        exact = _pick_scale(all_times, (time_scale,)) is not None
+    ts = time_scale
+
+    def down(x: float) -> int:
+        return int(math.floor(x * ts + _TOL))
+
+    def up(x: float) -> int:
+        return int(math.ceil(x * ts - _TOL))
+
+    proc: list[dict[int, int]] = []
+    proc_hi: list[dict[int, int]] = []
+    proc_min: list[dict[int, float]] = []
+    for o in range(n_ops):
+        proc.append({m: down(float(ci.op_proc[o, m])) for m in elig[o]})
+        proc_hi.append({m: up(float(ci.op_proc[o, m])) for m in elig[o]})
+        proc_min.append({m: float(ci.op_proc[o, m]) for m in elig[o]})
+    setup: dict[int, np.ndarray] = {}
+    setup_hi: dict[int, np.ndarray] = {}
+    setup_machines: set[int] = set()
+    for m in range(n_m):
+        if not machine_ops[m]:
+            continue
+        mat = np.nan_to_num(ci.setup_time[m], nan=0.0)
+        s_int = np.floor(mat * ts + _TOL).astype(np.int64)
+        s_hi = np.ceil(mat * ts - _TOL).astype(np.int64)
+        np.fill_diagonal(s_int, 0)
+        np.fill_diagonal(s_hi, 0)
+        setup[m] = s_int
+        setup_hi[m] = s_hi
+        rows = [int(ci.machine_init_setup[m]), *used_setups[m]]
+        if np.any(s_hi[np.ix_(rows, used_setups[m])] > 0):
+            setup_machines.add(m)
+    transport = np.floor(ci.transport * ts + _TOL).astype(np.int64)
+    release = np.floor(ci.job_release * ts + _TOL).astype(np.int64)
+    deadline = np.where(np.isfinite(deadlines), np.ceil(deadlines * ts - _TOL), np.inf)
+    # volumes
+    cap = ci.wc_capacity
+    vols = np.concatenate([ci.op_volume, cap[np.isfinite(cap)]])
+    vs = _pick_scale(vols, VOLUME_SCALES)
+    if vs is None:
+        exact = False
+        vs = VOLUME_SCALES[-2]
+    volume = np.floor(ci.op_volume * vs + _TOL).astype(np.int64)
+    volume[(ci.op_volume > 0) & (volume == 0)] = 1
+    capacity = np.where(
+        np.isfinite(cap), np.ceil(np.where(np.isfinite(cap), cap, 0) * vs - _TOL), -1
+    ).astype(np.int64)
+    # a horizon every sensible schedule fits in: the jobs one after the other, all setups paid
+    serial = 0
+    for o in range(n_ops):
+        mx_setup = max((int(setup_hi[m].max()) for m in elig[o] if m in setup_machines), default=0)
+        serial += max(proc_hi[o].values()) + mx_setup
+    serial += int(transport.max()) * (n_ops + ci.n_jobs) + int(release.max(initial=0))
+    horizon = max(serial, int(math.ceil(hint_horizon * ts)) + 1, 1)
+    return CpData(
+        ci=ci,
+        time_scale=ts,
+        volume_scale=vs,
+        exact=exact,
+        proc=proc,
+        proc_hi=proc_hi,
+        proc_min=proc_min,
+        setup=setup,
+        setup_hi=setup_hi,
+        setup_machines=setup_machines,
+        transport=transport,
+        release=release,
+        deadline=deadline,
+        volume=volume,
+        capacity=capacity,
+        first_op=first,
+        last_op=last,
+        machine_ops=machine_ops,
+        horizon=horizon,
+    )
+
+
+@dataclass(eq=False)
+class CpVars:
+    """The decision variables (see the module docstring)."""
+
+    ss: list[Any]  # IntVar (the same object as st[o] where the op has no setup)
+    st: list[cp_model.IntVar]
+    en: list[cp_model.IntVar]
+    lv: list[Any]  # IntVar (the same object as en[o] where the job can never block)
+    sd: list[Any]  # IntVar or int 0
+    dep0: dict[int, cp_model.IntVar]  # job -> STORE departure
+    pres: list[dict[int, Any]]  # op -> machine -> BoolVar | True
+    occ: dict[int, list[Any]] = field(default_factory=dict)  # machine -> occupancy intervals
+    buf: dict[int, list[tuple[int, Any]]] = field(default_factory=dict)  # wc -> [(op, interval)]
+    arcs: dict[int, dict[tuple[int, int], Any]] = field(
+        default_factory=dict
+    )  # machine -> (i, j) -> lit
+    makespan: Any = None
+    tardiness: dict[int, cp_model.IntVar] = field(default_factory=dict)  # order -> tardiness
+    overflow: dict[int, cp_model.IntVar] = field(default_factory=dict)  # wc -> peak overflow (soft)
+    relaxed_machines: list[int] = field(default_factory=list)  # setup machines without a circuit
+    sd_relaxed: dict[int, cp_model.IntVar] = field(default_factory=dict)  # op -> relaxed setup part
+
+    def depart(self, o: int, data: CpData) -> Any:
+        """The departure toward operation ``o``: STORE departure or the previous op's leave."""
+        j = int(data.ci.op_job[o])
+        return self.dep0[j] if o == data.first_op[j] else self.lv[o - 1]
+
+    def arrive(self, o: int, data: CpData) -> Any:
+        ci = data.ci
+        j = int(ci.op_job[o])
+        w = int(ci.op_wc[o]) + 1
+        frm = 0 if o == data.first_op[j] else int(ci.op_wc[o - 1]) + 1
+        return self.depart(o, data) + int(data.transport[frm, w])
+
+
+def build_variables(model: cp_model.CpModel, data: CpData, buffers: str = "hard") -> CpVars:
+    """Create the time variables, machine-choice literals and intervals."""
+    ci, H = data.ci, data.horizon
+    n_ops = ci.n_ops
+    # buffers that can ever fill up (only there can a machine block)
+    can_fill = set()
+    if buffers == "hard":
+        for w in range(ci.n_wc):
+            mine = data.volume[ci.op_wc == w]
+            if data.capacity[w] >= 0 and int(mine.sum()) > int(data.capacity[w]):
+                can_fill.add(w)
+    ss: list[Any] = []
+    st: list[Any] = []
+    en: list[Any] = []
+    lv: list[Any] = []
+    sd: list[Any] = []
+    pres: list[dict[int, Any]] = []
+    fixed_occ = []  # occupancy = processing: no setup and never blocked
+    for o in range(n_ops):
+        ms = list(data.proc[o])
+        has_setup = any(m in data.setup_machines for m in ms)
+        j = int(ci.op_job[o])
+        nxt = o + 1 if o != data.last_op[j] else -1
+        may_block = nxt >= 0 and int(ci.op_wc[nxt]) in can_fill and data.volume[nxt] > 0
+        st.append(model.new_int_var(0, H, f"st{o}"))
+        en.append(model.new_int_var(0, H, f"en{o}"))
+        # without a setup the machine can be reserved from the start only: dropping an idle
+        # reservation changes no cost; without possible blocking the job leaves at its end
+        ss.append(model.new_int_var(0, H, f"ss{o}") if has_setup else st[o])
+        lv.append(model.new_int_var(0, H, f"lv{o}") if may_block else en[o])
+        fixed_occ.append(not has_setup and not may_block)
+        if len(ms) == 1:
+            pres.append({ms[0]: True})
+        else:
+            pres.append({m: model.new_bool_var(f"x{o}_{m}") for m in ms})
+        if has_setup:
+            mx = max(int(data.setup_hi[m].max()) for m in ms if m in data.setup_machines)
+            sd.append(model.new_int_var(0, mx, f"sd{o}"))
+        else:
+            sd.append(0)
+    dep0 = {}
+    for j in range(ci.n_jobs):
+        if data.first_op[j] >= 0:
+            dep0[j] = model.new_int_var(int(data.release[j]), H, f"dep{j}")
+    v = CpVars(ss=ss, st=st, en=en, lv=lv, sd=sd, dep0=dep0, pres=pres)
+    # machine occupancy [setup start, leave)
+    for o in range(n_ops):
+        exact = data.proc[o] == data.proc_hi[o]
+        if fixed_occ[o] and exact:
+            for m, lit in pres[o].items():
+                p = data.proc[o][m]
+                if lit is True:
+                    itv = model.new_fixed_size_interval_var(st[o], p, f"occ{o}_{m}")
+                else:
+                    itv = model.new_optional_fixed_size_interval_var(st[o], p, lit, f"occ{o}_{m}")
+                v.occ.setdefault(m, []).append(itv)
+            continue
+        size = model.new_int_var(0, H, f"occ{o}")
+        model.add(size == lv[o] - ss[o])
+        for m, lit in pres[o].items():
+            if lit is True:
+                itv = model.new_interval_var(ss[o], size, lv[o], f"occ{o}_{m}")
+            else:
+                itv = model.new_optional_interval_var(ss[o], size, lv[o], lit, f"occ{o}_{m}")
+            v.occ.setdefault(m, []).append(itv)
+    # buffer holding [depart, start)
+    for o in range(n_ops):
+        w = int(ci.op_wc[o])
+        if data.capacity[w] < 0 or data.volume[o] <= 0:
+            continue
+        d = v.depart(o, data)
+        size = model.new_int_var(0, H, f"buf{o}")
+        model.add(size == st[o] - d)
+        v.buf.setdefault(w, []).append((o, model.new_interval_var(d, size, st[o], f"bufi{o}")))
+    return v
