@@ -110,12 +110,27 @@ def summary_markdown(df: Any, reference: str | None = None) -> str:
     lines.append("")
     lines.append(f"Mean cost ratio to `{reference}` (lower is better; geometric mean over instances):")
     lines.append("")
-    lines.append("| method | ratio | instances | mean time (s) |")
-    lines.append("|---|---|---|---|")
+    # gap to the best lower bound known for the instance (from CP-SAT runs in the table)
+    lb: dict[str, float] = {}
+    if "lower_bound" in df:
+        for inst, g in df.groupby("instance", sort=False):
+            vals = [float(x) for x in g["lower_bound"] if isinstance(x, int | float) and math.isfinite(float(x))]
+            if vals:
+                lb[str(inst)] = max(vals)
+    head = "| method | ratio | instances | mean time (s) |" + (" mean gap to lower bound |" if lb else "")
+    lines.append(head)
+    lines.append("|---|---|---|---|" + ("---|" if lb else ""))
     for m in methods:
         rs = ratios[m]
         gm = math.exp(sum(math.log(x) for x in rs) / len(rs)) if rs and all(x > 0 for x in rs) else float("nan")
         t = df[df["method"] == m]["time_s"].mean()
-        lines.append(f"| {m} | {gm:.4f} | {len(rs)} | {t:.3f} |")
-    del ok
+        row = f"| {m} | {gm:.4f} | {len(rs)} | {t:.3f} |"
+        if lb:
+            gaps = [
+                (float(r["cost"]) - lb[str(r["instance"])]) / float(r["cost"])
+                for _, r in ok[ok["method"] == m].iterrows()
+                if str(r["instance"]) in lb and float(r["cost"]) > 0
+            ]
+            row += f" {100 * sum(gaps) / len(gaps):.2f} % |" if gaps else " |"
+        lines.append(row)
     return "\n".join(lines) + "\n"

@@ -128,3 +128,20 @@ def test_cli_plan_excel_export(tmp_path):
     wb = openpyxl.load_workbook(out)
     assert {"Schedule", "Gantt", "KPIs", "Buffers", "Orders"} <= set(wb.sheetnames)
     assert wb["Schedule"].max_row == 1952 + 1
+
+
+def test_evaluate_with_cpsat_shows_ratio_and_gap(tmp_path):
+    import pandas as pd
+
+    out = tmp_path / "res.csv"
+    r = runner.invoke(
+        app,
+        ["evaluate", "--instances", str(ft06_path()), "--methods", "rule:SPT,cpsat", "--reference", "cpsat",
+         "--time-limit", "10", "--out", str(out)],
+    )
+    assert r.exit_code == 0, r.output
+    df = pd.read_csv(out)
+    cp = df[df["method"] == "cpsat"].iloc[0]
+    assert cp["makespan"] == 55 and cp["lower_bound"] == pytest.approx(cp["cost"])
+    md = out.with_suffix(".md").read_text()
+    assert "mean gap to lower bound" in md and "| cpsat | 1.0000 |" in md
