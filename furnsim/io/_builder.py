@@ -261,18 +261,18 @@ def _check_columns(ctx: _Ctx, t: Table) -> bool:
             )
             ok = False
     if not sheet.dynamic:
-        for c in t.columns:
-            if c and c not in known:
+        for col in t.columns:
+            if col and col not in known:
                 ctx.add(
-                    f"unknown column {c!r}{_suggest(c, known)}; the columns of sheet {sheet.name} are "
+                    f"unknown column {col!r}{_suggest(col, known)}; the columns of sheet {sheet.name} are "
                     f"{', '.join(sheet.column_names)}",
-                    t.loc(_col_row(t, c), c),
+                    t.loc(_col_row(t, col), col),
                 )
     seen: set[str] = set()
-    for c in t.columns:
-        if c and c in seen:
-            ctx.add(f"column {c!r} appears twice in the header", t.loc(_col_row(t, c), c))
-        seen.add(c)
+    for col in t.columns:
+        if col and col in seen:
+            ctx.add(f"column {col!r} appears twice in the header", t.loc(_col_row(t, col), col))
+        seen.add(col)
     for r in t.rows:
         if r.values.get(EXTRA):
             ctx.add(
@@ -603,8 +603,8 @@ def _transport(ctx: _Ctx, tables: dict[str, Table], wcs: list[str]) -> Transport
                 minutes[(a, b)] = x
     # missing pairs, reported at the cell where they belong
     for a in locs_from:
-        r = rows_by_from.get(a)
-        if r is None:
+        fr = rows_by_from.get(a)
+        if fr is None:
             ctx.add(
                 f"no row for {a!r}: the transport times from {a} are missing (add a row with from = {a})",
                 t.loc(None, "from"),
@@ -615,10 +615,10 @@ def _transport(ctx: _Ctx, tables: dict[str, Table], wcs: list[str]) -> Transport
                 continue
             if b not in t.columns:
                 ctx.add(
-                    f"transport time {a} -> {b} is missing (no column {b!r})", t.loc(r.number, b)
+                    f"transport time {a} -> {b} is missing (no column {b!r})", t.loc(fr.number, b)
                 )
-            elif r.values.get(b) is None:
-                ctx.add(f"transport time {a} -> {b} is missing (blank cell)", t.loc(r.number, b))
+            elif fr.values.get(b) is None:
+                ctx.add(f"transport time {a} -> {b} is missing (blank cell)", t.loc(fr.number, b))
     for w in wcs:  # same work center: default 0
         minutes.setdefault((w, w), 0.0)
     return TransportMatrix(minutes, default=0.0)
@@ -857,12 +857,12 @@ def build_plant(
         raise DataError(
             [Issue("no tables found: the file has no sheets with data", Location(file))]
         )
-    for name, t in tables.items():
-        if name not in SHEETS:
+    for sheet_name, t in tables.items():
+        if sheet_name not in SHEETS:
             ctx.add(
-                f"unknown sheet {name!r}{_suggest(name, SHEETS)}; the known sheets are {', '.join(SHEETS)} "
-                "(sheets whose name starts with _ are ignored)",
-                Location(t.file, name),
+                f"unknown sheet {sheet_name!r}{_suggest(sheet_name, SHEETS)}; the known sheets are {', '.join(SHEETS)} "
+                "(sheets whose sheet_name starts with _ are ignored)",
+                Location(t.file, sheet_name),
             )
     missing = [s.name for s in SHEETS.values() if s.required and s.name not in tables]
     is_dir = bool(file) and Path(file).is_dir()
@@ -875,7 +875,7 @@ def build_plant(
     if missing:
         raise DataError(ctx.issues)
     name, start = _settings(ctx, tables)
-    plan_start = plan_start or start
+    plan_start = plan_start if plan_start is not None else start
     matrices = _setup_matrices(ctx, tables)
     wcs, wc_dict = _work_centers(ctx, tables)
     wc_declared = set(wc_dict)
