@@ -76,6 +76,13 @@ def run_one(
 
     t0 = time.perf_counter()
     _, d = solve_cpsat(inst, goal, time_limit=time_limit, workers=workers, hint="auto")
+    # progress times count from the solver start; shift them by the build (hint + model)
+    log = [(d["build_time_s"] + p["time_s"], p["cost"]) for p in d["progress"]]
+    better = [t for t, c in log[1:] if c < log[0][1] - 1e-9] if log else []
+    last = max(
+        (t for (t, c), (_, c0) in zip(log[1:], log[:-1], strict=True) if c < c0 - 1e-9),
+        default=math.nan,
+    )
     row = {
         "instance": name,
         "ops": inst.n_operations,
@@ -91,6 +98,12 @@ def run_one(
         "status": d["solver_status"],
         "source": d["source"],
         "relaxed_setup_machines": len(d.get("relaxed_setup_machines", [])),
+        "cp_objective": d["objective"],
+        "build_s": d["build_time_s"],
+        "first_solution_s": round(log[0][0], 1) if log else math.nan,
+        "first_improvement_s": round(better[0], 1) if better else math.nan,
+        "last_improvement_s": round(last, 1) if math.isfinite(last) else math.nan,
+        "n_solutions": len(log),
         "wall_s": round(time.perf_counter() - t0, 1),
     }
     return row
@@ -151,8 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--week-jobs", type=int, default=500)
     ap.add_argument("--week-machines", type=int, default=150)
-    ap.add_argument("--week-work-centers", type=int, default=40)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--week-work-centers", type=int, default=30)
+    ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--csv", type=Path, default=None)
     a = ap.parse_args(argv)
@@ -179,15 +192,17 @@ def main(argv: list[str] | None = None) -> int:
         row = run_one(name, inst, g, a.time_limit, a.workers, bks.get(name))
         rows.append(row)
         print(" ".join(f"{k}={_fmt(v)}" for k, v in row.items()), flush=True)
+        if a.csv:  # one row at a time, so long runs leave partial results
+            new = not a.csv.exists()
+            with a.csv.open("a", newline="") as f:
+                w = csv.DictWriter(f, fieldnames=list(row))
+                if new:
+                    w.writeheader()
+                w.writerow(row)
     md = table(rows)
     print(md)
     if a.out:
         a.out.write_text(md)
-    if a.csv and rows:
-        with a.csv.open("w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(rows[0]))
-            w.writeheader()
-            w.writerows(rows)
     return 0
 
 

@@ -71,6 +71,10 @@ def evaluate(weeks: list, goals: tuple[str, ...], budget: float = 1.5) -> str:
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     detail: list[str] = []
+    cp_lines: list[str] = []
+    from rl_cpsat import load as load_cpsat
+
+    cp = load_cpsat()
     for g in goals:
         try:
             planner = load_planner(g)
@@ -107,6 +111,25 @@ def evaluate(weeks: list, goals: tuple[str, ...], budget: float = 1.5) -> str:
             f"{int((p < b).sum())}/{len(weeks)} | {invalid} | {np.mean(passes):.1f} | "
             f"{np.mean(gtimes):.2f} / {np.mean(times):.2f} |"
         )
+        cw = [
+            (i, cp[(g, HELD_OUT_SEED + i)])
+            for i in range(len(weeks))
+            if (g, HELD_OUT_SEED + i) in cp and math.isfinite(cp[(g, HELD_OUT_SEED + i)]["cost"])
+        ]
+        if cw:
+            idx = [i for i, _ in cw]
+            cc = np.array([r["cost"] for _, r in cw])
+            lbs = [(i, r["lower_bound"]) for i, r in cw if r.get("lower_bound")]
+            cp_lines.append(
+                f"| {g} | {len(cw)} ({', '.join(str(HELD_OUT_SEED + i) for i in idx)}) | "
+                f"{np.mean(p[idx] / cc):.3f} | {np.mean(cc / b[idx]):.3f} | "
+                + (
+                    f"{np.mean([lb_ / b[i] for i, lb_ in lbs]):.3f} ({len(lbs)} weeks)"
+                    if lbs
+                    else "-"
+                )
+                + f" | {', '.join(sorted({str(r['status']).split(' (')[0] for _, r in cw}))} |"
+            )
         detail.append(
             f"\n**{g}** — mean cost ratio of every rule to the best single rule ({teacher}) on the same weeks:\n"
         )
@@ -124,7 +147,16 @@ def evaluate(weeks: list, goals: tuple[str, ...], budget: float = 1.5) -> str:
         rows += [(r, float(np.mean(rc[r] / b))) for r in rules]
         for name, v in sorted(rows, key=lambda x: x[1]):
             detail.append(f"| {name} | {v:.3f} |")
-    return "\n".join(lines + summary + detail) + "\n"
+    if cp_lines:
+        cp_lines = [
+            "",
+            "CP-SAT 60 s (benchmarks/rl_cpsat.py, 1 worker, warm start = best rule; weeks it finished):",
+            "",
+            "| goal | weeks | PPO / CP-SAT | CP-SAT / best single rule | CP-SAT lower bound / best single rule | status |",
+            "|---|---|---|---|---|---|",
+            *cp_lines,
+        ]
+    return "\n".join(lines + summary + cp_lines + detail) + "\n"
 
 
 def generated_week(jobs: int, machines: int = 150, work_centers: int = 40, seed: int = 0):

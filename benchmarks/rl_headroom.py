@@ -9,8 +9,10 @@ selection weeks, as in ``rl_eval.py``), the per-week best of all 18 deterministi
 
 * makespan ``Cmax_LB = max(job bound, machine-load bound)``, with the job bound
   ``max_j (release_j + Σ min processing of j's ops)`` and, per work center ``w`` with
-  ``n_w`` machines, ``min head_w + Σ_{ops at w} min processing / n_w + min tail_w`` (head =
-  release + min processing before the op, tail = min processing after it). Setups, transport,
+  ``n_w`` machines and every threshold ``h``: ``h + Σ_{ops at w with head ≥ h} min processing
+  / n_w + min tail of those ops`` (head = release + min processing before the op, tail = min
+  processing after it; the same with heads and tails swapped) — the parallel-machine
+  relaxation with release dates. Setups, transport,
   buffers and tardiness are left out, so the bound stays valid.
 * **speed** = makespan + 0.02 tardiness ≥ ``Cmax_LB``.
 * **efficiency** = setup + 0.5 idle + 0.5 blocked + 0.02 tardiness, and idle = M · Cmax −
@@ -60,10 +62,17 @@ def makespan_lb(inst) -> float:  # type: ignore[no-untyped-def]
     n_w = np.bincount(ci.machine_wc, minlength=ci.n_wc)
     lb = job_lb
     for w in range(ci.n_wc):
-        sel = ci.op_wc == w
-        if not sel.any() or n_w[w] == 0:
+        sel = np.flatnonzero(ci.op_wc == w)
+        if not sel.size or n_w[w] == 0:
             continue
-        lb = max(lb, float(head[sel].min() + minp[sel].sum() / n_w[w] + after[sel].min()))
+        # for every threshold h: ops that cannot start before h still need their work / n_w
+        # machines, then their shortest tail (P | r_j | Cmax relaxation, both directions)
+        for hd, tl in ((head[sel], after[sel]), (after[sel], head[sel])):
+            o = np.argsort(hd, kind="stable")
+            h, p, t = hd[o], minp[sel][o], tl[o]
+            work = np.cumsum(p[::-1])[::-1] / n_w[w]  # work of ops k.. / machines
+            tmin = np.minimum.accumulate(t[::-1])[::-1]
+            lb = max(lb, float(np.max(h + work + tmin)))
     return lb
 
 

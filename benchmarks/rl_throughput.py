@@ -15,7 +15,11 @@ wall-clock time on each setting, all in this one process, one after the other:
 * **furnsim demo weeks** (the training setting: demo-plant weeks of 60–200 jobs, reward
   scaled by the ATCS plan of the same week, computed at every reset).
 
-steps/s = ``model.num_timesteps`` / wall time of ``learn`` (rollouts + PPO updates).
+steps/s = ``model.num_timesteps`` / wall time of ``learn`` (rollouts + PPO updates). A step is
+not the same unit in both envs: a JSSEnv step is one action of its agent (the no-op and
+single-choice allocations included, ≈ 790 per ta01 episode), a furnsim step is one decision
+with at least two candidates (the simulator takes the rest itself, ≈ 46 per ta01 episode). So
+the table also gives whole episodes (complete ta01 schedules) per second.
 """
 
 from __future__ import annotations
@@ -80,17 +84,28 @@ def measure(label: str, make_env: Any, policy: Any, policy_kwargs: dict, seconds
         policy, venv, seed=0, device="cpu", verbose=0, policy_kwargs=policy_kwargs, **HP
     )
 
+    episodes = [0]
+
     class Stop(BaseCallback):
         def _on_step(self) -> bool:
+            episodes[0] += int(np.sum(self.locals["dones"]))
             return time.perf_counter() - t0 < seconds
 
     t0 = time.perf_counter()
     model.learn(10**9, callback=Stop())
     wall = time.perf_counter() - t0
     n = int(model.num_timesteps)
-    eps = len(model.ep_info_buffer) if model.ep_info_buffer is not None else 0
     venv.close()
-    return {"setting": label, "steps": n, "wall_s": wall, "steps_per_s": n / wall, "episodes": eps}
+    eps = episodes[0]
+    return {
+        "setting": label,
+        "steps": n,
+        "wall_s": wall,
+        "steps_per_s": n / wall,
+        "episodes": eps,
+        "steps_per_episode": n / max(eps, 1),
+        "episodes_per_s": eps / wall,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -134,12 +149,13 @@ def main(argv: list[str] | None = None) -> None:
         f"{a.seconds:.0f} s per setting, one process; {platform.processor() or platform.machine()}, "
         "shared 2-core machine (other processes running).",
         "",
-        "| setting | env steps | wall (s) | steps/s incl. updates | episodes |",
-        "|---|---|---|---|---|",
+        "| setting | env steps | wall (s) | steps/s incl. updates | episodes done | steps per episode | episodes (whole schedules) per s |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['setting']} | {r['steps']} | {r['wall_s']:.1f} | **{r['steps_per_s']:.0f}** | {r['episodes']} |"
+            f"| {r['setting']} | {r['steps']} | {r['wall_s']:.1f} | **{r['steps_per_s']:.0f}** | "
+            f"{r['episodes']} | {r['steps_per_episode']:.0f} | **{r['episodes_per_s']:.2f}** |"
         )
     text = "\n".join(lines) + "\n"
     print(text)

@@ -147,3 +147,56 @@ def test_paper_view_mask_is_the_candidate_set() -> None:
     env.reset(seed=2)
     d = env.sim.decision()
     assert set(np.flatnonzero(env.action_masks())) == set(d.candidates.tolist())
+
+
+def test_random_job_shop_source_is_seeded_and_classic() -> None:
+    from furnsim.env import RANDOM_JSP, RandomJobShopSource
+    from furnsim.rules import get_rule
+
+    src = RandomJobShopSource(jobs=(4, 6), machines=(3, 5))
+    a, b = src.week(5), src.week(5)
+    ca, cb = a.compiled, b.compiled
+    assert np.array_equal(ca.op_wc, cb.op_wc) and np.array_equal(
+        ca.op_proc, cb.op_proc, equal_nan=True
+    )
+    m = ca.n_machines
+    assert 4 <= ca.n_jobs <= 6 and 3 <= m <= 5 and ca.n_ops == ca.n_jobs * m
+    for j in range(ca.n_jobs):  # every job visits every machine once
+        ops = range(ca.job_op_start[j], ca.job_op_start[j + 1])
+        assert sorted(ca.op_wc[list(ops)].tolist()) == list(range(m))
+    sched, sim = get_rule("SPT").plan(a)
+    assert sim.deadlock is None and sched.complete
+    env = FurnitureShopEnv("speed", "candidates", plant=RANDOM_JSP, jobs=(4, 6))
+    _, rewards = _run(env, seed=0, act_seed=0)
+    assert env.sim is not None and env.sim.done and all(math.isfinite(r) for r in rewards)
+
+
+def test_set_jobs_changes_the_drawn_sizes() -> None:
+    env = FurnitureShopEnv("speed", "candidates", jobs=SMALL)
+    env.set_jobs(41, 41)
+    env.reset(seed=0)
+    assert env.sim is not None and env.sim.n_jobs == 41
+
+
+def test_teacher_pick_features_match_the_rules() -> None:
+    from furnsim.env.observations import CANDIDATE_FEATURES, CandidateObservation
+    from furnsim.rules import get_rule
+    from furnsim.sim import Simulator
+
+    inst = _small_week(jobs=40)
+    sim = Simulator(inst)
+    obs_fn = CandidateObservation(64)
+    obs_fn.reset(sim)
+    ia, ib = CANDIDATE_FEATURES.index("atcs_pick"), CANDIDATE_FEATURES.index("buffer_pick")
+    d = sim.decision()
+    checked = 0
+    while d is not None:
+        if d.candidates.size > 1:
+            o = obs_fn(sim, d)
+            c = o["candidates"][: obs_fn.slots.size]
+            assert c[:, ia].sum() == 1 and c[:, ib].sum() == 1
+            assert obs_fn.slots[int(np.argmax(c[:, ia]))] == get_rule("ATCS").choose(sim, d)
+            assert obs_fn.slots[int(np.argmax(c[:, ib]))] == get_rule("BUFFER").choose(sim, d)
+            checked += 1
+        d = sim.dispatch(get_rule("ATCS").choose(sim, d))
+    assert checked > 10

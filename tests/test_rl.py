@@ -22,9 +22,13 @@ pytestmark = pytest.mark.skipif(not DEMO_PLANT.exists(), reason="demo plant not 
 
 def test_configs_load_and_are_typed() -> None:
     for g in GOALS:
-        cfg = load_config(REPO / "configs" / f"ppo-{g}.yaml")
+        cfg = load_config(REPO / "configs" / "train" / f"{g}.yaml")
         assert isinstance(cfg, TrainConfig) and cfg.goal == g and cfg.view == "candidates"
         assert cfg.torch_threads == 1 and cfg.max_minutes <= 30
+    jsp = load_config(REPO / "configs" / "train" / "jsp.yaml")
+    assert jsp.plant == "random-jsp" and jsp.max_minutes <= 30
+    rules = load_config(REPO / "configs" / "train" / "rules-speed.yaml")
+    assert rules.view == "rules"
 
 
 def test_config_rejects_unknown_keys(tmp_path: Path) -> None:
@@ -40,6 +44,8 @@ def test_tiny_training_run_saves_a_model_that_plans(tmp_path: Path) -> None:
         train_jobs=[20, 30],
         eval_jobs=[20, 30],
         total_timesteps=256,
+        curriculum=[[20, 25], [25, 30]],
+        progress_bar=True,  # degrades to a note when tqdm/rich are missing
         n_envs=1,
         n_steps=128,
         batch_size=64,
@@ -64,6 +70,36 @@ def test_tiny_training_run_saves_a_model_that_plans(tmp_path: Path) -> None:
     inst = WeekSource.from_path(None).week(11, 25)
     sched, sim = planner.plan(inst)
     assert sim.deadlock is None and sched.complete
+
+
+def test_sampled_passes_are_seeded_and_never_worse_than_greedy() -> None:
+    from furnsim.goals import cost
+
+    planner = load_planner("speed")
+    inst = WeekSource.from_path(None).week(987_653, 60)
+    greedy, _ = planner.plan(inst)
+    a, sim_a, info_a = planner.plan_best(inst, "speed", samples=3, seed=1)
+    b, _, info_b = planner.plan_best(inst, "speed", samples=3, seed=1)
+    assert sim_a.deadlock is None and info_a["samples"] == 3
+    assert info_a["sample_costs"] == info_b["sample_costs"]  # same seed, same passes
+    assert info_a["greedy_cost"] == pytest.approx(cost(greedy, "speed", inst))
+    assert cost(a, "speed", inst) == pytest.approx(min(info_a["sample_costs"]))
+    assert cost(a, "speed", inst) <= info_a["greedy_cost"] + 1e-9
+
+
+def test_shipped_jsp_policy_plans_ta01() -> None:
+    from furnsim.io import read_jsp
+    from furnsim.validate import validate
+
+    ta01 = REPO.parent / "shared" / "benchmarks" / "jsp" / "ta01.txt"
+    path = MODELS_DIR / "ppo-jsp.zip"
+    if not ta01.exists():
+        pytest.skip("shared benchmarks not found")
+    assert path.exists() and path.stat().st_size < 5_000_000
+    inst = read_jsp(ta01)
+    sched, sim = load_planner(path=path).plan(inst)
+    assert sim.deadlock is None and validate(sched, inst) == []
+    assert sched.makespan >= 1231  # ta01's optimum
 
 
 def test_missing_model_raises_file_not_found(tmp_path: Path) -> None:

@@ -22,7 +22,14 @@ from furnsim.env.observations import (
 )
 from furnsim.env.rewards import CostReward, HierarchicalReward, make_reward
 from furnsim.env.shop_env import VIEWS, FurnitureShopEnv
-from furnsim.env.weeks import DEMO_PLANT, WeekSource, load_plant_catalog
+from furnsim.env.weeks import (
+    DEMO_PLANT,
+    RANDOM_JSP,
+    RandomJobShopSource,
+    WeekSource,
+    load_plant_catalog,
+    make_source,
+)
 
 __all__ = [
     "CANDIDATE_FEATURES",
@@ -35,11 +42,14 @@ __all__ = [
     "FurnitureShopEnv",
     "HierarchicalReward",
     "PaperObservation",
+    "RANDOM_JSP",
+    "RandomJobShopSource",
     "ShopFeatures",
     "WeekSource",
     "candidate_features",
     "load_plant_catalog",
     "make_reward",
+    "make_source",
 ]
 
 ENV_IDS = {

@@ -50,6 +50,14 @@ CANDIDATE_FEATURES = (
     "proc_rank",  # rank of proc among the candidates, 0 (shortest) .. 1
     "slack_rank",  # rank of slack among the candidates, 0 (tightest) .. 1
     "work_rank",  # rank of rem_work among the candidates, 0 (least) .. 1
+    "same_setup",  # share of the other candidates needing the same setup (batching chance)
+    "would_block",  # 1 if the next buffer has no room for the job now (BUFFER's first key)
+    "route_load",  # max remaining load per machine of the work centers still on the route
+    #               after this op, / the bottleneck's (1 = the job still passes the bottleneck)
+    "atcs_rank",  # rank under the ATCS rule, 0 (its pick) .. 1
+    "atcs_pick",  # 1 for the candidate ATCS would take
+    "buffer_rank",  # rank under the BUFFER rule, 0 .. 1
+    "buffer_pick",  # 1 for the candidate BUFFER would take
 )
 #: one vector per decision (the shop around the deciding machine)
 CONTEXT_FEATURES = (
@@ -61,6 +69,7 @@ CONTEXT_FEATURES = (
     "blocked",  # share of machines blocked
     "late_share",  # share of unfinished jobs already past their deadline
     "wc_machines",  # machines of this work center / 10
+    "load_here",  # remaining load per machine of this work center / the bottleneck's
 )
 
 
@@ -92,8 +101,36 @@ class _Static:
         self.wc_n_machines = np.bincount(ci.machine_wc, minlength=ci.n_wc).astype(float)  # (n_wc,)
         self.job_last = ci.job_op_start[1:] - 1  # (n_jobs,) last op index
         self.deadline = ci.job_deadline  # (n_jobs,)
+        # work center of every later op of the job after op o, padded with n_wc (load 0)
+        n_ops = int(ci.n_ops)
+        starts = ci.job_op_start
+        lens = np.diff(starts)
+        L = max(int(lens.max()) - 1, 1) if lens.size else 1
+        route = np.full((n_ops, L), ci.n_wc, dtype=np.int64)
+        if n_ops:
+            end = np.repeat(starts[1:], lens)  # (n_ops,) one past the job's last op
+            for i in range(L):
+                o = np.arange(n_ops) + 1 + i
+                ok = o < end
+                route[ok, i] = ci.op_wc[o[ok]]
+        self.route = route  # (n_ops, L)
+        self.op_job = ci.op_job
+        self.op_work = sim.op_mean_proc / np.maximum(self.wc_n_machines[ci.op_wc], 1.0)
         self.sim_id = id(sim)
         self.inst_id = id(ci)
+
+
+def _rule_ranks(sim: Simulator, d: Decision, name: str) -> tuple[np.ndarray, int]:
+    """(k,) rank of each candidate under rule ``name`` (0 = first) in [0, 1], and its pick."""
+    from furnsim.rules import _lexmin, _static, get_rule
+
+    keys = get_rule(name).keys(sim, d, _static(sim))
+    k = d.candidates.size
+    order = np.lexsort(tuple(np.where(x != x, np.inf, x) for x in reversed(keys)))
+    r = np.empty(k, dtype=np.float32)
+    r[order] = np.arange(k, dtype=np.float32) / max(k - 1, 1)
+    pick = int(np.flatnonzero(d.candidates == _lexmin(d.candidates, keys))[0])
+    return r, pick
 
 
 def candidate_features(
@@ -146,6 +183,22 @@ def candidate_features(
     f[:, 13] = _ranks(proc)
     f[:, 14] = _ranks(slack)
     f[:, 15] = _ranks(rem)
+    _, inv, cnt = np.unique(need, return_inverse=True, return_counts=True)
+    f[:, 16] = (cnt[inv] - 1) / max(k - 1, 1)
+    f[:, 17] = (~last) & st.bounded[w_next] & (lvl > st.cap[w_next] + 1e-9)
+    pending = np.arange(ci.n_ops) >= sim.job_op[st.op_job]
+    wload = np.bincount(ci.op_wc[pending], weights=st.op_work[pending], minlength=ci.n_wc + 1)
+    wload[ci.n_wc] = 0.0
+    top = max(float(wload.max()), 1e-9)
+    f[:, 18] = wload[st.route[ops]].max(axis=1) / top
+    ra, pa = _rule_ranks(sim, d, "ATCS")
+    rb, pb = _rule_ranks(sim, d, "BUFFER")
+    f[:, 19] = ra
+    f[:, 20] = 0.0
+    f[pa, 20] = 1.0
+    f[:, 21] = rb
+    f[:, 22] = 0.0
+    f[pb, 22] = 1.0
     np.clip(f, -10.0, 10.0, out=f)
     fill = np.where(st.bounded, sim.wc_level / st.cap, 0.0)
     nb = max(int(st.bounded.sum()), 1)
@@ -161,6 +214,7 @@ def candidate_features(
             float((sim.machine_state == MBLOCKED).mean()) if ci.n_machines else 0.0,
             late.sum() / max(int(unfinished.sum()), 1),
             st.wc_n_machines[w_here] / 10.0,
+            wload[w_here] / top,
         ],
         dtype=np.float32,
     )
@@ -171,8 +225,13 @@ def candidate_features(
 class CandidateObservation:
     """Size-agnostic view: ``candidates`` (K, F), ``context`` (C,), ``mask`` (K,) as 0/1.
 
+    F = 23 candidate features (:data:`CANDIDATE_FEATURES`: processing, setup, batching
+    chance, slack, buffers, remaining route's bottleneck load, and the ranks and picks of the
+    two teacher rules ATCS and BUFFER), C = 9 context features (:data:`CONTEXT_FEATURES`).
+
     When a machine has more than K candidates, the K kept are those a neutral pre-rule ranks
-    first (shortest processing plus setup, then least slack), and ``slots`` maps each slot
+    first (shortest processing plus setup, then least slack; the ATCS and BUFFER picks are
+    always kept), and ``slots`` maps each slot
     back to its job. K = 64 covers almost every decision
     of the demo weeks; the cut only matters in very long queues.
     """
@@ -207,6 +266,7 @@ class CandidateObservation:
         idx = np.arange(k)
         if k > self.K:
             key = f[:, 0] + f[:, 1] + 0.1 * f[:, 5]
+            key[(f[:, 20] > 0) | (f[:, 22] > 0)] = -np.inf  # always keep the teachers' picks
             idx = np.sort(np.argsort(key, kind="stable")[: self.K])
         self.slots = d.candidates[idx]
         obs = self.empty()

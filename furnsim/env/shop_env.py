@@ -12,7 +12,7 @@ from gymnasium import spaces
 
 from furnsim.env.observations import CandidateObservation, PaperObservation, ShopFeatures
 from furnsim.env.rewards import make_reward
-from furnsim.env.weeks import WeekSource
+from furnsim.env.weeks import RandomJobShopSource, WeekSource, make_source
 from furnsim.model import Instance
 from furnsim.sim.engine import Decision, Simulator
 
@@ -41,7 +41,7 @@ class FurnitureShopEnv(gym.Env):
     * ``"jobs"`` — ``Dict(machines=(3, max_machines), jobs=(2, max_jobs),
       buffers=(max_buffers,))``: the paper's three parts, normalized, zero padded
       (:class:`~furnsim.env.observations.PaperObservation`).
-    * ``"candidates"`` — ``Dict(candidates=(K, 16), context=(8,), mask=(K,))``: size-agnostic
+    * ``"candidates"`` — ``Dict(candidates=(K, 23), context=(9,), mask=(K,))``: size-agnostic
       per-candidate features (:class:`~furnsim.env.observations.CandidateObservation`).
     * ``"rules"`` — ``Box(7,)``: the seven DFJSP shop features
       (:class:`~furnsim.env.observations.ShopFeatures`).
@@ -101,9 +101,9 @@ class FurnitureShopEnv(gym.Env):
         self._fixed = instance
         self._plant_path = plant
         self._jobs = (int(jobs[0]), int(jobs[1]))
-        self._source: WeekSource | None = None
+        self._source: WeekSource | RandomJobShopSource | None = None
         if instance is None:
-            self._source = WeekSource.from_path(plant, self._jobs)
+            self._source = make_source(plant, self._jobs)
         kw: dict[str, Any] = {"deadlock_penalty": deadlock_penalty}
         if reward == "cost":
             kw["scale"] = reward_scale
@@ -181,6 +181,12 @@ class FurnitureShopEnv(gym.Env):
         if self.view == "rules":
             return np.ones(n, dtype=bool)
         return self.obs_fn.mask()
+
+    def set_jobs(self, lo: int, hi: int) -> None:
+        """Change the range of drawn week sizes from the next reset on (curriculum)."""
+        self._jobs = (int(lo), int(hi))
+        if self._source is not None:
+            self._source.jobs = self._jobs
 
     # -- helpers -----------------------------------------------------------------------------
     def _job_of(self, action: int, d: Decision) -> int:

@@ -15,7 +15,17 @@ import numpy as np
 
 from furnsim.model import Catalog, Instance, Plant
 
-__all__ = ["DEMO_PLANT", "WeekSource", "load_plant_catalog"]
+__all__ = [
+    "DEMO_PLANT",
+    "RANDOM_JSP",
+    "RandomJobShopSource",
+    "WeekSource",
+    "load_plant_catalog",
+    "make_source",
+]
+
+#: ``plant=`` value that selects random classic job shops instead of a plant workbook
+RANDOM_JSP = "random-jsp"
 
 #: the demo plant shipped with the repository (found from this file, not the working dir)
 DEMO_PLANT = Path(__file__).resolve().parents[2] / "bom_data" / "demo" / "plant.xlsx"
@@ -65,3 +75,62 @@ class WeekSource:
     def week(self, seed: int, jobs: int | None = None) -> Instance:
         """A reproducible week: the same ``seed`` gives the same orders."""
         return self.sample(np.random.default_rng(seed), jobs, name=f"week{seed}")
+
+
+@dataclass
+class RandomJobShopSource:
+    """Random classic job shops (Taillard's recipe): every job visits every machine once in a
+    random order, integer processing times uniform in ``proc`` (inclusive). One work center
+    per machine, unbounded buffers, no setups or transport (as :func:`furnsim.io.read_jsp`).
+
+    ``jobs`` and ``machines`` are ranges (inclusive) drawn per instance; ``sample`` uses the
+    caller's generator, so a seed fixes the instance.
+    """
+
+    jobs: tuple[int, int] = (10, 30)
+    machines: tuple[int, int] = (10, 20)
+    proc: tuple[int, int] = (1, 99)
+
+    def sample(
+        self, rng: np.random.Generator, jobs: int | None = None, name: str = "jsp"
+    ) -> Instance:
+        from furnsim.model import (
+            NEUTRAL,
+            Article,
+            Catalog,
+            Component,
+            Machine,
+            Operation,
+            Order,
+            TransportMatrix,
+            WorkCenter,
+        )
+
+        n = int(jobs) if jobs is not None else int(rng.integers(self.jobs[0], self.jobs[1] + 1))
+        m = int(rng.integers(self.machines[0], self.machines[1] + 1))
+        plant = Plant(
+            [WorkCenter(f"M{k}") for k in range(m)],
+            [Machine(f"M{k}", f"M{k}") for k in range(m)],
+            TransportMatrix(default=0.0),
+            name=f"{name}-{n}x{m}",
+        )
+        arts, orders = [], []
+        for j in range(n):
+            order = rng.permutation(m)
+            times = rng.integers(self.proc[0], self.proc[1] + 1, size=m)
+            ops = [Operation(f"M{k}", NEUTRAL, float(t)) for k, t in zip(order, times, strict=True)]
+            arts.append(Article(f"J{j}", [Component(f"J{j}", 1.0, ops)]))
+            orders.append(Order(f"J{j}", f"J{j}", 1.0))
+        return Instance(plant, Catalog(arts), orders, name=f"{name}-{n}x{m}")
+
+    def week(self, seed: int, jobs: int | None = None) -> Instance:
+        return self.sample(np.random.default_rng(seed), jobs, name=f"jsp{seed}")
+
+
+def make_source(
+    plant: str | Path | None = None, jobs: tuple[int, int] = (100, 600)
+) -> WeekSource | RandomJobShopSource:
+    """The instance source for ``plant``: a plant file (default demo) or ``"random-jsp"``."""
+    if plant is not None and str(plant) == RANDOM_JSP:
+        return RandomJobShopSource(jobs=(int(jobs[0]), int(jobs[1])))
+    return WeekSource.from_path(plant, jobs)

@@ -861,7 +861,7 @@ def build_plant(
         if sheet_name not in SHEETS:
             ctx.add(
                 f"unknown sheet {sheet_name!r}{_suggest(sheet_name, SHEETS)}; the known sheets are {', '.join(SHEETS)} "
-                "(sheets whose sheet_name starts with _ are ignored)",
+                "(sheets whose name starts with _ are ignored)",
                 Location(t.file, sheet_name),
             )
     missing = [s.name for s in SHEETS.values() if s.required and s.name not in tables]

@@ -1,6 +1,6 @@
 """A size-agnostic actor-critic for the ``candidates`` view, plugged into sb3-contrib.
 
-Every candidate row (its own 16 features + the 8 shop-context features) goes through the
+Every candidate row (its own 23 features + the 9 shop-context features) goes through the
 same small MLP; a linear head turns each embedding into a logit, so the policy is a learned
 composite dispatching rule that works for any number of candidates, jobs and machines. The
 critic reads the mask-weighted mean of the embeddings (plus the context). Padding slots are

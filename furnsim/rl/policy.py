@@ -14,6 +14,7 @@ number of jobs or machines, so a 2,000-job week is planned the same way as a 100
 from __future__ import annotations
 
 import json
+import math
 import time
 from functools import lru_cache
 from pathlib import Path
@@ -75,13 +76,13 @@ class PolicyPlanner:
                 f"planning with view {self.view!r} is not supported (use candidates or rules)"
             )
 
+        self._rng: np.random.Generator | None = None  # None = greedy (arg-max)
+        self._temperature = 1.0
+
     def reset(self, seed: int | None = None) -> None:
         """Greedy policies keep no state between runs."""
 
-    def choose(self, sim: Simulator, d: Any) -> int:
-        if d.candidates.size == 1:
-            return int(d.candidates[0])
-        torch = self._torch
+    def _logits(self, sim: Simulator, d: Any) -> np.ndarray:
         obs = self.obs_fn(sim, d)
         if self.view == "candidates":
             k = self.obs_fn.slots.size
@@ -90,22 +91,99 @@ class PolicyPlanner:
                 axis=1,
             ).astype(np.float64)
             (w1, b1), (w2, b2), (w3, b3) = self._layers
-            s = np.tanh(np.tanh(x @ w1 + b1) @ w2 + b2) @ w3 + b3
-            return int(self.obs_fn.slots[int(np.argmax(s[:, 0]))])
-        del torch
-        a, _ = self.model.predict(obs, deterministic=True)
-        return int(self.rules[int(a)].choose(sim, d))
+            return (np.tanh(np.tanh(x @ w1 + b1) @ w2 + b2) @ w3 + b3)[:, 0]
+        t = self._torch
+        ob = {"obs": t.as_tensor(obs[None])}
+        dist = self.model.policy.get_distribution(ob["obs"])
+        return dist.distribution.logits.detach().numpy()[0].astype(np.float64)
 
-    def plan(self, instance: Instance, *, buffers: str = "hard") -> tuple[Schedule, Simulator]:
-        """One greedy pass over the whole instance."""
+    def choose(self, sim: Simulator, d: Any) -> int:
+        if d.candidates.size == 1:
+            return int(d.candidates[0])
+        s = self._logits(sim, d)
+        if self._rng is None:
+            a = int(np.argmax(s))
+        else:
+            z = (s - s.max()) / max(self._temperature, 1e-6)
+            p = np.exp(z)
+            a = int(self._rng.choice(s.size, p=p / p.sum()))
+        if self.view == "candidates":
+            return int(self.obs_fn.slots[a])
+        return int(self.rules[a].choose(sim, d))
+
+    def plan(
+        self,
+        instance: Instance,
+        *,
+        buffers: str = "hard",
+        rng: np.random.Generator | None = None,
+        temperature: float = 1.0,
+    ) -> tuple[Schedule, Simulator]:
+        """One pass over the whole instance: greedy, or sampled from the policy with ``rng``."""
         sim = Simulator(instance, buffers=buffers)
         self.obs_fn.reset(sim)
-        d = sim.decision()
-        choose, dispatch = self.choose, sim.dispatch
-        with self._torch.inference_mode():
-            while d is not None:
-                d = dispatch(choose(sim, d))
+        self._rng, self._temperature = rng, float(temperature)
+        try:
+            d = sim.decision()
+            choose, dispatch = self.choose, sim.dispatch
+            with self._torch.inference_mode():
+                while d is not None:
+                    d = dispatch(choose(sim, d))
+        finally:
+            self._rng = None
         return sim.schedule(method=self.name), sim
+
+    def plan_best(
+        self,
+        instance: Instance,
+        goal: str,
+        *,
+        samples: int = 1,
+        temperature: float = 1.0,
+        seed: int = 0,
+        time_budget_s: float | None = None,
+        buffers: str = "hard",
+    ) -> tuple[Schedule, Simulator, dict[str, Any]]:
+        """Greedy pass plus ``samples - 1`` passes sampled from the policy; the cheapest wins.
+
+        Sampling several solutions from the learned policy and keeping the best by the goal's
+        cost is the standard inference of neural combinatorial optimization. Passes are
+        seeded (``seed``), so the result is deterministic, unless ``time_budget_s`` stops the
+        sampling early: no new pass starts when the elapsed time plus the longest pass so far
+        would exceed it. Deadlocked passes are never kept when a complete one exists.
+        """
+        from furnsim.goals import cost
+
+        t0 = time.perf_counter()
+        best: tuple[float, Schedule, Simulator] | None = None
+        costs: list[float] = []
+        longest = 0.0
+        ss = np.random.SeedSequence(seed)
+        for i in range(max(int(samples), 1)):
+            if (
+                i
+                and time_budget_s is not None
+                and time.perf_counter() - t0 + longest > time_budget_s
+            ):
+                break
+            t1 = time.perf_counter()
+            rng = None if i == 0 else np.random.default_rng(ss.spawn(1)[0])
+            sched, sim = self.plan(instance, buffers=buffers, rng=rng, temperature=temperature)
+            longest = max(longest, time.perf_counter() - t1)
+            c = math.inf if sim.deadlock is not None else float(cost(sched, goal, instance))
+            costs.append(c)
+            if best is None or c < best[0]:
+                best = (c, sched, sim)
+        assert best is not None
+        info = {
+            "samples": len(costs),
+            "samples_asked": int(samples),
+            "temperature": float(temperature),
+            "greedy_cost": costs[0],
+            "best_pass": int(np.argmin(costs)),
+            "sample_costs": costs,
+        }
+        return best[1], best[2], info
 
 
 def _load_model(path: Path) -> Any:
@@ -150,20 +228,37 @@ def plan_with_policy(
     buffers: str = "hard",
     model: str | Path | None = None,
     models_dir: str | Path | None = None,
+    samples: int | None = None,
+    temperature: float | None = None,
+    time_budget_s: float | None = 1.5,
+    sample_seed: int = 0,
     **_: Any,
 ) -> tuple[Schedule, dict[str, Any]]:
-    """Plan ``instance`` for ``goal`` with the shipped (or given) policy in one greedy pass.
+    """Plan ``instance`` for ``goal`` with the shipped (or given) policy.
 
-    Returns ``(schedule, details)``; details name the model, its training steps and commit,
-    and the planning time. A deadlocked pass returns the incomplete schedule (the planner
-    then falls back to the best rule and says so).
+    One greedy pass plus ``samples - 1`` passes sampled from the policy (default: the
+    model's ``plan_samples``, 1 = greedy only), the cheapest by the goal's cost kept; no new
+    pass starts past ``time_budget_s`` (None = no limit). Returns ``(schedule, details)``;
+    details name the model, its training steps and commit, the passes and the planning time.
+    A deadlocked result returns the incomplete schedule (the planner then falls back to the
+    best rule and says so).
     """
     t0 = time.perf_counter()
     planner = load_planner(goal, path=model, models_dir=models_dir)
     t1 = time.perf_counter()
-    schedule, sim = planner.plan(instance, buffers=buffers)
-    t2 = time.perf_counter()
     meta = planner.meta
+    k = int(samples if samples is not None else meta.get("plan_samples", 1))
+    tau = float(temperature if temperature is not None else meta.get("plan_temperature", 1.0))
+    schedule, sim, info = planner.plan_best(
+        instance,
+        goal,
+        samples=k,
+        temperature=tau,
+        seed=sample_seed,
+        time_budget_s=time_budget_s,
+        buffers=buffers,
+    )
+    t2 = time.perf_counter()
     details: dict[str, Any] = {
         "model": str(model or model_path(goal, models_dir)),
         "view": planner.view,
@@ -173,6 +268,9 @@ def plan_with_policy(
         "load_s": round(t1 - t0, 4),
         "plan_s": round(t2 - t1, 4),
         "decisions": int(sim.steps),
+        "passes": info["samples"],
+        "greedy_cost": info["greedy_cost"],
+        "temperature": tau,
     }
     if sim.deadlock is not None:
         details["deadlock"] = sim.deadlock.message

@@ -46,8 +46,9 @@ class TrainConfig:
 
     goal: str = "speed"  # planning goal (configs/goals.yaml) whose cost the reward prices
     view: str = "candidates"  # env view: candidates (shared scorer) | rules (DFJSP) | jobs
-    plant: str | None = None  # plant workbook/CSV/YAML; None = bom_data/demo/plant.xlsx
+    plant: str | None = None  # plant file; None = demo plant; "random-jsp" = random job shops
     train_jobs: list[int] = field(default_factory=lambda: [60, 250])  # week sizes drawn in training
+    curriculum: list[list[int]] | None = None  # [[lo, hi], ...] size stages, equal shares
     eval_jobs: list[int] = field(
         default_factory=lambda: [100, 600]
     )  # week sizes of validation weeks
@@ -78,7 +79,11 @@ class TrainConfig:
     out: str = "models"  # where the best model + sidecar go (relative to the repo root)
     run_dir: str = "runs"  # checkpoints and TensorBoard logs (relative to the repo root)
     name: str | None = None  # model name; default ppo-<goal>
-    progress_bar: bool = False  # SB3 progress bar (needs tqdm + rich)
+    progress_bar: bool = False  # SB3 progress bar (tqdm + rich; else a note)
+    tensorboard: bool = True  # TensorBoard logs in <run_dir>/<name>/tb (skipped if not installed)
+    plan_samples: int = 8  # plan: greedy + (k - 1) sampled passes, cheapest kept
+    plan_temperature: float = 1.0  # softmax temperature of the sampled passes (if not tuned)
+    tune_temperatures: list[float] | None = None  # pick the best on the validation weeks
     torch_threads: int = 1  # torch.set_num_threads for this run
     verbose: int = 1  # 0 = quiet
 
@@ -212,6 +217,37 @@ def _behaviour_cloning(
     return {"bc_samples": n, "bc_accuracy": acc}
 
 
+def tune_sampling(
+    planner: Any,
+    weeks: list[Any],
+    goal: str,
+    samples: int,
+    temperatures: list[float],
+    reference: np.ndarray,
+    log: Any = print,
+) -> tuple[float, dict[str, float]]:
+    """The sampling temperature with the lowest mean cost ratio (to ``reference``) on ``weeks``.
+
+    Same seeds for every temperature, no time budget (deterministic); validation weeks only.
+    """
+    from furnsim.goals import cost
+
+    scores: dict[str, float] = {}
+    for tau in temperatures:
+        cs = [
+            float(
+                cost(
+                    planner.plan_best(w, goal, samples=samples, temperature=tau, seed=0)[0], goal, w
+                )
+            )
+            for w in weeks
+        ]
+        scores[str(tau)] = float(np.mean(np.array(cs) / reference))
+        log(f"sampling {samples} passes at temperature {tau}: mean ratio {scores[str(tau)]:.4f}")
+    best = min(temperatures, key=lambda t: scores[str(t)])
+    return float(best), scores
+
+
 def _make_env(cfg: TrainConfig, goal: str, scale: str, rank: int) -> Any:
     def thunk() -> Any:
         from stable_baselines3.common.monitor import Monitor
@@ -241,7 +277,7 @@ def train(cfg: TrainConfig) -> TrainResult:
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
-    from furnsim.env import WeekSource
+    from furnsim.env import make_source
     from furnsim.goals import get_goal
     from furnsim.rl.policy import PolicyPlanner
 
@@ -259,7 +295,7 @@ def train(cfg: TrainConfig) -> TrainResult:
         if cfg.verbose:
             print(f"[{time.perf_counter() - t_start:7.1f}s] {msg}", flush=True)
 
-    source = WeekSource.from_path(cfg.plant, (cfg.train_jobs[0], cfg.train_jobs[1]))
+    source = make_source(cfg.plant, (cfg.train_jobs[0], cfg.train_jobs[1]))
     # 1. teacher = best single rule on the selection weeks
     sel = _weeks(source, SELECT_SEED, cfg.select_weeks, cfg.eval_jobs)
     sel_costs = rule_costs(sel, goal)
@@ -273,12 +309,21 @@ def train(cfg: TrainConfig) -> TrainResult:
     vec_cls = SubprocVecEnv if cfg.vec_env == "subproc" else DummyVecEnv
     venv = vec_cls([_make_env(cfg, goal, f"rule:{teacher}", i) for i in range(cfg.n_envs)])
     tb = None
-    try:
-        import tensorboard  # noqa: F401
+    if cfg.tensorboard:
+        try:
+            import tensorboard  # noqa: F401
 
-        tb = str(run_dir / "tb")
-    except ImportError:
-        pass
+            tb = str(run_dir / "tb")
+        except ImportError:
+            log("tensorboard is not installed: no TensorBoard logs (pip install tensorboard)")
+    progress_bar = cfg.progress_bar
+    if progress_bar:
+        try:
+            import rich  # noqa: F401
+            import tqdm  # noqa: F401
+        except ImportError:
+            progress_bar = False
+            log("progress_bar needs tqdm and rich: running without it (pip install tqdm rich)")
     policy: Any = "MultiInputPolicy"
     policy_kwargs: dict[str, Any] = {}
     if cfg.view == "candidates":
@@ -313,7 +358,14 @@ def train(cfg: TrainConfig) -> TrainResult:
     if cfg.view == "candidates" and cfg.bc_weeks > 0:
         bc_info = _behaviour_cloning(model, cfg, source, teacher, log)
 
-    meta_base = {"goal": goal, "view": cfg.view, "config": asdict(cfg), "teacher": teacher}
+    meta_base = {
+        "goal": goal,
+        "view": cfg.view,
+        "config": asdict(cfg),
+        "teacher": teacher,
+        "plan_samples": cfg.plan_samples,
+        "plan_temperature": cfg.plan_temperature,
+    }
     history: list[dict[str, Any]] = []
     best: dict[str, Any] = {"ratio": math.inf}
 
@@ -337,21 +389,37 @@ def train(cfg: TrainConfig) -> TrainResult:
 
     validate(0)
 
+    stages = [list(map(int, x)) for x in (cfg.curriculum or [])]
+    t_learn = time.perf_counter()
+
     class _Cb(BaseCallback):
         def __init__(self) -> None:
             super().__init__()
             self.next_eval = cfg.eval_every
+            self.stage = -1
 
         def _on_step(self) -> bool:
             if self.num_timesteps >= self.next_eval:
                 self.next_eval += cfg.eval_every
                 validate(self.num_timesteps)
+            if stages:
+                # equal shares of the remaining budget (steps or minutes, whichever binds first)
+                left_min = max(cfg.max_minutes - (t_learn - t_start) / 60, 1e-9)
+                frac = max(
+                    self.num_timesteps / max(cfg.total_timesteps, 1),
+                    (time.perf_counter() - t_learn) / 60 / left_min,
+                )
+                st = min(int(frac * len(stages)), len(stages) - 1)
+                if st != self.stage:
+                    self.stage = st
+                    self.training_env.env_method("set_jobs", *stages[st])
+                    log(f"curriculum stage {st + 1}/{len(stages)}: weeks of {stages[st]} jobs")
             return (time.perf_counter() - t_start) / 60 < cfg.max_minutes
 
     t_ppo = time.perf_counter()
     if cfg.total_timesteps > 0:
         model.learn(
-            cfg.total_timesteps, callback=_Cb(), progress_bar=cfg.progress_bar, tb_log_name="ppo"
+            cfg.total_timesteps, callback=_Cb(), progress_bar=progress_bar, tb_log_name="ppo"
         )
     ppo_s = time.perf_counter() - t_ppo
     steps = int(model.num_timesteps)
@@ -367,6 +435,21 @@ def train(cfg: TrainConfig) -> TrainResult:
     best_model = _M.load(str(best["path"]), device="cpu")
     dest = out_dir / f"{name}.zip"
     best_model.save(str(dest))
+    sampling: dict[str, Any] = {}
+    if cfg.tune_temperatures and cfg.plan_samples > 1 and cfg.view == "candidates":
+        tau, scores = tune_sampling(
+            PolicyPlanner(best_model, meta_base),
+            val,
+            goal,
+            cfg.plan_samples,
+            list(cfg.tune_temperatures),
+            val_teacher,
+            log,
+        )
+        meta_base["plan_temperature"] = tau
+        sampling = {
+            "sampling_validation": {"samples": cfg.plan_samples, "ratio_by_temperature": scores}
+        }
     wall = time.perf_counter() - t_start
     side = {
         **meta_base,
@@ -377,6 +460,7 @@ def train(cfg: TrainConfig) -> TrainResult:
         "commit": _commit(),
         "torch_threads": cfg.torch_threads,
         **bc_info,
+        **sampling,
         "validation": {
             "weeks": [
                 {"seed": VALID_SEED + i, "jobs": int(w.compiled.n_jobs)} for i, w in enumerate(val)
@@ -405,6 +489,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--max-minutes", type=float, default=None)
     p.add_argument("--out", default=None)
     p.add_argument("--seed", type=int, default=None)
+    p.add_argument(
+        "--tune-sampling-only",
+        action="store_true",
+        help="only (re)choose the plan-time sampling temperature of the saved model",
+    )
     a = p.parse_args(argv)
     cfg = load_config(
         a.config,
@@ -413,7 +502,51 @@ def main(argv: list[str] | None = None) -> None:
         out=a.out,
         seed=a.seed,
     )
+    if a.tune_sampling_only:
+        retune_sampling(cfg)
+        return
     train(cfg)
+
+
+def retune_sampling(cfg: TrainConfig) -> dict[str, Any]:
+    """Choose ``plan_temperature`` of the saved ``<out>/<name>.zip`` on the validation weeks
+    (as :func:`train` does at its end) and update its sidecar."""
+    import torch
+
+    from furnsim.env import make_source
+    from furnsim.goals import get_goal
+    from furnsim.rl.policy import PolicyPlanner, _load_model
+
+    torch.set_num_threads(cfg.torch_threads)
+    goal = get_goal(cfg.goal).name
+    dest = REPO / cfg.out / f"{cfg.name or f'ppo-{goal}'}.zip"
+    side = json.loads(dest.with_suffix(".json").read_text(encoding="utf-8"))
+    source = make_source(cfg.plant, (cfg.train_jobs[0], cfg.train_jobs[1]))
+    val = _weeks(source, VALID_SEED, cfg.eval_weeks, cfg.eval_jobs)
+    ref = np.array(rule_costs(val, goal, [side["teacher"]])[side["teacher"]])
+    t0 = time.perf_counter()
+    tau, scores = tune_sampling(
+        PolicyPlanner(_load_model(dest), side),
+        val,
+        goal,
+        cfg.plan_samples,
+        list(cfg.tune_temperatures or [cfg.plan_temperature]),
+        ref,
+    )
+    side.update(
+        plan_samples=cfg.plan_samples,
+        plan_temperature=tau,
+        sampling_validation={
+            "samples": cfg.plan_samples,
+            "ratio_by_temperature": scores,
+            "weeks": cfg.eval_weeks,
+            "tuned_after_training_s": round(time.perf_counter() - t0, 1),
+        },
+    )
+    dest.with_suffix(".json").write_text(
+        json.dumps(side, indent=2, default=str) + "\n", encoding="utf-8"
+    )
+    return side
 
 
 if __name__ == "__main__":
