@@ -17,8 +17,8 @@ wall-clock time on each setting, all in this one process, one after the other:
 
 steps/s = ``model.num_timesteps`` / wall time of ``learn`` (rollouts + PPO updates). A step is
 not the same unit in both envs: a JSSEnv step is one action of its agent (the no-op and
-single-choice allocations included, ≈ 790 per ta01 episode), a furnsim step is one decision
-with at least two candidates (the simulator takes the rest itself, ≈ 46 per ta01 episode). So
+single-choice allocations included, ≈ 250 per ta01 episode), a furnsim step is one decision
+with at least two candidates (the simulator takes the rest itself, ≈ 50 per ta01 episode). So
 the table also gives whole episodes (complete ta01 schedules) per second.
 """
 

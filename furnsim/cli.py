@@ -259,7 +259,7 @@ def evaluate_cmd(
 
 @app.command("train")
 def train_cmd(
-    config: Annotated[Path, typer.Option(help="training config YAML, e.g. configs/ppo-speed.yaml")],
+    config: Annotated[Path, typer.Option(help="training config YAML, e.g. configs/train/speed.yaml")],
     max_minutes: Annotated[float | None, typer.Option(help="wall-clock cap")] = None,
     total_timesteps: Annotated[int | None, typer.Option(help="override the config's budget")] = None,
     seed: Annotated[int | None, typer.Option(help="override the config's seed")] = None,

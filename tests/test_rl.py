@@ -38,6 +38,7 @@ def test_config_rejects_unknown_keys(tmp_path: Path) -> None:
         load_config(p)
 
 
+@pytest.mark.filterwarnings("ignore:rich is experimental")
 def test_tiny_training_run_saves_a_model_that_plans(tmp_path: Path) -> None:
     cfg = TrainConfig(
         goal="speed",

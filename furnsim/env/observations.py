@@ -120,11 +120,15 @@ class _Static:
         self.inst_id = id(ci)
 
 
+_RULE_KEYS: dict[str, Any] = {}
+
+
 def _rule_ranks(sim: Simulator, d: Decision, name: str) -> tuple[np.ndarray, int]:
     """(k,) rank of each candidate under rule ``name`` (0 = first) in [0, 1], and its pick."""
     from furnsim.rules import _lexmin, _static, get_rule
 
-    keys = get_rule(name).keys(sim, d, _static(sim))
+    keys = _RULE_KEYS.get(name) or _RULE_KEYS.setdefault(name, get_rule(name).keys)
+    keys = keys(sim, d, _static(sim))
     k = d.candidates.size
     order = np.lexsort(tuple(np.where(x != x, np.inf, x) for x in reversed(keys)))
     r = np.empty(k, dtype=np.float32)
@@ -149,7 +153,9 @@ def candidate_features(
     cur = int(sim.machine_setup[m])
     need = ci.op_setup[ops]
     setup = ci.setup_time[m, cur, need]
-    setup = np.where(need == cur, 0.0, np.nan_to_num(setup))
+    if not np.isfinite(setup).all():
+        setup = np.nan_to_num(setup)
+    setup = np.where(need == cur, 0.0, setup)
     rem = sim.op_rem_work[ops]
     dl = st.deadline[jobs]
     due = np.where(np.isfinite(dl), (dl - t) / (10 * P), 5.0)
@@ -183,8 +189,7 @@ def candidate_features(
     f[:, 13] = _ranks(proc)
     f[:, 14] = _ranks(slack)
     f[:, 15] = _ranks(rem)
-    _, inv, cnt = np.unique(need, return_inverse=True, return_counts=True)
-    f[:, 16] = (cnt[inv] - 1) / max(k - 1, 1)
+    f[:, 16] = ((need[:, None] == need[None, :]).sum(axis=1) - 1) / max(k - 1, 1)
     f[:, 17] = (~last) & st.bounded[w_next] & (lvl > st.cap[w_next] + 1e-9)
     pending = np.arange(ci.n_ops) >= sim.job_op[st.op_job]
     wload = np.bincount(ci.op_wc[pending], weights=st.op_work[pending], minlength=ci.n_wc + 1)
@@ -253,7 +258,7 @@ class CandidateObservation:
         self._static = _Static(sim)
 
     def empty(self) -> dict[str, np.ndarray]:
-        return {k: np.zeros(s.shape, np.float32) for k, s in self.space.spaces.items()}  # type: ignore[union-attr]
+        return {k: np.zeros(s.shape, np.float32) for k, s in self.space.spaces.items()}  # type: ignore[arg-type]
 
     def __call__(self, sim: Simulator, d: Decision | None) -> dict[str, np.ndarray]:
         if d is None:

@@ -73,7 +73,7 @@ class CandidatePolicy(MaskableActorCriticPolicy):
 
     def _build(self, lr_schedule: Any) -> None:
         super()._build(lr_schedule)
-        self.action_net = _Slots(self.features_extractor.K)  # type: ignore[assignment]
+        self.action_net = _Slots(self.features_extractor.K)  # type: ignore[arg-type]
         self.optimizer = self.optimizer_class(
             self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs
         )  # type: ignore[call-arg]

@@ -143,6 +143,7 @@ class PolicyPlanner:
         seed: int = 0,
         time_budget_s: float | None = None,
         buffers: str = "hard",
+        keep_all: bool = False,
     ) -> tuple[Schedule, Simulator, dict[str, Any]]:
         """Greedy pass plus ``samples - 1`` passes sampled from the policy; the cheapest wins.
 
@@ -151,12 +152,16 @@ class PolicyPlanner:
         seeded (``seed``), so the result is deterministic, unless ``time_budget_s`` stops the
         sampling early: no new pass starts when the elapsed time plus the longest pass so far
         would exceed it. Deadlocked passes are never kept when a complete one exists.
+        ``info`` has every pass's cost and seconds (``sample_costs``, ``pass_s``) and, with
+        ``keep_all``, its ``(schedule, simulator)`` (``passes``).
         """
         from furnsim.goals import cost
 
         t0 = time.perf_counter()
         best: tuple[float, Schedule, Simulator] | None = None
         costs: list[float] = []
+        secs: list[float] = []
+        kept: list[tuple[Schedule, Simulator]] = []
         longest = 0.0
         ss = np.random.SeedSequence(seed)
         for i in range(max(int(samples), 1)):
@@ -169,9 +174,12 @@ class PolicyPlanner:
             t1 = time.perf_counter()
             rng = None if i == 0 else np.random.default_rng(ss.spawn(1)[0])
             sched, sim = self.plan(instance, buffers=buffers, rng=rng, temperature=temperature)
-            longest = max(longest, time.perf_counter() - t1)
             c = math.inf if sim.deadlock is not None else float(cost(sched, goal, instance))
+            secs.append(time.perf_counter() - t1)
+            longest = max(longest, secs[-1])
             costs.append(c)
+            if keep_all:
+                kept.append((sched, sim))
             if best is None or c < best[0]:
                 best = (c, sched, sim)
         assert best is not None
@@ -182,7 +190,10 @@ class PolicyPlanner:
             "greedy_cost": costs[0],
             "best_pass": int(np.argmin(costs)),
             "sample_costs": costs,
+            "pass_s": secs,
         }
+        if keep_all:
+            info["passes"] = kept
         return best[1], best[2], info
 
 
@@ -213,7 +224,7 @@ def load_planner(
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(
-            f"no trained policy at {p} (train one: python -m furnsim.rl.train --config configs/ppo-<goal>.yaml)"
+            f"no trained policy at {p} (train one: furnsim train --config configs/train/<goal>.yaml)"
         )
     import torch
 

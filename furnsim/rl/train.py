@@ -1,4 +1,4 @@
-"""The one training entry point: ``python -m furnsim.rl.train --config configs/ppo-speed.yaml``.
+"""The one training entry point: ``furnsim train --config configs/train/speed.yaml``.
 
 Experiments differ by config (:class:`TrainConfig`, loaded from YAML), not by copied scripts.
 A run, for one goal:
@@ -42,7 +42,7 @@ TRAIN_SEED = 4000  # offset of the environment seeds
 
 @dataclass
 class TrainConfig:
-    """Typed training configuration; every field can be set in ``configs/ppo-*.yaml``."""
+    """Typed training configuration; every field can be set in ``configs/train/*.yaml``."""
 
     goal: str = "speed"  # planning goal (configs/goals.yaml) whose cost the reward prices
     view: str = "candidates"  # env view: candidates (shared scorer) | rules (DFJSP) | jobs
@@ -74,6 +74,7 @@ class TrainConfig:
     bc_weeks: int = 12  # weeks of teacher decisions for behaviour cloning (0 = none)
     bc_epochs: int = 40  # passes over the cloning data
     bc_lr: float = 3e-3  # Adam step size for cloning
+    bc_label_smoothing: float = 0.0  # > 0 keeps the cloned policy stochastic enough for PPO
     eval_weeks: int = 6  # validation weeks for checkpoint selection
     eval_every: int = 8_192  # env steps between validations
     out: str = "models"  # where the best model + sidecar go (relative to the repo root)
@@ -206,7 +207,12 @@ def _behaviour_cloning(
             batch = {k: v[idx] for k, v in data.items()}
             logits = policy.features_extractor.scores(batch)
             logits = logits.masked_fill(batch["mask"] <= 0, -1e8)
-            loss = torch.nn.functional.cross_entropy(logits, a[idx])
+            # cross-entropy; label smoothing spreads eps over the legal slots only
+            eps = cfg.bc_label_smoothing
+            legal = (batch["mask"] > 0).float()
+            target = (1 - eps) * torch.nn.functional.one_hot(a[idx], logits.shape[1]).float()
+            target = target + eps * legal / legal.sum(1, keepdim=True).clamp(min=1.0)
+            loss = -(target * torch.log_softmax(logits, -1)).sum(-1).mean()
             opt.zero_grad()
             loss.backward()
             opt.step()
