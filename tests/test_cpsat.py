@@ -177,3 +177,176 @@ def test_plan_cpsat_details() -> None:
     assert res.cost == pytest.approx(55)
     for key in ("lower_bound", "status", "gap"):
         assert key in res.details
+
+
+# -- the model never cuts off a simulator plan ---------------------------------------------------
+def _store_setup_shop():
+    # A: one bounded first buffer (room for 2 jobs), STORE queue at releases 0, 0, 0, 4, 4;
+    # B: two parallel setup machines (families a/b/c); C: a one-job buffer (blocking)
+    ids = ["neutral", "a", "b", "c"]
+    mat = [[0, 2, 3, 4], [5, 0, 6, 7], [4, 5, 0, 3], [6, 2, 8, 0]]
+    fam = ["a", "b", "a", "c", "b", "a"]
+    routes = [
+        [
+            ("A", 2 + j % 3, "neutral", 1),
+            ("B", 3 + (j * 2) % 5, fam[j], 1),
+            ("C", 2 + j % 2, "neutral", 1),
+        ]
+        for j in range(6)
+    ]
+    return make(
+        routes,
+        machines={"A1": "A", "B1": "B", "B2": "B", "C1": "C"},
+        capacity={"A": 2.0, "C": 1.0},
+        setups={"B1": (ids, mat), "B2": (ids, mat)},
+        transport={("A", "B"): 1, ("B", "C"): 1},
+        releases=[0, 0, 0, 4, 4, 0],
+    )
+
+
+def _mixed_volume_shop():
+    # A (room 2) is first for most jobs and second for two (machines blocked toward A get
+    # the room first); volumes 0.5 / 1 / 1.5, so a waiting job may have room while a blocked
+    # one does not
+    vols = [0.5, 1.5, 1.0, 0.5, 1.5, 1.0, 0.5]
+    routes = [
+        [("A", 2 + j % 3, "neutral", vols[j]), ("C", 2 + j % 2, "neutral", 1)] for j in range(5)
+    ]
+    routes += [[("C", 1, "neutral", 1), ("A", 3, "neutral", vols[j])] for j in (5, 6)]
+    return make(
+        routes,
+        machines={"A1": "A", "C1": "C"},
+        capacity={"A": 2.0},
+        releases=[0, 0, 0, 2, 2, 0, 0],
+    )
+
+
+def _fixed_to(inst, goal: str, s, circuit_max_ops: int):
+    """Solve the model with every hinted variable fixed to the simulator schedule ``s``."""
+    from ortools.sat.python import cp_model
+
+    from furnsim.solvers.cpsat.solve import _add_hint, build_model
+
+    model, data, v, obj = build_model(inst, goal, circuit_max_ops=circuit_max_ops)
+    _add_hint(model, data, v, s)
+    solver = cp_model.CpSolver()
+    solver.parameters.fix_variables_to_their_hinted_value = True
+    solver.parameters.max_time_in_seconds = 10
+    solver.parameters.num_workers = 1
+    status = solver.solve(model)
+    return solver.status_name(status), obj.cost(solver.objective_value), v
+
+
+@pytest.mark.parametrize(
+    ("shop", "circuit_max_ops"), [("setup", 120), ("setup", 0), ("mixed", 120)]
+)
+def test_simulator_plans_are_model_solutions(shop: str, circuit_max_ops: int) -> None:
+    """Every simulator plan satisfies the model (STORE FIFO, departures at the release, the
+    buffer level during STORE waits, setup-family relaxation): fixed to it, the model is
+    feasible and its objective ≤ cost."""
+    from furnsim.plan import run_rule
+    from furnsim.rules import RandomRule, get_rule
+
+    inst = _store_setup_shop() if shop == "setup" else _mixed_volume_shop()
+    policies = [(get_rule(n), None) for n in ("FIFO", "SPT", "LPT", "SETUP", "BUFFER")]
+    policies += [(RandomRule(), k) for k in range(10)]
+    n_checked = 0
+    for pol, seed in policies:
+        s, sim = run_rule(inst, pol, seed=seed)
+        if sim.deadlock is not None:
+            continue
+        assert validate(s, inst) == []
+        for goal in ("speed", "efficiency", "empty-buffers"):
+            status, obj_cost, v = _fixed_to(inst, goal, s, circuit_max_ops)
+            assert status in ("OPTIMAL", "FEASIBLE"), (pol.name, goal)
+            assert obj_cost <= cost(kpis(s, inst), goal) + 1e-6, (pol.name, goal)
+        n_checked += 1
+    assert n_checked >= 5
+    if circuit_max_ops == 0 and shop == "setup":
+        assert v.relaxed_machines  # the setup-family relaxation was exercised
+
+
+def test_store_departures_fixed_where_exact() -> None:
+    from furnsim.solvers.cpsat.solve import build_model
+
+    inst = _store_setup_shop()
+    model, data, v, _ = build_model(inst, "speed")
+    dom = {j: tuple(model.proto.variables[d.index].domain) for j, d in v.dep0.items()}
+    # A holds 2 jobs: of the jobs released at 0 (0, 1, 2, 5 in STORE order) the first two
+    # leave at 0 for sure; the others may wait for room
+    assert dom[0] == (0, 0) and dom[1] == (0, 0)
+    assert dom[2][1] > 0 and dom[5][1] > 0 and dom[3][0] == 4
+    # an unbounded first buffer: every job leaves STORE at its release
+    inst2 = make([[("A", 2, "neutral", 1), ("B", 1)]] * 3, releases=[0, 5, 7])
+    model, data, v, _ = build_model(inst2, "empty-buffers")
+    assert [tuple(model.proto.variables[d.index].domain) for d in v.dep0.values()] == [
+        (0, 0),
+        (5, 5),
+        (7, 7),
+    ]
+
+
+def test_setup_family_bound() -> None:
+    from furnsim.goals import Goal
+
+    # only setups priced: with relaxed setups on M1 (circuit_max_ops=0) the bound still
+    # counts one changeover into each of a and b (2 + 2 from neutral), the exact optimum 12
+    # (neutral→a→b or neutral→b→a: 2 + 10)
+    g = Goal("setups", "Setups", {"total_setup_time": 1.0})
+    inst = _setup_shop()
+    _, d = solve_cpsat(inst, g, time_limit=10, hint=None, circuit_max_ops=0)
+    assert d["relaxed_setup_machines"] == ["M1"]
+    assert d["lower_bound"] == pytest.approx(4)
+    assert d["cost"] == pytest.approx(12)
+    _, d = solve_cpsat(inst, g, time_limit=10, hint=None)
+    assert d["lower_bound"] == pytest.approx(12) and d["solver_status"] == "OPTIMAL"
+
+
+def test_cpsat_bench_smoke(tmp_path: Path) -> None:
+    import csv
+    import importlib.util
+
+    if not (SHARED / "fjsp" / "mk01.fjs").exists():
+        pytest.skip("shared benchmarks not present")
+    spec = importlib.util.spec_from_file_location(
+        "cpsat_bench", REPO / "benchmarks" / "cpsat_bench.py"
+    )
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "mk.csv"
+    args = ["--suite", "mk", "--instances", "mk01", "--time-limit", "5", "--csv", str(out)]
+    assert bench.main(args) == 0
+    (row,) = list(csv.DictReader(out.open()))
+    assert float(row["cpsat_cost"]) == pytest.approx(40) and row["status"] == "OPTIMAL"
+    assert float(row["first_solution_s"]) <= float(row["wall_s"])
+
+
+def test_replays_first_and_last_solutions() -> None:
+    from furnsim.plan import run_rule
+    from furnsim.rules import get_rule
+
+    inst = load_instance(ft06_path())
+    hint, _ = run_rule(inst, get_rule("LPT"))
+    _, d = solve_cpsat(inst, "speed", time_limit=3, hint=hint, keep_solutions=1)
+    n = len(d["progress"])
+    assert 1 <= len(d["replay_costs"]) + len(d["replay_failures"]) <= min(n, 2) + 1
+    assert d["cost"] <= min(d["replay_costs"]) + 1e-9
+
+
+def test_hint_with_an_unused_setup_machine() -> None:
+    """Regression: a hint that leaves a setup machine empty (its circuit arcs all off)."""
+    from furnsim.solvers.cpsat import solve_cpsat
+
+    from ._tiny import make
+
+    ids = ["neutral", "a", "b"]
+    mat = [[0, 3, 3], [1, 0, 4], [1, 2, 0]]
+    inst = make(
+        [[("W", 2, "a")], [("W", 3, "b")]],
+        machines={"W1": "W", "W2": "W", "W3": "W"},
+        setups={"W1": (ids, mat), "W2": (ids, mat), "W3": (ids, mat)},
+    )
+    s, det = solve_cpsat(inst, "speed", time_limit=5, workers=1, hint="rule:FIFO")
+    assert s.complete and det["status"] in ("OPTIMAL", "FEASIBLE") or "hint" in str(det["status"])
+    assert s.makespan == 6  # both jobs in parallel: setup 3 + 3 on its own machine

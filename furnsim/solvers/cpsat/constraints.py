@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 from ortools.sat.python import cp_model
 
-from furnsim.solvers.cpsat.variables import CpData, CpVars
+from furnsim.solvers.cpsat.variables import CpData, CpVars, release_hi, store_order
 
 __all__ = ["add_buffers", "add_machines", "add_operations"]
 
@@ -77,6 +77,13 @@ def add_operations(
         for j, d in v.dep0.items():
             rel = float(ci.job_release[j]) * data.time_scale
             model.add(d <= int(math.ceil(rel - 1e-6)))
+    else:
+        # STORE is first come, first served per work center (by release, then job index):
+        # a job never leaves STORE before one ahead of it toward the same work center
+        for w, js in store_order(data).items():
+            if w in v.can_fill:
+                for a, b in zip(js, js[1:], strict=False):
+                    model.add(v.dep0[a] <= v.dep0[b])
 
 
 def add_machines(
@@ -85,10 +92,10 @@ def add_machines(
     """NoOverlap per machine; a circuit with sequence-dependent setups on setup machines.
 
     A setup machine with more than ``circuit_max_ops`` eligible operations (the circuit needs
-    a literal per ordered pair) gets *relaxed* setups instead: ``sd[o]`` is only bounded below
-    by the cheapest setup any predecessor could cause, and per setup family present on the
-    machine at least one changeover into it is paid. The model stays a relaxation (valid
-    bound); the replay through the simulator charges the true setups.
+    a literal per ordered pair) gets *relaxed* setups instead (:func:`_relaxed_setups`): every
+    setup family the machine runs, except its initial one, pays at least the cheapest
+    changeover into it. The model stays a relaxation (valid bound); the replay through the
+    simulator charges the true setups.
     """
     ci = data.ci
     sd_terms: list[list[Any]] = [[] for _ in range(ci.n_ops)]
@@ -151,13 +158,7 @@ def add_machines(
         hi = sum(a * h for a, _, h in terms) if terms else 0
         r: Any = 0
         if relaxed_lb[o]:
-            r = v.sd_relaxed.get(o)
-            if r is None:
-                r = v.sd_relaxed[o] = model.new_int_var(
-                    0, max(mx for _, _, mx in relaxed_lb[o]), f"sdr{o}"
-                )
-            model.add(r >= sum(lit * lb for lit, lb, _ in relaxed_lb[o] if lb))
-            model.add(r <= sum(lit * mx for lit, _, mx in relaxed_lb[o]))
+            r = sum(relaxed_lb[o]) if len(relaxed_lb[o]) > 1 else relaxed_lb[o][0]
         if all(c == h for _, c, h in terms):
             model.add(v.sd[o] == lo + r)
         else:
@@ -168,6 +169,17 @@ def add_machines(
 def _relaxed_setups(
     model: cp_model.CpModel, data: CpData, v: CpVars, m: int, relaxed_lb: list[list[Any]]
 ) -> None:
+    """Setup-family relaxation of machine ``m``'s sequence-dependent setups (no circuit).
+
+    Per eligible op a part ``y[o,m] ∈ [0, max setup]``, 0 unless ``o`` runs on ``m``;
+    ``sd[o]`` includes ``Σ_m y[o,m]``. Per setup family ``f`` (ops grouped by setup id) with
+    ``u[m,f]`` = "some op of ``f`` runs on ``m``": unless ``f`` is the machine's initial
+    setup, the first op of ``f`` on ``m`` follows the initial state or another family, so
+    ``Σ_{o∈f} y[o,m] ≥ minIn(f) · u[m,f]`` with ``minIn(f)`` the cheapest setup into ``f``
+    from the initial state or any other family eligible on ``m``. Summed over the families
+    this says the machine's setup time is at least ``Σ_f u[m,f] · minIn(f)`` (every family
+    it runs, except the initial one, is set up at least once): valid for every sequence.
+    """
     ci = data.ci
     ops = data.machine_ops[m]
     S, Sh = data.setup[m], data.setup_hi[m]
@@ -178,26 +190,44 @@ def _relaxed_setups(
     states = {init, *fams}
     mx = int(Sh[np.ix_(sorted(states), sorted(fams))].max())
     for f, members in fams.items():
-        # a predecessor of another family (or the initial state) is needed unless f repeats
         others = [g for g in states if g != f]
-        cheapest = min((int(S[g, f]) for g in others), default=0)
-        lb_each = cheapest if len(members) == 1 and f != init else 0
+        cheapest = min((int(S[g, f]) for g in others), default=0) if f != init else 0
+        ys = []
+        present = []
         for o in members:
             lit = v.pres[o][m]
-            relaxed_lb[o].append((1 if lit is True else lit, lb_each, mx))
-        fixed = [o for o in members if v.pres[o][m] is True]
-        if f != init and cheapest and len(members) > 1 and len(fixed) == len(members):
-            rs = []
-            for o in fixed:
-                r = v.sd_relaxed.get(o)
-                if r is None:
-                    r = v.sd_relaxed[o] = model.new_int_var(0, mx, f"sdr{o}")
-                rs.append(r)
-            model.add(sum(rs) >= cheapest)  # the family's first op on m pays a changeover
+            y = model.new_int_var(0, mx, f"sdr{o}_{m}")
+            if lit is not True:
+                model.add(y == 0).only_enforce_if(lit.Not())
+                present.append(lit)
+            else:
+                present.append(True)
+            relaxed_lb[o].append(y)
+            ys.append(y)
+        if not cheapest:
+            continue
+        if any(p is True for p in present):
+            model.add(sum(ys) >= cheapest)
+        else:
+            u = model.new_bool_var(f"fam{m}_{f}")
+            for lit in present:
+                model.add_implication(lit, u)
+            model.add(sum(ys) >= cheapest * u)
 
 
-def add_buffers(model: cp_model.CpModel, data: CpData, v: CpVars, *, buffers: str = "hard") -> None:
-    """Cumulative per bounded buffer over the holding intervals [depart, start)."""
+def add_buffers(
+    model: cp_model.CpModel,
+    data: CpData,
+    v: CpVars,
+    *,
+    buffers: str = "hard",
+    store_waits: bool = True,
+) -> None:
+    """Cumulative per bounded buffer over the holding intervals [depart, start).
+
+    With hard buffers and ``store_waits``, also :func:`_store_wait_level` (a job waits at
+    STORE only while the buffer is nearly full).
+    """
     for w, items in v.buf.items():
         cap = int(data.capacity[w])
         demands = [int(data.volume[o]) for o, _ in items]
@@ -206,7 +236,61 @@ def add_buffers(model: cp_model.CpModel, data: CpData, v: CpVars, *, buffers: st
         itvs = [itv for _, itv in items]
         if buffers == "hard":
             model.add_cumulative(itvs, demands, cap)
+            if store_waits:
+                _store_wait_level(model, data, v, w)
         else:
             over = model.new_int_var(0, sum(demands) - cap, f"over{w}")
             v.overflow[w] = over
             model.add_cumulative(itvs, demands, cap + over)
+
+
+def _store_wait_level(model: cp_model.CpModel, data: CpData, v: CpVars, w: int) -> None:
+    """While a job waits at STORE for buffer ``w``, the buffer is nearly full (exact).
+
+    In the simulator a job at the head of the STORE queue of ``w`` waits only while something
+    has no room in ``w``: itself, or the first machine blocked toward ``w`` (blocked
+    machines go first). Either way ``level + vmax > cap`` with ``vmax`` the largest volume
+    any job brings to ``w``. The head-of-queue waits ``W_b = [max(release_b, dep0_a),
+    dep0_b)`` (``a`` = the job before ``b`` in STORE order) are disjoint, so one cumulative
+    states it: with the complements ``[0, depart_q)`` and ``[start_q, H)`` of every holding
+    interval (demand ``vol_q``: "q is not in the buffer") and ``W_b`` with demand ``D``,
+    ``Σ vol_q·[q not in buffer] + D·[waiting] ≤ Σ vol_q`` means ``level ≥ D`` while someone
+    waits. Volumes are rounded up here and ``D = floor((cap − vmax)·scale) + 1``, so the
+    constraint holds for every simulator plan whatever the rounding.
+    """
+    ci = data.ci
+    order = store_order(data).get(w, [])
+    if not order:
+        return
+    vs = data.volume_scale
+    ops = [o for o in range(ci.n_ops) if int(ci.op_wc[o]) == w and ci.op_volume[o] > 0]
+    vol_hi = {o: int(math.ceil(float(ci.op_volume[o]) * vs - 1e-9)) for o in ops}
+    vmax = max(float(ci.op_volume[o]) for o in ops)
+    need = int(math.floor((float(ci.wc_capacity[w]) - vmax) * vs + 1e-9)) + 1
+    if need <= 0:
+        return
+    H = data.horizon
+    itvs: list[Any] = []
+    demands: list[int] = []
+    for o in ops:
+        d = v.depart(o, data)
+        itvs.append(model.new_interval_var(0, d, d, f"nb0_{o}"))
+        size = model.new_int_var(0, H, f"nbs{o}")
+        model.add(size == H - v.st[o])
+        itvs.append(model.new_interval_var(v.st[o], size, H, f"nb1_{o}"))
+        demands += [vol_hi[o], vol_hi[o]]
+    prev = None
+    for j in order:
+        d = v.dep0[j]
+        rel = release_hi(data, j)
+        if prev is None:
+            start: Any = rel
+        else:
+            start = model.new_int_var(rel, H, f"wst{j}")
+            model.add_max_equality(start, [rel, prev])
+        size = model.new_int_var(0, H, f"wsz{j}")
+        model.add(size == d - start)  # >= 0 by the STORE order and dep0 >= release
+        itvs.append(model.new_interval_var(start, size, d, f"wait{j}"))
+        demands.append(need)
+        prev = d
+    model.add_cumulative(itvs, demands, sum(vol_hi.values()))

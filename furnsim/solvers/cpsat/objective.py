@@ -40,12 +40,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from ortools.sat.python import cp_model
 
 from furnsim.goals import Goal
 from furnsim.solvers.cpsat.variables import CpData, CpVars
 
-__all__ = ["MODELLED_KPIS", "Objective", "add_objective"]
+__all__ = ["MODELLED_KPIS", "Objective", "add_energy_bounds", "add_objective"]
 
 MODELLED_KPIS = frozenset(
     {
@@ -120,6 +121,7 @@ def add_objective(model: cp_model.CpModel, data: CpData, v: CpVars, goal: Goal) 
             model.add(cmax >= e)
         v.makespan = cmax
         lin.add(cmax, (w.get("makespan", 0) + w.get("idle_time", 0) * n_m) / ts)
+        add_energy_bounds(model, data, v, cmax)
     tard_w = {
         "total_tardiness": w.get("total_tardiness", 0),
         "weighted_tardiness": w.get("weighted_tardiness", 0),
@@ -173,7 +175,9 @@ def add_objective(model: cp_model.CpModel, data: CpData, v: CpVars, goal: Goal) 
                 continue
             wc = int(ci.op_wc[o])
             c = w_bvm * vol + (w_bl * vol / cap[wc] if math.isfinite(cap[wc]) else 0.0)
-            if c:
+            if c and o in v.buf_size:  # one non-negative term: st - depart of bounded buffers
+                lin.add(v.buf_size[o], c / ts)
+            elif c:
                 lin.add(v.st[o], c / ts)
                 lin.add(v.depart(o, data), -c / ts)
     w_ol, w_ovm = w.get("overflow_load", 0), w.get("overflow_volume_minutes", 0)
@@ -183,6 +187,67 @@ def add_objective(model: cp_model.CpModel, data: CpData, v: CpVars, goal: Goal) 
             c = (w_ovm + w_ol / float(ci.wc_capacity[wc])) * vol_unit / ts
             lin.add(over, c)
     return _integerize(model, lin, unmodelled)
+
+
+def add_energy_bounds(
+    model: cp_model.CpModel, data: CpData, v: CpVars, cmax: Any, max_cuts: int = 24
+) -> None:
+    """Per work center: ``k · (C − h − tail) ≥ Σ (processing + setup)`` of its ops with head ≥ h.
+
+    ``k`` machines of work center ``w``; the ops that can only run there (``elig ⊆ M_w``)
+    occupy them (processing on the chosen machine + setup) within ``[head, C − tail]``:
+    ``head`` = the earliest a job can depart toward such an op (release + the minimal
+    processing and transport before it; setups start at the departure at the earliest),
+    ``tail`` = the least processing + transport still to come after it (minimised over the
+    ops), for up to ``max_cuts`` thresholds ``h`` among the heads. Valid for every plan; it
+    gives the LP a makespan bound per work center that the
+    per-machine NoOverlaps with optional intervals do not aggregate — what the *efficiency*
+    bound (``machines · C`` in the idle time) lacks.
+    """
+    ci = data.ci
+    n_ops = ci.n_ops
+    pmin = [min(data.proc[o].values()) for o in range(n_ops)]
+
+    def t_in(o: int) -> int:
+        j = int(ci.op_job[o])
+        frm = 0 if o == data.first_op[j] else int(ci.op_wc[o - 1]) + 1
+        return int(data.transport[frm, int(ci.op_wc[o]) + 1])
+
+    head = [0] * n_ops
+    tail = [0] * n_ops
+    for j in range(ci.n_jobs):
+        a, b = int(data.first_op[j]), int(data.last_op[j])
+        if a < 0:
+            continue
+        h = int(data.release[j])
+        for o in range(a, b + 1):
+            head[o] = h
+            h += t_in(o) + pmin[o]
+        q = 0
+        for o in range(b, a - 1, -1):
+            tail[o] = q
+            q += pmin[o] + (t_in(o) if o > a else 0)
+    for w in range(ci.n_wc):
+        mw = {int(m) for m in np.flatnonzero(ci.machine_wc == w)}
+        ops = [o for o in range(n_ops) if int(ci.op_wc[o]) == w and set(data.proc[o]) <= mw]
+        if not ops or not mw:
+            continue
+        k = len(mw)
+        work: dict[int, Any] = {}
+        for o in ops:
+            terms = [lit * data.proc[o][m] for m, lit in v.pres[o].items()]
+            if not isinstance(v.sd[o], int):
+                terms.append(v.sd[o])
+            work[o] = sum(terms)
+        # one cut per head threshold: the ops that cannot start before h (releases spread
+        # over the week, so the late ones alone can set the bound)
+        hs = sorted({head[o] for o in ops})
+        if len(hs) > max_cuts:
+            hs = [hs[int(i * (len(hs) - 1) / (max_cuts - 1))] for i in range(max_cuts)]
+        for h in hs:
+            mine = [o for o in ops if head[o] >= h]
+            qh = min(tail[o] for o in mine)
+            model.add(k * cmax >= sum(work[o] for o in mine) + k * (h + qh))
 
 
 def _integerize(model: cp_model.CpModel, lin: _Lin, unmodelled: list[str]) -> Objective:

@@ -149,11 +149,36 @@ def _add_hint(model: cp_model.CpModel, data: CpData, v: CpVars, s: Schedule) -> 
         model.add_hint(d, q(t["depart"][int(data.first_op[j])]))
     for m, lits in v.arcs.items():
         seq = seqs.get(m, [])
-        used = set(zip([-1, *seq[:-1]], seq, strict=True))
+        # a machine without operations in the hint uses none of its arcs
+        used = set(zip([-1, *seq[:-1]], seq, strict=True)) if seq else set()
         for key, lit in lits.items():
             model.add_hint(lit, key in used)
     if v.makespan is not None:
         model.add_hint(v.makespan, q(np.nanmax(t["end"])) if s.n_ops else 0)
+
+
+def _complete_hint(model: cp_model.CpModel, limit: float, workers: int) -> bool:
+    """Turn the partial hint into a complete solution hint (every model variable).
+
+    ``_add_hint`` sets times, machines and circuit arcs; auxiliary variables (interval sizes,
+    tardiness, relaxed setup parts, family literals, …) are left to CP-SAT, whose hint search
+    may then not finish on big models (the demo week with *empty buffers* found no solution
+    at all in 60 s). A short solve with the hinted variables fixed completes the rest
+    (optimally for the free variables, within ``limit`` s); its values become the hint.
+    Returns False (hint left as it was) if that fails.
+    """
+    s = cp_model.CpSolver()
+    s.parameters.fix_variables_to_their_hinted_value = True
+    s.parameters.max_time_in_seconds = limit
+    s.parameters.num_workers = max(1, int(workers))
+    st = s.solve(model)
+    if st not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return False
+    values = list(s.response_proto.solution)
+    model.clear_hints()
+    model.proto.solution_hint.vars.extend(range(len(values)))
+    model.proto.solution_hint.values.extend(values)
+    return True
 
 
 # -- solution handling --------------------------------------------------------------------------
@@ -172,6 +197,10 @@ class _Recorder(cp_model.CpSolverSolutionCallback):
         super().__init__()
         self.data, self.v, self.obj = data, v, obj
         self.solutions: deque[CpSolution] = deque(maxlen=max(1, keep))
+        # the first ones too: close to the hint, they replay best once later solutions lean
+        # on the relaxation (demo week, 300 s: all of the last five replayed worse than the hint)
+        self.first: list[CpSolution] = []
+        self.keep = max(1, keep)
         self.log: list[dict[str, float]] = []
         self.t0 = time.perf_counter()
         self.time_limit = time_limit
@@ -182,7 +211,10 @@ class _Recorder(cp_model.CpSolverSolutionCallback):
         c = self.obj.cost(self.ObjectiveValue())
         b = self.obj.cost(self.BestObjectiveBound())
         self.log.append({"time_s": round(wall, 3), "cost": c, "bound": b})
-        self.solutions.append(_read(self.data, self.v, self.obj, self.Value, c, wall))
+        sol = _read(self.data, self.v, self.obj, self.Value, c, wall)
+        if len(self.first) < self.keep:
+            self.first.append(sol)
+        self.solutions.append(sol)
         if self.progress is not None:
             self.progress(
                 f"cp-sat: cost {c:.6g} (bound {b:.6g})", min(1.0, wall / max(self.time_limit, 1e-9))
@@ -383,8 +415,11 @@ def solve_cpsat(
         hint_horizon=hint_h,
         circuit_max_ops=circuit_max_ops,
     )
+    hint_completed = False
     if hint_ok and hint_s is not None:
         _add_hint(model, data, v, hint_s)
+        left = time_limit - (time.perf_counter() - t_start)
+        hint_completed = _complete_hint(model, min(10.0, max(0.5, 0.2 * left)), workers)
     t_built = time.perf_counter()
     remaining = max(0.5, time_limit - (t_built - t_start))
     solver = cp_model.CpSolver()
@@ -393,6 +428,11 @@ def solve_cpsat(
     if seed is not None:
         solver.parameters.random_seed = int(seed)
     solver.parameters.log_search_progress = bool(log_search)
+    # presolve probing costs ~1 deterministic s on the demo week (up to 20 s wall on a busy
+    # 2-core machine) before the first solution; keep it to a small share of short runs
+    probe = min(1.0, remaining / 300)
+    solver.parameters.probing_deterministic_time_limit = probe
+    solver.parameters.presolve_probing_deterministic_time_limit = min(30.0, 30 * probe)
     if progress is not None:
         progress("cp-sat: solving", 0.0)
     rec = _Recorder(data, v, obj, keep_solutions, remaining, progress)
@@ -400,7 +440,7 @@ def solve_cpsat(
     status_name = solver.status_name(status)
     t_solved = time.perf_counter()
     has_solution = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
-    sols = list(rec.solutions)
+    sols = [x for x in rec.first if all(x is not y for y in rec.solutions)] + list(rec.solutions)
     if has_solution and (not sols or sols[-1].objective > obj.cost(solver.objective_value) + 1e-12):
         sols.append(
             _read(data, v, obj, solver.value, obj.cost(solver.objective_value), t_solved - t_built)
@@ -483,6 +523,7 @@ def solve_cpsat(
         "progress": rec.log,
         "hint": hint_name or None,
         "hint_cost": hint_cost if hint_ok else None,
+        "hint_completed": hint_completed,
         "replay_costs": replay_costs,
         "replay_failures": replay_failures[:5],
         "replay_notes": replay_notes[:5],

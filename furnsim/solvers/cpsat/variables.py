@@ -34,7 +34,18 @@ from ortools.sat.python import cp_model
 
 from furnsim.model import CompiledInstance
 
-__all__ = ["TIME_SCALES", "VOLUME_SCALES", "CpData", "CpVars", "build_data", "build_variables"]
+__all__ = [
+    "TIME_SCALES",
+    "VOLUME_SCALES",
+    "CpData",
+    "CpVars",
+    "build_data",
+    "build_variables",
+    "fillable_buffers",
+    "release_hi",
+    "store_at_release",
+    "store_order",
+]
 
 TIME_SCALES = (1, 2, 4, 5, 10, 20, 25, 50, 100)
 VOLUME_SCALES = (1, 10, 100, 1000, 10_000, 100_000)
@@ -225,7 +236,8 @@ class CpVars:
     tardiness: dict[int, cp_model.IntVar] = field(default_factory=dict)  # order -> tardiness
     overflow: dict[int, cp_model.IntVar] = field(default_factory=dict)  # wc -> peak overflow (soft)
     relaxed_machines: list[int] = field(default_factory=list)  # setup machines without a circuit
-    sd_relaxed: dict[int, cp_model.IntVar] = field(default_factory=dict)  # op -> relaxed setup part
+    can_fill: set[int] = field(default_factory=set)  # work centers whose hard buffer can fill
+    buf_size: dict[int, cp_model.IntVar] = field(default_factory=dict)  # op -> st - depart
 
     def depart(self, o: int, data: CpData) -> Any:
         """The departure toward operation ``o``: STORE departure or the previous op's leave."""
@@ -240,17 +252,73 @@ class CpVars:
         return self.depart(o, data) + int(data.transport[frm, w])
 
 
+def fillable_buffers(data: CpData) -> set[int]:
+    """Work centers whose (hard) buffer can ever be full: their jobs' volumes exceed it."""
+    ci = data.ci
+    out = set()
+    for w in range(ci.n_wc):
+        mine = data.volume[ci.op_wc == w]
+        if data.capacity[w] >= 0 and int(mine.sum()) > int(data.capacity[w]):
+            out.add(w)
+    return out
+
+
+def release_hi(data: CpData, j: int) -> int:
+    """The release of job ``j`` rounded up (== ``release[j]`` with exact data)."""
+    return int(math.ceil(float(data.ci.job_release[j]) * data.time_scale - _TOL))
+
+
+def store_order(data: CpData) -> dict[int, list[int]]:
+    """Per first work center, its jobs in STORE order: by release, then job index."""
+    ci = data.ci
+    order: dict[int, list[int]] = {}
+    for j in range(ci.n_jobs):
+        if data.first_op[j] >= 0:
+            order.setdefault(int(ci.op_wc[data.first_op[j]]), []).append(j)
+    for js in order.values():
+        js.sort(key=lambda j: (float(ci.job_release[j]), j))
+    return order
+
+
+def store_at_release(data: CpData, can_fill: set[int]) -> set[int]:
+    """Jobs that the simulator (hard buffers) always sends from STORE at their release.
+
+    * every job whose first buffer can never be full (unbounded, or all its jobs fit at once):
+      it always has room and nobody ever queues at STORE for it;
+    * at the earliest release ``R0`` nothing is in any buffer yet (every job starts at STORE,
+      released at ``R0`` or later), and STORE departures are first come, first served: the
+      jobs released at ``R0``, in job order, depart at ``R0`` while their cumulated volume
+      fits in the buffer (room is only ever freed, never taken, by anything else at ``R0``).
+    """
+    ci = data.ci
+    out: set[int] = set()
+    rel = ci.job_release
+    firsts = [j for j in range(ci.n_jobs) if data.first_op[j] >= 0]
+    if not firsts:
+        return out
+    r0 = min(float(rel[j]) for j in firsts)
+    for w, js in store_order(data).items():
+        if w not in can_fill:
+            out.update(js)
+            continue
+        cap = float(ci.wc_capacity[w])
+        acc = 0.0
+        for j in js:
+            if abs(float(rel[j]) - r0) > 1e-9:
+                break
+            acc += float(ci.op_volume[data.first_op[j]])
+            if acc > cap + 1e-12 * max(1.0, cap):  # the simulator allows cap + 1e-9
+                break
+            out.add(j)
+    return out
+
+
 def build_variables(model: cp_model.CpModel, data: CpData, buffers: str = "hard") -> CpVars:
     """Create the time variables, machine-choice literals and intervals."""
     ci, H = data.ci, data.horizon
     n_ops = ci.n_ops
-    # buffers that can ever fill up (only there can a machine block)
-    can_fill = set()
-    if buffers == "hard":
-        for w in range(ci.n_wc):
-            mine = data.volume[ci.op_wc == w]
-            if data.capacity[w] >= 0 and int(mine.sum()) > int(data.capacity[w]):
-                can_fill.add(w)
+    # buffers that can ever fill up (only there can a machine block or a job wait at STORE)
+    can_fill = fillable_buffers(data) if buffers == "hard" else set()
     ss: list[Any] = []
     st: list[Any] = []
     en: list[Any] = []
@@ -281,10 +349,15 @@ def build_variables(model: cp_model.CpModel, data: CpData, buffers: str = "hard"
         else:
             sd.append(0)
     dep0 = {}
+    at_release = store_at_release(data, can_fill) if buffers == "hard" else set()
     for j in range(ci.n_jobs):
         if data.first_op[j] >= 0:
-            dep0[j] = model.new_int_var(int(data.release[j]), H, f"dep{j}")
+            lo = int(data.release[j])
+            # buffers == "soft": dep0 <= release is added in add_operations
+            hi = release_hi(data, j) if j in at_release else H
+            dep0[j] = model.new_int_var(lo, hi, f"dep{j}")
     v = CpVars(ss=ss, st=st, en=en, lv=lv, sd=sd, dep0=dep0, pres=pres)
+    v.can_fill = can_fill
     # machine occupancy [setup start, leave)
     for o in range(n_ops):
         exact = data.proc[o] == data.proc_hi[o]
@@ -311,7 +384,11 @@ def build_variables(model: cp_model.CpModel, data: CpData, buffers: str = "hard"
         if data.capacity[w] < 0 or data.volume[o] <= 0:
             continue
         d = v.depart(o, data)
-        size = model.new_int_var(0, H, f"buf{o}")
+        j = int(ci.op_job[o])
+        frm = 0 if o == data.first_op[j] else int(ci.op_wc[o - 1]) + 1
+        # at least the transport (st >= arrive): gives the objective a valid trivial bound
+        size = model.new_int_var(int(data.transport[frm, w + 1]), H, f"buf{o}")
         model.add(size == st[o] - d)
+        v.buf_size[o] = size
         v.buf.setdefault(w, []).append((o, model.new_interval_var(d, size, st[o], f"bufi{o}")))
     return v
