@@ -27,6 +27,8 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
+from furnsim.io._builder import _to_datetime
+
 __all__ = [
     "COLUMNS",
     "OrderBook",
@@ -100,25 +102,8 @@ def _as_datetime(v: Any) -> datetime | None | str:
     if isinstance(v, date):
         return datetime.combine(v, time(0, 0))
     s = str(v).strip()
-    for fmt in (
-        "%Y-%m-%d %H:%M:%S",
-        "%Y-%m-%d %H:%M",
-        "%Y-%m-%dT%H:%M:%S",
-        "%Y-%m-%dT%H:%M",
-        "%Y-%m-%d",
-        "%d.%m.%Y %H:%M",
-        "%d.%m.%Y",
-        "%d/%m/%Y %H:%M",
-        "%d/%m/%Y",
-    ):
-        try:
-            return datetime.strptime(s, fmt)
-        except ValueError:
-            pass
-    try:
-        return datetime.fromisoformat(s).replace(tzinfo=None)
-    except ValueError:
-        return s
+    parsed = _to_datetime(s)
+    return parsed if parsed is not None else s
 
 
 def _as_number(v: Any) -> float | None | str:

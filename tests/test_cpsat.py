@@ -294,10 +294,12 @@ def test_setup_family_bound() -> None:
     # (neutral→a→b or neutral→b→a: 2 + 10)
     g = Goal("setups", "Setups", {"total_setup_time": 1.0})
     inst = _setup_shop()
-    _, d = solve_cpsat(inst, g, time_limit=10, hint=None, circuit_max_ops=0)
+    _, d = solve_cpsat(inst, g, time_limit=10, hint=None, circuit_max_ops=0, workers=1)
     assert d["relaxed_setup_machines"] == ["M1"]
     assert d["lower_bound"] == pytest.approx(4)
-    assert d["cost"] == pytest.approx(12)
+    # the relaxed model does not see the true setups: its replayed plan is valid but need
+    # not be the optimum (12); it can never be below it
+    assert d["cost"] >= 12 - 1e-9
     _, d = solve_cpsat(inst, g, time_limit=10, hint=None)
     assert d["lower_bound"] == pytest.approx(12) and d["solver_status"] == "OPTIMAL"
 

@@ -333,19 +333,11 @@ def _raw_schedule(
         if o == data.last_op[j]:
             fin[j] = sol.en[o] / ts + ci.transport[w, ci.n_wc + 1]
     times["depart"], times["arrive"] = dep, arr
-    return Schedule(
+    return Schedule.from_compiled(
+        ci,
         instance_name=instance.name,
-        job_ids=list(ci.job_ids),
-        machine_ids=list(ci.machine_ids),
-        wc_ids=list(ci.wc_ids),
-        setup_ids=list(ci.setup_ids),
-        op_job=ci.op_job.copy(),
-        op_step=ci.op_step.copy(),
-        op_wc=ci.op_wc.copy(),
-        op_volume=ci.op_volume.copy(),
-        op_machine=sol.machine.copy(),
+        op_machine=sol.machine,
         op_setup_from=setup_from,
-        op_setup_to=ci.op_setup.copy(),
         times=times,
         finish_arrive=fin,
         buffers=buffers,
