@@ -583,7 +583,7 @@ class _Checker:
         late_rel = r.job_release[r.op_job[late]]
         for o, e in zip(late.tolist(), late_rel.tolist(), strict=True):
             vol = float(r.op_volume[o])
-            if not math.isfinite(cap) or vol <= 0:
+            if not math.isfinite(cap):
                 self.add(
                     "release",
                     f"{self.name(o)} waits at STORE from its release {e:g} to {dep[o]:g}, but the buffer "

@@ -9,6 +9,8 @@ validator (:mod:`furnsim.validate`).
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, event, given, settings
@@ -133,7 +135,12 @@ def drive(sim: Simulator, seed: int, p_wait: float) -> tuple[int, int]:
 
 SEEDS = st.integers(0, 2**32 - 1)
 WAIT = st.sampled_from([0.0, 0.0, 0.2, 0.5])
-SETTINGS = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# FURNSIM_HYPOTHESIS_EXAMPLES=3000 for a longer soak
+SETTINGS = settings(
+    max_examples=int(os.environ.get("FURNSIM_HYPOTHESIS_EXAMPLES", "250")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 @pytest.mark.timeout(120)

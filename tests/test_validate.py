@@ -485,3 +485,17 @@ def test_waiting_at_store_for_room_is_fine():
     s = run(Simulator(inst))
     assert sorted(s.depart.tolist()) == [0, 0, 5]
     assert _validate(s, inst) == []
+
+
+def test_zero_volume_job_queued_behind_a_waiting_job_is_fine():
+    """Regression (found by hypothesis): STORE departures are first come, first served."""
+    from furnsim.sim import Simulator
+    from furnsim.validate import validate as _validate
+
+    from ._tiny import make, run
+
+    routes = [[("A", 5, "neutral", 1)], [("A", 5, "neutral", 1)], [("A", 5, "neutral", 0)]]
+    inst = make(routes, capacity={"A": 1.0})
+    s = run(Simulator(inst))
+    assert s.depart[2] == s.depart[1] > 0  # waits behind job 1, leaves with it
+    assert _validate(s, inst) == []
