@@ -495,7 +495,7 @@ def test_zero_volume_job_queued_behind_a_waiting_job_is_fine():
     from ._tiny import make, run
 
     routes = [[("A", 5, "neutral", 1)], [("A", 5, "neutral", 1)], [("A", 5, "neutral", 0)]]
-    inst = make(routes, capacity={"A": 1.0})
+    inst = make(routes, capacity={"A": 1.0}, transport={("STORE", "A"): 3})
     s = run(Simulator(inst))
-    assert s.depart[2] == s.depart[1] > 0  # waits behind job 1, leaves with it
+    assert s.depart[2] == s.depart[1] == 3  # waits behind job 1 until A starts job 0
     assert _validate(s, inst) == []
