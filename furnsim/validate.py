@@ -550,6 +550,16 @@ class _Checker:
                 np.sort(inside),
             )
 
+    def _level_at(self, times: np.ndarray, level: np.ndarray, t: float) -> float:
+        """Buffer level just after every change at time ``t``."""
+        i = int(np.searchsorted(times, t + self.tol, side="right")) - 1
+        return float(level[i]) if i >= 0 else 0.0
+
+    def _freed_at(self, frees: np.ndarray, t: float) -> bool:
+        """Did a processing start free room at time ``t``?"""
+        j = int(np.searchsorted(frees, t - self.tol, side="left"))
+        return j < frees.size and frees[j] <= t + self.tol
+
     def _store_waits(
         self,
         w: int,
@@ -591,8 +601,7 @@ class _Checker:
                     [o],
                 )
                 continue
-            i = int(np.searchsorted(times, e + tol, side="right")) - 1
-            lev = float(level[i]) if i >= 0 else 0.0
+            lev = self._level_at(times, level, e)
             if lev + vol <= cap - vtol:
                 j_o = int(r.op_job[o])
                 earlier = (late_rel < e - tol) | ((np.abs(late_rel - e) <= tol) & (r.op_job[late] < j_o))
@@ -606,8 +615,7 @@ class _Checker:
                         [o],
                     )
                     continue
-            j = int(np.searchsorted(frees, dep[o] - tol, side="left"))
-            if j >= frees.size or frees[j] > dep[o] + tol:
+            if not self._freed_at(frees, float(dep[o])):
                 self.add(
                     "release",
                     f"{self.name(o)} departs from STORE at {dep[o]:g}, but no room was freed in the "
@@ -644,8 +652,7 @@ class _Checker:
                     [k],
                 )
                 continue
-            i = int(np.searchsorted(times, e + tol, side="right")) - 1
-            lev = float(level[i]) if i >= 0 else 0.0
+            lev = self._level_at(times, level, e)
             if lev + vol <= cap - vtol:
                 ahead = (q != k) & (q_end <= e + tol) & (q_leave > e + tol)
                 if not ahead.any():
@@ -656,8 +663,7 @@ class _Checker:
                         [k],
                     )
                     continue
-            j = int(np.searchsorted(frees, lv[k] - tol, side="left"))
-            if j >= frees.size or frees[j] > lv[k] + tol:
+            if not self._freed_at(frees, float(lv[k])):
                 self.add(
                     "blocking",
                     f"{self.name(k)} leaves {self.mname(k)} at {lv[k]:g}, but no room was freed in the "

@@ -19,6 +19,7 @@ Needs: ``playwright`` (pip), ``/usr/bin/chromium``, ``libreoffice`` and ``pdftop
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import socket
@@ -27,7 +28,9 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 IMG = ROOT / "docs" / "img"
@@ -47,60 +50,66 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def dashboard_png(out: Path, goal: str = "Speed") -> None:
+@contextlib.contextmanager
+def _dashboard_page(data: str, height: int) -> Iterator[Any]:
+    """Serve the dashboard on a free port (order book in ``data``); yield a Chromium page on it."""
     from playwright.sync_api import sync_playwright
 
     port = _free_port()
-    with tempfile.TemporaryDirectory() as data:
-        env = {**os.environ, "FURNSIM_DATA": data}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboards" / "app.py"),
-             "--server.headless", "true", "--server.port", str(port), "--server.address",
-             "127.0.0.1", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    env = {**os.environ, "FURNSIM_DATA": data}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboards" / "app.py"),
+         "--server.headless", "true", "--server.port", str(port), "--server.address",
+         "127.0.0.1", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.read().strip() == b"ok":
+                        break
+            except OSError:
+                time.sleep(0.3)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(
+                executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+            )
+            page = browser.new_page(viewport={"width": 1500, "height": height})
+            page.set_default_timeout(120_000)
+            page.goto(url)
+            page.get_by_role("button", name="Start scheduling").wait_for()
+            yield page
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def dashboard_png(out: Path, goal: str = "Speed") -> None:
+    with tempfile.TemporaryDirectory() as data, _dashboard_page(data, 1000) as page:
+        page.get_by_role("button", name=goal, exact=True).click()
+        page.wait_for_timeout(500)
+        page.get_by_role("button", name="Start scheduling").click()
+        t0 = time.perf_counter()
+        page.locator('[data-testid="stPlotlyChart"] g.barlayer').first.wait_for()
+        print(f"plan + Gantt in the browser: {time.perf_counter() - t0:.1f} s")
+        page.wait_for_timeout(1500)
+        page.get_by_text("4 · Plan").scroll_into_view_if_needed()
+        # the result section: from its heading to the end of the Gantt
+        top = page.get_by_text("4 · Plan").bounding_box()
+        chart = page.locator('[data-testid="stPlotlyChart"]').first.bounding_box()
+        assert top and chart
+        page.set_viewport_size(
+            {"width": 1500, "height": int(chart["y"] + chart["height"]) + 40}
+        )
+        page.screenshot(
+            path=str(out),
+            full_page=True,
+            clip={"x": 0, "y": top["y"] - 10, "width": 1500,
+                  "height": min(1400, chart["y"] + chart["height"] - top["y"] + 30)},
         )  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(200):
-                try:
-                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                        if r.read().strip() == b"ok":
-                            break
-                except OSError:
-                    time.sleep(0.3)
-            with sync_playwright() as pw:
-                browser = pw.chromium.launch(
-                    executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-                )
-                page = browser.new_page(viewport={"width": 1500, "height": 1000})
-                page.set_default_timeout(120_000)
-                page.goto(url)
-                page.get_by_role("button", name="Start scheduling").wait_for()
-                page.get_by_role("button", name=goal, exact=True).click()
-                page.wait_for_timeout(500)
-                page.get_by_role("button", name="Start scheduling").click()
-                t0 = time.perf_counter()
-                page.locator('[data-testid="stPlotlyChart"] g.barlayer').first.wait_for()
-                print(f"plan + Gantt in the browser: {time.perf_counter() - t0:.1f} s")
-                page.wait_for_timeout(1500)
-                page.get_by_text("4 · Plan").scroll_into_view_if_needed()
-                # the result section: from its heading to the end of the Gantt
-                top = page.get_by_text("4 · Plan").bounding_box()
-                chart = page.locator('[data-testid="stPlotlyChart"]').first.bounding_box()
-                assert top and chart
-                page.set_viewport_size(
-                    {"width": 1500, "height": int(chart["y"] + chart["height"]) + 40}
-                )
-                page.screenshot(
-                    path=str(out),
-                    full_page=True,
-                    clip={"x": 0, "y": top["y"] - 10, "width": 1500,
-                          "height": min(1400, chart["y"] + chart["height"] - top["y"] + 30)},
-                )  # fmt: skip
-                browser.close()
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
     print(f"wrote {out}")
 
 
@@ -157,72 +166,42 @@ def measure_dashboard(jobs: int = 500, rules: tuple[str, ...] = ("SPT", "ATC", "
     dashboard's import box. Each rule re-plans the week (a new schedule) and the clock stops
     when the browser holds the new Gantt's data and has painted a frame.
     """
-    from playwright.sync_api import sync_playwright
-
     from furnsim.generate import generate_to_dir
 
-    port = _free_port()
     with tempfile.TemporaryDirectory() as data:
         orders = generate_to_dir(
             Path(data) / "week", jobs=jobs, seed=7, plant=ROOT / "bom_data" / "demo"
         )[0]
-        env = {**os.environ, "FURNSIM_DATA": data}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboards" / "app.py"),
-             "--server.headless", "true", "--server.port", str(port), "--server.address",
-             "127.0.0.1", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(200):
-                try:
-                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                        if r.read().strip() == b"ok":
-                            break
-                except OSError:
-                    time.sleep(0.3)
-            with sync_playwright() as pw:
-                browser = pw.chromium.launch(
-                    executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-                )
-                page = browser.new_page(viewport={"width": 1500, "height": 1100})
-                page.set_default_timeout(120_000)
-                page.goto(url)
-                page.get_by_role("button", name="Start scheduling").wait_for()
-                page.get_by_text("Import orders from a file").click()
-                page.get_by_text("replace the table").click()
-                page.locator('input[type="file"]').nth(1).set_input_files(str(orders))
-                page.get_by_text("Imported").first.wait_for()
-                page.get_by_text("A dispatching rule").click()
-                page.get_by_text("Rule", exact=True).wait_for()
+        with _dashboard_page(data, 1100) as page:
+            page.get_by_text("Import orders from a file").click()
+            page.get_by_text("replace the table").click()
+            page.locator('input[type="file"]').nth(1).set_input_files(str(orders))
+            page.get_by_text("Imported").first.wait_for()
+            page.get_by_text("A dispatching rule").click()
+            page.get_by_text("Rule", exact=True).wait_for()
+            page.get_by_role("button", name="Start scheduling").click()
+            page.locator('[data-testid="stPlotlyChart"] g.barlayer').first.wait_for()
+            page.wait_for_timeout(1000)
+            for rule in rules:
+                before = page.evaluate(_JS_FIRST_BAR)
+                page.locator('[data-testid="stSelectbox"]').filter(has_text="Rule").click()
+                page.keyboard.type(rule)
+                page.keyboard.press("Enter")
+                page.wait_for_timeout(800)
+                t0 = time.perf_counter()
                 page.get_by_role("button", name="Start scheduling").click()
-                page.locator('[data-testid="stPlotlyChart"] g.barlayer').first.wait_for()
-                page.wait_for_timeout(1000)
-                for rule in rules:
-                    before = page.evaluate(_JS_FIRST_BAR)
-                    page.locator('[data-testid="stSelectbox"]').filter(has_text="Rule").click()
-                    page.keyboard.type(rule)
-                    page.keyboard.press("Enter")
-                    page.wait_for_timeout(800)
-                    t0 = time.perf_counter()
-                    page.get_by_role("button", name="Start scheduling").click()
-                    page.wait_for_function(
-                        f"(b) => {{ const v = ({_JS_FIRST_BAR})(); return v !== null && v !== b; }}",
-                        arg=before,
-                    )
-                    page.wait_for_function(
-                        "() => new Promise(r => requestAnimationFrame(() => r(true)))"
-                    )
-                    dt = time.perf_counter() - t0
-                    badge = page.get_by_text("Valid plan").first.inner_text()
-                    n_ops = (page.evaluate(_JS_FIRST_BAR) or "|?").split("|")[1]
-                    print(f"rule:{rule}: click -> Gantt of {n_ops} operations redrawn in {dt:.2f} s "
-                          f"(planning itself: {badge.rsplit('·', 1)[-1].strip()})")  # fmt: skip
-                browser.close()
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+                page.wait_for_function(
+                    f"(b) => {{ const v = ({_JS_FIRST_BAR})(); return v !== null && v !== b; }}",
+                    arg=before,
+                )
+                page.wait_for_function(
+                    "() => new Promise(r => requestAnimationFrame(() => r(true)))"
+                )
+                dt = time.perf_counter() - t0
+                badge = page.get_by_text("Valid plan").first.inner_text()
+                n_ops = (page.evaluate(_JS_FIRST_BAR) or "|?").split("|")[1]
+                print(f"rule:{rule}: click -> Gantt of {n_ops} operations redrawn in {dt:.2f} s "
+                      f"(planning itself: {badge.rsplit('·', 1)[-1].strip()})")  # fmt: skip
 
 
 def main() -> None:
