@@ -152,23 +152,26 @@ def plan(
         fallback = f"{m} is not available here ({e})"
         schedule = None
     result_method = schedule.method if schedule is not None and schedule.method else m
+    scored: tuple[dict[str, Any], float, list[Any]] | None = None
     if schedule is not None:
         k, c, viol = _score(instance, schedule, goal_name)
+        scored = (k, c, viol)
         if viol:
             fallback = f"{m} produced an invalid plan ({len(viol)} violations)"
             details["rejected_violations"] = [_violation_dict(v) for v in viol[:20]]
-            schedule = None
+            schedule, scored = None, None
         elif guard and m.lower().startswith("ppo"):
             rule_s, bdetails = _best_rule(instance, goal_name, buffers, anticipatory_setups, seed, None)
-            rk, rc, rviol = _score(instance, rule_s, goal_name)
+            rule_scored = _score(instance, rule_s, goal_name)
+            rc = rule_scored[1]
             details["policy_cost"] = c
             details["best_rule_cost"] = rc
-            if not rviol and rule_s.complete and rc < c:
+            if not rule_scored[2] and rule_s.complete and rc < c:
                 fallback = (
                     f"{m} plan cost {c:,.2f} is worse than the best rule's ({rule_s.method}: {rc:,.2f})"
                 )
                 details.update(bdetails)
-                schedule = rule_s
+                schedule, scored = rule_s, rule_scored
                 result_method = rule_s.method
     if schedule is None:
         schedule, bdetails = _best_rule(instance, goal_name, buffers, anticipatory_setups, seed, progress)
@@ -176,7 +179,7 @@ def plan(
         result_method = schedule.method
         if schedule.meta.get("deadlock"):
             deadlock = schedule.meta["deadlock"]
-    k, c, viol = _score(instance, schedule, goal_name)
+    k, c, viol = scored if scored is not None else _score(instance, schedule, goal_name)
     return PlanResult(
         schedule=schedule,
         kpis=k,
