@@ -166,7 +166,6 @@ class Simulator:
         self.rec_setup_from = np.full(n_o, -1, dtype=np.int64)
         self.finish_arrive = np.full(n_j, np.nan)
         self.dispatch_log: list[tuple[float, int, int]] = []  # (time, machine, job)
-        self._buffer_log: list[tuple[float, int, float]] = []  # (time, wc, level after change)
         for j in range(n_j):
             if self._job_end[j] == self._job_first[j]:
                 self.job_state[j] = DONE
@@ -257,7 +256,6 @@ class Simulator:
         self.wc_level[w] = lv
         if lv > self.wc_peak[w]:
             self.wc_peak[w] = lv
-        self._buffer_log.append((self.time, w, lv))
 
     def _room(self, w: int, vol: float) -> bool:
         return self.buffers == "soft" or self.wc_level[w] + vol <= self._cap[w] + _EPS
