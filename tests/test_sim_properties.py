@@ -135,10 +135,13 @@ def drive(sim: Simulator, seed: int, p_wait: float) -> tuple[int, int]:
 
 SEEDS = st.integers(0, 2**32 - 1)
 WAIT = st.sampled_from([0.0, 0.0, 0.2, 0.5])
-# FURNSIM_HYPOTHESIS_EXAMPLES=3000 for a longer soak
+# The suite runs a fixed, reproducible set of examples (derandomized); a soak with fresh
+# random examples: FURNSIM_HYPOTHESIS_EXAMPLES=3000 pytest tests/test_sim_properties.py
+_SOAK = os.environ.get("FURNSIM_HYPOTHESIS_EXAMPLES")
 SETTINGS = settings(
-    max_examples=int(os.environ.get("FURNSIM_HYPOTHESIS_EXAMPLES", "250")),
+    max_examples=int(_SOAK or "250"),
     deadline=None,
+    derandomize=_SOAK is None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 
@@ -182,7 +185,7 @@ def test_soft_buffers_never_deadlock(inst, seed, p_wait, anticipatory):
 
 
 @pytest.mark.timeout(120)
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, derandomize=_SOAK is None)
 @given(inst=shops(), seed=SEEDS)
 def test_same_decisions_same_schedule(inst, seed):
     a = Simulator(inst)
