@@ -227,7 +227,18 @@ def candidate_features(
     return f, np.clip(c, -10.0, 10.0)
 
 
-class CandidateObservation:
+
+class _CachedStatic:
+    """Per-instance static arrays, built once and rebuilt when the instance changes."""
+
+    _static: _Static | None = None
+
+    def _static_for(self, sim: Simulator) -> _Static:
+        if self._static is None or self._static.inst_id != id(sim.ci):
+            self._static = _Static(sim)
+        return self._static
+
+class CandidateObservation(_CachedStatic):
     """Size-agnostic view: ``candidates`` (K, F), ``context`` (C,), ``mask`` (K,) as 0/1.
 
     F = 23 candidate features (:data:`CANDIDATE_FEATURES`: processing, setup, batching
@@ -264,9 +275,7 @@ class CandidateObservation:
         if d is None:
             self.slots = np.zeros(0, dtype=np.int64)
             return self.empty()
-        if self._static is None or self._static.inst_id != id(sim.ci):
-            self._static = _Static(sim)
-        f, c = candidate_features(sim, d, self._static)
+        f, c = candidate_features(sim, d, self._static_for(sim))
         k = f.shape[0]
         idx = np.arange(k)
         if k > self.K:
@@ -293,7 +302,7 @@ class CandidateObservation:
         return int(self.slots[a])
 
 
-class PaperObservation:
+class PaperObservation(_CachedStatic):
     """The paper's observation, padded to ``max_machines`` / ``max_jobs`` / ``max_buffers``.
 
     * ``machines`` (3, M): current job ((job index + 1) / max_jobs, 0 = none), remaining
@@ -328,12 +337,7 @@ class PaperObservation:
         self._static = _Static(sim)
 
     def __call__(self, sim: Simulator, d: Decision | None) -> dict[str, np.ndarray]:
-        st = (
-            self._static
-            if self._static is not None and self._static.inst_id == id(sim.ci)
-            else _Static(sim)
-        )
-        self._static = st
+        st = self._static_for(sim)
         ci = st.ci
         n, m_, b = ci.n_jobs, ci.n_machines, ci.n_wc
         mac = np.zeros((3, self.M), np.float32)
@@ -367,7 +371,7 @@ class PaperObservation:
         return a
 
 
-class ShopFeatures:
+class ShopFeatures(_CachedStatic):
     """DFJSP view (Luo 2020): seven size-free shop features, Box (7,) in [0, 1]-ish.
 
     0 mean machine utilization, 1 its standard deviation, 2 mean operation completion rate,
@@ -386,12 +390,7 @@ class ShopFeatures:
         self._static = _Static(sim)
 
     def __call__(self, sim: Simulator, d: Decision | None) -> np.ndarray:
-        st = (
-            self._static
-            if self._static is not None and self._static.inst_id == id(sim.ci)
-            else _Static(sim)
-        )
-        self._static = st
+        st = self._static_for(sim)
         ci = st.ci
         t = max(sim.time, 1e-9)
         u = (
