@@ -6,6 +6,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("sb3_contrib")
@@ -144,3 +145,22 @@ def test_plan_service_uses_the_policy() -> None:
         assert guarded.fallback and "worse than the best rule" in guarded.fallback
     else:
         assert guarded.fallback is None
+
+
+def test_light_loader_reads_the_same_scorer_as_the_full_model() -> None:
+    """Planning reads the scorer from the zip without building SB3's model; same weights,
+    same plan as the policy of the fully loaded MaskablePPO."""
+    from furnsim.rl.policy import PolicyPlanner, _load_model
+
+    path = MODELS_DIR / "ppo-speed.zip"
+    light = load_planner(path=path)
+    assert light.model is None  # the light path was taken
+    full = PolicyPlanner(_load_model(path), light.meta)
+    for (wa, ba), (wb, bb) in zip(light._layers, full._layers, strict=True):
+        np.testing.assert_array_equal(wa, wb)
+        np.testing.assert_array_equal(ba, bb)
+    inst = WeekSource.from_path(None).week(4242, 40)
+    a, _ = light.plan(inst)
+    b, _ = full.plan(inst)
+    np.testing.assert_array_equal(a.op_machine, b.op_machine)
+    np.testing.assert_array_equal(a.times["start"], b.times["start"])
