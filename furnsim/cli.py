@@ -131,6 +131,12 @@ def _print_kpis(res: Any) -> None:
         if key in k:
             v = k[key]
             typer.echo(f"  {label:<18} {v:,.3f} {unit}".rstrip() if isinstance(v, float) else f"  {label:<18} {v} {unit}".rstrip())
+    d = res.details
+    if "passes" in d and "greedy_cost" in d:
+        typer.echo(
+            f"policy:      {d['passes']} passes in {d.get('plan_s', 0):.2f} s "
+            f"(greedy pass {d['greedy_cost']:,.2f}, best {d.get('policy_cost', res.cost):,.2f})"
+        )
     typer.echo(f"planned in {res.wall_time:.3f} s")
 
 
@@ -144,7 +150,13 @@ def plan_cmd(
     json_out: Annotated[Path | None, typer.Option("--json", help="write the result as JSON here")] = None,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
     buffers: Annotated[str, typer.Option(help="hard (blocking) | soft (overflow priced)")] = "hard",
-    time_limit: Annotated[float | None, typer.Option(help="seconds for cpsat")] = None,
+    time_limit: Annotated[
+        float | None,
+        typer.Option(help="seconds: cpsat's limit; ppo's search time (sampled passes, default 1.5)"),
+    ] = None,
+    passes: Annotated[
+        int | None, typer.Option(help="ppo: number of policy passes (greedy + sampled); reproducible")
+    ] = None,
     plan_start: Annotated[str | None, typer.Option(help="plan start, e.g. 2026-11-23T06:00")] = None,
     excel: Annotated[Path | None, typer.Option("--excel", help="write the Gantt/schedule workbook here")] = None,
     excel_slot: Annotated[int, typer.Option(help="minutes per Gantt column in the Excel export")] = 30,
@@ -163,7 +175,14 @@ def plan_cmd(
         typer.echo("--buffers: use hard or soft", err=True)
         raise typer.Exit(EXIT_DATA_ERROR)
     try:
-        res = plan(inst, goal, method, buffers=buffers, seed=seed, time_limit=time_limit)
+        extra: dict[str, Any] = {}
+        if passes is not None:
+            if passes < 1 or not method.lower().startswith("ppo"):
+                typer.echo("--passes: a number >= 1, with --method ppo", err=True)
+                raise typer.Exit(EXIT_DATA_ERROR)
+            # an exact number of passes: no time budget unless --time-limit gives one
+            extra = {"samples": passes, "time_budget_s": time_limit}
+        res = plan(inst, goal, method, buffers=buffers, seed=seed, time_limit=time_limit, **extra)
     except (KeyError, ValueError) as e:
         typer.echo(f"--method: {e}", err=True)
         raise typer.Exit(EXIT_DATA_ERROR) from None

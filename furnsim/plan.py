@@ -16,7 +16,12 @@ from typing import Any
 from furnsim.model import Instance
 from furnsim.sim import Schedule, Simulator
 
-__all__ = ["PlanResult", "plan", "run_rule"]
+__all__ = ["PPO_MAX_PASSES", "PlanResult", "plan", "run_rule"]
+
+#: with ``method="ppo"`` and a ``time_limit``, the policy samples passes until the time runs
+#: out (this many at most); without one it makes the model's ``plan_samples`` passes within
+#: 1.5 s
+PPO_MAX_PASSES = 100_000
 
 
 @dataclass
@@ -105,6 +110,11 @@ def plan(
 ) -> PlanResult:
     """Plan ``instance`` for ``goal`` with ``method`` (``rule:NAME``, ``best-rule``, ``cpsat``, ``ppo``).
 
+    ``time_limit`` (seconds) bounds CP-SAT's search and, for ``ppo``, the policy's: one greedy
+    pass, then passes sampled from the policy until the time is spent, the cheapest kept
+    (``samples=N`` in ``options`` caps the passes; without a time limit: the model's default,
+    within 1.5 s).
+
     With ``guard`` (default) a learned policy's plan is also compared with the best rule's
     and replaced by it when it is worse; ``fallback`` then says so. Invalid or deadlocked plans
     always fall back to the best valid rule.
@@ -145,6 +155,10 @@ def plan(
         elif m.lower().startswith("ppo"):
             from furnsim.rl.policy import plan_with_policy
 
+            if time_limit is not None:
+                # a search budget: sampled passes from the policy until it runs out
+                options.setdefault("time_budget_s", float(time_limit))
+                options.setdefault("samples", PPO_MAX_PASSES)
             schedule, details = plan_with_policy(instance, goal_name, buffers=buffers, **options)
         else:
             raise ValueError(f"unknown method {method!r}: use rule:NAME, best-rule, cpsat or ppo")

@@ -88,6 +88,24 @@ def test_default_method_shows_the_fallback(at: AppTest) -> None:
         assert res.method in _texts(at.warning)
     else:
         assert res.method.startswith("ppo")
+        assert "Policy search:" in _texts(at.caption)
+
+
+def test_policy_search_time_is_passed_to_the_planner(at: AppTest) -> None:
+    """The planner's search-time box reaches plan(): a longer search makes more passes."""
+    at.number_input(key="ppo_time").set_value(0.5)
+    at.button(key="start").click().run()
+    short = at.session_state.result["result"]
+    assert at.session_state.time_limit_val == 0.5
+    if short.fallback and "not available" in short.fallback:
+        pytest.skip("no shipped policy")
+    at.number_input(key="ppo_time").set_value(4.0)
+    at.button(key="start").click().run()
+    long = at.session_state.result["result"]
+    assert at.session_state.time_limit_val == 4.0
+    assert short.details["time_budget_s"] == 0.5 and long.details["time_budget_s"] == 4.0
+    assert long.details["passes"] >= short.details["passes"] >= 1
+    assert long.details["policy_cost"] <= short.details["policy_cost"] + 1e-6  # same seed: a superset
 
 
 def test_bad_rows_are_flagged_kept_and_persist(at: AppTest, monkeypatch, tmp_path) -> None:

@@ -340,6 +340,7 @@ def plan_with_policy(
         "plan_s": round(t2 - t1, 4),
         "decisions": int(sim.steps),
         "passes": info["samples"],
+        "time_budget_s": time_budget_s,
         "greedy_cost": info["greedy_cost"],
         "temperature": tau,
     }
