@@ -118,7 +118,7 @@ def summarize(records: list[dict], goals: tuple[str, ...]) -> str:
         "\nCells: mean of per-week ratios / ratio of total costs, both to the best single rule's "
         "cost on the same week (its deterministic pass); lower is better. *n passes*: the "
         "cheapest of the first n; *t s*: the cheapest of the passes done within t seconds of "
-        "pass time, on this machine (\"all passes\": the run ended before t on some weeks)."
+        'pass time, on this machine ("all passes": the run ended before t on some weeks).'
     )
     return "\n".join(lines)
 
@@ -141,7 +141,9 @@ def main(argv: list[str] | None = None) -> None:
     a = ap.parse_args(argv)
     goals = tuple(a.goals.split(","))
     out = Path(a.out)
-    records = [json.loads(x) for x in out.read_text().splitlines() if x.strip()] if out.exists() else []
+    records = (
+        [json.loads(x) for x in out.read_text().splitlines() if x.strip()] if out.exists() else []
+    )
     if not a.summary_only:
         torch.set_num_threads(1)
         done = {(r["goal"], r["seed"], r["method"]) for r in records}

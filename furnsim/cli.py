@@ -23,7 +23,9 @@ EXIT_DATA_ERROR = 2
 
 def _fail_data(e: DataError, as_json: bool = False) -> None:
     if as_json:
-        typer.echo(json.dumps({"valid": False, "errors": [i.to_dict() for i in e.issues]}, indent=2))
+        typer.echo(
+            json.dumps({"valid": False, "errors": [i.to_dict() for i in e.issues]}, indent=2)
+        )
     else:
         typer.echo(str(e), err=True)
     raise typer.Exit(EXIT_DATA_ERROR)
@@ -42,7 +44,13 @@ def _parse_start(value: str | None) -> datetime | None:
 FormatOpt = Annotated[str, typer.Option("--format", help="auto|workbook|csv|yaml|jsp|fjs")]
 
 
-def load(path: Path, orders: Path | None, fmt: str = "auto", plan_start: str | None = None, as_json: bool = False) -> Any:
+def load(
+    path: Path,
+    orders: Path | None,
+    fmt: str = "auto",
+    plan_start: str | None = None,
+    as_json: bool = False,
+) -> Any:
     """Load an instance or exit 2 with the full error list (never a traceback)."""
     from furnsim.io import load_instance
 
@@ -59,11 +67,17 @@ def load(path: Path, orders: Path | None, fmt: str = "auto", plan_start: str | N
 
 @app.command("check-data")
 def check_data(
-    path: Annotated[Path, typer.Argument(help="plant workbook, CSV folder, YAML, or benchmark file")],
+    path: Annotated[
+        Path, typer.Argument(help="plant workbook, CSV folder, YAML, or benchmark file")
+    ],
     orders: Annotated[Path | None, typer.Option(help="orders file (.xlsx/.csv/.yaml)")] = None,
     fmt: FormatOpt = "auto",
-    plan_start: Annotated[str | None, typer.Option(help="plan start, e.g. 2026-11-23T06:00")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print the summary as one JSON object")] = False,
+    plan_start: Annotated[
+        str | None, typer.Option(help="plan start, e.g. 2026-11-23T06:00")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print the summary as one JSON object")
+    ] = False,
 ) -> None:
     """Validate plant, catalog and orders; print a summary (exit 2 with every error when invalid)."""
     inst = load(path, orders, fmt, plan_start, as_json)
@@ -81,23 +95,36 @@ def generate(
     out: Annotated[Path, typer.Option(help="output folder")],
     jobs: Annotated[int, typer.Option(help="number of component jobs in the week")] = 500,
     seed: Annotated[int, typer.Option(help="random seed (deterministic output)")] = 0,
-    work_centers: Annotated[int | None, typer.Option(help="work centers of a synthetic plant")] = None,
+    work_centers: Annotated[
+        int | None, typer.Option(help="work centers of a synthetic plant")
+    ] = None,
     machines: Annotated[int | None, typer.Option(help="machines of a synthetic plant")] = None,
-    plant: Annotated[Path | None, typer.Option(help="existing plant: write only a week of orders for it")] = None,
+    plant: Annotated[
+        Path | None, typer.Option(help="existing plant: write only a week of orders for it")
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", help="workbook|csv|yaml")] = "workbook",
 ) -> None:
     """Generate a synthetic furniture plant and week, or (with --plant) a week of orders."""
     from furnsim.generate import generate_to_dir
 
     if plant is None and (work_centers is None or machines is None):
-        typer.echo("give --work-centers and --machines for a new plant, or --plant PATH for orders only", err=True)
+        typer.echo(
+            "give --work-centers and --machines for a new plant, or --plant PATH for orders only",
+            err=True,
+        )
         raise typer.Exit(EXIT_DATA_ERROR)
     if fmt not in ("workbook", "csv", "yaml"):
         typer.echo("--format: use workbook, csv or yaml", err=True)
         raise typer.Exit(EXIT_DATA_ERROR)
     try:
         written = generate_to_dir(
-            out, work_centers=work_centers, machines=machines, jobs=jobs, seed=seed, plant=plant, fmt=fmt  # type: ignore[arg-type]
+            out,
+            work_centers=work_centers,
+            machines=machines,
+            jobs=jobs,
+            seed=seed,
+            plant=plant,
+            fmt=fmt,  # type: ignore[arg-type]
         )
     except DataError as e:
         _fail_data(e)
@@ -111,9 +138,15 @@ GOAL_HELP = "speed | efficiency | empty-buffers"
 
 def _print_kpis(res: Any) -> None:
     k = res.kpis
-    typer.echo(f"method:      {res.method}" + (f"   (requested {res.requested}; fallback: {res.fallback})" if res.fallback else ""))
+    typer.echo(
+        f"method:      {res.method}"
+        + (f"   (requested {res.requested}; fallback: {res.fallback})" if res.fallback else "")
+    )
     typer.echo(f"goal:        {res.goal}   cost {res.cost:,.2f}")
-    typer.echo(f"valid:       {res.valid}" + (f"   ({len(res.violations)} violations)" if res.violations else ""))
+    typer.echo(
+        f"valid:       {res.valid}"
+        + (f"   ({len(res.violations)} violations)" if res.violations else "")
+    )
     if res.deadlock:
         typer.echo(f"deadlock:    {res.deadlock}")
     rows = [
@@ -130,7 +163,11 @@ def _print_kpis(res: Any) -> None:
     for label, key, unit in rows:
         if key in k:
             v = k[key]
-            typer.echo(f"  {label:<18} {v:,.3f} {unit}".rstrip() if isinstance(v, float) else f"  {label:<18} {v} {unit}".rstrip())
+            typer.echo(
+                f"  {label:<18} {v:,.3f} {unit}".rstrip()
+                if isinstance(v, float)
+                else f"  {label:<18} {v} {unit}".rstrip()
+            )
     d = res.details
     if "passes" in d and "greedy_cost" in d:
         typer.echo(
@@ -142,24 +179,37 @@ def _print_kpis(res: Any) -> None:
 
 @app.command("plan")
 def plan_cmd(
-    path: Annotated[Path, typer.Argument(help="plant workbook, CSV folder, YAML, or benchmark file")],
+    path: Annotated[
+        Path, typer.Argument(help="plant workbook, CSV folder, YAML, or benchmark file")
+    ],
     orders: Annotated[Path | None, typer.Option(help="orders file (.xlsx/.csv/.yaml)")] = None,
     fmt: FormatOpt = "auto",
     goal: Annotated[str, typer.Option(help=GOAL_HELP)] = "speed",
     method: Annotated[str, typer.Option(help="rule:NAME | best-rule | cpsat | ppo")] = "best-rule",
-    json_out: Annotated[Path | None, typer.Option("--json", help="write the result as JSON here")] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="write the result as JSON here")
+    ] = None,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
     buffers: Annotated[str, typer.Option(help="hard (blocking) | soft (overflow priced)")] = "hard",
     time_limit: Annotated[
         float | None,
-        typer.Option(help="seconds: cpsat's limit; ppo's search time (sampled passes, default 1.5)"),
+        typer.Option(
+            help="seconds: cpsat's limit; ppo's search time (sampled passes, default 1.5)"
+        ),
     ] = None,
     passes: Annotated[
-        int | None, typer.Option(help="ppo: number of policy passes (greedy + sampled); reproducible")
+        int | None,
+        typer.Option(help="ppo: number of policy passes (greedy + sampled); reproducible"),
     ] = None,
-    plan_start: Annotated[str | None, typer.Option(help="plan start, e.g. 2026-11-23T06:00")] = None,
-    excel: Annotated[Path | None, typer.Option("--excel", help="write the Gantt/schedule workbook here")] = None,
-    excel_slot: Annotated[int, typer.Option(help="minutes per Gantt column in the Excel export")] = 30,
+    plan_start: Annotated[
+        str | None, typer.Option(help="plan start, e.g. 2026-11-23T06:00")
+    ] = None,
+    excel: Annotated[
+        Path | None, typer.Option("--excel", help="write the Gantt/schedule workbook here")
+    ] = None,
+    excel_slot: Annotated[
+        int, typer.Option(help="minutes per Gantt column in the Excel export")
+    ] = 30,
 ) -> None:
     """Plan the orders with a method and print the KPIs (exit 1 if the plan is not valid)."""
     from furnsim.goals import get_goal
@@ -242,12 +292,20 @@ def validate_cmd(
 
 @app.command("evaluate")
 def evaluate_cmd(
-    instances: Annotated[str, typer.Option(help="glob(s), comma-separated, e.g. '../shared/benchmarks/jsp/ta0*.txt'")],
-    methods: Annotated[str, typer.Option(help="comma-separated, e.g. rule:EDD,rule:ATC,best-rule")] = "rule:FIFO,rule:SPT,rule:EDD,rule:ATC",
+    instances: Annotated[
+        str, typer.Option(help="glob(s), comma-separated, e.g. '../shared/benchmarks/jsp/ta0*.txt'")
+    ],
+    methods: Annotated[
+        str, typer.Option(help="comma-separated, e.g. rule:EDD,rule:ATC,best-rule")
+    ] = "rule:FIFO,rule:SPT,rule:EDD,rule:ATC",
     goal: Annotated[str, typer.Option(help=GOAL_HELP)] = "speed",
     out: Annotated[Path | None, typer.Option(help="results CSV")] = None,
-    summary: Annotated[Path | None, typer.Option(help="markdown summary (default: OUT with .md)")] = None,
-    reference: Annotated[str | None, typer.Option(help="method the ratios refer to (default: first)")] = None,
+    summary: Annotated[
+        Path | None, typer.Option(help="markdown summary (default: OUT with .md)")
+    ] = None,
+    reference: Annotated[
+        str | None, typer.Option(help="method the ratios refer to (default: first)")
+    ] = None,
     buffers: Annotated[str, typer.Option(help="hard | soft")] = "hard",
     seed: Annotated[int, typer.Option()] = 0,
     time_limit: Annotated[float | None, typer.Option(help="seconds per cpsat run")] = None,
@@ -263,9 +321,20 @@ def evaluate_cmd(
     mlist = [m.strip() for m in methods.split(",") if m.strip()]
 
     def show(row: dict[str, Any]) -> None:
-        typer.echo(f"{row['instance']:<24} {row['method']:<16} cost {row['cost']:>14,.2f}  valid {row['valid']}  {row['time_s']:.3f}s")
+        typer.echo(
+            f"{row['instance']:<24} {row['method']:<16} cost {row['cost']:>14,.2f}  valid {row['valid']}  {row['time_s']:.3f}s"
+        )
 
-    df = evaluate(paths, mlist, goal, buffers=buffers, seed=seed, time_limit=time_limit, orders=orders, on_row=show)
+    df = evaluate(
+        paths,
+        mlist,
+        goal,
+        buffers=buffers,
+        seed=seed,
+        time_limit=time_limit,
+        orders=orders,
+        on_row=show,
+    )
     md = summary_markdown(df, reference)
     typer.echo("")
     typer.echo(md)
@@ -278,9 +347,13 @@ def evaluate_cmd(
 
 @app.command("train")
 def train_cmd(
-    config: Annotated[Path, typer.Option(help="training config YAML, e.g. configs/train/speed.yaml")],
+    config: Annotated[
+        Path, typer.Option(help="training config YAML, e.g. configs/train/speed.yaml")
+    ],
     max_minutes: Annotated[float | None, typer.Option(help="wall-clock cap")] = None,
-    total_timesteps: Annotated[int | None, typer.Option(help="override the config's budget")] = None,
+    total_timesteps: Annotated[
+        int | None, typer.Option(help="override the config's budget")
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="override the config's seed")] = None,
     out: Annotated[Path | None, typer.Option(help="output folder for the model + sidecar")] = None,
 ) -> None:

@@ -39,7 +39,9 @@ class PlanResult:
     deadlock: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
 
-    def to_dict(self, instance: Instance | None = None, with_schedule: bool = True) -> dict[str, Any]:
+    def to_dict(
+        self, instance: Instance | None = None, with_schedule: bool = True
+    ) -> dict[str, Any]:
         d: dict[str, Any] = {
             "kpis": self.kpis,
             "cost": self.cost,
@@ -62,7 +64,11 @@ class PlanResult:
 def _violation_dict(v: Any) -> dict[str, Any]:
     if isinstance(v, dict):
         return v
-    return {"kind": getattr(v, "kind", ""), "message": getattr(v, "message", str(v)), "ops": list(getattr(v, "ops", ()))}
+    return {
+        "kind": getattr(v, "kind", ""),
+        "message": getattr(v, "message", str(v)),
+        "ops": list(getattr(v, "ops", ())),
+    }
 
 
 def run_rule(
@@ -76,10 +82,14 @@ def run_rule(
     """Plan a whole instance with one dispatching rule (or any policy) through the simulator."""
     from furnsim.rules import run_policy
 
-    return run_policy(instance, rule, buffers=buffers, seed=seed, anticipatory_setups=anticipatory_setups)
+    return run_policy(
+        instance, rule, buffers=buffers, seed=seed, anticipatory_setups=anticipatory_setups
+    )
 
 
-def _score(instance: Instance, schedule: Schedule, goal: str) -> tuple[dict[str, Any], float, list[Any]]:
+def _score(
+    instance: Instance, schedule: Schedule, goal: str
+) -> tuple[dict[str, Any], float, list[Any]]:
     from furnsim.goals import cost
     from furnsim.kpi import kpis
     from furnsim.validate import validate
@@ -132,13 +142,17 @@ def plan(
     try:
         if m.lower().startswith("rule:"):
             rule = _rule_method(m.split(":", 1)[1])
-            schedule, sim = run_rule(instance, rule, buffers=buffers, anticipatory_setups=anticipatory_setups, seed=seed)
+            schedule, sim = run_rule(
+                instance, rule, buffers=buffers, anticipatory_setups=anticipatory_setups, seed=seed
+            )
             if sim.deadlock is not None:
                 deadlock = sim.deadlock.message
                 fallback = f"{m} deadlocked ({deadlock})"
                 schedule = None
         elif m.lower() in ("best-rule", "best_rule", "rules"):
-            schedule, details = _best_rule(instance, goal_name, buffers, anticipatory_setups, seed, progress)
+            schedule, details = _best_rule(
+                instance, goal_name, buffers, anticipatory_setups, seed, progress
+            )
         elif m.lower() in ("cpsat", "cp-sat"):
             from furnsim.solvers.cpsat import solve_cpsat
 
@@ -175,20 +189,22 @@ def plan(
             details["rejected_violations"] = [_violation_dict(v) for v in viol[:20]]
             schedule, scored = None, None
         elif guard and m.lower().startswith("ppo"):
-            rule_s, bdetails = _best_rule(instance, goal_name, buffers, anticipatory_setups, seed, None)
+            rule_s, bdetails = _best_rule(
+                instance, goal_name, buffers, anticipatory_setups, seed, None
+            )
             rule_scored = _score(instance, rule_s, goal_name)
             rc = rule_scored[1]
             details["policy_cost"] = c
             details["best_rule_cost"] = rc
             if not rule_scored[2] and rule_s.complete and rc < c:
-                fallback = (
-                    f"{m} plan cost {c:,.2f} is worse than the best rule's ({rule_s.method}: {rc:,.2f})"
-                )
+                fallback = f"{m} plan cost {c:,.2f} is worse than the best rule's ({rule_s.method}: {rc:,.2f})"
                 details.update(bdetails)
                 schedule, scored = rule_s, rule_scored
                 result_method = rule_s.method
     if schedule is None:
-        schedule, bdetails = _best_rule(instance, goal_name, buffers, anticipatory_setups, seed, progress)
+        schedule, bdetails = _best_rule(
+            instance, goal_name, buffers, anticipatory_setups, seed, progress
+        )
         details.update(bdetails)
         result_method = schedule.method
         if schedule.meta.get("deadlock"):
@@ -224,12 +240,20 @@ def _best_rule(
     if progress is not None:
         progress(f"trying {len(rule_names(True))} dispatching rules", 0.0)
     try:
-        best = best_rule(instance, goal, buffers=buffers, seed=seed, anticipatory_setups=anticipatory_setups)
+        best = best_rule(
+            instance, goal, buffers=buffers, seed=seed, anticipatory_setups=anticipatory_setups
+        )
     except NoValidPlan as e:
         # every rule deadlocked: return the FIFO attempt so the caller can show the deadlock
         from furnsim.rules import get_rule
 
-        s, _ = run_rule(instance, get_rule("FIFO"), buffers=buffers, anticipatory_setups=anticipatory_setups, seed=seed)
+        s, _ = run_rule(
+            instance,
+            get_rule("FIFO"),
+            buffers=buffers,
+            anticipatory_setups=anticipatory_setups,
+            seed=seed,
+        )
         return s, {"all_deadlocked": True, "deadlocks": getattr(e, "deadlocks", {})}
     if progress is not None:
         progress(f"best rule {best.rule}", 1.0)

@@ -245,7 +245,10 @@ def _load_scorer(path: Path) -> list[tuple[np.ndarray, np.ndarray]] | None:
     sd = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
     out = []
     for name in _SCORER_KEYS:
-        w, b = sd.get(f"features_extractor.{name}.weight"), sd.get(f"features_extractor.{name}.bias")
+        w, b = (
+            sd.get(f"features_extractor.{name}.weight"),
+            sd.get(f"features_extractor.{name}.bias"),
+        )
         if w is None or b is None:
             return None
         out.append((w.numpy().T.astype(np.float64), b.numpy().astype(np.float64)))
