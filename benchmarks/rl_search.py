@@ -11,7 +11,9 @@ the number of passes (1 = greedy, then 8, 16, 32, 64; machine-independent), with
 pass takes. It also asks whether the gain comes from the *policy* or from *search alone*:
 the control makes the same number of passes with the best single rule (the model's teacher),
 where each decision takes a uniformly random candidate with probability ``eps`` instead of
-the rule's pick (ε-greedy rule sampling; the first pass is the rule itself).
+the rule's pick (ε-greedy rule sampling; the first pass is the rule itself). With
+``--policy-eps`` the policy is run the same way (its greedy pick, or a random candidate with
+probability ε), which separates "a better proposal distribution" from "sampling at τ".
 
 Reported per goal: mean over weeks of cost / best single rule (*mean of ratios*) and total
 cost / total cost of the best single rule (*ratio of means*: the issue's "mean cost") after
@@ -51,6 +53,39 @@ class NoisyRule:
         if self.rng is not None and d.candidates.size > 1 and self.rng.random() < self.eps:
             return int(d.candidates[self.rng.integers(d.candidates.size)])
         return self.rule.choose(sim, d)  # type: ignore[attr-defined]
+
+
+class NoisyPolicy:
+    """The policy's greedy pick, or with probability ``eps`` a uniformly random candidate (the
+    policy is only evaluated when its pick is needed)."""
+
+    def __init__(self, planner: object, eps: float, rng: np.random.Generator | None) -> None:
+        self.planner, self.eps, self.rng = planner, float(eps), rng
+        self.name = f"policy~{eps:g}"
+
+    def choose(self, sim, d):  # type: ignore[no-untyped-def]
+        if self.rng is not None and d.candidates.size > 1 and self.rng.random() < self.eps:
+            return int(d.candidates[self.rng.integers(d.candidates.size)])
+        return self.planner.choose(sim, d)  # type: ignore[attr-defined]
+
+
+def noisy_policy_passes(planner, inst, goal: str, eps: float, n: int, seed: int = 0):  # type: ignore[no-untyped-def]
+    from furnsim.goals import cost
+    from furnsim.rules import run_policy
+
+    ss = np.random.SeedSequence(seed)
+    costs, secs, best = [], [], None
+    for i in range(n):
+        t = time.perf_counter()
+        rng = None if i == 0 else np.random.default_rng(ss.spawn(1)[0])
+        s, sim = run_policy(inst, NoisyPolicy(planner, eps, rng))
+        c = math.inf if sim.deadlock is not None else float(cost(s, goal, inst))
+        secs.append(time.perf_counter() - t)
+        costs.append(c)
+        if best is None or c < best[0]:
+            best = (c, s)
+    assert best is not None
+    return costs, secs, best[1]
 
 
 def rule_passes(inst, goal: str, rule_name: str, eps: float, n: int, seed: int = 0):  # type: ignore[no-untyped-def]
@@ -136,6 +171,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--passes", type=int, default=64, help="policy passes per week")
     ap.add_argument("--rule-passes", type=int, default=256, help="noisy-rule passes per week")
     ap.add_argument("--eps", default="0.05,0.2", help="noise levels of the rule control")
+    ap.add_argument(
+        "--policy-eps", default="", help="noise levels of the ε-greedy policy (e.g. 0.05)"
+    )
     ap.add_argument("--out", default=str(DEFAULT_OUT))
     ap.add_argument("--summary-only", action="store_true", help="only print the table of --out")
     a = ap.parse_args(argv)
@@ -154,6 +192,7 @@ def main(argv: list[str] | None = None) -> None:
             tau = float(planner.meta.get("plan_temperature", 1.0))
             methods: list[tuple[str, float | None]] = [("rule", 0.0), ("policy", None)]
             methods += [(f"rule~{e}", float(e)) for e in a.eps.split(",") if e]
+            methods += [(f"policy~{e}", float(e)) for e in a.policy_eps.split(",") if e]
             for i, w in enumerate(weeks):
                 seed = 10_000 + i
                 for m, eps in methods:
@@ -162,6 +201,8 @@ def main(argv: list[str] | None = None) -> None:
                     t = time.perf_counter()
                     if m == "policy":
                         costs, secs, s = policy_passes(planner, w, g, a.passes, tau)
+                    elif m.startswith("policy~"):
+                        costs, secs, s = noisy_policy_passes(planner, w, g, eps or 0.0, a.passes)
                     else:
                         n = 1 if m == "rule" else a.rule_passes
                         costs, secs, s = rule_passes(w, g, teacher, eps or 0.0, n)
