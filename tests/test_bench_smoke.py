@@ -59,3 +59,25 @@ def test_sim_speed_ta01_one_episode(tmp_path: Path) -> None:
     for ln in text.splitlines():
         if ln.startswith("| ta01"):
             assert "| 225 |" in ln, ln
+
+
+def test_rl_search_smoke(tmp_path: Path) -> None:
+    """benchmarks/rl_search.py on one held-out week, 2 passes per method: every method's first
+    pass is the greedy/rule pass and the table has a row per method."""
+    pytest.importorskip("sb3_contrib")
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    spec = importlib.util.spec_from_file_location(
+        "furnsim_bench_rl_search", REPO / "benchmarks" / "rl_search.py"
+    )
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    out = tmp_path / "search.jsonl"
+    argv = ["--goals", "speed", "--weeks", "1", "--passes", "2", "--rule-passes", "2"]
+    mod.main(argv + ["--eps", "0.5", "--policy-eps", "0.5", "--out", str(out)])
+    recs = [__import__("json").loads(x) for x in out.read_text().splitlines()]
+    by = {r["method"]: r for r in recs}
+    assert set(by) == {"rule", "policy", "rule~0.5", "policy~0.5"}
+    assert all(r["valid"] for r in recs)
+    assert by["rule~0.5"]["costs"][0] == by["rule"]["costs"][0]  # first pass = the rule itself
+    assert len(by["policy"]["costs"]) == 2 and len(by["rule"]["costs"]) == 1
