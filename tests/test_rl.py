@@ -64,6 +64,12 @@ def test_tiny_training_run_saves_a_model_that_plans(tmp_path: Path) -> None:
     )
     res = train(cfg)
     assert res.model_path.exists()
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        pass
+    else:  # installed with the rl extra: the run leaves TensorBoard event files
+        assert list((tmp_path / "runs" / "ppo-speed" / "tb").rglob("events.out.tfevents.*"))
     side = json.loads(res.model_path.with_suffix(".json").read_text())
     for key in ("config", "timesteps", "wall_time_s", "validation", "commit", "teacher"):
         assert key in side
