@@ -468,6 +468,20 @@ def section_plan(plant: Any, rows: list[dict[str, Any]]) -> None:
         )
     elif kind == "best-rule":
         method = "best-rule"
+        extra = float(
+            st.number_input(
+                "Search time (s)",
+                0.0,
+                600.0,
+                0.0,
+                step=0.5,
+                key="rule_time",
+                help="0 = every rule once, the cheapest plan kept. More: then passes around the "
+                "best rule that take a random waiting job at 5 % of the decisions, until this "
+                "time is spent; the cheapest plan is kept.",
+            )
+        )
+        time_limit = extra if extra > 0 else None
     elif kind == "rule":
         from furnsim.rules import RULES
 
@@ -606,6 +620,12 @@ def section_results() -> None:
             f"Fallback: requested **{res.requested}**, used **{res.method}** - {res.fallback}"
         )
     d = res.details
+    if "search" in d:
+        sr = d["search"]
+        st.caption(
+            f"Search: {sr['passes']} passes around {sr['around']} in {sr['seconds']:.1f} s · "
+            f"rule {sr['rule_cost']:,.0f} → kept {sr['best_cost']:,.0f}"
+        )
     if "passes" in d and "greedy_cost" in d and not res.fallback:
         st.caption(
             f"Policy search: {d['passes']} passes in {d.get('plan_s', 0):.1f} s · first (greedy) "

@@ -174,6 +174,12 @@ def _print_kpis(res: Any) -> None:
             f"policy:      {d['passes']} passes in {d.get('plan_s', 0):.2f} s "
             f"(greedy pass {d['greedy_cost']:,.2f}, best {d.get('policy_cost', res.cost):,.2f})"
         )
+    if "search" in d:
+        sr = d["search"]
+        typer.echo(
+            f"search:      {sr['passes']} passes around {sr['around']} (noise {sr['eps']:g}) "
+            f"in {sr['seconds']:.2f} s: {sr['rule_cost']:,.2f} -> {sr['best_cost']:,.2f}"
+        )
     typer.echo(f"planned in {res.wall_time:.3f} s")
 
 
@@ -194,12 +200,16 @@ def plan_cmd(
     time_limit: Annotated[
         float | None,
         typer.Option(
-            help="seconds: cpsat's limit; ppo's search time (sampled passes, default 1.5)"
+            help="seconds: cpsat's limit; ppo's search time (sampled passes, default 1.5); "
+            "best-rule: search of noisy passes around the best rule after the rules"
         ),
     ] = None,
     passes: Annotated[
         int | None,
-        typer.Option(help="ppo: number of policy passes (greedy + sampled); reproducible"),
+        typer.Option(
+            help="ppo: policy passes (greedy + sampled); best-rule: noisy passes around the "
+            "best rule; reproducible"
+        ),
     ] = None,
     plan_start: Annotated[
         str | None, typer.Option(help="plan start, e.g. 2026-11-23T06:00")
@@ -227,11 +237,14 @@ def plan_cmd(
     try:
         extra: dict[str, Any] = {}
         if passes is not None:
-            if passes < 1 or not method.lower().startswith("ppo"):
-                typer.echo("--passes: a number >= 1, with --method ppo", err=True)
+            ml = method.lower()
+            if passes < 1 or not (ml.startswith("ppo") or ml == "best-rule"):
+                typer.echo("--passes: a number >= 1, with --method ppo or best-rule", err=True)
                 raise typer.Exit(EXIT_DATA_ERROR)
             # an exact number of passes: no time budget unless --time-limit gives one
-            extra = {"samples": passes, "time_budget_s": time_limit}
+            extra = {"samples": passes}
+            if ml.startswith("ppo"):
+                extra["time_budget_s"] = time_limit
         res = plan(inst, goal, method, buffers=buffers, seed=seed, time_limit=time_limit, **extra)
     except (KeyError, ValueError) as e:
         typer.echo(f"--method: {e}", err=True)

@@ -105,7 +105,9 @@ def test_policy_search_time_is_passed_to_the_planner(at: AppTest) -> None:
     assert at.session_state.time_limit_val == 4.0
     assert short.details["time_budget_s"] == 0.5 and long.details["time_budget_s"] == 4.0
     assert long.details["passes"] >= short.details["passes"] >= 1
-    assert long.details["policy_cost"] <= short.details["policy_cost"] + 1e-6  # same seed: a superset
+    assert (
+        long.details["policy_cost"] <= short.details["policy_cost"] + 1e-6
+    )  # same seed: a superset
 
 
 def test_bad_rows_are_flagged_kept_and_persist(at: AppTest, monkeypatch, tmp_path) -> None:
@@ -189,3 +191,18 @@ def test_import_orders_with_bad_rows(at: AppTest) -> None:
         and "more than 0" in p["I-2"]
         and "in the past" in p["I-2"]
     )
+
+
+def test_best_rule_search_time(at: AppTest) -> None:
+    at.radio(key="method").set_value("best-rule").run()
+    assert at.number_input(key="rule_time").value == 0.0
+    at.button(key="start").click().run()
+    plain = at.session_state.result["result"]
+    assert "search" not in plain.details and plain.valid  # 0 = every rule once
+    at.number_input(key="rule_time").set_value(1.0)
+    at.button(key="start").click().run()
+    res = at.session_state.result["result"]
+    assert not at.exception, [e.value for e in at.exception]
+    assert res.details["search"]["passes"] >= 1 and res.valid
+    assert res.cost <= plain.cost + 1e-9
+    assert "Search:" in _texts(at.caption) and "around rule:" in _texts(at.caption)

@@ -73,7 +73,9 @@ def test_missing_policy_falls_back_and_says_so(demo):
 
 def test_cli_plan_json_then_validate(tmp_path):
     out = tmp_path / "out.json"
-    r = runner.invoke(app, ["plan", str(DEMO), "--method", "best-rule", "--goal", "speed", "--json", str(out)])
+    r = runner.invoke(
+        app, ["plan", str(DEMO), "--method", "best-rule", "--goal", "speed", "--json", str(out)]
+    )
     assert r.exit_code == 0, r.output
     assert "makespan" in r.output
     d = json.loads(out.read_text())
@@ -106,7 +108,16 @@ def test_cli_evaluate_writes_csv_and_summary(tmp_path):
     la01 = ROOT.parent / "shared" / "benchmarks" / "jsp" / "la01.txt"
     pattern = f"{ft06_path()}" + (f",{la01}" if la01.exists() else "")
     r = runner.invoke(
-        app, ["evaluate", "--instances", pattern, "--methods", "rule:FIFO,rule:SPT,best-rule", "--out", str(out)]
+        app,
+        [
+            "evaluate",
+            "--instances",
+            pattern,
+            "--methods",
+            "rule:FIFO,rule:SPT,best-rule",
+            "--out",
+            str(out),
+        ],
     )
     assert r.exit_code == 0, r.output
     df = pd.read_csv(out)
@@ -123,7 +134,9 @@ def test_cli_plan_excel_export(tmp_path):
     import openpyxl
 
     out = tmp_path / "plan.xlsx"
-    r = runner.invoke(app, ["plan", str(DEMO), "--method", "rule:EDD", "--excel", str(out), "--excel-slot", "60"])
+    r = runner.invoke(
+        app, ["plan", str(DEMO), "--method", "rule:EDD", "--excel", str(out), "--excel-slot", "60"]
+    )
     assert r.exit_code == 0, r.output
     wb = openpyxl.load_workbook(out)
     assert {"Schedule", "Gantt", "KPIs", "Buffers", "Orders"} <= set(wb.sheetnames)
@@ -136,8 +149,19 @@ def test_evaluate_with_cpsat_shows_ratio_and_gap(tmp_path):
     out = tmp_path / "res.csv"
     r = runner.invoke(
         app,
-        ["evaluate", "--instances", str(ft06_path()), "--methods", "rule:SPT,cpsat", "--reference", "cpsat",
-         "--time-limit", "10", "--out", str(out)],
+        [
+            "evaluate",
+            "--instances",
+            str(ft06_path()),
+            "--methods",
+            "rule:SPT,cpsat",
+            "--reference",
+            "cpsat",
+            "--time-limit",
+            "10",
+            "--out",
+            str(out),
+        ],
     )
     assert r.exit_code == 0, r.output
     df = pd.read_csv(out)
@@ -169,3 +193,20 @@ def test_cli_passes_option(tmp_path):
     assert "policy:      2 passes" in r.output or "fallback" in r.output
     r = runner.invoke(app, ["plan", str(DEMO), "--method", "rule:EDD", "--passes", "2"])
     assert r.exit_code == 2 and "--passes" in r.output
+
+
+def test_best_rule_with_a_search_budget(demo):
+    plain = plan(demo, "speed", "best-rule")
+    searched = plan(demo, "speed", "best-rule", samples=5)
+    again = plan(demo, "speed", "best-rule", samples=5)
+    sr = searched.details["search"]
+    assert sr["passes"] == 5 and sr["around"] == plain.details["best_rule"]
+    assert sr["rule_cost"] == pytest.approx(plain.cost)
+    assert searched.cost == pytest.approx(sr["best_cost"])
+    assert searched.cost == pytest.approx(again.cost)
+    assert searched.cost <= plain.cost + 1e-9 and searched.valid
+    timed = plan(demo, "speed", "best-rule", time_limit=1.0)
+    assert timed.details["search"]["passes"] >= 1 and timed.valid
+    r = runner.invoke(app, ["plan", str(DEMO), "--method", "best-rule", "--passes", "3"])
+    assert r.exit_code == 0, r.output
+    assert "search:      3 passes around rule:" in r.output

@@ -296,3 +296,31 @@ def test_rules_are_fast_on_2000_ops():
         s, _ = rule.plan(inst)
         assert time.perf_counter() - t < 0.5, name
         assert s.complete
+
+
+def test_noisy_search_is_seeded_never_worse_and_stops_in_time():
+    from furnsim.rules import NoisyPolicy, search_noisy
+
+    inst = load_instance(Path(__file__).resolve().parents[1] / "bom_data" / "demo")
+    atcs = get_rule("ATCS")
+    base, _ = run_policy(inst, atcs)
+    c0 = cost(base, "speed", inst)
+    a, sim_a, info_a = search_noisy(inst, "speed", atcs, passes=6, eps=0.05, seed=3)
+    b, _, info_b = search_noisy(inst, "speed", atcs, passes=6, eps=0.05, seed=3)
+    assert info_a["passes"] == 6 and info_a["costs"] == info_b["costs"]  # reproducible
+    assert info_a["first_cost"] == pytest.approx(c0)  # the first pass is the rule itself
+    assert len(set(info_a["costs"])) > 1  # the noise changes plans
+    assert cost(a, "speed", inst) == pytest.approx(min(info_a["costs"]))
+    assert min(info_a["costs"]) <= c0 + 1e-9
+    check_valid(a, inst)
+    assert sim_a.deadlock is None
+    t = time.perf_counter()
+    _, _, info_t = search_noisy(inst, "speed", atcs, time_limit=0.5, seed=0)
+    assert time.perf_counter() - t < 0.5 + 2 * max(info_t["seconds"] / info_t["passes"], 0.2)
+    assert info_t["passes"] >= 1
+    # eps = 0 (or no rng) is the wrapped rule exactly
+    s0, _ = run_policy(inst, NoisyPolicy(atcs, 0.0, np.random.default_rng(0)))
+    np.testing.assert_array_equal(s0.op_machine, base.op_machine)
+    np.testing.assert_array_equal(s0.times["start"], base.times["start"])
+    with pytest.raises(ValueError):
+        search_noisy(inst, "speed", atcs)
