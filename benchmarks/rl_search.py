@@ -11,7 +11,8 @@ the number of passes (1 = greedy, then 8, 16, 32, 64; machine-independent), with
 pass takes. It also asks whether the gain comes from the *policy* or from *search alone*:
 the control makes the same number of passes with the best single rule (the model's teacher),
 where each decision takes a uniformly random candidate with probability ``eps`` instead of
-the rule's pick (ε-greedy rule sampling; the first pass is the rule itself). With
+the rule's pick (ε-greedy rule sampling, ``furnsim.rules.search_noisy``; the first pass is
+the rule itself). With
 ``--policy-eps`` the policy is run the same way (its greedy pick, or a random candidate with
 probability ε), which separates "a better proposal distribution" from "sampling at τ".
 
@@ -28,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from pathlib import Path
@@ -42,70 +42,12 @@ CHECKPOINTS = (1, 8, 16, 32, 64)
 TIME_CHECKPOINTS = (1.5, 5.0, 20.0)  # seconds of pass time (loading and validation excluded)
 
 
-class NoisyRule:
-    """The rule's pick, or with probability ``eps`` a uniformly random candidate."""
+def noisy_passes(inst, goal: str, policy, eps: float, n: int, seed: int = 0):  # type: ignore[no-untyped-def]
+    """``n`` passes of ``rules.search_noisy``: the policy's own pass, then ε-noisy ones."""
+    from furnsim.rules import search_noisy
 
-    def __init__(self, rule: object, eps: float, rng: np.random.Generator | None) -> None:
-        self.rule, self.eps, self.rng = rule, float(eps), rng
-        self.name = f"{getattr(rule, 'name', 'rule')}~{eps:g}"
-
-    def choose(self, sim, d):  # type: ignore[no-untyped-def]
-        if self.rng is not None and d.candidates.size > 1 and self.rng.random() < self.eps:
-            return int(d.candidates[self.rng.integers(d.candidates.size)])
-        return self.rule.choose(sim, d)  # type: ignore[attr-defined]
-
-
-class NoisyPolicy:
-    """The policy's greedy pick, or with probability ``eps`` a uniformly random candidate (the
-    policy is only evaluated when its pick is needed)."""
-
-    def __init__(self, planner: object, eps: float, rng: np.random.Generator | None) -> None:
-        self.planner, self.eps, self.rng = planner, float(eps), rng
-        self.name = f"policy~{eps:g}"
-
-    def choose(self, sim, d):  # type: ignore[no-untyped-def]
-        if self.rng is not None and d.candidates.size > 1 and self.rng.random() < self.eps:
-            return int(d.candidates[self.rng.integers(d.candidates.size)])
-        return self.planner.choose(sim, d)  # type: ignore[attr-defined]
-
-
-def noisy_policy_passes(planner, inst, goal: str, eps: float, n: int, seed: int = 0):  # type: ignore[no-untyped-def]
-    from furnsim.goals import cost
-    from furnsim.rules import run_policy
-
-    ss = np.random.SeedSequence(seed)
-    costs, secs, best = [], [], None
-    for i in range(n):
-        t = time.perf_counter()
-        rng = None if i == 0 else np.random.default_rng(ss.spawn(1)[0])
-        s, sim = run_policy(inst, NoisyPolicy(planner, eps, rng))
-        c = math.inf if sim.deadlock is not None else float(cost(s, goal, inst))
-        secs.append(time.perf_counter() - t)
-        costs.append(c)
-        if best is None or c < best[0]:
-            best = (c, s)
-    assert best is not None
-    return costs, secs, best[1]
-
-
-def rule_passes(inst, goal: str, rule_name: str, eps: float, n: int, seed: int = 0):  # type: ignore[no-untyped-def]
-    from furnsim.goals import cost
-    from furnsim.rules import get_rule, run_policy
-
-    rule = get_rule(rule_name)
-    ss = np.random.SeedSequence(seed)
-    costs, secs, best = [], [], None
-    for i in range(n):
-        t = time.perf_counter()
-        rng = None if i == 0 else np.random.default_rng(ss.spawn(1)[0])
-        s, sim = run_policy(inst, NoisyRule(rule, eps, rng))
-        c = math.inf if sim.deadlock is not None else float(cost(s, goal, inst))
-        secs.append(time.perf_counter() - t)
-        costs.append(c)
-        if best is None or c < best[0]:
-            best = (c, s)
-    assert best is not None
-    return costs, secs, best[1]
+    sched, _sim, info = search_noisy(inst, goal, policy, passes=n, eps=eps, seed=seed)
+    return info["costs"], info["pass_s"], sched
 
 
 def policy_passes(planner, inst, goal: str, n: int, tau: float, seed: int = 0):  # type: ignore[no-untyped-def]
@@ -163,6 +105,7 @@ def main(argv: list[str] | None = None) -> None:
     from rl_eval import held_out_weeks
 
     from furnsim.rl.policy import load_planner
+    from furnsim.rules import get_rule
     from furnsim.validate import validate
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -202,10 +145,10 @@ def main(argv: list[str] | None = None) -> None:
                     if m == "policy":
                         costs, secs, s = policy_passes(planner, w, g, a.passes, tau)
                     elif m.startswith("policy~"):
-                        costs, secs, s = noisy_policy_passes(planner, w, g, eps or 0.0, a.passes)
+                        costs, secs, s = noisy_passes(w, g, planner, eps or 0.0, a.passes)
                     else:
                         n = 1 if m == "rule" else a.rule_passes
-                        costs, secs, s = rule_passes(w, g, teacher, eps or 0.0, n)
+                        costs, secs, s = noisy_passes(w, g, get_rule(teacher), eps or 0.0, n)
                     viol = validate(s, w)
                     rec = {
                         "goal": g,

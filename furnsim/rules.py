@@ -559,10 +559,9 @@ def search_noisy(
     with probability ``eps`` (:class:`NoisyPolicy`; pass ``i`` is seeded with child ``i`` of
     ``numpy.random.SeedSequence(seed)``, so a fixed ``passes`` is reproducible). Passes stop
     at ``passes`` or when the next one would end past ``time_limit`` seconds (the first pass
-    always runs); at least one of the two must be given. On the demo plant's held-out weeks,
-    ε = 0.05 around the best single rule beat sampling the learned policies at equal time
-    (``benchmarks/rl_search.py``, docs/rl.md). ``info``: ``passes``, ``first_cost``,
-    ``costs`` (every pass), ``eps``, ``seconds``.
+    always runs); at least one of the two must be given. ``benchmarks/rl_search.py`` compares
+    it with sampling the learned policies (docs/rl.md). ``info``: ``passes``, ``first_cost``,
+    ``costs`` and ``pass_s`` (every pass, in order), ``eps``, ``seconds``.
     """
     from furnsim.goals import cost, get_goal
 
@@ -573,6 +572,7 @@ def search_noisy(
     ss = np.random.SeedSequence(seed)
     best: tuple[float, Schedule, Simulator] | None = None
     costs: list[float] = []
+    secs: list[float] = []
     longest = 0.0
     n_max = passes if passes is not None else 10**9
     for i in range(max(int(n_max), 1)):
@@ -587,8 +587,9 @@ def search_noisy(
             anticipatory_setups=anticipatory_setups,
             method=f"rule:{getattr(policy, 'name', 'policy')}" if i == 0 else None,
         )
-        longest = max(longest, time.perf_counter() - t1)
         c = math.inf if sim.deadlock is not None else float(cost(sched, g, instance))
+        secs.append(time.perf_counter() - t1)
+        longest = max(longest, secs[-1])
         costs.append(c)
         if best is None or c < best[0]:
             best = (c, sched, sim)
@@ -597,6 +598,7 @@ def search_noisy(
         "passes": len(costs),
         "first_cost": costs[0],
         "costs": costs,
+        "pass_s": secs,
         "eps": float(eps),
         "seconds": round(time.perf_counter() - t0, 3),
     }
