@@ -2,7 +2,8 @@
 
     python benchmarks/rl_search.py                              # 20 held-out weeks, all goals
     python benchmarks/rl_search.py --goals speed --weeks 5 --passes 16
-    python benchmarks/rl_search.py --out benchmarks/rl_search.jsonl
+    python benchmarks/rl_search.py --goals efficiency --passes 256 --eps "" \
+        --out benchmarks/rl_search_long.jsonl                   # the policy alone, longer
 
 ``plan(..., method="ppo", time_limit=T)`` makes one greedy pass and then samples passes from
 the policy until ``T`` is spent, keeping the cheapest. This script measures what that buys,
@@ -38,8 +39,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO / "benchmarks" / "rl_search.jsonl"
-CHECKPOINTS = (1, 8, 16, 32, 64)
-TIME_CHECKPOINTS = (1.5, 5.0, 20.0)  # seconds of pass time (loading and validation excluded)
+CHECKPOINTS = (1, 8, 16, 32, 64, 128, 256, 512)  # shown up to the longest run in the file
+TIME_CHECKPOINTS = (1.5, 5.0, 20.0, 60.0)  # seconds of pass time (loading, validation excluded)
 
 
 def noisy_passes(inst, goal: str, policy, eps: float, n: int, seed: int = 0):  # type: ignore[no-untyped-def]
@@ -64,7 +65,9 @@ def _within(r: dict, seconds: float) -> tuple[float, bool]:
 
 
 def summarize(records: list[dict], goals: tuple[str, ...]) -> str:
-    head = [f"{k} passes" for k in CHECKPOINTS] + [f"{t:g} s" for t in TIME_CHECKPOINTS]
+    longest = max((len(r["costs"]) for r in records if r["goal"] in goals), default=1)
+    checkpoints = [k for k in CHECKPOINTS if k <= longest]
+    head = [f"{k} passes" for k in checkpoints] + [f"{t:g} s" for t in TIME_CHECKPOINTS]
     lines = [
         "| goal | method | weeks | " + " | ".join(head) + " | s per pass (mean) |",
         "|---|---|---|" + "---|" * len(head) + "---|",
@@ -78,7 +81,7 @@ def summarize(records: list[dict], goals: tuple[str, ...]) -> str:
             rs = [r for r in recs if r["method"] == m and r["seed"] in base]
             t = np.array([base[r["seed"]] for r in rs])
             cells = []
-            for k in CHECKPOINTS:
+            for k in checkpoints:
                 if any(len(r["costs"]) < k for r in rs):
                     cells.append("–")
                     continue
@@ -133,7 +136,9 @@ def main(argv: list[str] | None = None) -> None:
             planner = load_planner(g)
             teacher = str(planner.meta["teacher"]).upper()
             tau = float(planner.meta.get("plan_temperature", 1.0))
-            methods: list[tuple[str, float | None]] = [("rule", 0.0), ("policy", None)]
+            methods: list[tuple[str, float | None]] = [("rule", 0.0)]
+            if a.passes > 0:
+                methods.append(("policy", None))
             methods += [(f"rule~{e}", float(e)) for e in a.eps.split(",") if e]
             methods += [(f"policy~{e}", float(e)) for e in a.policy_eps.split(",") if e]
             for i, w in enumerate(weeks):
