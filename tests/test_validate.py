@@ -135,6 +135,9 @@ def test_ft06_schedules_are_valid():
         assert validate(s, inst) == []
 
 
+@pytest.mark.skipif(
+    not (SHARED / "fjsp" / "mk01.fjs").exists(), reason="../shared/benchmarks not found"
+)
 def test_mk01_schedules_are_valid():
     inst = load_instance(SHARED / "fjsp" / "mk01.fjs")
     rng = np.random.default_rng(2)
@@ -144,6 +147,9 @@ def test_mk01_schedules_are_valid():
         assert is_valid(s, inst), format_violations(validate(s, inst))
 
 
+@pytest.mark.skipif(
+    not (SHARED / "jsp" / "orb07.txt").exists(), reason="../shared/benchmarks not found"
+)
 def test_orb07_with_a_zero_time_operation_is_valid():
     inst = load_instance(SHARED / "jsp" / "orb07.txt")
     s = run(Simulator(inst), lambda d: d.candidates[-1])
