@@ -258,7 +258,6 @@ def _search_best_rule(
 ) -> Schedule:
     """ε-noisy passes of the best rule (``rules.search_noisy``) within ``time_limit`` seconds
     or ``passes`` passes; the cheaper of that and the rule's own plan, recorded in ``details``."""
-    from furnsim.goals import cost
     from furnsim.rules import get_rule, search_noisy
 
     name = str(details["best_rule"]).split(":", 1)[1]
@@ -275,7 +274,7 @@ def _search_best_rule(
         buffers=buffers,
         anticipatory_setups=anticipatory_setups,
     )
-    base = float(cost(schedule, goal, instance))
+    base = float(details["rules_tried"][name])  # the rule's own cost, priced by best_rule
     best = min(info["costs"])
     details["search"] = {
         "around": f"rule:{name}",
