@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
+from furnsim.rules import _lexmin, _static, get_rule
 from furnsim.sim.engine import DONE, MBLOCKED, Decision, Simulator
 
 __all__ = [
@@ -125,8 +126,6 @@ _RULE_KEYS: dict[str, Any] = {}
 
 def _rule_ranks(sim: Simulator, d: Decision, name: str) -> tuple[np.ndarray, int]:
     """(k,) rank of each candidate under rule ``name`` (0 = first) in [0, 1], and its pick."""
-    from furnsim.rules import _lexmin, _static, get_rule
-
     keys = _RULE_KEYS.get(name) or _RULE_KEYS.setdefault(name, get_rule(name).keys)
     keys = keys(sim, d, _static(sim))
     k = d.candidates.size
