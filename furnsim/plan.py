@@ -186,7 +186,7 @@ def plan(
                 )
             except NoUsablePlan as e:
                 # e.g. every CP solution needs a swap through full buffers (a deadlock)
-                fallback = f"{m} found no executable plan ({e})"
+                fallback = f"{m}: {e}"
                 schedule = None
         elif m.lower().startswith("ppo"):
             from furnsim.rl.policy import plan_with_policy
