@@ -283,22 +283,52 @@ def validate_cmd(
     schedule: Annotated[Path, typer.Argument(help="schedule JSON (from furnsim plan --json)")],
     orders: Annotated[Path | None, typer.Option(help="orders file")] = None,
     fmt: FormatOpt = "auto",
+    buffers: Annotated[
+        str,
+        typer.Option(
+            help="the rules to check under: hard (blocking) | soft (overflow allowed); "
+            "v1 plants have no buffer-mode setting, so hard unless you say soft"
+        ),
+    ] = "hard",
+    anticipatory: Annotated[
+        bool,
+        typer.Option(
+            "--anticipatory/--no-anticipatory", help="anticipatory setups (the planner's default)"
+        ),
+    ] = True,
 ) -> None:
-    """Check a schedule independently against its instance: exit 0 if valid, 1 with the violations."""
-    from furnsim.sim import Schedule
-    from furnsim.validate import validate
+    """Check a schedule independently against its instance: exit 0 valid, 1 violations, 2 bad file.
 
+    The rules come from the plant and these options, never from the schedule file: a file
+    that declares another buffer mode or setup mode is refused (exit 2).
+    """
+    from furnsim.validate import ScheduleFormatError, format_violations, load_schedule, validate
+
+    if buffers not in ("hard", "soft"):
+        typer.echo("--buffers: use hard or soft", err=True)
+        raise typer.Exit(EXIT_DATA_ERROR)
     inst = load(path, orders, fmt)
     try:
-        s = Schedule.from_json(schedule)
-    except (OSError, ValueError, KeyError) as e:
-        typer.echo(f"{schedule}: not a readable schedule ({e})", err=True)
+        s = load_schedule(schedule, inst)
+    except ScheduleFormatError as e:
+        typer.echo(f"not a usable schedule: {e}", err=True)
         raise typer.Exit(EXIT_DATA_ERROR) from None
-    viol = validate(s, inst)
+    mode = f"buffers={buffers}, anticipatory setups {'on' if anticipatory else 'off'}"
+    declared = (
+        f"buffers={s.buffers}, anticipatory setups {'on' if s.anticipatory_setups else 'off'}"
+    )
+    if declared != mode:
+        typer.echo(
+            f"{schedule}: the file declares {declared}, but it is validated with {mode} "
+            "(the plant's rules / the command line); pass --buffers / --no-anticipatory to "
+            "match how it was planned",
+            err=True,
+        )
+        raise typer.Exit(EXIT_DATA_ERROR)
+    typer.echo(f"rules: {mode}")
+    viol = validate(s, inst, buffers=buffers, anticipatory_setups=anticipatory)
     if viol:
-        typer.echo(f"INVALID: {len(viol)} violations")
-        for v in viol[:200]:
-            typer.echo(f"  [{getattr(v, 'kind', '')}] {getattr(v, 'message', v)}")
+        typer.echo(f"INVALID: {format_violations(viol, limit=200)}")
         raise typer.Exit(1)
     typer.echo(f"valid: {s.n_ops} operations, makespan {s.makespan:g}")
 
