@@ -13,7 +13,7 @@ from typing import Literal
 from furnsim.errors import DataError, Issue, Location
 from furnsim.io import limits
 from furnsim.io._builder import PlantData, build_orders, build_plant
-from furnsim.io._tables import read_tables
+from furnsim.io._tables import read_sheet_rows, read_tables
 from furnsim.io.benchmarks import read_fjs, read_jsp
 from furnsim.io.writers import write_csv_dir, write_workbook, write_yaml
 from furnsim.model import Catalog, Instance, Order, Plant
@@ -27,6 +27,7 @@ __all__ = [
     "read_jsp",
     "read_orders",
     "read_plant",
+    "read_sheet_rows",
     "write_csv_dir",
     "write_workbook",
     "write_yaml",

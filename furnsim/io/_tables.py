@@ -19,7 +19,7 @@ from typing import Any
 from furnsim.errors import DataError, Issue, Location
 from furnsim.io import limits
 
-__all__ = ["Row", "Table", "read_tables"]
+__all__ = ["Row", "Table", "read_sheet_rows", "read_tables"]
 
 EXTRA = "__extra__"  # key in Row.values: number of non-empty cells without a header
 
@@ -242,6 +242,21 @@ def _read_sheet(wb: Any, ws: Any, display: str, name: str, budget: list[int]) ->
     return t
 
 
+def _xml_refusal(e: BaseException) -> str | None:
+    """A message when ``e`` (or what caused it) is defusedxml refusing entities or a DTD."""
+    seen: set[int] = set()
+    cur: BaseException | None = e
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if type(cur).__module__.startswith("defusedxml"):
+            return (
+                "the workbook's XML declares entities or a DTD (<!DOCTYPE>, <!ENTITY>), which "
+                f"are refused: a data workbook never needs them ({type(cur).__name__})"
+            )
+        cur = cur.__cause__ or cur.__context__
+    return None
+
+
 def read_xlsx(path: Path, display: str) -> dict[str, Table]:
     import openpyxl
 
@@ -251,9 +266,8 @@ def read_xlsx(path: Path, display: str) -> dict[str, Table]:
     except zipfile.BadZipFile:
         raise DataError([Issue(_NOT_XLSX, Location(display))]) from None
     except Exception as e:  # noqa: BLE001 - any unreadable workbook is a data problem, not a crash
-        raise DataError(
-            [Issue(f"not a readable Excel workbook ({type(e).__name__}: {e})", Location(display))]
-        ) from None
+        why = _xml_refusal(e) or f"not a readable Excel workbook ({type(e).__name__}: {e})"
+        raise DataError([Issue(why, Location(display))]) from None
     tables: dict[str, Table] = {}
     issues: list[Issue] = []
     budget = [limits.MAX_CELLS]
@@ -271,11 +285,8 @@ def read_xlsx(path: Path, display: str) -> dict[str, Table]:
             except Exception as e:  # noqa: BLE001 - malformed XML, entities, ...: a data problem
                 text = str(e).strip()
                 msg = f": {text.splitlines()[0][:200]}" if text else ""
-                issues.append(
-                    Issue(
-                        f"sheet is not readable ({type(e).__name__}{msg})", Location(display, name)
-                    )
-                )
+                why = _xml_refusal(e) or f"sheet is not readable ({type(e).__name__}{msg})"
+                issues.append(Issue(why, Location(display, name)))
     finally:
         wb.close()
     if issues:
@@ -603,3 +614,70 @@ def read_tables(path: str | Path) -> dict[str, Table]:
     if suffix in (".yaml", ".yml"):
         return read_yaml(p, display)
     return {p.stem: read_csv_file(p, display, p.stem)}
+
+
+def read_sheet_rows(
+    path: str | Path, *, sheet: str = "orders", display: str | None = None
+) -> tuple[str, list[list[Any]]]:
+    """The raw rows of one table: sheet ``sheet`` of an .xlsx (matched ignoring case; else
+    the first sheet) or a .csv file, read with the same bounds and checks as every reader
+    (no trusted ``<dimension>``, no formula without a value, no merged cells, no XML
+    entities, :mod:`furnsim.io.limits`). Returns ``(sheet name, rows)``: ``rows[i]`` is the
+    file's row ``i + 1`` (the header row included, blank rows as ``[]``), its values in the
+    header's column order (text stripped, blank cells None). Raises
+    :class:`~furnsim.errors.DataError` naming the file (and sheet)."""
+    p = Path(path)
+    shown = display or p.name
+    if not p.is_file():
+        raise DataError([Issue("file not found", Location(shown))])
+    suffix = p.suffix.lower()
+    size = p.stat().st_size
+    if size > limits.MAX_FILE_BYTES:
+        raise _limit(
+            f"the file has {_mib(size)}; at most {_mib(limits.MAX_FILE_BYTES)} are read",
+            Location(shown),
+        )
+    if suffix in (".csv", ".txt", ".tsv"):
+        t = read_csv_file(p, shown, "")
+    elif suffix in (".xlsx", ".xlsm"):
+        import openpyxl
+
+        _check_xlsx_zip(p, shown)
+        try:
+            wb = openpyxl.load_workbook(p, data_only=True, read_only=True)
+        except Exception as e:  # noqa: BLE001 - a data problem, not a crash
+            why = _xml_refusal(e) or f"not a readable Excel workbook ({type(e).__name__}: {e})"
+            raise DataError([Issue(why, Location(shown))]) from None
+        try:
+            names = {n.lower(): n for n in wb.sheetnames}
+            if not names:
+                raise DataError([Issue("the workbook has no sheets", Location(shown))])
+            name = names.get(sheet.lower(), wb.sheetnames[0])
+            try:
+                t = _read_sheet(wb, wb[name], shown, name, [limits.MAX_CELLS])
+            except DataError:
+                raise
+            except Exception as e:  # noqa: BLE001 - malformed XML, entities, ...
+                text = str(e).strip()
+                msg = f": {text.splitlines()[0][:200]}" if text else ""
+                why = _xml_refusal(e) or f"sheet is not readable ({type(e).__name__}{msg})"
+                raise DataError([Issue(why, Location(shown, name))]) from None
+        finally:
+            wb.close()
+    else:
+        raise DataError(
+            [
+                Issue(
+                    f"unsupported file type {suffix or '(none)'}: use .xlsx or .csv",
+                    Location(shown),
+                )
+            ]
+        )
+    rows: list[list[Any]] = []
+    if t.header_row:
+        rows = [[] for _ in range(t.header_row - 1)] + [list(t.columns)]
+        for r in t.rows:
+            while len(rows) < r.number - 1:
+                rows.append([])
+            rows.append([r.values.get(c) if c else None for c in t.columns])
+    return t.name, rows
