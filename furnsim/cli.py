@@ -35,10 +35,18 @@ def _parse_start(value: str | None) -> datetime | None:
     if value is None:
         return None
     try:
-        return datetime.fromisoformat(value)
+        start = datetime.fromisoformat(value)
     except ValueError:
         typer.echo(f"--plan-start: {value!r} is not a date/time like 2026-11-23T06:00", err=True)
         raise typer.Exit(EXIT_DATA_ERROR) from None
+    if start.tzinfo is not None:
+        typer.echo(
+            f"--plan-start: {value!r} has a UTC offset; give the plant's local time without one, "
+            "e.g. 2026-11-23T06:00",
+            err=True,
+        )
+        raise typer.Exit(EXIT_DATA_ERROR)
+    return start
 
 
 FormatOpt = Annotated[str, typer.Option("--format", help="auto|workbook|csv|yaml|jsp|fjs")]
@@ -93,12 +101,17 @@ def check_data(
 @app.command()
 def generate(
     out: Annotated[Path, typer.Option(help="output folder")],
-    jobs: Annotated[int, typer.Option(help="number of component jobs in the week")] = 500,
-    seed: Annotated[int, typer.Option(help="random seed (deterministic output)")] = 0,
+    jobs: Annotated[
+        int, typer.Option(min=1, help="number of component jobs in the week (>= 1)")
+    ] = 500,
+    seed: Annotated[int, typer.Option(min=0, help="random seed >= 0 (deterministic output)")] = 0,
     work_centers: Annotated[
-        int | None, typer.Option(help="work centers of a synthetic plant")
+        int | None, typer.Option(min=1, max=1000, help="work centers of a synthetic plant")
     ] = None,
-    machines: Annotated[int | None, typer.Option(help="machines of a synthetic plant")] = None,
+    machines: Annotated[
+        int | None,
+        typer.Option(min=1, max=10_000, help="machines of a synthetic plant (>= work centers)"),
+    ] = None,
     plant: Annotated[
         Path | None, typer.Option(help="existing plant: write only a week of orders for it")
     ] = None,
@@ -116,6 +129,23 @@ def generate(
     if fmt not in ("workbook", "csv", "yaml"):
         typer.echo("--format: use workbook, csv or yaml", err=True)
         raise typer.Exit(EXIT_DATA_ERROR)
+    from furnsim.io.limits import MAX_JOBS
+
+    if jobs > MAX_JOBS:
+        typer.echo(f"--jobs: at most {MAX_JOBS:,} (furnsim.io.limits.MAX_JOBS)", err=True)
+        raise typer.Exit(EXIT_DATA_ERROR)
+    if (
+        plant is None
+        and machines is not None
+        and work_centers is not None
+        and machines < work_centers
+    ):
+        typer.echo(
+            f"--machines ({machines}) must be >= --work-centers ({work_centers}): every "
+            "work center needs a machine",
+            err=True,
+        )
+        raise typer.Exit(EXIT_DATA_ERROR)
     try:
         written = generate_to_dir(
             out,
@@ -128,6 +158,9 @@ def generate(
         )
     except DataError as e:
         _fail_data(e)
+    except ValueError as e:  # a setting the generator cannot meet: still no traceback
+        typer.echo(f"generate: {e}", err=True)
+        raise typer.Exit(EXIT_DATA_ERROR) from None
     paths = written if isinstance(written, list | tuple) else [written]
     for p in paths:
         typer.echo(f"wrote {p}")
@@ -195,7 +228,7 @@ def plan_cmd(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="write the result as JSON here")
     ] = None,
-    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="random seed (>= 0)")] = 0,
     buffers: Annotated[str, typer.Option(help="hard (blocking) | soft (overflow priced)")] = "hard",
     time_limit: Annotated[
         float | None,
@@ -218,7 +251,7 @@ def plan_cmd(
         Path | None, typer.Option("--excel", help="write the Gantt/schedule workbook here")
     ] = None,
     excel_slot: Annotated[
-        int, typer.Option(help="minutes per Gantt column in the Excel export")
+        int, typer.Option(min=1, max=1440, help="minutes per Gantt column in the Excel export")
     ] = 30,
 ) -> None:
     """Plan the orders with a method and print the KPIs (exit 1 if the plan is not valid)."""
