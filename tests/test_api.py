@@ -28,6 +28,9 @@ from tests._api_server import KEY, PAPER, Server, wait_done  # noqa: E402
 
 PG_URL = os.environ.get("FURNSIM_TEST_PG_URL")
 
+# starlette's TestClient (in-process tests) warns that it prefers httpx2
+pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
+
 # the paper example's orders as API rows; O1's deadline as a date (= minute 140)
 ORDERS: list[dict[str, Any]] = [
     {"order": "O1", "article": "A1", "quantity": 400, "deadline": "2026-03-02 08:20"},
@@ -176,6 +179,10 @@ def test_422_field_paths(client: httpx.Client) -> None:
     assert "unknown goal" in errs["goal"]
     assert "unknown rule" in errs["method"]
 
+    huge = [{"order": "O1", "article": "A1", "quantity": 5e8}]  # 25e6 min: io.limits
+    assert (
+        "minutes" in _errors(client.post("/v1/plans", json={"orders": huge}))["orders[0].quantity"]
+    )
     errs = _errors(client.post("/v1/plans", json={"orders": ORDERS, "method": "magic"}))
     assert set(errs) == {"method"}
     errs = _errors(client.post("/v1/plans", json={"orders": [{"order": "O1", "article": "A1"}]}))
@@ -325,6 +332,30 @@ def _store(tmp_path: Path) -> Any:
     from furnsim.storage import PlanStore
 
     return PlanStore("sqlite:///" + str(tmp_path / "plans.sqlite"))
+
+
+def test_request_rows_go_through_the_orders_builder() -> None:
+    from furnsim.api.service import PlanService, RequestInvalid
+    from furnsim.io import read_plant
+
+    service = PlanService(read_plant(PAPER))
+    rows = [
+        {"Order": " O1 ", "Article": "A1", "Quantity": "400", "deadline": "2026-03-02 08:20"},
+        {"order": 7, "article": "A2", "quantity": 100.0, "release": 15, "priority": "2,5"},
+    ]
+    inst = service.instance(rows)
+    o1, o7 = inst.orders
+    assert (o1.id, o1.article, o1.quantity, o1.deadline) == ("O1", "A1", 400.0, 140.0)
+    assert (o7.id, o7.release, o7.priority) == ("7", 15.0, 2.5)
+    assert o7.deadline == float("inf")
+    with pytest.raises(RequestInvalid) as e:
+        service.instance(
+            [{"order": "O1", "article": "A1", "quantity": 1, "release": 50, "deadline": 10}]
+        )
+    assert [f for f, _ in e.value.errors] == ["orders[0].deadline"]
+    with pytest.raises(RequestInvalid) as e:
+        service.instance([{"order": "O1", "Order": "O2", "article": "A1", "quantity": 1}])
+    assert e.value.errors == [("orders[0].order", "column given twice in this row")]
 
 
 def test_recover_fails_plans_interrupted_too_often(tmp_path: Path) -> None:
