@@ -289,6 +289,7 @@ def test_events_501_until_replan_exists(client: httpx.Client) -> None:
 
 
 # --- restart ----------------------------------------------------------------------------
+@pytest.mark.slow
 def test_restart_keeps_and_resumes_plans(tmp_path: Path, backend: str | None) -> None:
     """Done plans survive a restart; plans queued or running when the server was killed
     are resumed at the next start (the interrupted one on its second attempt)."""
@@ -339,7 +340,7 @@ def test_request_rows_go_through_the_orders_builder() -> None:
     from furnsim.io import read_plant
 
     service = PlanService(read_plant(PAPER))
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"Order": " O1 ", "Article": "A1", "Quantity": "400", "deadline": "2026-03-02 08:20"},
         {"order": 7, "article": "A2", "quantity": 100.0, "release": 15, "priority": "2,5"},
     ]
