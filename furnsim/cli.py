@@ -492,6 +492,9 @@ def serve_cmd(
             err=True,
         )
         raise typer.Exit(EXIT_DATA_ERROR)
+    if not cfg.auth and host not in ("127.0.0.1", "localhost", "::1"):
+        typer.echo(f"--no-auth serves only on localhost, not on {host}", err=True)
+        raise typer.Exit(EXIT_DATA_ERROR)
     if path.exists() and detect_format(path) in ("jsp", "fjs"):
         typer.echo(f"{path}: serve needs a plant with a catalog (workbook, CSV or YAML)", err=True)
         raise typer.Exit(EXIT_DATA_ERROR)

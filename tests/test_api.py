@@ -293,8 +293,6 @@ def test_events_501_until_replan_exists(client: httpx.Client) -> None:
 def test_restart_keeps_and_resumes_plans(tmp_path: Path, backend: str | None) -> None:
     """Done plans survive a restart; plans queued or running when the server was killed
     are resumed at the next start (the interrupted one on its second attempt)."""
-    if backend is not None:
-        _reset_pg()
     s = Server(tmp_path, backend, env={"FURNSIM_API_WORKERS": "1"}).start()
     try:
         with s.client() as c:
@@ -498,3 +496,5 @@ def test_serve_refuses_without_keys_or_plant(
     monkeypatch.setenv("FURNSIM_API_KEYS", KEY)
     r = CliRunner().invoke(app, ["serve", str(tmp_path / "missing.xlsx")])
     assert r.exit_code == 2 and "not found" in r.output
+    r = CliRunner().invoke(app, ["serve", str(PAPER), "--no-auth", "--host", "0.0.0.0"])
+    assert r.exit_code == 2 and "only on localhost" in r.output
