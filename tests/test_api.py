@@ -221,12 +221,13 @@ def test_413_request_limits(client: httpx.Client) -> None:
 
     def chunks() -> Iterator[bytes]:  # no Content-Length: counted while reading
         yield b'{"orders": ['
-        for i in range(400):
+        for i in range(1000):  # ~50 kB
             yield b'{"order": "X%d", "article": "A1", "quantity": 1},' % i
         yield b'{"order": "Y", "article": "A1", "quantity": 1}]}'
 
     r = client.post("/v1/plans", content=chunks(), headers={"content-type": "application/json"})
     assert r.status_code == 413
+    assert "20000 bytes" in r.json()["detail"]  # the byte limit, not the orders limit
 
     many = [{"order": f"O{i}", "article": "A1", "quantity": 1} for i in range(51)]
     r = client.post("/v1/plans", json={"orders": many, "method": "rule:EDD"})
