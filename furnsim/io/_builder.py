@@ -124,10 +124,10 @@ class _Ctx:
             return None
         off = _utc_offset(v)
         if off is not None:
+            local = _OFFSET_END.sub("", v.strip()) if isinstance(v, str) else "2026-11-23 16:00"
             self.add(
                 f"{col} {_show(v)} has a UTC offset ({off}): furnsim reads times as the plant's "
-                "local wall-clock time; write the local time without an offset, e.g. "
-                "2026-11-23 16:00",
+                f"local wall-clock time; write the local time without an offset, e.g. {local}",
                 t.loc(r.number, col),
             )
             return "bad"
@@ -201,6 +201,9 @@ def _max_hint(maximum: float) -> str:
 
 
 _OFFSET = re.compile(r"(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(Z|[+-]\d{2}(?::?\d{2})?)$")
+
+
+_OFFSET_END = re.compile(r"\s*(Z|[+-]\d{2}(?::?\d{2})?)$")
 
 
 def _utc_offset(v: Any) -> str | None:
@@ -279,9 +282,10 @@ def _ambiguous(v: Any) -> str:
     """A hint for text like ``1,200`` (a thousands separator or a decimal comma?)."""
     if isinstance(v, str) and re.fullmatch(r"\s*[+-]?\d{1,3},\d{3}\s*", v):
         a, b = v.strip().split(",")
+        dec = f"{float(f'{a}.{b}'):g}"
         return (
-            f" (ambiguous: {a}{b} with a thousands separator, or {a}.{b} with a decimal comma? "
-            f"write {a}{b} or {a}.{b})"
+            f" (ambiguous: {a}{b} with a thousands separator, or {dec} with a decimal comma? "
+            f"write {a}{b} or {dec})"
         )
     return ""
 
