@@ -427,6 +427,8 @@ def test_read_sheet_rows_is_bounded_and_exact(tmp_path: Path) -> None:
         (["plan", str(DEMO), "--excel-slot", "0"], "--excel-slot"),
         (["plan", str(DEMO), "--seed", "-1", "--time-limit", "1"], "--seed"),
         (["plan", str(DEMO), "--plan-start", "2026-03-02T06:00+01:00"], "--plan-start"),
+        (["plan", str(DEMO), "--time-limit", "-5"], "--time-limit"),
+        (["plan", str(DEMO), "--method", "ppo", "--passes", "100000"], "--passes"),
     ],
 )
 def test_bad_options_exit_2_naming_the_option(tmp_path: Path, args: list[str], words: str) -> None:
