@@ -386,42 +386,35 @@ def _gantt_sheet(
         # an order id runs on over its bar (it is cut where the next bar starts)
         sr.add(line, spill=list(spill_bars))
 
-    # key (order colours and details are in the Orders sheet)
-    sr.add([])
-    sr.add(
-        [
+    # key (order colours and details are in the Orders sheet): the symbol in column A, its
+    # text from the first slot of every day, so that each printed day page shows it whole
+    day_starts = gantt_day_starts(ps, slot, n_slots)
+    text_cols = [GANTT_FIRST_COL + k for k in (0, *day_starts)]
+    key = [
+        (
             st.cell(ws, "Key", font=st.bold),
-            st.cell(ws, f"goal {goal or '-'} · method {method or '-'} · a column = {slot:g} min"),
-        ],
-        spill=[2],
-    )
-    sr.add(
-        [
+            f"goal {goal or '-'} · method {method or '-'} · a column = {slot:g} min",
+        ),
+        (
             st.cell(ws, "S", fill=st.setup_fill, font=st.black_small, align=st.center),
-            st.cell(ws, "setup (changing the machine's setup)"),
-        ],
-        spill=[2],
-    )
-    sr.add(
-        [
+            "setup (changing the machine's setup)",
+        ),
+        (
             st.cell(ws, "B", fill=st.blocked_fill, font=st.white_small, align=st.center),
-            st.cell(
-                ws, "blocked: the finished batch waits on the machine for room in the next buffer"
-            ),
-        ],
-        spill=[2],
-    )
-    sr.add(
-        [
+            "blocked: the finished batch waits on the machine for room in the next buffer",
+        ),
+        (
             st.cell(ws, "order", font=st.small_bold),
-            st.cell(
-                ws,
-                "a bar in the order's colour, its id where it starts; colours, deadlines and "
-                "lateness of every order: sheet Orders",
-            ),
-        ],
-        spill=[2],
-    )
+            "a bar in the order's colour, its id where it starts; colours, deadlines and "
+            "lateness of every order: sheet Orders",
+        ),
+    ]
+    sr.add([])
+    for symbol, text in key:
+        kline: list[Any] = [symbol, None] + [None] * n_slots
+        for c in text_cols:
+            kline[c - 1] = st.cell(ws, text, font=st.small)
+        sr.add(kline, spill=text_cols)
 
     slot_width = 4.2 if slot <= 30 else 6.0
     fixed = {GANTT_FIRST_COL + k: slot_width for k in range(n_slots)}
@@ -429,7 +422,6 @@ def _gantt_sheet(
     widths = sr.widths(fixed=fixed)
     # printed one day per page across (a manual column break at each midnight); the scale
     # makes the widest page (machine columns + the longest day) fit an A3 page's width
-    day_starts = gantt_day_starts(ps, slot, n_slots)
     for k in day_starts:
         ws.col_breaks.append(Break(id=GANTT_FIRST_COL + k - 1))
     bounds = [0, *day_starts, n_slots]
