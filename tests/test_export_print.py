@@ -22,6 +22,8 @@ from datetime import datetime
 import numpy as np
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from furnsim.export import write_schedule_excel
 from furnsim.model import (
@@ -347,3 +349,45 @@ def test_unfinished_orders_show_as_late_as_the_kpis_count_them(tmp_path) -> None
     kpi = {r[0]: r[1] for r in wb["KPIs"].iter_rows(values_only=True) if r and r[0]}
     n_late = sum(1 for r in by.values() if "LATE" in str(r["status"]))
     assert kpi["Late orders"] == k["late_orders"] == n_late
+
+
+# -- any text round-trips as text ------------------------------------------------------------
+_TRICKY = st.sampled_from(["=", "+", "-", "@", "#N/A", "#REF!", "=1+1", "\t=x", " =y", "'", ""])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            _TRICKY,
+            st.text(max_size=40),
+            _TRICKY.flatmap(lambda p: st.text(max_size=10).map(lambda t: p + t)),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_any_text_is_written_as_text(values) -> None:
+    """Whatever a name holds (formula starts, error codes, control characters), it reads
+    back as the same text: never a formula, never an error value."""
+    import io
+
+    from openpyxl import Workbook
+
+    from furnsim.export._layout import CellMaker, SheetRows, clean_text
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("t")
+    sr = SheetRows(ws, CellMaker())
+    sr.add(values)
+    sr.write(sr.widths())
+    buf = io.BytesIO()
+    wb.save(buf)
+    back = openpyxl.load_workbook(io.BytesIO(buf.getvalue()))["t"]
+    for col, v in enumerate(values, start=1):
+        c = back.cell(1, col)
+        want = clean_text(v).replace("\r\n", "\n").replace("\r", "\n")  # XML line ends
+        if want == "":
+            assert c.value is None
+            continue
+        assert c.data_type == "s" and c.value == want, (v, c.value, c.data_type)
