@@ -259,6 +259,24 @@ def test_gantt_prints_one_day_per_page_and_the_day_fits(week_book) -> None:
     assert int(g.page_setup.paperSize) == 8  # A3
 
 
+def test_gantt_of_short_slots_prints_half_days(tmp_path) -> None:
+    """15-minute slots: 96 columns a day would print at 40 %; a page is 12 hours instead."""
+    inst = week_instance(n_orders=12, comps=2, seed=2)
+    s = run_fifo(inst)
+    write_schedule_excel(s, inst, tmp_path / "q.xlsx", slot_minutes=15)
+    g = openpyxl.load_workbook(tmp_path / "q.xlsx")["Gantt"]
+    starts = [c for c in g[2] if c.column >= 3]  # row 2: the time of every slot's start
+    page_first = sorted(b.id + 1 for b in g.col_breaks.brk)
+    assert page_first, "a plan of more than 12 hours"
+    # every page starts at midnight or noon, and every midnight and noon starts a page
+    at_12h = [c.column for c in starts if c.value in ("00:00", "12:00") and c.column > 3]
+    assert page_first == at_12h
+    assert all(g.cell(1, c).value for c in page_first)  # the day is named on every page
+    bounds = [3, *page_first, max(c.column for c in starts) + 1]
+    assert max(b - a for a, b in zip(bounds, bounds[1:], strict=False)) <= 48
+    assert int(g.page_setup.scale) >= 60
+
+
 # -- dispatch lists ------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def long_lists(tmp_path_factory):

@@ -10,8 +10,8 @@ Sheets (what prints is laid out for paper; the measured page counts are in
   first slot of the bar), a setup (grey, ``S``) or blocked time (dark red, ``B``). Row 1 has
   the day, row 2 the time; panes are frozen at the first slot; a short key follows below
   (order colours and details: the *Orders* sheet). Printed A3 landscape, one day per page
-  across (column breaks at midnight, scaled so the widest day fits), the day/time rows and
-  the machine columns repeated on every page.
+  across (column breaks at midnight; 12 hours a page for 15-minute slots), scaled so the
+  widest page fits, the day/time rows and the machine columns repeated on every page.
   Operations much shorter than a slot may be hidden behind longer neighbours — the
   *Dispatch lists* and *Schedule* sheets have every operation to the minute.
 * **Schedule** — one row per operation with real datetimes (setup, start, end, leave,
@@ -278,10 +278,24 @@ def _slot_owners(ops: Any, machines: list[str], slot: float, n_slots: int) -> di
     return owners
 
 
-def gantt_day_starts(ps: datetime, slot: float, n_slots: int) -> list[int]:
-    """Slots (0-based) that start a new calendar day: the Gantt's column breaks."""
-    days = [(ps + timedelta(minutes=k * slot)).date() for k in range(n_slots)]
-    return [k for k in range(1, n_slots) if days[k] != days[k - 1]]
+def gantt_page_minutes(slot: float) -> int:
+    """Minutes of the day one printed Gantt page covers: a day for slots of 30 minutes and
+    more, else a part of the day of at most 48 slots (15-minute slots: 12 hours)."""
+    for span in (1440, 720, 480, 360, 240, 180, 120):
+        if span <= 48 * slot + 1e-9:
+            return span
+    return 60
+
+
+def gantt_page_starts(ps: datetime, slot: float, n_slots: int) -> list[int]:
+    """Slots (0-based) that start a printed page: each midnight (and, for short slots, each
+    ``gantt_page_minutes`` of the day). The Gantt's column breaks."""
+    span = gantt_page_minutes(slot)
+    keys = []
+    for k in range(n_slots):
+        t = ps + timedelta(minutes=k * slot)
+        keys.append((t.date(), (t.hour * 60 + t.minute) // span))
+    return [k for k in range(1, n_slots) if keys[k] != keys[k - 1]]
 
 
 def _gantt_sheet(
@@ -316,13 +330,12 @@ def _gantt_sheet(
         st.cell(ws, "work center", font=st.small_bold, fill=st.header_fill),
     ]
     spill1 = [1]
-    prev_day = None
+    page_starts = gantt_page_starts(ps, slot, n_slots)
+    firsts = {0, *page_starts}
     for k in range(n_slots):
         t = ps + timedelta(minutes=k * slot)
-        day = t.date()
-        new_day = day != prev_day
-        prev_day = day
-        if new_day:
+        new_page = k in firsts
+        if new_page:
             r1.append(
                 st.cell(ws, f"{t:%a %d.%m.}", font=st.bold, fill=st.day_fill, border=st.day_border)
             )
@@ -338,7 +351,7 @@ def _gantt_sheet(
                 font=st.small,
                 fill=st.header_fill,
                 align=st.center,
-                border=st.day_border if new_day else None,
+                border=st.day_border if new_page else None,
             )
         )
     sr.add(r1, spill=spill1)
@@ -387,9 +400,8 @@ def _gantt_sheet(
         sr.add(line, spill=list(spill_bars))
 
     # key (order colours and details are in the Orders sheet): the symbol in column A, its
-    # text from the first slot of every day, so that each printed day page shows it whole
-    day_starts = gantt_day_starts(ps, slot, n_slots)
-    text_cols = [GANTT_FIRST_COL + k for k in (0, *day_starts)]
+    # text from the first slot of every page, so that each printed page shows it whole
+    text_cols = [GANTT_FIRST_COL + k for k in (0, *page_starts)]
     key = [
         (
             st.cell(ws, "Key", font=st.bold),
@@ -420,11 +432,12 @@ def _gantt_sheet(
     fixed = {GANTT_FIRST_COL + k: slot_width for k in range(n_slots)}
     ws.freeze_panes = f"{get_column_letter(GANTT_FIRST_COL)}{GANTT_FIRST_ROW}"  # before rows
     widths = sr.widths(fixed=fixed)
-    # printed one day per page across (a manual column break at each midnight); the scale
-    # makes the widest page (machine columns + the longest day) fit an A3 page's width
-    for k in day_starts:
+    # printed one day per page across (a manual column break at each midnight, and noon for
+    # short slots); the scale makes the widest page (machine columns + the longest span) fit
+    # an A3 page's width
+    for k in page_starts:
         ws.col_breaks.append(Break(id=GANTT_FIRST_COL + k - 1))
-    bounds = [0, *day_starts, n_slots]
+    bounds = [0, *page_starts, n_slots]
     widest = max(b - a for a, b in zip(bounds[:-1], bounds[1:], strict=True))
     need_mm = column_mm(widths.get(1, 8.43)) + column_mm(widths.get(2, 8.43))
     need_mm += widest * column_mm(slot_width)
@@ -439,7 +452,7 @@ def _gantt_sheet(
         paper=A3,
         title_rows=f"1:{GANTT_FIRST_ROW - 1}",
         title_cols="A:B",
-        scale=scale if day_starts else None,  # no manual break: plain fit to width
+        scale=scale if page_starts else None,  # no manual break: plain fit to width
         header=label,
     )
     sr.write(widths)
