@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import time
 from pathlib import Path
 
@@ -668,3 +669,25 @@ def test_load_schedule_round_trip_and_plan_output(plant, good, tmp_path):
     wrapped = tmp_path / "plan.json"
     wrapped.write_text('{"kpis": {}, "schedule": ' + good.to_json() + "}")
     assert load_schedule(wrapped, plant).n_ops == good.n_ops
+
+
+def test_cli_validate_reads_plan_output_with_non_finite_numbers_outside_the_schedule(tmp_path):
+    """`plan --json` writes a deadlocked plan's cost as Infinity (CP-SAT's objective as NaN):
+    that is not the schedule; the deadlocked schedule itself is invalid (exit 1), not bad."""
+    from typer.testing import CliRunner
+
+    from furnsim.cli import app
+
+    runner = CliRunner()
+    out = tmp_path / "dead.json"
+    r = runner.invoke(app, ["plan", str(SWAP), "--method", "rule:FIFO", "--json", str(out)])
+    assert r.exit_code == 1
+    assert "Infinity" in out.read_text() or "NaN" in out.read_text()
+    r = runner.invoke(app, ["validate", str(SWAP), str(out)])
+    assert r.exit_code == 1 and "[missing]" in r.output, r.output
+    # inside the schedule a non-finite number is a malformed file
+    d = json.loads(out.read_text())
+    d["schedule"]["times"]["start"][0] = float("nan")
+    out.write_text(json.dumps(d))
+    r = runner.invoke(app, ["validate", str(SWAP), str(out)])
+    assert r.exit_code == 2 and "times.start'[0] is NaN" in r.output, r.output
