@@ -538,3 +538,33 @@ def test_hostile_benchmark_files_exit_2(tmp_path: Path, name: str, text: str, wo
     f.write_text(text)
     res = CliRunner().invoke(app, ["check-data", str(f)])
     assert res.exit_code == 2 and words in res.output and name in res.output, res.output
+
+
+def test_dashboard_order_import_is_bounded(tmp_path: Path) -> None:
+    """The dashboard's order upload (orderbook.read_order_file) reads through the bounded
+    reader: a value at XFD1048576 under a declared A1:XFD1048576 used to build a million
+    16,384-wide rows (GBs); now it is a clear error."""
+    from datetime import datetime
+
+    from furnsim.errors import DataError
+    from furnsim.orderbook import read_order_file
+    from tests._hostile import edit_sheet, set_dimension
+
+    p = _demo_copy(tmp_path)
+    far = '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row>'
+    edit_sheet(
+        p,
+        "orders",
+        lambda x: set_dimension(x, "A1:XFD1048576").replace("</sheetData>", far + "</sheetData>"),
+    )
+    with pytest.raises(DataError) as e:
+        read_order_file(p, datetime(2026, 3, 2, 6), display_name="upload.xlsx")
+    (issue,) = e.value.issues
+    assert issue.file == "upload.xlsx" and issue.sheet == "orders"
+    assert "column XFD" in issue.message
+    # a stale dimension does not hide rows
+    q = _demo_copy(tmp_path / "q") if (tmp_path / "q").mkdir() is None else None
+    assert q is not None
+    edit_sheet(q, "orders", lambda x: set_dimension(x, "A1:F4"))
+    rows, _ = read_order_file(q, datetime(2026, 3, 2, 6))
+    assert len(rows) == 58

@@ -91,7 +91,7 @@ def _limit(msg: str, loc: Location) -> DataError:
 
 
 _NOT_XLSX = (
-    "not an Excel workbook: the file is not in .xlsx format (was it saved as .xls, "
+    "not an Excel workbook: cannot read it as .xlsx (was it saved as .xls, "
     "CSV or text and renamed?). Open it in Excel and save it as .xlsx"
 )
 
@@ -775,6 +775,12 @@ def read_sheet_rows(
                     Location(shown),
                 )
             ]
+        )
+    last = t.rows[-1].number if t.rows else t.header_row
+    if last > limits.MAX_ROWS + 1:
+        raise _limit(
+            f"a value in row {last:,}; at most {limits.MAX_ROWS:,} rows are read",
+            Location(shown, t.name, last),
         )
     rows: list[list[Any]] = []
     if t.header_row:
