@@ -23,6 +23,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Any
 
 import numpy as np
 
@@ -32,12 +33,17 @@ from furnsim.model.calendars import Calendar, CalendarException, Downtime
 __all__ = [
     "WEEK",
     "MachineTime",
+    "THREE_SHIFTS",
+    "TWO_SHIFTS",
     "WorkingTime",
+    "calendar_from_rows",
     "check_instance_working_time",
     "compile_working_time",
+    "demo_working_time",
     "longest_window",
     "merge",
     "subtract",
+    "with_working_time",
 ]
 
 WEEK = 7 * 1440.0
@@ -317,3 +323,112 @@ def check_instance_working_time(inst: object) -> list[Issue]:
                     )
                     break
     return issues
+
+
+# -- building instances with working time (benchmarks, demo, tests) ----------------------
+def _days(spec: str) -> tuple[int, ...]:
+    names = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+    a, _, b = spec.partition("-")
+    i, j = names.index(a), names.index(b or a)
+    return tuple(sorted({(i + k) % 7 for k in range((j - i) % 7 + 1)}))
+
+
+def _hm(s: str) -> int:
+    h, m = s.split(":")
+    return int(h) * 60 + int(m)
+
+
+def calendar_from_rows(cid: str, rows: Sequence[tuple[str, str, str]]) -> Calendar:
+    """A calendar from ``(days, start, end)`` rows like ``("Mon-Fri", "06:00", "10:00")``."""
+    from furnsim.model.calendars import Window  # noqa: PLC0415
+
+    return Calendar(cid, tuple(Window(_days(d), _hm(a), _hm(b)) for d, a, b in rows))
+
+
+#: Two shifts Mon-Fri 06:00-22:00 with a 15-minute break in each (windows: 06:00-10:00,
+#: 10:15-18:00, 18:15-22:00), and three shifts Sunday 22:00 to Saturday 06:00 with breaks.
+TWO_SHIFTS = (
+    ("Mon-Fri", "06:00", "10:00"),
+    ("Mon-Fri", "10:15", "18:00"),
+    ("Mon-Fri", "18:15", "22:00"),
+)
+THREE_SHIFTS = (
+    *TWO_SHIFTS,
+    ("Sun-Thu", "22:00", "02:00"),
+    ("Mon-Fri", "02:15", "06:00"),
+)
+
+
+def with_working_time(
+    instance: Any,
+    *,
+    calendars: Sequence[Calendar],
+    wc_calendars: dict[str, str] | None = None,
+    default_calendar: str | None = None,
+    non_interruptible: Sequence[str] = (),
+    exceptions: Sequence[CalendarException] = (),
+    downtime: Sequence[Downtime] = (),
+) -> Any:
+    """A copy of ``instance`` whose plant has the given working time (validated again)."""
+    from furnsim.model import Instance, Plant, WorkCenter  # noqa: PLC0415
+
+    p = instance.plant
+    wc_calendars = wc_calendars or {}
+    wcs = [
+        WorkCenter(
+            w.id,
+            w.buffer_capacity,
+            w.buffer_unit,
+            description=w.description,
+            source=w.source,
+            calendar=wc_calendars.get(w.id),
+            interruptible=w.id not in non_interruptible,
+        )
+        for w in p.work_centers
+    ]
+    plant = Plant(
+        wcs,
+        p.machines,
+        p.transport,
+        name=p.name,
+        calendars=list(calendars),
+        calendar_exceptions=list(exceptions),
+        downtime=list(downtime),
+        default_calendar=default_calendar,
+    )
+    return Instance(
+        plant, instance.catalog, instance.orders, name=instance.name, plan_start=instance.plan_start
+    )
+
+
+def demo_working_time(instance: Any) -> Any:
+    """The demo floor's working time: two shifts with breaks Mon-Fri, three shifts on the
+    lacquer line (``LACQ``), a non-interruptible veneer press (``VENEER``) and a 4-hour
+    maintenance of the first CNC on Wednesday morning (work centers that are missing are
+    skipped)."""
+    start = instance.plan_start or datetime(2026, 3, 2, 6, 0)
+    wc_ids = {w.id for w in instance.plant.work_centers}
+    machines = {m.id for m in instance.plant.machines}
+    day0 = datetime.combine(start.date(), time()) - timedelta(days=start.weekday())
+    down = []
+    if "CNC-1" in machines:
+        a = day0 + timedelta(days=2, hours=6)
+        down.append(Downtime("CNC-1", a, a + timedelta(hours=4), "planned maintenance"))
+    inst = instance
+    if instance.plan_start is None:
+        from furnsim.model import Instance  # noqa: PLC0415
+
+        inst = Instance(
+            instance.plant, instance.catalog, instance.orders, name=instance.name, plan_start=start
+        )
+    return with_working_time(
+        inst,
+        calendars=[
+            calendar_from_rows("2-SHIFT", TWO_SHIFTS),
+            calendar_from_rows("3-SHIFT", THREE_SHIFTS),
+        ],
+        wc_calendars={"LACQ": "3-SHIFT"} if "LACQ" in wc_ids else {},
+        default_calendar="2-SHIFT",
+        non_interruptible=[w for w in ("VENEER",) if w in wc_ids],
+        downtime=down,
+    )

@@ -12,7 +12,10 @@ kind ``working-time``:
 * they do not sum to the required working minutes (``δ·d + fixed``, the setup-matrix time);
 * the operation or setup pauses while the machine has working time (a gap between two
   segments contains working time);
-* a non-interruptible operation has more than one segment.
+* a non-interruptible operation has more than one segment;
+* processing starts later than the first working minute after ``max(setup_end, arrive)``
+  (non-interruptible: the first start of a window that fits the operation) — the calendar
+  version of the validator's ``idle`` rule.
 
 Without working time on a machine (24/7, no downtime) nothing here applies and
 :mod:`furnsim.validate` checks ``end - start`` as before.
@@ -104,9 +107,7 @@ class _Clock:
         """``[lo, hi)`` cut at the breakpoints, each piece with its working status."""
         cuts = [lo, *self.breakpoints(lo, hi), hi]
         return [
-            (a, b, self.working((a + b) / 2))
-            for a, b in zip(cuts, cuts[1:], strict=False)
-            if b > a
+            (a, b, self.working((a + b) / 2)) for a, b in zip(cuts, cuts[1:], strict=False) if b > a
         ]
 
 
@@ -180,7 +181,34 @@ def check_working_time(schedule: Any, instance: Any, ok: Any, tol: float = 1e-6)
             _check_segments(bad, o, clock, label, segs, a, b, need_min, tol)
         if not clock.interruptible and proc > 0 and len(schedule.op_segments(o)) > 1:
             bad(o, f"runs on non-interruptible {mid} in {len(schedule.op_segments(o))} pieces")
+        ready = max(float(t["setup_end"][o]), float(t["arrive"][o]))
+        late = _earlier_start(clock, ready, float(t["start"][o]), proc, tol)
+        if late is not None:
+            bad(
+                o,
+                f"starts at {_fmt(clock, float(t['start'][o]))}, but with its setup done and the job "
+                f"there at {ready:g} it could start at {_fmt(clock, late)} (no reason to wait)",
+            )
     return out
+
+
+def _earlier_start(
+    clock: _Clock, ready: float, start: float, proc: float, tol: float
+) -> float | None:
+    """An earlier possible processing start in ``[ready, start)``, or None (start is earliest)."""
+    if not start > ready + tol:
+        return None
+    if proc <= 0:
+        return ready
+    for p, q, working in clock.pieces(ready, start):
+        if not working or q - p <= tol:
+            continue
+        if clock.interruptible:
+            return p
+        # non-interruptible: [p, p + proc] must be working time throughout
+        if all(w or b - a <= tol for a, b, w in clock.pieces(p, p + proc)):
+            return p
+    return None
 
 
 def _check_segments(

@@ -228,3 +228,23 @@ def test_compiled_lookups() -> None:
     night = Calendar("N", (Window((6, 0, 1, 2, 3), 22 * 60, 6 * 60),))
     assert longest_window(night) == 480
     assert longest_window(Calendar("A", (Window(tuple(range(7)), 0, 1440),))) == math.inf
+
+
+def test_validator_catches_a_start_later_than_the_working_time_allows() -> None:
+    # non-interruptible 200 min: the earliest window that fits is 09:15 (195); 4320 is too late
+    inst = shop([(200, NEUTRAL, 0)], interruptible=False)
+    s = run(Simulator(inst))
+    assert s.start[0] == 195
+    s.times["start"][0], s.times["end"][0], s.times["leave"][0] = 4320.0, 4520.0, 4520.0
+    s.finish_arrive[0] = 4520.0
+    s.segments[0] = [[4320.0, 4520.0]]
+    msgs = [v.message for v in validate(s, inst) if v.kind == "working-time"]
+    assert any("no reason to wait" in m and "195" in m for m in msgs), msgs
+    # interruptible: waiting over the break start is caught too (it could start at 0)
+    inst = shop([(100, NEUTRAL, 0)])
+    s = run(Simulator(inst))
+    s.times["start"][0], s.times["end"][0], s.times["leave"][0] = 195.0, 295.0, 295.0
+    s.finish_arrive[0] = 295.0
+    s.segments[0] = [[195.0, 295.0]]
+    msgs = [v.message for v in validate(s, inst) if v.kind == "working-time"]
+    assert any("no reason to wait" in m for m in msgs), msgs
