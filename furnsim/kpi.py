@@ -292,7 +292,13 @@ def kpis(schedule: Schedule, instance: Instance | CompiledInstance | None = None
     Without ``instance`` the deadline / release based KPIs (tardiness, late orders, flow time)
     are left out, and every buffer counts as unbounded.
     """
-    return _core(_ops_of_schedule(schedule), _compiled(instance))
+    ci = _compiled(instance)
+    out = _core(_ops_of_schedule(schedule), ci)
+    if ci is not None and ci.working is not None:  # calendars: furnsim/kpi_working.py
+        from furnsim.kpi_working import working_time_kpis
+
+        out.update(working_time_kpis(schedule, ci, out))
+    return out
 
 
 def partial_kpis(sim: Any, need: Iterable[str] | None = None) -> dict[str, float]:

@@ -11,6 +11,7 @@ import math
 from datetime import datetime
 
 import numpy as np
+import pytest
 
 from furnsim.calendar import compile_working_time, longest_window
 from furnsim.model import (
@@ -248,3 +249,47 @@ def test_validator_catches_a_start_later_than_the_working_time_allows() -> None:
     s.segments[0] = [[195.0, 295.0]]
     msgs = [v.message for v in validate(s, inst) if v.kind == "working-time"]
     assert any("no reason to wait" in m for m in msgs), msgs
+
+
+def test_kpis_over_working_time() -> None:
+    from furnsim.kpi import kpis
+
+    # 600 min from Fri 06:30 (setup 30) to Mon 08:45, with 6 h overtime on Saturday morning
+    sat = CalendarException(None, datetime(2026, 11, 28, 6), datetime(2026, 11, 28, 12), True)
+    inst = shop([(600, "oak", 0)], setup=30, exceptions=[sat])
+    s = run(Simulator(inst))
+    # Fri 06:30-09:00, 09:15-14:00 = 435, Sat 06:00-12:00 = 360 -> 795 > 600: ends Sat 08:45
+    assert s.segments[0] == [[30, 180], [195, 480], [1440, 1440 + 165]]
+    k = kpis(s, inst)
+    mk = 1440 + 165
+    assert k["makespan"] == mk
+    assert k["processing_time"] == 600 and k["total_setup_time"] == 30
+    assert k["available_time"] == 465 + 165  # Friday + Saturday until the end
+    assert k["closed_time"] == mk - (465 + 165)
+    assert k["idle_time"] == 0  # closed time is not idle
+    assert k["utilization_mean"] == pytest.approx(600 / 630)
+    assert k["overtime_minutes"] == 165 and k["extra_windows_used"] == 1
+    # 24/7: the old definitions
+    k2 = kpis(run(Simulator(shop([(600, "oak", 0)], calendar=None, setup=30))), None)
+    assert "available_time" not in k2
+
+
+def test_rules_count_slack_in_working_time() -> None:
+    from furnsim.rules import get_rule
+
+    # at Fri 06:00: A (460 min, due Mon 06:10) has 465 + 10 working minutes left = slack 15;
+    # B (60 min, due Fri 08:00) has 120 - 60 = 60. Elapsed, A would look relaxed (3 days).
+    base = shop([(460, NEUTRAL, 0), (60, NEUTRAL, 0)])
+    orders = [
+        Order("J0", "A0", 1.0, deadline=3 * 1440 + 10),
+        Order("J1", "A1", 1.0, deadline=120),
+    ]
+    inst = Instance(base.plant, base.catalog, orders, name="cal", plan_start=FRI)
+    for rule in ("cr",):
+        s, _ = get_rule(rule).plan(inst)
+        assert s.start[0] == 0 and s.start[1] > 0, rule  # A first: it is the tight one
+    # the same deadlines without a calendar: B first
+    flat = shop([(460, NEUTRAL, 0), (60, NEUTRAL, 0)], calendar=None)
+    inst2 = Instance(flat.plant, flat.catalog, orders, name="flat", plan_start=FRI)
+    s2, _ = get_rule("cr").plan(inst2)
+    assert s2.start[1] == 0

@@ -509,6 +509,19 @@ class Simulator:
         mp = self.op_mean_proc
         return float(sum(mp[jo[j]] for j in self._waiting[w]))
 
+    def until(self, m: int, when: np.ndarray) -> np.ndarray:
+        """Minutes from now until each of ``when`` (inf stays inf): elapsed on a 24/7 machine,
+        working minutes of machine ``m`` with working time (negative elapsed when past)."""
+        left = when - self.time
+        mt = self._mt[m]
+        if mt is None:
+            return left
+        ok = np.isfinite(when) & (left > 0)
+        if ok.any():
+            left = left.copy()
+            left[ok] = mt.worked(self.time, when[ok])
+        return left
+
     def waiting_jobs(self, w: int) -> list[int]:
         return list(self._waiting[w])
 

@@ -1,0 +1,80 @@
+"""KPIs under working time (calendars, downtime): what :func:`furnsim.kpi.kpis` reports
+instead of its 24/7 numbers when the instance has working time (docs/semantics.md).
+
+* ``processing_time`` / ``total_setup_time`` — working minutes (Σ segment lengths), not
+  ``end - start`` (which includes pauses over closed time);
+* ``available_time`` — Σ over machines of the working minutes in ``[0, makespan)`` (a 24/7
+  machine: the makespan); ``closed_time`` — the rest of ``makespan × machines``;
+* ``utilization_mean`` — mean over machines of processing / available minutes;
+* ``idle_time`` — available − processing − setup − blocked (blocked counted in working time):
+  closed time is not idle;
+* ``overtime_minutes`` — processing and setup minutes inside extra working windows (calendar
+  exceptions with ``working: yes`` outside the weekly pattern); ``extra_windows_used`` — how
+  many such windows (per machine) hold any work.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["WORKING_TIME_KPIS", "working_time_kpis"]
+
+#: keys added (or replaced) when the instance has working time
+WORKING_TIME_KPIS = (
+    "processing_time",
+    "total_setup_time",
+    "available_time",
+    "closed_time",
+    "utilization_mean",
+    "idle_time",
+    "overtime_minutes",
+    "extra_windows_used",
+)
+
+
+def _overlap(segs: list[list[float]], s: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """(k,) minutes of ``segs`` inside each interval ``[s_i, e_i)``."""
+    out = np.zeros(s.size)
+    for a, b in segs:
+        out += np.clip(np.minimum(e, b) - np.maximum(s, a), 0.0, None)
+    return out
+
+
+def working_time_kpis(schedule: Any, ci: Any, base: dict[str, float]) -> dict[str, float]:
+    wt = ci.working
+    n_m = len(schedule.machine_ids)
+    mk = float(base.get("makespan", schedule.makespan))
+    t = schedule.times
+    proc = np.zeros(n_m)
+    setup = np.zeros(n_m)
+    blocked = np.zeros(n_m)
+    extra = [mt.extra if mt is not None else (np.zeros(0), np.zeros(0)) for mt in wt.machines]
+    extra_used = [np.zeros(x[0].size) for x in extra]
+    for o in range(schedule.n_ops):
+        m = int(schedule.op_machine[o])
+        if m < 0:
+            continue
+        segs = schedule.op_segments(o)
+        ssegs = schedule.op_setup_segments(o)
+        proc[m] += sum(b - a for a, b in segs)
+        setup[m] += sum(b - a for a, b in ssegs)
+        end, leave = float(t["end"][o]), float(t["leave"][o])
+        mt = wt.machines[m]
+        if np.isfinite(leave) and leave > end:
+            blocked[m] += float(mt.worked(end, leave)) if mt is not None else leave - end
+        if extra[m][0].size:
+            extra_used[m] += _overlap(segs + ssegs, *extra[m])
+    avail = np.array([float(mt.worked(0.0, mk)) if mt is not None else mk for mt in wt.machines])
+    util = np.divide(proc, avail, out=np.zeros(n_m), where=avail > 0)
+    return {
+        "processing_time": float(proc.sum()),
+        "total_setup_time": float(setup.sum()),
+        "available_time": float(avail.sum()),
+        "closed_time": float(mk * n_m - avail.sum()),
+        "utilization_mean": float(util.mean()) if n_m else 0.0,
+        "idle_time": float((avail - proc - setup - blocked).sum()),
+        "overtime_minutes": float(sum(x.sum() for x in extra_used)),
+        "extra_windows_used": float(sum(int((x > 1e-9).sum()) for x in extra_used)),
+    }
