@@ -189,6 +189,14 @@ class Schedule:
     def records(self, instance: Any | None = None) -> list[dict[str, Any]]:
         """One dict per operation (job/order/article/component names when an Instance is given)."""
         jobs = instance.jobs if instance is not None else None
+        origin = getattr(instance, "plan_start", None)
+        start_at = None
+        if origin is not None:
+            from datetime import timedelta
+
+            def start_at(x: float) -> str:
+                return (origin + timedelta(minutes=x)).isoformat(timespec="minutes")
+
         out = []
         for o in range(self.n_ops):
             j = int(self.op_job[o])
@@ -211,6 +219,10 @@ class Schedule:
                 rec[f] = None if math.isnan(v) else v
             rec["segments"] = self.op_segments(o)
             rec["setup_segments"] = self.op_setup_segments(o)
+            if start_at is not None:  # real date/times (plan start known)
+                for f in ("setup_start", "setup_end", "start", "end"):
+                    v = rec[f]
+                    rec[f"{f}_at"] = None if v is None else start_at(v)
             out.append(rec)
         return out
 

@@ -1,0 +1,55 @@
+"""Working time end to end: a calendar plant through `furnsim plan --plan-start --json` and
+`furnsim validate`; the plan JSON carries segments and real date/times."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from furnsim.cli import app
+from furnsim.sim import Schedule
+
+from ._fixtures import write
+from .test_calendar_io import cal_tables
+
+runner = CliRunner()
+
+
+def test_plan_with_plan_start_and_validate(tmp_path: Path) -> None:
+    t = cal_tables()
+    t["settings"] = [s for s in t["settings"] if s["key"] != "plan_start"]
+    t["orders"][0]["deadline"] = 3000
+    path = write(t, "yaml", tmp_path)
+    out = tmp_path / "plan.json"
+    # Friday 21:30: half an hour of the late shift before the weekend
+    r = runner.invoke(
+        app,
+        [
+            "plan",
+            str(path),
+            "--method",
+            "rule:FIFO",
+            "--plan-start",
+            "2026-11-27T21:30",
+            "--json",
+            str(out),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    d = json.loads(out.read_text())
+    assert d["valid"] is True
+    ops = d["operations"]
+    assert all("segments" in o and "start_at" in o for o in ops)
+    assert ops[0]["start_at"].startswith("2026-11-27T")
+    saw = [o for o in ops if o["work_center"] == "SAW"]
+    # SAW (2 shifts Mon-Fri) runs into the overtime Saturday 06:00-12:00 of the fixture
+    assert "2026-11-28T06:00" <= max(o["end_at"] for o in saw) <= "2026-11-28T12:00"
+    assert any(len(o["segments"]) > 1 for o in saw)  # paused over the night
+    assert d["kpis"]["overtime_minutes"] > 0 and d["kpis"]["extra_windows_used"] >= 1
+    s = Schedule.from_dict(d["schedule"])
+    assert s.segments is not None
+    r = runner.invoke(app, ["validate", str(path), str(out)])
+    assert r.exit_code != 0  # without the plan start the calendar plant is incomplete
+    assert "plan start" in r.output
