@@ -27,7 +27,9 @@ import math
 from datetime import date, datetime, timedelta
 from typing import Any
 
-__all__ = ["check_working_time", "working_time_ops"]
+__all__ = ["check_working_time", "read_segments", "working_time_ops"]
+
+MAX_SEGMENTS = 1_000_000  # in one schedule file (bounded cost for untrusted input)
 
 _KIND = "working-time"
 
@@ -109,6 +111,36 @@ class _Clock:
         return [
             (a, b, self.working((a + b) / 2)) for a, b in zip(cuts, cuts[1:], strict=False) if b > a
         ]
+
+
+def read_segments(d: dict[str, Any], key: str, n: int, error: type[Exception]) -> Any:
+    """``d[key]`` as per-op lists of ``[from, to]`` (finite numbers, from <= to), or None when
+    absent; raises ``error`` naming the field (strict reading of untrusted schedule files)."""
+    v = d.get(key)
+    if v is None:
+        return None
+    if not isinstance(v, list) or len(v) != n:
+        raise error(f"'{key}' must be a list with one entry per operation ({n})")
+    out: list[list[list[float]]] = []
+    total = 0
+    for i, op in enumerate(v):
+        if not isinstance(op, list):
+            raise error(f"'{key}'[{i}] must be a list of [from, to] pairs")
+        total += len(op)
+        if total > MAX_SEGMENTS:
+            raise error(f"'{key}' has more than {MAX_SEGMENTS:,} segments")
+        segs = []
+        for k, pair in enumerate(op):
+            ok = (
+                isinstance(pair, list)
+                and len(pair) == 2
+                and all(type(x) in (int, float) and math.isfinite(x) for x in pair)
+            )
+            if not ok or pair[1] < pair[0]:
+                raise error(f"'{key}'[{i}][{k}] must be [from, to] with finite from <= to")
+            segs.append([float(pair[0]), float(pair[1])])
+        out.append(segs)
+    return out
 
 
 def working_time_ops(schedule: Any, instance: Any) -> set[int]:

@@ -53,3 +53,18 @@ def test_plan_with_plan_start_and_validate(tmp_path: Path) -> None:
     r = runner.invoke(app, ["validate", str(path), str(out)])
     assert r.exit_code != 0  # without the plan start the calendar plant is incomplete
     assert "plan start" in r.output
+    r = runner.invoke(app, ["validate", str(path), str(out), "--plan-start", "2026-11-27T21:30"])
+    assert r.exit_code == 0, r.output
+    # one segment moved into the night: exit 1 with a working-time violation
+    i = next(k for k, o in enumerate(ops) if o["work_center"] == "SAW" and len(o["segments"]) > 1)
+    a, b = d["schedule"]["segments"][i][0]
+    d["schedule"]["segments"][i][0] = [a + 60, b + 60]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(d))
+    r = runner.invoke(app, ["validate", str(path), str(bad), "--plan-start", "2026-11-27T21:30"])
+    assert r.exit_code == 1 and "working-time" in r.output, r.output
+    # malformed segments are a file error (exit 2) naming the field
+    d["schedule"]["segments"][i] = [[1, "x"]]
+    bad.write_text(json.dumps(d))
+    r = runner.invoke(app, ["validate", str(path), str(bad), "--plan-start", "2026-11-27T21:30"])
+    assert r.exit_code == 2 and "segments" in r.output, r.output
