@@ -173,6 +173,14 @@ class MachineTime:
                     return r
             self._extend()
 
+    def window(self, t: float) -> tuple[float, float]:
+        """The working window containing ``t``, else the next one: ``(start, end)``."""
+        while True:
+            i = bisect_right(self._e, t)
+            if i < self._n and self._e[i] < self.horizon:
+                return self._s[i], self._e[i]
+            self._extend()
+
     def finish(self, t: float, w: float) -> tuple[float, float]:
         """(start, end) of ``w > 0`` working minutes from ``t`` on, pausing over closed time."""
         while True:

@@ -293,3 +293,23 @@ def test_rules_count_slack_in_working_time() -> None:
     inst2 = Instance(flat.plant, flat.catalog, orders, name="flat", plan_start=FRI)
     s2, _ = get_rule("cr").plan(inst2)
     assert s2.start[1] == 0
+
+
+def test_working_time_features() -> None:
+    from furnsim.env.working_time import working_time_features
+
+    inst = shop([(200, NEUTRAL, 0), (100, NEUTRAL, 10)], interruptible=False)
+    sim = Simulator(inst)
+    d = sim.reset()
+    assert d is not None and d.time == 0
+    f = working_time_features(sim)
+    assert f.shape == (1, 3) and f[0].tolist() == [1.0, 3.0, 0.0]  # 180 min to the break
+    d = sim.dispatch(d.candidates[0])  # runs 09:15-12:35 (195..395); next decision at 395
+    assert d is not None and d.time == 395
+    assert working_time_features(sim)[0].tolist() == pytest.approx([1.0, 85 / 60, 0.0])
+    sim.time = 500.0  # Friday 14:20: closed until Monday 06:00
+    assert working_time_features(sim, clip=100)[0].tolist() == pytest.approx(
+        [0.0, 0.0, (4320 - 500) / 60]
+    )
+    flat = Simulator(shop([(1, NEUTRAL, 0)], calendar=None))
+    assert working_time_features(flat)[0].tolist() == [1.0, 10.0, 0.0]
