@@ -37,6 +37,7 @@ __all__ = [
     "TWO_SHIFTS",
     "WorkingTime",
     "calendar_from_rows",
+    "shift_tables",
     "check_instance_working_time",
     "compile_working_time",
     "demo_working_time",
@@ -365,6 +366,20 @@ THREE_SHIFTS = (
     ("Sun-Thu", "22:00", "02:00"),
     ("Mon-Fri", "02:15", "06:00"),
 )
+ONE_SHIFT = (("Mon-Fri", "06:00", "10:00"), ("Mon-Fri", "10:15", "14:00"))
+
+
+def shift_tables(shifts: int) -> dict[str, list[dict[str, Any]]]:
+    """Import rows for an ``N-SHIFT`` calendar (1-3 shifts Mon-Fri with breaks) that every
+    work center uses (``settings.calendar``): sheets ``calendars`` and one ``settings`` row."""
+    rows = {1: ONE_SHIFT, 2: TWO_SHIFTS, 3: THREE_SHIFTS}.get(shifts)
+    if rows is None:
+        raise ValueError(f"shifts must be 1, 2 or 3 (got {shifts})")
+    cid = f"{shifts}-SHIFT"
+    return {
+        "calendars": [{"calendar": cid, "days": d, "start": a, "end": b} for d, a, b in rows],
+        "settings": [{"key": "calendar", "value": cid}],
+    }
 
 
 def with_working_time(

@@ -116,6 +116,14 @@ def generate(
         Path | None, typer.Option(help="existing plant: write only a week of orders for it")
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="workbook|csv|yaml")] = "workbook",
+    shifts: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=3,
+            help="new plant: 1-3 shifts Mon-Fri with breaks for every work center (0 = 24/7)",
+        ),
+    ] = 0,
 ) -> None:
     """Generate a synthetic furniture plant and week, or (with --plant) a week of orders."""
     from furnsim.generate import generate_to_dir
@@ -155,6 +163,7 @@ def generate(
             seed=seed,
             plant=plant,
             fmt=fmt,  # type: ignore[arg-type]
+            shifts=shifts,
         )
     except DataError as e:
         _fail_data(e)

@@ -68,3 +68,24 @@ def test_plan_with_plan_start_and_validate(tmp_path: Path) -> None:
     bad.write_text(json.dumps(d))
     r = runner.invoke(app, ["validate", str(path), str(bad), "--plan-start", "2026-11-27T21:30"])
     assert r.exit_code == 2 and "segments" in r.output, r.output
+
+
+def test_generate_with_shifts(tmp_path: Path) -> None:
+    from furnsim.io import load_instance
+    from furnsim.rules import get_rule
+    from furnsim.validate import validate
+
+    r = runner.invoke(
+        app,
+        ["generate", "--out", str(tmp_path), "--work-centers", "4", "--machines", "6",
+         "--jobs", "30", "--shifts", "2", "--format", "yaml"],
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    inst = load_instance(tmp_path / "plant.yaml")
+    assert inst.plant.default_calendar == "2-SHIFT"
+    assert inst.compiled.working is not None
+    s, sim = get_rule("FIFO").plan(inst)
+    assert sim.deadlock is None and validate(s, inst) == []
+    r = runner.invoke(app, ["generate", "--out", str(tmp_path), "--work-centers", "4",
+                            "--machines", "6", "--shifts", "4"])  # fmt: skip
+    assert r.exit_code == 2
