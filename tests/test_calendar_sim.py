@@ -313,3 +313,16 @@ def test_working_time_features() -> None:
     )
     flat = Simulator(shop([(1, NEUTRAL, 0)], calendar=None))
     assert working_time_features(flat)[0].tolist() == [1.0, 10.0, 0.0]
+
+
+def test_gantt_shades_closed_time() -> None:
+    from furnsim.viz import gantt
+
+    inst = shop([(600, "oak", 0)], setup=30)
+    s = run(Simulator(inst))
+    fig = gantt(s, inst)
+    closed = [tr for tr in fig.data if tr.name == "closed (no working time)"]
+    assert len(closed) == 1
+    # Fri break 09:00-09:15, Fri 14:00 - Mon 06:00 (until the makespan Mon 08:45)
+    assert [round(x / 60_000) for x in closed[0].x] == [15, 4320 - 480]
+    assert not any(tr.name == "closed (no working time)" for tr in gantt(s, None).data)
