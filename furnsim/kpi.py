@@ -361,4 +361,10 @@ def machine_kpis(schedule: Schedule, instance: Any = None) -> dict[str, dict[str
             "idle_time": float(mk - proc[i] - setup[i] - blocked[i]),
             "utilization": float(proc[i] / mk) if mk > 0 else 0.0,
         }
+    ci = _compiled(instance)
+    if ci is not None and ci.working is not None:  # calendars: furnsim/kpi_working.py
+        from furnsim.kpi_working import machine_working_kpis
+
+        for mid, wk in machine_working_kpis(schedule, ci).items():
+            out[mid].update(wk)
     return out

@@ -269,6 +269,11 @@ def test_kpis_over_working_time() -> None:
     assert k["idle_time"] == 0  # closed time is not idle
     assert k["utilization_mean"] == pytest.approx(600 / 630)
     assert k["overtime_minutes"] == 165 and k["extra_windows_used"] == 1
+    from furnsim.kpi import machine_kpis
+
+    mkp = machine_kpis(s, inst)["M"]
+    assert mkp["utilization"] == pytest.approx(600 / 630) and mkp["idle_time"] == 0
+    assert mkp["available_time"] == 630 and mkp["overtime_minutes"] == 165
     # 24/7: the old definitions
     k2 = kpis(run(Simulator(shop([(600, "oak", 0)], calendar=None, setup=30))), None)
     assert "available_time" not in k2
