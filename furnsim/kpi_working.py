@@ -6,8 +6,9 @@ instead of its 24/7 numbers when the instance has working time (docs/semantics.m
 * ``available_time`` — Σ over machines of the working minutes in ``[0, makespan)`` (a 24/7
   machine: the makespan); ``closed_time`` — the rest of ``makespan × machines``;
 * ``utilization_mean`` — mean over machines of processing / available minutes;
-* ``idle_time`` — available − processing − setup − blocked (blocked counted in working time):
-  closed time is not idle;
+* ``blocked_time`` — working minutes a finished job waits on its machine (closed time is not
+  lost machine time); ``idle_time`` — available − processing − setup − blocked: closed time
+  is not idle;
 * ``overtime_minutes`` — processing and setup minutes inside extra working windows (calendar
   exceptions with ``working: yes`` outside the weekly pattern); ``extra_windows_used`` — how
   many such windows (per machine) hold any work.
@@ -27,6 +28,7 @@ __all__ = ["WORKING_TIME_KPIS", "machine_working_kpis", "working_time_kpis"]
 WORKING_TIME_KPIS = (
     "processing_time",
     "total_setup_time",
+    "blocked_time",
     "available_time",
     "closed_time",
     "utilization_mean",
@@ -90,6 +92,7 @@ def working_time_kpis(schedule: Any, ci: Any, base: dict[str, float]) -> dict[st
     return {
         "processing_time": float(proc.sum()),
         "total_setup_time": float(setup.sum()),
+        "blocked_time": float(blocked.sum()),
         "available_time": float(avail.sum()),
         "closed_time": float(mk * n_m - avail.sum()),
         "utilization_mean": float(util.mean()) if n_m else 0.0,
