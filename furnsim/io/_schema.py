@@ -119,7 +119,7 @@ SHEETS: dict[str, Sheet] = {
                 Column("calendar", True, "calendar id (work centers refer to it)"),
                 Column("days", True, "Mon-Fri, Sat, Mon,Wed,Fri; ranges may wrap (Sun-Fri)"),
                 Column("start", True, "HH:MM window start"),
-                Column("end", True, "HH:MM window end; end <= start = the next day; 24:00 allowed"),
+                Column("end", True, "HH:MM window end; end < start = the next day; 24:00 allowed"),
             ),
         ),
         Sheet(

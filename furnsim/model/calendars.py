@@ -33,7 +33,7 @@ def _fail(msg: str, where: Location | None) -> DataError:
 class Window:
     """A working window on each of ``days``: ``start``..``end`` minutes after midnight.
 
-    ``end <= start`` means the window ends the next day (``end`` may be 1440 = 24:00).
+    ``end < start`` means the window ends the next day (``end`` may be 1440 = 24:00).
     """
 
     days: tuple[int, ...]
