@@ -211,3 +211,28 @@ def test_calendars_need_a_plan_start(tmp_path: Path) -> None:
         load_instance(write(t, "yaml", tmp_path))
     inst = load_instance(write(t, "yaml", tmp_path / "b"), plan_start=datetime(2026, 11, 23, 6))
     assert inst.compiled.working is not None
+
+
+def test_excel_time_and_date_cells(tmp_path: Path) -> None:
+    import datetime as dt
+
+    import openpyxl
+
+    p = write(cal_tables(), "xlsx", tmp_path)
+    wb = openpyxl.load_workbook(p)
+    ws = wb["calendars"]
+    hdr = [c.value for c in ws[1]]
+    for row in ws.iter_rows(min_row=2):
+        for c in row:
+            if hdr[c.column - 1] in ("start", "end"):
+                h, m = map(int, str(c.value).split(":"))
+                c.value = dt.time(h % 24, m)
+                c.number_format = "hh:mm"
+    ws = wb["downtime"]
+    ws["B2"].value = dt.datetime(2026, 11, 23, 6, 0)  # a real Excel date/time cell
+    ws["B2"].number_format = "yyyy-mm-dd hh:mm"
+    wb.save(p)
+    inst = load_instance(p)
+    wins = [(w.start, w.end) for c in inst.plant.calendars for w in c.windows]
+    assert wins == [(360, 840), (870, 1320), (1320, 360)]
+    assert inst.plant.downtime[0].start == dt.datetime(2026, 11, 23, 6, 0)
