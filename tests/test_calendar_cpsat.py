@@ -54,3 +54,18 @@ def test_cpsat_with_calendars_equals_brute_force(nonint: tuple[str, ...]) -> Non
     assert s.makespan == pytest.approx(best)
     # the bound is tight: the CP model knows the working time (24/7 it would be far lower)
     assert d["lower_bound"] == pytest.approx(best)
+
+
+def test_large_calendar_tables_fall_back_to_a_relaxation() -> None:
+    from ortools.sat.python import cp_model
+
+    from furnsim.solvers.cpsat.calendar import add_working_time
+    from furnsim.solvers.cpsat.solve import build_model
+
+    inst = _shop()
+    _, data, _, _ = build_model(inst, "speed")
+    assert data.working_time_model == "exact"
+    model, data, v, _ = build_model(inst, "speed")
+    assert add_working_time(cp_model.CpModel(), data, v, max_terms=10) == "relaxed"
+    s, d = solve_cpsat(inst, "speed", time_limit=10, hint=None)
+    assert d["working_time_model"] == "exact" and validate(s, inst) == []

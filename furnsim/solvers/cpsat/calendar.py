@@ -15,6 +15,8 @@ only when ``o`` runs on ``m``):
 * **setup**: ``ss`` in ``[S[k], N[k])`` and ``W(st) >= C[k] + min(ss - S[k], E[k] - S[k]) + sd``,
   i.e. at least ``sd`` working units between the setup start and the processing start.
 
+Large weeks: above :data:`MAX_CALENDAR_TERMS` table entries the working time is left out
+(``details["working_time_model"] == "relaxed"``; the demo week on two shifts has ~7 M).
 Every simulator schedule satisfies these constraints exactly (the model stays a relaxation,
 so the bound stays valid); the returned plan is the replay of the CP machine sequences
 through the simulator, which follows the working time (the raw CP timing is not used with
@@ -31,7 +33,7 @@ from ortools.sat.python import cp_model
 
 from furnsim.solvers.cpsat.variables import CpData, CpVars
 
-__all__ = ["add_working_time", "working_time_horizon"]
+__all__ = ["MAX_CALENDAR_TERMS", "add_working_time", "working_time_horizon"]
 
 
 def working_time_horizon(data: CpData) -> set[int]:
@@ -66,17 +68,34 @@ def _arrays(mt: Any, ts: int, H: int) -> tuple[list[int], list[int], list[int], 
     return s.tolist(), e.tolist(), c.tolist(), n.tolist()
 
 
-def add_working_time(model: cp_model.CpModel, data: CpData, v: CpVars) -> None:
-    """The working-time constraints of every operation on a machine with working time."""
+#: above this many element-table entries (Σ over eligible (op, machine) pairs with working
+#: time of the intervals up to the horizon) the working time is not modelled (a relaxation)
+MAX_CALENDAR_TERMS = 2_000_000
+
+
+def add_working_time(
+    model: cp_model.CpModel, data: CpData, v: CpVars, max_terms: int = MAX_CALENDAR_TERMS
+) -> str:
+    """The working-time constraints of every operation on a machine with working time.
+
+    Returns ``"none"`` (24/7), ``"exact"``, or ``"relaxed"`` when the tables would exceed
+    ``max_terms`` entries: then only ``en - st >= p`` holds for pausing operations (the model
+    stays a relaxation with a weaker bound; the plan is still the simulator's replay)."""
     ci = data.ci
     wt = ci.working
     if wt is None:
-        return
+        return "none"
     H, ts = data.horizon, data.time_scale
+    arrays = {}
+    terms = 0
     for m, mt in enumerate(wt.machines):
         if mt is None or not data.machine_ops[m]:
             continue
-        S, E, C, N = _arrays(mt, ts, H)
+        arrays[m] = _arrays(mt, ts, H)
+        terms += 3 * len(arrays[m][0]) * len(data.machine_ops[m])
+    if terms > max_terms:
+        return "relaxed"
+    for m, (S, E, C, N) in arrays.items():
         K = len(S)
         cmax = C[-1] + (E[-1] - S[-1])
         lmax = max(e - s for s, e in zip(S, E, strict=True))
@@ -127,3 +146,4 @@ def add_working_time(model: cp_model.CpModel, data: CpData, v: CpVars) -> None:
                     model.add_min_equality(into4, [st - s4, e4 - s4])
                     model.add(w_st == c4 + into4).only_enforce_if(enf)
                 model.add(w_st >= c3 + into + v.sd[o]).only_enforce_if(enf)
+    return "exact"

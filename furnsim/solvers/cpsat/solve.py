@@ -85,7 +85,7 @@ def build_model(
         model, data, v, buffers=buffers, anticipatory_setups=anticipatory_setups, paused=paused
     )
     add_machines(model, data, v, circuit_max_ops=circuit_max_ops)
-    add_working_time(model, data, v)
+    data.working_time_model = add_working_time(model, data, v)
     add_buffers(model, data, v, buffers=buffers)
     obj = add_objective(model, data, v, get_goal(goal))
     return model, data, v, obj
@@ -546,6 +546,7 @@ def solve_cpsat(
         "exact": bool(data.exact and obj.exact),
         "unmodelled": obj.unmodelled,
         "relaxed_setup_machines": [data.ci.machine_ids[m] for m in v.relaxed_machines],
+        "working_time_model": data.working_time_model,
         "workers": int(workers),
         "buffers": buffers,
         "n_conflicts": int(solver.num_conflicts),

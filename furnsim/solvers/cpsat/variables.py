@@ -84,6 +84,7 @@ class CpData:
     last_op: np.ndarray  # (n_jobs,) int64
     machine_ops: list[list[int]]  # per machine: the operations eligible on it
     horizon: int
+    working_time_model: str = "none"  # working time: "none" (24/7) | "exact" | "relaxed"
 
 
 def build_data(
