@@ -331,3 +331,26 @@ def test_gantt_shades_closed_time() -> None:
     # Fri break 09:00-09:15, Fri 14:00 - Mon 06:00 (until the makespan Mon 08:45)
     assert [round(x / 60_000) for x in closed[0].x] == [15, 4320 - 480]
     assert not any(tr.name == "closed (no working time)" for tr in gantt(s, None).data)
+
+
+def test_paper_example_unchanged_and_an_always_open_calendar_changes_nothing() -> None:
+    from pathlib import Path
+
+    from furnsim.calendar import calendar_from_rows, with_working_time
+    from furnsim.io import load_instance
+
+    paper = Path(__file__).resolve().parents[1] / "bom_data" / "paper_example" / "plant.yaml"
+    inst = load_instance(paper)
+    assert inst.compiled.working is None
+    s = run(Simulator(inst))
+    assert s.segments is None and s.setup_segments is None
+    valid(inst, s)
+    # the same plant on a calendar that never closes: identical times, one segment per op
+    always = calendar_from_rows("ALWAYS", [("Mon-Sun", "00:00", "24:00")])
+    inst2 = with_working_time(inst, calendars=[always], default_calendar="ALWAYS")
+    assert inst2.compiled.working is not None
+    s2 = run(Simulator(inst2))
+    for f, v in s.times.items():
+        assert np.array_equal(v, s2.times[f], equal_nan=True), f
+    assert all(len(x) == 1 for x in s2.segments if x)
+    valid(inst2, s2)
