@@ -331,8 +331,13 @@ def partial_kpis(sim: Any, need: Iterable[str] | None = None) -> dict[str, float
         over = need & _OVERFLOW_KPIS
         out = _core(ops, ci, now=float(sim.time), need=need - over)
         out.update(dict.fromkeys(over, 0.0))
-        return out
-    return _core(ops, ci, now=float(sim.time), need=need)
+    else:
+        out = _core(ops, ci, now=float(sim.time), need=need)
+    if ci.working is not None:  # calendars: furnsim/kpi_working.py
+        from furnsim.kpi_working import partial_working_time_kpis
+
+        out.update(partial_working_time_kpis(sim, out))
+    return out
 
 
 def _last_ops(ci: CompiledInstance) -> np.ndarray:

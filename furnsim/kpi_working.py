@@ -22,7 +22,12 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["WORKING_TIME_KPIS", "machine_working_kpis", "working_time_kpis"]
+__all__ = [
+    "WORKING_TIME_KPIS",
+    "machine_working_kpis",
+    "partial_working_time_kpis",
+    "working_time_kpis",
+]
 
 #: keys added (or replaced) when the instance has working time
 WORKING_TIME_KPIS = (
@@ -119,3 +124,46 @@ def machine_working_kpis(schedule: Any, ci: Any) -> dict[str, dict[str, float]]:
             "overtime_minutes": float(a["overtime"][i]),
         }
     return out
+
+
+def partial_working_time_kpis(sim: Any, base: dict[str, float]) -> dict[str, float]:
+    """The working-time versions of the machine-time KPIs of a running Simulator at
+    ``sim.time`` (for :func:`furnsim.kpi.partial_kpis`): processing and setups committed at
+    dispatch (working minutes), blocking integrated up to now in working time, available
+    time up to ``max(now, latest committed end)``. At the end they equal
+    :func:`working_time_kpis`."""
+    ci = sim.ci
+    wt = ci.working
+    now = float(sim.time)
+    mk = float(base["makespan"])
+    n_m = ci.n_machines
+    t = sim.rec
+    ops = np.flatnonzero(sim.rec_machine >= 0)
+    mm = sim.rec_machine[ops]
+    proc = np.bincount(mm, weights=ci.op_proc[ops, mm], minlength=n_m)
+    ss, se = t["setup_start"][ops], t["setup_end"][ops]
+    en, lv = t["end"][ops], t["leave"][ops]
+    stop = np.where(np.isnan(lv), np.maximum(now, en), lv)
+    setup = np.zeros(n_m)
+    blocked = np.zeros(n_m)
+    avail = np.full(n_m, mk)
+    for m, mt in enumerate(wt.machines):
+        sel = mm == m
+        if mt is None:
+            setup[m] = float((se[sel] - ss[sel]).sum())
+            blocked[m] = float(np.maximum(stop[sel] - en[sel], 0.0).sum())
+            continue
+        avail[m] = float(mt.worked(0.0, mk))
+        if sel.any():
+            setup[m] = float(mt.worked(ss[sel], se[sel]).sum())
+            blocked[m] = float(mt.worked(en[sel], np.maximum(stop[sel], en[sel])).sum())
+    util = np.divide(proc, avail, out=np.zeros(n_m), where=avail > 0)
+    return {
+        "processing_time": float(proc.sum()),
+        "total_setup_time": float(setup.sum()),
+        "blocked_time": float(blocked.sum()),
+        "available_time": float(avail.sum()),
+        "closed_time": float(mk * n_m - avail.sum()),
+        "utilization_mean": float(util.mean()) if n_m else 0.0,
+        "idle_time": float((avail - proc - setup - blocked).sum()),
+    }

@@ -354,3 +354,24 @@ def test_paper_example_unchanged_and_an_always_open_calendar_changes_nothing() -
         assert np.array_equal(v, s2.times[f], equal_nan=True), f
     assert all(len(x) == 1 for x in s2.segments if x)
     valid(inst2, s2)
+
+
+def test_partial_kpis_end_where_the_final_kpis_are() -> None:
+    from furnsim.goals import cost, partial_cost
+    from furnsim.kpi import kpis, partial_kpis
+
+    sat = CalendarException(None, datetime(2026, 11, 28, 6), datetime(2026, 11, 28, 8), True)
+    inst = shop(
+        [(300, "oak", 0), (200, NEUTRAL, 30), (250, "oak", 60)],
+        machines=("M1", "M2"),
+        setup=30,
+        exceptions=[sat],
+        downtime=[Downtime("M2", FRI, datetime(2026, 11, 27, 9, 30))],
+    )
+    sim = Simulator(inst)
+    s = run(sim)
+    final, part = kpis(s, inst), partial_kpis(sim)
+    for k in ("processing_time", "total_setup_time", "blocked_time", "idle_time",
+              "utilization_mean", "available_time", "closed_time"):  # fmt: skip
+        assert part[k] == pytest.approx(final[k]), k
+    assert partial_cost(sim, "efficiency") == pytest.approx(cost(final, "efficiency"))
