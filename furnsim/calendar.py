@@ -298,10 +298,15 @@ def check_instance_working_time(inst: object) -> list[Issue]:
         return []
     issues: list[Issue] = []
     if inst.plan_start is None:  # type: ignore[attr-defined]
+        # point at the first calendar (or downtime) row that needs it
+        used = [plant.calendar_of(w.id) for w in plant.work_centers]
+        first = next((c for c in used if c is not None), None)
+        src = first.source if first is not None else plant.downtime[0].source
         issues.append(
             Issue(
                 "the plant has calendars or downtime, which need a plan start: set plan_start in "
-                "sheet settings or pass --plan-start"
+                "sheet settings or pass --plan-start",
+                src or Location(),
             )
         )
     longest: dict[str, float] = {}

@@ -207,8 +207,10 @@ def test_calendars_need_a_plan_start(tmp_path: Path) -> None:
     t = cal_tables()
     t["settings"] = [s for s in t["settings"] if s["key"] != "plan_start"]
     t["orders"][0]["deadline"] = 3000
-    with pytest.raises(DataError, match="plan start"):
+    with pytest.raises(DataError, match="plan start") as ei:
         load_instance(write(t, "yaml", tmp_path))
+    issue = next(i for i in ei.value.issues if "plan start" in i.message)
+    assert issue.sheet == "calendars" and issue.file.endswith("plant.yaml") and issue.row
     inst = load_instance(write(t, "yaml", tmp_path / "b"), plan_start=datetime(2026, 11, 23, 6))
     assert inst.compiled.working is not None
 
