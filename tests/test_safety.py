@@ -260,6 +260,84 @@ def test_zip_bomb_workbook_is_refused_before_reading(tmp_path: Path) -> None:
     assert secs < 30 and mib < 300, (secs, mib)
 
 
+def _styles_bomb(p: Path) -> None:
+    """900,000 cell formats in styles.xml (54 MB unpacked, 0.2 MB on disk)."""
+    import re
+
+    from tests._hostile import edit_member
+
+    xf = '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    edit_member(
+        p,
+        "xl/styles.xml",
+        lambda x: re.sub(
+            r'<cellXfs count="\d+">', '<cellXfs count="900000">' + xf * 900_000, x, count=1
+        ),
+    )
+
+
+def _strings_bomb(p: Path) -> None:
+    """3.5 million shared strings (57 MB unpacked, 0.2 MB on disk)."""
+    n = 3_500_000
+    sst = (
+        '<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/'
+        f'spreadsheetml/2006/main" count="{n}" uniqueCount="{n}">'
+        + "<si><t>a</t></si>" * n
+        + "</sst>"
+    )
+    with zipfile.ZipFile(p) as z:
+        items = [(i.filename, z.read(i)) for i in z.infolist()]
+    with zipfile.ZipFile(p, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in items:
+            if name == "[Content_Types].xml":
+                data = data.replace(
+                    b"</Types>",
+                    b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                    b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
+                )
+            if name == "xl/_rels/workbook.xml.rels":
+                data = data.replace(
+                    b"</Relationships>",
+                    b'<Relationship Id="rIdSST" Type="http://schemas.openxmlformats.org/'
+                    b'officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>'
+                    b"</Relationships>",
+                )
+            z.writestr(name, data)
+        z.writestr("xl/sharedStrings.xml", sst)
+
+
+def _cells_bomb(p: Path) -> None:
+    """2.5 million empty styled cells in the orders sheet (53 MB unpacked, 5 MB on disk)."""
+    from tests._hostile import edit_sheet
+
+    cols = "GHIJKLMNOPQRSTUVWXYZ"
+    rows = "".join(
+        f'<row r="{r}">' + "".join(f'<c r="{c}{r}" s="0"/>' for c in cols) + "</row>"
+        for r in range(100, 100 + 125_000)
+    )
+    edit_sheet(p, "orders", lambda x: x.replace("</sheetData>", rows + "</sheetData>"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("make", "words"),
+    [
+        (_styles_bomb, "more than 50,000 style records"),
+        (_strings_bomb, "more than 200,000 shared strings"),
+        (_cells_bomb, "more than 1,000,000 cells and rows"),
+    ],
+    ids=["styles", "shared-strings", "cells"],
+)
+def test_expensive_xml_is_counted_before_parsing(tmp_path: Path, make, words: str) -> None:
+    """Within the unpacked-size limit, still too costly for openpyxl to build (before the
+    byte scan: 112 s and 780 MB for the styles, 247 s for the strings): refused in seconds."""
+    p = _demo_copy(tmp_path)
+    make(p)
+    rc, out, secs, mib = _check_data(str(p), cwd=tmp_path)
+    assert rc == 2 and words in out and "plant.xlsx" in out, out
+    assert secs < 40 and mib < 400, (secs, mib)
+
+
 _LOL = (
     '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
     + "".join(

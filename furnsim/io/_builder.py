@@ -423,8 +423,8 @@ def _settings(ctx: _Ctx, tables: dict[str, Table]) -> tuple[str | None, datetime
             if start is None:
                 ctx.bad_plan_start = True
                 ctx.add(
-                    f"plan_start {_show(v)} is not a valid local date/time (use e.g. "
-                    "2026-11-23 06:00, without a UTC offset)",
+                    f"plan_start {_show(v)} is not a valid date/time (use e.g. 2026-11-23 06:00, "
+                    "the plant's local time without a UTC offset)",
                     t.loc(r.number, "value"),
                 )
         elif key == "calendar":
