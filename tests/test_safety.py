@@ -568,3 +568,24 @@ def test_dashboard_order_import_is_bounded(tmp_path: Path) -> None:
     edit_sheet(q, "orders", lambda x: set_dimension(x, "A1:F4"))
     rows, _ = read_order_file(q, datetime(2026, 3, 2, 6))
     assert len(rows) == 58
+
+
+def test_old_torch_loads_only_the_shipped_models(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """torch < 2.6 has a weights_only bypass (CVE-2025-32434): there only package data loads."""
+    import torch
+
+    import furnsim.rl.policy as pol
+
+    if not SPEED.exists():
+        pytest.skip("no shipped speed model")
+    monkeypatch.setattr(torch, "__version__", "2.5.1+cpu")
+    pol._cached.cache_clear()
+    copy = tmp_path / "ppo-speed.zip"
+    shutil.copy(SPEED, copy)
+    shutil.copy(SPEED.with_suffix(".json"), copy.with_suffix(".json"))
+    with pytest.raises(ModelRefused, match="CVE-2025-32434"):
+        load_planner(path=copy)
+    assert load_planner(path=SPEED).model is None
+    pol._cached.cache_clear()
