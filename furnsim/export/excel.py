@@ -14,15 +14,29 @@ Sheets (what prints is laid out for paper; the measured page counts are in
   widest page fits, the day/time rows and the machine columns repeated on every page.
   Operations much shorter than a slot may be hidden behind longer neighbours — the
   *Dispatch lists* and *Schedule* sheets have every operation to the minute.
+  With working time (calendars, downtime; docs/semantics.md) a slot also shows the
+  machine's **closed** time (light grey: breaks, nights, weekends, holidays) and its
+  **downtime** (dark grey, the reason in the first cell, every downtime listed in the key);
+  processing is drawn over the operation's ``segments`` and setups over its
+  ``setup_segments``, so a batch that pauses over a break shows the gap. Closed time wins a
+  tie with work in a slot (a 15-minute break shows in a 30-minute slot).
 * **Schedule** — one row per operation with real datetimes (setup, start, end, leave,
-  depart, arrive) and minutes, with filters. A data sheet for the screen: its print area is
+  depart, arrive) and minutes (with working time: working minutes and a ``pauses``
+  column listing every pause), with filters. A data sheet for the screen: its print area is
   the header row, and the page header says so (the dispatch lists print every operation).
 * **Dispatch lists** — per machine in run order, printed A3 landscape with one machine per
   page (a long list continues on the next page). Each page holds two columns of operations
   side by side, left ``1..R`` then right ``R+1..2R``, so that a week of 2,000 operations on
   23 machines prints on 28 pages; the column header (row 1) repeats on every page.
+  With working time: a ``pauses`` column after ``end`` (``10:00–10:15, 22:00–Tue 06:00``;
+  at most what fits 26 characters, then ``+N``), times past the first week as
+  ``Tue 10.03. 06:00``, and under each machine's title its weekly working time and this
+  plan's calendar exceptions and downtime.
 * **KPIs** — the plan's method, goal, validity and every KPI (the plan's own KPI values,
   not recomputed); per-machine figures to the right.
+  With working time: available and closed machine time, utilization of available time,
+  overtime worked and extra windows used (the plan's KPI values), and a *Working time*
+  block (calendars, exceptions, downtime) under the per-machine figures.
 * **Buffers** — peak level per slot for each work center against its capacity, with a
   native line chart per work center; the print area is the charts (three across).
 * **Orders** — every order with its colour, deadline, completion and lateness; an order
@@ -211,7 +225,9 @@ def write_schedule_excel(
     """Write the plan (a ``PlanResult`` or a ``Schedule``) of ``instance`` as an xlsx workbook.
 
     ``path_or_buffer``: a file path or a binary buffer (``io.BytesIO``). ``plan_start``
-    maps minute 0 onto the calendar (default: the instance's, else next Monday 06:00).
+    maps minute 0 onto the calendar (default: the instance's, else next Monday 06:00); with
+    working time (calendars, downtime) it must be the instance's own plan start (the working
+    time is laid out from it), else ``ValueError``.
     Returns ``path_or_buffer``.
     """
     if not slot_minutes or slot_minutes <= 0:
