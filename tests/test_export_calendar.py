@@ -14,11 +14,13 @@ Golden case, computed by hand. Plan start Monday 2026-12-21 06:00; slots of 15 m
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 import openpyxl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from furnsim import viz
 from furnsim.export import GANTT_FIRST_COL, GANTT_FIRST_ROW, write_schedule_excel
@@ -271,3 +273,74 @@ def test_columns_fit_and_dates_past_a_week_name_the_weekday(tmp_path) -> None:
     assert due == {"ddd dd.mm. hh:mm"}
     for ws in wb.worksheets[1:]:
         assert _check_widths(ws) > 0, ws.title
+
+
+# -- any calendar: what a slot shows is what fills it ------------------------------------------
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    first_end=st.integers(7, 10),  # the first window 06:00 .. first_end:00
+    gap=st.sampled_from([15, 30, 45, 60]),  # the break
+    down_at=st.integers(0, 16),  # N's downtime starts 06:00 + down_at quarter hours
+    down_len=st.integers(1, 8),  # quarter hours
+    minutes=st.lists(st.integers(5, 60).map(lambda x: 5 * x), min_size=2, max_size=5),
+)
+def test_each_slot_shows_what_fills_it(first_end, gap, down_at, down_len, minutes) -> None:
+    import io
+
+    from furnsim.calendar import compile_working_time
+
+    cal = Calendar(
+        "C",
+        (
+            Window(WEEKDAYS, 6 * 60, first_end * 60),
+            Window(WEEKDAYS, first_end * 60 + gap, 22 * 60),
+        ),
+    )
+    d0 = MON + timedelta(minutes=15 * down_at)
+    plant = Plant(
+        [WorkCenter("W", calendar="C"), WorkCenter("V")],
+        [Machine("M", "W"), Machine("N", "V")],
+        TransportMatrix(default=0.0),
+        calendars=[cal],
+        downtime=[Downtime("N", d0, d0 + timedelta(minutes=15 * down_len), "repair")],
+    )
+    arts = [
+        Article(f"A{j}", [Component("C", 1.0, [Operation("W" if j % 2 else "V", NEUTRAL, p)])])
+        for j, p in enumerate(minutes)
+    ]
+    orders = [Order(f"J{j}", f"A{j}", 1.0) for j in range(len(minutes))]
+    inst = Instance(plant, Catalog(arts), orders, name="p", plan_start=MON)
+    res = plan(inst, "speed", "rule:FIFO")
+    assert res.valid
+    s = res.schedule
+    buf = io.BytesIO()
+    write_schedule_excel(res, inst, buf, slot_minutes=SLOT)
+    g = openpyxl.load_workbook(io.BytesIO(buf.getvalue()))["Gantt"]
+    colors = {o: c.lstrip("#").upper() for o, c in viz.order_colors(inst).items()}
+    wt = compile_working_time(plant, MON)
+    n_slots = max(c.column for c in g[2]) - GANTT_FIRST_COL + 1
+    down = ((d0 - MON).total_seconds() / 60, (d0 - MON).total_seconds() / 60 + 15 * down_len)
+    checked = 0
+    for r, mid in enumerate(("M", "N")):
+        mt = wt.machines[r]
+        segs = [
+            (a, b, inst.jobs[int(s.op_job[o])].order)
+            for o in range(s.n_ops)
+            if s.machine_ids[int(s.op_machine[o])] == mid
+            for a, b in s.op_segments(o)
+        ]
+        for k in range(n_slots):
+            a, b = k * SLOT, (k + 1) * SLOT
+            got = _rgb(g.cell(GANTT_FIRST_ROW + r, GANTT_FIRST_COL + k))
+            if mid == "N" and down[0] <= a and b <= down[1]:
+                assert got == DOWN_FILL_HEX, (mid, k)
+            elif float(mt.worked(a, b)) == 0:  # closed the whole slot
+                assert got == CLOSED_FILL_HEX, (mid, k)
+            else:
+                inside = [o for x, y, o in segs if x <= a and b <= y]
+                if inside:
+                    assert got == colors[inside[0]], (mid, k)
+                else:
+                    continue
+            checked += 1
+    assert checked > 0
