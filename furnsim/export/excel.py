@@ -109,6 +109,7 @@ DOWN_FILL_HEX = "5F5F5F"  # Gantt: machine downtime (maintenance), its reason in
 DISPATCH_ROW_PT = 10.0
 #: dispatch lists: characters of the pauses column (more pauses: "+N"; all: sheet Schedule)
 DISPATCH_PAUSES_LEN = 26
+KIT_COMPLETE = "kit complete"  # dispatch lists: an assembly job whose children are all there
 DISPATCH_HEAD_PT = 12.0
 DISPATCH_TITLE_PT = 14.0
 
@@ -722,10 +723,18 @@ def _dispatch_sheet(
 ) -> None:
     ws = wb.create_sheet("Dispatch lists")
     sr = SheetRows(ws, st.cell)
-    heads = _DISPATCH_HEADS if working is None else _DISPATCH_HEADS_WORKING
+    heads: tuple[str, ...] = _DISPATCH_HEADS if working is None else _DISPATCH_HEADS_WORKING
+    t = ops.times
+    blocks: list[tuple[str, str, np.ndarray]] = []  # per machine: its operations in run order
+    for m, w in _machine_rows(schedule, instance):
+        sel = np.flatnonzero(ops.machine == m)
+        blocks.append((m, w, sel[np.argsort(t["start"][sel], kind="stable")]))
+    kits = _kit_texts(schedule, instance, ops, blocks)
+    if kits is not None:  # assembly: the kit of each assembly job, after "pauses" / "end"
+        at = heads.index("next")
+        heads = (*heads[:at], "kit", *heads[at:])
     nh = len(heads)
     right0 = nh + 2  # first column of the right half (one spacer column between)
-    t = ops.times
     deadlines = {o.id: o.deadline for o in getattr(instance, "orders", [])}
     has_setup = (t["setup_end"] - t["setup_start"]) > 1e-9
     op_due = np.array([deadlines.get(o, math.inf) for o in ops.order], dtype=float)
@@ -749,7 +758,7 @@ def _dispatch_sheet(
                 font=st.small_bold,
                 fill=st.header_fill,
                 align=st.indent
-                if h in ("order", "setup", "next", "pauses")
+                if h in ("order", "setup", "next", "pauses", "kit")
                 else (st.right if h in ("#", "qty", "setup at", "start", "end", "due") else None),
             )
             for h in heads
@@ -790,6 +799,11 @@ def _dispatch_sheet(
                 max_len=DISPATCH_PAUSES_LEN,
             )
             cells.append(st.cell(ws, text or None, font=f8, align=st.indent))
+        if kits is not None:
+            kit = kits.get(i)
+            cells.append(
+                st.cell(ws, kit, font=b8 if kit and kit != KIT_COMPLETE else f8, align=st.indent)
+            )
         cells += [
             st.cell(ws, nxt.get(int(ops.op[i]), "FINISHED"), font=f8, align=st.indent),
             st.cell(ws, _dt(ps, dl), font=st.late_small if late else f8, fmt=f_due),
@@ -798,10 +812,6 @@ def _dispatch_sheet(
 
     # the widths (hence the print scale, hence the rows a page holds) come from the values:
     # lay out once to measure, then by pages
-    blocks: list[tuple[str, str, np.ndarray]] = []
-    for m, w in _machine_rows(schedule, instance):
-        sel = np.flatnonzero(ops.machine == m)
-        blocks.append((m, w, sel[np.argsort(t["start"][sel], kind="stable")]))
     probe = SheetRows(ws, st.cell)
     probe.add(sr.rows[0])
     lines: list[list[list[Any]]] = []  # per block, per operation: its cells
@@ -846,6 +856,66 @@ def _dispatch_sheet(
     ws.freeze_panes = "A2"
     print_setup(ws, paper=A3, title_rows="1:1", scale=scale, header=label)
     sr.write(widths)
+
+
+def _kit_texts(
+    schedule: Any, instance: Any, ops: Any, blocks: list[tuple[str, str, np.ndarray]]
+) -> dict[int, str] | None:
+    """Assembly (docs/semantics.md, "Assembly"): for the first operation of each assembly job
+    (op-table row -> text), ``kit complete`` when every child has arrived by the time the
+    machine is free for it (the previous job on the machine left it; the plan start for the
+    first), else ``waiting for`` the children still missing then, in order of arrival.
+    ``None`` for a plan without assembly jobs."""
+    parent = np.asarray(getattr(schedule, "job_parent", np.zeros(0)), dtype=np.int64)
+    n_jobs = len(schedule.job_ids)
+    if parent.shape != (n_jobs,) or not bool(np.any(parent >= 0)):
+        return None
+    kit_arrive = np.asarray(schedule.finish_arrive, dtype=float)  # a child's: its kit arrival
+    jobs = getattr(instance, "jobs", None)
+    names = (
+        [str(j.component) for j in jobs]
+        if jobs is not None and len(jobs) == n_jobs
+        else [str(j) for j in schedule.job_ids]
+    )
+    children: dict[int, list[int]] = {}
+    for c in np.flatnonzero(parent >= 0):
+        children.setdefault(int(parent[c]), []).append(int(c))
+    op_job = np.asarray(schedule.op_job)
+    leave = ops.times["leave"]
+    out: dict[int, str] = {}
+    for _, _, sel in blocks:
+        free = 0.0  # when the machine is free for the next job in its run order
+        for i in sel:
+            i = int(i)
+            o = int(ops.op[i])
+            j = int(op_job[o])
+            first = o == 0 or int(op_job[o - 1]) != j
+            if first and j in children:
+                late = sorted(
+                    (float(kit_arrive[c]), names[c])
+                    for c in children[j]
+                    if not kit_arrive[c] <= free + 1e-9  # nan (never arrived) is missing too
+                )
+                out[i] = (
+                    KIT_COMPLETE if not late else _fit_list("waiting for ", [n for _, n in late])
+                )
+            if math.isfinite(float(leave[i])):
+                free = max(free, float(leave[i]))
+    return out
+
+
+def _fit_list(prefix: str, items: list[str], max_len: int = DISPATCH_PAUSES_LEN) -> str:
+    """``prefix`` and as many of ``items`` as fit ``max_len`` characters (at least one), then
+    ``+N``."""
+    shown: list[str] = []
+    for k, item in enumerate(items):
+        rest = len(items) - k - 1
+        text = prefix + ", ".join([*shown, item]) + (f" +{rest}" if rest else "")
+        if shown and len(text) > max_len:
+            break
+        shown.append(item)
+    more = len(items) - len(shown)
+    return prefix + ", ".join(shown) + (f" +{more}" if more else "")
 
 
 def _working_notes(info: MachineWorkingTime | None) -> list[str]:
