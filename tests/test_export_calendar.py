@@ -344,3 +344,35 @@ def test_each_slot_shows_what_fills_it(first_end, gap, down_at, down_len, minute
                     continue
             checked += 1
     assert checked > 0
+
+
+def test_working_time_in_words() -> None:
+    from furnsim.calendar import THREE_SHIFTS, calendar_from_rows
+    from furnsim.export._working import calendar_text, pauses_text, span_text
+
+    assert calendar_text(calendar_from_rows("3-SHIFT", THREE_SHIFTS)) == (
+        "Mon–Fri 02:15–06:00, 06:00–10:00, 10:15–18:00, 18:15–22:00; Sun–Thu 22:00–02:00"
+    )
+    wed = calendar_from_rows("X", (("Mon", "06:00", "10:00"), ("Sat-Mon", "12:00", "13:00")))
+    assert calendar_text(wed) == "Mon 06:00–10:00; Sat–Mon 12:00–13:00"
+    assert span_text(datetime(2026, 3, 6), datetime(2026, 3, 7)) == "Fri 06.03. 00:00–24:00"
+    assert span_text(datetime(2026, 12, 24), datetime(2026, 12, 27)) == (
+        "Thu 24.12. 00:00–Sun 27.12. 00:00"
+    )
+    # Monday 06:00 + minutes: a break, the night to Tuesday, a setup over the weekend
+    assert pauses_text(MON, [[0, 240], [255, 300]], []) == "10:00–10:15"
+    assert pauses_text(MON, [[900, 960], [1440, 1500]], []) == "22:00–Tue 06:00"
+    fri = 4 * 1440 + 900  # Fri 21:00
+    assert pauses_text(MON, [], [[fri, fri + 60], [7 * 1440, 7 * 1440 + 5]]) == (
+        "setup 22:00–Mon 06:00"
+    )
+    # two weeks later: the date too
+    assert pauses_text(MON, [[0, 60], [15 * 1440, 15 * 1440 + 1]], []) == ("07:00–Tue 05.01. 06:00")
+    many = [[k * 60.0, k * 60.0 + 30] for k in range(6)]  # five pauses of 30 minutes
+    assert (
+        pauses_text(MON, many, [])
+        == "06:30–07:00, 07:30–08:00, 08:30–09:00, 09:30–10:00, 10:30–11:00"
+    )
+    assert pauses_text(MON, many, [], max_len=27) == "06:30–07:00, 07:30–08:00 +3"  # 27 long
+    assert pauses_text(MON, many, [], max_len=26) == "06:30–07:00 +4"
+    assert pauses_text(MON, many, [], max_len=5) == "06:30–07:00 +4"  # at least one
