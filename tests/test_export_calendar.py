@@ -134,6 +134,8 @@ def test_gantt_greys_the_break_and_bars_only_over_segments(golden) -> None:
     key = " ".join(str(c.value) for row in g.iter_rows(min_row=row_m + 3) for c in row if c.value)
     assert "closed" in key and "CNC" not in key
     assert "N Mon 21.12. 07:00–08:00 oil change" in key
+    # the day header names the day's downtime (and calendar exceptions)
+    assert g["C1"].value == "Mon 21.12.   N down 07:00–08:00 oil change"
 
 
 def _dispatch(wb) -> dict[str, list[dict]]:

@@ -19,6 +19,7 @@ __all__ = [
     "MachineWorkingTime",
     "calendar_text",
     "machine_working_time",
+    "page_notes",
     "pauses",
     "pauses_text",
     "span_text",
@@ -153,6 +154,41 @@ def machine_working_time(
             info.closed = _cut(closed, [(a, b) for a, b, _ in downs])
         out[m.id] = info
     return out
+
+
+def page_notes(instance: Any, ps: datetime, a: float, b: float) -> str:
+    """Calendar exceptions and downtime within ``[a, b)`` minutes, clipped to it:
+    ``closed 00:00–24:00 (every calendar) · CNC-1 down 06:00–10:00 planned maintenance``."""
+    plant = getattr(instance, "plant", None)
+    if plant is None:
+        return ""
+    used = {c.id for w in plant.work_centers if (c := plant.calendar_of(w.id)) is not None}
+    parts: list[str] = []
+
+    def clip(x: datetime, y: datetime) -> str | None:
+        lo, hi = max(_minutes(x, ps), a), min(_minutes(y, ps), b)
+        if hi <= lo:
+            return None
+        ta, tb = _at(ps, lo), _at(ps, hi)
+        end = (
+            "24:00"
+            if tb.date() != ta.date() and tb.time() == datetime.min.time()
+            else f"{tb:%H:%M}"
+        )
+        return f"{ta:%H:%M}–{end}"
+
+    for e in plant.calendar_exceptions:
+        if e.calendar is not None and e.calendar not in used:
+            continue
+        span = clip(e.start, e.end)
+        if span:
+            kind = "extra working time" if e.working else "closed"
+            parts.append(f"{kind} {span} ({e.calendar or 'every calendar'})")
+    for d in plant.downtime:
+        span = clip(d.start, d.end)
+        if span:
+            parts.append(f"{d.machine} down {span} {d.reason}".rstrip())
+    return " · ".join(parts)
 
 
 def pauses(segments: list[list[float]]) -> list[tuple[float, float]]:

@@ -16,7 +16,8 @@ Sheets (what prints is laid out for paper; the measured page counts are in
   *Dispatch lists* and *Schedule* sheets have every operation to the minute.
   With working time (calendars, downtime; docs/semantics.md) a slot also shows the
   machine's **closed** time (light grey: breaks, nights, weekends, holidays) and its
-  **downtime** (dark grey, the reason in the first cell, every downtime listed in the key);
+  **downtime** (dark grey, the reason in the first cell, every downtime listed in the key;
+  a page's day header names its calendar exceptions and downtime);
   processing is drawn over the operation's ``segments`` and setups over its
   ``setup_segments``, so a batch that pauses over a break shows the gap. Closed time wins a
   tie with work in a slot (a 15-minute break shows in a 30-minute slot).
@@ -75,6 +76,7 @@ from furnsim.export._layout import (
 from furnsim.export._working import (
     MachineWorkingTime,
     machine_working_time,
+    page_notes,
     pauses_text,
     span_text,
 )
@@ -433,9 +435,12 @@ def _gantt_sheet(
         t = ps + timedelta(minutes=k * slot)
         new_page = k in firsts
         if new_page:
-            r1.append(
-                st.cell(ws, f"{t:%a %d.%m.}", font=st.bold, fill=st.day_fill, border=st.day_border)
-            )
+            day = f"{t:%a %d.%m.}"
+            if working:  # the page's calendar exceptions and downtime
+                nxt = min([p for p in page_starts if p > k], default=n_slots)
+                note = page_notes(instance, ps, k * slot, nxt * slot)
+                day += f"   {note}" if note else ""
+            r1.append(st.cell(ws, day, font=st.bold, fill=st.day_fill, border=st.day_border))
             spill1.append(GANTT_FIRST_COL + k)
         else:
             r1.append(st.cell(ws, None, fill=st.day_fill))
