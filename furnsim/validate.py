@@ -31,6 +31,12 @@ Violation kinds (:data:`KINDS`):
 ``blocking``        a job stays on its machine after processing without a reason: the next buffer
                     had room at the end of processing, the job did not leave when room was freed,
                     the operation is the last one (FINISHED never blocks), or buffers are soft
+``state`` ``pin`` ``outage``  planning from a shop state (``instance.situation``): see
+                    :mod:`furnsim.replan.check`. The state's history before ``now`` is given, not
+                    re-derived: operations done/running in the state are exempt from the duration
+                    and setup-chain rules (the check compares them with the state instead), the
+                    first later operation on a machine starts from the machine's setup at ``now``,
+                    and a wait that began before ``now`` needs its reason from ``now`` on
 
 Complexity: O(n log n) in the number of operations (sorts per machine and per buffer); a few
 milliseconds for thousands of operations.
@@ -66,6 +72,9 @@ KINDS = (
     "release",
     "buffer",
     "blocking",
+    "state",
+    "pin",
+    "outage",
 )
 
 
@@ -152,9 +161,13 @@ def _ref(inst: Instance) -> _Ref:
 
 # -- the check ------------------------------------------------------------------------
 class _Checker:
-    def __init__(self, s: Schedule, ref: _Ref, tol: float) -> None:
+    def __init__(self, s: Schedule, ref: _Ref, tol: float, view: Any = None) -> None:
         self.s, self.ref, self.tol = s, ref, tol
         self.out: list[Violation] = []
+        # planning from a shop state (furnsim.replan.check.SituationView), or None
+        self.view = view
+        self.now = view.now if view is not None else -math.inf
+        self.fixed = view.fixed if view is not None else np.zeros(ref.n_ops, dtype=bool)
 
     def add(self, kind: str, msg: str, ops: Iterable[Any]) -> None:
         self.out.append(Violation(kind, msg, tuple(int(o) for o in ops)))
@@ -265,7 +278,7 @@ class _Checker:
                     else f"not eligible (work center {r.machine_wc[mid]})"
                 )
                 self.add("eligibility", f"{self.name(o)} runs on machine {mid}, {why}", [o])
-            elif abs((en[o] - st[o]) - proc) > tol * max(1.0, proc):
+            elif abs((en[o] - st[o]) - proc) > tol * max(1.0, proc) and not self.fixed[o]:
                 self.add(
                     "duration",
                     f"{self.name(o)} on {mid} takes {en[o] - st[o]:g} min, expected {proc:g}",
@@ -346,8 +359,29 @@ class _Checker:
                 ]
             )
             _untie(seq, s_from, s_to, head, tie, init[m_seq])
+        # a shop state: its history keeps its own setups (checked against the state); the
+        # first later op on a machine starts from the machine's setup at now
+        exempt = np.zeros(seq.size, dtype=bool)
+        if self.view is not None:
+            fx = self.fixed[seq]
+            exempt = fx.copy()
+            after = ~fx & (head | np.r_[False, fx[:-1]])
+            for ii in np.flatnonzero(after).tolist():
+                mid = s.machine_ids[m_seq[ii]]
+                at_now = self.view.setup_at_now.get(mid)
+                if at_now is None:
+                    continue
+                exempt[ii] = True
+                if s_from[ii] != code.get(at_now, -2):
+                    o = int(seq[ii])
+                    self.add(
+                        "setup-sequence",
+                        f"{self.name(o)} is the first on {mid} after now but starts from setup "
+                        f"{_sid(setup_ids, s.op_setup_from[o])!r}, not {at_now!r} (its setup at now)",
+                        [o],
+                    )
         # first op of each machine: its initial setup
-        for i in np.flatnonzero(head):
+        for i in np.flatnonzero(head & ~exempt):
             o = int(seq[i])
             mid = s.machine_ids[m_seq[i]]
             machine = r.machines.get(mid)
@@ -372,7 +406,7 @@ class _Checker:
                 f"before {self.name(pa)} leaves the machine at {t['leave'][pa]:g}",
                 [pa, pb],
             )
-        broken = s_from[same] != s_to[same - 1]
+        broken = (s_from[same] != s_to[same - 1]) & ~exempt[same]
         for pa, pb in zip(a[broken].tolist(), b[broken].tolist(), strict=True):
             self.add(
                 "setup-sequence",
@@ -591,8 +625,14 @@ class _Checker:
         qw = r.op_wc[q + 1] == w if q.size else np.zeros(0, dtype=bool)
         q, q_end, q_leave = q[qw], q_end[qw], q_leave[qw]
         late_rel = r.job_release[r.op_job[late]]
+        now = self.now
         for o, e in zip(late.tolist(), late_rel.tolist(), strict=True):
             vol = float(r.op_volume[o])
+            rel0 = e
+            if e < now - tol:  # waiting at STORE since before now (the state's history)
+                if dep[o] <= now + tol:
+                    continue
+                e = now
             if not math.isfinite(cap):
                 self.add(
                     "release",
@@ -604,7 +644,9 @@ class _Checker:
             lev = self._level_at(times, level, e)
             if lev + vol <= cap - vtol:
                 j_o = int(r.op_job[o])
-                earlier = (late_rel < e - tol) | ((np.abs(late_rel - e) <= tol) & (r.op_job[late] < j_o))
+                earlier = (late_rel < rel0 - tol) | (
+                    (np.abs(late_rel - rel0) <= tol) & (r.op_job[late] < j_o)
+                )
                 store_ahead = bool(np.any(earlier & (dep[late] > e + tol)))
                 machine_ahead = bool(np.any((q_end <= e + tol) & (q_leave > e + tol)))
                 if not (store_ahead or machine_ahead):
@@ -615,7 +657,7 @@ class _Checker:
                         [o],
                     )
                     continue
-            if not self._freed_at(frees, float(dep[o])):
+            if not self._freed_at(frees, float(dep[o])) and not abs(dep[o] - now) <= tol:
                 self.add(
                     "release",
                     f"{self.name(o)} departs from STORE at {dep[o]:g}, but no room was freed in the "
@@ -641,9 +683,14 @@ class _Checker:
         frees = times[dv < 0]  # instants when a processing start frees room in w (sorted)
         # jobs waiting on their machines for this buffer: (op, end, leave); first come, first served
         q, q_end, q_leave = queue
+        now = self.now
         for k in kb.tolist():
             vol = float(r.op_volume[k + 1])
             e = float(en[k])
+            if e < now - tol:  # the wait began before now (the state's history)
+                if lv[k] <= now + tol:
+                    continue
+                e = now  # from now on it needs its reason
             if not math.isfinite(cap) or vol <= 0:
                 self.add(
                     "blocking",
@@ -663,7 +710,7 @@ class _Checker:
                         [k],
                     )
                     continue
-            if not self._freed_at(frees, float(lv[k])):
+            if not self._freed_at(frees, float(lv[k])) and not abs(lv[k] - now) <= tol:
                 self.add(
                     "blocking",
                     f"{self.name(k)} leaves {self.mname(k)} at {lv[k]:g}, but no room was freed in the "
@@ -726,19 +773,35 @@ def _sid(ids: list[str], i: int) -> str | None:
     return ids[i] if 0 <= i < len(ids) else None
 
 
-def validate(schedule: Schedule, instance: Instance, *, tol: float = 1e-6) -> list[Violation]:
+def validate(
+    schedule: Schedule, instance: Instance, *, tol: float = 1e-6, situation: Any = None
+) -> list[Violation]:
     """Every rule of the shop semantics that ``schedule`` breaks (empty list = valid).
+
+    ``situation`` (default: ``instance.situation``) is the shop state + pins the plan started
+    from (``furnsim.replan``); the plan must honour it (kinds ``state``, ``pin``, ``outage``).
 
     ``tol`` is the absolute tolerance in minutes (and volume units) for comparisons; durations
     and transport are compared with ``tol`` relative to their size when that is above 1.
     """
-    c = _Checker(schedule, _ref(instance), tol)
+    situation = situation if situation is not None else getattr(instance, "situation", None)
+    view = None
+    if situation is not None:
+        from furnsim.replan.check import SituationView
+
+        view = SituationView(schedule, situation)
+    c = _Checker(schedule, _ref(instance), tol, view)
     if not c.identity():
         return c.out
     ok = c.operations()
     c.machines(ok)
     c.routes(ok)
     c.buffers(ok)
+    if view is not None:
+        from furnsim.replan.check import check_situation
+
+        for kind, msg, ops in check_situation(schedule, view, tol):
+            c.add(kind, msg, ops)
     return c.out
 
 

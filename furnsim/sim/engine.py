@@ -27,7 +27,20 @@ import numpy as np
 from furnsim.model import CompiledInstance, Instance
 from furnsim.sim.schedule import OP_FIELDS, Schedule
 
-__all__ = ["ASSIGNED", "AT_STORE", "BLOCKED", "BUSY", "DONE", "IDLE", "MBLOCKED", "PROCESSING", "WAITING", "Deadlock", "Decision", "Simulator"]
+__all__ = [
+    "ASSIGNED",
+    "AT_STORE",
+    "BLOCKED",
+    "BUSY",
+    "DONE",
+    "IDLE",
+    "MBLOCKED",
+    "PROCESSING",
+    "WAITING",
+    "Deadlock",
+    "Decision",
+    "Simulator",
+]
 
 _EPS = 1e-9
 
@@ -38,6 +51,8 @@ IDLE, BUSY, MBLOCKED = range(3)
 # event kinds, in the order they are handled at equal times: processing starts (free
 # buffer space), processing ends (departures may use that space), releases
 _START, _END, _RELEASE = 0, 1, 2
+# a machine comes back from an outage (furnsim.replan: planning from a shop state)
+_UP = 3
 
 
 @dataclass(frozen=True)
@@ -60,7 +75,10 @@ class Deadlock:
 
     @property
     def message(self) -> str:
-        chain = " -> ".join(f"{c['machine']} (holding {c['job']}, needs room in {c['waits_for']})" for c in self.cycle)
+        chain = " -> ".join(
+            f"{c['machine']} (holding {c['job']}, needs room in {c['waits_for']})"
+            for c in self.cycle
+        )
         return f"deadlock at t={self.time:g}: {chain or 'no progress possible'}"
 
 
@@ -118,7 +136,10 @@ class Simulator:
         self._machine_wc = ci.machine_wc.tolist()
         self._cap = ci.wc_capacity.tolist()
         self._transport = ci.transport.tolist()
-        self._elig = [set(ci.op_elig_machine[ci.op_elig_start[o] : ci.op_elig_start[o + 1]].tolist()) for o in range(n_ops)]
+        self._elig = [
+            set(ci.op_elig_machine[ci.op_elig_start[o] : ci.op_elig_start[o + 1]].tolist())
+            for o in range(n_ops)
+        ]
         self._proc = proc  # numpy (n_ops, n_m)
         self._setup = ci.setup_time
         self._wc_machines: list[list[int]] = [[] for _ in range(n_w)]
@@ -173,6 +194,12 @@ class Simulator:
             else:
                 self._push(self._release[j], _RELEASE, j, 0)
         self._decision: Decision | None = None
+        self._cons: Any = None  # pins / frozen sequences / outages of a situation, or None
+        situation = getattr(self.instance, "situation", None)
+        if situation is not None:  # plan from the shop's present (furnsim.replan)
+            from furnsim.replan.situation import apply_situation
+
+            apply_situation(self, situation)
         return self._advance()
 
     @property
@@ -208,10 +235,16 @@ class Simulator:
         s_to = self._op_setup[o]
         st = 0.0 if s_from == s_to else float(self._setup[m, s_from, s_to])
         arrive = float(self.job_arrive[job])
-        setup_start = t if self.anticipatory_setups else max(t, arrive)
-        setup_end = setup_start + st
-        start = max(setup_end, arrive)
-        end = start + float(self._proc[o, m])
+        if self._cons is None:
+            setup_start = t if self.anticipatory_setups else max(t, arrive)
+            setup_end = setup_start + st
+            start = max(setup_end, arrive)
+            end = start + float(self._proc[o, m])
+        else:
+            setup_start, setup_end, start, end = self._cons.times(
+                m, o, t, st, arrive, float(self._proc[o, m]), self.anticipatory_setups
+            )
+            self._cons.dispatched(m, o)
         self.machine_setup[m] = s_to
         self.machine_free_at[m] = end
         rec = self.rec
@@ -320,6 +353,8 @@ class Simulator:
                     self.machine_state[m] = MBLOCKED
                     self.job_state[j] = BLOCKED
                     self._blocked_q[self._op_wc[o + 1]].append(m)
+            elif kind == _UP:
+                self._ready.add(self._machine_wc[a])
             else:  # release
                 j = a
                 o = self._job_first[j]
@@ -353,6 +388,8 @@ class Simulator:
                 self._depart(j, o, 0)
 
     def _candidates(self, m: int, w: int) -> list[int]:
+        if self._cons is not None:
+            return self._cons.candidates(self, m, w)
         waiting = self._waiting[w]
         if self._wc_uniform[w]:
             return list(waiting)
@@ -405,8 +442,13 @@ class Simulator:
                 w = self._op_wc[int(self.job_op[j]) + 1]
                 wants[m] = w
                 blocked.append(
-                    {"machine": ids.machine_ids[m], "job": ids.job_ids[j], "waits_for": ids.wc_ids[w],
-                     "buffer_level": float(self.wc_level[w]), "capacity": float(self._cap[w])}
+                    {
+                        "machine": ids.machine_ids[m],
+                        "job": ids.job_ids[j],
+                        "waits_for": ids.wc_ids[w],
+                        "buffer_level": float(self.wc_level[w]),
+                        "capacity": float(self._cap[w]),
+                    }
                 )
         # follow machine -> wanted work center -> a blocked machine there, until a repeat
         cycle: list[dict[str, Any]] = []
@@ -418,7 +460,7 @@ class Simulator:
                 seen.append(cur)
                 cur = next((x for x in self._wc_machines[wants[cur]] if x in wants), None)
             if cur is not None:
-                loop = seen[seen.index(cur):]
+                loop = seen[seen.index(cur) :]
                 by_m = {ids.machine_ids[x]: x for x in loop}
                 cycle = [b for b in blocked if b["machine"] in by_m]
                 cycle.sort(key=lambda b: loop.index(by_m[b["machine"]]))
@@ -448,4 +490,3 @@ class Simulator:
 
     def waiting_jobs(self, w: int) -> list[int]:
         return list(self._waiting[w])
-
