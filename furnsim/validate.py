@@ -33,8 +33,8 @@ Violation kinds (:data:`KINDS`):
                     the operation is the last one (FINISHED never blocks), or buffers are soft
 ``state`` ``pin`` ``outage``  planning from a shop state (``instance.situation``): see
                     :mod:`furnsim.replan.check`. The state's history before ``now`` is given, not
-                    re-derived: operations done/running in the state are exempt from the duration
-                    and setup-chain rules (the check compares them with the state instead), the
+                    re-derived: operations done/running in the state are exempt from the duration,
+                    setup-time and setup-chain rules (the check compares them with the state instead), the
                     first later operation on a machine starts from the machine's setup at ``now``,
                     and a wait that began before ``now`` needs its reason from ``now`` on
 
@@ -314,7 +314,7 @@ class _Checker:
                 )
                 continue
             want = machine.setup_time(fr, need)
-            if abs((se[o] - ss[o]) - want) > tol * max(1.0, want):
+            if abs((se[o] - ss[o]) - want) > tol * max(1.0, want) and not self.fixed[o]:
                 self.add(
                     "setup",
                     f"{self.name(o)} on {mid}: setup {fr} -> {need} takes {se[o] - ss[o]:g} min, expected {want:g}",

@@ -223,9 +223,10 @@ def apply_events(
                     # running into the breakdown: it pauses for the outage
                     pause = b - max(a, x.setup_start)
                     x.end += pause
+                    if x.setup_end is not None and x.setup_end > a:
+                        x.setup_end += pause
                     if x.start is not None and x.start > a:
                         x.start += pause
-                        x.setup_end = min(x.setup_end or x.start, x.start)
                     x.status = "running" if x.end >= now else "done"
                     if x.leave is not None and x.leave < x.end:
                         x.leave = None

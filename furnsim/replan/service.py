@@ -179,7 +179,8 @@ def frozen_pins(
         job = previous.job_ids[int(previous.op_job[o])]
         step = int(previous.op_step[o]) + 1
         m = previous.machine_ids[int(previous.op_machine[o])]
-        if job not in jobs or step > jobs[job] or (job, step) in known:
+        x = known.get((job, step))
+        if job not in jobs or step > jobs[job] or (x is not None and x.status != "queued"):
             continue
         if _down_after(state, m, now, now + minutes):
             continue
@@ -266,12 +267,28 @@ class ReplanResult(PlanResult):
 
     stability: dict[str, float] = dataclasses.field(default_factory=dict)
     instance: Instance | None = None
+    orders_changed: bool = False  # the events added, removed or changed orders
 
     def to_dict(
         self, instance: Instance | None = None, with_schedule: bool = True
     ) -> dict[str, Any]:
-        d = super().to_dict(instance or self.instance, with_schedule)
+        """As ``PlanResult.to_dict`` (always over the instance after the events), plus
+        ``stability`` and, when the events changed the orders, ``orders`` (the new order
+        book, so that the next re-plan can start from this plan)."""
+        d = super().to_dict(self.instance if self.instance is not None else instance, with_schedule)
         d["stability"] = self.stability
+        if self.orders_changed and self.instance is not None:
+            d["orders"] = [
+                {
+                    "order": o.id,
+                    "article": o.article,
+                    "quantity": o.quantity,
+                    "deadline": o.deadline if math.isfinite(o.deadline) else None,
+                    "release": o.release,
+                    "priority": o.priority,
+                }
+                for o in self.instance.orders
+            ]
         return d
 
 
@@ -360,6 +377,7 @@ def replan(
 
     compile_situation(sit, inst.compiled)  # bad state / pins: DataError before planning
     t_setup = time.perf_counter()
+    anticipatory = bool(options.pop("anticipatory_setups", prev.anticipatory_setups))
 
     def run_repair() -> tuple[Schedule, Simulator]:
         from furnsim.rules import run_policy
@@ -370,14 +388,27 @@ def replan(
             new_inst,
             Situation(new_state, all_pins + [p for p in rp if (p.job, p.step) not in taken]),
         )
-        return run_policy(r_inst, RepairPolicy(prev, new_inst), buffers=buffers, method="repair")
+        return run_policy(
+            r_inst,
+            RepairPolicy(prev, new_inst),
+            buffers=buffers,
+            anticipatory_setups=anticipatory,
+            method="repair",
+        )
 
     details: dict[str, Any] = {}
     chosen_by = ""
     if mode == "repair":
         sched, sim = run_repair()
         if sim.deadlock is not None:
-            res = plan(inst, goal_name, "best-rule", buffers=buffers, seed=seed)
+            res = plan(
+                inst,
+                goal_name,
+                "best-rule",
+                buffers=buffers,
+                seed=seed,
+                anticipatory_setups=anticipatory,
+            )
             res.fallback = (
                 f"repair deadlocked ({sim.deadlock.message}); replanned with the best rule"
             )
@@ -398,7 +429,14 @@ def replan(
             )
     else:
         res = plan(
-            inst, goal_name, method, buffers=buffers, seed=seed, time_limit=time_limit, **options
+            inst,
+            goal_name,
+            method,
+            buffers=buffers,
+            seed=seed,
+            time_limit=time_limit,
+            anticipatory_setups=anticipatory,
+            **options,
         )
         if weights and res.valid:
             # the planner weighs nervousness: compare with the repair (and, for best-rule,
@@ -411,7 +449,13 @@ def replan(
                 from furnsim.rules import get_rule, rule_names, run_policy
 
                 for name in rule_names(True):
-                    s2, sim2 = run_policy(inst, get_rule(name), buffers=buffers, seed=seed)
+                    s2, sim2 = run_policy(
+                        inst,
+                        get_rule(name),
+                        buffers=buffers,
+                        seed=seed,
+                        anticipatory_setups=anticipatory,
+                    )
                     if sim2.deadlock is None and f"rule:{name}" != res.method:
                         cands.append((f"rule:{name}", s2))
             g = get_goal(goal_name)
@@ -456,7 +500,10 @@ def replan(
         )
     res.wall_time = time.perf_counter() - t0
     fields = {f.name: getattr(res, f.name) for f in dataclasses.fields(PlanResult)}
-    return ReplanResult(**fields, stability=stab, instance=inst)
+    changed = [(o.id, o.article, o.quantity, o.deadline) for o in instance.orders] != [
+        (o.id, o.article, o.quantity, o.deadline) for o in new_inst.orders
+    ]
+    return ReplanResult(**fields, stability=stab, instance=inst, orders_changed=changed)
 
 
 def _pin(d: Mapping[str, Any], i: int, plan_start: datetime | None) -> Pin:
