@@ -88,7 +88,7 @@ class CompiledSituation:
     pin_machine: np.ndarray  # (n_ops,) int64 pinned machine, -1
     pin_start: np.ndarray  # (n_ops,) float exact pinned start, nan
     min_ss: np.ndarray  # (n_ops,) float setup may not start earlier (frozen), -inf
-    min_st: np.ndarray  # (n_ops,) float processing may not start earlier, -inf
+    min_st: np.ndarray  # (n_ops,) float pinned processing start (the setup ends then), -inf
     frozen_seq: dict[int, list[int]]  # machine -> frozen ops in order
     outages: dict[int, list[tuple[float, float]]]  # machine -> sorted [start, end)
 
@@ -337,8 +337,6 @@ def _compile(sit: Situation, ci: CompiledInstance) -> CompiledSituation:
         if p.frozen:
             if p.planned_setup_start is not None:
                 min_ss[o] = max(p.planned_setup_start, now)
-            if p.planned_start is not None:
-                min_st[o] = max(min_st[o], p.planned_start)
             key = p.planned_setup_start if p.planned_setup_start is not None else now
             frozen.setdefault(m, []).append((key, o))
     if issues:
@@ -399,12 +397,12 @@ class Constraints:
         self, m: int, o: int, t: float, st: float, arrive: float, proc: float, anticipatory: bool
     ) -> tuple[float, float, float, float]:
         ss = t if anticipatory else max(t, arrive)
-        ss = max(ss, float(self.min_ss[o]))
-        lo = float(self.min_st[o])
+        # not earlier than frozen; a pinned start: the setup ends then (no idle machine)
+        ss = max(ss, float(self.min_ss[o]), float(self.min_st[o]) - st)
         outs = self.outages.get(m, ())
         while True:
             se = ss + st
-            start = max(se, arrive, lo)
+            start = max(se, arrive)
             end = start + proc
             moved = False
             for a, b in outs:
