@@ -44,16 +44,19 @@ class SituationView:
                 self.known[o] = True
                 self.fixed[o] = x.status != "queued"
         # the setup each machine is in at now
-        last: dict[str, tuple[float, str]] = {}
+        last: dict[str, tuple[tuple[float, float], str]] = {}
         for o, x in self.ops:
             if (
                 o is not None
                 and x.status != "queued"
                 and x.machine
                 and x.setup_start is not None
-                and (x.machine not in last or x.setup_start >= last[x.machine][0])
+                and (x.machine not in last or (x.setup_start, x.end or 0.0) >= last[x.machine][0])
             ):
-                last[x.machine] = (x.setup_start, s.setup_ids[int(s.op_setup_to[o])])
+                last[x.machine] = (
+                    (x.setup_start, x.end or 0.0),
+                    s.setup_ids[int(s.op_setup_to[o])],
+                )
         self.setup_at_now = {m: v[1] for m, v in last.items()}
         self.setup_at_now.update(st.machine_setups)
 

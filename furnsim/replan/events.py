@@ -376,7 +376,7 @@ def apply_events(
 
 
 def _setups_at_now(instance: Instance, st: ShopState) -> dict[str, str]:
-    last: dict[str, tuple[float, str]] = {}
+    last: dict[str, tuple[tuple[float, float], str]] = {}
     ops_of: dict[str, list[Any]] = {}
     for j, job in enumerate(instance.jobs):
         ops_of[job.id] = instance.operations_of(j)
@@ -386,6 +386,7 @@ def _setups_at_now(instance: Instance, st: ShopState) -> dict[str, str]:
         route = ops_of.get(x.job)
         if route is None or not 1 <= x.step <= len(route):
             continue
-        if x.machine not in last or x.setup_start >= last[x.machine][0]:
-            last[x.machine] = (x.setup_start, route[x.step - 1].setup)
+        key = (x.setup_start, x.end or 0.0)
+        if x.machine not in last or key >= last[x.machine][0]:
+            last[x.machine] = (key, route[x.step - 1].setup)
     return {m: v[1] for m, v in last.items()}

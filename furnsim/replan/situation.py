@@ -256,7 +256,8 @@ def _compile(sit: Situation, ci: CompiledInstance) -> CompiledSituation:
         ops = np.flatnonzero(machine == m)
         if ops.size == 0:
             continue
-        ops = ops[np.argsort(times["setup_start"][ops], kind="stable")]
+        # in time order; zero-length operations at one instant first
+        ops = ops[np.lexsort((ops, times["end"][ops], times["setup_start"][ops]))]
         for x, y in zip(ops[:-1].tolist(), ops[1:].tolist(), strict=True):
             held = times["leave"][x] if left[x] else _INF
             if times["setup_start"][y] < held - 1e-6:

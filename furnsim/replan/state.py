@@ -292,7 +292,7 @@ def derive_state(
     t = previous.times
     mach = previous.op_machine
     ops: list[OpState] = []
-    last_on: dict[int, tuple[float, int]] = {}
+    last_on: dict[int, tuple[tuple[float, float], int]] = {}
     for o in range(previous.n_ops):
         job = previous.job_ids[int(previous.op_job[o])]
         step = int(previous.op_step[o]) + 1
@@ -317,8 +317,8 @@ def derive_state(
                     leave=lv if (not math.isnan(lv) and lv < now and end < now) else None,
                 )
             )
-            if m not in last_on or ss >= last_on[m][0]:
-                last_on[m] = (ss, o)
+            if m not in last_on or (ss, end) >= last_on[m][0]:
+                last_on[m] = ((ss, end), o)
         elif not math.isnan(dep) and dep < now:
             ops.append(OpState(job, step, "queued", depart=dep, arrive=_opt(float(t["arrive"][o]))))
     setups = {
