@@ -551,3 +551,52 @@ def test_time_parsing_needs_plan_start():
     with pytest.raises(DataError, match="plan start"):
         replan(shop(), run_policy(shop(), get_rule("FIFO"))[0], "2026-03-03T10:00")
     assert math.isfinite(15.0)
+
+
+# -- the HTTP API's re-plan endpoint with the real core ----------------------------------------
+def test_api_events_replan_chain(tmp_path):
+    pytest.importorskip("fastapi")
+    pytest.importorskip("sqlalchemy")
+    from fastapi.testclient import TestClient
+
+    from furnsim.api import ServerConfig, create_app
+    from furnsim.io import read_plant
+    from furnsim.storage import PlanStore
+
+    from ._api_server import KEY, PAPER, wait_done
+
+    orders = [
+        {"order": "O1", "article": "A1", "quantity": 400, "deadline": 140},
+        {"order": "O2", "article": "A2", "quantity": 100, "deadline": 90},
+        {"order": "O3", "article": "A3", "quantity": 400, "deadline": 120},
+    ]
+    store = PlanStore("sqlite:///" + str(tmp_path / "plans.sqlite"))
+    app = create_app(read_plant(PAPER), ServerConfig(api_keys=(KEY,)), store)
+    with TestClient(app, headers={"X-API-Key": KEY}) as c:
+        assert c.get("/v1/health").json()["replan"] is True
+        pid = c.post("/v1/plans", json={"orders": orders, "method": "rule:EDD"}).json()["id"]
+        first = wait_done(c, pid)
+        assert first["status"] == "done"
+        ev = [
+            {"type": "breakdown", "machine": "M2", "from": 20, "to": 50},
+            {"type": "rush_order", "order": "R1", "article": "A2", "quantity": 50, "deadline": 150},
+        ]
+        r = c.post(f"/v1/plans/{pid}/events", json={"now": 20, "events": ev})
+        assert r.status_code == 202, r.text
+        d = wait_done(c, r.json()["id"])
+        assert d["status"] == "done" and d["valid"] is True, d
+        assert d["stability"]["ops_new"] == 3 and "start_shift_total" in d["stability"]
+        m2 = [o for o in d["operations"] if o["machine"] == "M2" and o["setup_start"] >= 20]
+        assert m2 and all(o["setup_start"] >= 50 for o in m2)
+        # a re-plan of the re-plan starts from its orders (the rush order included)
+        r = c.post(
+            f"/v1/plans/{r.json()['id']}/events",
+            json={"now": 60, "events": [{"type": "cancel", "order": "R1"}]},
+        )
+        d2 = wait_done(c, r.json()["id"])
+        assert d2["status"] == "done" and d2["valid"] is True, d2
+        assert d2["stability"]["ops_removed"] == 3
+        # a bad event: the re-plan fails and says which entry and field
+        r = c.post(f"/v1/plans/{pid}/events", json={"now": 20, "events": [{"type": "cancel"}]})
+        bad = wait_done(c, r.json()["id"])
+        assert bad["status"] == "failed" and "entry 0: cancel needs 'order'" in bad["error"]
