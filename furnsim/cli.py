@@ -233,15 +233,18 @@ def plan_cmd(
     time_limit: Annotated[
         float | None,
         typer.Option(
+            min=0.0,
+            max=86_400.0,
             help="seconds: cpsat's limit; ppo's search time (sampled passes, default 1.5); "
-            "best-rule: search of noisy passes around the best rule after the rules"
+            "best-rule: search of noisy passes around the best rule after the rules",
         ),
     ] = None,
     passes: Annotated[
         int | None,
         typer.Option(
+            max=10_000,
             help="ppo: policy passes (greedy + sampled); best-rule: noisy passes around the "
-            "best rule; reproducible"
+            "best rule; reproducible",
         ),
     ] = None,
     plan_start: Annotated[

@@ -34,6 +34,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from furnsim.io import limits
 from furnsim.model import (
     FINISHED,
     NEUTRAL,
@@ -696,6 +697,8 @@ def generate_orders(
     """
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1 (got {jobs})")
+    if jobs > limits.MAX_JOBS:
+        raise ValueError(f"jobs must be <= {limits.MAX_JOBS:,} (furnsim.io.limits.MAX_JOBS)")
     if not catalog.articles:
         raise ValueError("the catalog has no articles")
     g = _rng(rng)
@@ -859,6 +862,8 @@ def generate_plant_tables(
         )
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1 (got {jobs})")
+    if jobs > limits.MAX_JOBS:
+        raise ValueError(f"jobs must be <= {limits.MAX_JOBS:,} (furnsim.io.limits.MAX_JOBS)")
     rng = np.random.default_rng(seed)
     spec = _plant_spec(work_centers, machines, rng)
     n_articles = int(np.clip(jobs // 30 + 5, 6, 80))

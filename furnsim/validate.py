@@ -840,13 +840,14 @@ class _Checker:
             cd, cs = np.r_[0.0, np.cumsum(v[od])], np.r_[0.0, np.cumsum(v[os_])]
             cap = float(cap_all[w])
             vtol = tol * max(1.0, cap)
-            t0 = np.array(_clusters(ds, tol))
-            lo = np.searchsorted(ds, t0 - tol, "left")
-            # held just before t0 (departed before it, not started before it) + arriving at t0
-            before = cd[lo] - cs[np.searchsorted(ss_, t0 - tol, "left")]
-            at = cd[np.searchsorted(ds, t0 + tol, "right")] - cd[lo]
-            for i in np.flatnonzero(before + at > cap + vtol).tolist():
-                found.append((float(t0[i]), w, float(before[i])))
+            inst_t = np.array(_clusters(ds, tol))
+            lo = np.searchsorted(ds, inst_t - tol, "left")
+            # held just before the instant (departed before it, not started before it)
+            # + departing at it
+            held = cd[lo] - cs[np.searchsorted(ss_, inst_t - tol, "left")]
+            at = cd[np.searchsorted(ds, inst_t + tol, "right")] - cd[lo]
+            for i in np.flatnonzero(held + at > cap + vtol).tolist():
+                found.append((float(inst_t[i]), w, float(held[i])))
         if not found:
             return
         found.sort()
@@ -881,9 +882,17 @@ class _Checker:
         leaves = {o: leave_event(o) for o in l_ops}
         events += sorted({e for e in leaves.values() if e[0] == _L})
         preds: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        # zero-time operations that occupy their machine only at t0 may have run there in
+        # any order: a later operation on the machine needs all of them gone, they need the
+        # last operation before them gone, and among themselves no order is imposed
+        instant_only = s_ops & set(l_ops)
         for o in s_ops:
             pr = []
             prev = int(self.prev_on_machine[o])
+            while prev in instant_only:
+                if o not in instant_only:
+                    pr.append(leaves[prev])
+                prev = int(self.prev_on_machine[prev])
             if prev >= 0 and prev in leaves:
                 pr.append(leaves[prev])
             if o in d_ops:
@@ -1097,21 +1106,38 @@ def _untie(
 def _chain(
     pos: list[int], s_from: np.ndarray, s_to: np.ndarray, before: int, after: int | None
 ) -> list[int] | None:
-    """An order of ``pos`` whose setups chain from ``before`` (and into ``after``), or None."""
-    if len(pos) > 8:
-        return None
+    """An order of ``pos`` whose setups chain from ``before`` (and into ``after``), or None.
 
-    def dfs(cur: int, left: list[int], path: list[int]) -> list[int] | None:
-        if not left:
-            return path if after is None or cur == after else None
-        for p in left:
-            if s_from[p] == cur:
-                found = dfs(int(s_to[p]), [q for q in left if q != p], [*path, p])
-                if found is not None:
-                    return found
+    Each operation is an edge ``s_from -> s_to`` between setup states; a chaining order is an
+    Eulerian trail from ``before`` (Hierholzer's algorithm, linear in ``len(pos)``; when one
+    exists from ``before``, it finds one, and the degrees then force its end).
+    """
+    out: dict[int, list[int]] = {}
+    for p in reversed(pos):  # popped from the end: the original order is tried first
+        out.setdefault(int(s_from[p]), []).append(p)
+    stack: list[tuple[int, int | None]] = [(before, None)]  # (vertex, edge that led there)
+    trail: list[int] = []
+    while stack:
+        v, e = stack[-1]
+        edges = out.get(v)
+        if edges:
+            p = edges.pop()
+            stack.append((int(s_to[p]), p))
+        else:
+            stack.pop()
+            if e is not None:
+                trail.append(e)
+    trail.reverse()
+    if len(trail) != len(pos):
         return None
-
-    return dfs(before, pos, [])
+    cur = before
+    for p in trail:
+        if int(s_from[p]) != cur:
+            return None
+        cur = int(s_to[p])
+    if after is not None and cur != after:
+        return None
+    return trail
 
 
 class _TimeIndex:
@@ -1218,23 +1244,12 @@ class ScheduleFormatError(ValueError):
     """A schedule file that is not a well-formed furnsim schedule (CLI: exit 2)."""
 
 
-def _no_constant(name: str) -> Any:
-    raise ScheduleFormatError(f"{name} is not a number JSON allows (write null for 'no time')")
-
-
-def _finite_float(text: str) -> float:
-    x = float(text)
-    if not math.isfinite(x):
-        raise ScheduleFormatError(f"{text} is out of range for a time or volume")
-    return x
-
-
 def load_schedule(src: str | Path | bytes, instance: Instance | None = None) -> Schedule:
     """Read a schedule JSON file (or ``plan --json`` output) strictly; never executes anything.
 
     ``src`` is a path, or the JSON text itself. Every key, type, length and index is checked;
-    ids must be unique (no machine aliases); times are finite numbers or null; NaN/Infinity
-    tokens, booleans for numbers, floats for indices and files over
+    ids must be unique (no machine aliases); times are finite numbers or null; NaN/Infinity,
+    booleans for numbers, floats for indices and files over
     :data:`MAX_SCHEDULE_BYTES` are refused. With ``instance`` the operation count and the job
     ids must be the instance's. Raises :class:`ScheduleFormatError` naming the field.
     """
@@ -1259,9 +1274,9 @@ def load_schedule(src: str | Path | bytes, instance: Instance | None = None) -> 
     if len(raw) > MAX_SCHEDULE_BYTES:
         raise ScheduleFormatError(f"{where}: more than {MAX_SCHEDULE_BYTES:,} bytes")
     try:
-        d = json.loads(raw, parse_constant=_no_constant, parse_float=_finite_float)
-    except ScheduleFormatError as e:
-        raise ScheduleFormatError(f"{where}: {e}") from None
+        # NaN / Infinity may appear outside the schedule (a deadlocked plan's cost in
+        # `plan --json` output); inside it every number is checked to be finite below
+        d = json.loads(raw)
     except (ValueError, RecursionError) as e:  # JSONDecodeError, huge integers, bad UTF-8
         raise ScheduleFormatError(f"{where}: not valid JSON ({e})") from None
     if isinstance(d, dict) and "format" not in d and isinstance(d.get("schedule"), dict):

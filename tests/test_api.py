@@ -301,8 +301,14 @@ def test_restart_keeps_and_resumes_plans(tmp_path: Path, backend: str | None) ->
                 "id"
             ]
             first = wait_done(c, done_id)
-            slow = {"orders": ORDERS, "method": "best-rule", "options": {"time_limit": 1.0}}
-            slow_ids = [c.post("/v1/plans", json=slow).json()["id"] for _ in range(3)]
+            # the first runs 3 s (killed while running), the others wait in the queue
+            slow_ids = [
+                c.post(
+                    "/v1/plans",
+                    json={"orders": ORDERS, "method": "best-rule", "options": {"time_limit": t}},
+                ).json()["id"]
+                for t in (3.0, 0.5, 0.5)
+            ]
             t0 = time.monotonic()
             while c.get(f"/v1/plans/{slow_ids[0]}").json()["status"] != "running":
                 assert time.monotonic() - t0 < 30

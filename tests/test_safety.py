@@ -427,6 +427,8 @@ def test_read_sheet_rows_is_bounded_and_exact(tmp_path: Path) -> None:
         (["plan", str(DEMO), "--excel-slot", "0"], "--excel-slot"),
         (["plan", str(DEMO), "--seed", "-1", "--time-limit", "1"], "--seed"),
         (["plan", str(DEMO), "--plan-start", "2026-03-02T06:00+01:00"], "--plan-start"),
+        (["plan", str(DEMO), "--time-limit", "-5"], "--time-limit"),
+        (["plan", str(DEMO), "--method", "ppo", "--passes", "100000"], "--passes"),
     ],
 )
 def test_bad_options_exit_2_naming_the_option(tmp_path: Path, args: list[str], words: str) -> None:
@@ -439,3 +441,22 @@ def test_bad_options_exit_2_naming_the_option(tmp_path: Path, args: list[str], w
     assert res.exit_code == 2, res.output
     assert words in res.output and res.exception is None or isinstance(res.exception, SystemExit)
     assert "Traceback" not in res.output
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "words"),
+    [
+        ("big.txt", "1000000000 1000000000\n0 1\n", "at most 50,000 jobs"),
+        ("huge.txt", "1 2\n0 1e12 1 5\n", "at most 1e+07"),
+        ("big.fjs", "1000000 3\n1 1 1 5\n", "at most 50,000 jobs"),
+    ],
+)
+def test_hostile_benchmark_files_exit_2(tmp_path: Path, name: str, text: str, words: str) -> None:
+    from typer.testing import CliRunner
+
+    from furnsim.cli import app
+
+    f = tmp_path / name
+    f.write_text(text)
+    res = CliRunner().invoke(app, ["check-data", str(f)])
+    assert res.exit_code == 2 and words in res.output and name in res.output, res.output

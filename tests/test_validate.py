@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import time
 from pathlib import Path
 
@@ -668,3 +669,76 @@ def test_load_schedule_round_trip_and_plan_output(plant, good, tmp_path):
     wrapped = tmp_path / "plan.json"
     wrapped.write_text('{"kpis": {}, "schedule": ' + good.to_json() + "}")
     assert load_schedule(wrapped, plant).n_ops == good.n_ops
+
+
+def test_cli_validate_reads_plan_output_with_non_finite_numbers_outside_the_schedule(tmp_path):
+    """`plan --json` writes a deadlocked plan's cost as Infinity (CP-SAT's objective as NaN):
+    that is not the schedule; the deadlocked schedule itself is invalid (exit 1), not bad."""
+    from typer.testing import CliRunner
+
+    from furnsim.cli import app
+
+    runner = CliRunner()
+    out = tmp_path / "dead.json"
+    r = runner.invoke(app, ["plan", str(SWAP), "--method", "rule:FIFO", "--json", str(out)])
+    assert r.exit_code == 1
+    assert "Infinity" in out.read_text() or "NaN" in out.read_text()
+    r = runner.invoke(app, ["validate", str(SWAP), str(out)])
+    assert r.exit_code == 1 and "[missing]" in r.output, r.output
+    # inside the schedule a non-finite number is a malformed file
+    d = json.loads(out.read_text())
+    d["schedule"]["times"]["start"][0] = float("nan")
+    out.write_text(json.dumps(d))
+    r = runner.invoke(app, ["validate", str(SWAP), str(out)])
+    assert r.exit_code == 2 and "times.start'[0] is NaN" in r.output, r.output
+
+
+def test_a_rotation_through_three_full_buffers_is_rejected():
+    """The general cycle: A -> B -> C -> A, each machine's finished job moving into the next
+    full buffer at the same instant (t=11 and t=21). Valid with soft buffers only."""
+    locs = ["STORE", "A", "B", "C"]
+    tr = {(a, b): 1.0 for a in locs for b in [*locs[1:], "FINISHED"] if a != b}
+    tr.pop(("STORE", "FINISHED"))
+    leg = [("A", "B"), ("B", "C"), ("C", "A")]
+    routes = [[(u, 10, "neutral", 1), (v, 10, "neutral", 1)] for u, v in leg for _ in (0, 1)]
+    inst = make(routes, capacity={"A": 1.0, "B": 1.0, "C": 1.0}, transport=tr)
+    ci = inst.compiled
+    mach = {w: ci.machine_ids.index(w) for w in "ABC"}
+    n = ci.n_ops
+    times = {f: np.zeros(n) for f in ("setup_start", "setup_end", "start", "end")}
+    times.update(depart=np.zeros(n), arrive=np.zeros(n), leave=np.zeros(n))
+    op_machine = np.zeros(n, dtype=np.int64)
+    finish = np.zeros(ci.n_jobs)
+    for j in range(ci.n_jobs):
+        u, v = leg[j // 2]
+        second = j % 2  # the second job of a pair waits for room, one cycle behind
+        a, b = int(ci.job_op_start[j]), int(ci.job_op_start[j]) + 1
+        start_a = 1.0 + 10 * second
+        start_b = start_a + 20
+        for o, w, dep, st in ((a, u, float(second), start_a), (b, v, start_a + 10, start_b)):
+            op_machine[o] = mach[w]
+            times["depart"][o], times["arrive"][o] = dep, dep + 1
+            for f in ("setup_start", "setup_end", "start"):
+                times[f][o] = st
+            times["end"][o] = times["leave"][o] = st + 10
+        finish[j] = start_b + 11
+    s = Schedule.from_compiled(
+        ci,
+        instance_name=inst.name,
+        op_machine=op_machine,
+        op_setup_from=ci.op_setup.copy(),
+        times=times,
+        finish_arrive=finish,
+    )
+    vs = validate(s, inst)
+    assert [v.kind for v in vs] == ["instant", "instant"], format_violations(vs)
+    assert "at 11 " in vs[0].message and "at 21 " in vs[1].message
+    assert all(w in vs[0].message for w in ("room in A", "room in B", "room in C"))
+    assert validate(s, inst, buffers="soft") != []  # declared hard: a mode mismatch
+    s.buffers = "soft"
+    assert validate(s, inst) == [], format_violations(validate(s, inst))
+    # and the simulator agrees: every plan of this shop deadlocks at t=11
+    sim = Simulator(inst)
+    run(sim)
+    assert sim.deadlock is not None and sim.deadlock.time == 11
+    assert len(sim.deadlock.cycle) == 3

@@ -244,6 +244,14 @@ class PlanService:
         return res.to_dict(inst)
 
     def _run_replan(self, rec: PlanRecord, store: PlanStore) -> dict[str, Any]:
+        """The boundary to the continuous-planning core (docs/api.md)::
+
+            furnsim.replan.replan(instance, previous_schedule, *, now, events, goal, method,
+                                  buffers, seed, time_limit, [samples, time_budget_s])
+              -> PlanResult | (new_instance, PlanResult)
+
+        ``now`` in minutes after the plan start, ``events`` as the client sent them;
+        ``stability`` from ``to_dict()``, else ``kpis`` or ``details``."""
         from furnsim.sim import Schedule
 
         fn = replan_function()
