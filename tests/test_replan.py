@@ -600,3 +600,16 @@ def test_api_events_replan_chain(tmp_path):
         r = c.post(f"/v1/plans/{pid}/events", json={"now": 20, "events": [{"type": "cancel"}]})
         bad = wait_done(c, r.json()["id"])
         assert bad["status"] == "failed" and "entry 0: cancel needs 'order'" in bad["error"]
+
+
+def test_ppo_from_a_state(base):
+    pytest.importorskip("torch")
+    inst, s = base
+    ev = [{"type": "rush_order", "order": "R", "article": "A2", "quantity": 1, "deadline": 40}]
+    r = replan(inst, s, 15.0, ev, method="ppo", guard=False)
+    if r.fallback and "not available" in r.fallback:
+        pytest.skip(r.fallback)
+    assert r.method.startswith("ppo") and r.valid, (r.fallback, r.violations)
+    assert validate(r.schedule, r.instance) == []
+    for key in (("J0/C0", 2), ("J2/C2", 1)):  # running / blocked at 15: unchanged
+        assert _row(r.schedule, *key)["start"] == _row(s, *key)["start"]
