@@ -121,6 +121,11 @@ def compile_situation(sit: Situation, ci: CompiledInstance) -> CompiledSituation
 
 
 def _compile(sit: Situation, ci: CompiledInstance) -> CompiledSituation:
+    if getattr(ci, "has_assembly", False):
+        raise DataError(
+            "planning from a shop state does not handle assemblies (BOM trees with kits) yet: "
+            "re-plan the week from an empty shop"
+        )
     st = sit.state
     now = float(st.now)
     n, n_m = ci.n_ops, ci.n_machines
