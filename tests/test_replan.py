@@ -322,7 +322,11 @@ def test_repair_keeps_machines_and_order_replan_may_not(base):
     assert rep.stability["start_shift_total"] <= rpl.stability["start_shift_total"]
     # nervousness weighs the changes: with a heavy weight the repair wins
     nerv = replan(inst, s, 1.0, ev, method="best-rule", nervousness={"start_shift_total": 100})
-    assert nerv.method == "repair" and nerv.valid
+    cands = nerv.details["nervousness_candidates"]
+    assert "repair" in cands and "rule:SPT" in cands and nerv.valid
+    assert cands[nerv.method] == min(cands.values()) == pytest.approx(nerv.cost)
+    plain = replan(inst, s, 1.0, ev, method="best-rule")
+    assert nerv.stability["start_shift_total"] <= plain.stability["start_shift_total"]
     assert nerv.details["nervousness"]["cost"] == pytest.approx(
         100 * nerv.stability["start_shift_total"]
     )

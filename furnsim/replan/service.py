@@ -428,36 +428,43 @@ def replan(
                 details={},
             )
     else:
-        res = plan(
-            inst,
-            goal_name,
-            method,
-            buffers=buffers,
-            seed=seed,
-            time_limit=time_limit,
-            anticipatory_setups=anticipatory,
-            **options,
-        )
-        if weights and res.valid:
-            # the planner weighs nervousness: compare with the repair (and, for best-rule,
-            # every rule) on goal cost + priced changes
-            cands: list[tuple[str, Schedule]] = [(res.method, res.schedule)]
+        is_best = method.strip().lower() in ("best-rule", "best_rule", "rules")
+        direct = bool(weights) and is_best and time_limit is None and not options.get("samples")
+        res = None
+        cands: list[tuple[str, Schedule]] = []
+        if direct:
+            # every rule once (not plan()'s best-rule and then again): the choice is by goal
+            # cost + priced changes, so each rule's plan is priced with its nervousness
+            from furnsim.rules import get_rule, rule_names, run_policy
+
+            for name in rule_names(True):
+                s2, sim2 = run_policy(
+                    inst,
+                    get_rule(name),
+                    buffers=buffers,
+                    seed=seed,
+                    anticipatory_setups=anticipatory,
+                )
+                if sim2.deadlock is None:
+                    cands.append((f"rule:{name}", s2))
+        else:
+            res = plan(
+                inst,
+                goal_name,
+                method,
+                buffers=buffers,
+                seed=seed,
+                time_limit=time_limit,
+                anticipatory_setups=anticipatory,
+                **options,
+            )
+            if weights and res.valid:
+                cands.append((res.method, res.schedule))
+        if weights and (direct or (res is not None and res.valid)):
+            # the planner weighs nervousness: the repair competes too
             rs, rsim = run_repair()
             if rsim.deadlock is None:
                 cands.append(("repair", rs))
-            if method.strip().lower() in ("best-rule", "best_rule", "rules"):
-                from furnsim.rules import get_rule, rule_names, run_policy
-
-                for name in rule_names(True):
-                    s2, sim2 = run_policy(
-                        inst,
-                        get_rule(name),
-                        buffers=buffers,
-                        seed=seed,
-                        anticipatory_setups=anticipatory,
-                    )
-                    if sim2.deadlock is None and f"rule:{name}" != res.method:
-                        cands.append((f"rule:{name}", s2))
             g = get_goal(goal_name)
             scored = []
             for name, s2 in cands:
@@ -466,14 +473,35 @@ def replan(
                 )
                 scored.append((total, name, s2))
             details["nervousness_candidates"] = {n: round(c, 3) for c, n, _ in scored}
-            best = min(scored, key=lambda x: x[0])
-            if best[2] is not res.schedule:
-                k, c, viol = _score(inst, best[2], goal_name)
-                if not viol:
-                    res.schedule, res.kpis, res.cost, res.violations = best[2], k, c, viol
-                    res.method = best[1]
-                    res.valid = best[2].complete
-                    chosen_by = "goal cost + nervousness"
+            for _total, name, s2 in sorted(scored, key=lambda x: x[0]):
+                if res is not None and s2 is res.schedule:
+                    break
+                k, c, viol = _score(inst, s2, goal_name)
+                if viol or not s2.complete:
+                    continue
+                res = PlanResult(
+                    schedule=s2,
+                    kpis=k,
+                    cost=c,
+                    valid=True,
+                    violations=[],
+                    method=name,
+                    requested=method,
+                    goal=goal_name,
+                    wall_time=0.0,
+                    details=res.details if res is not None else {},
+                )
+                chosen_by = "goal cost + nervousness"
+                break
+        if res is None:  # every rule deadlocked or invalid: plan() falls back and says why
+            res = plan(
+                inst,
+                goal_name,
+                method,
+                buffers=buffers,
+                seed=seed,
+                anticipatory_setups=anticipatory,
+            )
     stab = stability(prev, res.schedule)
     nerv = nervousness_cost(stab, weights)
     res.details.update(details)
