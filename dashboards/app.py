@@ -99,10 +99,24 @@ def load_plant_upload(name: str, data: bytes) -> Any:
         p.write_bytes(data)
         try:
             return read_plant(p)
-        except DataError as e:  # point the issues at the uploaded file's name
+        except DataError as e:  # point the issues at the uploaded file's name, no server paths
             raise DataError(
-                [Issue(i.message, Location(name, i.sheet, i.row, i.column)) for i in e.issues]
+                [
+                    Issue(_no_paths(i.message, d, name), Location(name, i.sheet, i.row, i.column))
+                    for i in e.issues
+                ]
             ) from None
+        except Exception as e:  # noqa: BLE001 - unreadable: say what, without server paths
+            raise DataError(
+                [Issue(_no_paths(f"cannot read this file: {type(e).__name__}: {e}", d, name))]
+            ) from None
+
+
+def _no_paths(text: str, tmp: str, name: str) -> str:
+    """A message about an uploaded file with the server's temporary paths replaced by the
+    file's own name (the page never shows server paths)."""
+    out = re.sub(re.escape(tmp) + r"/[^\s'\"]*", name, text)
+    return out.replace(tmp, "")
 
 
 class _Store:
@@ -845,7 +859,7 @@ def _import_orders(plant: Any, start: datetime, rows: list[dict[str, Any]]) -> N
                     ss.import_msg = (
                         "error",
                         f"**{up.name}** was not imported - the table is unchanged.",
-                        e.issues,
+                        [Issue(_no_paths(i.message, d, up.name), i.location) for i in e.issues],
                     )
                 else:
                     ss.pending_import = {"name": up.name, "rows": new, "notes": notes}

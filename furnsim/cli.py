@@ -116,6 +116,14 @@ def generate(
         Path | None, typer.Option(help="existing plant: write only a week of orders for it")
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="workbook|csv|yaml")] = "workbook",
+    shifts: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=3,
+            help="new plant: 1-3 shifts Mon-Fri with breaks for every work center (0 = 24/7)",
+        ),
+    ] = 0,
 ) -> None:
     """Generate a synthetic furniture plant and week, or (with --plant) a week of orders."""
     from furnsim.generate import generate_to_dir
@@ -155,6 +163,7 @@ def generate(
             seed=seed,
             plant=plant,
             fmt=fmt,  # type: ignore[arg-type]
+            shifts=shifts,
         )
     except DataError as e:
         _fail_data(e)
@@ -476,6 +485,10 @@ def validate_cmd(
             "--anticipatory/--no-anticipatory", help="anticipatory setups (the planner's default)"
         ),
     ] = True,
+    plan_start: Annotated[
+        str | None,
+        typer.Option(help="plan start, e.g. 2026-11-23T06:00 (as given to furnsim plan)"),
+    ] = None,
 ) -> None:
     """Check a schedule independently against its instance: exit 0 valid, 1 violations, 2 bad file.
 
@@ -487,7 +500,7 @@ def validate_cmd(
     if buffers not in ("hard", "soft"):
         typer.echo("--buffers: use hard or soft", err=True)
         raise typer.Exit(EXIT_DATA_ERROR)
-    inst = load(path, orders, fmt)
+    inst = load(path, orders, fmt, plan_start)
     try:
         s = load_schedule(schedule, inst)
     except ScheduleFormatError as e:

@@ -936,6 +936,7 @@ def generate_to_dir(
     seed: int,
     plant: Path | None = None,
     fmt: Fmt = "workbook",
+    shifts: int = 0,
 ) -> list[Path]:
     """Write a generated plant (with its orders) or only orders for an existing plant.
 
@@ -945,7 +946,8 @@ def generate_to_dir(
     With ``plant`` (a workbook, CSV folder or YAML file): only a week of orders for it -
     ``out/orders.xlsx`` (or ``orders.csv`` / ``orders.yaml``), with date/times when the plant
     has a ``plan_start``, else minutes. Load it with ``load_instance(plant, orders=...)``.
-    Returns the written paths.
+    ``shifts`` (1-3, new plant only) gives every work center a shift calendar Mon-Fri with
+    breaks (:func:`furnsim.calendar.shift_tables`); 0 = 24/7. Returns the written paths.
     """
     from furnsim.io import read_plant, write_csv_dir, write_workbook, write_yaml
 
@@ -966,6 +968,12 @@ def generate_to_dir(
     n_wc = work_centers if work_centers is not None else len(TYPES)
     n_m = machines if machines is not None else 2 * n_wc
     tables = generate_plant_tables(n_wc, n_m, jobs, seed)
+    if shifts:
+        from furnsim.calendar import shift_tables
+
+        extra = shift_tables(shifts)
+        tables["calendars"] = extra["calendars"]
+        tables["settings"] = [*tables.get("settings", []), *extra["settings"]]
     if fmt == "workbook":
         return [write_workbook(tables, out / "plant.xlsx")]
     if fmt == "yaml":

@@ -692,15 +692,11 @@ def read_order_file(
     sheet = ""
     try:
         if suffix in (".xlsx", ".xlsm"):
-            import openpyxl
+            from furnsim.io import read_sheet_rows
 
-            wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
-            try:
-                names = {n.lower(): n for n in wb.sheetnames}
-                sheet = names.get("orders", wb.sheetnames[0])
-                raw = [list(r) for r in wb[sheet].iter_rows(values_only=True)]
-            finally:
-                wb.close()
+            # bounded like every importer: no trusted <dimension>, zip bombs, entities,
+            # formulas without values or merged cells (furnsim.io.limits)
+            sheet, raw = read_sheet_rows(p, sheet="orders", display=name)
         elif suffix in (".csv", ".txt", ".tsv"):
             import csv
 

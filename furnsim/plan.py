@@ -89,13 +89,20 @@ def run_rule(
 
 
 def _score(
-    instance: Instance, schedule: Schedule, goal: str
+    instance: Instance,
+    schedule: Schedule,
+    goal: str,
+    buffers: str | None = None,
+    anticipatory_setups: bool | None = None,
 ) -> tuple[dict[str, Any], float, list[Any]]:
     from furnsim.goals import cost
     from furnsim.kpi import kpis
     from furnsim.validate import validate
 
-    violations = validate(schedule, instance)
+    # checked under the rules asked for, not those the schedule declares (issue 10.4)
+    violations = validate(
+        schedule, instance, buffers=buffers, anticipatory_setups=anticipatory_setups
+    )
     k = kpis(schedule, instance)
     return k, float(cost(k, goal)), list(violations)
 
@@ -204,7 +211,7 @@ def plan(
     result_method = schedule.method if schedule is not None and schedule.method else m
     scored: tuple[dict[str, Any], float, list[Any]] | None = None
     if schedule is not None:
-        k, c, viol = _score(instance, schedule, goal_name)
+        k, c, viol = _score(instance, schedule, goal_name, buffers, anticipatory_setups)
         scored = (k, c, viol)
         if viol:
             fallback = f"{m} produced an invalid plan ({len(viol)} violations)"
@@ -214,7 +221,7 @@ def plan(
             rule_s, bdetails = _best_rule(
                 instance, goal_name, buffers, anticipatory_setups, seed, None
             )
-            rule_scored = _score(instance, rule_s, goal_name)
+            rule_scored = _score(instance, rule_s, goal_name, buffers, anticipatory_setups)
             rc = rule_scored[1]
             details["policy_cost"] = c
             details["best_rule_cost"] = rc
@@ -231,7 +238,11 @@ def plan(
         result_method = schedule.method
         if schedule.meta.get("deadlock"):
             deadlock = schedule.meta["deadlock"]
-    k, c, viol = scored if scored is not None else _score(instance, schedule, goal_name)
+    k, c, viol = (
+        scored
+        if scored is not None
+        else _score(instance, schedule, goal_name, buffers, anticipatory_setups)
+    )
     return PlanResult(
         schedule=schedule,
         kpis=k,

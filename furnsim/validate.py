@@ -33,6 +33,9 @@ Violation kinds (:data:`KINDS`):
 ``release``         a job departs from STORE before its release, or (hard buffers) later than its
                     release although the first buffer had room and nobody was ahead of it
 ``buffer``          (hard buffers) a buffer holds more than its capacity
+``working-time``    (calendars, downtime) a processing or setup segment in closed time, segments
+                    not summing to the working minutes, a pause in working time, a split
+                    non-interruptible operation (:mod:`furnsim.validate_calendar`)
 ``blocking``        a job stays on its machine after processing without a reason: the next buffer
                     had room at the end of processing, the job did not leave when room was freed,
                     the operation is the last one (FINISHED never blocks), or buffers are soft
@@ -44,11 +47,11 @@ Violation kinds (:data:`KINDS`):
 ``state``, ``pin``, ``outage``
                     planning from a shop state (``instance.situation``): see
                     :mod:`furnsim.replan.check`. The state's history before ``now`` is given, not
-                    re-derived: operations done/running in the state are exempt from the duration,
-                    setup-time, decision, idle and setup-chain rules (the check compares them
-                    with the state instead), the first later operation on a machine starts from
-                    the machine's setup at ``now``, and a wait that began before ``now`` needs
-                    its reason from ``now`` on
+                    re-derived: operations done/running in the state are exempt from the
+                    duration, setup-time, decision, idle, setup-chain and working-time rules (the
+                    check compares them with the state instead), the first later operation on a
+                    machine starts from the machine's setup at ``now``, and a wait that began
+                    before ``now`` needs its reason from ``now`` on
 
 The rules are those the *caller* names (``buffers``, ``anticipatory_setups``; by default what
 the schedule declares): a schedule whose declared mode differs is reported (``identity``).
@@ -76,6 +79,7 @@ import numpy as np
 
 from furnsim.model import FINISHED, STORE, Instance
 from furnsim.sim.schedule import OP_FIELDS, Schedule
+from furnsim.validate_calendar import check_working_time, read_segments, working_time_ops
 
 __all__ = [
     "KINDS",
@@ -104,6 +108,7 @@ KINDS = (
     "buffer",
     "blocking",
     "instant",
+    "working-time",
     "state",
     "pin",
     "outage",
@@ -193,6 +198,8 @@ def _ref(inst: Instance) -> _Ref:
 
 # -- the check ------------------------------------------------------------------------
 class _Checker:
+    worktime_ops: set[int] = set()  # noqa: RUF012 (read-only default; ops timed in working minutes)
+
     def __init__(
         self,
         s: Schedule,
@@ -350,7 +357,11 @@ class _Checker:
                     else f"not eligible (work center {r.machine_wc[mid]})"
                 )
                 self.add("eligibility", f"{self.name(o)} runs on machine {mid}, {why}", [o])
-            elif abs((en[o] - st[o]) - proc) > tol * max(1.0, proc) and not self.fixed[o]:
+            elif (
+                o not in self.worktime_ops
+                and not self.fixed[o]
+                and abs((en[o] - st[o]) - proc) > tol * max(1.0, proc)
+            ):
                 self.add(
                     "duration",
                     f"{self.name(o)} on {mid} takes {en[o] - st[o]:g} min, expected {proc:g}",
@@ -394,7 +405,12 @@ class _Checker:
                     [o],
                 )
             ready = max(se[o], ar[o])
-            if st[o] > ready + tol * max(1.0, abs(ready)) and not self.fixed[o]:
+            # (working time: validate_calendar checks the first working minute instead)
+            if (
+                o not in self.worktime_ops
+                and not self.fixed[o]
+                and st[o] > ready + tol * max(1.0, abs(ready))
+            ):
                 self.add(
                     "idle",
                     f"{self.name(o)} starts at {st[o]:g}, but its setup was done at {se[o]:g} and "
@@ -411,7 +427,11 @@ class _Checker:
                 )
                 continue
             want = machine.setup_time(fr, need)
-            if abs((se[o] - ss[o]) - want) > tol * max(1.0, want) and not self.fixed[o]:
+            if (
+                o not in self.worktime_ops
+                and not self.fixed[o]
+                and abs((se[o] - ss[o]) - want) > tol * max(1.0, want)
+            ):
                 self.add(
                     "setup",
                     f"{self.name(o)} on {mid}: setup {fr} -> {need} takes {se[o] - ss[o]:g} min, expected {want:g}",
@@ -1205,7 +1225,10 @@ def validate(
     c = _Checker(schedule, _ref(instance), tol, mode, antic, view)
     if not c.identity():
         return c.out
+    c.worktime_ops = working_time_ops(schedule, instance)  # durations in working minutes
     ok = c.operations()
+    # (a shop state's history is given: its operations are compared with the state instead)
+    c.out += check_working_time(schedule, instance, ok & ~c.fixed, tol)
     c.machines(ok)
     c.routes(ok)
     c.buffers(ok)
@@ -1393,6 +1416,8 @@ def _schedule_from_checked(d: Any) -> Schedule:
         anticipatory_setups=antic,
         method=method,
         meta=meta,
+        segments=read_segments(d, "segments", n, ScheduleFormatError),
+        setup_segments=read_segments(d, "setup_segments", n, ScheduleFormatError),
     )
 
 

@@ -295,13 +295,26 @@ def test_plan_cache_keys_on_plant_content_and_reload_keeps_plant_and_plan(
     assert back["result"].kpis["makespan"] == fixed["result"].kpis["makespan"]
 
 
-def test_orders_csv_neutralises_formulas(at: AppTest) -> None:
+def _app_module():
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("furnsim_app", APP)
     assert spec is not None and spec.loader is not None
     app = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(app)
+    return app
+
+
+def test_messages_never_show_server_paths() -> None:
+    app = _app_module()
+    msg = "cannot read this file: BadZipFile: '/tmp/tmpab12/upload.xlsx' is not a zip file"
+    assert app._no_paths(msg, "/tmp/tmpab12", "factory.xlsx") == (
+        "cannot read this file: BadZipFile: 'factory.xlsx' is not a zip file"
+    )
+
+
+def test_orders_csv_neutralises_formulas(at: AppTest) -> None:
+    app = _app_module()
     rows = [
         {"order": "=1+1", "article": "CHAIR", "quantity": 1.0, "deadline": None,
          "release": None, "priority": 1.0, "problem": ""},

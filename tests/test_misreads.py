@@ -134,7 +134,9 @@ def test_date_with_utc_offset_is_rejected(fmt: str, when: str, tmp_path: Path) -
     t = base_tables()
     t["orders"][0]["deadline"] = when
     path = write(t, fmt, tmp_path)
-    i = one(errors(path), sheet="orders", column="deadline", words=("UTC offset", "e.g. 2026-11-24"))
+    i = one(
+        errors(path), sheet="orders", column="deadline", words=("UTC offset", "e.g. 2026-11-24")
+    )
     assert i.row == user_row(path, fmt, "orders", 0)
 
 

@@ -375,7 +375,7 @@ def test_validator_catches_outage_overlap(base):
     inst, s = base
     ev = [{"type": "breakdown", "machine": "A", "from": 20, "to": 30}]
     r = replan(inst, s, 15.0, ev, method="rule:FIFO")
-    plain = situated(r.instance, Situation(replace(r.instance.situation.state, outages=[])))
+    plain = situated(inst, Situation(replace(r.instance.situation.state, outages=[])))
     s2, _ = run_policy(plain, get_rule("FIFO"))  # ignores the outage
     kinds = {v.kind for v in validate(s2, r.instance)}
     assert "outage" in kinds
@@ -604,6 +604,116 @@ def test_api_events_replan_chain(tmp_path):
         r = c.post(f"/v1/plans/{pid}/events", json={"now": 20, "events": [{"type": "cancel"}]})
         bad = wait_done(c, r.json()["id"])
         assert bad["status"] == "failed" and "entry 0: cancel needs 'order'" in bad["error"]
+
+
+# -- working time (shift calendars): a breakdown during a shift, a replan over a weekend --------
+SHIFTS = Path(__file__).resolve().parents[1] / "bom_data" / "demo_shifts" / "plant.xlsx"
+
+
+@pytest.fixture(scope="module")
+def shift_week():
+    if not SHIFTS.exists():
+        pytest.skip("bom_data/demo_shifts is not here")
+    from furnsim.io import load_instance
+    from furnsim.plan import plan
+
+    inst = load_instance(SHIFTS)
+    return inst, plan(inst, "speed", "rule:ATC").schedule
+
+
+def _segments_in(s, o, a, b):
+    return any(
+        x < b - 1e-9 and y > a + 1e-9 and y - x > 1e-9
+        for x, y in [*s.op_segments(o), *s.op_setup_segments(o)]
+    )
+
+
+def test_breakdown_during_a_shift(shift_week):
+    inst, prev = shift_week
+    now = 24 * 60 + 5 * 60  # Tuesday 11:00, inside the morning shift
+    ev = [
+        {
+            "type": "breakdown",
+            "machine": "SAW-1",
+            "from": "2026-03-03T11:00",
+            "to": "2026-03-03T15:00",
+        },
+        {
+            "type": "rush_order",
+            "order": "RUSH-1",
+            "article": "NIGHTSTAND",
+            "quantity": 12,
+            "deadline": "2026-03-05T14:00",
+        },
+    ]
+    for mode in ("repair", "replan"):
+        r = replan(inst, prev, "2026-03-03T11:00", ev, mode=mode, method="rule:ATC")
+        assert r.valid, r.violations[:5]
+        ns = r.schedule
+        saw = ns.machine_ids.index("SAW-1")
+        fixed = r.instance.situation.state.by_key()
+        for o in np.flatnonzero(ns.op_machine == saw).tolist():
+            key = (ns.job_ids[ns.op_job[o]], int(ns.op_step[o]) + 1)
+            if key not in fixed:  # nothing new on the broken saw during its outage
+                assert not _segments_in(ns, o, now, now + 240)
+        # work that started before now keeps machine and start
+        kp = {
+            (prev.job_ids[prev.op_job[o]], int(prev.op_step[o]) + 1): o for o in range(prev.n_ops)
+        }
+        for key, x in fixed.items():
+            if x.status != "queued":
+                assert x.setup_start == prev.setup_start[kp[key]] < now
+        rush = [o for o in range(ns.n_ops) if ns.job_ids[ns.op_job[o]].startswith("RUSH-1/")]
+        assert rush and all(ns.setup_start[o] >= now for o in rush)
+        assert r.stability["ops_new"] == len(rush)
+
+
+def test_replan_over_a_weekend(shift_week):
+    inst, prev = shift_week
+    # Saturday 2026-03-07 18:00: the overtime window ended at 14:00; the next working minute
+    # is Monday 2026-03-09 06:00 (7 days after the plan start = 10080 min)
+    now, monday = 5 * 1440 + 12 * 60, 7 * 1440
+    ev = [
+        {
+            "type": "breakdown",
+            "machine": "SAW-2",
+            "from": "2026-03-09T06:00",
+            "to": "2026-03-09T10:00",
+        },
+        {
+            "type": "rush_order",
+            "order": "RUSH-2",
+            "article": "DESK",
+            "quantity": 5,
+            "deadline": "2026-03-10T14:00",
+        },
+    ]
+    r = replan(inst, prev, "2026-03-07T18:00", ev, method="rule:ATC")
+    assert r.valid, r.violations[:5]
+    ns = r.schedule
+    fixed = r.instance.situation.state.by_key()
+    new = [
+        o
+        for o in range(ns.n_ops)
+        if (ns.job_ids[ns.op_job[o]], int(ns.op_step[o]) + 1) not in fixed
+        or fixed[(ns.job_ids[ns.op_job[o]], int(ns.op_step[o]) + 1)].status == "queued"
+    ]
+    assert new
+    # nothing new is set up or processed over the weekend; the lacquer line (3 shifts)
+    # starts its week on Sunday at 22:00
+    lacq = {m for m in ns.machine_ids if m.startswith("LACQ")}
+    for o in new:
+        first = monday - 8 * 60 if ns.machine_ids[ns.op_machine[o]] in lacq else monday
+        assert not _segments_in(ns, o, now, first), (
+            ns.machine_ids[ns.op_machine[o]],
+            ns.op_segments(o),
+        )
+        assert ns.start[o] >= first - 1e-9
+    saw2 = ns.machine_ids.index("SAW-2")
+    assert not any(
+        _segments_in(ns, o, monday, monday + 240) for o in new if ns.op_machine[o] == saw2
+    )
+    assert r.stability["ops_compared"] == prev.n_ops
 
 
 def test_ppo_from_a_state(base):

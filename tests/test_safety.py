@@ -260,6 +260,84 @@ def test_zip_bomb_workbook_is_refused_before_reading(tmp_path: Path) -> None:
     assert secs < 30 and mib < 300, (secs, mib)
 
 
+def _styles_bomb(p: Path) -> None:
+    """900,000 cell formats in styles.xml (54 MB unpacked, 0.2 MB on disk)."""
+    import re
+
+    from tests._hostile import edit_member
+
+    xf = '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    edit_member(
+        p,
+        "xl/styles.xml",
+        lambda x: re.sub(
+            r'<cellXfs count="\d+">', '<cellXfs count="900000">' + xf * 900_000, x, count=1
+        ),
+    )
+
+
+def _strings_bomb(p: Path) -> None:
+    """3.5 million shared strings (57 MB unpacked, 0.2 MB on disk)."""
+    n = 3_500_000
+    sst = (
+        '<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/'
+        f'spreadsheetml/2006/main" count="{n}" uniqueCount="{n}">'
+        + "<si><t>a</t></si>" * n
+        + "</sst>"
+    )
+    with zipfile.ZipFile(p) as z:
+        items = [(i.filename, z.read(i)) for i in z.infolist()]
+    with zipfile.ZipFile(p, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in items:
+            if name == "[Content_Types].xml":
+                data = data.replace(
+                    b"</Types>",
+                    b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                    b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
+                )
+            if name == "xl/_rels/workbook.xml.rels":
+                data = data.replace(
+                    b"</Relationships>",
+                    b'<Relationship Id="rIdSST" Type="http://schemas.openxmlformats.org/'
+                    b'officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>'
+                    b"</Relationships>",
+                )
+            z.writestr(name, data)
+        z.writestr("xl/sharedStrings.xml", sst)
+
+
+def _cells_bomb(p: Path) -> None:
+    """2.5 million empty styled cells in the orders sheet (53 MB unpacked, 5 MB on disk)."""
+    from tests._hostile import edit_sheet
+
+    cols = "GHIJKLMNOPQRSTUVWXYZ"
+    rows = "".join(
+        f'<row r="{r}">' + "".join(f'<c r="{c}{r}" s="0"/>' for c in cols) + "</row>"
+        for r in range(100, 100 + 125_000)
+    )
+    edit_sheet(p, "orders", lambda x: x.replace("</sheetData>", rows + "</sheetData>"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("make", "words"),
+    [
+        (_styles_bomb, "more than 50,000 style records"),
+        (_strings_bomb, "more than 200,000 shared strings"),
+        (_cells_bomb, "more than 1,000,000 cells and rows"),
+    ],
+    ids=["styles", "shared-strings", "cells"],
+)
+def test_expensive_xml_is_counted_before_parsing(tmp_path: Path, make, words: str) -> None:
+    """Within the unpacked-size limit, still too costly for openpyxl to build (before the
+    byte scan: 112 s and 780 MB for the styles, 247 s for the strings): refused in seconds."""
+    p = _demo_copy(tmp_path)
+    make(p)
+    rc, out, secs, mib = _check_data(str(p), cwd=tmp_path)
+    assert rc == 2 and words in out and "plant.xlsx" in out, out
+    assert secs < 40 and mib < 400, (secs, mib)
+
+
 _LOL = (
     '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
     + "".join(
@@ -460,3 +538,54 @@ def test_hostile_benchmark_files_exit_2(tmp_path: Path, name: str, text: str, wo
     f.write_text(text)
     res = CliRunner().invoke(app, ["check-data", str(f)])
     assert res.exit_code == 2 and words in res.output and name in res.output, res.output
+
+
+def test_dashboard_order_import_is_bounded(tmp_path: Path) -> None:
+    """The dashboard's order upload (orderbook.read_order_file) reads through the bounded
+    reader: a value at XFD1048576 under a declared A1:XFD1048576 used to build a million
+    16,384-wide rows (GBs); now it is a clear error."""
+    from datetime import datetime
+
+    from furnsim.errors import DataError
+    from furnsim.orderbook import read_order_file
+    from tests._hostile import edit_sheet, set_dimension
+
+    p = _demo_copy(tmp_path)
+    far = '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row>'
+    edit_sheet(
+        p,
+        "orders",
+        lambda x: set_dimension(x, "A1:XFD1048576").replace("</sheetData>", far + "</sheetData>"),
+    )
+    with pytest.raises(DataError) as e:
+        read_order_file(p, datetime(2026, 3, 2, 6), display_name="upload.xlsx")
+    (issue,) = e.value.issues
+    assert issue.file == "upload.xlsx" and issue.sheet == "orders"
+    assert "column XFD" in issue.message
+    # a stale dimension does not hide rows
+    q = _demo_copy(tmp_path / "q") if (tmp_path / "q").mkdir() is None else None
+    assert q is not None
+    edit_sheet(q, "orders", lambda x: set_dimension(x, "A1:F4"))
+    rows, _ = read_order_file(q, datetime(2026, 3, 2, 6))
+    assert len(rows) == 58
+
+
+def test_old_torch_loads_only_the_shipped_models(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """torch < 2.6 has a weights_only bypass (CVE-2025-32434): there only package data loads."""
+    import torch
+
+    import furnsim.rl.policy as pol
+
+    if not SPEED.exists():
+        pytest.skip("no shipped speed model")
+    monkeypatch.setattr(torch, "__version__", "2.5.1+cpu")
+    pol._cached.cache_clear()
+    copy = tmp_path / "ppo-speed.zip"
+    shutil.copy(SPEED, copy)
+    shutil.copy(SPEED.with_suffix(".json"), copy.with_suffix(".json"))
+    with pytest.raises(ModelRefused, match="CVE-2025-32434"):
+        load_planner(path=copy)
+    assert load_planner(path=SPEED).model is None
+    pol._cached.cache_clear()

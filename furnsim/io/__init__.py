@@ -20,6 +20,7 @@ from furnsim.model import Catalog, Instance, Order, Plant
 
 __all__ = [
     "Format",
+    "check_workload",
     "PlantData",
     "detect_format",
     "load_instance",
@@ -108,7 +109,7 @@ def load_instance(
     order_list = data.orders
     if orders is not None:
         order_list = read_orders(orders, data.catalog, start)
-    _check_workload(data.plant, data.catalog, order_list, str(orders or path))
+    check_workload(data.plant, data.catalog, order_list, str(orders or path))
     try:
         return Instance(
             data.plant, data.catalog, order_list, name=name or data.name, plan_start=start
@@ -128,7 +129,7 @@ def load_instance(
         ) from None
 
 
-def _check_workload(plant: Plant, catalog: Catalog, orders: list[Order], file: str) -> None:
+def check_workload(plant: Plant, catalog: Catalog, orders: list[Order], file: str = "") -> None:
     """Bound what planning will cost before the instance is built: the number of component
     jobs (``limits.MAX_JOBS``), each batch's minutes on its fastest eligible machine
     (``limits.MAX_MINUTES``) and all batches together (``limits.MAX_TOTAL_MINUTES``)."""
@@ -183,3 +184,6 @@ def _check_workload(plant: Plant, catalog: Catalog, orders: list[Order], file: s
         )
     if issues:
         raise DataError(issues)
+
+
+_check_workload = check_workload  # the name furnsim.api.service imports

@@ -423,13 +423,16 @@ def _settings(ctx: _Ctx, tables: dict[str, Table]) -> tuple[str | None, datetime
             if start is None:
                 ctx.bad_plan_start = True
                 ctx.add(
-                    f"plan_start {_show(v)} is not a valid local date/time (use e.g. "
-                    "2026-11-23 06:00, without a UTC offset)",
+                    f"plan_start {_show(v)} is not a valid date/time (use e.g. 2026-11-23 06:00, "
+                    "the plant's local time without a UTC offset)",
                     t.loc(r.number, "value"),
                 )
+        elif key == "calendar":
+            pass  # read with the working-time sheets (furnsim.io._calendars)
         elif key is not None:
             ctx.add(
-                f"unknown setting {key!r}{_suggest(key, ['name', 'plan_start'])} (known: name, plan_start)",
+                f"unknown setting {key!r}{_suggest(key, ['name', 'plan_start', 'calendar'])} "
+                "(known: name, plan_start, calendar)",
                 t.loc(r.number, "key"),
             )
     return name, start
@@ -1002,6 +1005,9 @@ def build_plant(
     wc_declared = set(wc_dict)
     machines, m_declared = _machines(ctx, tables, wc_declared, matrices)
     transport = _transport(ctx, tables, list(wc_dict))
+    from furnsim.io._calendars import read_working_time  # noqa: PLC0415 (it imports this module)
+
+    working = read_working_time(ctx, tables, wcs, set(m_declared))
     articles = _catalog(ctx, tables, wc_declared, m_declared, {m.id: m.setup_ids for m in machines})
     with_machines = set(m_declared.values())
     stray = with_machines - wc_declared  # a machine in a misspelt work center: report that only
@@ -1020,7 +1026,16 @@ def build_plant(
     if ctx.issues:
         raise DataError(ctx.issues)
     try:
-        plant = Plant(wcs, machines, transport, name=name or "plant")
+        plant = Plant(
+            wcs,
+            machines,
+            transport,
+            name=name or "plant",
+            calendars=working.calendars,
+            calendar_exceptions=working.exceptions,
+            downtime=working.downtime,
+            default_calendar=working.default_calendar,
+        )
         catalog = Catalog(articles)
     except DataError as e:  # model-level checks (should be rare after the table checks)
         raise DataError(ctx.issues + e.issues) from None

@@ -71,6 +71,9 @@ class Instance:
                 self._check_volumes(job, comp, where, issues)
                 self.jobs.append(job)
                 self._job_ops.append(comp.routing)
+        from furnsim.calendar import check_instance_working_time  # noqa: PLC0415 (cycle)
+
+        issues += check_instance_working_time(self)
         if issues:
             raise DataError(issues)
 
@@ -192,6 +195,7 @@ class CompiledInstance:
     job_priority: np.ndarray  # (n_jobs,) float64
     job_order: np.ndarray  # (n_jobs,) int64
     job_delta: np.ndarray  # (n_jobs,) float64
+    working: Any = None  # furnsim.calendar.WorkingTime | None (None = 24/7 everywhere)
 
     @property
     def n_jobs(self) -> int:
@@ -290,4 +294,11 @@ class CompiledInstance:
             job_priority=np.array([j.priority for j in inst.jobs], dtype=float),
             job_order=np.array([o_index[j.order] for j in inst.jobs], dtype=np.int64),
             job_delta=np.array([j.delta for j in inst.jobs], dtype=float),
+            working=_working_time(inst),
         )
+
+
+def _working_time(inst: Instance) -> Any:
+    from furnsim.calendar import compile_working_time  # noqa: PLC0415 (cycle)
+
+    return compile_working_time(inst.plant, inst.plan_start)

@@ -9,7 +9,8 @@ Like :mod:`furnsim.validate` this reads only the schedule and the situation's do
             state is released before ``now``
 ``pin``     a pinned operation is not on its machine, or (with a start) not started then; a
             machine's frozen operations are not its next ones in the planned order
-``outage``  an operation (not already running in the state) overlaps an outage of its machine
+``outage``  an operation (not already running in the state) has a setup or processing segment in
+            an outage of its machine
 """
 
 from __future__ import annotations
@@ -179,15 +180,22 @@ def check_situation(
                 )
             )
 
-    # outages
+    # outages: no setup or processing segment in one (an interruptible operation may pause
+    # across it)
     for x in view.sit.state.outages:
         if x.machine not in s.machine_ids:
             continue
         m = s.machine_ids.index(x.machine)
         mine = np.flatnonzero((mach == m) & ~view.fixed)
-        ss, en = t["setup_start"][mine], t["end"][mine]
-        hit = (ss < x.end - tol) & (en > x.start + tol)
-        for o in mine[hit].tolist():
+        hit = [
+            o
+            for o in mine.tolist()
+            if any(
+                a < x.end - tol and b > x.start + tol and b - a > tol
+                for a, b in [*s.op_segments(o), *s.op_setup_segments(o)]
+            )
+        ]
+        for o in hit:
             out.append(
                 (
                     "outage",

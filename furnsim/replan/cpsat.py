@@ -9,8 +9,10 @@ Called by ``furnsim.solvers.cpsat.build_model`` when the instance carries a situ
 * a queued job's departure is fixed; a job still at STORE departs at ``now`` or later; a
   blocked machine's job leaves at ``now`` or later;
 * every other operation starts its setup at ``now`` or later;
-* a pinned operation runs on its machine (and starts at the pinned start);
-* no operation (other than the state's) overlaps an outage of its machine.
+* a pinned operation runs on its machine (and starts at the pinned start).
+
+Outages (breakdowns) are downtime of the plant (``furnsim.replan.situated``): the working-time
+model keeps operations out of them.
 
 Frozen sequences are not modelled: the replay through the simulator keeps them.
 """
@@ -78,10 +80,8 @@ def add_situation(model: cp_model.CpModel, data: Any, v: Any, instance: Any) -> 
                     model.add(lit == int(m2 == pm))
             if not np.isnan(cs.pin_start[o]):
                 model.add(v.st[o] == up(cs.pin_start[o]))
-    # outages (and late ends) as fixed intervals next to the machine's free operations
-    for m, outs in cs.outages.items():
-        for a, b in outs:
-            extra.setdefault(m, []).append((max(dn(a), 0), min(up(b), H)))
+    # late ends as fixed intervals next to the machine's free operations (outages are the
+    # plant's downtime: the working-time model has them)
     for m, spans in extra.items():
         merged: list[list[int]] = []
         for lo, hi in sorted(spans):

@@ -19,7 +19,7 @@ import dataclasses
 import math
 import time
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -47,16 +47,40 @@ __all__ = [
 NERVOUSNESS_KEYS = ("start_shift_total", "ops_moved", "machine_changes", "sequence_changes")
 
 
+#: the plan start given to an instance without one when its state has outages (downtime
+#: is anchored on dates; only the minutes after it matter)
+NOMINAL_PLAN_START = datetime(2000, 1, 3, 0, 0)  # a Monday
+
+
 def situated(instance: Instance, situation: Situation | ShopState | None) -> Instance:
-    """A copy of ``instance`` (same plant, catalog, orders) that plans from ``situation``."""
+    """A copy of ``instance`` (same catalog and orders) that plans from ``situation``.
+
+    The state's outages (breakdowns) become downtime of the plant's machines (working time,
+    docs/semantics.md): the simulator, the validator and CP-SAT follow them like planned
+    maintenance. An instance without a plan start then gets :data:`NOMINAL_PLAN_START`.
+    """
     if isinstance(situation, ShopState):
         situation = Situation(situation)
+    plant, start = instance.plant, instance.plan_start
+    outages = situation.state.outages if situation is not None else []
+    if outages:
+        from furnsim.model.calendars import Downtime
+
+        start = start or NOMINAL_PLAN_START
+        have = {(d.machine, d.start, d.end) for d in plant.downtime}
+        extra = []
+        for x in outages:
+            a, b = start + timedelta(minutes=x.start), start + timedelta(minutes=x.end)
+            if (x.machine, a, b) not in have:
+                extra.append(Downtime(x.machine, a, b, x.reason or "breakdown"))
+        if extra:
+            plant = dataclasses.replace(plant, downtime=[*plant.downtime, *extra])
     return Instance(
-        instance.plant,
+        plant,
         instance.catalog,
         list(instance.orders),
         name=instance.name,
-        plan_start=instance.plan_start,
+        plan_start=start,
         situation=situation,
     )
 

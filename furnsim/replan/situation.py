@@ -90,7 +90,7 @@ class CompiledSituation:
     min_ss: np.ndarray  # (n_ops,) float setup may not start earlier (frozen), -inf
     min_st: np.ndarray  # (n_ops,) float pinned processing start (the setup ends then), -inf
     frozen_seq: dict[int, list[int]]  # machine -> frozen ops in order
-    outages: dict[int, list[tuple[float, float]]]  # machine -> sorted [start, end)
+    outages: dict[int, list[tuple[float, float]]]  # machine -> sorted [start, end) (also downtime)
 
     @property
     def dispatched(self) -> np.ndarray:
@@ -100,7 +100,6 @@ class CompiledSituation:
     def constrained(self) -> bool:
         return bool(
             self.frozen_seq
-            or self.outages
             or np.any(self.pin_machine >= 0)
             or np.any(np.isfinite(self.min_ss))
             or np.any(np.isfinite(self.min_st))
@@ -367,7 +366,8 @@ def _compile(sit: Situation, ci: CompiledInstance) -> CompiledSituation:
 
 # -- the simulator side --------------------------------------------------------------------
 class Constraints:
-    """Pins, frozen sequences and outages inside the simulator (``sim._cons``)."""
+    """Pins and frozen sequences inside the simulator (``sim._cons``); outages are the plant's
+    downtime (working time), which the simulator follows on its own."""
 
     def __init__(self, cs: CompiledSituation) -> None:
         self.cs = cs
@@ -375,14 +375,8 @@ class Constraints:
         self.min_ss = cs.min_ss
         self.min_st = cs.min_st
         self.frozen = {m: deque(seq) for m, seq in cs.frozen_seq.items() if seq}
-        self.outages = cs.outages
-
-    def down(self, m: int, t: float) -> bool:
-        return any(a <= t + _EPS and t < b - _EPS for a, b in self.outages.get(m, ()))
 
     def candidates(self, sim: Simulator, m: int, w: int) -> list[int]:
-        if self.outages and self.down(m, sim.time):
-            return []
         waiting = sim._waiting[w]
         job_op = sim.job_op
         fz = self.frozen.get(m)
@@ -399,28 +393,10 @@ class Constraints:
                 out.append(j)
         return out
 
-    def times(
-        self, m: int, o: int, t: float, st: float, arrive: float, proc: float, anticipatory: bool
-    ) -> tuple[float, float, float, float]:
-        ss = t if anticipatory else max(t, arrive)
-        # not earlier than frozen; a pinned start: the setup ends then (no idle machine)
-        ss = max(ss, float(self.min_ss[o]), float(self.min_st[o]) - st)
-        outs = self.outages.get(m, ())
-        while True:
-            se = ss + st
-            start = max(se, arrive)
-            end = start + proc
-            moved = False
-            for a, b in outs:
-                if (
-                    a < end - _EPS
-                    and ss < b - _EPS
-                    and not (end - ss <= _EPS and (ss < a or ss >= b))
-                ):
-                    ss = max(ss, b)
-                    moved = True
-            if not moved:
-                return ss, se, start, end
+    def earliest(self, o: int, setup_start: float, setup: float) -> float:
+        """The setup start of ``o``: not earlier than frozen; with a pinned start, the setup
+        ends then (the machine never idles with the setup done and the job there)."""
+        return max(setup_start, float(self.min_ss[o]), float(self.min_st[o]) - setup)
 
     def dispatched(self, m: int, o: int) -> None:
         fz = self.frozen.get(m)
@@ -510,8 +486,4 @@ def apply_situation(sim: Simulator, sit: Situation) -> None:
     for w, ms in enumerate(sim._wc_machines):
         sim._idle[w] = {m for m in ms if sim.machine_state[m] == E.IDLE}
         sim._ready.add(w)
-    for m, outs in cs.outages.items():
-        for _, up in outs:
-            if up > now:
-                sim._push(up, E._UP, m, 0)
     sim._cons = Constraints(cs) if cs.constrained else None

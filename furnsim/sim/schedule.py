@@ -51,6 +51,10 @@ class Schedule:
     anticipatory_setups: bool = True
     method: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
+    # working time (docs/semantics.md): per op the [from, to] intervals of actual processing /
+    # setup; None = nothing paused anywhere (implied [[start, end]] and [[setup_start, setup_end]])
+    segments: list[list[list[float]]] | None = None  # (n_ops,) lists of [from, to]
+    setup_segments: list[list[list[float]]] | None = None  # (n_ops,) lists; [] = no setup time
 
     @classmethod
     def from_compiled(
@@ -66,6 +70,8 @@ class Schedule:
         anticipatory_setups: bool = True,
         method: str = "",
         meta: dict[str, Any] | None = None,
+        segments: list[list[list[float]]] | None = None,
+        setup_segments: list[list[list[float]]] | None = None,
     ) -> Schedule:
         """A schedule over a CompiledInstance's operations (static columns copied from it)."""
         return cls(
@@ -87,7 +93,24 @@ class Schedule:
             anticipatory_setups=anticipatory_setups,
             method=method,
             meta=dict(meta or {}),
+            segments=segments,
+            setup_segments=setup_segments,
         )
+
+    # -- working time -----------------------------------------------------------------
+    def op_segments(self, o: int) -> list[list[float]]:
+        """The processing intervals of op ``o`` (``[[start, end]]`` when nothing paused)."""
+        if self.segments is not None:
+            return self.segments[o]
+        a, b = float(self.times["start"][o]), float(self.times["end"][o])
+        return [] if math.isnan(a) else [[a, b]]
+
+    def op_setup_segments(self, o: int) -> list[list[float]]:
+        """The setup intervals of op ``o`` (``[]`` for a zero setup)."""
+        if self.setup_segments is not None:
+            return self.setup_segments[o]
+        a, b = float(self.times["setup_start"][o]), float(self.times["setup_end"][o])
+        return [] if math.isnan(a) or not b > a else [[a, b]]
 
     # -- basic views ------------------------------------------------------------------
     @property
@@ -166,6 +189,14 @@ class Schedule:
     def records(self, instance: Any | None = None) -> list[dict[str, Any]]:
         """One dict per operation (job/order/article/component names when an Instance is given)."""
         jobs = instance.jobs if instance is not None else None
+        origin = getattr(instance, "plan_start", None)
+        start_at = None
+        if origin is not None:
+            from datetime import timedelta
+
+            def start_at(x: float) -> str:
+                return (origin + timedelta(minutes=x)).isoformat(timespec="minutes")
+
         out = []
         for o in range(self.n_ops):
             j = int(self.op_job[o])
@@ -186,6 +217,12 @@ class Schedule:
             for f in OP_FIELDS:
                 v = float(self.times[f][o])
                 rec[f] = None if math.isnan(v) else v
+            rec["segments"] = self.op_segments(o)
+            rec["setup_segments"] = self.op_setup_segments(o)
+            if start_at is not None:  # real date/times (plan start known)
+                for f in ("setup_start", "setup_end", "start", "end"):
+                    v = rec[f]
+                    rec[f"{f}_at"] = None if v is None else start_at(v)
             out.append(rec)
         return out
 
@@ -199,6 +236,11 @@ class Schedule:
         def arr(a: np.ndarray) -> list[Any]:
             return [None if (isinstance(x, float) and math.isnan(x)) else x for x in a.tolist()]
 
+        extra: dict[str, Any] = {}
+        if self.segments is not None:
+            extra["segments"] = self.segments
+        if self.setup_segments is not None:
+            extra["setup_segments"] = self.setup_segments
         return {
             "format": "furnsim.schedule/1",
             "instance_name": self.instance_name,
@@ -219,6 +261,7 @@ class Schedule:
             "op_setup_to": arr(self.op_setup_to),
             "times": {k: arr(v) for k, v in self.times.items()},
             "finish_arrive": arr(self.finish_arrive),
+            **extra,
         }
 
     @staticmethod
@@ -251,6 +294,8 @@ class Schedule:
             anticipatory_setups=bool(d.get("anticipatory_setups", True)),
             method=d.get("method", ""),
             meta=dict(d.get("meta", {})),
+            segments=_segs(d.get("segments")),
+            setup_segments=_segs(d.get("setup_segments")),
         )
 
     def to_json(self, path: str | Path | None = None) -> str:
@@ -267,3 +312,9 @@ class Schedule:
         if "schedule" in d and "format" not in d:
             d = d["schedule"]
         return Schedule.from_dict(d)
+
+
+def _segs(v: Any) -> list[list[list[float]]] | None:
+    if v is None:
+        return None
+    return [[[float(a), float(b)] for a, b in op] for op in v]
