@@ -526,6 +526,7 @@ def replan(
                 seed=seed,
                 anticipatory_setups=anticipatory,
             )
+    assert res is not None
     stab = stability(prev, res.schedule)
     nerv = nervousness_cost(stab, weights)
     res.details.update(details)
