@@ -521,6 +521,10 @@ def test_cli_replan(tmp_path):
     assert d["valid"] and d["method"] == "repair"
     assert set(d["stability"]) >= {"ops_moved", "start_shift_total", "machine_changes"}
     assert d["schedule"]["format"] == "furnsim.schedule/1"
+    # the state it started from reads back (furnsim replan --state)
+    st = ShopState.from_dict(d["situation"]["state"])
+    assert st.now == 1680 and st.counts()["running"] > 0
+    assert [x.machine for x in st.outages] == ["SAW-1"]
     # the replanned plan validates against the replanned instance via the API
     bad = tmp_path / "bad.yaml"
     bad.write_text(

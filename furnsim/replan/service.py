@@ -297,10 +297,17 @@ class ReplanResult(PlanResult):
         self, instance: Instance | None = None, with_schedule: bool = True
     ) -> dict[str, Any]:
         """As ``PlanResult.to_dict`` (always over the instance after the events), plus
-        ``stability`` and, when the events changed the orders, ``orders`` (the new order
-        book, so that the next re-plan can start from this plan)."""
+        ``stability``, ``situation`` (the state and pins it started from) and, when the events
+        changed the orders, ``orders`` (the new order book, so that the next re-plan can start
+        from this plan)."""
         d = super().to_dict(self.instance if self.instance is not None else instance, with_schedule)
         d["stability"] = self.stability
+        sit = getattr(self.instance, "situation", None)
+        if sit is not None:  # what the plan started from (--state reads "state" back)
+            d["situation"] = {
+                "state": sit.state.to_dict(),
+                "pins": [p.to_dict() for p in sit.pins],
+            }
         if self.orders_changed and self.instance is not None:
             d["orders"] = [
                 {
