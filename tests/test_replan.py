@@ -731,3 +731,98 @@ def test_ppo_from_a_state(base):
     assert validate(r.schedule, r.instance) == []
     for key in (("J0/C0", 2), ("J2/C2", 1)):  # running / blocked at 15: unchanged
         assert _row(r.schedule, *key)["start"] == _row(s, *key)["start"]
+
+
+def test_state_file_round_trip_and_errors(tmp_path, base):
+    inst, s = base
+    st = derive_state(s, 15.0)
+    f = tmp_path / "state.yaml"
+    f.write_text(yaml.safe_dump(st.to_dict()))
+    from furnsim.replan import load_state
+
+    back = load_state(f)
+    r = replan(inst, s, 15.0, state=back, method="rule:FIFO")
+    assert r.valid and r.stability["ops_moved"] == 0
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("format: furnsim.state/1\nnow: 15\noperations:\n  - {job: J0/C0, step: 1}\n")
+    with pytest.raises(DataError, match=r"row 0.*status|status.*row 0|missing field"):
+        load_state(bad)
+    with pytest.raises(DataError, match="is not before now"):
+        replan(inst, s, 5.0, state=ShopState.from_dict({**st.to_dict(), "now": 5}))
+
+
+def test_cli_pins_and_state_on_the_demo(tmp_path):
+    plan_json = tmp_path / "plan.json"
+    res = runner.invoke(app, ["plan", str(DEMO), "--method", "rule:ATC", "--json", str(plan_json)])
+    assert res.exit_code == 0, res.output
+    prev = json.loads(plan_json.read_text())["schedule"]
+    # pin a job's first not-started step to the other saw
+    o = next(
+        o
+        for o in range(len(prev["op_job"]))
+        if prev["op_wc"][o] == prev["wc_ids"].index("SAW")
+        and (prev["times"]["setup_start"][o] or 0) > 2000
+    )
+    job = prev["job_ids"][prev["op_job"][o]]
+    other = "SAW-2" if prev["machine_ids"][prev["op_machine"][o]] == "SAW-1" else "SAW-1"
+    pins = tmp_path / "pins.yaml"
+    pins.write_text(
+        yaml.safe_dump([{"job": job, "step": prev["op_step"][o] + 1, "machine": other}])
+    )
+    out = tmp_path / "out.json"
+    res = runner.invoke(
+        app,
+        [
+            "replan",
+            str(DEMO),
+            "--previous",
+            str(plan_json),
+            "--now",
+            "2026-03-03T10:00",
+            "--pins",
+            str(pins),
+            "--method",
+            "rule:ATC",
+            "--json",
+            str(out),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    d = json.loads(out.read_text())
+    row = next(
+        r for r in d["operations"] if r["job"] == job and r["step"] == prev["op_step"][o] + 1
+    )
+    assert row["machine"] == other
+    state = tmp_path / "state.json"
+    state.write_text(json.dumps(d["situation"]["state"]))
+    res = runner.invoke(
+        app,
+        [
+            "replan",
+            str(DEMO),
+            "--previous",
+            str(plan_json),
+            "--now",
+            "2026-03-03T10:00",
+            "--state",
+            str(state),
+            "--method",
+            "rule:ATC",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    pins.write_text(yaml.safe_dump([{"job": job, "step": 1, "machine": "NOPE"}]))
+    res = runner.invoke(
+        app,
+        [
+            "replan",
+            str(DEMO),
+            "--previous",
+            str(plan_json),
+            "--now",
+            "2026-03-03T10:00",
+            "--pins",
+            str(pins),
+        ],
+    )
+    assert res.exit_code == 2 and "NOPE" in res.output
