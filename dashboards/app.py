@@ -1525,6 +1525,12 @@ def main() -> None:
 
     st.set_page_config(page_title="furnsim planner", page_icon="🪑", layout="wide")
     st.title("furnsim · weekly production plan")
+    # the tables' own "Download as CSV" writes cells as they are (a formula stays a formula);
+    # the page offers its own CSV download of the orders, with formulas neutralised
+    st.html(
+        "<style>[data-testid='stElementToolbarButton']:has(button[aria-label='Download as CSV'])"
+        "{display:none}</style>"
+    )
     workspace()
     plant = section_plant()
     mark("plant")

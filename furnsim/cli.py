@@ -222,6 +222,12 @@ def _print_kpis(res: Any) -> None:
             f"search:      {sr['passes']} passes around {sr['around']} (noise {sr['eps']:g}) "
             f"in {sr['seconds']:.2f} s: {sr['rule_cost']:,.2f} -> {sr['best_cost']:,.2f}"
         )
+    if "lns" in d:
+        ln = d["lns"]
+        typer.echo(
+            f"lns:         {ln['iterations']} neighbours from {ln['start']} in "
+            f"{ln['seconds']:.2f} s: {ln['start_cost']:,.2f} -> {ln['best_cost']:,.2f}"
+        )
     typer.echo(f"planned in {res.wall_time:.3f} s")
 
 
@@ -233,7 +239,9 @@ def plan_cmd(
     orders: Annotated[Path | None, typer.Option(help="orders file (.xlsx/.csv/.yaml)")] = None,
     fmt: FormatOpt = "auto",
     goal: Annotated[str, typer.Option(help=GOAL_HELP)] = "speed",
-    method: Annotated[str, typer.Option(help="rule:NAME | best-rule | cpsat | ppo")] = "best-rule",
+    method: Annotated[
+        str, typer.Option(help="rule:NAME | best-rule | cpsat | ppo | lns")
+    ] = "best-rule",
     json_out: Annotated[
         Path | None, typer.Option("--json", help="write the result as JSON here")
     ] = None,
@@ -245,7 +253,8 @@ def plan_cmd(
             min=0.0,
             max=86_400.0,
             help="seconds: cpsat's limit; ppo's search time (sampled passes, default 1.5); "
-            "best-rule: search of noisy passes around the best rule after the rules",
+            "best-rule: search of noisy passes around the best rule after the rules; "
+            "lns: optimize this long (default 60)",
         ),
     ] = None,
     passes: Annotated[
@@ -253,7 +262,7 @@ def plan_cmd(
         typer.Option(
             max=10_000,
             help="ppo: policy passes (greedy + sampled); best-rule: noisy passes around the "
-            "best rule; reproducible",
+            "best rule; lns: neighbours tried; reproducible",
         ),
     ] = None,
     plan_start: Annotated[
@@ -283,8 +292,8 @@ def plan_cmd(
         extra: dict[str, Any] = {}
         if passes is not None:
             ml = method.lower()
-            if passes < 1 or not (ml.startswith("ppo") or ml == "best-rule"):
-                typer.echo("--passes: a number >= 1, with --method ppo or best-rule", err=True)
+            if passes < 1 or not (ml.startswith("ppo") or ml in ("best-rule", "lns")):
+                typer.echo("--passes: a number >= 1, with --method ppo, best-rule or lns", err=True)
                 raise typer.Exit(EXIT_DATA_ERROR)
             # an exact number of passes: no time budget unless --time-limit gives one
             extra = {"samples": passes}
@@ -544,7 +553,7 @@ def evaluate_cmd(
     ] = None,
     buffers: Annotated[str, typer.Option(help="hard | soft")] = "hard",
     seed: Annotated[int, typer.Option()] = 0,
-    time_limit: Annotated[float | None, typer.Option(help="seconds per cpsat run")] = None,
+    time_limit: Annotated[float | None, typer.Option(help="seconds per cpsat / lns run")] = None,
     orders: Annotated[Path | None, typer.Option(help="orders file for every instance")] = None,
 ) -> None:
     """Run methods × instances; write KPIs/cost/validity/time and a markdown summary."""

@@ -341,3 +341,41 @@ def test_best_rule_search_time(at: AppTest) -> None:
     assert res.cost <= plain.cost + 1e-9
     cap = _texts(at.caption)
     assert "Search:" in cap and f"around {res.details['search']['around'].split(':')[-1]} " in cap
+
+
+def test_editor_delta_is_saved_once_as_row_operations(at: AppTest) -> None:
+    """The editor reports its whole delta every run; each change reaches the book once."""
+    from furnsim.orderbook import OrderBook
+
+    ob = OrderBook()
+    plant = ob.plants()[0]
+    key = _editor(at).key
+
+    def book() -> dict[str, dict]:
+        return {r["order"]: r for r in ob.load(plant)}
+
+    at.session_state[key] = {"edited_rows": {1: {"quantity": 11}}, "added_rows": [],
+                             "deleted_rows": []}  # fmt: skip
+    at.run()
+    assert book()["SO-1002"]["quantity"] == 11 and book()["SO-1002"]["version"] == 2
+    # the next edit: the delta now holds both; the first is not saved again
+    at.session_state[key] = {
+        "edited_rows": {1: {"quantity": 11}, 2: {"quantity": 12}},
+        "added_rows": [{"order": "N-1"}],
+        "deleted_rows": [],
+    }
+    at.run()
+    b = book()
+    assert b["SO-1002"]["version"] == 2 and b["SO-1003"]["quantity"] == 12 and "N-1" in b
+    assert _editor(at).key == key  # a plain edit keeps the same editor
+    # the added row gets its article and quantity, then row 4 is deleted
+    at.session_state[key] = {
+        "edited_rows": {1: {"quantity": 11}, 2: {"quantity": 12}},
+        "added_rows": [{"order": "N-1", "article": "CHAIR", "quantity": 3}],
+        "deleted_rows": [3],
+    }
+    at.run()
+    b = book()
+    assert "SO-1004" not in b and b["N-1"]["article"] == "CHAIR" and b["N-1"]["quantity"] == 3
+    assert list(b).count("N-1") == 1 and len(b) == 58
+    assert not at.exception

@@ -34,11 +34,11 @@ MAX_XLSX_MEMBERS = 1_000
 #: sum of the uncompressed sizes of an .xlsx's members (a zip bomb is refused before reading)
 MAX_XLSX_UNCOMPRESSED = 64 * 2**20
 #: data rows of one sheet / CSV table / YAML table
-MAX_ROWS = 100_000
+MAX_ROWS = 50_000
 #: the rightmost column holding a value (the header included)
 MAX_COLUMNS = 500
 #: cells (empty styled ones included) and rows in the sheets of one workbook, all together
-MAX_CELLS = 1_000_000
+MAX_CELLS = 500_000
 #: entries of a workbook's shared-string table
 MAX_SHARED_STRINGS = 200_000
 #: style records (cell formats, fonts, fills, borders, number formats) and defined names
