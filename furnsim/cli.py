@@ -339,7 +339,7 @@ def replan_cmd(
         str, typer.Option(help="repair (keep the previous plan) | replan (best cost)")
     ] = "replan",
     method: Annotated[
-        str, typer.Option(help="replan: rule:NAME | best-rule | cpsat | ppo")
+        str, typer.Option(help="replan: rule:NAME | best-rule | lns | cpsat | ppo")
     ] = "best-rule",
     goal: Annotated[str, typer.Option(help=GOAL_HELP)] = "speed",
     state: Annotated[

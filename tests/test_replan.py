@@ -826,3 +826,12 @@ def test_cli_pins_and_state_on_the_demo(tmp_path):
         ],
     )
     assert res.exit_code == 2 and "NOPE" in res.output
+
+
+def test_lns_from_a_state(base):
+    inst, s = base
+    ev = [{"type": "breakdown", "machine": "B", "from": 15, "to": 30}]
+    r = replan(inst, s, 15.0, ev, method="lns", time_limit=1.0)
+    assert r.valid, (r.fallback, r.violations)
+    assert validate(r.schedule, r.instance) == []
+    assert _row(r.schedule, "J0/C0", 2)["end"] == 42  # paused by the breakdown, as in the state
