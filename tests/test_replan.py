@@ -670,6 +670,25 @@ def test_breakdown_during_a_shift(shift_week):
         rush = [o for o in range(ns.n_ops) if ns.job_ids[ns.op_job[o]].startswith("RUSH-1/")]
         assert rush and all(ns.setup_start[o] >= now for o in rush)
         assert r.stability["ops_new"] == len(rush)
+        # what ran on the saw at 11:00 pauses until 15:00 and still gets all its working
+        # minutes (its segments avoid the outage and the breaks)
+        paused = [
+            o
+            for o in np.flatnonzero(ns.op_machine == saw).tolist()
+            if ns.setup_start[o]
+            < now
+            < prev.end[kp[(ns.job_ids[ns.op_job[o]], int(ns.op_step[o]) + 1)]]
+        ]
+        for o in paused:
+            segs = ns.op_segments(o)
+            assert not _segments_in(ns, o, now, now + 240)
+            p = prev.end[kp[(ns.job_ids[ns.op_job[o]], int(ns.op_step[o]) + 1)]]
+            q = prev.start[kp[(ns.job_ids[ns.op_job[o]], int(ns.op_step[o]) + 1)]]
+            want = sum(
+                b - a
+                for a, b in prev.op_segments(kp[(ns.job_ids[ns.op_job[o]], int(ns.op_step[o]) + 1)])
+            )
+            assert sum(b - a for a, b in segs) == pytest.approx(want), (p, q, segs)
 
 
 def test_replan_over_a_weekend(shift_week):
@@ -835,3 +854,20 @@ def test_lns_from_a_state(base):
     assert r.valid, (r.fallback, r.violations)
     assert validate(r.schedule, r.instance) == []
     assert _row(r.schedule, "J0/C0", 2)["end"] == 42  # paused by the breakdown, as in the state
+
+
+def test_paused_operation_resumes_in_working_time(shift_week):
+    from furnsim.replan import apply_events
+
+    inst, prev = shift_week
+    now = 1740  # Tuesday 11:00; SAW-1 processes an op until 11:07.588 (minute 1747.588)
+    st = derive_state(prev, now)
+    saw = [x for x in st.operations if x.machine == "SAW-1" and x.status == "running"]
+    assert len(saw) == 1 and saw[0].end == pytest.approx(1747.588)
+    # down until 17:55: the 7.588 minutes left run 17:55-18:00 and, after the 18:00-18:15
+    # break, 18:15-18:17.588
+    ev = parse_events([{"type": "breakdown", "machine": "SAW-1", "from": now, "to": now + 415}])
+    _, st2, notes = apply_events(inst, st, ev)
+    x = st2.by_key()[(saw[0].job, saw[0].step)]
+    assert x.end == pytest.approx(now + 415 + 5 + 15 + 2.588)
+    assert x.start == saw[0].start and "pause until the repair" in notes[0]

@@ -32,7 +32,7 @@ from typing import Any
 
 from furnsim.errors import DataError, Issue, Location
 from furnsim.model import Instance, Order
-from furnsim.replan.state import MachineOutage, ShopState, parse_time
+from furnsim.replan.state import MachineOutage, OpState, ShopState, parse_time
 
 __all__ = ["EVENT_TYPES", "Event", "apply_events", "load_events", "parse_events"]
 
@@ -208,6 +208,11 @@ def apply_events(
     def find(oid: str) -> int | None:
         return next((k for k, o in enumerate(orders) if o.id == oid), None)
 
+    def clock(m: str) -> Any:
+        """The machine's working time before the events (None: 24/7)."""
+        wt = getattr(instance.compiled, "working", None)
+        return None if wt is None else wt.machines[instance.plant.machine_index[m]]
+
     for ev in events:
         d = ev.data
         if ev.type == "breakdown":
@@ -220,13 +225,9 @@ def apply_events(
                 if x.status == "queued" or x.machine != m or x.end is None or x.setup_start is None:
                     continue
                 if x.end > a and x.setup_start < b and x.setup_start < now:
-                    # running into the breakdown: it pauses for the outage
-                    pause = b - max(a, x.setup_start)
-                    x.end += pause
-                    if x.setup_end is not None and x.setup_end > a:
-                        x.setup_end += pause
-                    if x.start is not None and x.start > a:
-                        x.start += pause
+                    # running into the breakdown: it pauses for the outage and resumes its
+                    # remaining (working) minutes at the repair
+                    _pause(x, a, b, clock(m))
                     x.status = "running" if x.end >= now else "done"
                     if x.leave is not None and x.leave < x.end:
                         x.leave = None
@@ -235,7 +236,7 @@ def apply_events(
                 st.outages.append(MachineOutage(m, a, b, d.get("reason", "breakdown")))
             notes.append(
                 f"breakdown of {m} {a:g}..{b:g}"
-                + (f": {n_ext} running operation(s) end {b - a:g} min later" if n_ext else "")
+                + (f": {n_ext} running operation(s) pause until the repair" if n_ext else "")
             )
         elif ev.type == "rush_order":
             if find(d["order"]) is not None:
@@ -373,6 +374,33 @@ def apply_events(
             [Issue(f"after the events: {i.message}", i.location) for i in e.issues]
         ) from None
     return new, st, notes
+
+
+def _pause(x: OpState, a: float, b: float, mt: Any) -> None:
+    """``x`` (dispatched, not finished at ``a``) pauses over ``[a, b)``: what is left of its
+    setup and processing at ``a`` resumes at ``b`` in the machine's working time (``mt``,
+    None = 24/7), processing not before the job is there (``arrive``)."""
+
+    def worked(lo: float, hi: float) -> float:
+        if hi <= lo:
+            return 0.0
+        return float(mt.worked(lo, hi)) if mt is not None else hi - lo
+
+    def finish(t: float, w: float) -> tuple[float, float]:
+        if w <= 0:
+            return t, t
+        return mt.finish(t, w) if mt is not None else (t, t + w)
+
+    assert x.setup_start is not None and x.setup_end is not None
+    assert x.start is not None and x.end is not None
+    proc = worked(x.start, x.end)  # its processing in working minutes
+    if x.start < a:  # processing when the machine broke: the rest after the repair
+        x.end = finish(b, worked(a, x.end))[1]
+        return
+    if x.setup_end > a:  # in setup: the rest of the setup after the repair
+        x.setup_end = finish(b, worked(max(a, x.setup_start), x.setup_end))[1]
+    ready = max(x.setup_end, b, x.arrive if x.arrive is not None else b)
+    x.start, x.end = finish(ready, proc)
 
 
 def _setups_at_now(instance: Instance, st: ShopState) -> dict[str, str]:
