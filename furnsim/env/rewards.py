@@ -4,7 +4,8 @@
 scale`` with :func:`furnsim.goals.partial_cost`, the same cost the evaluator uses. The
 return telescopes to ``−cost(final schedule) / scale`` (the cost at reset is 0 when the first
 decision is at time 0, otherwise a constant). At the last step the final cost is taken from
-:func:`furnsim.goals.cost` of the finished schedule, so the identity is exact. ``scale`` is
+:func:`furnsim.goals.cost` of the finished schedule, so the identity is exact. Between decisions the partial cost is kept per event
+(:class:`furnsim.env.incremental.IncrementalCost`, equal to the recomputation). ``scale`` is
 the cost of a reference dispatching rule on the same week (``scale="rule:NAME"``), a fixed
 number, or 1: with a rule reference the return is minus the cost *ratio* to that rule, so
 returns of a 100-job and a 600-job week are comparable.
@@ -30,11 +31,23 @@ class CostReward:
     """Minus the increase of the goal's cost between decisions, divided by ``scale``."""
 
     def __init__(
-        self, goal: str, scale: str | float = "rule:LWKRSPT", deadlock_penalty: float = 10.0
+        self,
+        goal: str,
+        scale: str | float = "rule:LWKRSPT",
+        deadlock_penalty: float = 10.0,
+        incremental: bool = True,
     ) -> None:
+        from furnsim.env.incremental import IncrementalCost
         from furnsim.goals import get_goal
 
         self.goal = get_goal(goal)
+        # per-event partial cost (furnsim/env/incremental.py) unless the goal weighs a KPI it
+        # does not keep; ``incremental=False`` recomputes every KPI each step (the reference)
+        self._inc = (
+            IncrementalCost(self.goal)
+            if incremental and IncrementalCost.supports(self.goal)
+            else None
+        )
         self.scale_spec = scale
         self.deadlock_penalty = float(deadlock_penalty)  # in units of the scale
         self.scale = 1.0
@@ -67,7 +80,7 @@ class CostReward:
         from furnsim.goals import partial_cost
 
         self.scale = self._reference(sim)
-        self._last = partial_cost(sim, self.goal)
+        self._last = self._inc.reset(sim) if self._inc is not None else partial_cost(sim, self.goal)
 
     def __call__(self, sim: Simulator) -> float:
         from furnsim.goals import cost, partial_cost
@@ -76,6 +89,8 @@ class CostReward:
             if sim.deadlock is not None:
                 return -self.deadlock_penalty
             now = cost(sim.schedule(), self.goal, sim.ci)
+        elif self._inc is not None:
+            now = self._inc.update()
         else:
             now = partial_cost(sim, self.goal)
         r = (self._last - now) / self.scale

@@ -1,0 +1,76 @@
+"""Where env.step spends its time: cProfile of the candidates env, random legal actions.
+
+    python benchmarks/env_profile.py                 # 3 demo weeks, goal speed
+    python benchmarks/env_profile.py --goal empty-buffers --weeks 5 --top 25
+
+Prints decisions/s without the profiler, then the share of ``env.step`` spent in the
+observation (``obs_fn``), the reward (``reward_fn``) and the simulator (``dispatch``), and the
+top functions by own time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import time
+
+import numpy as np
+
+
+def run(goal: str, weeks: int, seed: int = 0) -> tuple[int, float]:
+    from furnsim.env import FurnitureShopEnv
+
+    env = FurnitureShopEnv(goal=goal, view="candidates", jobs=(60, 200))
+    rng = np.random.default_rng(seed)
+    steps = 0
+    t_step = 0.0
+    for w in range(weeks):
+        env.reset(seed=seed + w)
+        done = False
+        while not done:
+            a = int(rng.choice(np.flatnonzero(env.action_masks())))
+            t0 = time.perf_counter()
+            _, _, done, _, _ = env.step(a)
+            t_step += time.perf_counter() - t0
+            steps += 1
+    return steps, t_step
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--goal", default="speed")
+    ap.add_argument("--weeks", type=int, default=3)
+    ap.add_argument("--top", type=int, default=15)
+    a = ap.parse_args()
+    run(a.goal, 1, seed=99)  # warm up imports and caches
+    steps, t = run(a.goal, a.weeks)
+    print(f"goal {a.goal}: {steps} decisions, env.step {steps / t:,.0f} decisions/s (no profiler)")
+    pr = cProfile.Profile()
+    pr.enable()
+    run(a.goal, a.weeks)
+    pr.disable()
+    st = pstats.Stats(pr)
+    total = obs = rew = eng = 0.0
+    for (file, _line, fn), (_cc, _nc, _tt, ct, _callers) in st.stats.items():  # type: ignore[attr-defined]
+        if fn == "step" and file.endswith("shop_env.py"):
+            total = ct
+        elif fn == "__call__" and file.endswith("observations.py") and ct > obs:
+            obs = ct
+        elif fn == "__call__" and file.endswith("rewards.py"):
+            rew = max(rew, ct)
+        elif fn == "dispatch" and file.endswith("engine.py"):
+            eng = ct
+    if total:
+        print(
+            f"env.step {total:.2f} s: observation {obs / total:.0%}, reward {rew / total:.0%}, "
+            f"simulator {eng / total:.0%}"
+        )
+    s = io.StringIO()
+    pstats.Stats(pr, stream=s).sort_stats("tottime").print_stats(a.top)
+    print(s.getvalue())
+
+
+if __name__ == "__main__":
+    main()

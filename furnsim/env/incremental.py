@@ -1,0 +1,300 @@
+"""The goal's partial cost, kept up to date per simulator event instead of recomputed.
+
+:func:`furnsim.goals.partial_cost` re-runs every KPI over all operations at each decision
+(O(operations) numpy work and ~100 numpy calls per step). :class:`IncrementalCost` observes
+the simulator between two calls — the operations it dispatched, the jobs that departed into a
+buffer, started processing or left their machine since the last call (read from the
+simulator's records, so no hook in the engine is needed) — and adds their increments:
+
+* committed at dispatch: processing and setup minutes (working minutes under calendars), the
+  latest committed end (makespan bound), the completion of a job whose last operation is
+  dispatched (per order: latest committed completion, number of unfinished jobs);
+* closed when it happens: the blocking of a job that left its machine, the buffer
+  volume·minutes of a job that started processing;
+* open terms, evaluated at ``now`` over the few open items only: jobs still on a machine
+  (≤ one per machine: blocking up to now), jobs waiting in a buffer (volume held up to now),
+  orders with unfinished jobs (they count as completing now);
+* the overflow integral ∫ max(0, level − cap) / cap dt (soft buffers): the levels of the
+  touched work centers are stepped through the window's departures and starts, the others
+  are constant since the last call.
+
+The result equals :func:`furnsim.goals.partial_cost` to rounding (tests/test_fastcore.py:
+every goal, with and without calendars, hard and soft buffers). Goals that weigh a KPI not
+kept here (``SUPPORTED``) fall back to the full recomputation in the reward.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+__all__ = ["SUPPORTED", "IncrementalCost"]
+
+_EPS = 1e-9
+
+#: KPIs this tracker keeps (the others need the full recomputation)
+SUPPORTED = frozenset(
+    {
+        "makespan",
+        "total_tardiness",
+        "total_setup_time",
+        "setup_count",
+        "processing_time",
+        "blocked_time",
+        "idle_time",
+        "buffer_volume_minutes",
+        "buffer_load",
+        "overflow_volume_minutes",
+        "overflow_load",
+    }
+)
+_BUF = frozenset({"buffer_volume_minutes", "buffer_load"})
+_OVER = frozenset({"overflow_volume_minutes", "overflow_load"})
+
+
+class IncrementalCost:
+    """``partial_cost(sim, goal)`` per event: :meth:`reset` on a fresh simulator, then
+    :meth:`update` after any number of dispatches returns the partial cost at ``sim.time``."""
+
+    def __init__(self, goal: Any) -> None:
+        from furnsim.goals import get_goal
+
+        self.goal = get_goal(goal)
+        self.weights = {k: float(w) for k, w in self.goal.weights.items() if w != 0}
+        missing = set(self.weights) - SUPPORTED
+        if missing:
+            raise ValueError(f"IncrementalCost does not keep {sorted(missing)}")
+
+    @staticmethod
+    def supports(goal: Any) -> bool:
+        from furnsim.goals import get_goal
+
+        g = get_goal(goal)
+        return all(k in SUPPORTED for k, w in g.weights.items() if w != 0)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def reset(self, sim: Any) -> float:
+        ci = sim.ci
+        self.sim = sim
+        self.ci = ci
+        n_o = ci.n_ops
+        self.n_m = ci.n_machines
+        need = set(self.weights)
+        self.want_buf = bool(need & (_BUF | _OVER))
+        self.want_over = bool(need & _OVER) and sim.buffers == "soft"
+        self.want_tard = "total_tardiness" in need
+        wt = ci.working
+        self.mt: list[Any] = list(wt.machines) if wt is not None else [None] * self.n_m
+        self.working = wt is not None
+        # static per op / job / order
+        starts = ci.job_op_start
+        self.op_is_last = np.zeros(n_o, dtype=bool)  # (n_ops,)
+        last = np.where(starts[1:] > starts[:-1], starts[1:] - 1, -1)
+        self.op_is_last[last[last >= 0]] = True
+        self.op_order = ci.job_order[ci.op_job]  # (n_ops,)
+        n_ord = ci.n_orders
+        has_ops = starts[1:] > starts[:-1]
+        self.ord_unf = np.bincount(ci.job_order[has_ops], minlength=n_ord).astype(np.int64)
+        self.ord_cend = np.full(n_ord, -np.inf)  # (n_orders,) latest committed completion
+        od = np.full(n_ord, np.inf)
+        np.minimum.at(od, ci.job_order, ci.job_deadline)
+        self.ord_dl = od  # (n_orders,)
+        self.ord_has_dl = np.isfinite(od)
+        cap = ci.wc_capacity
+        self.cap = cap  # (n_wc,)
+        bounded = np.isfinite(cap)
+        self.bounded = bounded
+        vol = ci.op_volume
+        self.op_vol = vol
+        self.op_wload = np.where(
+            bounded[ci.op_wc], vol / np.where(bounded, cap, 1.0)[ci.op_wc], 0.0
+        )
+        # running state
+        self.seen_disp = np.zeros(n_o, dtype=bool)
+        self.seen_dep = np.zeros(n_o, dtype=bool)
+        self.open_blk = np.zeros(0, dtype=np.int64)  # dispatched, not left
+        self.open_buf = np.zeros(0, dtype=np.int64)  # departed (vol > 0), not started
+        self.committed_end = 0.0
+        self.proc = 0.0
+        self.setup = 0.0
+        self.setup_count = 0.0
+        self.blk_closed = 0.0
+        self.vm_closed = 0.0
+        self.bl_closed = 0.0
+        self.level = np.zeros(ci.n_wc)  # (n_wc,) volume held at t_prev
+        self.ovm = np.zeros(ci.n_wc)  # (n_wc,) ∫ max(0, level - cap) dt so far
+        self.t_prev = 0.0
+        self._avail_mk = math.nan
+        self._avail = 0.0
+        return self.update()
+
+    # -- per step ----------------------------------------------------------------------------
+    def update(self) -> float:
+        """The partial cost at ``sim.time`` (updates the state from the simulator's records)."""
+        k = self._kpis()
+        return float(sum(w * k[name] for name, w in self.weights.items()))
+
+    def kpis(self) -> dict[str, float]:
+        """The kept KPIs at ``sim.time`` (call instead of :meth:`update`, not in addition)."""
+        return self._kpis()
+
+    def _kpis(self) -> dict[str, float]:
+        sim = self.sim
+        rec = sim.rec
+        now = float(sim.time)
+        self._dispatches(rec)
+        blocked = self._blocking(rec, now)
+        mk = max(now, self.committed_end)
+        out = {
+            "makespan": mk,
+            "processing_time": self.proc,
+            "total_setup_time": self.setup,
+            "setup_count": self.setup_count,
+            "blocked_time": blocked,
+        }
+        if self.working:
+            out["idle_time"] = self._available(mk) - self.proc - self.setup - blocked
+        else:
+            out["idle_time"] = mk * self.n_m - self.proc - self.setup - blocked
+        if self.want_tard:
+            oc = np.where(self.ord_unf > 0, np.maximum(self.ord_cend, now), self.ord_cend)
+            late = np.where(self.ord_has_dl & (oc > -np.inf), oc - self.ord_dl, 0.0)
+            out["total_tardiness"] = float(np.maximum(late, 0.0).sum())
+        if self.want_buf:
+            out.update(self._buffers(rec, now))
+        self.t_prev = now
+        return out
+
+    def _dispatches(self, rec: dict[str, np.ndarray]) -> None:
+        sim = self.sim
+        new = np.flatnonzero((sim.rec_machine >= 0) & ~self.seen_disp)
+        if not new.size:
+            return
+        self.seen_disp[new] = True
+        m = sim.rec_machine[new]
+        ss, se = rec["setup_start"][new], rec["setup_end"][new]
+        st, en = rec["start"][new], rec["end"][new]
+        self.committed_end = max(self.committed_end, float(en.max()))
+        slen = se - ss
+        self.setup_count += float((slen > _EPS).sum())
+        if self.working:
+            self.proc += float(self.ci.op_proc[new, m].sum())
+            for i in range(new.size):
+                mt = self.mt[int(m[i])]
+                self.setup += float(slen[i]) if mt is None else float(mt.worked(ss[i], se[i]))
+        else:
+            self.proc += float((en - st).sum())
+            self.setup += float(slen.sum())
+        last = self.op_is_last[new]
+        if last.any():
+            orders = self.op_order[new[last]]
+            np.maximum.at(self.ord_cend, orders, en[last])
+            np.subtract.at(self.ord_unf, orders, 1)
+        self.open_blk = np.concatenate([self.open_blk, new])
+
+    def _blocking(self, rec: dict[str, np.ndarray], now: float) -> float:
+        ob = self.open_blk
+        lv = rec["leave"][ob]
+        en = rec["end"][ob]
+        left = ~np.isnan(lv)
+        if self.working:
+            m = self.sim.rec_machine[ob]
+            stop = np.where(left, lv, np.maximum(now, en))
+            part = np.empty(ob.size)
+            for i in range(ob.size):
+                mt = self.mt[int(m[i])]
+                a, b = float(en[i]), max(float(stop[i]), float(en[i]))
+                part[i] = b - a if mt is None else float(mt.worked(a, b))
+        else:
+            part = np.maximum(np.where(left, lv, now) - en, 0.0)
+        if left.any():
+            self.blk_closed += float(part[left].sum())
+            self.open_blk = ob[~left]
+            return self.blk_closed + float(part[~left].sum())
+        return self.blk_closed + float(part.sum())
+
+    def _available(self, mk: float) -> float:
+        if mk != self._avail_mk:
+            self._avail_mk = mk
+            self._avail = float(
+                sum(mk if mt is None else float(mt.worked(0.0, mk)) for mt in self.mt)
+            )
+        return self._avail
+
+    def _buffers(self, rec: dict[str, np.ndarray], now: float) -> dict[str, float]:
+        dep = rec["depart"]
+        new = np.flatnonzero(~np.isnan(dep) & ~self.seen_dep)
+        if new.size:
+            self.seen_dep[new] = True
+            new = new[self.op_vol[new] > 0]
+        ob = np.concatenate([self.open_buf, new]) if new.size else self.open_buf
+        s = rec["start"][ob]
+        closed = s <= now + _EPS  # nan compares False: not dispatched yet
+        d = dep[ob]
+        v = self.op_vol[ob]
+        wl = self.op_wload[ob]
+        if self.want_over:
+            self._overflow(new, ob[closed], s[closed], now)
+        if closed.any():
+            dur = s[closed] - d[closed]
+            self.vm_closed += float((v[closed] * dur).sum())
+            self.bl_closed += float((wl[closed] * dur).sum())
+            keep = ~closed
+            ob, d, v, wl = ob[keep], d[keep], v[keep], wl[keep]
+        self.open_buf = ob
+        held = now - d
+        out = {
+            "buffer_volume_minutes": self.vm_closed + float((v * held).sum()),
+            "buffer_load": self.bl_closed + float((wl * held).sum()),
+        }
+        if self.want_over:
+            b = self.bounded
+            out["overflow_volume_minutes"] = float(self.ovm[b].sum())
+            out["overflow_load"] = float((self.ovm[b] / self.cap[b]).sum())
+        else:
+            out["overflow_volume_minutes"] = 0.0
+            out["overflow_load"] = 0.0
+        return out
+
+    def _overflow(
+        self, dep_ops: np.ndarray, start_ops: np.ndarray, s: np.ndarray, now: float
+    ) -> None:
+        """Add ∫ max(0, level − cap) over [t_prev, now] per work center; step the levels."""
+        wc = self.ci.op_wc
+        t0 = self.t_prev
+        et = np.concatenate([self.sim.rec["depart"][dep_ops], s])
+        ev = np.concatenate([self.op_vol[dep_ops], -self.op_vol[start_ops]])
+        ew = np.concatenate([wc[dep_ops], wc[start_ops]])
+        level, cap, ovm = self.level, self.cap, self.ovm
+        touched = np.zeros(level.size, dtype=bool)
+        touched[ew] = True
+        still = self.bounded & ~touched
+        if still.any():
+            ovm[still] += np.maximum(level[still] - cap[still], 0.0) * (now - t0)
+        if not ew.size:
+            return
+        order = np.lexsort((ev, et, ew))  # by wc, time, negatives first
+        et, ev, ew = et[order], ev[order], ew[order]
+        i, n = 0, ew.size
+        while i < n:
+            w = int(ew[i])
+            c = float(cap[w])
+            lv = float(level[w])
+            t = t0
+            acc = 0.0
+            while i < n and ew[i] == w:
+                te = float(et[i])
+                if lv > c:
+                    acc += (lv - c) * max(0.0, te - t)
+                lv += float(ev[i])
+                if abs(lv) < _EPS:
+                    lv = 0.0
+                t = max(t, te)
+                i += 1
+            if lv > c:
+                acc += (lv - c) * max(0.0, now - t)
+            level[w] = lv
+            if math.isfinite(c):
+                ovm[w] += acc

@@ -1,0 +1,116 @@
+"""The fast learning core (issue 14): incremental reward equals the full recomputation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from furnsim.env.incremental import IncrementalCost
+from furnsim.goals import load_goals, partial_cost
+from furnsim.io import load_instance
+from furnsim.sim import Simulator
+
+from ._tiny import ft06_path
+
+REPO = Path(__file__).resolve().parents[1]
+GOALS = list(load_goals().values())
+
+
+def _instances() -> dict[str, object]:
+    return {
+        "ft06": load_instance(ft06_path()),
+        "demo": load_instance(REPO / "bom_data" / "demo" / "plant.yaml"),
+        "demo_shifts": load_instance(REPO / "bom_data" / "demo_shifts" / "plant.yaml"),
+    }
+
+
+@pytest.fixture(scope="module")
+def instances():
+    return _instances()
+
+
+def _check_run(inst, buffers: str, seed: int) -> int:
+    """Random legal actions; the tracker and partial_cost agree at every decision."""
+    rng = np.random.default_rng(seed)
+    sim = Simulator(inst, buffers=buffers)
+    trackers = [IncrementalCost(g) for g in GOALS]
+    vals = [t.reset(sim) for t in trackers]
+    steps = 0
+    while True:
+        # every look early on, then every 5th (the comparison costs more than the run)
+        for g, v in zip(GOALS, vals, strict=True) if steps < 150 or steps % 5 == 0 else ():
+            ref = partial_cost(sim, g)
+            assert v == pytest.approx(ref, rel=1e-6, abs=1e-6), (g.name, steps, sim.time)
+        d = sim.decision()
+        if d is None:
+            for g, v in zip(GOALS, vals, strict=True):  # the end: equal to the final cost
+                assert v == pytest.approx(partial_cost(sim, g), rel=1e-6, abs=1e-6)
+            break
+        # several dispatches between two looks, as the env's skip of single candidates does
+        for _ in range(int(rng.integers(1, 3))):
+            if d is None:
+                break
+            d = sim.dispatch(int(rng.choice(d.candidates)))
+            steps += 1
+        vals = [t.update() for t in trackers]
+    return steps
+
+
+@pytest.mark.parametrize("buffers", ["hard", "soft"])
+@pytest.mark.parametrize("which", ["ft06", "demo", "demo_shifts"])
+def test_incremental_cost_equals_partial_cost(instances, which, buffers):
+    steps = _check_run(instances[which], buffers, seed=len(which))
+    assert steps > 5
+
+
+def test_soft_buffers_overflow_is_exercised(instances):
+    """The soft-buffer runs above do overflow, so the overflow integral is really compared."""
+    inst = instances["demo"]
+    sim = Simulator(inst, buffers="soft")
+    t = IncrementalCost("empty-buffers")
+    t.reset(sim)
+    rng = np.random.default_rng(3)
+    d = sim.decision()
+    while d is not None:
+        d = sim.dispatch(int(rng.choice(d.candidates)))
+        t.update()
+    k = t.kpis()
+    assert k["overflow_load"] > 0
+
+
+def test_unsupported_goal_is_refused():
+    from furnsim.goals import Goal
+
+    g = Goal(name="peaky", label="Peaky", weights={"peak_buffer_fill": 1.0})
+    assert not IncrementalCost.supports(g)
+    with pytest.raises(ValueError, match="peak_buffer_fill"):
+        IncrementalCost(g)
+
+
+@pytest.mark.parametrize("goal", ["speed", "efficiency", "empty-buffers"])
+def test_env_rewards_equal_the_recomputed_ones(instances, goal):
+    """The env's rewards with the incremental cost equal those of the full recomputation."""
+    from furnsim.env import FurnitureShopEnv
+    from furnsim.env.rewards import CostReward
+
+    inst = instances["demo_shifts"]
+    envs = [
+        FurnitureShopEnv(goal=goal, instance=inst, buffers="soft", reward_scale=1.0)
+        for _ in range(2)
+    ]
+    envs[1].reward_fn = CostReward(goal, scale=1.0, incremental=False)
+    assert envs[0].reward_fn._inc is not None
+    for e in envs:
+        e.reset(seed=0)
+    rng = np.random.default_rng(1)
+    done = False
+    for _ in range(120):  # the first part of the week (whole weeks: the tests above)
+        if done:
+            break
+        a = int(rng.choice(np.flatnonzero(envs[0].action_masks())))
+        _, r0, done, _, _ = envs[0].step(a)
+        _, r1, done1, _, _ = envs[1].step(a)
+        assert done == done1
+        assert r0 == pytest.approx(r1, rel=1e-6, abs=1e-9)
