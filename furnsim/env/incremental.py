@@ -26,6 +26,7 @@ kept here (``SUPPORTED``) fall back to the full recomputation in the reward.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,24 @@ import numpy as np
 __all__ = ["SUPPORTED", "IncrementalCost"]
 
 _EPS = 1e-9
+
+
+def _w1(mt: Any, t: float) -> float:
+    """Working minutes of ``mt`` before ``t``: ``MachineTime._w`` for one float (bisect)."""
+    while t >= mt.horizon:
+        mt._extend()
+    i = bisect_right(mt._s, t) - 1
+    if i < 0:
+        return 0.0
+    s = mt._s[i]
+    inside = min(max(t - s, 0.0), mt._e[i] - s)
+    return float(mt._c[i] + inside)
+
+
+def _worked(mt: Any, a: float, b: float) -> float:
+    """Working minutes of machine time ``mt`` in ``[a, b)`` (``b - a`` for a 24/7 machine)."""
+    return b - a if mt is None else _w1(mt, b) - _w1(mt, a)
+
 
 #: KPIs this tracker keeps (the others need the full recomputation)
 SUPPORTED = frozenset(
@@ -182,8 +201,7 @@ class IncrementalCost:
         if self.working:
             self.proc += float(self.ci.op_proc[new, m].sum())
             for i in range(new.size):
-                mt = self.mt[int(m[i])]
-                self.setup += float(slen[i]) if mt is None else float(mt.worked(ss[i], se[i]))
+                self.setup += _worked(self.mt[int(m[i])], float(ss[i]), float(se[i]))
         else:
             self.proc += float((en - st).sum())
             self.setup += float(slen.sum())
@@ -202,11 +220,9 @@ class IncrementalCost:
         if self.working:
             m = self.sim.rec_machine[ob]
             stop = np.where(left, lv, np.maximum(now, en))
-            part = np.empty(ob.size)
-            for i in range(ob.size):
-                mt = self.mt[int(m[i])]
-                a, b = float(en[i]), max(float(stop[i]), float(en[i]))
-                part[i] = b - a if mt is None else float(mt.worked(a, b))
+            part = np.zeros(ob.size)
+            for i in np.flatnonzero(stop > en).tolist():  # only jobs past their end block
+                part[i] = _worked(self.mt[int(m[i])], float(en[i]), float(stop[i]))
         else:
             part = np.maximum(np.where(left, lv, now) - en, 0.0)
         if left.any():
@@ -218,9 +234,7 @@ class IncrementalCost:
     def _available(self, mk: float) -> float:
         if mk != self._avail_mk:
             self._avail_mk = mk
-            self._avail = float(
-                sum(mk if mt is None else float(mt.worked(0.0, mk)) for mt in self.mt)
-            )
+            self._avail = float(sum(_worked(mt, 0.0, mk) for mt in self.mt))
         return self._avail
 
     def _buffers(self, rec: dict[str, np.ndarray], now: float) -> dict[str, float]:
