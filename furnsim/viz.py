@@ -275,6 +275,51 @@ def _closed_time(fig: go.Figure, schedule: Any, instance: Any, ps: datetime) -> 
             hoverinfo="skip",
         )
     )
+    _downtime(fig, schedule, instance, ps, mk)
+
+
+DOWNTIME_COLOR = "#E65100"
+
+
+def _downtime(fig: go.Figure, schedule: Any, instance: Any, ps: datetime, mk: float) -> None:
+    """Machine downtime (plant sheet downtime) as orange hatched bars over the grey closed
+    time, so maintenance and outages read apart from nights and holidays."""
+    plant = getattr(instance, "plant", None)
+    ids = set(schedule.machine_ids)
+    ys: list[str] = []
+    a_min: list[float] = []
+    b_min: list[float] = []
+    text: list[str] = []
+    for d in getattr(plant, "downtime", None) or []:
+        a = max(0.0, (d.start - ps).total_seconds() / 60.0)
+        b = min(mk, (d.end - ps).total_seconds() / 60.0)
+        if d.machine in ids and b > a:
+            ys.append(d.machine)
+            a_min.append(a)
+            b_min.append(b)
+            text.append(
+                f"downtime {d.machine}<br>{d.start:%a %d.%m. %H:%M} – {d.end:%a %d.%m. %H:%M}"
+                + (f"<br>{d.reason}" if d.reason else "")
+            )
+    if not ys:
+        return
+    a_arr, b_arr = np.array(a_min), np.array(b_min)
+    fig.add_trace(
+        go.Bar(
+            name="downtime",
+            orientation="h",
+            y=ys,
+            base=_to_datetime64(ps, a_arr),
+            x=np.round((b_arr - a_arr) * 60_000.0),
+            marker=dict(
+                color="rgba(230,81,0,0.25)",
+                line=dict(color=DOWNTIME_COLOR, width=1),
+                pattern=dict(shape="/", fgcolor=DOWNTIME_COLOR, size=6, solidity=0.3),
+            ),
+            hovertext=text,
+            hoverinfo="text",
+        )
+    )
 
 
 def gantt(
