@@ -27,7 +27,20 @@ import numpy as np
 from furnsim.model import CompiledInstance, Instance
 from furnsim.sim.schedule import OP_FIELDS, Schedule
 
-__all__ = ["ASSIGNED", "AT_STORE", "BLOCKED", "BUSY", "DONE", "IDLE", "MBLOCKED", "PROCESSING", "WAITING", "Deadlock", "Decision", "Simulator"]
+__all__ = [
+    "ASSIGNED",
+    "AT_STORE",
+    "BLOCKED",
+    "BUSY",
+    "DONE",
+    "IDLE",
+    "MBLOCKED",
+    "PROCESSING",
+    "WAITING",
+    "Deadlock",
+    "Decision",
+    "Simulator",
+]
 
 _EPS = 1e-9
 
@@ -61,7 +74,10 @@ class Deadlock:
 
     @property
     def message(self) -> str:
-        chain = " -> ".join(f"{c['machine']} (holding {c['job']}, needs room in {c['waits_for']})" for c in self.cycle)
+        chain = " -> ".join(
+            f"{c['machine']} (holding {c['job']}, needs room in {c['waits_for']})"
+            for c in self.cycle
+        )
         return f"deadlock at t={self.time:g}: {chain or 'no progress possible'}"
 
 
@@ -119,7 +135,10 @@ class Simulator:
         self._machine_wc = ci.machine_wc.tolist()
         self._cap = ci.wc_capacity.tolist()
         self._transport = ci.transport.tolist()
-        self._elig = [set(ci.op_elig_machine[ci.op_elig_start[o] : ci.op_elig_start[o + 1]].tolist()) for o in range(n_ops)]
+        self._elig = [
+            set(ci.op_elig_machine[ci.op_elig_start[o] : ci.op_elig_start[o + 1]].tolist())
+            for o in range(n_ops)
+        ]
         self._proc = proc  # numpy (n_ops, n_m)
         self._setup = ci.setup_time
         self._wc_machines: list[list[int]] = [[] for _ in range(n_w)]
@@ -455,8 +474,13 @@ class Simulator:
                 w = self._op_wc[int(self.job_op[j]) + 1]
                 wants[m] = w
                 blocked.append(
-                    {"machine": ids.machine_ids[m], "job": ids.job_ids[j], "waits_for": ids.wc_ids[w],
-                     "buffer_level": float(self.wc_level[w]), "capacity": float(self._cap[w])}
+                    {
+                        "machine": ids.machine_ids[m],
+                        "job": ids.job_ids[j],
+                        "waits_for": ids.wc_ids[w],
+                        "buffer_level": float(self.wc_level[w]),
+                        "capacity": float(self._cap[w]),
+                    }
                 )
         # follow machine -> wanted work center -> a blocked machine there, until a repeat
         cycle: list[dict[str, Any]] = []
@@ -468,7 +492,7 @@ class Simulator:
                 seen.append(cur)
                 cur = next((x for x in self._wc_machines[wants[cur]] if x in wants), None)
             if cur is not None:
-                loop = seen[seen.index(cur):]
+                loop = seen[seen.index(cur) :]
                 by_m = {ids.machine_ids[x]: x for x in loop}
                 cycle = [b for b in blocked if b["machine"] in by_m]
                 cycle.sort(key=lambda b: loop.index(by_m[b["machine"]]))
@@ -535,4 +559,3 @@ class Simulator:
 
     def waiting_jobs(self, w: int) -> list[int]:
         return list(self._waiting[w])
-

@@ -170,7 +170,9 @@ class Schedule:
 
     def buffer_levels(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Work center -> (times, level after each change), a step function starting at 0."""
-        per: dict[int, list[tuple[float, float]]] = {w: [(0.0, 0.0)] for w in range(len(self.wc_ids))}
+        per: dict[int, list[tuple[float, float]]] = {
+            w: [(0.0, 0.0)] for w in range(len(self.wc_ids))
+        }
         level = [0.0] * len(self.wc_ids)
         for t, w, dv in self.buffer_events():
             level[w] += dv
@@ -213,7 +215,9 @@ class Schedule:
             }
             if jobs is not None:
                 jb = jobs[j]
-                rec.update(order=jb.order, article=jb.article, component=jb.component, quantity=jb.delta)
+                rec.update(
+                    order=jb.order, article=jb.article, component=jb.component, quantity=jb.delta
+                )
             for f in OP_FIELDS:
                 v = float(self.times[f][o])
                 rec[f] = None if math.isnan(v) else v
