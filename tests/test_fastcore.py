@@ -114,3 +114,17 @@ def test_env_rewards_equal_the_recomputed_ones(instances, goal):
         _, r1, done1, _, _ = envs[1].step(a)
         assert done == done1
         assert r0 == pytest.approx(r1, rel=1e-6, abs=1e-9)
+
+
+@pytest.mark.parametrize("buffers", ["hard", "soft"])
+def test_incremental_cost_from_a_shop_state(instances, buffers):
+    """Planning from the shop's present (env reset with a state): the tracker starts from the
+    fixed past and still equals the recomputation at every decision."""
+    from furnsim.replan import derive_state, situated
+    from furnsim.rules import get_rule
+
+    inst = instances["demo_shifts"]
+    s, _ = get_rule("ATC").plan(inst)
+    st = derive_state(s, float(s.makespan) / 3)
+    sit = situated(inst, st)
+    _check_run(sit, buffers, seed=7)
