@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from furnsim.errors import DataError, Issue, Location
+from furnsim.io._bom import check_bom, check_transport_joins
 from furnsim.io._schema import SHEETS
 from furnsim.io._tables import EXTRA, Row, Table
 from furnsim.model import (
@@ -806,6 +807,7 @@ def _catalog(
                 fv,
                 description=ctx.text(tc, r, "description", False) or "",
                 source=tc.loc(r.number),
+                parent=ctx.text(tc, r, "parent", False) or "",
             )
         )
     for (a, c), steps in ops.items():
@@ -826,7 +828,10 @@ def _catalog(
                 ctx.add(msg, tm.loc(mrow, "step" if (a, c) in comp_seen else "component"))
     articles = []
     comp_articles = {ca for ca, _ in comp_seen}
+    bad_bom = check_bom(ctx.add, comps, comp_seen)
     for a, r in art_rows.items():
+        if a in bad_bom:
+            continue
         if a not in comps:
             if a not in comp_articles:
                 ctx.add(
@@ -882,6 +887,7 @@ def build_plant(
     machines, m_declared = _machines(ctx, tables, wc_declared, matrices)
     transport = _transport(ctx, tables, list(wc_dict))
     articles = _catalog(ctx, tables, wc_declared, m_declared, {m.id: m.setup_ids for m in machines})
+    check_transport_joins(ctx.add, articles, transport)
     with_machines = set(m_declared.values())
     stray = with_machines - wc_declared  # a machine in a misspelt work center: report that only
     t = tables["work_centers"]

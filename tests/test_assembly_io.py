@@ -1,0 +1,139 @@
+"""Importer: ``components.parent`` in xlsx, CSV and YAML — trees load, bad trees are located."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from furnsim.errors import DataError
+from furnsim.io import load_instance
+
+from ._fixtures import FORMATS, Tables, base_tables, file_of, user_row, write
+from .test_io_errors import load_errors
+
+
+def _tree(t: Tables, **parents: str | None) -> None:
+    """Set ``components.parent`` by component id."""
+    for r in t["components"]:
+        if r["component"] in parents:
+            r["parent"] = parents[r["component"]]
+
+
+def _add_comp(
+    t: Tables, article: str, comp: str, wc: str, parent: str | None = None, **kw: Any
+) -> None:
+    t["components"].append(
+        {"article": article, "component": comp, "qty_per_article": 1, "parent": parent, **kw}
+    )
+    t["operations"].append(
+        {
+            "article": article,
+            "component": comp,
+            "step": 1,
+            "work_center": wc,
+            "minutes_per_piece": 1.0,
+        }
+    )
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_tree_loads_in_every_format(fmt: str, tmp_path: Path) -> None:
+    t = base_tables()
+    # TABLE: the legs (x4) are assembled onto the top at SAW; SHELF: packed as a kit at DRILL
+    _tree(t, LEG="TOP")
+    _add_comp(t, "SHELF", "KIT", "DRILL")
+    _tree(t, BOARD="KIT", SIDE="KIT")
+    inst = load_instance(write(t, fmt, tmp_path))
+    par = {j.id: j.parent for j in inst.jobs}
+    assert par["O2/LEG"] == "O2/TOP" and par["O2/TOP"] == ""
+    assert par["O1/BOARD"] == "O1/KIT" and par["O1/SIDE"] == "O1/KIT"
+    assert [j.id for j in inst.jobs if j.assembly] == ["O1/KIT", "O2/TOP", "O3/KIT"]
+    from furnsim.model.bom import qty_per_parent
+
+    assert qty_per_parent(inst.catalog.article("TABLE").components)["LEG"] == 4
+
+
+def _located(
+    path: Path, fmt: str, issues: list, sheet: str, column: str, row: int | None, *words: str
+) -> None:
+    hits = [
+        i
+        for i in issues
+        if i.sheet == sheet
+        and i.column == column
+        and all(w.lower() in i.message.lower() for w in words)
+    ]
+    assert hits, "\n".join(map(str, issues))
+    want = user_row(path, fmt, sheet, row) if row is not None else None
+    assert any(i.row == want for i in hits), [str(i) for i in hits]
+    assert any(i.file == file_of(path, fmt, sheet) for i in hits)
+
+
+def _pins(t: Tables) -> None:  # two roots in SHELF: BOARD <- PIN, SIDE <- CAP
+    _add_comp(t, "SHELF", "PIN", "SAW", parent="BOARD")
+    _add_comp(t, "SHELF", "CAP", "SAW", parent="SIDE")
+
+
+CASES = [
+    (
+        "unknown-parent",
+        lambda t: _tree(t, BOARD="KTI"),
+        "components",
+        0,
+        "parent",
+        ("unknown parent", "KTI"),
+    ),
+    (
+        "parent-in-other-article",
+        lambda t: _tree(t, BOARD="TOP"),
+        "components",
+        0,
+        "parent",
+        ("unknown parent", "article TABLE"),
+    ),
+    (
+        "cycle",
+        lambda t: _tree(t, BOARD="SIDE", SIDE="BOARD"),
+        "components",
+        0,
+        "parent",
+        ("cycle",),
+    ),
+    ("own-parent", lambda t: _tree(t, SIDE="SIDE"), "components", 1, "parent", ("its own parent",)),
+    ("two-roots", _pins, "components", 1, "parent", ("2 root assemblies", "BOARD, SIDE")),
+]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_bad_trees_are_located(case: tuple, fmt: str, tmp_path: Path) -> None:
+    _, mutate, sheet, row, column, words = case
+    t = base_tables()
+    mutate(t)
+    path = write(t, fmt, tmp_path)
+    _located(path, fmt, load_errors(path), sheet, column, row, *words)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_child_that_cannot_reach_its_parent(fmt: str, tmp_path: Path) -> None:
+    t = base_tables()
+    _tree(t, LEG="TOP")  # LEG ends at DRILL, TOP starts at SAW
+    t["transport"][3]["SAW"] = None  # no DRILL -> SAW
+    path = write(t, fmt, tmp_path)
+    issues = load_errors(path)
+    _located(path, fmt, issues, "components", "parent", 3, "cannot meet its parent", "DRILL", "SAW")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_kit_larger_than_the_buffer(fmt: str, tmp_path: Path) -> None:
+    t = base_tables()
+    _tree(t, LEG="TOP")
+    for r in t["components"]:
+        if r["component"] == "LEG":
+            r["final_volume_per_piece"] = 1.0  # O2: 5 tables x 4 legs = 20 m3 > SAW's 10 m3
+    path = write(t, fmt, tmp_path)
+    with pytest.raises(DataError) as ei:
+        load_instance(path)
+    assert any("kit of TABLE/TOP" in i.message and i.column == "quantity" for i in ei.value.issues)
