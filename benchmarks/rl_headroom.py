@@ -155,7 +155,7 @@ def cost_lb(inst, goal: str) -> float:  # type: ignore[no-untyped-def]
 
 
 def teacher_of(goal: str) -> str:
-    side = REPO / "models" / f"ppo-{goal}.json"
+    side = REPO / "furnsim" / "data" / "models" / f"ppo-{goal}.json"
     if side.exists():
         return str(json.loads(side.read_text())["teacher"]).upper()
     return {"speed": "ATCS", "efficiency": "ATCS", "empty-buffers": "BUFFER"}[goal]

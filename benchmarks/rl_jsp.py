@@ -1,6 +1,6 @@
 """The generic job-shop policy (trained on random job shops) vs dispatching rules on ta01–ta40.
 
-    python benchmarks/rl_jsp.py                         # models/ppo-jsp.zip, greedy, ta01-ta40
+    python benchmarks/rl_jsp.py                         # furnsim/data/models/ppo-jsp.zip, greedy, ta01-ta40
     python benchmarks/rl_jsp.py --model runs/x.zip --out /tmp/jsp.md
 
 The policy was trained on random classic job shops (``plant: random-jsp`` in
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
     from furnsim.validate import validate
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default=str(REPO / "models" / "ppo-jsp.zip"))
+    ap.add_argument("--model", default=str(REPO / "furnsim" / "data" / "models" / "ppo-jsp.zip"))
     ap.add_argument("--first", type=int, default=1)
     ap.add_argument("--last", type=int, default=40)
     ap.add_argument("--out", default=None)

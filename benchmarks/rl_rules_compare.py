@@ -9,7 +9,7 @@ Compared, for one goal: the best single rule (ATCS for speed; the shipped model 
 ``teacher``), every one of the six composite rules (the rule-choice policy's action set), the
 per-week best of those six, the rule-choice policy (greedy, and best of its ``plan_samples``
 passes within the 1.5 s budget like ``plan_with_policy``), and the shipped candidate-scoring
-policy ``models/ppo-<goal>.zip`` (greedy pass, and as shipped: greedy + sampled passes within
+policy ``furnsim/data/models/ppo-<goal>.zip`` (greedy pass, and as shipped: greedy + sampled passes within
 the 1.5 s budget). Ratios are the mean over weeks of cost / best-single-rule cost; a win is a
 strictly lower cost than the best single rule; plan time is the mean wall time per week
 (1 torch thread).
@@ -50,7 +50,7 @@ def compare(model: str, goal: str, n_weeks: int, budget: float) -> str:
     torch.set_num_threads(1)
     weeks = held_out_weeks(n_weeks)
     shipped = load_planner(goal)
-    rules_pl = load_planner(path=model)
+    rules_pl = load_planner(path=model, trusted=True)  # our own rules-view run
     teacher = str(shipped.meta.get("teacher", "ATCS")).upper()
 
     def best_of(pl):
@@ -70,7 +70,7 @@ def compare(model: str, goal: str, n_weeks: int, budget: float) -> str:
     sk = int(shipped.meta.get("plan_samples", 1))
     methods["rule-choice PPO, greedy"] = rules_pl.plan
     methods[f"rule-choice PPO, greedy + sampled (<= {rk} passes, {budget} s)"] = best_of(rules_pl)
-    methods["candidate scorer models/ppo-" + goal + ".zip, greedy"] = shipped.plan
+    methods["candidate scorer furnsim/data/models/ppo-" + goal + ".zip, greedy"] = shipped.plan
     methods[f"candidate scorer, as shipped (<= {sk} passes, {budget} s)"] = best_of(shipped)
 
     res: dict[str, tuple[np.ndarray, np.ndarray, int]] = {}
@@ -101,7 +101,7 @@ def compare(model: str, goal: str, n_weeks: int, budget: float) -> str:
         f"{max(w.compiled.n_jobs for w in weeks)} jobs); rule-choice model `{model}` "
         f"({rules_pl.meta.get('timesteps')} steps of {rules_pl.meta.get('timesteps_run')}, "
         f"reward `{rules_pl.meta.get('config', {}).get('reward')}`); shipped candidate scorer "
-        f"`models/ppo-{goal}.zip` ({shipped.meta.get('timesteps')} steps).",
+        f"`furnsim/data/models/ppo-{goal}.zip` ({shipped.meta.get('timesteps')} steps).",
         "",
         f"| method | mean cost ratio to {teacher} | wins vs {teacher} | invalid | plan time (s, mean) |",
         "|---|---|---|---|---|",

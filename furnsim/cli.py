@@ -283,22 +283,52 @@ def validate_cmd(
     schedule: Annotated[Path, typer.Argument(help="schedule JSON (from furnsim plan --json)")],
     orders: Annotated[Path | None, typer.Option(help="orders file")] = None,
     fmt: FormatOpt = "auto",
+    buffers: Annotated[
+        str,
+        typer.Option(
+            help="the rules to check under: hard (blocking) | soft (overflow allowed); "
+            "v1 plants have no buffer-mode setting, so hard unless you say soft"
+        ),
+    ] = "hard",
+    anticipatory: Annotated[
+        bool,
+        typer.Option(
+            "--anticipatory/--no-anticipatory", help="anticipatory setups (the planner's default)"
+        ),
+    ] = True,
 ) -> None:
-    """Check a schedule independently against its instance: exit 0 if valid, 1 with the violations."""
-    from furnsim.sim import Schedule
-    from furnsim.validate import validate
+    """Check a schedule independently against its instance: exit 0 valid, 1 violations, 2 bad file.
 
+    The rules come from the plant and these options, never from the schedule file: a file
+    that declares another buffer mode or setup mode is refused (exit 2).
+    """
+    from furnsim.validate import ScheduleFormatError, format_violations, load_schedule, validate
+
+    if buffers not in ("hard", "soft"):
+        typer.echo("--buffers: use hard or soft", err=True)
+        raise typer.Exit(EXIT_DATA_ERROR)
     inst = load(path, orders, fmt)
     try:
-        s = Schedule.from_json(schedule)
-    except (OSError, ValueError, KeyError) as e:
-        typer.echo(f"{schedule}: not a readable schedule ({e})", err=True)
+        s = load_schedule(schedule, inst)
+    except ScheduleFormatError as e:
+        typer.echo(f"not a usable schedule: {e}", err=True)
         raise typer.Exit(EXIT_DATA_ERROR) from None
-    viol = validate(s, inst)
+    mode = f"buffers={buffers}, anticipatory setups {'on' if anticipatory else 'off'}"
+    declared = (
+        f"buffers={s.buffers}, anticipatory setups {'on' if s.anticipatory_setups else 'off'}"
+    )
+    if declared != mode:
+        typer.echo(
+            f"{schedule}: the file declares {declared}, but it is validated with {mode} "
+            "(the plant's rules / the command line); pass --buffers / --no-anticipatory to "
+            "match how it was planned",
+            err=True,
+        )
+        raise typer.Exit(EXIT_DATA_ERROR)
+    typer.echo(f"rules: {mode}")
+    viol = validate(s, inst, buffers=buffers, anticipatory_setups=anticipatory)
     if viol:
-        typer.echo(f"INVALID: {len(viol)} violations")
-        for v in viol[:200]:
-            typer.echo(f"  [{getattr(v, 'kind', '')}] {getattr(v, 'message', v)}")
+        typer.echo(f"INVALID: {format_violations(viol, limit=200)}")
         raise typer.Exit(1)
     typer.echo(f"valid: {s.n_ops} operations, makespan {s.makespan:g}")
 
@@ -383,6 +413,72 @@ def train_cmd(
     if out is not None:
         args += ["--out", str(out)]
     train_main(args)
+
+
+@app.command("serve")
+def serve_cmd(
+    path: Annotated[Path, typer.Argument(help="plant workbook, CSV folder or YAML to plan for")],
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    config: Annotated[
+        Path | None, typer.Option(help="server settings YAML (keys, limits, db_url)")
+    ] = None,
+    plan_start: Annotated[
+        str | None, typer.Option(help="plan start, e.g. 2026-11-23T06:00")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="planning threads")] = None,
+    no_auth: Annotated[
+        bool, typer.Option("--no-auth", help="no API key needed (local use only)")
+    ] = False,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+) -> None:
+    """Serve the HTTP API (docs/api.md): plans as background jobs, stored in SQLite or PostgreSQL.
+
+    API keys come from FURNSIM_API_KEYS (comma-separated) or the config file; plans are kept
+    in $FURNSIM_DATA/plans.sqlite, or in the database FURNSIM_DB_URL points at.
+    """
+    try:
+        import uvicorn
+
+        from furnsim.api import ConfigError, ServerConfig, create_app
+        from furnsim.storage import PlanStore
+    except ImportError as e:
+        typer.echo(f"serve needs the server extra: pip install 'furnsim[server]' ({e})", err=True)
+        raise typer.Exit(EXIT_DATA_ERROR) from None
+    from furnsim.io import detect_format, read_plant
+
+    try:
+        cfg = ServerConfig.load(config, auth=False if no_auth else None, workers=workers)
+    except ConfigError as e:
+        typer.echo(str(e), err=True)
+        raise typer.Exit(EXIT_DATA_ERROR) from None
+    if cfg.auth and not cfg.api_keys:
+        typer.echo(
+            "no API keys: set FURNSIM_API_KEYS=key1,key2 (16+ characters each) or api_keys in "
+            "--config; --no-auth serves without keys (local use only)",
+            err=True,
+        )
+        raise typer.Exit(EXIT_DATA_ERROR)
+    if path.exists() and detect_format(path) in ("jsp", "fjs"):
+        typer.echo(f"{path}: serve needs a plant with a catalog (workbook, CSV or YAML)", err=True)
+        raise typer.Exit(EXIT_DATA_ERROR)
+    try:
+        data = read_plant(path, _parse_start(plan_start))
+    except DataError as e:
+        _fail_data(e)
+    except (OSError, ValueError) as e:
+        _fail_data(DataError(f"{path}: {type(e).__name__}: {e}"))
+    try:
+        store = PlanStore(cfg.db_url)
+    except Exception as e:  # noqa: BLE001 - unreachable database, bad URL: a clear message
+        typer.echo(f"cannot open the plan database: {type(e).__name__}: {e}", err=True)
+        raise typer.Exit(EXIT_DATA_ERROR) from None
+    typer.echo(
+        f"furnsim serve: plant {data.name!r}, plans in {store.display_url}, "
+        f"{cfg.workers} planning threads, http://{host}:{port}/v1/health",
+        err=True,
+    )
+    uvicorn.run(create_app(data, cfg, store), host=host, port=port, log_level=log_level)
 
 
 def main() -> None:  # pragma: no cover

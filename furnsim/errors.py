@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["DataError", "Issue", "Location"]
+__all__ = ["DataError", "Issue", "Location", "ModelRefused"]
 
 
 @dataclass(frozen=True)
@@ -90,3 +90,8 @@ class DataError(ValueError):
         n = len(self.issues)
         head = f"{n} problem{'s' if n != 1 else ''} in the input data"
         super().__init__(head + ":\n" + "\n".join(f"  - {i}" for i in self.issues))
+
+
+class ModelRefused(Exception):
+    """A model file that planning will not load: it would need unpickling (code execution) or
+    is malformed or too large. The planner falls back to the best rule and says why."""

@@ -11,8 +11,9 @@ Definitions (times in minutes after plan start):
 * Orders complete when their last component job completes. ``tardiness`` of an order =
   ``max(0, completion - deadline)``; an order without a deadline (``inf``) is never late.
   ``total_tardiness`` (order·minutes), ``max_tardiness``, ``weighted_tardiness`` (Σ
-  priority · tardiness), ``late_orders`` (count with tardiness > 0), ``on_time_rate``
-  (share of orders not late).
+  priority · tardiness), ``late_orders`` (count with tardiness > 0, plus every order that
+  did not finish — a deadlocked plan — deadline or not), ``on_time_rate`` (share of orders
+  not late). An unfinished order with a deadline has infinite tardiness.
 * ``mean_flow_time`` — mean over jobs of ``completion - release``.
 * ``total_setup_time`` — Σ ``setup_end - setup_start``; ``setup_count`` — setups that take
   time (zero-time "virtual" setups are not counted).
@@ -313,7 +314,11 @@ def _core(
         out["total_tardiness"] = float(tard.sum())
         out["max_tardiness"] = float(tard.max()) if n_o else 0.0
         out["weighted_tardiness"] = float((op_ * tard).sum())
-        n_late = int((tard > _EPS).sum())
+        late_mask = tard > _EPS
+        if now is None:
+            # an order that did not finish (a deadlocked plan) is late, deadline or not
+            late_mask |= oc == np.inf
+        n_late = int(late_mask.sum())
         out["late_orders"] = float(n_late)
         out["on_time_rate"] = 1.0 - n_late / n_o if n_o else 1.0
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from furnsim.errors import ModelRefused
 from furnsim.model import Instance
 from furnsim.sim import Schedule, Simulator
 
@@ -170,18 +171,23 @@ def plan(
                     progress=progress,
                 )
         elif m.lower() in ("cpsat", "cp-sat"):
-            from furnsim.solvers.cpsat import solve_cpsat
+            from furnsim.solvers.cpsat import NoUsablePlan, solve_cpsat
 
-            schedule, details = solve_cpsat(
-                instance,
-                goal_name,
-                time_limit=time_limit or 60.0,
-                buffers=buffers,
-                anticipatory_setups=anticipatory_setups,
-                seed=seed,
-                progress=progress,
-                **options,
-            )
+            try:
+                schedule, details = solve_cpsat(
+                    instance,
+                    goal_name,
+                    time_limit=time_limit or 60.0,
+                    buffers=buffers,
+                    anticipatory_setups=anticipatory_setups,
+                    seed=seed,
+                    progress=progress,
+                    **options,
+                )
+            except NoUsablePlan as e:
+                # e.g. every CP solution needs a swap through full buffers (a deadlock)
+                fallback = f"{m}: {e}"
+                schedule = None
         elif m.lower().startswith("ppo"):
             from furnsim.rl.policy import plan_with_policy
 
@@ -192,7 +198,7 @@ def plan(
             schedule, details = plan_with_policy(instance, goal_name, buffers=buffers, **options)
         else:
             raise ValueError(f"unknown method {method!r}: use rule:NAME, best-rule, cpsat or ppo")
-    except (ImportError, FileNotFoundError) as e:
+    except (ImportError, FileNotFoundError, ModelRefused) as e:
         fallback = f"{m} is not available here ({e})"
         schedule = None
     result_method = schedule.method if schedule is not None and schedule.method else m

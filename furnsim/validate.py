@@ -19,6 +19,11 @@ Violation kinds (:data:`KINDS`):
 ``duration``        ``end - start != δ·d(machine) + fixed``
 ``setup``           wrong needed setup, wrong setup time, ``setup_start <= setup_end <= start``
                     broken, or (anticipatory setups off) the setup starts before the job is there
+``decision``        the setup starts before the decision was possible: before the job departed
+                    toward the machine's work center (anticipatory setups), before minute 0 or
+                    before the job's release
+``idle``            processing starts later than ``max(setup_end, arrive)`` (the machine would
+                    sit idle with its setup done and the job there; v1 has no holds)
 ``setup-sequence``  a machine's first ``setup_from`` is not its initial setup, or an operation's
                     ``setup_from`` is not the previous operation's ``setup_to`` on that machine
 ``capacity``        two operations overlap on one machine (occupied from setup start until the
@@ -36,6 +41,16 @@ Violation kinds (:data:`KINDS`):
                     ``arrive`` = their latest kit arrival; a child's kit arrival is not
                     ``leave + T[wc, parent's wc]``; the schedule's parents are not the instance's.
                     Kit volumes count in the parent's buffer for ``buffer``/``blocking``/``release``.
+``instant``         (hard buffers) no order of the events of one instant is possible: departures
+                    that each need room freed at the same minute by a processing start that
+                    itself waits for one of them (e.g. a swap through two full buffers — a
+                    deadlock, docs/semantics.md "Simultaneous events")
+
+The rules are those the *caller* names (``buffers``, ``anticipatory_setups``; by default what
+the schedule declares): a schedule whose declared mode differs is reported (``identity``).
+Schedule files are untrusted: :func:`load_schedule` parses them strictly (plain JSON, bounded
+size, every key, type, length and index checked, duplicate ids refused) and raises
+:class:`ScheduleFormatError` with a message naming the field.
 
 Complexity: O(n log n) in the number of operations (sorts per machine and per buffer); a few
 milliseconds for thousands of operations.
@@ -44,11 +59,13 @@ milliseconds for thousands of operations.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import weakref
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -56,7 +73,16 @@ import numpy as np
 from furnsim.model import FINISHED, STORE, Instance
 from furnsim.sim.schedule import OP_FIELDS, Schedule
 
-__all__ = ["KINDS", "Violation", "format_violations", "is_valid", "validate"]
+__all__ = [
+    "KINDS",
+    "MAX_SCHEDULE_BYTES",
+    "ScheduleFormatError",
+    "Violation",
+    "format_violations",
+    "is_valid",
+    "load_schedule",
+    "validate",
+]
 
 KINDS = (
     "identity",
@@ -64,6 +90,8 @@ KINDS = (
     "eligibility",
     "duration",
     "setup",
+    "decision",
+    "idle",
     "setup-sequence",
     "capacity",
     "precedence",
@@ -72,6 +100,7 @@ KINDS = (
     "buffer",
     "blocking",
     "join",
+    "instant",
 )
 
 
@@ -193,9 +222,16 @@ def _ref(inst: Instance) -> _Ref:
 
 # -- the check ------------------------------------------------------------------------
 class _Checker:
-    def __init__(self, s: Schedule, ref: _Ref, tol: float) -> None:
+    def __init__(
+        self, s: Schedule, ref: _Ref, tol: float, buffers: str, anticipatory: bool
+    ) -> None:
         self.s, self.ref, self.tol = s, ref, tol
+        self.mode = buffers  # the mode the caller validates under (not the file's)
+        self.hard = buffers == "hard"
+        self.anticipatory = anticipatory
         self.out: list[Violation] = []
+        # (n_ops,) the operation before each one on its machine (-1: first), from machines()
+        self.prev_on_machine = np.full(ref.n_ops, -1, dtype=np.int64)
 
     def add(self, kind: str, msg: str, ops: Iterable[Any]) -> None:
         self.out.append(Violation(kind, msg, tuple(int(o) for o in ops)))
@@ -234,8 +270,34 @@ class _Checker:
         if np.shape(s.finish_arrive) != (len(r.job_ids),) or list(s.job_ids) != r.job_ids:
             self.add("identity", "the schedule's jobs are not the instance's jobs", [])
             return False
+        for what, ids in (
+            ("job", s.job_ids),
+            ("machine", s.machine_ids),
+            ("work-center", s.wc_ids),
+            ("setup", s.setup_ids),
+        ):
+            dup = sorted(k for k, c in Counter(ids).items() if c > 1)
+            if dup:
+                # an alias would let two operations share one machine unseen
+                self.add("identity", f"duplicate {what} ids in the schedule: {dup[:5]}", [])
+                return False
         if s.buffers not in ("hard", "soft"):
             self.add("identity", f"unknown buffer mode {s.buffers!r}", [])
+        elif s.buffers != self.mode:
+            self.add(
+                "identity",
+                f"the schedule declares {s.buffers} buffers but is validated under "
+                f"{self.mode} buffers",
+                [],
+            )
+        if bool(s.anticipatory_setups) != self.anticipatory:
+            self.add(
+                "identity",
+                "the schedule declares anticipatory setups "
+                f"{'on' if s.anticipatory_setups else 'off'} but is validated with them "
+                f"{'on' if self.anticipatory else 'off'}",
+                [],
+            )
         for what, a, b in (("job", s.op_job, r.op_job), ("route step", s.op_step, r.op_step)):
             diff = np.flatnonzero(np.asarray(a) != b)
             if diff.size:
@@ -296,10 +358,11 @@ class _Checker:
         sfrom = np.asarray(s.op_setup_from, dtype=np.int64).tolist()
         sto = np.asarray(s.op_setup_to, dtype=np.int64).tolist()
         mach_l = mach.tolist()
-        ss, se, st, en, ar = (
-            t[f].tolist() for f in ("setup_start", "setup_end", "start", "end", "arrive")
+        ss, se, st, en, ar, dp = (
+            t[f].tolist() for f in ("setup_start", "setup_end", "start", "end", "arrive", "depart")
         )
-        anticipatory = bool(s.anticipatory_setups)
+        anticipatory = self.anticipatory
+        release = r.job_release[r.op_job].tolist()
         for o in np.flatnonzero(ok).tolist():
             mid = s.machine_ids[mach_l[o]]
             machine = r.machines.get(mid)
@@ -335,6 +398,31 @@ class _Checker:
                     "setup",
                     f"{self.name(o)}: setup starts at {ss[o]:g} before the job arrives at {ar[o]:g} "
                     "(anticipatory setups are off)",
+                    [o],
+                )
+            # the decision (= setup start) is possible once the job departed toward the
+            # machine, never before 0 or the release (the machine being free: machines())
+            earliest = max(0.0, dp[o], release[o])
+            if ss[o] < earliest - tol:
+                why = (
+                    "minute 0"
+                    if earliest == 0.0
+                    else f"the job departs toward {r.wc_ids[r.op_wc[o]]} at {dp[o]:g}"
+                    if earliest == dp[o]
+                    else f"the release {release[o]:g}"
+                )
+                self.add(
+                    "decision",
+                    f"{self.name(o)}: setup starts at {ss[o]:g}, before the decision is possible "
+                    f"({why})",
+                    [o],
+                )
+            ready = max(se[o], ar[o])
+            if st[o] > ready + tol * max(1.0, abs(ready)):
+                self.add(
+                    "idle",
+                    f"{self.name(o)} starts at {st[o]:g}, but its setup was done at {se[o]:g} and "
+                    f"the job was there at {ar[o]:g}: processing starts at {ready:g}",
                     [o],
                 )
             if machine is None:
@@ -410,6 +498,7 @@ class _Checker:
         # consecutive pairs on one machine
         same = np.flatnonzero(~head[1:]) + 1  # position i: pair (seq[i-1], seq[i])
         a, b = seq[same - 1], seq[same]
+        self.prev_on_machine[b] = a
         overlap = t["setup_start"][b] < t["leave"][a] - tol
         for pa, pb in zip(a[overlap].tolist(), b[overlap].tolist(), strict=True):
             self.add(
@@ -570,7 +659,7 @@ class _Checker:
     def buffers(self, ok: np.ndarray) -> None:
         s, r, tol = self.s, self.ref, self.tol
         t = s.times
-        hard = s.buffers == "hard"
+        hard = self.hard
         dep, st, en, lv = t["depart"], t["start"], t["end"], t["leave"]
         n_w = len(r.wc_ids)
         # a job holds its volume from departure until its processing starts; in a partial
@@ -719,7 +808,9 @@ class _Checker:
             lev = self._level_at(times, level, e)
             if lev + vol <= cap - vtol:
                 j_o = int(r.op_job[o])
-                earlier = (late_rel < e - tol) | ((np.abs(late_rel - e) <= tol) & (r.op_job[late] < j_o))
+                earlier = (late_rel < e - tol) | (
+                    (np.abs(late_rel - e) <= tol) & (r.op_job[late] < j_o)
+                )
                 store_ahead = bool(np.any(earlier & (dep[late] > e + tol)))
                 machine_ahead = bool(np.any((q_end <= e + tol) & (q_leave > e + tol)))
                 if not (store_ahead or machine_ahead):
@@ -786,6 +877,254 @@ class _Checker:
                     [k],
                 )
 
+    # simultaneous events ----------------------------------------------------------------
+    def instants(self) -> None:
+        """(hard buffers) At every instant where a buffer gets more departures than it has
+        room for without the processing starts of that instant, some order of the instant's
+        events must let each departure find room when it happens (:class:`_Instant`)."""
+        if not self.hard:
+            return
+        s, r, tol = self.s, self.ref, self.tol
+        t = s.times
+        dep, ss, st, lv = t["depart"], t["setup_start"], t["start"], t["leave"]
+        vol, cap_all = r.op_volume, r.capacity
+        n = r.n_ops
+        consuming = np.isfinite(dep) & (vol > 0) & np.isfinite(cap_all[r.op_wc])
+        found: list[tuple[float, int, float]] = []  # (instant, wc, level just before it)
+        for w in np.unique(r.op_wc[consuming]).tolist():
+            ops = np.flatnonzero(consuming & (r.op_wc == w))
+            d = dep[ops]
+            sv = np.where(np.isfinite(st[ops]), st[ops], np.inf)
+            v = vol[ops]
+            od, os_ = np.argsort(d, kind="stable"), np.argsort(sv, kind="stable")
+            ds, ss_ = d[od], sv[os_]
+            cd, cs = np.r_[0.0, np.cumsum(v[od])], np.r_[0.0, np.cumsum(v[os_])]
+            cap = float(cap_all[w])
+            vtol = tol * max(1.0, cap)
+            t0 = np.array(_clusters(ds, tol))
+            lo = np.searchsorted(ds, t0 - tol, "left")
+            # held just before t0 (departed before it, not started before it) + arriving at t0
+            before = cd[lo] - cs[np.searchsorted(ss_, t0 - tol, "left")]
+            at = cd[np.searchsorted(ds, t0 + tol, "right")] - cd[lo]
+            for i in np.flatnonzero(before + at > cap + vtol).tolist():
+                found.append((float(t0[i]), w, float(before[i])))
+        if not found:
+            return
+        found.sort()
+        contested: list[tuple[float, dict[int, float]]] = []
+        for t0, w, before in found:
+            if not contested or t0 > contested[-1][0] + tol:
+                contested.append((t0, {}))
+            contested[-1][1][w] = before
+        nxt_in_job = np.r_[~r.op_last[:-1], False] if n else np.zeros(0, dtype=bool)
+        index = {f: _TimeIndex(a) for f, a in (("d", dep), ("s", ss), ("p", st), ("l", lv))}
+        for t0, levels in contested:
+            self._instant(t0, levels, index, dep, nxt_in_job)
+
+    def _instant(
+        self,
+        t0: float,
+        levels: dict[int, float],
+        index: dict[str, _TimeIndex],
+        dep: np.ndarray,
+        nxt_in_job: np.ndarray,
+    ) -> None:
+        r, tol = self.ref, self.tol
+        d_ops, s_ops, p_ops = (set(index[k].at(t0, tol)) for k in ("d", "s", "p"))
+        l_ops = index["l"].at(t0, tol)
+
+        def leave_event(o: int) -> tuple[int, int]:
+            # leaving the machine toward the next op is that op's departure
+            return (_D, o + 1) if nxt_in_job[o] and (o + 1) in d_ops else (_L, o)
+
+        events: list[tuple[int, int]] = [(_D, o) for o in sorted(d_ops)]
+        events += [(_S, o) for o in sorted(s_ops)] + [(_P, o) for o in sorted(p_ops)]
+        leaves = {o: leave_event(o) for o in l_ops}
+        events += sorted({e for e in leaves.values() if e[0] == _L})
+        preds: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        for o in s_ops:
+            pr = []
+            prev = int(self.prev_on_machine[o])
+            if prev >= 0 and prev in leaves:
+                pr.append(leaves[prev])
+            if o in d_ops:
+                pr.append((_D, o))
+            preds[(_S, o)] = pr
+        for o in p_ops:
+            pr = [(_S, o)] if o in s_ops else []
+            if o in d_ops:
+                pr.append((_D, o))
+            preds[(_P, o)] = pr
+        for o, e in leaves.items():
+            if o in p_ops:
+                preds.setdefault(e, []).append((_P, o))
+        need = {
+            (_D, o): (int(r.op_wc[o]), float(r.op_volume[o]))
+            for o in d_ops
+            if int(r.op_wc[o]) in levels and r.op_volume[o] > 0
+        }
+        frees = {
+            (_P, o): (int(r.op_wc[o]), float(r.op_volume[o]))
+            for o in p_ops
+            if int(r.op_wc[o]) in levels and np.isfinite(dep[o]) and dep[o] < t0 + tol
+        }
+        cap = {w: float(r.capacity[w]) for w in levels}
+        vtol = tol * max(1.0, *cap.values())
+        inst = _Instant(events, preds, need, frees, dict(levels), cap, vtol)
+        found, done, level = inst.solve()
+        if found:
+            return
+        stuck = [e for e in need if e not in done]
+        # a buffer that overflows after the instant anyway is reported as "buffer"
+        final = dict(levels)
+        for w, v in need.values():
+            final[w] += v
+        for w, v in frees.values():
+            final[w] -= v
+        stuck = [e for e in stuck if final[need[e][0]] <= cap[need[e][0]] + vtol]
+        if not stuck:
+            return
+        parts = []
+        for e in stuck[:6]:
+            o = e[1]
+            w = need[e][0]
+            src = "STORE" if r.op_first[o] else f"its machine {self.mname(o - 1)}"
+            parts.append(
+                f"{r.job_ids[r.op_job[o]]} waits on {src} for room in {r.wc_ids[w]} "
+                f"({level[w]:g} of {cap[w]:g} held)"
+            )
+        self.add(
+            "instant",
+            f"at {t0:g} no order of the simultaneous events is possible: "
+            + "; ".join(parts)
+            + " — each needs room that only a processing start at the same instant would "
+            "free, and that start waits for one of these moves (a swap through full buffers "
+            "is a deadlock)",
+            sorted({e[1] - (0 if r.op_first[e[1]] else 1) for e in stuck}),
+        )
+
+
+# -- one instant: is there an order of its events? ------------------------------------------
+_D, _S, _P, _L = 0, 1, 2, 3  # depart toward op o, setup start (decision), processing start, leave
+_SEARCH_BUDGET = 20_000  # states explored per instant before giving up (then: a violation)
+
+
+class _Instant:
+    """The events of one instant ``t0`` and whether some order of them is executable.
+
+    Events (kind, op): ``_D`` the job departs toward op ``o``'s buffer (for a non-first op
+    this *is* the job leaving the machine of op ``o-1``), ``_S`` the setup start (decision)
+    of ``o``, ``_P`` its processing start (frees ``o``'s volume), ``_L`` the job leaves the
+    machine after its last op. Causes at the same instant (docs/semantics.md): a setup start
+    needs the previous job on the machine to have left and the job to have departed; a
+    processing start needs its setup start and (zero transport) its departure; a leave needs
+    the processing start (zero-time op). A departure into a *contested* buffer (one that
+    cannot take every departure of the instant on what it held before) needs room then.
+    """
+
+    def __init__(
+        self,
+        events: list[tuple[int, int]],
+        preds: dict[tuple[int, int], list[tuple[int, int]]],
+        need: dict[tuple[int, int], tuple[int, float]],  # consuming D event -> (wc, volume)
+        frees: dict[tuple[int, int], tuple[int, float]],  # P event -> (wc, volume)
+        level: dict[int, float],  # contested wc -> level just before t0
+        cap: dict[int, float],
+        vtol: float,
+    ) -> None:
+        self.events, self.preds, self.need, self.frees = events, preds, need, frees
+        self.level0, self.cap, self.vtol = level, cap, vtol
+        self.explored = 0
+
+    def _close(self, done: set[tuple[int, int]], level: dict[int, float]) -> None:
+        """Run every non-consuming event whose causes are done (never hurts: frees only)."""
+        changed = True
+        while changed:
+            changed = False
+            for e in self.events:
+                if e in done or e in self.need:
+                    continue
+                if all(p in done for p in self.preds.get(e, ())):
+                    done.add(e)
+                    changed = True
+                    f = self.frees.get(e)
+                    if f is not None and f[0] in level:
+                        level[f[0]] -= f[1]
+
+    def _ready(self, done: set[tuple[int, int]], level: dict[int, float]) -> list[tuple[int, int]]:
+        out = []
+        for e, (w, v) in self.need.items():
+            if e in done or not all(p in done for p in self.preds.get(e, ())):
+                continue
+            if level[w] + v <= self.cap[w] + self.vtol:
+                out.append(e)
+        return out
+
+    def _do(
+        self, e: tuple[int, int], done: set[tuple[int, int]], level: dict[int, float]
+    ) -> tuple[set[tuple[int, int]], dict[int, float]]:
+        d2, l2 = set(done), dict(level)
+        d2.add(e)
+        w, v = self.need[e]
+        l2[w] += v
+        self._close(d2, l2)
+        return d2, l2
+
+    def solve(self) -> tuple[bool, set[tuple[int, int]], dict[int, float]]:
+        """(found an order, events done in the best attempt, levels then)."""
+        done: set[tuple[int, int]] = set()
+        level = dict(self.level0)
+        self._close(done, level)
+        # safe moves first (each leaves a state from which every order that worked before
+        # still works): (a) every departure still to come into a buffer is ready and they all
+        # fit at once; (b) a departure whose consequences free at least its own volume in
+        # its buffer (every level ends no higher than before)
+        progress = True
+        while progress:
+            progress = False
+            ready = self._ready(done, level)
+            for w in {self.need[e][0] for e in ready}:
+                todo = [e for e, (x, _) in self.need.items() if x == w and e not in done]
+                if (
+                    set(todo) <= set(ready)
+                    and level[w] + sum(self.need[e][1] for e in todo) <= self.cap[w] + self.vtol
+                ):
+                    for e in todo:
+                        done, level = self._do(e, done, level)
+                    progress = True
+            if progress:
+                continue
+            for e in ready:
+                d2, l2 = self._do(e, done, level)
+                w = self.need[e][0]
+                if l2[w] <= level[w] + self.vtol:
+                    done, level = d2, l2
+                    progress = True
+                    break
+        if len(done) == len(self.events):
+            return True, done, level
+        best = (done, level)
+        seen: set[frozenset[tuple[int, int]]] = set()
+
+        def dfs(d: set[tuple[int, int]], lv: dict[int, float]) -> bool:
+            nonlocal best
+            key = frozenset(e for e in d if e in self.need)
+            if key in seen:
+                return False
+            seen.add(key)
+            self.explored += 1
+            if len(d) > len(best[0]):
+                best = (d, lv)
+            if len(d) == len(self.events):
+                return True
+            if self.explored > _SEARCH_BUDGET:
+                return False
+            return any(dfs(*self._do(e, d, lv)) for e in self._ready(d, lv))
+
+        if dfs(done, level):
+            return True, best[0], best[1]
+        return False, best[0], best[1]
+
 
 def _untie(
     seq: np.ndarray,
@@ -836,30 +1175,301 @@ def _chain(
     return dfs(before, pos, [])
 
 
+class _TimeIndex:
+    """The operations of one time field, sorted, to find those at an instant quickly."""
+
+    def __init__(self, a: np.ndarray) -> None:
+        fin = np.flatnonzero(np.isfinite(a))
+        order = np.argsort(a[fin], kind="stable")
+        self.ops = fin[order]  # (k,) op indices by time
+        self.times = a[fin][order]  # (k,)
+
+    def at(self, t0: float, tol: float) -> list[int]:
+        i = int(np.searchsorted(self.times, t0 - tol, "left"))
+        j = int(np.searchsorted(self.times, t0 + tol, "right"))
+        return self.ops[i:j].tolist()
+
+
+def _clusters(sorted_times: np.ndarray, tol: float) -> list[float]:
+    """The distinct instants of a sorted time array (times within ``tol`` are one instant)."""
+    out: list[float] = []
+    for x in sorted_times[np.isfinite(sorted_times)].tolist():
+        if not out or x > out[-1] + tol:
+            out.append(x)
+    return out
+
+
 def _sid(ids: list[str], i: int) -> str | None:
     i = int(i)
     return ids[i] if 0 <= i < len(ids) else None
 
 
-def validate(schedule: Schedule, instance: Instance, *, tol: float = 1e-6) -> list[Violation]:
+def validate(
+    schedule: Schedule,
+    instance: Instance,
+    *,
+    buffers: str | None = None,
+    anticipatory_setups: bool | None = None,
+    tol: float = 1e-6,
+) -> list[Violation]:
     """Every rule of the shop semantics that ``schedule`` breaks (empty list = valid).
 
+    ``buffers`` (``"hard"``/``"soft"``) and ``anticipatory_setups`` are the rules to check
+    under — the plant's / the caller's; ``None`` takes what the schedule declares. A schedule
+    declaring another mode is reported (``identity``) and checked under the given one.
     ``tol`` is the absolute tolerance in minutes (and volume units) for comparisons; durations
     and transport are compared with ``tol`` relative to their size when that is above 1.
     """
-    c = _Checker(schedule, _ref(instance), tol)
+    mode = schedule.buffers if buffers is None else buffers
+    if mode not in ("hard", "soft"):
+        raise ValueError(f"buffers must be 'hard' or 'soft', not {mode!r}")
+    antic = (
+        bool(schedule.anticipatory_setups)
+        if anticipatory_setups is None
+        else bool(anticipatory_setups)
+    )
+    c = _Checker(schedule, _ref(instance), tol, mode, antic)
     if not c.identity():
         return c.out
     ok = c.operations()
     c.machines(ok)
     c.routes(ok)
     c.buffers(ok)
+    c.instants()
     return c.out
 
 
-def is_valid(schedule: Schedule, instance: Instance, *, tol: float = 1e-6) -> bool:
+def is_valid(
+    schedule: Schedule,
+    instance: Instance,
+    *,
+    buffers: str | None = None,
+    anticipatory_setups: bool | None = None,
+    tol: float = 1e-6,
+) -> bool:
     """True when :func:`validate` finds nothing."""
-    return not validate(schedule, instance, tol=tol)
+    return not validate(
+        schedule, instance, buffers=buffers, anticipatory_setups=anticipatory_setups, tol=tol
+    )
+
+
+# -- reading untrusted schedule files -----------------------------------------------------------
+#: schedule files larger than this are refused unread (a demo week's plan is a few MB)
+MAX_SCHEDULE_BYTES = 64 * 1024 * 1024
+
+_ID_LISTS = ("job_ids", "machine_ids", "wc_ids", "setup_ids")
+_INT_ARRAYS = ("op_job", "op_step", "op_wc", "op_machine", "op_setup_from", "op_setup_to")
+
+
+class ScheduleFormatError(ValueError):
+    """A schedule file that is not a well-formed furnsim schedule (CLI: exit 2)."""
+
+
+def _no_constant(name: str) -> Any:
+    raise ScheduleFormatError(f"{name} is not a number JSON allows (write null for 'no time')")
+
+
+def _finite_float(text: str) -> float:
+    x = float(text)
+    if not math.isfinite(x):
+        raise ScheduleFormatError(f"{text} is out of range for a time or volume")
+    return x
+
+
+def load_schedule(src: str | Path | bytes, instance: Instance | None = None) -> Schedule:
+    """Read a schedule JSON file (or ``plan --json`` output) strictly; never executes anything.
+
+    ``src`` is a path, or the JSON text itself. Every key, type, length and index is checked;
+    ids must be unique (no machine aliases); times are finite numbers or null; NaN/Infinity
+    tokens, booleans for numbers, floats for indices and files over
+    :data:`MAX_SCHEDULE_BYTES` are refused. With ``instance`` the operation count and the job
+    ids must be the instance's. Raises :class:`ScheduleFormatError` naming the field.
+    """
+    if isinstance(src, bytes):
+        raw = src
+        where = "schedule"
+    elif isinstance(src, Path) or not str(src).lstrip().startswith("{"):
+        path = Path(src)
+        where = str(path)
+        try:
+            size = path.stat().st_size
+            if size > MAX_SCHEDULE_BYTES:
+                raise ScheduleFormatError(
+                    f"{where}: {size:,} bytes, more than the {MAX_SCHEDULE_BYTES:,} a schedule may have"
+                )
+            raw = path.read_bytes()
+        except OSError as e:
+            raise ScheduleFormatError(f"{where}: cannot read it ({e.strerror or e})") from None
+    else:
+        raw = str(src).encode()
+        where = "schedule"
+    if len(raw) > MAX_SCHEDULE_BYTES:
+        raise ScheduleFormatError(f"{where}: more than {MAX_SCHEDULE_BYTES:,} bytes")
+    try:
+        d = json.loads(raw, parse_constant=_no_constant, parse_float=_finite_float)
+    except ScheduleFormatError as e:
+        raise ScheduleFormatError(f"{where}: {e}") from None
+    except (ValueError, RecursionError) as e:  # JSONDecodeError, huge integers, bad UTF-8
+        raise ScheduleFormatError(f"{where}: not valid JSON ({e})") from None
+    if isinstance(d, dict) and "format" not in d and isinstance(d.get("schedule"), dict):
+        d = d["schedule"]  # the output of `furnsim plan --json`
+    try:
+        s = _schedule_from_checked(d)
+    except ScheduleFormatError as e:
+        raise ScheduleFormatError(f"{where}: {e}") from None
+    if instance is not None:
+        n = instance.n_operations
+        if s.n_ops != n:
+            raise ScheduleFormatError(
+                f"{where}: {s.n_ops} operations, but the instance {instance.name!r} has {n}"
+            )
+        want = [j.id for j in instance.jobs]
+        if s.job_ids != want:
+            extra = sorted(set(s.job_ids) - set(want))[:5]
+            lacking = sorted(set(want) - set(s.job_ids))[:5]
+            raise ScheduleFormatError(
+                f"{where}: its jobs are not the instance's jobs (unknown {extra}, missing "
+                f"{lacking}{', or another order' if not extra and not lacking else ''})"
+            )
+    return s
+
+
+def _schedule_from_checked(d: Any) -> Schedule:
+    if not isinstance(d, dict):
+        raise ScheduleFormatError(f"the top level is a {type(d).__name__}, not a JSON object")
+    if d.get("format") != "furnsim.schedule/1":
+        raise ScheduleFormatError(
+            f"'format' is {d.get('format')!r}, not 'furnsim.schedule/1' (not a furnsim schedule)"
+        )
+    required = ("instance_name", *_ID_LISTS, *_INT_ARRAYS, "op_volume", "times", "finish_arrive")
+    missing = [k for k in required if k not in d]
+    if missing:
+        raise ScheduleFormatError(f"missing key(s) {missing}")
+    if not isinstance(d["instance_name"], str):
+        raise ScheduleFormatError("'instance_name' must be text")
+    ids: dict[str, list[str]] = {}
+    for k in _ID_LISTS:
+        v = d[k]
+        if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+            raise ScheduleFormatError(f"'{k}' must be a list of text ids")
+        dup = sorted(x for x, c in Counter(v).items() if c > 1)
+        if dup:
+            raise ScheduleFormatError(
+                f"'{k}' lists {dup[:5]} more than once (an alias would hide overlaps)"
+            )
+        ids[k] = v
+    n = _length(d, "op_job")
+    bounds = {
+        "op_job": (0, len(ids["job_ids"])),
+        "op_step": (0, n),
+        "op_wc": (0, len(ids["wc_ids"])),
+        "op_machine": (-1, len(ids["machine_ids"])),
+        "op_setup_from": (-1, len(ids["setup_ids"])),
+        "op_setup_to": (0, len(ids["setup_ids"])),
+    }
+    ints: dict[str, np.ndarray] = {}
+    for k in _INT_ARRAYS:
+        a = d[k]
+        _length(d, k, n)
+        lo, hi = bounds[k]
+        for i, x in enumerate(a):
+            if type(x) is not int:
+                raise ScheduleFormatError(f"'{k}'[{i}] is {json.dumps(x)[:40]}, not a whole number")
+            if not lo <= x < hi:
+                raise ScheduleFormatError(
+                    f"'{k}'[{i}] = {x} is out of range (allowed {lo} .. {hi - 1})"
+                )
+        ints[k] = np.array(a, dtype=np.int64)
+    vol = _numbers(d["op_volume"], "op_volume", n, nullable=False)
+    if np.any(vol < 0):
+        raise ScheduleFormatError(f"'op_volume'[{int(np.argmax(vol < 0))}] is negative")
+    times = d["times"]
+    if not isinstance(times, dict):
+        raise ScheduleFormatError(f"'times' is a {type(times).__name__}, not an object of fields")
+    unknown = sorted(set(times) - set(OP_FIELDS))
+    lacking = [f for f in OP_FIELDS if f not in times]
+    if unknown or lacking:
+        raise ScheduleFormatError(
+            f"'times' must have exactly the fields {list(OP_FIELDS)}"
+            + (f"; unknown {unknown}" if unknown else "")
+            + (f"; missing {lacking}" if lacking else "")
+        )
+    t = {f: _numbers(times[f], f"times.{f}", n, nullable=True) for f in OP_FIELDS}
+    fin = _numbers(d["finish_arrive"], "finish_arrive", len(ids["job_ids"]), nullable=True)
+    buffers = d.get("buffers", "hard")
+    if buffers not in ("hard", "soft"):
+        raise ScheduleFormatError(f"'buffers' is {buffers!r}, not 'hard' or 'soft'")
+    antic = d.get("anticipatory_setups", True)
+    if not isinstance(antic, bool):
+        raise ScheduleFormatError("'anticipatory_setups' must be true or false")
+    method = d.get("method", "")
+    meta = d.get("meta", {})
+    if not isinstance(method, str) or not isinstance(meta, dict):
+        raise ScheduleFormatError("'method' must be text and 'meta' an object")
+    n_jobs = len(ids["job_ids"])
+    parent = np.full(n_jobs, -1, dtype=np.int64)  # assembly (optional keys)
+    kit_vol = np.zeros(n_jobs)
+    if "job_parent" in d:
+        _length(d, "job_parent")
+        if len(d["job_parent"]) != n_jobs or not all(
+            type(x) is int and -1 <= x < n_jobs for x in d["job_parent"]
+        ):
+            raise ScheduleFormatError(f"'job_parent' must be {n_jobs} job indices or -1")
+        parent = np.array(d["job_parent"], dtype=np.int64)
+    if "job_kit_volume" in d:
+        kit_vol = _numbers(d["job_kit_volume"], "job_kit_volume", n_jobs, nullable=False)
+        if np.any(kit_vol < 0):
+            raise ScheduleFormatError("'job_kit_volume' has a negative volume")
+    return Schedule(
+        instance_name=d["instance_name"],
+        job_ids=ids["job_ids"],
+        machine_ids=ids["machine_ids"],
+        wc_ids=ids["wc_ids"],
+        setup_ids=ids["setup_ids"],
+        op_job=ints["op_job"],
+        op_step=ints["op_step"],
+        op_wc=ints["op_wc"],
+        op_volume=vol,
+        op_machine=ints["op_machine"],
+        op_setup_from=ints["op_setup_from"],
+        op_setup_to=ints["op_setup_to"],
+        times=t,
+        finish_arrive=fin,
+        buffers=buffers,
+        anticipatory_setups=antic,
+        method=method,
+        meta=meta,
+        job_parent=parent,
+        job_kit_volume=kit_vol,
+    )
+
+
+def _length(d: dict[str, Any], key: str, n: int | None = None) -> int:
+    a = d[key]
+    if not isinstance(a, list):
+        raise ScheduleFormatError(f"'{key}' is a {type(a).__name__}, not a list")
+    if n is not None and len(a) != n:
+        raise ScheduleFormatError(f"'{key}' has {len(a)} entries, 'op_job' has {n}")
+    return len(a)
+
+
+def _numbers(a: Any, key: str, n: int, *, nullable: bool) -> np.ndarray:
+    if not isinstance(a, list):
+        raise ScheduleFormatError(f"'{key}' is a {type(a).__name__}, not a list")
+    if len(a) != n:
+        raise ScheduleFormatError(f"'{key}' has {len(a)} entries, expected {n}")
+    out = np.empty(n, dtype=float)
+    for i, x in enumerate(a):
+        if x is None and nullable:
+            out[i] = np.nan
+        elif type(x) in (int, float) and math.isfinite(x) and abs(x) < 1e15:
+            out[i] = float(x)
+        else:
+            raise ScheduleFormatError(
+                f"'{key}'[{i}] is {json.dumps(x)[:40]}, not a "
+                + ("finite number or null" if nullable else "finite number")
+            )
+    return out
 
 
 def format_violations(violations: Sequence[Violation], *, limit: int = 50) -> str:

@@ -557,8 +557,8 @@ def order_status(
     """Per order (instance order): completion, tardiness and real dates.
 
     Completion = end of the order's last operation (all its component jobs); an order with
-    an unscheduled operation has no completion (``None``) and counts as late when it has a
-    deadline.
+    an unscheduled operation (a deadlocked plan) has no completion (``None``) and is late,
+    deadline or not (``late_by`` "not finished"), as in :func:`furnsim.kpi.kpis`.
     """
     ps = resolve_plan_start(instance, plan_start)
     jobs = instance.jobs
@@ -594,8 +594,12 @@ def order_status(
                 "completion_min": c,
                 "deadline_min": dl,
                 "tardiness_min": tard,
-                "late": tard > 1e-9,
-                "late_by": format_minutes(tard) if tard > 1e-9 else "",
+                "late": bool(tard > 1e-9 or unfinished[i]),
+                "late_by": "not finished"
+                if unfinished[i]
+                else format_minutes(tard)
+                if tard > 1e-9
+                else "",
             }
         )
     return out

@@ -2,13 +2,15 @@
 
 ``WeekSource.sample(rng, jobs)`` draws one week with :func:`furnsim.generate.generate_orders`
 using the caller's generator (the environment passes ``self.np_random``), so a seed fixes
-the whole episode. The default plant is the demo plant ``bom_data/demo/plant.xlsx``.
+the whole episode. The default plant is the demo plant ``bom_data/demo/plant.xlsx``, shipped
+as package data (``furnsim/data/demo/plant.xlsx``, an identical copy; a test checks it).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +29,8 @@ __all__ = [
 #: ``plant=`` value that selects random classic job shops instead of a plant workbook
 RANDOM_JSP = "random-jsp"
 
-#: the demo plant shipped with the repository (found from this file, not the working dir)
-DEMO_PLANT = Path(__file__).resolve().parents[2] / "bom_data" / "demo" / "plant.xlsx"
+#: the demo plant, package data (found through importlib.resources, not the working dir)
+DEMO_PLANT = Path(str(resources.files("furnsim").joinpath("data", "demo", "plant.xlsx")))
 
 
 @lru_cache(maxsize=8)

@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Literal
 
 from furnsim.errors import DataError, Issue, Location
+from furnsim.io import limits
 from furnsim.io._builder import PlantData, build_orders, build_plant
 from furnsim.io._tables import read_tables
 from furnsim.io.benchmarks import read_fjs, read_jsp
 from furnsim.io.writers import write_csv_dir, write_workbook, write_yaml
-from furnsim.model import Catalog, Instance, Order
+from furnsim.model import Catalog, Instance, Order, Plant
 
 __all__ = [
     "Format",
@@ -106,6 +107,7 @@ def load_instance(
     order_list = data.orders
     if orders is not None:
         order_list = read_orders(orders, data.catalog, start)
+    _check_workload(data.plant, data.catalog, order_list, str(orders or path))
     try:
         return Instance(
             data.plant, data.catalog, order_list, name=name or data.name, plan_start=start
@@ -123,3 +125,60 @@ def load_instance(
                 for i in e.issues
             ]
         ) from None
+
+
+def _check_workload(plant: Plant, catalog: Catalog, orders: list[Order], file: str) -> None:
+    """Bound what planning will cost before the instance is built: the number of component
+    jobs (``limits.MAX_JOBS``), each batch's minutes on its fastest eligible machine
+    (``limits.MAX_MINUTES``) and all batches together (``limits.MAX_TOTAL_MINUTES``)."""
+    comps = {a.id: a.components for a in catalog.articles}
+    n_jobs = sum(len(comps.get(o.article, ())) for o in orders)
+    if n_jobs > limits.MAX_JOBS:
+        raise DataError(
+            [
+                Issue(
+                    f"the orders make {n_jobs:,} component jobs: at most {limits.MAX_JOBS:,} are "
+                    "planned at once (furnsim.io.limits.MAX_JOBS); split the week",
+                    Location(file, "orders"),
+                )
+            ]
+        )
+    issues: list[Issue] = []
+    total = 0.0
+    for o in orders:
+        for c in comps.get(o.article, ()):
+            pieces = o.quantity * c.qty_per_article
+            for step, op in enumerate(c.routing, start=1):
+                if op.work_center not in plant.wc_index:
+                    continue  # reported by the instance's own checks
+                elig = [
+                    m
+                    for m in plant.work_center(op.work_center).machines
+                    if not op.machines or m in op.machines
+                ]
+                per_piece = min((op.piece_minutes(m) for m in elig), default=op.minutes_per_piece)
+                batch = op.fixed_minutes + pieces * per_piece
+                total += batch
+                if batch > limits.MAX_MINUTES and len(issues) < 20:
+                    src = f" ({op.source})" if op.source is not None else ""
+                    issues.append(
+                        Issue(
+                            f"order {o.id}: {o.article}/{c.id} step {step} takes {batch:,.0f} "
+                            f"minutes on its fastest machine ({pieces:g} pieces x {per_piece:g} "
+                            f"min + {op.fixed_minutes:g}): more than {limits.MAX_MINUTES:g} "
+                            f"minutes (about 19 years); check the quantity and the operation"
+                            f"{src}",
+                            (o.source or Location(file, "orders")).at(column="quantity"),
+                        )
+                    )
+    if not issues and total > limits.MAX_TOTAL_MINUTES:
+        issues.append(
+            Issue(
+                f"the orders need {total:,.0f} machine minutes in all: more than "
+                f"{limits.MAX_TOTAL_MINUTES:g} (furnsim.io.limits.MAX_TOTAL_MINUTES); check "
+                "quantities and minutes per piece, or split the week",
+                Location(file, "orders"),
+            )
+        )
+    if issues:
+        raise DataError(issues)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from furnsim.errors import DataError, Issue, Location
+from furnsim.io import limits
 from furnsim.io._bom import check_bom, check_transport_joins
 from furnsim.io._schema import SHEETS
 from furnsim.io._tables import EXTRA, Row, Table
@@ -88,6 +89,7 @@ class _Ctx:
         default: float | None = None,
         minimum: float | None = 0.0,
         strict_min: bool = False,
+        maximum: float | None = None,
     ) -> float | None:
         v = r.values.get(col)
         if v is None:
@@ -97,7 +99,8 @@ class _Ctx:
         x = _to_float(v)
         if x is None:
             self.add(
-                f"{col} must be a number, got {_show(v)}{_excel_hint(v)}", t.loc(r.number, col)
+                f"{col} must be a number, got {_show(v)}{_excel_hint(v)}{_ambiguous(v)}",
+                t.loc(r.number, col),
             )
             return None
         if not math.isfinite(x):
@@ -107,6 +110,12 @@ class _Ctx:
             rel = ">" if strict_min else ">="
             self.add(f"{col} must be {rel} {minimum:g}, got {x:g}", t.loc(r.number, col))
             return None
+        if maximum is not None and x > maximum:
+            self.add(
+                f"{col} {_show(v)} is too large: at most {maximum:g}{_max_hint(maximum)}",
+                t.loc(r.number, col),
+            )
+            return None
         return x
 
     def when(self, t: Table, r: Row, col: str, plan_start: datetime | None) -> float | None | str:
@@ -114,6 +123,23 @@ class _Ctx:
         v = r.values.get(col)
         if v is None:
             return None
+        off = _utc_offset(v)
+        if off is not None:
+            self.add(
+                f"{col} {_show(v)} has a UTC offset ({off}): furnsim reads times as the plant's "
+                "local wall-clock time; write the local time without an offset, e.g. "
+                "2026-11-23 16:00",
+                t.loc(r.number, col),
+            )
+            return "bad"
+        ymd = _yyyymmdd(v)
+        if ymd is not None:
+            self.add(
+                f"{col} {_show(v)} looks like a date written without separators; write it as "
+                f"{ymd} (a plain number here means minutes after plan start)",
+                t.loc(r.number, col),
+            )
+            return "bad"
         if isinstance(v, datetime | date) or (isinstance(v, str) and _to_float(v) is None):
             dt = _to_datetime(v)
             if dt is None:
@@ -132,11 +158,21 @@ class _Ctx:
                     t.loc(r.number, col),
                 )
                 return "bad"
-            return (dt - plan_start).total_seconds() / 60.0
-        x = _to_float(v)
-        if x is None or not math.isfinite(x):
+            x = (dt - plan_start).total_seconds() / 60.0
+        else:
+            y = _to_float(v)
+            if y is None or not math.isfinite(y):
+                self.add(
+                    f"{col} {_show(v)} is not a date/time or a number of minutes",
+                    t.loc(r.number, col),
+                )
+                return "bad"
+            x = y
+        if abs(x) > limits.MAX_MINUTES:
             self.add(
-                f"{col} {_show(v)} is not a date/time or a number of minutes", t.loc(r.number, col)
+                f"{col} {_show(v)} is {abs(x) / 525_600:,.0f} years from plan start: at most "
+                f"{limits.MAX_MINUTES:g} minutes (about 19 years) either way",
+                t.loc(r.number, col),
             )
             return "bad"
         return x
@@ -159,6 +195,45 @@ def _excel_hint(v: Any) -> str:
     return ""
 
 
+def _max_hint(maximum: float) -> str:
+    if maximum == limits.MAX_MINUTES:
+        return " minutes (about 19 years; furnsim.io.limits.MAX_MINUTES)"
+    return ""
+
+
+_OFFSET = re.compile(r"(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(Z|[+-]\d{2}(?::?\d{2})?)$")
+
+
+def _utc_offset(v: Any) -> str | None:
+    """The UTC offset written into a date/time (``+01:00``, ``Z``), or None."""
+    if isinstance(v, datetime) and v.tzinfo is not None:
+        off = v.utcoffset()
+        return "UTC" if not off else str(v.strftime("%z"))
+    if isinstance(v, str):
+        m = _OFFSET.search(v.strip())
+        if m:
+            return m.group(1)
+    return None
+
+
+def _yyyymmdd(v: Any) -> str | None:
+    """``2026-03-03`` when ``v`` is the number (or digits) 20260303, a date without
+    separators; None otherwise."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    if isinstance(v, int):
+        v = str(v)
+    if not (isinstance(v, str) and re.fullmatch(r"(19|20|21)\d{6}", v.strip())):
+        return None
+    try:
+        d = datetime.strptime(v.strip(), "%Y%m%d")
+    except ValueError:
+        return None
+    return f"{d:%Y-%m-%d}"
+
+
 def _suggest(x: str, choices: Any) -> str:
     """`` (did you mean 'SAW'?)`` when a close match exists."""
     m = difflib.get_close_matches(str(x), [str(c) for c in choices], n=1, cutoff=0.6)
@@ -179,14 +254,37 @@ def _to_float(v: Any) -> float | None:
     if isinstance(v, int | float):
         return float(v)
     if isinstance(v, str):
-        s = v.strip().replace("\u00a0", "").replace(" ", "")
-        if re.fullmatch(r"[+-]?\d+,\d+", s):  # decimal comma
+        s = v.strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "").replace("'", "")
+        if re.fullmatch(r"[+-]?\d{1,3}(,\d{3})+\.\d+", s) or re.fullmatch(
+            r"[+-]?\d{1,3}(,\d{3}){2,}", s
+        ):  # 1,200.5 or 1,200,000: thousands commas, no doubt
+            s = s.replace(",", "")
+        elif re.fullmatch(r"[+-]?\d{1,3}(\.\d{3})+,\d+", s) or re.fullmatch(
+            r"[+-]?\d{1,3}(\.\d{3}){2,}", s
+        ):  # 1.200,5 or 1.200.000: thousands points
+            s = s.replace(".", "").replace(",", ".")
+        elif re.fullmatch(r"[+-]?\d{1,3},\d{3}", s):
+            return None  # 1,200: 1200 or 1.2? ambiguous, never guessed (see _ambiguous)
+        elif re.fullmatch(r"[+-]?\d+,\d+", s):  # decimal comma
             s = s.replace(",", ".")
+        if not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(inf|nan)", s, re.I):
+            return None
         try:
             return float(s)
         except ValueError:
             return None
     return None
+
+
+def _ambiguous(v: Any) -> str:
+    """A hint for text like ``1,200`` (a thousands separator or a decimal comma?)."""
+    if isinstance(v, str) and re.fullmatch(r"\s*[+-]?\d{1,3},\d{3}\s*", v):
+        a, b = v.strip().split(",")
+        return (
+            f" (ambiguous: {a}{b} with a thousands separator, or {a}.{b} with a decimal comma? "
+            f"write {a}{b} or {a}.{b})"
+        )
+    return ""
 
 
 def _to_datetime(v: Any) -> datetime | None:
@@ -318,11 +416,12 @@ def _settings(ctx: _Ctx, tables: dict[str, Table]) -> tuple[str | None, datetime
         if key == "name":
             name = None if v is None else str(v)
         elif key == "plan_start":
-            start = _to_datetime(v) if v is not None else None
+            start = _to_datetime(v) if v is not None and _utc_offset(v) is None else None
             if start is None:
                 ctx.bad_plan_start = True
                 ctx.add(
-                    f"plan_start {_show(v)} is not a valid date/time (use e.g. 2026-11-23 06:00)",
+                    f"plan_start {_show(v)} is not a valid local date/time (use e.g. "
+                    "2026-11-23 06:00, without a UTC offset)",
                     t.loc(r.number, "value"),
                 )
         elif key is not None:
@@ -400,6 +499,14 @@ def _setup_matrices(ctx: _Ctx, tables: dict[str, Table]) -> dict[str, _Matrix]:
                 if x < 0:
                     ctx.add(
                         f"matrix {name}: setup time {ids[i]} -> {s} is negative ({x:g}); it must be >= 0",
+                        t.loc(r.number, s),
+                    )
+                    bad = True
+                    continue
+                if x > limits.MAX_MINUTES:
+                    ctx.add(
+                        f"matrix {name}: setup time {ids[i]} -> {s} is too large ({x:g}): at most "
+                        f"{limits.MAX_MINUTES:g}{_max_hint(limits.MAX_MINUTES)}",
                         t.loc(r.number, s),
                     )
                     bad = True
@@ -600,6 +707,12 @@ def _transport(ctx: _Ctx, tables: dict[str, Table], wcs: list[str]) -> Transport
                     f"transport time {a} -> {b} is negative ({x:g}); it must be >= 0",
                     t.loc(r.number, b),
                 )
+            elif x > limits.MAX_MINUTES:
+                ctx.add(
+                    f"transport time {a} -> {b} is too large ({x:g}): at most "
+                    f"{limits.MAX_MINUTES:g}{_max_hint(limits.MAX_MINUTES)}",
+                    t.loc(r.number, b),
+                )
             else:
                 minutes[(a, b)] = x
     # missing pairs, reported at the cell where they belong
@@ -664,7 +777,7 @@ def _catalog(
             a, c = ctx.text(tm, r, "article"), ctx.text(tm, r, "component")
             st = ctx.number(tm, r, "step", minimum=1)
             m = ctx.text(tm, r, "machine")
-            x = ctx.number(tm, r, "minutes_per_piece")
+            x = ctx.number(tm, r, "minutes_per_piece", maximum=limits.MAX_MINUTES)
             if m is not None and m not in machines:
                 ctx.add(
                     f"unknown machine {m!r}{_suggest(m, machines)}", tm.loc(r.number, "machine")
@@ -690,8 +803,8 @@ def _catalog(
     comp_seen: set[tuple[str, str]] = set()
     for r in tc.rows:
         a, c = ctx.text(tc, r, "article"), ctx.text(tc, r, "component")
-        q = ctx.number(tc, r, "qty_per_article", minimum=0.0, strict_min=True)
-        fv = ctx.number(tc, r, "final_volume_per_piece", required=False, default=0.0)
+        q = ctx.number(tc, r, "qty_per_article", minimum=0.0, strict_min=True, maximum=1e9)
+        fv = ctx.number(tc, r, "final_volume_per_piece", required=False, default=0.0, maximum=1e12)
         if a is not None and a not in art_rows:
             ctx.add(
                 f"unknown article {a!r}{_suggest(a, art_rows)} (not in sheet articles)",
@@ -735,9 +848,13 @@ def _catalog(
             loc = to.loc(orow.number)
             wc = ctx.text(to, orow, "work_center")
             setup = ctx.text(to, orow, "setup", required=False) or NEUTRAL
-            d = ctx.number(to, orow, "minutes_per_piece")
-            fixed = ctx.number(to, orow, "fixed_minutes", required=False, default=0.0)
-            vol = ctx.number(to, orow, "volume_per_piece", required=False, default=0.0)
+            d = ctx.number(to, orow, "minutes_per_piece", maximum=limits.MAX_MINUTES)
+            fixed = ctx.number(
+                to, orow, "fixed_minutes", required=False, default=0.0, maximum=limits.MAX_MINUTES
+            )
+            vol = ctx.number(
+                to, orow, "volume_per_piece", required=False, default=0.0, maximum=1e12
+            )
             mlist_raw = ctx.text(to, orow, "machines", required=False)
             mlist = (
                 tuple(x.strip() for x in re.split(r"[,;]", mlist_raw) if x.strip())
@@ -931,6 +1048,13 @@ def _orders(
             t.loc(t.header_row or 1),
         )
         return out
+    if len(t.rows) > limits.MAX_ORDERS:
+        ctx.add(
+            f"{len(t.rows):,} orders: at most {limits.MAX_ORDERS:,} are planned at once "
+            "(furnsim.io.limits.MAX_ORDERS); split the week",
+            t.loc(t.rows[limits.MAX_ORDERS].number),
+        )
+        return out
     if not _check_columns(ctx, t):
         return out
     _dups(ctx, t, ["order"], "order")
@@ -938,10 +1062,12 @@ def _orders(
     for r in t.rows:
         oid = ctx.text(t, r, "order")
         art = ctx.text(t, r, "article")
-        q = ctx.number(t, r, "quantity", minimum=0.0, strict_min=True)
+        q = ctx.number(t, r, "quantity", minimum=0.0, strict_min=True, maximum=1e9)
         dl = ctx.when(t, r, "deadline", plan_start)
         rel = ctx.when(t, r, "release", plan_start)
-        pr = ctx.number(t, r, "priority", required=False, default=1.0, minimum=0.0, strict_min=True)
+        pr = ctx.number(
+            t, r, "priority", required=False, default=1.0, minimum=0.0, strict_min=True, maximum=1e9
+        )
         ok = None not in (oid, art, q, pr) and dl != "bad" and rel != "bad"
         if art is not None and articles is not None and art not in articles:
             ctx.add(

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from furnsim.errors import DataError, Issue, Location
+from furnsim.io import limits
 
 __all__ = ["Row", "Table", "read_tables"]
 
@@ -71,20 +72,6 @@ def _suspect_date(v: Any) -> bool:
     return (isinstance(v, datetime) and v.year < 1950) or isinstance(v, dt_time)
 
 
-def _raw_rows(wb: Any, ws: Any) -> list[tuple[Any, ...]] | None:
-    """The sheet's values with no date conversion (Excel serial numbers), or None if unavailable."""
-    formats = getattr(wb, "_date_formats", None)
-    if formats is None:
-        return None
-    try:
-        wb._date_formats = set()
-        return list(ws.iter_rows(values_only=True))
-    except Exception:  # noqa: BLE001 - fall back to the converted values
-        return None
-    finally:
-        wb._date_formats = formats
-
-
 def _row_values(header: list[str], raw: tuple[Any, ...] | list[Any]) -> dict[str, Any]:
     vals = {h: _clean(raw[i]) if i < len(raw) else None for i, h in enumerate(header) if h}
     extra = [i for i in range(len(header), len(raw)) if not _is_blank(raw[i])]
@@ -94,60 +81,215 @@ def _row_values(header: list[str], raw: tuple[Any, ...] | list[Any]) -> dict[str
     return vals
 
 
+def _mib(n: int) -> str:
+    return f"{n / 2**20:,.1f} MiB"
+
+
+def _limit(msg: str, loc: Location) -> DataError:
+    return DataError([Issue(f"{msg} (a limit of furnsim.io.limits)", loc)])
+
+
+_NOT_XLSX = (
+    "not an Excel workbook: the file is not in .xlsx format (was it saved as .xls, "
+    "CSV or text and renamed?). Open it in Excel and save it as .xlsx"
+)
+
+
+def _check_xlsx_zip(path: Path, display: str) -> None:
+    """Refuse a workbook whose zip would cost too much to unpack, before openpyxl opens it.
+
+    ``zipfile`` never unpacks more than a member's declared size, so the declared sizes
+    bound what reading can cost."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            infos = z.infolist()
+    except zipfile.BadZipFile:
+        raise DataError([Issue(_NOT_XLSX, Location(display))]) from None
+    if len(infos) > limits.MAX_XLSX_MEMBERS:
+        raise _limit(
+            f"the workbook holds {len(infos):,} parts; at most {limits.MAX_XLSX_MEMBERS:,} are "
+            "read: this is not a plain data workbook",
+            Location(display),
+        )
+    total = sum(i.file_size for i in infos)
+    if total > limits.MAX_XLSX_UNCOMPRESSED:
+        raise _limit(
+            f"the workbook unpacks to {_mib(total)}; at most "
+            f"{_mib(limits.MAX_XLSX_UNCOMPRESSED)} are read: split it, or remove pictures and "
+            "unused sheets",
+            Location(display),
+        )
+
+
+def _sheet_parser_class() -> type:
+    """openpyxl's streaming sheet parser, told to keep what ``data_only`` would lose: a
+    formula cell without a saved value is marked (not read as blank), and a number typed into
+    a date-formatted cell that reads as a date near 1900 keeps its number."""
+    from openpyxl.worksheet._reader import FORMULA_TAG, VALUE_TAG, WorkSheetParser, _cast_number
+
+    class _Parser(WorkSheetParser):
+        def parse_cell(self, element: Any) -> dict[str, Any]:
+            d: dict[str, Any] = super().parse_cell(element)
+            if d["value"] is None:
+                f = element.find(FORMULA_TAG)
+                if f is not None:
+                    d["formula"] = "=" + f.text if f.text else "(a shared formula)"
+            elif d["data_type"] == "d" and _suspect_date(d["value"]):
+                raw = element.findtext(VALUE_TAG)
+                if raw:
+                    d["value"] = _cast_number(raw)
+            return d
+
+    return _Parser
+
+
+def _col_letter(i: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return str(get_column_letter(i)) if 1 <= i <= 18278 else f"#{i}"
+
+
+def _read_sheet(wb: Any, ws: Any, display: str, name: str, budget: list[int]) -> Table:
+    """One sheet, streamed row by row and bounded. The sheet's ``<dimension>`` element is not
+    trusted: the extent is where the values are."""
+    parser_cls = _sheet_parser_class()
+    rows: list[tuple[int, dict[int, Any]]] = []
+    formulas: list[tuple[int, int, str]] = []
+    width = 0
+    with ws._get_source() as src:
+        parser = parser_cls(
+            src,
+            ws._shared_strings,
+            data_only=True,
+            epoch=wb.epoch,
+            date_formats=wb._date_formats,
+            timedelta_formats=wb._timedelta_formats,
+        )
+        for idx, cells in parser.parse():
+            budget[0] -= len(cells)
+            if budget[0] < 0:
+                raise _limit(
+                    f"more than {limits.MAX_CELLS:,} cells in the workbook (is a whole column "
+                    "formatted or filled?)",
+                    Location(display, name, idx),
+                )
+            vals: dict[int, Any] = {}
+            for c in cells:
+                col, v = int(c["column"]), c["value"]
+                if "formula" in c:
+                    formulas.append((idx, col, str(c["formula"])))
+                    continue
+                if _is_blank(v):
+                    continue
+                if col > limits.MAX_COLUMNS:
+                    raise _limit(
+                        f"a value in column {_col_letter(col)} (column {col:,}); at most "
+                        f"{limits.MAX_COLUMNS} columns are read",
+                        Location(display, name, idx),
+                    )
+                vals[col] = v
+                width = max(width, col)
+            if vals:
+                rows.append((idx, vals))
+                if len(rows) > limits.MAX_ROWS + 1:
+                    raise _limit(
+                        f"more than {limits.MAX_ROWS:,} rows: split the file",
+                        Location(display, name, idx),
+                    )
+        merged = parser.merged_cells
+    header: list[str] = []
+    header_row = 0
+    if rows:
+        header_row, hv = rows[0]
+        header = [_norm_header(hv.get(i)) for i in range(1, width + 1)]
+    t = Table(name, display, header, header_row=header_row)
+    for r, vals in rows[1:]:
+        t.rows.append(Row(r, _row_values(header, [vals.get(i) for i in range(1, width + 1)])))
+
+    def col_name(i: int) -> str:
+        return header[i - 1] if 0 < i <= len(header) and header[i - 1] else _col_letter(i)
+
+    issues: list[Issue] = []
+    for r, c, text in formulas:
+        if header_row and r < header_row:
+            continue
+        issues.append(
+            Issue(
+                f"formula {text[:80]} has no saved value (the file was written by a program that "
+                "does not calculate formulas): open it in Excel and save it, or type the value",
+                Location(display, name, r, col_name(c)),
+            )
+        )
+    if merged is not None:
+        from openpyxl.utils.cell import range_boundaries
+
+        for mc in getattr(merged, "mergeCell", None) or []:
+            try:
+                c1, r1, c2, r2 = range_boundaries(str(mc.ref))
+            except (TypeError, ValueError):
+                continue
+            if (c1, r1) == (c2, r2) or (header_row and r2 is not None and r2 < header_row):
+                continue
+            issues.append(
+                Issue(
+                    f"merged cells {mc.ref}: only the first cell of a merged range holds the "
+                    "value, the others would read as blank; unmerge them and fill every cell",
+                    Location(display, name, r1, col_name(c1 or 1)),
+                )
+            )
+    if issues:
+        raise DataError(issues)
+    return t
+
+
 def read_xlsx(path: Path, display: str) -> dict[str, Table]:
     import openpyxl
 
+    _check_xlsx_zip(path, display)
     try:
         wb = openpyxl.load_workbook(path, data_only=True, read_only=True)
     except zipfile.BadZipFile:
-        raise DataError(
-            [
-                Issue(
-                    "not an Excel workbook: the file is not in .xlsx format (was it saved as .xls, "
-                    "CSV or text and renamed?). Open it in Excel and save it as .xlsx",
-                    Location(display),
-                )
-            ]
-        ) from None
+        raise DataError([Issue(_NOT_XLSX, Location(display))]) from None
     except Exception as e:  # noqa: BLE001 - any unreadable workbook is a data problem, not a crash
         raise DataError(
             [Issue(f"not a readable Excel workbook ({type(e).__name__}: {e})", Location(display))]
         ) from None
     tables: dict[str, Table] = {}
+    issues: list[Issue] = []
+    budget = [limits.MAX_CELLS]
     try:
         for ws in wb.worksheets:
             name = str(ws.title).strip()
             if name.startswith("_"):
                 continue
-            rows = list(ws.iter_rows(values_only=True))
-            if any(_suspect_date(c) for raw in rows for c in raw):
-                raw_rows = _raw_rows(wb, ws)
-                if raw_rows is not None and len(raw_rows) == len(rows):
-                    rows = [
-                        tuple(
-                            rc if _suspect_date(c) else c for c, rc in zip(conv, raw, strict=False)
-                        )
-                        for conv, raw in zip(rows, raw_rows, strict=True)
-                    ]
-            header: list[str] = []
-            header_row = 0
-            for i, raw in enumerate(rows, start=1):
-                if raw and any(not _is_blank(c) for c in raw):
-                    header = [_norm_header(c) for c in raw]
-                    header_row = i
-                    break
-            t = Table(name, display, header, header_row=header_row)
-            for r, raw in enumerate(rows[header_row:], start=header_row + 1):
-                if not header or raw is None or all(_is_blank(c) for c in raw):
-                    continue
-                t.rows.append(Row(r, _row_values(header, raw)))
-            tables[name] = t
+            try:
+                tables[name] = _read_sheet(wb, ws, display, name, budget)
+            except DataError as e:
+                issues += e.issues
+                if any("furnsim.io.limits" in i.message for i in e.issues):
+                    break  # past a limit: stop reading
+            except Exception as e:  # noqa: BLE001 - malformed XML, entities, ...: a data problem
+                text = str(e).strip()
+                msg = f": {text.splitlines()[0][:200]}" if text else ""
+                issues.append(
+                    Issue(
+                        f"sheet is not readable ({type(e).__name__}{msg})", Location(display, name)
+                    )
+                )
     finally:
         wb.close()
+    if issues:
+        raise DataError(issues)
     return tables
 
 
 def read_csv_file(path: Path, display: str, name: str) -> Table:
+    size = path.stat().st_size
+    if size > limits.MAX_FILE_BYTES:
+        raise _limit(
+            f"the file has {_mib(size)}; at most {_mib(limits.MAX_FILE_BYTES)} are read",
+            Location(display, name),
+        )
     raw_bytes = path.read_bytes()
     try:
         text = raw_bytes.decode("utf-8-sig")
@@ -163,17 +305,48 @@ def read_csv_file(path: Path, display: str, name: str) -> Table:
     header: list[str] = []
     t = Table(name, display, [], header_row=0)
     line = 0
-    for raw in reader:
-        start, line = line + 1, reader.line_num
-        if not header:
-            if raw and any(not _is_blank(c) for c in raw):
-                header = [_norm_header(c) for c in raw]
-                t.columns = header
-                t.header_row = start
-            continue
-        if all(_is_blank(c) for c in raw):
-            continue
-        t.rows.append(Row(start, _row_values(header, raw)))
+    old_limit = csv.field_size_limit(limits.MAX_CSV_FIELD)
+    try:
+        while True:
+            try:
+                raw = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as e:
+                where = Location(display, name, reader.line_num or line + 1)
+                if "field larger than field limit" in str(e):
+                    raise DataError(
+                        [
+                            Issue(
+                                f"a field longer than {limits.MAX_CSV_FIELD // 1024} KiB (an "
+                                "unclosed quote?) (a limit of furnsim.io.limits)",
+                                where,
+                            )
+                        ]
+                    ) from None
+                raise DataError([Issue(f"not readable as CSV ({e})", where)]) from None
+            start, line = line + 1, reader.line_num
+            if len(raw) > limits.MAX_COLUMNS:
+                raise _limit(
+                    f"{len(raw):,} columns; at most {limits.MAX_COLUMNS} are read",
+                    Location(display, name, start),
+                )
+            if not header:
+                if raw and any(not _is_blank(c) for c in raw):
+                    header = [_norm_header(c) for c in raw]
+                    t.columns = header
+                    t.header_row = start
+                continue
+            if all(_is_blank(c) for c in raw):
+                continue
+            t.rows.append(Row(start, _row_values(header, raw)))
+            if len(t.rows) > limits.MAX_ROWS:
+                raise _limit(
+                    f"more than {limits.MAX_ROWS:,} rows: split the file",
+                    Location(display, name, start),
+                )
+    finally:
+        csv.field_size_limit(old_limit)
     return t
 
 
@@ -230,6 +403,48 @@ def _yaml_cell(v: Any) -> tuple[Any, bool]:
     return _clean(v), True
 
 
+def _check_yaml_events(text: str, display: str) -> None:
+    """Stream the document's events once before building it: no anchors/aliases (an alias
+    bomb grows exponentially when built), a bounded depth (deep nesting overflows the
+    recursive composer) and a bounded number of nodes."""
+    import yaml
+
+    depth = nodes = 0
+    try:
+        for ev in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(ev, yaml.AliasEvent) or getattr(ev, "anchor", None):
+                line = ev.start_mark.line + 1 if ev.start_mark is not None else None
+                raise DataError(
+                    [
+                        Issue(
+                            "YAML anchors and aliases (&name, *name) are not allowed in data "
+                            "files: write every value out",
+                            Location(display, row=line),
+                        )
+                    ]
+                )
+            if isinstance(ev, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > limits.MAX_YAML_DEPTH:
+                    line = ev.start_mark.line + 1 if ev.start_mark is not None else None
+                    raise _limit(
+                        f"nested more than {limits.MAX_YAML_DEPTH} levels deep (a data file "
+                        "needs 3: tables, rows, values)",
+                        Location(display, row=line),
+                    )
+            elif isinstance(ev, yaml.CollectionEndEvent):
+                depth -= 1
+            if isinstance(ev, yaml.NodeEvent):
+                nodes += 1
+                if nodes > limits.MAX_YAML_NODES:
+                    raise _limit(f"more than {limits.MAX_YAML_NODES:,} values", Location(display))
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        row = mark.line + 1 if mark is not None else None
+        problem = getattr(e, "problem", None) or str(e)
+        raise DataError([Issue(f"invalid YAML: {problem}", Location(display, row=row))]) from None
+
+
 def read_yaml(path: Path, display: str) -> dict[str, Table]:
     import yaml
 
@@ -237,6 +452,7 @@ def read_yaml(path: Path, display: str) -> dict[str, Table]:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise DataError([Issue("not a text (UTF-8) file", Location(display))]) from None
+    _check_yaml_events(text, display)
     loader = _yaml_loader()(text)
     try:
         node = loader.get_single_node()
@@ -293,6 +509,11 @@ def read_yaml(path: Path, display: str) -> dict[str, Table]:
                 )
             )
             continue
+        if len(vnode.value) > limits.MAX_ROWS:
+            raise _limit(
+                f"{len(vnode.value):,} rows: at most {limits.MAX_ROWS:,} are read; split the file",
+                Location(display, name, key_line),
+            )
         for item in vnode.value:
             line = item.start_mark.line + 1
             if not isinstance(item, yaml.MappingNode):
@@ -369,8 +590,14 @@ def read_tables(path: str | Path) -> dict[str, Table]:
                 )
             ]
         )
-    if p.stat().st_size == 0:
+    size = p.stat().st_size
+    if size == 0:
         raise DataError([Issue("file is empty (0 bytes)", Location(display))])
+    if size > limits.MAX_FILE_BYTES:
+        raise _limit(
+            f"the file has {_mib(size)}; at most {_mib(limits.MAX_FILE_BYTES)} are read",
+            Location(display),
+        )
     if suffix in (".xlsx", ".xlsm"):
         return read_xlsx(p, display)
     if suffix in (".yaml", ".yml"):

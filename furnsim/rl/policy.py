@@ -1,10 +1,19 @@
-"""Shipped policies: load a trained model from ``models/`` and plan a whole week in one pass.
+"""Shipped policies: load a trained model and plan a whole week in one pass.
 
 ``plan_with_policy(instance, goal)`` is what ``furnsim.plan.plan(..., method="ppo")`` calls.
-It loads ``models/ppo-<goal>.zip`` (with its sidecar ``ppo-<goal>.json``), runs the
-simulator from the first decision to the last asking the policy greedily (the arg-max of the
-masked logits), and returns the schedule with details. A missing model raises
+It loads ``ppo-<goal>.zip`` (with its sidecar ``ppo-<goal>.json``) from the models folder
+(:func:`default_models_dir`: the package's ``furnsim/data/models``, or ``$FURNSIM_MODELS``), runs
+the simulator from the first decision to the last asking the policy greedily (the arg-max of
+the masked logits), and returns the schedule with details. A missing model raises
 :class:`FileNotFoundError`, so the planner falls back to the best rule and says so.
+
+A model file is untrusted input. Planning reads only the scorer's weights from the zip's
+``policy.pth`` with ``torch.load(..., weights_only=True)`` (tensors only, no code), after
+bounding the zip (members, uncompressed size); it never unpickles the zip's ``data``. A file
+that would need more (no ``policy.pth``, no sidecar ``max_candidates``, a ``rules`` view,
+anything but tensors) raises :class:`~furnsim.errors.ModelRefused`; the planner then falls
+back to the best rule and says why. ``load_planner(..., trusted=True)`` (training, benchmarks
+of models you made yourself) may still load the whole SB3 model.
 
 The ``candidates`` policy scores each candidate of the deciding machine with a shared
 network; the work per decision grows with the number of candidates only, never with the
@@ -15,26 +24,51 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from furnsim.errors import ModelRefused
 from furnsim.model import Instance
 from furnsim.sim import Schedule, Simulator
 
-__all__ = ["MODELS_DIR", "PolicyPlanner", "load_planner", "model_path", "plan_with_policy"]
+__all__ = [
+    "MODELS_DIR",
+    "ModelRefused",
+    "PolicyPlanner",
+    "load_planner",
+    "model_path",
+    "default_models_dir",
+    "plan_with_policy",
+]
 
-#: shipped models (found from this file, not the working directory)
-MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+#: shipped models: package data (``furnsim/data/models``), found through importlib.resources,
+#: so an installed furnsim (``pip install furnsim``) finds them from any working directory
+MODELS_DIR = Path(str(resources.files("furnsim").joinpath("data", "models")))
+
+#: bounds on a model file, checked before anything in it is read
+MAX_MODEL_FILE_BYTES = 64 * 2**20
+MAX_MODEL_MEMBERS = 32
+MAX_MODEL_UNCOMPRESSED = 128 * 2**20
+MAX_SIDECAR_BYTES = 4 * 2**20
+
+
+def default_models_dir() -> Path:
+    """The folder of the shipped policies: ``$FURNSIM_MODELS`` if set, else the package's."""
+    env = os.environ.get("FURNSIM_MODELS")
+    return Path(env) if env else MODELS_DIR
 
 
 def model_path(goal: str, models_dir: str | Path | None = None) -> Path:
     from furnsim.goals import get_goal
 
-    return Path(models_dir or MODELS_DIR) / f"ppo-{get_goal(goal).name}.zip"
+    folder = Path(models_dir) if models_dir else default_models_dir()
+    return folder / f"ppo-{get_goal(goal).name}.zip"
 
 
 class PolicyPlanner:
@@ -214,6 +248,8 @@ class PolicyPlanner:
 
 
 def _load_model(path: Path) -> Any:
+    """The whole SB3 model. This UNPICKLES the zip's ``data``: only for files you trust
+    (your own training run); planning never calls it (``load_planner(trusted=True)`` does)."""
     from sb3_contrib import MaskablePPO
 
     import furnsim.rl.net  # noqa: F401 - the custom policy class must be importable
@@ -224,75 +260,159 @@ def _load_model(path: Path) -> Any:
 _SCORER_KEYS = ("enc.0", "enc.2", "score")
 
 
-def _load_scorer(path: Path) -> list[tuple[np.ndarray, np.ndarray]] | None:
+def _refuse(path: Path, why: str) -> ModelRefused:
+    return ModelRefused(
+        f"refused model {path.name}: {why} (planning loads only a model's weights, never "
+        "pickled code)"
+    )
+
+
+def _read_weights_member(path: Path) -> bytes:
+    """The zip's ``policy.pth`` bytes, after bounding the zip."""
+    import zipfile
+
+    size = path.stat().st_size
+    if size > MAX_MODEL_FILE_BYTES:
+        raise _refuse(path, f"the file has {size:,} bytes (at most {MAX_MODEL_FILE_BYTES:,})")
+    try:
+        with zipfile.ZipFile(path) as z:
+            infos = z.infolist()
+            if len(infos) > MAX_MODEL_MEMBERS:
+                raise _refuse(
+                    path, f"the zip has {len(infos)} members (at most {MAX_MODEL_MEMBERS})"
+                )
+            total = sum(i.file_size for i in infos)
+            if total > MAX_MODEL_UNCOMPRESSED:
+                raise _refuse(
+                    path,
+                    f"the zip unpacks to {total:,} bytes (at most {MAX_MODEL_UNCOMPRESSED:,})",
+                )
+            try:
+                info = z.getinfo("policy.pth")
+            except KeyError:
+                raise _refuse(
+                    path, "the zip has no policy.pth (weights); its pickled 'data' is not read"
+                ) from None
+            with z.open(info) as f:  # reads at most the member's declared size
+                return f.read(MAX_MODEL_UNCOMPRESSED + 1)
+    except zipfile.BadZipFile as e:
+        raise _refuse(path, f"not a model zip ({e})") from None
+
+
+def _load_scorer(path: Path) -> list[tuple[np.ndarray, np.ndarray]]:
     """The candidate scorer's layers read straight from the SB3 zip (``policy.pth``).
 
-    Planning needs only these ~6k weights. Loading them with ``torch.load`` skips building
-    the SB3 model and its Adam optimizer (whose first use imports ``torch._dynamo``, about
-    2 s), so the first plan of a session starts about 2 s sooner. None when the file has no
-    candidate scorer (the caller then loads the whole model).
+    Weights only: ``torch.load(weights_only=True)`` unpickles nothing but tensors and plain
+    containers, and every value must be a tensor. Planning needs only these ~6k weights;
+    skipping the SB3 model (and its Adam optimizer, whose first use imports
+    ``torch._dynamo``) also makes the first plan of a session about 2 s faster.
     """
     import io
-    import zipfile
 
     import torch
 
+    raw = _read_weights_member(path)
     try:
-        with zipfile.ZipFile(path) as z:
-            raw = z.read("policy.pth")
-    except (KeyError, zipfile.BadZipFile):
-        return None
-    sd = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+        sd = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - any failure is a refusal, never a crash
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise _refuse(path, f"policy.pth is not a weights-only state dict ({msg[:200]})") from None
+    if not isinstance(sd, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in sd.items()
+    ):
+        raise _refuse(path, "policy.pth holds something other than named tensors")
     out = []
     for name in _SCORER_KEYS:
         w, b = (
             sd.get(f"features_extractor.{name}.weight"),
             sd.get(f"features_extractor.{name}.bias"),
         )
-        if w is None or b is None:
-            return None
-        out.append((w.numpy().T.astype(np.float64), b.numpy().astype(np.float64)))
+        if w is None or b is None or w.ndim != 2 or b.ndim != 1 or w.shape[0] != b.shape[0]:
+            raise _refuse(path, f"policy.pth has no candidate scorer layer {name!r}")
+        out.append((w.double().numpy().T.copy(), b.double().numpy().copy()))
+    for (w1, _), (w2, _) in zip(out, out[1:], strict=False):
+        if w1.shape[1] != w2.shape[0]:
+            raise _refuse(path, "the scorer's layer shapes do not fit together")
+    if out[-1][0].shape[1] != 1:
+        raise _refuse(path, "the scorer's last layer must give one score per candidate")
     return out
 
 
-@lru_cache(maxsize=8)
-def _cached(path: str, mtime: float) -> PolicyPlanner:
-    p = Path(path)
+def _read_sidecar(p: Path) -> dict[str, Any]:
     side = p.with_suffix(".json")
-    meta = json.loads(side.read_text(encoding="utf-8")) if side.exists() else {}
-    k = meta.get("config", {}).get("max_candidates")
-    if str(meta.get("view", "candidates")) == "candidates" and k:
-        layers = _load_scorer(p)
-        if layers is not None:
-            from furnsim.env.observations import CANDIDATE_FEATURES, CONTEXT_FEATURES
+    if not side.exists():
+        return {}
+    if side.stat().st_size > MAX_SIDECAR_BYTES:
+        raise _refuse(p, f"its sidecar {side.name} is larger than {MAX_SIDECAR_BYTES:,} bytes")
+    try:
+        meta = json.loads(side.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise _refuse(p, f"its sidecar {side.name} is not valid JSON ({e})") from None
+    if not isinstance(meta, dict):
+        raise _refuse(p, f"its sidecar {side.name} is not a JSON object")
+    return meta
 
-            want = len(CANDIDATE_FEATURES) + len(CONTEXT_FEATURES)
-            if layers[0][0].shape[0] != want:
-                raise ValueError(
-                    f"{p}: the policy reads {layers[0][0].shape[0]} features per candidate, "
-                    f"this furnsim builds {want} (retrain it: furnsim train --config ...)"
-                )
-            return PolicyPlanner(None, meta, layers=layers, max_candidates=int(k))
-    return PolicyPlanner(_load_model(p), meta)
+
+@lru_cache(maxsize=8)
+def _cached(path: str, mtime: float, trusted: bool = False) -> PolicyPlanner:
+    p = Path(path)
+    meta = _read_sidecar(p)
+    cfg = meta.get("config", {})
+    k = cfg.get("max_candidates") if isinstance(cfg, dict) else None
+    view = str(meta.get("view", "candidates"))
+    if trusted and not (view == "candidates" and k):
+        return PolicyPlanner(_load_model(p), meta)
+    if view != "candidates":
+        raise _refuse(
+            p,
+            f"its view is {view!r}: only the 'candidates' scorer plans from weights alone "
+            "(a 'rules' policy needs the whole pickled SB3 model)",
+        )
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 4096:
+        raise _refuse(
+            p,
+            f"its sidecar {p.with_suffix('.json').name} is missing or has no config.max_candidates "
+            "(a whole number 1..4096)",
+        )
+    layers = _load_scorer(p)
+    from furnsim.env.observations import CANDIDATE_FEATURES, CONTEXT_FEATURES
+
+    want = len(CANDIDATE_FEATURES) + len(CONTEXT_FEATURES)
+    if len(layers) != 3 or layers[0][0].shape[0] != want:
+        raise _refuse(
+            p,
+            f"the policy reads {layers[0][0].shape[0]} features per candidate, this furnsim "
+            f"builds {want} (retrain it: furnsim train --config ...)",
+        )
+    return PolicyPlanner(None, meta, layers=layers, max_candidates=int(k))
 
 
 def load_planner(
-    goal: str | None = None, *, path: str | Path | None = None, models_dir: str | Path | None = None
+    goal: str | None = None,
+    *,
+    path: str | Path | None = None,
+    models_dir: str | Path | None = None,
+    trusted: bool = False,
 ) -> PolicyPlanner:
-    """The shipped policy of ``goal`` (or the model at ``path``); FileNotFoundError if none."""
+    """The shipped policy of ``goal`` (or the model at ``path``).
+
+    FileNotFoundError if there is none; :class:`ModelRefused` if the file cannot be planned
+    with from its weights alone. ``trusted=True`` (only for models you made yourself) also
+    loads policies that need the whole pickled SB3 model (a ``rules`` view).
+    """
     if path is None:
         if goal is None:
             raise ValueError("give a goal or a model path")
         path = model_path(goal, models_dir)
     p = Path(path)
-    if not p.exists():
+    if not p.is_file():
         raise FileNotFoundError(
             f"no trained policy at {p} (train one: furnsim train --config configs/train/<goal>.yaml)"
         )
     import torch
 
     torch.set_num_threads(1)
-    return _cached(str(p.resolve()), p.stat().st_mtime)
+    return _cached(str(p.resolve()), p.stat().st_mtime, bool(trusted))
 
 
 def plan_with_policy(

@@ -33,7 +33,6 @@ import yaml
 
 __all__ = ["TrainConfig", "TrainResult", "load_config", "main", "train"]
 
-REPO = Path(__file__).resolve().parents[2]
 SELECT_SEED = 1000  # weeks for choosing the teacher / best single rule
 VALID_SEED = 2000  # validation weeks for checkpoint selection
 BC_SEED = 3000  # weeks for behaviour cloning
@@ -77,8 +76,10 @@ class TrainConfig:
     bc_label_smoothing: float = 0.0  # > 0 keeps the cloned policy stochastic enough for PPO
     eval_weeks: int = 6  # validation weeks for checkpoint selection
     eval_every: int = 8_192  # env steps between validations
-    out: str = "models"  # where the best model + sidecar go (relative to the repo root)
-    run_dir: str = "runs"  # checkpoints and TensorBoard logs (relative to the repo root)
+    # where the best model + sidecar go (relative to the working directory; the shipped models
+    # are package data in furnsim/data/models: run from the repo root to replace them)
+    out: str = "furnsim/data/models"
+    run_dir: str = "runs"  # checkpoints and TensorBoard logs (relative to the working directory)
     name: str | None = None  # model name; default ppo-<goal>
     progress_bar: bool = False  # SB3 progress bar (tqdm + rich; else a note)
     tensorboard: bool = True  # TensorBoard logs in <run_dir>/<name>/tb (skipped if not installed)
@@ -110,7 +111,7 @@ def _commit() -> str:
     try:
         out = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
-            cwd=REPO,
+            cwd=Path(__file__).resolve().parent,
             capture_output=True,
             text=True,
             timeout=5,
@@ -292,9 +293,9 @@ def train(cfg: TrainConfig) -> TrainResult:
     torch.manual_seed(cfg.seed)
     goal = get_goal(cfg.goal).name
     name = cfg.name or f"ppo-{goal}"
-    run_dir = REPO / cfg.run_dir / name
+    run_dir = Path(cfg.run_dir) / name
     (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
-    out_dir = REPO / cfg.out
+    out_dir = Path(cfg.out)
     out_dir.mkdir(parents=True, exist_ok=True)
 
     def log(msg: str) -> None:
@@ -525,7 +526,7 @@ def retune_sampling(cfg: TrainConfig) -> dict[str, Any]:
 
     torch.set_num_threads(cfg.torch_threads)
     goal = get_goal(cfg.goal).name
-    dest = REPO / cfg.out / f"{cfg.name or f'ppo-{goal}'}.zip"
+    dest = Path(cfg.out) / f"{cfg.name or f'ppo-{goal}'}.zip"
     side = json.loads(dest.with_suffix(".json").read_text(encoding="utf-8"))
     source = make_source(cfg.plant, (cfg.train_jobs[0], cfg.train_jobs[1]))
     val = _weeks(source, VALID_SEED, cfg.eval_weeks, cfg.eval_jobs)

@@ -6,6 +6,12 @@ Split as variables (integer data, decision variables) / constraints (semantics) 
 (the goal cost in integer form) / solve (warm start, solve, replay through the simulator).
 """
 
-from furnsim.solvers.cpsat.solve import CpSolution, build_model, replay_sequences, solve_cpsat
+from furnsim.solvers.cpsat.solve import (
+    CpSolution,
+    NoUsablePlan,
+    build_model,
+    replay_sequences,
+    solve_cpsat,
+)
 
-__all__ = ["CpSolution", "build_model", "replay_sequences", "solve_cpsat"]
+__all__ = ["CpSolution", "NoUsablePlan", "build_model", "replay_sequences", "solve_cpsat"]

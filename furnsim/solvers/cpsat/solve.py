@@ -30,9 +30,14 @@ from furnsim.solvers.cpsat.constraints import add_buffers, add_machines, add_ope
 from furnsim.solvers.cpsat.objective import Objective, add_objective
 from furnsim.solvers.cpsat.variables import CpData, CpVars, build_data, build_variables
 
-__all__ = ["CpSolution", "build_model", "replay_sequences", "solve_cpsat"]
+__all__ = ["CpSolution", "NoUsablePlan", "build_model", "replay_sequences", "solve_cpsat"]
 
 Progress = Callable[[str, float], None]
+
+
+class NoUsablePlan(RuntimeError):
+    """CP-SAT's solutions are not executable (their timing is invalid and their replay
+    deadlocks, e.g. a swap through two full buffers) and there is no valid hint."""
 
 
 @dataclass
@@ -450,12 +455,17 @@ def solve_cpsat(
     replay_costs: list[float] = []
     replay_failures: list[str] = []
     raw_cost = math.nan
+    raw_problem = ""
     replay_notes: list[str] = []
     for k, sol in enumerate(reversed(sols)):
         if k == 0 and data.exact:
             raw = _raw_schedule(instance, data, sol, buffers, anticipatory_setups)
             rc, rv = _price(instance, raw, g)
             raw_cost = rc if rv == 0 else math.nan
+            if rv:
+                from furnsim.validate import validate
+
+                raw_problem = str(validate(raw, instance)[0])
             if rv == 0:
                 best = (rc, raw, "cpsat")
         s, why = replay_sequences(
@@ -477,9 +487,14 @@ def solve_cpsat(
     elif hint_ok and hint_s is not None:
         schedule, final_cost, source = hint_s, hint_cost, "hint"
     else:
-        raise RuntimeError(
-            f"CP-SAT found no usable plan ({status_name}) and there is no valid hint"
-            + (f": {replay_failures[0]}" if replay_failures else "")
+        raise NoUsablePlan(
+            f"CP-SAT found no executable plan ({status_name}) and there is no valid hint"
+            + (f"; its timing breaks the semantics: {raw_problem}" if raw_problem else "")
+            + (
+                f"; replaying its machine sequences: {replay_failures[0]}"
+                if replay_failures
+                else ""
+            )
         )
     lb_valid = not obj.unmodelled
     tolerance = 0.0
