@@ -198,3 +198,30 @@ def test_flat_articles_are_unchanged():
     _, s, _ = _run(inst)
     assert s.to_dict().keys().isdisjoint({"job_parent", "job_kit_volume"})
     assert kpis(s, inst)["kit_wait_time"] == 0
+
+
+def test_kit_rule_prefers_the_batch_whose_siblings_are_nearly_done():
+    from furnsim.rules import RULES, best_rule
+
+    # O1 (1 piece) and O2 (10 pieces): B1 needs 1 min on W2, B2 10 min; O2 is more urgent
+    inst = bom(
+        [
+            ("K", None, 1, [("ASSY", 1)], 0),
+            ("A", "K", 1, [("W1", 5)], 0),
+            ("B", "K", 1, [("W2", 1)], 0),
+        ],
+        orders=[("O1", 1, 100, 0), ("O2", 10, 20, 0)],
+    )
+    ids = inst.compiled.job_ids
+    w1 = inst.compiled.machine_ids.index("W1")
+    first = {}
+    for name in ("KIT", "EDD"):
+        s, sim = RULES[name].plan(inst)
+        assert sim.deadlock is None and validate(s, inst) == []
+        first[name] = next(ids[j] for _, m, j in sim.dispatch_log if m == w1)
+    assert first == {"KIT": "O1/A", "EDD": "O2/A"}
+    # the remaining work of a child runs to the end of its root: A = 5 + K's 1 (per piece)
+    sim = Simulator(inst)
+    assert sim.op_rem_work[inst.compiled.job_op_start[1]] == 6
+    b = best_rule(inst, "speed")
+    assert "KIT" in b.costs and validate(b.schedule, inst) == []

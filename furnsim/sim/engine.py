@@ -147,6 +147,21 @@ class Simulator:
             if p >= 0:
                 kit_total[p] += self._kit_vol[j]
         self._kit_total = kit_total  # per assembly job: the volume its kit frees at its start
+        self._children: list[list[int]] = [[] for _ in range(ci.n_jobs)]
+        for j, p in enumerate(self._parent):
+            if p >= 0:
+                self._children[p].append(j)
+        # work after a child's own route: its parent's, grandparent's, ... up to the root; the
+        # remaining work (LWKR, slack) of a child runs to the end of its order's root
+        path = np.zeros(ci.n_jobs)
+        if self._has_kits:
+            from furnsim.sim.kits import path_ops, path_work
+
+            path = path_work(self._parent, self.job_total_work)
+            job_of = ci.op_job
+            self.op_rem_work = self.op_rem_work + path[job_of]
+            self.op_rem_ops = self.op_rem_ops + path_ops(self._parent, starts)[job_of]
+        self.job_path_work = path  # (n_jobs,) work of the job's ancestors
 
     # -- lifecycle --------------------------------------------------------------------
     def reset(self, instance: Instance | CompiledInstance | None = None) -> Decision | None:

@@ -12,10 +12,68 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 if TYPE_CHECKING:
     from furnsim.sim.engine import Simulator
 
-__all__ = ["diagnose_kits"]
+__all__ = ["diagnose_kits", "kit_features", "path_ops", "path_work"]
+
+
+def path_work(parent: list[int], own_work: np.ndarray) -> np.ndarray:
+    """(n_jobs,) mean work of each job's ancestors (parent, grandparent, ... the root)."""
+    out = np.zeros(len(parent))
+    for j, p in enumerate(parent):
+        while p >= 0:
+            out[j] += own_work[p]
+            p = parent[p]
+    return out
+
+
+def path_ops(parent: list[int], starts: np.ndarray) -> np.ndarray:
+    """(n_jobs,) operations of each job's ancestors."""
+    own = np.diff(starts).astype(np.int64)
+    out = np.zeros(len(parent), dtype=np.int64)
+    for j, p in enumerate(parent):
+        while p >= 0:
+            out[j] += own[p]
+            p = parent[p]
+    return out
+
+
+def kit_features(sim: Simulator, jobs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per job (its parent's kit): (share of siblings departed, siblings still missing besides
+    the job itself, their remaining own mean work). A job without parent: (1, 0, 0).
+
+    "Departed" = left its last machine toward the kit. Used by the KIT rule and the optional
+    kit features of the PPO observation.
+    """
+    n = jobs.size
+    done = np.ones(n)
+    missing = np.zeros(n)
+    work = np.zeros(n)
+    if not sim._has_kits or n == 0:
+        return done, missing, work
+    from furnsim.sim.engine import DONE
+
+    kids = sim._children
+    state = sim.job_state
+    for i, j in enumerate(jobs.tolist()):
+        p = sim._parent[j]
+        if p < 0:
+            continue
+        sib = kids[p]
+        gone = 0
+        for s in sib:
+            if state[s] == DONE:
+                gone += 1
+            elif s != j:
+                missing[i] += 1
+                o = int(sim.job_op[s])
+                own = sim.op_rem_work[o] - sim.job_path_work[s] if o < sim._job_end[s] else 0.0
+                work[i] += own
+        done[i] = gone / len(sib)
+    return done, missing, work
 
 
 def diagnose_kits(
