@@ -162,7 +162,7 @@ def add_objective(model: cp_model.CpModel, data: CpData, v: CpVars, goal: Goal) 
         if w_proc:
             for m, lit in v.pres[o].items():
                 lin.add(lit, w_proc * data.proc_min[o][m])
-        if w_block and o != data.last_op[int(ci.op_job[o])]:
+        if w_block and (v.lv[o] is not v.en[o] or o != data.last_op[int(ci.op_job[o])]):
             lin.add(v.lv[o], w_block / ts)
             lin.add(v.en[o], -w_block / ts)
     # buffers
@@ -180,6 +180,16 @@ def add_objective(model: cp_model.CpModel, data: CpData, v: CpVars, goal: Goal) 
             elif c:
                 lin.add(v.st[o], c / ts)
                 lin.add(v.depart(o, data), -c / ts)
+        sizes = {c_job: size for kits in v.kit_buf.values() for c_job, _, size in kits}
+        for c_job in np.flatnonzero(data.parent >= 0).tolist():  # children waiting for their kit
+            vol = float(ci.job_kit_volume[c_job])
+            wc = data.kit_wc(c_job)
+            c = w_bvm * vol + (w_bl * vol / cap[wc] if math.isfinite(cap[wc]) else 0.0)
+            if c and c_job in sizes:
+                lin.add(sizes[c_job], c / ts)
+            elif c:
+                lin.add(v.st[int(data.first_op[data.parent[c_job]])], c / ts)
+                lin.add(v.lv[int(data.last_op[c_job])], -c / ts)
     w_ol, w_ovm = w.get("overflow_load", 0), w.get("overflow_volume_minutes", 0)
     if (w_ol or w_ovm) and v.overflow:
         for wc, over in v.overflow.items():
