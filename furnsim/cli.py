@@ -103,6 +103,10 @@ def generate(
         Path | None, typer.Option(help="existing plant: write only a week of orders for it")
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="workbook|csv|yaml")] = "workbook",
+    bom_depth: Annotated[
+        int, typer.Option(help="0 independent parts; 1 kits / final assembly; 2 + drawers, seats")
+    ] = 0,
+    max_fan_in: Annotated[int, typer.Option(help="most children per assembly (0 = any)")] = 0,
 ) -> None:
     """Generate a synthetic furniture plant and week, or (with --plant) a week of orders."""
     from furnsim.generate import generate_to_dir
@@ -125,6 +129,8 @@ def generate(
             seed=seed,
             plant=plant,
             fmt=fmt,  # type: ignore[arg-type]
+            bom_depth=bom_depth,
+            max_fan_in=max_fan_in,
         )
     except DataError as e:
         _fail_data(e)

@@ -188,3 +188,81 @@ def test_blank_parent_column_plans_bit_identical(tmp_path: Path) -> None:
         pytest.skip("the demo data changed since the digests were recorded")
     assert _digest(plan(flat, "speed", "rule:ATC").schedule) == "c3b4d855b2b0e415"
     assert _digest(plan(flat, "empty-buffers", "rule:EDD").schedule) == "2d190664cda81062"
+
+
+# -- generator: bill-of-materials depth and fan-in -----------------------------------------
+@pytest.mark.parametrize(("depth", "fan_in"), [(1, 0), (2, 0), (2, 4)])
+def test_generator_bom_options(depth: int, fan_in: int, tmp_path: Path) -> None:
+    from furnsim.generate import generate_plant_tables
+    from furnsim.io import write_workbook
+    from furnsim.model.bom import children_of
+    from furnsim.rules import best_rule
+    from furnsim.validate import validate
+
+    flat = generate_plant_tables(8, 16, 200, 4)  # seed 4: three articles with drawers
+    t = generate_plant_tables(8, 16, 200, 4, bom_depth=depth, max_fan_in=fan_in)
+    inst = load_instance(write_workbook(t, tmp_path / "p.xlsx", help_sheet=False))
+    flat_inst = load_instance(write_workbook(flat, tmp_path / "f.xlsx", help_sheet=False))
+    assert inst.compiled.has_assembly and not flat_inst.compiled.has_assembly
+    ids = set()
+    for art in inst.catalog.articles:
+        kids = children_of(art.components)
+        root = [c for c in art.components if not c.parent and c.id in kids]
+        assert len(root) == 1 and root[0].id in ("ASSEMBLY", "KIT")
+        ids |= {c.id for c in art.components}
+        if fan_in:
+            assert all(len(v) <= fan_in for v in kids.values())
+        # parts no longer assemble or pack themselves: the root does, once per article
+        for c in art.components:
+            if c.id not in kids:
+                assert all(op.work_center not in ("ASSY", "PACK") for op in c.routing)
+        assert root[0].routing[-1].work_center == "PACK"
+    for art in flat_inst.catalog.articles:  # drawers where an article has drawer parts
+        drawer = [c.id for c in art.components if c.id.startswith("DRAWER-")]
+        tree = {c.id for c in inst.catalog.article(art.id).components}
+        want = depth >= 2 and "DRAWER-FRONT" in drawer and len(drawer) >= 2
+        assert ("DRAWER" in tree) == want or (fan_in and not want), art.id
+    assert ("DRAWER" in ids) == (depth >= 2)
+    b = best_rule(inst, "speed")
+    assert validate(b.schedule, inst) == []
+
+
+def test_assembly_tree_keeps_the_work_and_builds_drawers_and_seats() -> None:
+    from furnsim.furniture import DRAWER_BULK, KitPart, assembly_tree
+
+    parts = [
+        KitPart("SIDE", 2, 0.01, assy=1.5, pack=0.4),
+        KitPart("DRAWER-FRONT", 3, 0.002, assy=0.8, pack=0.2),
+        KitPart("DRAWER-SIDE", 6, 0.001, assy=1.0, pack=0.1),
+        KitPart("SEAT", 1, 0.003, assy=0.8, pack=0.3, upholstery=("UPH", "FAB", 12.0, 0.0)),
+    ]
+    parent, nodes = assembly_tree(parts, assembled=True, box="BOX-L", jig="A-CASE", depth=2)
+    by = {n.id: n for n in nodes}
+    assert [n.id for n in nodes][0] == "ASSEMBLY"  # parents first
+    assert parent == {
+        "SIDE": "ASSEMBLY",
+        "DRAWER-FRONT": "DRAWER",
+        "DRAWER-SIDE": "DRAWER",
+        "SEAT": "SEAT-UPH",
+        "DRAWER": "ASSEMBLY",
+        "SEAT-UPH": "ASSEMBLY",
+    }
+    assert by["DRAWER"].qty == 3 and by["DRAWER"].volume == pytest.approx(
+        (3 * 0.002 + 6 * 0.001) / 3 * DRAWER_BULK
+    )
+    # assembly minutes per article: drawers (3 x their share) + the final assembly = the parts'
+    drawer_work = by["DRAWER"].qty * by["DRAWER"].steps[0][2]
+    assert drawer_work == pytest.approx(3 * 0.8 + 6 * 1.0)
+    assert by["ASSEMBLY"].steps[0] == ("ASSY", "A-CASE", pytest.approx(2 * 1.5 + 0.8), 0.0)
+    assert by["ASSEMBLY"].steps[1][2] == pytest.approx(2 * 0.4 + 3 * 0.2 + 6 * 0.1 + 0.3)
+    assert by["SEAT-UPH"].steps == [("UPH", "FAB", 12.0, 0.0)]
+    flat_parent, flat_nodes = assembly_tree(parts, assembled=False, box="BOX-L", depth=1)
+    assert {n.id for n in flat_nodes} == {"KIT"} and set(flat_parent.values()) == {"KIT"}
+    assert [s[0] for s in flat_nodes[0].steps] == ["PACK"]
+    _, fan = assembly_tree(parts, assembled=True, box="BOX-L", depth=2, max_fan_in=2)
+    kids: dict[str, int] = {}
+    for n in fan:
+        if n.parent:
+            kids[n.parent] = kids.get(n.parent, 0) + 1
+    assert all(len(n.children) <= 2 for n in fan)
+    assert assembly_tree(parts, assembled=True, box="B", depth=0) == ({}, [])
