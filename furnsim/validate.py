@@ -889,13 +889,23 @@ class _Checker:
         dep, ss, st, lv = t["depart"], t["setup_start"], t["start"], t["leave"]
         vol, cap_all = r.op_volume, r.capacity
         n = r.n_ops
-        consuming = np.isfinite(dep) & (vol > 0) & np.isfinite(cap_all[r.op_wc])
+        # holdings (wc, from, until, volume): operations, and children waiting for their kit
+        h_w, h_d, h_s, h_v = r.op_wc, dep, st, vol
+        if r.has_assembly:
+            kids = np.flatnonzero(r.job_parent >= 0)
+            lo = r.job_last[kids]
+            fp = r.job_first[r.job_parent[kids]]
+            h_w = np.concatenate([h_w, r.op_wc[fp]])
+            h_d = np.concatenate([h_d, lv[lo]])
+            h_s = np.concatenate([h_s, st[fp]])
+            h_v = np.concatenate([h_v, r.job_kit_volume[kids]])
+        consuming = np.isfinite(h_d) & (h_v > 0) & np.isfinite(cap_all[h_w])
         found: list[tuple[float, int, float]] = []  # (instant, wc, level just before it)
-        for w in np.unique(r.op_wc[consuming]).tolist():
-            ops = np.flatnonzero(consuming & (r.op_wc == w))
-            d = dep[ops]
-            sv = np.where(np.isfinite(st[ops]), st[ops], np.inf)
-            v = vol[ops]
+        for w in np.unique(h_w[consuming]).tolist():
+            ops = np.flatnonzero(consuming & (h_w == w))
+            d = h_d[ops]
+            sv = np.where(np.isfinite(h_s[ops]), h_s[ops], np.inf)
+            v = h_v[ops]
             od, os_ = np.argsort(d, kind="stable"), np.argsort(sv, kind="stable")
             ds, ss_ = d[od], sv[os_]
             cd, cs = np.r_[0.0, np.cumsum(v[od])], np.r_[0.0, np.cumsum(v[os_])]
@@ -968,6 +978,8 @@ class _Checker:
             for o in p_ops
             if int(r.op_wc[o]) in levels and np.isfinite(dep[o]) and dep[o] < t0 + tol
         }
+        if r.has_assembly:
+            self._instant_kits(t0, levels, leaves, d_ops, p_ops, preds, need, frees)
         cap = {w: float(r.capacity[w]) for w in levels}
         vtol = tol * max(1.0, *cap.values())
         inst = _Instant(events, preds, need, frees, dict(levels), cap, vtol)
@@ -1002,6 +1014,47 @@ class _Checker:
             "is a deadlock)",
             sorted({e[1] - (0 if r.op_first[e[1]] else 1) for e in stuck}),
         )
+
+
+    def _instant_kits(
+        self,
+        t0: float,
+        levels: dict[int, float],
+        leaves: dict[int, tuple[int, int]],
+        d_ops: set[int],
+        p_ops: set[int],
+        preds: dict[tuple[int, int], list[tuple[int, int]]],
+        need: dict[tuple[int, int], tuple[int, float]],
+        frees: dict[tuple[int, int], tuple[int, float]],
+    ) -> None:
+        """Kits at one instant: a child leaving its last machine toward a contested buffer
+        needs room for its kit volume; an assembly is released (its first operation's
+        departure) after every child that leaves at this instant; its processing start frees
+        the kit volume of the children that have left."""
+        r, tol = self.ref, self.tol
+        lv = self.s.times["leave"]
+        for o, e in leaves.items():
+            j = int(r.op_job[o])
+            p = int(r.job_parent[j])
+            if p < 0 or o != r.job_last[j]:
+                continue
+            w = int(r.op_wc[r.job_first[p]])
+            if w in levels and r.job_kit_volume[j] > 0:
+                need[e] = (w, float(r.job_kit_volume[j]))
+        for fp in d_ops | p_ops:
+            p = int(r.op_job[fp])
+            if not r.job_assembly[p] or fp != r.job_first[p]:
+                continue
+            kids = np.flatnonzero(r.job_parent == p)
+            lo = r.job_last[kids]
+            if fp in d_ops:
+                preds.setdefault((_D, fp), []).extend(leaves[o] for o in lo.tolist() if o in leaves)
+            w = int(r.op_wc[fp])
+            if fp in p_ops and w in levels:
+                gone = np.isfinite(lv[lo]) & (lv[lo] < t0 + tol)
+                v = float(r.job_kit_volume[kids][gone].sum())
+                if v > 0:
+                    frees[(_P, fp)] = (w, v)
 
 
 # -- one instant: is there an order of its events? ------------------------------------------

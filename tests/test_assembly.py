@@ -225,3 +225,49 @@ def test_kit_rule_prefers_the_batch_whose_siblings_are_nearly_done():
     assert sim.op_rem_work[inst.compiled.job_op_start[1]] == 6
     b = best_rule(inst, "speed")
     assert "KIT" in b.costs and validate(b.schedule, inst) == []
+
+
+def test_kit_swap_through_a_full_buffer_is_caught_at_its_instant():
+    # ASSY holds 2 m3: O2's A (2 m3) waits there for O2's slow B; O1's A must block on W1
+    # from 15 until K2 starts at 30. Tampered: O1/A leaves at 15 and K1 starts at once -
+    # the room K1's start frees is O1/A's own, so no order of that instant works.
+    inst = bom(
+        [
+            ("K", None, 1, [("ASSY", 1)], 0),
+            ("A", "K", 1, [("W1", 5)], 1),
+            ("B", "K", 1, [("W2", 10)], 0),
+        ],
+        orders=[("O1", 1, math.inf, 0), ("O2", 2, math.inf, 0)],
+        capacity={"ASSY": 2.0},
+    )
+    sim = Simulator(inst)
+    ids = sim.ci.job_ids
+    order = {"W1": ["O2/A", "O1/A"], "W2": ["O1/B", "O2/B"], "ASSY": ["O2/K", "O1/K"]}
+
+    def choose(d):
+        want = order[sim.ci.machine_ids[d.machine]]
+        c = [ids[j] for j in d.candidates.tolist()]
+        return d.candidates[min(range(len(c)), key=lambda i: want.index(c[i]))]
+
+    s = run(sim, choose)
+    f = s.to_frame(inst).set_index("job")
+    assert (f.loc["O1/A", "end"], f.loc["O1/A", "leave"]) == (15, 30)
+    assert validate(s, inst) == []
+    j = {jid: i for i, jid in enumerate(ids)}
+    a1 = int(sim.ci.job_op_start[j["O1/A"]])
+    k1 = int(sim.ci.job_op_start[j["O1/K"]])
+    s.times["leave"][a1] = 15
+    s.finish_arrive[j["O1/A"]] = 15
+    for fld, v in (
+        ("depart", 15),
+        ("arrive", 15),
+        ("setup_start", 15),
+        ("setup_end", 15),
+        ("start", 15),
+        ("end", 16),
+        ("leave", 16),
+    ):
+        s.times[fld][k1] = v
+    s.finish_arrive[j["O1/K"]] = 16
+    kinds = {v.kind for v in validate(s, inst)}
+    assert "instant" in kinds, kinds
