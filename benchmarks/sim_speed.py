@@ -343,7 +343,20 @@ def run_speed(args: argparse.Namespace, log: Callable[[str], None]) -> tuple[lis
             notes.append(f"demo week: {why}")
         else:
             notes.append(f"demo week: {describe(demo)}")
-            add("demo week", "furnsim", furnsim_runner(demo, buffers="hard")).ratio = 1.0
+            base = add("demo week", "furnsim", furnsim_runner(demo, buffers="hard"))
+            base.ratio = 1.0
+            # the same week with working time (furnsim.calendar.demo_working_time: two shifts
+            # with breaks, three on LACQ, a non-interruptible VENEER press, a CNC maintenance)
+            from furnsim.calendar import demo_working_time
+
+            cal = add(
+                "demo week + calendars",
+                "furnsim",
+                furnsim_runner(demo_working_time(demo), buffers="hard"),
+            )
+            if base.steps_per_s and cal.steps_per_s:
+                cal.ratio = cal.steps_per_s / base.steps_per_s
+                cal.note = (cal.note + "; " if cal.note else "") + "ratio vs. the 24/7 demo week"
         gen, why = generate_week(args.work_centers, args.machines, args.gen_jobs, args.seed)
         label = f"generated {args.machines}m/{args.gen_jobs}j"
         if gen is None:

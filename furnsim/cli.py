@@ -35,10 +35,18 @@ def _parse_start(value: str | None) -> datetime | None:
     if value is None:
         return None
     try:
-        return datetime.fromisoformat(value)
+        start = datetime.fromisoformat(value)
     except ValueError:
         typer.echo(f"--plan-start: {value!r} is not a date/time like 2026-11-23T06:00", err=True)
         raise typer.Exit(EXIT_DATA_ERROR) from None
+    if start.tzinfo is not None:
+        typer.echo(
+            f"--plan-start: {value!r} has a UTC offset; give the plant's local time without one, "
+            "e.g. 2026-11-23T06:00",
+            err=True,
+        )
+        raise typer.Exit(EXIT_DATA_ERROR)
+    return start
 
 
 FormatOpt = Annotated[str, typer.Option("--format", help="auto|workbook|csv|yaml|jsp|fjs")]
@@ -93,12 +101,17 @@ def check_data(
 @app.command()
 def generate(
     out: Annotated[Path, typer.Option(help="output folder")],
-    jobs: Annotated[int, typer.Option(help="number of component jobs in the week")] = 500,
-    seed: Annotated[int, typer.Option(help="random seed (deterministic output)")] = 0,
+    jobs: Annotated[
+        int, typer.Option(min=1, help="number of component jobs in the week (>= 1)")
+    ] = 500,
+    seed: Annotated[int, typer.Option(min=0, help="random seed >= 0 (deterministic output)")] = 0,
     work_centers: Annotated[
-        int | None, typer.Option(help="work centers of a synthetic plant")
+        int | None, typer.Option(min=1, max=1000, help="work centers of a synthetic plant")
     ] = None,
-    machines: Annotated[int | None, typer.Option(help="machines of a synthetic plant")] = None,
+    machines: Annotated[
+        int | None,
+        typer.Option(min=1, max=10_000, help="machines of a synthetic plant (>= work centers)"),
+    ] = None,
     plant: Annotated[
         Path | None, typer.Option(help="existing plant: write only a week of orders for it")
     ] = None,
@@ -107,6 +120,14 @@ def generate(
         int, typer.Option(help="0 independent parts; 1 kits / final assembly; 2 + drawers, seats")
     ] = 0,
     max_fan_in: Annotated[int, typer.Option(help="most children per assembly (0 = any)")] = 0,
+    shifts: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=3,
+            help="new plant: 1-3 shifts Mon-Fri with breaks for every work center (0 = 24/7)",
+        ),
+    ] = 0,
 ) -> None:
     """Generate a synthetic furniture plant and week, or (with --plant) a week of orders."""
     from furnsim.generate import generate_to_dir
@@ -120,6 +141,23 @@ def generate(
     if fmt not in ("workbook", "csv", "yaml"):
         typer.echo("--format: use workbook, csv or yaml", err=True)
         raise typer.Exit(EXIT_DATA_ERROR)
+    from furnsim.io.limits import MAX_JOBS
+
+    if jobs > MAX_JOBS:
+        typer.echo(f"--jobs: at most {MAX_JOBS:,} (furnsim.io.limits.MAX_JOBS)", err=True)
+        raise typer.Exit(EXIT_DATA_ERROR)
+    if (
+        plant is None
+        and machines is not None
+        and work_centers is not None
+        and machines < work_centers
+    ):
+        typer.echo(
+            f"--machines ({machines}) must be >= --work-centers ({work_centers}): every "
+            "work center needs a machine",
+            err=True,
+        )
+        raise typer.Exit(EXIT_DATA_ERROR)
     try:
         written = generate_to_dir(
             out,
@@ -131,9 +169,13 @@ def generate(
             fmt=fmt,  # type: ignore[arg-type]
             bom_depth=bom_depth,
             max_fan_in=max_fan_in,
+            shifts=shifts,
         )
     except DataError as e:
         _fail_data(e)
+    except ValueError as e:  # a setting the generator cannot meet: still no traceback
+        typer.echo(f"generate: {e}", err=True)
+        raise typer.Exit(EXIT_DATA_ERROR) from None
     paths = written if isinstance(written, list | tuple) else [written]
     for p in paths:
         typer.echo(f"wrote {p}")
@@ -186,6 +228,12 @@ def _print_kpis(res: Any) -> None:
             f"search:      {sr['passes']} passes around {sr['around']} (noise {sr['eps']:g}) "
             f"in {sr['seconds']:.2f} s: {sr['rule_cost']:,.2f} -> {sr['best_cost']:,.2f}"
         )
+    if "lns" in d:
+        ln = d["lns"]
+        typer.echo(
+            f"lns:         {ln['iterations']} neighbours from {ln['start']} in "
+            f"{ln['seconds']:.2f} s: {ln['start_cost']:,.2f} -> {ln['best_cost']:,.2f}"
+        )
     typer.echo(f"planned in {res.wall_time:.3f} s")
 
 
@@ -197,24 +245,30 @@ def plan_cmd(
     orders: Annotated[Path | None, typer.Option(help="orders file (.xlsx/.csv/.yaml)")] = None,
     fmt: FormatOpt = "auto",
     goal: Annotated[str, typer.Option(help=GOAL_HELP)] = "speed",
-    method: Annotated[str, typer.Option(help="rule:NAME | best-rule | cpsat | ppo")] = "best-rule",
+    method: Annotated[
+        str, typer.Option(help="rule:NAME | best-rule | cpsat | ppo | lns")
+    ] = "best-rule",
     json_out: Annotated[
         Path | None, typer.Option("--json", help="write the result as JSON here")
     ] = None,
-    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="random seed (>= 0)")] = 0,
     buffers: Annotated[str, typer.Option(help="hard (blocking) | soft (overflow priced)")] = "hard",
     time_limit: Annotated[
         float | None,
         typer.Option(
+            min=0.0,
+            max=86_400.0,
             help="seconds: cpsat's limit; ppo's search time (sampled passes, default 1.5); "
-            "best-rule: search of noisy passes around the best rule after the rules"
+            "best-rule: search of noisy passes around the best rule after the rules; "
+            "lns: optimize this long (default 60)",
         ),
     ] = None,
     passes: Annotated[
         int | None,
         typer.Option(
+            max=10_000,
             help="ppo: policy passes (greedy + sampled); best-rule: noisy passes around the "
-            "best rule; reproducible"
+            "best rule; lns: neighbours tried; reproducible",
         ),
     ] = None,
     plan_start: Annotated[
@@ -224,7 +278,7 @@ def plan_cmd(
         Path | None, typer.Option("--excel", help="write the Gantt/schedule workbook here")
     ] = None,
     excel_slot: Annotated[
-        int, typer.Option(help="minutes per Gantt column in the Excel export")
+        int, typer.Option(min=1, max=1440, help="minutes per Gantt column in the Excel export")
     ] = 30,
 ) -> None:
     """Plan the orders with a method and print the KPIs (exit 1 if the plan is not valid)."""
@@ -244,8 +298,8 @@ def plan_cmd(
         extra: dict[str, Any] = {}
         if passes is not None:
             ml = method.lower()
-            if passes < 1 or not (ml.startswith("ppo") or ml == "best-rule"):
-                typer.echo("--passes: a number >= 1, with --method ppo or best-rule", err=True)
+            if passes < 1 or not (ml.startswith("ppo") or ml in ("best-rule", "lns")):
+                typer.echo("--passes: a number >= 1, with --method ppo, best-rule or lns", err=True)
                 raise typer.Exit(EXIT_DATA_ERROR)
             # an exact number of passes: no time budget unless --time-limit gives one
             extra = {"samples": passes}
@@ -302,6 +356,10 @@ def validate_cmd(
             "--anticipatory/--no-anticipatory", help="anticipatory setups (the planner's default)"
         ),
     ] = True,
+    plan_start: Annotated[
+        str | None,
+        typer.Option(help="plan start, e.g. 2026-11-23T06:00 (as given to furnsim plan)"),
+    ] = None,
 ) -> None:
     """Check a schedule independently against its instance: exit 0 valid, 1 violations, 2 bad file.
 
@@ -313,7 +371,7 @@ def validate_cmd(
     if buffers not in ("hard", "soft"):
         typer.echo("--buffers: use hard or soft", err=True)
         raise typer.Exit(EXIT_DATA_ERROR)
-    inst = load(path, orders, fmt)
+    inst = load(path, orders, fmt, plan_start)
     try:
         s = load_schedule(schedule, inst)
     except ScheduleFormatError as e:
@@ -357,7 +415,7 @@ def evaluate_cmd(
     ] = None,
     buffers: Annotated[str, typer.Option(help="hard | soft")] = "hard",
     seed: Annotated[int, typer.Option()] = 0,
-    time_limit: Annotated[float | None, typer.Option(help="seconds per cpsat run")] = None,
+    time_limit: Annotated[float | None, typer.Option(help="seconds per cpsat / lns run")] = None,
     orders: Annotated[Path | None, typer.Option(help="orders file for every instance")] = None,
 ) -> None:
     """Run methods × instances; write KPIs/cost/validity/time and a markdown summary."""
@@ -464,6 +522,9 @@ def serve_cmd(
             "--config; --no-auth serves without keys (local use only)",
             err=True,
         )
+        raise typer.Exit(EXIT_DATA_ERROR)
+    if not cfg.auth and host not in ("127.0.0.1", "localhost", "::1"):
+        typer.echo(f"--no-auth serves only on localhost, not on {host}", err=True)
         raise typer.Exit(EXIT_DATA_ERROR)
     if path.exists() and detect_format(path) in ("jsp", "fjs"):
         typer.echo(f"{path}: serve needs a plant with a catalog (workbook, CSV or YAML)", err=True)

@@ -1,7 +1,8 @@
 """Evaluation harness: methods × instances -> KPIs, cost, validity, time, and a summary.
 
 Every method is run through :func:`furnsim.plan.plan` and scored by the same cost on the
-same validated schedule, so rules, CP-SAT and learned policies compare like for like.
+same validated schedule, so rules, CP-SAT, the LNS optimizer (`lns`) and learned policies
+compare like for like.
 """
 
 from __future__ import annotations

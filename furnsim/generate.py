@@ -34,6 +34,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from furnsim.io import limits
 from furnsim.model import (
     FINISHED,
     NEUTRAL,
@@ -707,6 +708,8 @@ def generate_orders(
     """
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1 (got {jobs})")
+    if jobs > limits.MAX_JOBS:
+        raise ValueError(f"jobs must be <= {limits.MAX_JOBS:,} (furnsim.io.limits.MAX_JOBS)")
     if not catalog.articles:
         raise ValueError("the catalog has no articles")
     g = _rng(rng)
@@ -880,6 +883,8 @@ def generate_plant_tables(
         )
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1 (got {jobs})")
+    if jobs > limits.MAX_JOBS:
+        raise ValueError(f"jobs must be <= {limits.MAX_JOBS:,} (furnsim.io.limits.MAX_JOBS)")
     rng = np.random.default_rng(seed)
     spec = _plant_spec(work_centers, machines, rng)
     n_articles = int(np.clip(jobs // 30 + 5, 6, 80))
@@ -1036,6 +1041,7 @@ def generate_to_dir(
     fmt: Fmt = "workbook",
     bom_depth: int = 0,
     max_fan_in: int = 0,
+    shifts: int = 0,
 ) -> list[Path]:
     """Write a generated plant (with its orders) or only orders for an existing plant.
 
@@ -1045,7 +1051,8 @@ def generate_to_dir(
     With ``plant`` (a workbook, CSV folder or YAML file): only a week of orders for it -
     ``out/orders.xlsx`` (or ``orders.csv`` / ``orders.yaml``), with date/times when the plant
     has a ``plan_start``, else minutes. Load it with ``load_instance(plant, orders=...)``.
-    Returns the written paths.
+    ``shifts`` (1-3, new plant only) gives every work center a shift calendar Mon-Fri with
+    breaks (:func:`furnsim.calendar.shift_tables`); 0 = 24/7. Returns the written paths.
     """
     from furnsim.io import read_plant, write_csv_dir, write_workbook, write_yaml
 
@@ -1066,6 +1073,12 @@ def generate_to_dir(
     n_wc = work_centers if work_centers is not None else len(TYPES)
     n_m = machines if machines is not None else 2 * n_wc
     tables = generate_plant_tables(n_wc, n_m, jobs, seed, bom_depth=bom_depth, max_fan_in=max_fan_in)
+    if shifts:
+        from furnsim.calendar import shift_tables
+
+        extra = shift_tables(shifts)
+        tables["calendars"] = extra["calendars"]
+        tables["settings"] = [*tables.get("settings", []), *extra["settings"]]
     if fmt == "workbook":
         return [write_workbook(tables, out / "plant.xlsx")]
     if fmt == "yaml":

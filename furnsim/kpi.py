@@ -346,7 +346,13 @@ def kpis(schedule: Schedule, instance: Instance | CompiledInstance | None = None
     Without ``instance`` the deadline / release based KPIs (tardiness, late orders, flow time)
     are left out, and every buffer counts as unbounded.
     """
-    return _core(_ops_of_schedule(schedule), _compiled(instance))
+    ci = _compiled(instance)
+    out = _core(_ops_of_schedule(schedule), ci)
+    if ci is not None and ci.working is not None:  # calendars: furnsim/kpi_working.py
+        from furnsim.kpi_working import working_time_kpis
+
+        out.update(working_time_kpis(schedule, ci, out))
+    return out
 
 
 def partial_kpis(sim: Any, need: Iterable[str] | None = None) -> dict[str, float]:
@@ -377,8 +383,13 @@ def partial_kpis(sim: Any, need: Iterable[str] | None = None) -> dict[str, float
         over = need & _OVERFLOW_KPIS
         out = _core(ops, ci, now=float(sim.time), need=need - over)
         out.update(dict.fromkeys(over, 0.0))
-        return out
-    return _core(ops, ci, now=float(sim.time), need=need)
+    else:
+        out = _core(ops, ci, now=float(sim.time), need=need)
+    if ci.working is not None:  # calendars: furnsim/kpi_working.py
+        from furnsim.kpi_working import partial_working_time_kpis
+
+        out.update(partial_working_time_kpis(sim, out))
+    return out
 
 
 def _last_ops(ci: CompiledInstance) -> np.ndarray:
@@ -407,4 +418,10 @@ def machine_kpis(schedule: Schedule, instance: Any = None) -> dict[str, dict[str
             "idle_time": float(mk - proc[i] - setup[i] - blocked[i]),
             "utilization": float(proc[i] / mk) if mk > 0 else 0.0,
         }
+    ci = _compiled(instance)
+    if ci is not None and ci.working is not None:  # calendars: furnsim/kpi_working.py
+        from furnsim.kpi_working import machine_working_kpis
+
+        for mid, wk in machine_working_kpis(schedule, ci).items():
+            out[mid].update(wk)
     return out

@@ -31,9 +31,15 @@ from furnsim.io._builder import _to_datetime
 
 __all__ = [
     "COLUMNS",
+    "ApplyResult",
+    "Conflict",
+    "Delete",
+    "Insert",
     "OrderBook",
+    "Update",
     "RowCheck",
     "check_rows",
+    "csv_safe",
     "default_path",
     "next_order_id",
     "normalize_row",
@@ -46,9 +52,10 @@ __all__ = [
 COLUMNS = ("order", "article", "quantity", "deadline", "release", "priority")
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS order_rows (
+CREATE TABLE IF NOT EXISTS order_book (
+    rid      INTEGER PRIMARY KEY AUTOINCREMENT,
     plant    TEXT NOT NULL,
-    pos      INTEGER NOT NULL,
+    pos      REAL NOT NULL,
     order_id TEXT,
     article  TEXT,
     quantity REAL,
@@ -56,13 +63,25 @@ CREATE TABLE IF NOT EXISTS order_rows (
     release  TEXT,
     priority REAL,
     problem  TEXT,
-    PRIMARY KEY (plant, pos)
+    version  INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX IF NOT EXISTS order_book_plant ON order_book (plant, pos);
+CREATE TABLE IF NOT EXISTS book_version (
+    plant   TEXT PRIMARY KEY,
+    version INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS settings (
     plant TEXT NOT NULL,
     key   TEXT NOT NULL,
     value TEXT,
     PRIMARY KEY (plant, key)
+);
+CREATE TABLE IF NOT EXISTS workspace (
+    ws      TEXT NOT NULL,
+    key     TEXT NOT NULL,
+    value   BLOB,
+    updated TEXT,
+    PRIMARY KEY (ws, key)
 );
 """
 
@@ -304,8 +323,79 @@ def _dec_num(v: Any) -> float | str | None:
     return str(v)
 
 
+_DB_COLS = ("order_id", "article", "quantity", "deadline", "release", "priority")
+_COL_DB = dict(zip(COLUMNS, _DB_COLS, strict=True))
+
+
+def _db_values(row: dict[str, Any]) -> tuple[Any, ...]:
+    r = normalize_row(row)
+    return tuple(_enc(r[c]) for c in COLUMNS)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Two stored cell values are equal (normalised: 10 == 10.0, blank == None)."""
+    return _enc(a) == _enc(b)
+
+
+@dataclass(frozen=True)
+class Insert:
+    """Add a row at the end of the table."""
+
+    row: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Update:
+    """Change some cells of row ``rid``, which the caller last saw at ``version``."""
+
+    rid: int
+    changes: dict[str, Any]
+    version: int
+
+
+@dataclass(frozen=True)
+class Delete:
+    """Remove row ``rid``, which the caller last saw at ``version``."""
+
+    rid: int
+    version: int
+
+
+Op = Insert | Update | Delete
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """An operation that was not applied because the row changed in the meantime."""
+
+    op: Op
+    reason: str  # "changed" (someone else saved the row) or "deleted"
+    current: dict[str, Any] | None  # the stored row now (None when deleted)
+
+
+@dataclass
+class ApplyResult:
+    """What :meth:`OrderBook.apply` did."""
+
+    version_before: int  # the table version found when the write started
+    version: int  # the table version after it
+    inserted: list[int]  # new row ids, in the order of the Insert ops
+    versions: dict[int, int]  # row id -> its version after the write (changed rows)
+    conflicts: list[Conflict]
+
+    @property
+    def changed(self) -> bool:
+        return self.version != self.version_before
+
+
 class OrderBook:
-    """Order rows per plant in a SQLite file (created on first use)."""
+    """Order rows per plant in a SQLite file (created on first use).
+
+    Every row has a stable id (``rid``) and a version; the table of a plant has a version
+    too, bumped by every write. Writes are row operations (:meth:`apply`): an update or
+    delete names the row version it was based on and is refused - reported as a
+    :class:`Conflict`, never applied - when someone else changed or deleted the row since.
+    """
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else default_path()
@@ -317,77 +407,198 @@ class OrderBook:
         con = sqlite3.connect(self.path, timeout=10)
         try:
             con.executescript(_SCHEMA)
+            self._migrate(con)
             with con:
+                con.execute("BEGIN IMMEDIATE")
                 yield con
         finally:
             con.close()
 
+    @staticmethod
+    def _migrate(con: sqlite3.Connection) -> None:
+        """Move rows of the first order-book layout (``order_rows``, keyed by position)."""
+        old = con.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'order_rows'"
+        ).fetchone()
+        if old is None:
+            return
+        with con:
+            con.execute(
+                "INSERT INTO order_book (plant, pos, order_id, article, quantity, deadline, "
+                "release, priority, problem) SELECT plant, pos, order_id, article, quantity, "
+                "deadline, release, priority, problem FROM order_rows ORDER BY plant, pos"
+            )
+            con.execute(
+                "INSERT OR IGNORE INTO book_version SELECT DISTINCT plant, 1 FROM order_rows"
+            )
+            con.execute("DROP TABLE order_rows")
+
+    @staticmethod
+    def _version(con: sqlite3.Connection, plant: str) -> int:
+        r = con.execute("SELECT version FROM book_version WHERE plant = ?", (plant,)).fetchone()
+        return 0 if r is None else int(r[0])
+
+    @staticmethod
+    def _row(r: Sequence[Any]) -> dict[str, Any]:
+        return {
+            "order": r[0],
+            "article": r[1],
+            "quantity": _dec_num(r[2]),
+            "deadline": _dec_dt(r[3]),
+            "release": _dec_dt(r[4]),
+            "priority": _dec_num(r[5]),
+            "problem": r[6] or "",
+            "rid": int(r[7]),
+            "version": int(r[8]),
+        }
+
+    _SELECT = (
+        "SELECT order_id, article, quantity, deadline, release, priority, problem, rid, "
+        "version FROM order_book"
+    )
+
     def has(self, plant: str) -> bool:
         """Whether anything was ever saved for ``plant`` (an empty list counts)."""
         with self._connect() as con:
-            r = con.execute(
-                "SELECT 1 FROM settings WHERE plant = ? AND key = '_saved' LIMIT 1", (plant,)
-            ).fetchone()
-        return r is not None
+            return self._version(con, plant) > 0
+
+    def version(self, plant: str) -> int:
+        """The table version of ``plant`` (0 = never saved); every write bumps it."""
+        with self._connect() as con:
+            return self._version(con, plant)
+
+    def snapshot(self, plant: str) -> tuple[list[dict[str, Any]], int]:
+        """The rows of ``plant`` (see :meth:`load`) and the table version they belong to."""
+        with self._connect() as con:
+            cur = con.execute(self._SELECT + " WHERE plant = ? ORDER BY pos, rid", (plant,))
+            return [self._row(r) for r in cur.fetchall()], self._version(con, plant)
 
     def load(self, plant: str) -> list[dict[str, Any]]:
-        """The rows of ``plant`` in table order (with ``problem`` as last saved)."""
+        """The rows of ``plant`` in table order, each with ``problem`` (as last saved),
+        its id ``rid`` and its ``version``."""
+        return self.snapshot(plant)[0]
+
+    def apply(self, plant: str, ops: Sequence[Op]) -> ApplyResult:
+        """Apply row operations in one transaction; conflicting ones are reported, not applied.
+
+        An :class:`Update` whose row changed since ``version`` is still applied when the
+        stored cells already hold the new values (nothing would be overwritten); otherwise
+        it and a :class:`Delete` of a changed row are conflicts. Deleting a row that is
+        already gone is not an error.
+        """
+        inserted: list[int] = []
+        versions: dict[int, int] = {}
+        conflicts: list[Conflict] = []
         with self._connect() as con:
-            cur = con.execute(
-                "SELECT order_id, article, quantity, deadline, release, priority, problem "
-                "FROM order_rows WHERE plant = ? ORDER BY pos",
-                (plant,),
-            )
-            return [
-                {
-                    "order": r[0],
-                    "article": r[1],
-                    "quantity": _dec_num(r[2]),
-                    "deadline": _dec_dt(r[3]),
-                    "release": _dec_dt(r[4]),
-                    "priority": _dec_num(r[5]),
-                    "problem": r[6] or "",
-                }
-                for r in cur.fetchall()
-            ]
+            before = self._version(con, plant)
+            wrote = False
+            pos = con.execute(
+                "SELECT COALESCE(MAX(pos), -1) FROM order_book WHERE plant = ?", (plant,)
+            ).fetchone()[0]
+            for op in ops:
+                if isinstance(op, Insert):
+                    pos += 1
+                    cur = con.execute(
+                        "INSERT INTO order_book (plant, pos, order_id, article, quantity, "
+                        "deadline, release, priority, problem) VALUES (?,?,?,?,?,?,?,?,?)",
+                        (plant, pos, *_db_values(op.row), op.row.get("problem") or None),
+                    )
+                    rid = int(cur.lastrowid or 0)
+                    inserted.append(rid)
+                    versions[rid] = 1
+                    wrote = True
+                    continue
+                found = con.execute(
+                    self._SELECT + " WHERE plant = ? AND rid = ?", (plant, op.rid)
+                ).fetchone()
+                cur_row = None if found is None else self._row(found)
+                if isinstance(op, Delete):
+                    if cur_row is None:
+                        continue
+                    if cur_row["version"] != op.version:
+                        conflicts.append(Conflict(op, "changed", cur_row))
+                        continue
+                    con.execute("DELETE FROM order_book WHERE rid = ?", (op.rid,))
+                    wrote = True
+                    continue
+                changes = {k: v for k, v in op.changes.items() if k in COLUMNS or k == "problem"}
+                if cur_row is None:
+                    conflicts.append(Conflict(op, "deleted", None))
+                    continue
+                norm = normalize_row({**cur_row, **changes})
+                if cur_row["version"] != op.version:
+                    if all(_same(cur_row.get(k), norm.get(k, v)) for k, v in changes.items()):
+                        continue  # already as wanted
+                    conflicts.append(Conflict(op, "changed", cur_row))
+                    continue
+                sets = [f"{_COL_DB[k]} = ?" for k in changes if k in COLUMNS]
+                vals = [_enc(norm[k]) for k in changes if k in COLUMNS]
+                if "problem" in changes:
+                    sets.append("problem = ?")
+                    vals.append(changes["problem"] or None)
+                if not sets:
+                    continue
+                con.execute(
+                    f"UPDATE order_book SET {', '.join(sets)}, version = version + 1 WHERE rid = ?",
+                    (*vals, op.rid),
+                )
+                versions[op.rid] = op.version + 1
+                wrote = True
+            after = before
+            if wrote or before == 0:
+                after = before + 1
+                con.execute("INSERT OR REPLACE INTO book_version VALUES (?, ?)", (plant, after))
+        return ApplyResult(before, after, inserted, versions, conflicts)
+
+    def seed(self, plant: str, rows: Sequence[dict[str, Any]]) -> bool:
+        """Store ``rows`` as the first table of ``plant`` - only if nothing was ever saved for
+        it (checked in the same transaction, so two windows opening at once seed it once)."""
+        with self._connect() as con:
+            if self._version(con, plant) > 0:
+                return False
+            for i, raw in enumerate(rows):
+                con.execute(
+                    "INSERT INTO order_book (plant, pos, order_id, article, quantity, "
+                    "deadline, release, priority, problem) VALUES (?,?,?,?,?,?,?,?,?)",
+                    (plant, i, *_db_values(raw), raw.get("problem") or None),
+                )
+            con.execute("INSERT OR REPLACE INTO book_version VALUES (?, 1)", (plant,))
+        return True
 
     def save(
         self, plant: str, rows: Sequence[dict[str, Any]], problems: Sequence[str] | None = None
-    ) -> None:
-        """Replace the rows of ``plant`` (one transaction); invalid rows are stored too."""
-        data = []
+    ) -> ApplyResult:
+        """Make the table of ``plant`` hold exactly ``rows`` (invalid rows are stored too).
+
+        Meant for seeding a table and for tests: rows with a ``rid`` that still exists are
+        updated in place (based on their ``version``), the others inserted, and stored rows
+        not in ``rows`` deleted - all as row operations, so a concurrent change is reported
+        as a conflict instead of being overwritten.
+        """
+        stored = {r["rid"]: r for r in self.load(plant)}
+        ops: list[Op] = []
+        keep: set[int] = set()
         for i, raw in enumerate(rows):
-            r = normalize_row(raw)
             prob = problems[i] if problems is not None else raw.get("problem") or ""
-            data.append(
-                (
-                    plant,
-                    i,
-                    r["order"],
-                    r["article"],
-                    _enc(r["quantity"]),
-                    _enc(r["deadline"]),
-                    _enc(r["release"]),
-                    _enc(r["priority"]),
-                    prob or None,
-                )
-            )
-        with self._connect() as con:
-            con.execute("DELETE FROM order_rows WHERE plant = ?", (plant,))
-            con.executemany("INSERT INTO order_rows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", data)
-            con.execute(
-                "INSERT OR REPLACE INTO settings VALUES (?, '_saved', ?)",
-                (plant, datetime.now().isoformat(timespec="seconds")),
-            )
+            vals = {**normalize_row(raw), "problem": prob}
+            rid = raw.get("rid")
+            if isinstance(rid, int) and rid in stored:
+                keep.add(rid)
+                ops.append(Update(rid, vals, int(raw.get("version", stored[rid]["version"]))))
+            else:
+                ops.append(Insert(vals))
+        ops[:0] = [Delete(rid, r["version"]) for rid, r in stored.items() if rid not in keep]
+        return self.apply(plant, ops)
 
     def clear(self, plant: str) -> None:
         with self._connect() as con:
-            con.execute("DELETE FROM order_rows WHERE plant = ?", (plant,))
+            con.execute("DELETE FROM order_book WHERE plant = ?", (plant,))
+            con.execute("DELETE FROM book_version WHERE plant = ?", (plant,))
             con.execute("DELETE FROM settings WHERE plant = ?", (plant,))
 
     def plants(self) -> list[str]:
         with self._connect() as con:
-            return [r[0] for r in con.execute("SELECT DISTINCT plant FROM settings ORDER BY plant")]
+            return [r[0] for r in con.execute("SELECT plant FROM book_version ORDER BY plant")]
 
     # small per-plant settings (plan start, goal, ...)
     def get_setting(self, plant: str, key: str, default: str | None = None) -> str | None:
@@ -400,6 +611,37 @@ class OrderBook:
     def set_setting(self, plant: str, key: str, value: str | None) -> None:
         with self._connect() as con:
             con.execute("INSERT OR REPLACE INTO settings VALUES (?, ?, ?)", (plant, key, value))
+
+    # a browser's workspace: what must survive a page reload (uploaded plant, last plan)
+    def ws_get(self, ws: str, key: str) -> bytes | None:
+        """A stored value of workspace ``ws`` (None when absent)."""
+        with self._connect() as con:
+            r = con.execute(
+                "SELECT value FROM workspace WHERE ws = ? AND key = ?", (ws, key)
+            ).fetchone()
+        return None if r is None else bytes(r[0])
+
+    def ws_put(self, ws: str, key: str, value: bytes | None) -> None:
+        """Store (or, with ``None``, remove) a value of workspace ``ws``."""
+        with self._connect() as con:
+            if value is None:
+                con.execute("DELETE FROM workspace WHERE ws = ? AND key = ?", (ws, key))
+            else:
+                con.execute(
+                    "INSERT OR REPLACE INTO workspace VALUES (?, ?, ?, ?)",
+                    (ws, key, sqlite3.Binary(value), datetime.now().isoformat(timespec="seconds")),
+                )
+
+
+def csv_safe(value: Any) -> Any:
+    """A cell value that spreadsheet programs will not run as a formula (OWASP CSV injection).
+
+    Text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading
+    apostrophe; everything else is returned unchanged.
+    """
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 # ---------------------------------------------------------------------------------------
@@ -433,9 +675,9 @@ def read_order_file(
     """Read order rows from ``.xlsx`` (sheet ``orders`` or the first) or ``.csv``.
 
     Returns ``(rows, notes)``. Every data row comes back - a cell that does not parse
-    (``quantity`` "ten", ``deadline`` "friday") is left empty and explained in ``notes``
-    (:class:`~furnsim.errors.Issue` with file/sheet/row/column) so the planner can fill it
-    in; rows are flagged later by :func:`check_rows`. A deadline or release given as a
+    (``quantity`` "ten", ``deadline`` "friday") is kept as text and explained in ``notes``
+    (:class:`~furnsim.errors.Issue` with file/sheet/row/column); :func:`check_rows` flags
+    such a row, so it is never planned as if the cell were blank ("no deadline"). A deadline or release given as a
     number means minutes after ``plan_start``. A file that cannot be read as a table, or
     lacks the ``order``/``article``/``quantity`` columns, raises
     :class:`~furnsim.errors.DataError` (nothing is imported).
@@ -450,15 +692,11 @@ def read_order_file(
     sheet = ""
     try:
         if suffix in (".xlsx", ".xlsm"):
-            import openpyxl
+            from furnsim.io import read_sheet_rows
 
-            wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
-            try:
-                names = {n.lower(): n for n in wb.sheetnames}
-                sheet = names.get("orders", wb.sheetnames[0])
-                raw = [list(r) for r in wb[sheet].iter_rows(values_only=True)]
-            finally:
-                wb.close()
+            # bounded like every importer: no trusted <dimension>, zip bombs, entities,
+            # formulas without values or merged cells (furnsim.io.limits)
+            sheet, raw = read_sheet_rows(p, sheet="orders", display=name)
         elif suffix in (".csv", ".txt", ".tsv"):
             import csv
 
@@ -528,11 +766,11 @@ def read_order_file(
             if isinstance(r[col], str):
                 notes.append(
                     Issue(
-                        f"{col} {r[col]!r} is not {what}: left empty, please fill it in",
+                        f"{col} {r[col]!r} is not {what}: kept as written and the row is "
+                        "flagged (not planned) until it is fixed",
                         Location(name, sheet, n, col),
                     )
                 )
-                r[col] = None
         rows.append(r)
     return rows, notes
 

@@ -17,12 +17,14 @@ from furnsim.errors import ModelRefused
 from furnsim.model import Instance
 from furnsim.sim import Schedule, Simulator
 
-__all__ = ["PPO_MAX_PASSES", "PlanResult", "plan", "run_rule"]
+__all__ = ["LNS_DEFAULT_TIME_LIMIT", "PPO_MAX_PASSES", "PlanResult", "plan", "run_rule"]
 
 #: with ``method="ppo"`` and a ``time_limit``, the policy samples passes until the time runs
 #: out (this many at most); without one it makes the model's ``plan_samples`` passes within
 #: 1.5 s
 PPO_MAX_PASSES = 100_000
+#: ``method="lns"`` without ``time_limit`` or ``iterations``: search this many seconds
+LNS_DEFAULT_TIME_LIMIT = 60.0
 
 
 @dataclass
@@ -89,13 +91,20 @@ def run_rule(
 
 
 def _score(
-    instance: Instance, schedule: Schedule, goal: str
+    instance: Instance,
+    schedule: Schedule,
+    goal: str,
+    buffers: str | None = None,
+    anticipatory_setups: bool | None = None,
 ) -> tuple[dict[str, Any], float, list[Any]]:
     from furnsim.goals import cost
     from furnsim.kpi import kpis
     from furnsim.validate import validate
 
-    violations = validate(schedule, instance)
+    # checked under the rules asked for, not those the schedule declares (issue 10.4)
+    violations = validate(
+        schedule, instance, buffers=buffers, anticipatory_setups=anticipatory_setups
+    )
     k = kpis(schedule, instance)
     return k, float(cost(k, goal)), list(violations)
 
@@ -119,7 +128,13 @@ def plan(
     guard: bool = True,
     **options: Any,
 ) -> PlanResult:
-    """Plan ``instance`` for ``goal`` with ``method`` (``rule:NAME``, ``best-rule``, ``cpsat``, ``ppo``).
+    """Plan ``instance`` for ``goal`` with ``method`` (``rule:NAME``, ``best-rule``, ``cpsat``, ``ppo``,
+    ``lns``).
+
+    ``lns`` (``furnsim.solvers.lns``) improves the best rule's (or policy's) plan by
+    large-neighbourhood search for ``time_limit`` seconds (default
+    ``LNS_DEFAULT_TIME_LIMIT``), or exactly ``iterations=N`` neighbours (``options``;
+    reproducible with the same ``seed``); ``details["lns"]`` reports it.
 
     ``time_limit`` (seconds) bounds CP-SAT's search and, for ``ppo``, the policy's: one greedy
     pass, then passes sampled from the policy until the time is spent, the cheapest kept
@@ -188,6 +203,23 @@ def plan(
                 # e.g. every CP solution needs a swap through full buffers (a deadlock)
                 fallback = f"{m}: {e}"
                 schedule = None
+        elif m.lower() == "lns":
+            from furnsim.rules import NoValidPlan
+
+            try:
+                schedule, details = _lns(
+                    instance,
+                    goal_name,
+                    time_limit=time_limit,
+                    seed=seed or 0,
+                    buffers=buffers,
+                    anticipatory_setups=anticipatory_setups,
+                    progress=progress,
+                    **options,
+                )
+            except NoValidPlan as e:  # every rule deadlocked: no start plan
+                fallback = f"{m}: {str(e).splitlines()[0]}"
+                schedule = None
         elif m.lower().startswith("ppo"):
             from furnsim.rl.policy import plan_with_policy
 
@@ -197,14 +229,16 @@ def plan(
                 options.setdefault("samples", PPO_MAX_PASSES)
             schedule, details = plan_with_policy(instance, goal_name, buffers=buffers, **options)
         else:
-            raise ValueError(f"unknown method {method!r}: use rule:NAME, best-rule, cpsat or ppo")
+            raise ValueError(
+                f"unknown method {method!r}: use rule:NAME, best-rule, cpsat, ppo or lns"
+            )
     except (ImportError, FileNotFoundError, ModelRefused) as e:
         fallback = f"{m} is not available here ({e})"
         schedule = None
     result_method = schedule.method if schedule is not None and schedule.method else m
     scored: tuple[dict[str, Any], float, list[Any]] | None = None
     if schedule is not None:
-        k, c, viol = _score(instance, schedule, goal_name)
+        k, c, viol = _score(instance, schedule, goal_name, buffers, anticipatory_setups)
         scored = (k, c, viol)
         if viol:
             fallback = f"{m} produced an invalid plan ({len(viol)} violations)"
@@ -214,7 +248,7 @@ def plan(
             rule_s, bdetails = _best_rule(
                 instance, goal_name, buffers, anticipatory_setups, seed, None
             )
-            rule_scored = _score(instance, rule_s, goal_name)
+            rule_scored = _score(instance, rule_s, goal_name, buffers, anticipatory_setups)
             rc = rule_scored[1]
             details["policy_cost"] = c
             details["best_rule_cost"] = rc
@@ -231,7 +265,11 @@ def plan(
         result_method = schedule.method
         if schedule.meta.get("deadlock"):
             deadlock = schedule.meta["deadlock"]
-    k, c, viol = scored if scored is not None else _score(instance, schedule, goal_name)
+    k, c, viol = (
+        scored
+        if scored is not None
+        else _score(instance, schedule, goal_name, buffers, anticipatory_setups)
+    )
     return PlanResult(
         schedule=schedule,
         kpis=k,
@@ -330,3 +368,51 @@ def _best_rule(
         progress(f"best rule {best.rule}", 1.0)
     tried = {k: ("deadlock" if v == float("inf") else v) for k, v in best.costs.items()}
     return best.schedule, {"rules_tried": tried, "best_rule": f"rule:{best.rule}"}
+
+
+def _lns(
+    instance: Instance,
+    goal: str,
+    *,
+    time_limit: float | None,
+    seed: int,
+    buffers: str,
+    anticipatory_setups: bool,
+    progress: Callable[[str, float], None] | None,
+    **options: Any,
+) -> tuple[Schedule, dict[str, Any]]:
+    """``furnsim.solvers.lns.lns`` with the planner's options; ``iterations`` (or ``samples``,
+    the CLI's ``--passes``) fixes the number of neighbours."""
+    from furnsim.solvers.lns import lns
+
+    iterations = options.pop("iterations", None) or options.pop("samples", None)
+    if time_limit is None and iterations is None:
+        time_limit = LNS_DEFAULT_TIME_LIMIT
+    allowed = {"start_ppo", "eps", "accept_worse", "start"}
+    unknown = set(options) - allowed - {"time_budget_s"}
+    if unknown:
+        raise ValueError(f"lns: unknown option(s) {', '.join(sorted(unknown))}")
+    r = lns(
+        instance,
+        goal,
+        time_limit=time_limit,
+        iterations=None if iterations is None else int(iterations),
+        seed=seed,
+        buffers=buffers,
+        anticipatory_setups=anticipatory_setups,
+        progress=progress,
+        **{k: v for k, v in options.items() if k in allowed},
+    )
+    details = {
+        "lns": {
+            "start": r.start,
+            "start_cost": r.start_cost,
+            "best_cost": r.cost,
+            "iterations": r.iterations,
+            "improvements": r.improvements,
+            "seconds": r.seconds,
+            "time_limit": time_limit,
+            "moves": r.moves,
+        }
+    }
+    return r.schedule, details

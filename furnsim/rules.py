@@ -196,9 +196,15 @@ def _setup(sim: Simulator, d: Decision, st: _Static) -> np.ndarray:
     return st.setup_time[m, int(sim.machine_setup[m]), st.op_setup[d.ops]]
 
 
+def _until_due(sim: Simulator, d: Decision, st: _Static) -> np.ndarray:
+    """deadline − now; with working time, the deciding machine's working minutes until the
+    deadline (closed time is no time to work in; a past deadline stays negative elapsed)."""
+    return sim.until(d.machine, st.job_deadline[d.candidates])
+
+
 def _slack(sim: Simulator, d: Decision, st: _Static) -> np.ndarray:
     """deadline − now − remaining work, capped at NO_DUE_SLACK (the slack without deadline)."""
-    sl = st.job_deadline[d.candidates] - d.time - sim.op_rem_work[d.ops]
+    sl = _until_due(sim, d, st) - sim.op_rem_work[d.ops]
     return np.minimum(sl, NO_DUE_SLACK)
 
 
@@ -255,7 +261,7 @@ def _mopnr(sim: Simulator, d: Decision, st: _Static) -> Keys:
 
 def _cr(sim: Simulator, d: Decision, st: _Static) -> Keys:
     rem = np.maximum(sim.op_rem_work[d.ops], _EPS)
-    return ((st.job_deadline[d.candidates] - d.time) / rem,)
+    return (_until_due(sim, d, st) / rem,)
 
 
 def _atc_keys(sim: Simulator, d: Decision, st: _Static, k: float, k_setup: float | None) -> Keys:
@@ -268,7 +274,7 @@ def _atc_keys(sim: Simulator, d: Decision, st: _Static, k: float, k_setup: float
         if s_bar > _EPS:
             base = base - s / (k_setup * s_bar)
     p_bar = max(float(p.mean()), _EPS)
-    slack = st.job_deadline[c] - d.time - sim.op_rem_work[d.ops]  # inf without deadline
+    slack = _until_due(sim, d, st) - sim.op_rem_work[d.ops]  # inf without deadline
     due = np.maximum(slack, 0.0) / (k * p_bar)
     return (due - base, -base)
 

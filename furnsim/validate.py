@@ -33,6 +33,9 @@ Violation kinds (:data:`KINDS`):
 ``release``         a job departs from STORE before its release, or (hard buffers) later than its
                     release although the first buffer had room and nobody was ahead of it
 ``buffer``          (hard buffers) a buffer holds more than its capacity
+``working-time``    (calendars, downtime) a processing or setup segment in closed time, segments
+                    not summing to the working minutes, a pause in working time, a split
+                    non-interruptible operation (:mod:`furnsim.validate_calendar`)
 ``blocking``        a job stays on its machine after processing without a reason: the next buffer
                     had room at the end of processing, the job did not leave when room was freed,
                     the operation is the last one (FINISHED never blocks), or buffers are soft
@@ -72,6 +75,7 @@ import numpy as np
 
 from furnsim.model import FINISHED, STORE, Instance
 from furnsim.sim.schedule import OP_FIELDS, Schedule
+from furnsim.validate_calendar import check_working_time, read_segments, working_time_ops
 
 __all__ = [
     "KINDS",
@@ -101,6 +105,7 @@ KINDS = (
     "blocking",
     "join",
     "instant",
+    "working-time",
 )
 
 
@@ -222,6 +227,8 @@ def _ref(inst: Instance) -> _Ref:
 
 # -- the check ------------------------------------------------------------------------
 class _Checker:
+    worktime_ops: set[int] = set()  # noqa: RUF012 (read-only default; ops timed in working minutes)
+
     def __init__(
         self, s: Schedule, ref: _Ref, tol: float, buffers: str, anticipatory: bool
     ) -> None:
@@ -374,7 +381,7 @@ class _Checker:
                     else f"not eligible (work center {r.machine_wc[mid]})"
                 )
                 self.add("eligibility", f"{self.name(o)} runs on machine {mid}, {why}", [o])
-            elif abs((en[o] - st[o]) - proc) > tol * max(1.0, proc):
+            elif o not in self.worktime_ops and abs((en[o] - st[o]) - proc) > tol * max(1.0, proc):
                 self.add(
                     "duration",
                     f"{self.name(o)} on {mid} takes {en[o] - st[o]:g} min, expected {proc:g}",
@@ -418,7 +425,8 @@ class _Checker:
                     [o],
                 )
             ready = max(se[o], ar[o])
-            if st[o] > ready + tol * max(1.0, abs(ready)):
+            # (working time: validate_calendar checks the first working minute instead)
+            if o not in self.worktime_ops and st[o] > ready + tol * max(1.0, abs(ready)):
                 self.add(
                     "idle",
                     f"{self.name(o)} starts at {st[o]:g}, but its setup was done at {se[o]:g} and "
@@ -435,7 +443,7 @@ class _Checker:
                 )
                 continue
             want = machine.setup_time(fr, need)
-            if abs((se[o] - ss[o]) - want) > tol * max(1.0, want):
+            if o not in self.worktime_ops and abs((se[o] - ss[o]) - want) > tol * max(1.0, want):
                 self.add(
                     "setup",
                     f"{self.name(o)} on {mid}: setup {fr} -> {need} takes {se[o] - ss[o]:g} min, expected {want:g}",
@@ -911,13 +919,14 @@ class _Checker:
             cd, cs = np.r_[0.0, np.cumsum(v[od])], np.r_[0.0, np.cumsum(v[os_])]
             cap = float(cap_all[w])
             vtol = tol * max(1.0, cap)
-            t0 = np.array(_clusters(ds, tol))
-            lo = np.searchsorted(ds, t0 - tol, "left")
-            # held just before t0 (departed before it, not started before it) + arriving at t0
-            before = cd[lo] - cs[np.searchsorted(ss_, t0 - tol, "left")]
-            at = cd[np.searchsorted(ds, t0 + tol, "right")] - cd[lo]
-            for i in np.flatnonzero(before + at > cap + vtol).tolist():
-                found.append((float(t0[i]), w, float(before[i])))
+            inst_t = np.array(_clusters(ds, tol))
+            lo = np.searchsorted(ds, inst_t - tol, "left")
+            # held just before the instant (departed before it, not started before it)
+            # + departing at it
+            held = cd[lo] - cs[np.searchsorted(ss_, inst_t - tol, "left")]
+            at = cd[np.searchsorted(ds, inst_t + tol, "right")] - cd[lo]
+            for i in np.flatnonzero(held + at > cap + vtol).tolist():
+                found.append((float(inst_t[i]), w, float(held[i])))
         if not found:
             return
         found.sort()
@@ -952,9 +961,17 @@ class _Checker:
         leaves = {o: leave_event(o) for o in l_ops}
         events += sorted({e for e in leaves.values() if e[0] == _L})
         preds: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        # zero-time operations that occupy their machine only at t0 may have run there in
+        # any order: a later operation on the machine needs all of them gone, they need the
+        # last operation before them gone, and among themselves no order is imposed
+        instant_only = s_ops & set(l_ops)
         for o in s_ops:
             pr = []
             prev = int(self.prev_on_machine[o])
+            while prev in instant_only:
+                if o not in instant_only:
+                    pr.append(leaves[prev])
+                prev = int(self.prev_on_machine[prev])
             if prev >= 0 and prev in leaves:
                 pr.append(leaves[prev])
             if o in d_ops:
@@ -1211,21 +1228,38 @@ def _untie(
 def _chain(
     pos: list[int], s_from: np.ndarray, s_to: np.ndarray, before: int, after: int | None
 ) -> list[int] | None:
-    """An order of ``pos`` whose setups chain from ``before`` (and into ``after``), or None."""
-    if len(pos) > 8:
-        return None
+    """An order of ``pos`` whose setups chain from ``before`` (and into ``after``), or None.
 
-    def dfs(cur: int, left: list[int], path: list[int]) -> list[int] | None:
-        if not left:
-            return path if after is None or cur == after else None
-        for p in left:
-            if s_from[p] == cur:
-                found = dfs(int(s_to[p]), [q for q in left if q != p], [*path, p])
-                if found is not None:
-                    return found
+    Each operation is an edge ``s_from -> s_to`` between setup states; a chaining order is an
+    Eulerian trail from ``before`` (Hierholzer's algorithm, linear in ``len(pos)``; when one
+    exists from ``before``, it finds one, and the degrees then force its end).
+    """
+    out: dict[int, list[int]] = {}
+    for p in reversed(pos):  # popped from the end: the original order is tried first
+        out.setdefault(int(s_from[p]), []).append(p)
+    stack: list[tuple[int, int | None]] = [(before, None)]  # (vertex, edge that led there)
+    trail: list[int] = []
+    while stack:
+        v, e = stack[-1]
+        edges = out.get(v)
+        if edges:
+            p = edges.pop()
+            stack.append((int(s_to[p]), p))
+        else:
+            stack.pop()
+            if e is not None:
+                trail.append(e)
+    trail.reverse()
+    if len(trail) != len(pos):
         return None
-
-    return dfs(before, pos, [])
+    cur = before
+    for p in trail:
+        if int(s_from[p]) != cur:
+            return None
+        cur = int(s_to[p])
+    if after is not None and cur != after:
+        return None
+    return trail
 
 
 class _TimeIndex:
@@ -1284,7 +1318,9 @@ def validate(
     c = _Checker(schedule, _ref(instance), tol, mode, antic)
     if not c.identity():
         return c.out
+    c.worktime_ops = working_time_ops(schedule, instance)  # durations in working minutes
     ok = c.operations()
+    c.out += check_working_time(schedule, instance, ok, tol)
     c.machines(ok)
     c.routes(ok)
     c.buffers(ok)
@@ -1318,23 +1354,12 @@ class ScheduleFormatError(ValueError):
     """A schedule file that is not a well-formed furnsim schedule (CLI: exit 2)."""
 
 
-def _no_constant(name: str) -> Any:
-    raise ScheduleFormatError(f"{name} is not a number JSON allows (write null for 'no time')")
-
-
-def _finite_float(text: str) -> float:
-    x = float(text)
-    if not math.isfinite(x):
-        raise ScheduleFormatError(f"{text} is out of range for a time or volume")
-    return x
-
-
 def load_schedule(src: str | Path | bytes, instance: Instance | None = None) -> Schedule:
     """Read a schedule JSON file (or ``plan --json`` output) strictly; never executes anything.
 
     ``src`` is a path, or the JSON text itself. Every key, type, length and index is checked;
-    ids must be unique (no machine aliases); times are finite numbers or null; NaN/Infinity
-    tokens, booleans for numbers, floats for indices and files over
+    ids must be unique (no machine aliases); times are finite numbers or null; NaN/Infinity,
+    booleans for numbers, floats for indices and files over
     :data:`MAX_SCHEDULE_BYTES` are refused. With ``instance`` the operation count and the job
     ids must be the instance's. Raises :class:`ScheduleFormatError` naming the field.
     """
@@ -1359,9 +1384,9 @@ def load_schedule(src: str | Path | bytes, instance: Instance | None = None) -> 
     if len(raw) > MAX_SCHEDULE_BYTES:
         raise ScheduleFormatError(f"{where}: more than {MAX_SCHEDULE_BYTES:,} bytes")
     try:
-        d = json.loads(raw, parse_constant=_no_constant, parse_float=_finite_float)
-    except ScheduleFormatError as e:
-        raise ScheduleFormatError(f"{where}: {e}") from None
+        # NaN / Infinity may appear outside the schedule (a deadlocked plan's cost in
+        # `plan --json` output); inside it every number is checked to be finite below
+        d = json.loads(raw)
     except (ValueError, RecursionError) as e:  # JSONDecodeError, huge integers, bad UTF-8
         raise ScheduleFormatError(f"{where}: not valid JSON ({e})") from None
     if isinstance(d, dict) and "format" not in d and isinstance(d.get("schedule"), dict):
@@ -1494,6 +1519,8 @@ def _schedule_from_checked(d: Any) -> Schedule:
         meta=meta,
         job_parent=parent,
         job_kit_volume=kit_vol,
+        segments=read_segments(d, "segments", n, ScheduleFormatError),
+        setup_segments=read_segments(d, "setup_segments", n, ScheduleFormatError),
     )
 
 

@@ -240,6 +240,43 @@ def _machine_order(schedule: Any, instance: Any) -> list[str]:
     return list(schedule.machine_ids)
 
 
+def _closed_time(fig: go.Figure, schedule: Any, instance: Any, ps: datetime) -> None:
+    """Working time: shade each machine's closed time (breaks, nights, holidays, downtime)
+    up to the makespan; an operation's bar spans its pauses (its segments are in the JSON)."""
+    wt = getattr(getattr(instance, "compiled", None), "working", None)
+    mk = float(schedule.makespan)
+    if wt is None or mk <= 0:
+        return
+    ys: list[str] = []
+    a_min: list[float] = []
+    b_min: list[float] = []
+    for m, mt in enumerate(wt.machines):
+        if mt is None:
+            continue
+        prev = 0.0
+        for a, b in [*mt.segments(0.0, mk), [mk, mk]]:
+            if a > prev:
+                ys.append(schedule.machine_ids[m])
+                a_min.append(prev)
+                b_min.append(a)
+            prev = max(prev, b)
+    if not ys:
+        return
+    a = np.array(a_min)
+    b = np.array(b_min)
+    fig.add_trace(
+        go.Bar(
+            name="closed (no working time)",
+            orientation="h",
+            y=ys,
+            base=_to_datetime64(ps, a),
+            x=np.round((b - a) * 60_000.0),
+            marker=dict(color="rgba(110,110,110,0.22)", line=dict(width=0)),
+            hoverinfo="skip",
+        )
+    )
+
+
 def gantt(
     schedule: Any,
     instance: Any = None,
@@ -389,6 +426,7 @@ def gantt(
                     ),
                 )
             )
+        _closed_time(fig, schedule, instance, ps)
         ytitle = "machine"
     else:
         rows = (

@@ -22,6 +22,7 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
+import copy
 import shutil
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -1013,6 +1014,49 @@ def report(tables: Tables) -> dict[str, float]:
     return util
 
 
+def shift_tables(demo: Tables) -> Tables:
+    """The demo week with working time (``bom_data/demo_shifts``): two shifts Mon-Fri with
+    breaks for most work centers (settings calendar), three shifts on the lacquer line, a
+    non-interruptible veneer press, a holiday on Friday with an overtime Saturday morning, and
+    a maintenance window on CNC-1 (docs/semantics.md, "Working time")."""
+    t = copy.deepcopy(demo)
+    two = [
+        ("Mon-Fri", "06:00", "10:00"),
+        ("Mon-Fri", "10:15", "18:00"),
+        ("Mon-Fri", "18:15", "22:00"),
+    ]
+    three = [*two, ("Sun-Thu", "22:00", "02:00"), ("Mon-Fri", "02:15", "06:00")]
+    t["calendars"] = [
+        {"calendar": c, "days": d, "start": a, "end": b}
+        for c, rows in (("2-SHIFT", two), ("3-SHIFT", three))
+        for d, a, b in rows
+    ]
+    t["calendar_exceptions"] = [
+        {"calendar": None, "from": "2026-03-06 00:00", "to": "2026-03-07 00:00", "working": "no"},
+        {
+            "calendar": "2-SHIFT",
+            "from": "2026-03-07 06:00",
+            "to": "2026-03-07 14:00",
+            "working": "yes",
+        },
+    ]
+    t["downtime"] = [
+        {
+            "machine": "CNC-1",
+            "from": "2026-03-04 06:00",
+            "to": "2026-03-04 10:00",
+            "reason": "planned maintenance",
+        },
+    ]
+    t["settings"] = [*t["settings"], {"key": "calendar", "value": "2-SHIFT"}]
+    for w in t["work_centers"]:
+        if w["work_center"] == "LACQ":
+            w["calendar"] = "3-SHIFT"
+        if w["work_center"] == "VENEER":
+            w["interruptible"] = "no"
+    return t
+
+
 def write_all(
     tables: Tables, folder: Path, *, csv_dir: bool, yaml_name: str = "plant.yaml"
 ) -> None:
@@ -1044,13 +1088,18 @@ def main() -> None:
         demo = demo_tables()
         write_all(demo, args.out / "demo", csv_dir=True)
         write_all(paper_tables(), args.out / "paper_example", csv_dir=False)
+        write_all(shift_tables(demo), args.out / "demo_shifts", csv_dir=False)
         if args.check:
             report(demo)
     asm = demo_tables(bom_depth=2)
     write_all(asm, args.out / "demo-assembly", csv_dir=True)
     if args.check:
         report(asm)
-    done = [] if args.assembly_only else [args.out / "demo", args.out / "paper_example"]
+    done = (
+        []
+        if args.assembly_only
+        else [args.out / "demo", args.out / "paper_example", args.out / "demo_shifts"]
+    )
     print("wrote " + ", ".join(str(p) for p in [*done, args.out / "demo-assembly"]))
 
 

@@ -101,9 +101,7 @@ def dashboard_png(out: Path, goal: str = "Speed") -> None:
         top = page.get_by_text("4 · Plan").bounding_box()
         chart = page.locator('[data-testid="stPlotlyChart"]').first.bounding_box()
         assert top and chart
-        page.set_viewport_size(
-            {"width": 1500, "height": int(chart["y"] + chart["height"]) + 40}
-        )
+        page.set_viewport_size({"width": 1500, "height": int(chart["y"] + chart["height"]) + 40})
         page.screenshot(
             path=str(out),
             full_page=True,
@@ -174,8 +172,9 @@ def measure_dashboard(jobs: int = 500, rules: tuple[str, ...] = ("SPT", "ATC", "
         )[0]
         with _dashboard_page(data, 1100) as page:
             page.get_by_text("Import orders from a file").click()
-            page.get_by_text("replace the table").click()
             page.locator('input[type="file"]').nth(1).set_input_files(str(orders))
+            page.get_by_text("replace the table").click()  # the preview, then apply
+            page.get_by_role("button", name="Apply the import").click()
             page.get_by_text("Imported").first.wait_for()
             page.get_by_text("A dispatching rule").click()
             page.get_by_text("Rule", exact=True).wait_for()

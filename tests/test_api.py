@@ -28,6 +28,9 @@ from tests._api_server import KEY, PAPER, Server, wait_done  # noqa: E402
 
 PG_URL = os.environ.get("FURNSIM_TEST_PG_URL")
 
+# starlette's TestClient (in-process tests) warns that it prefers httpx2
+pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
+
 # the paper example's orders as API rows; O1's deadline as a date (= minute 140)
 ORDERS: list[dict[str, Any]] = [
     {"order": "O1", "article": "A1", "quantity": 400, "deadline": "2026-03-02 08:20"},
@@ -176,6 +179,10 @@ def test_422_field_paths(client: httpx.Client) -> None:
     assert "unknown goal" in errs["goal"]
     assert "unknown rule" in errs["method"]
 
+    huge = [{"order": "O1", "article": "A1", "quantity": 5e8}]  # 25e6 min: io.limits
+    assert (
+        "minutes" in _errors(client.post("/v1/plans", json={"orders": huge}))["orders[0].quantity"]
+    )
     errs = _errors(client.post("/v1/plans", json={"orders": ORDERS, "method": "magic"}))
     assert set(errs) == {"method"}
     errs = _errors(client.post("/v1/plans", json={"orders": [{"order": "O1", "article": "A1"}]}))
@@ -214,12 +221,13 @@ def test_413_request_limits(client: httpx.Client) -> None:
 
     def chunks() -> Iterator[bytes]:  # no Content-Length: counted while reading
         yield b'{"orders": ['
-        for i in range(400):
+        for i in range(1000):  # ~50 kB
             yield b'{"order": "X%d", "article": "A1", "quantity": 1},' % i
         yield b'{"order": "Y", "article": "A1", "quantity": 1}]}'
 
     r = client.post("/v1/plans", content=chunks(), headers={"content-type": "application/json"})
     assert r.status_code == 413
+    assert "20000 bytes" in r.json()["detail"]  # the byte limit, not the orders limit
 
     many = [{"order": f"O{i}", "article": "A1", "quantity": 1} for i in range(51)]
     r = client.post("/v1/plans", json={"orders": many, "method": "rule:EDD"})
@@ -282,11 +290,10 @@ def test_events_501_until_replan_exists(client: httpx.Client) -> None:
 
 
 # --- restart ----------------------------------------------------------------------------
+@pytest.mark.slow
 def test_restart_keeps_and_resumes_plans(tmp_path: Path, backend: str | None) -> None:
     """Done plans survive a restart; plans queued or running when the server was killed
     are resumed at the next start (the interrupted one on its second attempt)."""
-    if backend is not None:
-        _reset_pg()
     s = Server(tmp_path, backend, env={"FURNSIM_API_WORKERS": "1"}).start()
     try:
         with s.client() as c:
@@ -294,8 +301,14 @@ def test_restart_keeps_and_resumes_plans(tmp_path: Path, backend: str | None) ->
                 "id"
             ]
             first = wait_done(c, done_id)
-            slow = {"orders": ORDERS, "method": "best-rule", "options": {"time_limit": 1.0}}
-            slow_ids = [c.post("/v1/plans", json=slow).json()["id"] for _ in range(3)]
+            # the first runs 3 s (killed while running), the others wait in the queue
+            slow_ids = [
+                c.post(
+                    "/v1/plans",
+                    json={"orders": ORDERS, "method": "best-rule", "options": {"time_limit": t}},
+                ).json()["id"]
+                for t in (3.0, 0.5, 0.5)
+            ]
             t0 = time.monotonic()
             while c.get(f"/v1/plans/{slow_ids[0]}").json()["status"] != "running":
                 assert time.monotonic() - t0 < 30
@@ -325,6 +338,30 @@ def _store(tmp_path: Path) -> Any:
     from furnsim.storage import PlanStore
 
     return PlanStore("sqlite:///" + str(tmp_path / "plans.sqlite"))
+
+
+def test_request_rows_go_through_the_orders_builder() -> None:
+    from furnsim.api.service import PlanService, RequestInvalid
+    from furnsim.io import read_plant
+
+    service = PlanService(read_plant(PAPER))
+    rows: list[dict[str, Any]] = [
+        {"Order": " O1 ", "Article": "A1", "Quantity": "400", "deadline": "2026-03-02 08:20"},
+        {"order": 7, "article": "A2", "quantity": 100.0, "release": 15, "priority": "2,5"},
+    ]
+    inst = service.instance(rows)
+    o1, o7 = inst.orders
+    assert (o1.id, o1.article, o1.quantity, o1.deadline) == ("O1", "A1", 400.0, 140.0)
+    assert (o7.id, o7.release, o7.priority) == ("7", 15.0, 2.5)
+    assert o7.deadline == float("inf")
+    with pytest.raises(RequestInvalid) as e:
+        service.instance(
+            [{"order": "O1", "article": "A1", "quantity": 1, "release": 50, "deadline": 10}]
+        )
+    assert [f for f, _ in e.value.errors] == ["orders[0].deadline"]
+    with pytest.raises(RequestInvalid) as e:
+        service.instance([{"order": "O1", "Order": "O2", "article": "A1", "quantity": 1}])
+    assert e.value.errors == [("orders[0].order", "column given twice in this row")]
 
 
 def test_recover_fails_plans_interrupted_too_often(tmp_path: Path) -> None:
@@ -466,3 +503,5 @@ def test_serve_refuses_without_keys_or_plant(
     monkeypatch.setenv("FURNSIM_API_KEYS", KEY)
     r = CliRunner().invoke(app, ["serve", str(tmp_path / "missing.xlsx")])
     assert r.exit_code == 2 and "not found" in r.output
+    r = CliRunner().invoke(app, ["serve", str(PAPER), "--no-auth", "--host", "0.0.0.0"])
+    assert r.exit_code == 2 and "only on localhost" in r.output

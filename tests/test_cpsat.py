@@ -352,3 +352,48 @@ def test_hint_with_an_unused_setup_machine() -> None:
     s, det = solve_cpsat(inst, "speed", time_limit=5, workers=1, hint="rule:FIFO")
     assert s.complete and det["status"] in ("OPTIMAL", "FEASIBLE") or "hint" in str(det["status"])
     assert s.makespan == 6  # both jobs in parallel: setup 3 + 3 on its own machine
+
+
+def test_swap_deadlock_is_never_a_valid_cpsat_plan() -> None:
+    """Issue 10.1: every plan of this plant deadlocks (a swap through two full one-piece
+    buffers at t=11). CP-SAT's relaxation finds a timing, but it is not executable: the
+    validator rejects it (kind ``instant``), its replay deadlocks, and plan() falls back
+    saying so — never ``valid: true``."""
+    from furnsim.plan import plan
+    from furnsim.solvers.cpsat import NoUsablePlan
+
+    inst = load_instance(REPO / "tests" / "data" / "swap_deadlock.yaml")
+    with pytest.raises(NoUsablePlan, match=r"instant.*deadlock at t=11|deadlock at t=11"):
+        solve_cpsat(inst, "speed", time_limit=5)
+    res = plan(inst, "speed", "cpsat", time_limit=5)
+    assert not res.valid
+    assert res.fallback and "no executable plan" in res.fallback and "[instant]" in res.fallback
+    assert res.deadlock and "t=11" in res.deadlock
+    assert res.kpis["late_orders"] == 4 and res.kpis["on_time_rate"] == 0
+
+
+def test_cli_plan_cpsat_on_the_swap_plant_is_not_valid(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from furnsim.cli import app
+
+    out = tmp_path / "p.json"
+    r = CliRunner().invoke(
+        app,
+        [
+            "plan",
+            str(REPO / "tests" / "data" / "swap_deadlock.yaml"),
+            "--method",
+            "cpsat",
+            "--time-limit",
+            "5",
+            "--json",
+            str(out),
+        ],
+    )
+    assert r.exit_code == 1, r.output
+    assert "valid:       False" in r.output and "fallback" in r.output
+    d = json.loads(out.read_text())
+    assert d["valid"] is False and d["deadlock"]

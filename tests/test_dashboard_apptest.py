@@ -32,6 +32,10 @@ def _editor(at: AppTest):
     return at.data_editor[0]
 
 
+def entry_late(at: AppTest) -> int:
+    return int(at.session_state.result["result"].kpis["late_orders"])
+
+
 def _texts(elements) -> str:
     return "\n".join(str(e.value) for e in elements)
 
@@ -58,6 +62,7 @@ def test_orders_goal_plan_results(at: AppTest) -> None:
     ]
     assert at.metric[1].value.endswith("of 58")
     assert "Valid plan" in _texts(at.success) and "Empty Buffers" in _texts(at.success)
+    assert "None" not in _texts(at.caption) + _texts(at.success) + _texts(at.info)
     assert "rule:EDD" in _texts(at.success)
     assert [t.label for t in at.tabs] == [
         "Gantt by machine",
@@ -74,6 +79,10 @@ def test_orders_goal_plan_results(at: AppTest) -> None:
     at.session_state["result_view"] = "Late orders"
     at.run()
     assert not at.get("plotly_chart") and not at.exception
+    assert entry_late(at) > 0
+    late = at.dataframe[-1].value
+    assert list(late.columns) == ["order", "article", "quantity", "deadline", "finishes", "late by"]
+    assert all(" min" in v for v in late["late by"])  # "9 h 12 min", not minutes as a float
     assert at.download_button(key="excel_download").label.startswith("Download Excel")
     entry = at.session_state.result
     assert entry["result"].goal == "empty-buffers" and entry["result"].valid
@@ -83,9 +92,10 @@ def test_default_method_shows_the_fallback(at: AppTest) -> None:
     at.button(key="start").click().run()
     res = at.session_state.result["result"]
     assert res.requested == "ppo"
-    if res.fallback:  # no trained policy shipped for the goal: the UI says what was used instead
-        assert "Fallback: requested **ppo**" in _texts(at.warning)
-        assert res.method in _texts(at.warning)
+    if res.fallback:  # the UI says, in plain words, which plan is shown instead and why
+        w = _texts(at.warning)
+        assert "trained policy" in w and res.method.split(":")[-1] in w
+        assert "ppo" not in w and "cost" not in w
     else:
         assert res.method.startswith("ppo")
         assert "Policy search:" in _texts(at.caption)
@@ -177,13 +187,19 @@ def test_malformed_uploads_change_nothing(at: AppTest) -> None:
 
 def test_import_orders_with_bad_rows(at: AppTest) -> None:
     csv = io.BytesIO(
-        b"order,article,quantity,deadline\nI-1,CHAIR,8,2026-03-05 14:00\nI-2,SOFA,-1,2026-03-01 06:00\n"
+        b"order,article,quantity,deadline\nI-1,CHAIR,8,2026-03-05 14:00\n"
+        b"I-2,SOFA,-1,2026-03-01 06:00\nI-3,CHAIR,5,friday\n"
     )
     at.file_uploader(key="orders_upload").set_value(("week.csv", csv.getvalue(), "text/csv"))
     at.run()
-    assert "Imported 2 orders from **week.csv**; 1 of them are flagged" in _texts(at.warning)
+    assert len(_editor(at).value) == 58  # nothing changes before the planner confirms
+    assert "**3** new, **0** updated, **0** unchanged, **0** removed" in _texts(at.markdown)
+    at.button(key="import_apply").click().run()
+    w = _texts(at.warning)
+    assert "Imported **week.csv**: 3 new, 0 updated, 0 unchanged, 0 removed" in w
+    assert "2 imported orders flagged" in w
     df = _editor(at).value
-    assert len(df) == 60
+    assert len(df) == 61
     p = df.set_index("order")["problem"].fillna("")
     assert p["I-1"] == ""
     assert (
@@ -191,6 +207,124 @@ def test_import_orders_with_bad_rows(at: AppTest) -> None:
         and "more than 0" in p["I-2"]
         and "in the past" in p["I-2"]
     )
+    # a deadline given as text stays in the row, flagged - never "no deadline"
+    assert df.set_index("order").loc["I-3", "deadline"] == "friday"
+    assert "deadline 'friday' is not a date and time" in p["I-3"]
+    at.radio(key="method").set_value("rule").run()
+    at.button(key="start").click().run()
+    inst = at.session_state.result["instance"]
+    assert {"I-1"} <= {o.id for o in inst.orders} and not {"I-2", "I-3"} & {
+        o.id for o in inst.orders
+    }
+    w = _texts(at.warning)
+    assert "2 orders were not planned because of a problem in the row" in w
+    assert "**I-3**: deadline 'friday' is not a date and time" in w
+
+
+def test_reimport_of_the_same_week_updates_instead_of_duplicating(at: AppTest) -> None:
+    df = _editor(at).value
+    week = df.drop(columns=["problem"]).to_csv(index=False).encode()
+    at.file_uploader(key="orders_upload").set_value(("week.csv", week, "text/csv"))
+    at.run()
+    assert "**0** new, **0** updated, **58** unchanged, **0** removed" in _texts(at.markdown)
+    # the same week with one quantity changed and one order gone, replacing the table
+    changed = df.drop(columns=["problem"]).iloc[1:].copy()
+    changed.loc[changed["order"] == "SO-1002", "quantity"] = 7
+    at.file_uploader(key="orders_upload").set_value(
+        ("week2.csv", changed.to_csv(index=False).encode(), "text/csv")
+    )
+    at.run()
+    at.radio(key="import_mode").set_value("replace").run()
+    assert "**0** new, **1** updated, **56** unchanged, **1** removed" in _texts(at.markdown)
+    at.button(key="import_apply").click().run()
+    after = _editor(at).value
+    assert len(after) == 57 and "SO-1001" not in set(after["order"])
+    assert (after["problem"].fillna("") == "").all()  # no duplicates flagged
+    assert after.set_index("order").loc["SO-1002", "quantity"] == 7
+    at.radio(key="method").set_value("rule").run()
+    at.button(key="start").click().run()
+    assert len(at.session_state.result["instance"].orders) == 57
+
+
+def test_compare_all_goals_and_export_stays(at: AppTest) -> None:
+    at.radio(key="method").set_value("rule").run()
+    at.button(key="start").click().run()
+    at.button(key="compare_btn").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = at.dataframe[-1].value
+    assert list(table.columns) == ["Speed", "Efficiency", "Empty Buffers"]
+    assert "None" not in table.to_string() and "nan" not in table.to_string()
+    assert at.download_button(key="excel_download").label.startswith("Download Excel")
+    assert [c.key for c in at.get("plotly_chart")][-1] == "cmp_gantt_speed"
+
+
+def test_plan_cache_keys_on_plant_content_and_reload_keeps_plant_and_plan(
+    at: AppTest, tmp_path: Path
+) -> None:
+    import openpyxl
+
+    at.radio(key="method").set_value("rule").run()
+    at.button(key="start").click().run()
+    demo = at.session_state.result
+    assert "SAW-2" in demo["result"].schedule.machine_ids
+    # a corrected plant with the same name and file name: one machine removed
+    wb = openpyxl.load_workbook(Path(APP).parents[1] / "bom_data" / "demo" / "plant.xlsx")
+    for ws in wb.worksheets:
+        for i in reversed(
+            [i for i, r in enumerate(ws.iter_rows(values_only=True), 1) if "SAW-2" in r]
+        ):
+            ws.delete_rows(i)
+    buf = io.BytesIO()
+    wb.save(buf)
+    at.file_uploader(key="plant_upload").set_value(("plant.xlsx", buf.getvalue(), "x"))
+    at.run()
+    assert "22 machines" in _texts(at.caption)
+    at.button(key="start").click().run()
+    fixed = at.session_state.result
+    assert fixed["key"] != demo["key"]
+    assert "SAW-2" not in fixed["result"].schedule.machine_ids
+    # a reload (same workspace in the URL, new session): same plant, same plan
+    again = AppTest.from_file(APP, default_timeout=180)
+    again.query_params["ws"] = at.session_state.ws
+    again.run()
+    assert not again.exception, [e.value for e in again.exception]
+    assert "22 machines" in _texts(again.caption)
+    back = again.session_state.result
+    assert back["key"] == fixed["key"]
+    assert "Valid plan" in _texts(again.success)
+    assert back["result"].kpis["makespan"] == fixed["result"].kpis["makespan"]
+
+
+def _app_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("furnsim_app", APP)
+    assert spec is not None and spec.loader is not None
+    app = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(app)
+    return app
+
+
+def test_messages_never_show_server_paths() -> None:
+    app = _app_module()
+    msg = "cannot read this file: BadZipFile: '/tmp/tmpab12/upload.xlsx' is not a zip file"
+    assert app._no_paths(msg, "/tmp/tmpab12", "factory.xlsx") == (
+        "cannot read this file: BadZipFile: 'factory.xlsx' is not a zip file"
+    )
+
+
+def test_orders_csv_neutralises_formulas(at: AppTest) -> None:
+    app = _app_module()
+    rows = [
+        {"order": "=1+1", "article": "CHAIR", "quantity": 1.0, "deadline": None,
+         "release": None, "priority": 1.0, "problem": ""},
+        {"order": '=HYPERLINK("http://evil","x")', "article": "@SUM(A1)", "quantity": 2.0,
+         "deadline": "-friday", "release": None, "priority": 1.0, "problem": ""},
+    ]  # fmt: skip
+    text = app._orders_csv(rows).decode()
+    lines = text.splitlines()
+    assert lines[1].startswith("'=1+1,CHAIR,1.0")
+    assert lines[2].startswith('"\'=HYPERLINK(""http://evil"",""x"")",\'@SUM(A1),2.0,\'-friday')
 
 
 def test_best_rule_search_time(at: AppTest) -> None:
@@ -205,4 +339,43 @@ def test_best_rule_search_time(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
     assert res.details["search"]["passes"] >= 1 and res.valid
     assert res.cost <= plain.cost + 1e-9
-    assert "Search:" in _texts(at.caption) and "around rule:" in _texts(at.caption)
+    cap = _texts(at.caption)
+    assert "Search:" in cap and f"around {res.details['search']['around'].split(':')[-1]} " in cap
+
+
+def test_editor_delta_is_saved_once_as_row_operations(at: AppTest) -> None:
+    """The editor reports its whole delta every run; each change reaches the book once."""
+    from furnsim.orderbook import OrderBook
+
+    ob = OrderBook()
+    plant = ob.plants()[0]
+    key = _editor(at).key
+
+    def book() -> dict[str, dict]:
+        return {r["order"]: r for r in ob.load(plant)}
+
+    at.session_state[key] = {"edited_rows": {1: {"quantity": 11}}, "added_rows": [],
+                             "deleted_rows": []}  # fmt: skip
+    at.run()
+    assert book()["SO-1002"]["quantity"] == 11 and book()["SO-1002"]["version"] == 2
+    # the next edit: the delta now holds both; the first is not saved again
+    at.session_state[key] = {
+        "edited_rows": {1: {"quantity": 11}, 2: {"quantity": 12}},
+        "added_rows": [{"order": "N-1"}],
+        "deleted_rows": [],
+    }
+    at.run()
+    b = book()
+    assert b["SO-1002"]["version"] == 2 and b["SO-1003"]["quantity"] == 12 and "N-1" in b
+    assert _editor(at).key == key  # a plain edit keeps the same editor
+    # the added row gets its article and quantity, then row 4 is deleted
+    at.session_state[key] = {
+        "edited_rows": {1: {"quantity": 11}, 2: {"quantity": 12}},
+        "added_rows": [{"order": "N-1", "article": "CHAIR", "quantity": 3}],
+        "deleted_rows": [3],
+    }
+    at.run()
+    b = book()
+    assert "SO-1004" not in b and b["N-1"]["article"] == "CHAIR" and b["N-1"]["quantity"] == 3
+    assert list(b).count("N-1") == 1 and len(b) == 58
+    assert not at.exception

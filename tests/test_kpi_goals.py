@@ -160,7 +160,10 @@ def test_goals_load_and_names():
         assert all(k in KPI_NAMES and w >= 0 for k, w in g.weights.items())
     # primary terms carry the big weights (DESIGN: "... first, then tardiness")
     assert goals["speed"].weights["makespan"] > goals["speed"].weights["total_tardiness"]
-    assert goals["efficiency"].weights["total_setup_time"] > goals["efficiency"].weights["total_tardiness"]
+    assert (
+        goals["efficiency"].weights["total_setup_time"]
+        > goals["efficiency"].weights["total_tardiness"]
+    )
     eb = goals["empty-buffers"].weights
     assert eb["buffer_load"] > eb["total_tardiness"] and eb["overflow_load"] > eb["total_tardiness"]
     for name in ("empty-buffers", "empty_buffers", "Empty Buffers", "EMPTY-BUFFERS"):
@@ -174,7 +177,9 @@ def test_goal_yaml_copies_identical():
     documented = ROOT / "configs" / "goals.yaml"
     assert documented.read_bytes() == DEFAULT_GOALS_PATH.read_bytes()
     a, b = load_goals(documented), load_goals()
-    assert {k: (g.label, g.weights) for k, g in a.items()} == {k: (g.label, g.weights) for k, g in b.items()}
+    assert {k: (g.label, g.weights) for k, g in a.items()} == {
+        k: (g.label, g.weights) for k, g in b.items()
+    }
 
 
 def test_goal_rejects_unknown_kpi(tmp_path):
@@ -211,7 +216,11 @@ def test_cost_ordering_sanity():
         assert cost(b, g, inst) < cost(a, g, inst), g
     # a schedule worse only in its primary KPI costs more
     k = kpis(a, inst)
-    for g, key in (("speed", "makespan"), ("efficiency", "total_setup_time"), ("empty-buffers", "buffer_load")):
+    for g, key in (
+        ("speed", "makespan"),
+        ("efficiency", "total_setup_time"),
+        ("empty-buffers", "buffer_load"),
+    ):
         assert cost({**k, key: k[key] + 1}, g) > cost(k, g)
 
 
@@ -219,7 +228,10 @@ def test_kpis_fast_on_3000_ops():
     rng = np.random.default_rng(0)
     wcs = [f"W{i}" for i in range(10)]
     routes = [
-        [(wcs[w], float(rng.uniform(1, 9)), "neutral", float(rng.uniform(0.1, 1))) for w in rng.permutation(10)]
+        [
+            (wcs[w], float(rng.uniform(1, 9)), "neutral", float(rng.uniform(0.1, 1)))
+            for w in rng.permutation(10)
+        ]
         for _ in range(300)
     ]
     inst = make(routes, capacity={w: 5.0 for w in wcs}, deadlines=list(rng.uniform(100, 2000, 300)))
@@ -242,7 +254,11 @@ def fixture_instance(tmp_path):
 @pytest.mark.parametrize("buffers", ["hard", "soft"])
 @pytest.mark.parametrize("which", ["tiny", "fixture", "ft06"])
 def test_partial_cost_telescopes_to_cost(which, buffers, tmp_path):
-    inst = {"tiny": tiny, "fixture": lambda: fixture_instance(tmp_path), "ft06": lambda: load_instance(ft06_path())}[which]()
+    inst = {
+        "tiny": tiny,
+        "fixture": lambda: fixture_instance(tmp_path),
+        "ft06": lambda: load_instance(ft06_path()),
+    }[which]()
     goals = list(load_goals().values())
     for rule in ("FIFO", "SETUP", "ATC"):
         sim = Simulator(inst, buffers=buffers)
@@ -256,7 +272,13 @@ def test_partial_cost_telescopes_to_cost(which, buffers, tmp_path):
             for g in goals:
                 ret[g.name] += before[g.name] - partial_cost(sim, g)
             k = partial_kpis(sim)
-            for key in ("makespan", "total_tardiness", "total_setup_time", "buffer_volume_minutes", "blocked_time"):
+            for key in (
+                "makespan",
+                "total_tardiness",
+                "total_setup_time",
+                "buffer_volume_minutes",
+                "blocked_time",
+            ):
                 assert k[key] >= prev_k[key] - 1e-9, key  # these only grow
             prev_k = k
         s = sim.schedule()
@@ -266,3 +288,43 @@ def test_partial_cost_telescopes_to_cost(which, buffers, tmp_path):
             c = cost(s, g, inst)
             assert partial_cost(sim, g) == pytest.approx(c)
             assert ret[g.name] == pytest.approx(first[g.name] - c)
+
+
+def test_unfinished_orders_are_late():
+    """Issue 10.6: a deadlocked plan is not 100 % on time — every unfinished order is late,
+    deadline or not (KPIs and the late-orders table)."""
+    from furnsim import viz
+
+    # the swap plant of test_deadlocked_schedule_costs_inf; J0 also gets a deadline
+    inst = make(
+        [[("A", 5, "neutral", 1.0), ("B", 5, "neutral", 1.0)]] * 2
+        + [[("B", 5, "neutral", 1.0), ("A", 5, "neutral", 1.0)]] * 2,
+        capacity={"A": 1, "B": 1},
+        deadlines=[1000, math.inf, math.inf, math.inf],
+    )
+    s, sim = run_policy(inst, lowest_index)
+    assert sim.deadlock is not None
+    finished = ~np.isnan(s.job_completion())
+    assert not finished.any()  # nothing finishes: all four orders are stuck
+    k = kpis(s, inst)
+    assert k["late_orders"] == 4 and k["on_time_rate"] == 0.0
+    assert k["total_tardiness"] == math.inf  # J0 has a deadline and never finishes
+    table = viz.late_orders(s, inst)
+    assert sorted(table["order"]) == ["J0", "J1", "J2", "J3"]
+    assert set(table["late by"]) == {"not finished"}
+    # a complete plan of the same kind of shop is unaffected: no deadline, never late
+    ok = make([[("A", 5, "neutral", 1.0), ("B", 5, "neutral", 1.0)]] * 2, capacity={"A": 1})
+    s2, sim2 = run_policy(ok, lowest_index)
+    assert sim2.deadlock is None
+    k2 = kpis(s2, ok)
+    assert k2["late_orders"] == 0 and k2["on_time_rate"] == 1.0
+    assert viz.late_orders(s2, ok).empty
+
+
+def test_partial_kpis_keep_counting_unfinished_work_as_completing_now():
+    # partial_kpis (the RL reward's view) is unchanged: unfinished jobs complete "now"
+    inst = tiny()
+    sim = Simulator(inst)
+    sim.reset()
+    k = partial_kpis(sim)
+    assert k["late_orders"] == 0 and k["on_time_rate"] == 1.0

@@ -11,8 +11,12 @@ import pytest
 
 from furnsim.errors import DataError
 from furnsim.orderbook import (
+    Delete,
+    Insert,
     OrderBook,
+    Update,
     check_rows,
+    csv_safe,
     default_path,
     next_order_id,
     orders_to_rows,
@@ -135,12 +139,22 @@ def test_read_order_file_csv_keeps_every_row(tmp_path: Path) -> None:
     rows, notes = read_order_file(p, PS)
     assert [r["order"] for r in rows] == ["N-1", "N-2", "N-3"]
     assert rows[0]["quantity"] == 12 and rows[0]["deadline"] == datetime(2026, 3, 4, 14)
-    assert rows[1]["quantity"] is None and rows[1]["deadline"] is None
+    # cells that do not parse are kept as written - never turned into "no deadline"
+    assert rows[1]["quantity"] == "ten" and rows[1]["deadline"] == "friday"
     assert rows[2]["deadline"] == datetime(2026, 3, 2, 16)  # 600 minutes after plan start
     assert [(n.row, n.column) for n in notes] == [(3, "quantity"), (3, "deadline")]
     assert "'ten' is not a number" in notes[0].message
     c = check_rows(rows, ARTICLES, PS)
-    assert c[0].ok and "unknown article" in c[1].message and c[2].ok
+    assert c[0].ok and c[2].ok
+    assert "unknown article" in c[1].message
+    assert "deadline 'friday' is not a date and time" in c[1].message
+    assert "quantity 'ten' is not a number" in c[1].message
+    # and the flag survives the order book
+    book = OrderBook(tmp_path / "ob.sqlite")
+    book.save("P", rows)
+    back = book.load("P")
+    assert back[1]["deadline"] == "friday"
+    assert "not a date" in check_rows(back, ARTICLES, PS)[1].message
 
 
 def test_read_order_file_xlsx_and_broken_files(tmp_path: Path) -> None:
@@ -182,3 +196,94 @@ def test_next_order_id() -> None:
     assert next_order_id(["SO-1058", "SO-1001", "X"]) == "SO-1059"
     assert next_order_id([]) == "SO-0001"
     assert next_order_id(["SO-09", "SO-10"]) == "SO-11"
+
+
+def test_row_operations_never_overwrite_a_concurrent_change(tmp_path: Path) -> None:
+    """Two windows on one table: each saves row operations based on the versions it saw."""
+    path = tmp_path / "ob.sqlite"
+    OrderBook(path).save("P", [_row("A"), _row("B"), _row("C")])
+    win1, win2 = OrderBook(path), OrderBook(path)
+    rows1, v1 = win1.snapshot("P")
+    rows2, v2 = win2.snapshot("P")
+    assert v1 == v2 == 1 and [r["order"] for r in rows1] == ["A", "B", "C"]
+    a, b, c = rows1
+    # window 2 deletes C and edits B; window 1 (still on version 1) edits A and adds D
+    r2 = win2.apply("P", [Delete(c["rid"], c["version"]), Update(b["rid"], {"quantity": 7}, 1)])
+    assert r2.version_before == 1 and r2.version == 2 and not r2.conflicts
+    r1 = win1.apply("P", [Update(a["rid"], {"quantity": 5}, 1), Insert(_row("D"))])
+    assert r1.version_before == 2  # window 1 learns that the table changed underneath
+    assert not r1.conflicts and r1.versions[a["rid"]] == 2
+    now = {r["order"]: r for r in win1.load("P")}
+    assert set(now) == {"A", "B", "D"}  # nobody's change was lost
+    assert now["A"]["quantity"] == 5 and now["B"]["quantity"] == 7
+    # window 1 now edits B and C from its stale view: both refused, nothing overwritten
+    r1 = win1.apply(
+        "P",
+        [Update(b["rid"], {"quantity": 99}, 1), Update(c["rid"], {"quantity": 1}, 1)],
+    )
+    assert [(x.reason, x.op.rid) for x in r1.conflicts] == [
+        ("changed", b["rid"]),
+        ("deleted", c["rid"]),
+    ]
+    assert r1.conflicts[0].current is not None and r1.conflicts[0].current["quantity"] == 7
+    assert not r1.changed and {r["order"]: r["quantity"] for r in win1.load("P")}["B"] == 7
+    # the same value as stored is no conflict; deleting a changed row is refused
+    r1 = win1.apply("P", [Update(b["rid"], {"quantity": 7.0}, 1), Delete(b["rid"], 1)])
+    assert [x.reason for x in r1.conflicts] == ["changed"] and not r1.changed
+
+
+def test_seed_only_once(tmp_path: Path) -> None:
+    a, b = OrderBook(tmp_path / "ob.sqlite"), OrderBook(tmp_path / "ob.sqlite")
+    assert a.seed("P", [_row("A"), _row("B")])
+    assert not b.seed("P", [_row("A"), _row("B")])  # a second window opening at once
+    assert [r["order"] for r in b.load("P")] == ["A", "B"] and b.version("P") == 1
+
+
+def test_old_layout_is_migrated(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "orders.sqlite"
+    con = sqlite3.connect(path)
+    con.executescript(
+        "CREATE TABLE order_rows (plant TEXT NOT NULL, pos INTEGER NOT NULL, order_id TEXT,"
+        " article TEXT, quantity REAL, deadline TEXT, release TEXT, priority REAL,"
+        " problem TEXT, PRIMARY KEY (plant, pos));"
+        "INSERT INTO order_rows VALUES ('P', 1, 'B', 'DESK', 2, NULL, NULL, 1, NULL);"
+        "INSERT INTO order_rows VALUES ('P', 0, 'A', 'CHAIR', 1, '2026-03-04 14:00', NULL, 1,"
+        " NULL);"
+    )
+    con.commit()
+    con.close()
+    book = OrderBook(path)
+    rows = book.load("P")
+    assert [r["order"] for r in rows] == ["A", "B"] and book.has("P")
+    assert rows[0]["deadline"] == datetime(2026, 3, 4, 14)
+
+
+def test_workspace_values(tmp_path: Path) -> None:
+    book = OrderBook(tmp_path / "ob.sqlite")
+    assert book.ws_get("w1", "plant") is None
+    book.ws_put("w1", "plant", b"\x00bytes")
+    assert book.ws_get("w1", "plant") == b"\x00bytes" and book.ws_get("w2", "plant") is None
+    book.ws_put("w1", "plant", None)
+    assert book.ws_get("w1", "plant") is None
+
+
+@pytest.mark.parametrize(
+    ("value", "safe"),
+    [
+        ("=1+1", "'=1+1"),
+        ('=HYPERLINK("http://x","y")', '\'=HYPERLINK("http://x","y")'),
+        ("+49", "'+49"),
+        ("-2", "'-2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("SO-1", "SO-1"),
+        ("", ""),
+        (-2.0, -2.0),
+        (None, None),
+    ],
+)
+def test_csv_safe(value: object, safe: object) -> None:
+    assert csv_safe(value) == safe

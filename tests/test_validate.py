@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import json
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -505,3 +507,238 @@ def test_zero_volume_job_queued_behind_a_waiting_job_is_fine():
     s = run(Simulator(inst))
     assert s.depart[2] == s.depart[1] == 3  # waits behind job 1 until A starts job 0
     assert _validate(s, inst) == []
+
+
+# -- issue 10: the validator is exactly the documented semantics ------------------------------
+DATA = Path(__file__).parent / "data"
+SWAP = DATA / "swap_deadlock.yaml"
+
+
+def test_swap_through_two_full_buffers_is_rejected():
+    """The CP-SAT timing once reported valid: at t=11 A-1 and B-1 swap their finished jobs
+    through two full one-piece buffers. No order of that instant's events is executable."""
+    from furnsim.validate import load_schedule
+
+    inst = load_instance(SWAP)
+    s = load_schedule(DATA / "swap_deadlock_cpsat.json", inst)
+    vs = validate(s, inst)
+    assert [v.kind for v in vs] == ["instant", "instant"], format_violations(vs)
+    assert "at 11 " in vs[0].message and "A-1" in vs[0].message and "B-1" in vs[0].message
+    assert set(vs[0].ops) == {0, 4}  # O1 step 1 on A-1, O3 step 1 on B-1
+    # the same timing with soft buffers (no room needed) is fine: only the hard rule forbids it
+    s.buffers = "soft"
+    assert validate(s, inst, buffers="soft") == []
+
+
+def test_every_rule_deadlocks_on_the_swap_plant():
+    from furnsim.rules import get_rule, rule_names, run_policy
+
+    inst = load_instance(SWAP)
+    names = rule_names(True)
+    assert len(names) >= 5
+    for name in names:
+        s, sim = run_policy(inst, get_rule(name))
+        assert sim.deadlock is not None and sim.deadlock.time == 11, name
+        # what happened before the deadlock is correct; the rest is missing
+        assert {v.kind for v in validate(s, inst)} == {"missing"}, name
+
+
+def test_a_handover_at_one_instant_is_valid():
+    """A -> B with one-piece buffers: the blocked A leaves at the instant B starts its job
+    (room freed by a start at the same minute, taken by a departure after it)."""
+    inst = make(
+        [[("A", 2, "neutral", 1), ("B", 5, "neutral", 1)] for _ in range(3)],
+        capacity={"A": 1.0, "B": 1.0},
+    )
+    sim = Simulator(inst)
+    s = run(sim)
+    assert sim.deadlock is None
+    blocked = np.flatnonzero(s.leave > s.end)
+    assert blocked.size  # A blocked, then left when B started
+    k = int(blocked[0])
+    assert np.any(np.abs(s.start[s.op_wc == s.op_wc[k + 1]] - s.leave[k]) < 1e-9)
+    assert validate(s, inst) == []
+
+
+def test_setup_before_the_decision_is_possible(plant, good):
+    # anticipatory setups start at the decision, which needs the job on its way there
+    o = int(np.flatnonzero((good.setup_end > good.setup_start) & (good.op_step > 0))[0])
+    s = broken(good)
+    dt = good.depart[o] - good.setup_start[o] - 400.0  # 400 min before it departed
+    s.times["setup_start"][o] += dt
+    s.times["setup_end"][o] += dt
+    vs = reported(s, plant, "decision", o)
+    assert any("before the decision is possible" in v.message for v in vs)
+    s = broken(good)
+    s.times["setup_start"][o] = -100.0
+    s.times["setup_end"][o] = -100.0 + (good.setup_end[o] - good.setup_start[o])
+    reported(s, plant, "decision", o)
+    # the first op of a job: not before minute 0 / its release / its STORE departure
+    f = int(np.flatnonzero((good.setup_end > good.setup_start) & (good.op_step == 0))[0])
+    s = broken(good)
+    s.times["setup_start"][f] = good.depart[f] - 0.5
+    s.times["setup_end"][f] = s.times["setup_start"][f] + good.setup_end[f] - good.setup_start[f]
+    reported(s, plant, "decision", f)
+
+
+def test_the_earliest_legal_setup_start_is_accepted():
+    # the setup starts exactly at the departure (decision at once), the job arrives later
+    inst = make(
+        [[("A", 3, "x")]],
+        setups={"A": (["neutral", "x"], [[0, 2], [2, 0]])},
+        transport={("STORE", "A"): 5},
+    )
+    s = run(Simulator(inst))
+    assert s.setup_start[0] == s.depart[0] == 0 and s.start[0] == 5
+    assert validate(s, inst) == []
+    s.times["setup_start"][0] -= 1e-3
+    s.times["setup_end"][0] -= 1e-3
+    assert {v.kind for v in validate(s, inst)} == {"decision"}
+
+
+def test_idle_start_after_setup_and_arrival(plant, good):
+    o = int(np.flatnonzero(good.op_step == 0)[0])
+    s = broken(good)
+    for f in ("start", "end"):
+        s.times[f][o] += 2.0
+    s.times["leave"][o] = max(s.times["leave"][o], s.times["end"][o])
+    reported(s, plant, "idle", o)
+
+
+def test_machine_alias_cannot_hide_an_overlap(plant, good):
+    a, b = machine_pairs(good)[0]
+    s = broken(good)
+    m = int(s.op_machine[b])
+    s.machine_ids = [*s.machine_ids, s.machine_ids[m]]  # an alias of the same machine
+    s.op_machine[b] = len(s.machine_ids) - 1
+    shift = good.leave[a] - good.setup_start[b] - 1.0
+    for f in ("setup_start", "setup_end", "start", "end", "leave"):
+        s.times[f][b] += shift
+    vs = validate(s, plant)
+    assert vs and vs[0].kind == "identity" and "duplicate machine" in vs[0].message
+    from furnsim.validate import ScheduleFormatError, load_schedule
+
+    with pytest.raises(ScheduleFormatError, match="machine_ids.*more than once"):
+        load_schedule(s.to_json())
+
+
+def test_the_caller_chooses_the_rules_not_the_file(plant):
+    s = run(Simulator(plant, buffers="soft"))
+    assert validate(s, plant) == []  # the file says soft and it is a valid soft plan
+    vs = validate(s, plant, buffers="hard")
+    kinds = {v.kind for v in vs}
+    assert "identity" in kinds and "buffer" in kinds, format_violations(vs)
+    assert any("declares soft buffers" in v.message for v in vs)
+    g = run(Simulator(plant))
+    assert validate(g, plant, buffers="hard") == []
+    assert any(v.kind == "identity" for v in validate(g, plant, anticipatory_setups=False))
+    with pytest.raises(ValueError, match="hard"):
+        validate(g, plant, buffers="elastic")
+
+
+def test_cli_validate_takes_the_mode_from_the_command_line(plant, tmp_path):
+    """A plan with 9x buffer overflow that says `buffers: soft` does not pass as hard."""
+    from typer.testing import CliRunner
+
+    from furnsim.cli import app
+
+    runner = CliRunner()
+    out = tmp_path / "soft.json"
+    r = runner.invoke(
+        app, ["plan", str(SWAP), "--buffers", "soft", "--method", "rule:FIFO", "--json", str(out)]
+    )
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["validate", str(SWAP), str(out)])
+    assert r.exit_code == 2 and "declares buffers=soft" in r.output, r.output
+    assert "validated with buffers=hard" in r.output
+    r = runner.invoke(app, ["validate", str(SWAP), str(out), "--buffers", "soft"])
+    assert r.exit_code == 0 and "rules: buffers=soft" in r.output, r.output
+    r = runner.invoke(app, ["validate", str(SWAP), str(out), "--buffers", "elastic"])
+    assert r.exit_code == 2 and "--buffers" in r.output
+
+
+def test_load_schedule_round_trip_and_plan_output(plant, good, tmp_path):
+    from furnsim.validate import load_schedule
+
+    p = tmp_path / "s.json"
+    good.to_json(p)
+    s = load_schedule(p, plant)
+    assert validate(s, plant) == []
+    for f in good.times:
+        assert np.array_equal(s.times[f], good.times[f], equal_nan=True)
+    wrapped = tmp_path / "plan.json"
+    wrapped.write_text('{"kpis": {}, "schedule": ' + good.to_json() + "}")
+    assert load_schedule(wrapped, plant).n_ops == good.n_ops
+
+
+def test_cli_validate_reads_plan_output_with_non_finite_numbers_outside_the_schedule(tmp_path):
+    """`plan --json` writes a deadlocked plan's cost as Infinity (CP-SAT's objective as NaN):
+    that is not the schedule; the deadlocked schedule itself is invalid (exit 1), not bad."""
+    from typer.testing import CliRunner
+
+    from furnsim.cli import app
+
+    runner = CliRunner()
+    out = tmp_path / "dead.json"
+    r = runner.invoke(app, ["plan", str(SWAP), "--method", "rule:FIFO", "--json", str(out)])
+    assert r.exit_code == 1
+    assert "Infinity" in out.read_text() or "NaN" in out.read_text()
+    r = runner.invoke(app, ["validate", str(SWAP), str(out)])
+    assert r.exit_code == 1 and "[missing]" in r.output, r.output
+    # inside the schedule a non-finite number is a malformed file
+    d = json.loads(out.read_text())
+    d["schedule"]["times"]["start"][0] = float("nan")
+    out.write_text(json.dumps(d))
+    r = runner.invoke(app, ["validate", str(SWAP), str(out)])
+    assert r.exit_code == 2 and "times.start'[0] is NaN" in r.output, r.output
+
+
+def test_a_rotation_through_three_full_buffers_is_rejected():
+    """The general cycle: A -> B -> C -> A, each machine's finished job moving into the next
+    full buffer at the same instant (t=11 and t=21). Valid with soft buffers only."""
+    locs = ["STORE", "A", "B", "C"]
+    tr = {(a, b): 1.0 for a in locs for b in [*locs[1:], "FINISHED"] if a != b}
+    tr.pop(("STORE", "FINISHED"))
+    leg = [("A", "B"), ("B", "C"), ("C", "A")]
+    routes = [[(u, 10, "neutral", 1), (v, 10, "neutral", 1)] for u, v in leg for _ in (0, 1)]
+    inst = make(routes, capacity={"A": 1.0, "B": 1.0, "C": 1.0}, transport=tr)
+    ci = inst.compiled
+    mach = {w: ci.machine_ids.index(w) for w in "ABC"}
+    n = ci.n_ops
+    times = {f: np.zeros(n) for f in ("setup_start", "setup_end", "start", "end")}
+    times.update(depart=np.zeros(n), arrive=np.zeros(n), leave=np.zeros(n))
+    op_machine = np.zeros(n, dtype=np.int64)
+    finish = np.zeros(ci.n_jobs)
+    for j in range(ci.n_jobs):
+        u, v = leg[j // 2]
+        second = j % 2  # the second job of a pair waits for room, one cycle behind
+        a, b = int(ci.job_op_start[j]), int(ci.job_op_start[j]) + 1
+        start_a = 1.0 + 10 * second
+        start_b = start_a + 20
+        for o, w, dep, st in ((a, u, float(second), start_a), (b, v, start_a + 10, start_b)):
+            op_machine[o] = mach[w]
+            times["depart"][o], times["arrive"][o] = dep, dep + 1
+            for f in ("setup_start", "setup_end", "start"):
+                times[f][o] = st
+            times["end"][o] = times["leave"][o] = st + 10
+        finish[j] = start_b + 11
+    s = Schedule.from_compiled(
+        ci,
+        instance_name=inst.name,
+        op_machine=op_machine,
+        op_setup_from=ci.op_setup.copy(),
+        times=times,
+        finish_arrive=finish,
+    )
+    vs = validate(s, inst)
+    assert [v.kind for v in vs] == ["instant", "instant"], format_violations(vs)
+    assert "at 11 " in vs[0].message and "at 21 " in vs[1].message
+    assert all(w in vs[0].message for w in ("room in A", "room in B", "room in C"))
+    assert validate(s, inst, buffers="soft") != []  # declared hard: a mode mismatch
+    s.buffers = "soft"
+    assert validate(s, inst) == [], format_violations(validate(s, inst))
+    # and the simulator agrees: every plan of this shop deadlocks at t=11
+    sim = Simulator(inst)
+    run(sim)
+    assert sim.deadlock is not None and sim.deadlock.time == 11
+    assert len(sim.deadlock.cycle) == 3

@@ -12,6 +12,7 @@ import math
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request, Security
@@ -399,10 +400,12 @@ def create_app(
             else dict(parent.request.get("options") or {})
         )
         errors += service.check_options(method, opts)
+        if isinstance(req.now, datetime) and service.plan_start(opts.get("plan_start")) is None:
+            errors.append(("now", "a date/time needs a plan start: give minutes after it"))
         if errors:
             raise ApiError(422, "invalid request", errors)
         assert goal is not None
-        now = req.now.isoformat() if hasattr(req.now, "isoformat") else float(req.now)
+        now = req.now.isoformat() if isinstance(req.now, datetime) else float(req.now)
         doc = {"now": now, "events": req.events, "goal": goal, "method": method, "options": opts}
         return _store_new("replan", goal, method, doc, parent=plan_id)
 

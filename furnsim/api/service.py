@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from furnsim.errors import DataError, Issue
-from furnsim.io import PlantData
-from furnsim.io._builder import build_orders
+from furnsim.io import PlantData, _check_workload
+from furnsim.io._builder import _norm_name, build_orders
 from furnsim.io._schema import SHEETS
 from furnsim.io._tables import Row, Table, _clean, _norm_header
 from furnsim.model import Instance
@@ -55,14 +55,19 @@ def field_of(issue: Issue, prefix: str = "orders") -> str:
 
 def orders_table(rows: list[dict[str, Any]]) -> tuple[Table, list[tuple[str, str]]]:
     """JSON rows as the raw table the file readers make (row number = index in the list)."""
-    # the required columns always exist: a row without a value is reported at that row
-    required = [c.name for c in SHEETS["orders"].columns if c.required]
-    t = Table("orders", _SOURCE, list(required), header_row=0, schema="orders")
+    t = Table("orders", _SOURCE, [], header_row=0, schema="orders")
+    # `Quantity`, `Order`: matched to the schema's names as a sheet header would be, per row
+    names = SHEETS["orders"].column_names
+    canon = {_norm_name(c): c for c in names}
     errors: list[tuple[str, str]] = []
     for i, raw in enumerate(rows):
         vals: dict[str, Any] = {}
         for key, v in raw.items():
             col = _norm_header(key)
+            col = canon.get(_norm_name(col), col)
+            if col in vals:
+                errors.append((f"orders[{i}].{col}", "column given twice in this row"))
+                continue
             if isinstance(v, list | dict):
                 errors.append(
                     (f"orders[{i}].{col}", "must be a single value, not a list or object")
@@ -72,6 +77,10 @@ def orders_table(rows: list[dict[str, Any]]) -> tuple[Table, list[tuple[str, str
             if col not in t.columns:
                 t.columns.append(col)
         t.rows.append(Row(i, vals))
+    # the required columns always exist: a row without a value is reported at that row
+    t.columns += [
+        c.name for c in SHEETS["orders"].columns if c.required and c.name not in t.columns
+    ]
     return t, errors
 
 
@@ -161,7 +170,8 @@ class PlanService:
                 errors += [(field_of(i), i.message) for i in e.issues if field_of(i) not in seen]
             if errors:
                 raise RequestInvalid(errors)
-        try:
+        try:  # bounded cost: the same workload limits as files (furnsim.io.limits)
+            _check_workload(d.plant, d.catalog, orders, _SOURCE)
             return Instance(d.plant, d.catalog, orders, name=d.name, plan_start=start)
         except DataError as e:
             raise RequestInvalid([(field_of(i), i.message) for i in e.issues]) from None
@@ -234,6 +244,14 @@ class PlanService:
         return res.to_dict(inst)
 
     def _run_replan(self, rec: PlanRecord, store: PlanStore) -> dict[str, Any]:
+        """The boundary to the continuous-planning core (docs/api.md)::
+
+            furnsim.replan.replan(instance, previous_schedule, *, now, events, goal, method,
+                                  buffers, seed, time_limit, [samples, time_budget_s])
+              -> PlanResult | (new_instance, PlanResult)
+
+        ``now`` in minutes after the plan start, ``events`` as the client sent them;
+        ``stability`` from ``to_dict()``, else ``kpis`` or ``details``."""
         from furnsim.sim import Schedule
 
         fn = replan_function()

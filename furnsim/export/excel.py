@@ -1,27 +1,37 @@
 """A plan as an Excel workbook for the shop floor (openpyxl, write-only mode).
 
-Sheets:
+Sheets (what prints is laid out for paper; the measured page counts are in
+``docs/dashboard.md``):
 
 * **Gantt** — one row per machine (plant order, from row ``GANTT_FIRST_ROW``), one column per
   time slot of ``slot_minutes`` (slot ``k`` = column ``GANTT_FIRST_COL + k`` covers
   ``[plan_start + k·slot, plan_start + (k+1)·slot)``). A slot shows what occupies the
   machine longest in it: processing (filled in the order's colour; the order id in the
   first slot of the bar), a setup (grey, ``S``) or blocked time (dark red, ``B``). Row 1 has
-  the day, row 2 the time; panes are frozen at the first slot; a legend of all orders
-  follows below; printed landscape on A3, one day per page across (column breaks at
-  midnight), machine names and the time header repeated on every page.
+  the day, row 2 the time; panes are frozen at the first slot; a short key follows below
+  (order colours and details: the *Orders* sheet). Printed A3 landscape, one day per page
+  across (column breaks at midnight; 12 hours a page for 15-minute slots), scaled so the
+  widest page fits, the day/time rows and the machine columns repeated on every page.
   Operations much shorter than a slot may be hidden behind longer neighbours — the
   *Dispatch lists* and *Schedule* sheets have every operation to the minute.
 * **Schedule** — one row per operation with real datetimes (setup, start, end, leave,
-  depart, arrive) and minutes.
-* **Dispatch lists** — one block per machine in run order, a page break between blocks.
-* **KPIs** — the plan's method, goal, validity and every KPI; per-machine figures.
+  depart, arrive) and minutes, with filters. A data sheet for the screen: its print area is
+  the header row, and the page header says so (the dispatch lists print every operation).
+* **Dispatch lists** — per machine in run order, printed A3 landscape with one machine per
+  page (a long list continues on the next page). Each page holds two columns of operations
+  side by side, left ``1..R`` then right ``R+1..2R``, so that a week of 2,000 operations on
+  23 machines prints on 28 pages; the column header (row 1) repeats on every page.
+* **KPIs** — the plan's method, goal, validity and every KPI (the plan's own KPI values,
+  not recomputed); per-machine figures to the right.
 * **Buffers** — peak level per slot for each work center against its capacity, with a
-  native line chart per work center.
-* **Orders** — every order with its colour, deadline, completion and lateness.
+  native line chart per work center; the print area is the charts (three across).
+* **Orders** — every order with its colour, deadline, completion and lateness; an order
+  that did not finish shows ``not finished`` (late when it has a deadline).
 
-Style objects are created once and shared, cells are streamed (write-only), so a 500-job
-week (about 3,000 operations) is written in about a second (see ``docs/dashboard.md``).
+Every string is written as text, never as a formula (an order id ``=1+1`` stays ``=1+1``);
+column widths fit the printed length of their values. Style objects are created once and
+shared, cells are streamed (write-only), so a 500-job week (about 3,000 operations) is
+written in about two seconds (see ``docs/dashboard.md``).
 """
 
 from __future__ import annotations
@@ -33,12 +43,21 @@ from typing import IO, Any
 
 import numpy as np
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.chart import LineChart, Reference
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.pagebreak import Break
 
+from furnsim.export._layout import (
+    A3,
+    A4,
+    CellMaker,
+    SheetRows,
+    column_mm,
+    fit_scale,
+    page_body_mm,
+    print_setup,
+)
 from furnsim.viz import (
     BLOCKED_COLOR,
     format_minutes,
@@ -54,8 +73,17 @@ __all__ = ["GANTT_FIRST_COL", "GANTT_FIRST_ROW", "write_schedule_excel"]
 GANTT_FIRST_ROW = 3  # first machine row of the Gantt sheet (rows 1-2: day and time headers)
 GANTT_FIRST_COL = 3  # first slot column (A: machine, B: work center)
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+WEEK_TIME_FORMAT = "ddd hh:mm"  # dispatch lists when every time lies within 7 days
+DATE_TIME_FORMAT = "dd.mm.yy hh:mm"  # dispatch lists otherwise
 SETUP_FILL_HEX = "BDBDBD"
+NOT_FINISHED = "not finished"
 _KIND_PROC, _KIND_SETUP, _KIND_BLOCKED = 1, 2, 3
+
+#: dispatch lists: row heights (pt) of the operation rows (8 pt text), the column header
+#: and the machine title
+DISPATCH_ROW_PT = 10.0
+DISPATCH_HEAD_PT = 12.0
+DISPATCH_TITLE_PT = 14.0
 
 _KPI_LABELS: list[tuple[str, str, str]] = [
     ("makespan", "Makespan", "min"),
@@ -87,11 +115,14 @@ class _Styles:
     """Every style object once (openpyxl dedups them, but creating them per cell is slow)."""
 
     def __init__(self) -> None:
-        self.bold = Font(bold=True)
-        self.title = Font(bold=True, size=13)
-        self.small = Font(size=8)
-        self.white_small = Font(size=8, color="FFFFFF", bold=True)
-        self.black_small = Font(size=8, color="000000", bold=True)
+        self.bold = Font(name="Calibri", size=11, bold=True)
+        self.title = Font(name="Calibri", bold=True, size=13)
+        self.small = Font(name="Calibri", size=8)
+        self.small_bold = Font(name="Calibri", size=8, bold=True)
+        self.white_small = Font(name="Calibri", size=8, color="FFFFFF", bold=True)
+        self.black_small = Font(name="Calibri", size=8, color="000000", bold=True)
+        self.late = Font(name="Calibri", size=11, bold=True, color="B71C1C")
+        self.late_small = Font(name="Calibri", size=8, bold=True, color="B71C1C")
         self.header_fill = PatternFill("solid", fgColor="DDE3EA")
         self.day_fill = PatternFill("solid", fgColor="C5CFDA")
         self.setup_fill = PatternFill("solid", fgColor=SETUP_FILL_HEX)
@@ -101,6 +132,10 @@ class _Styles:
         thin = Side(style="thin", color="9E9E9E")
         self.day_border = Border(left=Side(style="medium", color="424242"))
         self.cell_border = Border(left=thin, right=thin, top=thin, bottom=thin)
+        self.indent = Alignment(horizontal="left", indent=1)
+        self.right = Alignment(horizontal="right")
+        self.list_title = Font(name="Calibri", bold=True, size=10)
+        self.cell = CellMaker()  # styled cells: st.cell(ws, value, font=..., fill=..., ...)
         self._fills: dict[str, PatternFill] = {}
         self._fonts: dict[str, Font] = {}
 
@@ -121,40 +156,11 @@ class _Styles:
         return f
 
 
-def _cell(
-    ws: Any,
-    value: Any,
-    *,
-    font: Any = None,
-    fill: Any = None,
-    fmt: str | None = None,
-    align: Any = None,
-    border: Any = None,
-) -> WriteOnlyCell:
-    c = WriteOnlyCell(ws, value=value)
-    if font is not None:
-        c.font = font
-    if fill is not None:
-        c.fill = fill
-    if fmt is not None:
-        c.number_format = fmt
-    if align is not None:
-        c.alignment = align
-    if border is not None:
-        c.border = border
-    return c
-
-
 def _dt(ps: datetime, minutes: float) -> datetime | None:
     """Minutes after plan start as a datetime rounded to the minute (what the floor reads)."""
     if minutes is None or not math.isfinite(minutes):
         return None
     return ps + timedelta(minutes=round(minutes))
-
-
-def _col_mm(width_chars: float) -> float:
-    """Printed width of a column of ``width_chars`` (Calibri 11: about 7 px a char + 5 px)."""
-    return (width_chars * 7 + 5) * 25.4 / 96
 
 
 def _num(x: Any, nd: int = 2) -> Any:
@@ -167,6 +173,11 @@ def _num(x: Any, nd: int = 2) -> Any:
     if not math.isfinite(v):
         return None
     return round(v, nd)
+
+
+def _plan_label(instance: Any, ps: datetime) -> str:
+    name = getattr(instance, "name", "") or "plan"
+    return f"furnsim plan {name} from {ps:%Y-%m-%d %H:%M}"
 
 
 # ---------------------------------------------------------------------------------------
@@ -202,13 +213,14 @@ def write_schedule_excel(
     colors = order_colors(instance)
     ops = op_table(schedule, instance)
     status = order_status(schedule, instance, ps)
+    label = _plan_label(instance, ps)
     wb = Workbook(write_only=True)
-    _gantt_sheet(wb, st, schedule, instance, ops, colors, status, ps, float(slot_minutes), result)
-    _schedule_sheet(wb, st, ops, colors, ps)
-    _dispatch_sheet(wb, st, schedule, instance, ops, ps)
-    _kpi_sheet(wb, st, schedule, instance, kpis, result, ps, slot_minutes)
-    _buffer_sheet(wb, st, schedule, instance, ps, float(slot_minutes))
-    _orders_sheet(wb, st, status, colors)
+    _gantt_sheet(wb, st, schedule, instance, ops, ps, float(slot_minutes), result, label)
+    _schedule_sheet(wb, st, ops, ps, label)
+    _dispatch_sheet(wb, st, schedule, instance, ops, ps, label)
+    _kpi_sheet(wb, st, schedule, instance, kpis, result, ps, slot_minutes, label)
+    _buffer_sheet(wb, st, schedule, instance, ps, float(slot_minutes), label)
+    _orders_sheet(wb, st, status, colors, label)
     if isinstance(path_or_buffer, str | Path):
         Path(path_or_buffer).parent.mkdir(parents=True, exist_ok=True)
     wb.save(path_or_buffer)
@@ -266,17 +278,36 @@ def _slot_owners(ops: Any, machines: list[str], slot: float, n_slots: int) -> di
     return owners
 
 
+def gantt_page_minutes(slot: float) -> int:
+    """Minutes of the day one printed Gantt page covers: a day for slots of 30 minutes and
+    more, else a part of the day of at most 48 slots (15-minute slots: 12 hours)."""
+    for span in (1440, 720, 480, 360, 240, 180, 120):
+        if span <= 48 * slot + 1e-9:
+            return span
+    return 60
+
+
+def gantt_page_starts(ps: datetime, slot: float, n_slots: int) -> list[int]:
+    """Slots (0-based) that start a printed page: each midnight (and, for short slots, each
+    ``gantt_page_minutes`` of the day). The Gantt's column breaks."""
+    span = gantt_page_minutes(slot)
+    keys = []
+    for k in range(n_slots):
+        t = ps + timedelta(minutes=k * slot)
+        keys.append((t.date(), (t.hour * 60 + t.minute) // span))
+    return [k for k in range(1, n_slots) if keys[k] != keys[k - 1]]
+
+
 def _gantt_sheet(
     wb: Any,
     st: _Styles,
     schedule: Any,
     instance: Any,
     ops: Any,
-    colors: dict[str, str],
-    status: list[dict[str, Any]],
     ps: datetime,
     slot: float,
     result: Any,
+    label: str,
 ) -> None:
     ws = wb.create_sheet("Gantt")
     rows = _machine_rows(schedule, instance)
@@ -287,74 +318,51 @@ def _gantt_sheet(
             horizon = max(horizon, float(np.nanmax(v)))
     n_slots = max(1, int(math.ceil(horizon / slot - 1e-9)))
     owners = _slot_owners(ops, [m for m, _ in rows], slot, n_slots)
-
-    ws.column_dimensions["A"].width = 12
-    ws.column_dimensions["B"].width = 11
-    slot_width = 4.2 if slot <= 30 else 6.0
-    for k in range(n_slots):
-        ws.column_dimensions[get_column_letter(GANTT_FIRST_COL + k)].width = slot_width
-    ws.freeze_panes = f"{get_column_letter(GANTT_FIRST_COL)}{GANTT_FIRST_ROW}"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = 8  # A3
-    # printed one day per page across (a manual column break at each midnight)
-    day_starts = [
-        k for k in range(1, n_slots)
-        if (ps + timedelta(minutes=k * slot)).date() != (ps + timedelta(minutes=(k - 1) * slot)).date()
-    ]  # fmt: skip
-    for k in day_starts:
-        ws.col_breaks.append(Break(id=GANTT_FIRST_COL + k - 1))
-    # scale so that one day fits an A3 landscape page (Excel and LibreOffice ignore manual
-    # breaks under "fit to pages", so the scale is computed instead)
-    day_cols = min(n_slots, int(round(1440 / slot)))
-    need_mm = (_col_mm(12) + _col_mm(11) + day_cols * _col_mm(slot_width)) or 1.0
-    ws.page_setup.scale = max(10, min(100, int(400.0 / need_mm * 100)))
-    ws.print_title_rows = f"1:{GANTT_FIRST_ROW - 1}"
-    ws.print_title_cols = "A:B"
-    ws.page_margins.left = ws.page_margins.right = 0.3
-    ws.page_margins.top = ws.page_margins.bottom = 0.4
-    ws.oddHeader.center.text = (
-        f"furnsim plan — {getattr(instance, 'name', '')} — from {ps:%Y-%m-%d %H:%M}"
-    )
-    ws.oddFooter.center.text = "page &P of &N"
+    colors = order_colors(instance)
+    sr = SheetRows(ws, st.cell)
 
     # header rows: day (row 1), time (row 2)
     goal = getattr(result, "goal", "")
     method = getattr(result, "method", "") or getattr(schedule, "method", "")
-    r1: list[Any] = [_cell(ws, "Gantt", font=st.title), None]
+    r1: list[Any] = [st.cell(ws, "Gantt", font=st.title), None]
     r2: list[Any] = [
-        _cell(ws, "machine", font=st.bold, fill=st.header_fill),
-        _cell(ws, "work center", font=st.bold, fill=st.header_fill),
+        st.cell(ws, "machine", font=st.bold, fill=st.header_fill),
+        st.cell(ws, "work center", font=st.small_bold, fill=st.header_fill),
     ]
-    prev_day = None
+    spill1 = [1]
+    page_starts = gantt_page_starts(ps, slot, n_slots)
+    firsts = {0, *page_starts}
     for k in range(n_slots):
         t = ps + timedelta(minutes=k * slot)
-        day = t.date()
-        new_day = day != prev_day
-        prev_day = day
-        r1.append(
-            _cell(ws, f"{t:%a %d.%m.}", font=st.bold, fill=st.day_fill, border=st.day_border)
-            if new_day
-            else _cell(ws, None, fill=st.day_fill)
-        )
+        new_page = k in firsts
+        if new_page:
+            r1.append(
+                st.cell(ws, f"{t:%a %d.%m.}", font=st.bold, fill=st.day_fill, border=st.day_border)
+            )
+            spill1.append(GANTT_FIRST_COL + k)
+        else:
+            r1.append(st.cell(ws, None, fill=st.day_fill))
         # label whole hours only (a half-hour label does not fit a narrow slot column)
-        label = f"{t:%H:%M}" if slot >= 60 or t.minute == 0 else None
+        hour = f"{t:%H:%M}" if slot >= 60 or t.minute == 0 else None
         r2.append(
-            _cell(
+            st.cell(
                 ws,
-                label,
+                hour,
                 font=st.small,
                 fill=st.header_fill,
                 align=st.center,
-                border=st.day_border if new_day else None,
+                border=st.day_border if new_page else None,
             )
         )
-    ws.append(r1)
-    ws.append(r2)
+    sr.add(r1, spill=spill1)
+    sr.add(r2)
 
+    spill_bars: list[int] = []
     for m, w in rows:
-        line: list[Any] = [_cell(ws, m, font=st.bold), _cell(ws, w, font=st.small)]
+        line: list[Any] = [st.cell(ws, m, font=st.bold), st.cell(ws, w, font=st.small)]
         prev: tuple[int, int] | None = None
-        for own in owners[m]:
+        spill_bars.clear()
+        for k, own in enumerate(owners[m]):
             if own is None:
                 line.append(None)
                 prev = None
@@ -364,18 +372,23 @@ def _gantt_sheet(
             prev = (kind, i)
             if kind == _KIND_PROC:
                 col = colors.get(ops.order[i], "#1F77B4")
+                if first:
+                    spill_bars.append(GANTT_FIRST_COL + k)
                 line.append(
-                    _cell(
-                        ws, ops.order[i] if first else None, fill=st.fill(col), font=st.font_on(col)
+                    st.cell(
+                        ws,
+                        str(ops.order[i]) if first else None,
+                        fill=st.fill(col),
+                        font=st.font_on(col),
                     )
                 )
             elif kind == _KIND_SETUP:
                 line.append(
-                    _cell(ws, "S", fill=st.setup_fill, font=st.black_small, align=st.center)
+                    st.cell(ws, "S", fill=st.setup_fill, font=st.black_small, align=st.center)
                 )
             else:
                 line.append(
-                    _cell(
+                    st.cell(
                         ws,
                         "B" if first else None,
                         fill=st.blocked_fill,
@@ -383,44 +396,66 @@ def _gantt_sheet(
                         align=st.center,
                     )
                 )
-        ws.append(line)
+        # an order id runs on over its bar (it is cut where the next bar starts)
+        sr.add(line, spill=list(spill_bars))
 
-    # legend
-    ws.append([])
-    ws.append(
-        [
-            _cell(ws, "Legend", font=st.title),
-            _cell(ws, f"goal {goal or '-'} · method {method or '-'} · one column = {slot:g} min"),
-        ]
-    )
-    ws.append(
-        [
-            _cell(ws, "S", fill=st.setup_fill, font=st.black_small, align=st.center),
+    # key (order colours and details are in the Orders sheet): the symbol in column A, its
+    # text from the first slot of every page, so that each printed page shows it whole
+    text_cols = [GANTT_FIRST_COL + k for k in (0, *page_starts)]
+    key = [
+        (
+            st.cell(ws, "Key", font=st.bold),
+            f"goal {goal or '-'} · method {method or '-'} · a column = {slot:g} min",
+        ),
+        (
+            st.cell(ws, "S", fill=st.setup_fill, font=st.black_small, align=st.center),
             "setup (changing the machine's setup)",
-        ]
-    )
-    ws.append(
-        [
-            _cell(ws, "B", fill=st.blocked_fill, font=st.white_small, align=st.center),
+        ),
+        (
+            st.cell(ws, "B", fill=st.blocked_fill, font=st.white_small, align=st.center),
             "blocked: the finished batch waits on the machine for room in the next buffer",
-        ]
+        ),
+        (
+            st.cell(ws, "order", font=st.small_bold),
+            "a bar in the order's colour, its id where it starts; colours, deadlines and "
+            "lateness of every order: sheet Orders",
+        ),
+    ]
+    sr.add([])
+    for symbol, text in key:
+        kline: list[Any] = [symbol, None] + [None] * n_slots
+        for c in text_cols:
+            kline[c - 1] = st.cell(ws, text, font=st.small)
+        sr.add(kline, spill=text_cols)
+
+    slot_width = 4.2 if slot <= 30 else 6.0
+    fixed = {GANTT_FIRST_COL + k: slot_width for k in range(n_slots)}
+    ws.freeze_panes = f"{get_column_letter(GANTT_FIRST_COL)}{GANTT_FIRST_ROW}"  # before rows
+    widths = sr.widths(fixed=fixed)
+    # printed one day per page across (a manual column break at each midnight, and noon for
+    # short slots); the scale makes the widest page (machine columns + the longest span) fit
+    # an A3 page's width
+    for k in page_starts:
+        ws.col_breaks.append(Break(id=GANTT_FIRST_COL + k - 1))
+    bounds = [0, *page_starts, n_slots]
+    widest = max(b - a for a, b in zip(bounds[:-1], bounds[1:], strict=True))
+    need_mm = column_mm(widths.get(1, 8.43)) + column_mm(widths.get(2, 8.43))
+    need_mm += widest * column_mm(slot_width)
+    scale = fit_scale(need_mm, A3)
+    # machine rows share the page height (15-24 pt): taller bars where the plant is small
+    body_pt = page_body_mm(A3)[1] / 25.4 * 72 * 100 / scale
+    bar_pt = max(15.0, min(24.0, (0.95 * body_pt - 8 * 15.0) / max(1, len(rows))))
+    for r in range(GANTT_FIRST_ROW, GANTT_FIRST_ROW + len(rows)):
+        ws.row_dimensions[r].height = bar_pt
+    print_setup(
+        ws,
+        paper=A3,
+        title_rows=f"1:{GANTT_FIRST_ROW - 1}",
+        title_cols="A:B",
+        scale=scale if page_starts else None,  # no manual break: plain fit to width
+        header=label,
     )
-    ws.append(
-        [
-            _cell(ws, "order", font=st.bold),
-            _cell(ws, "article · quantity · deadline · completion", font=st.bold),
-        ]
-    )
-    for r in status:
-        col = colors.get(r["order"], "#1F77B4")
-        info = f"{r['article']} · {r['quantity']:g} pcs"
-        if r["deadline"] is not None:
-            info += f" · due {r['deadline']:%a %d.%m. %H:%M}"
-        if r["completion"] is not None:
-            info += f" · done {r['completion']:%a %d.%m. %H:%M}"
-        if r["late"]:
-            info += f" · LATE by {r['late_by']}"
-        ws.append([_cell(ws, r["order"], fill=st.fill(col), font=st.font_on(col)), info])
+    sr.write(widths)
 
 
 # ---------------------------------------------------------------------------------------
@@ -446,116 +481,195 @@ _SCHEDULE_COLUMNS = (
 )
 
 
-def _schedule_sheet(wb: Any, st: _Styles, ops: Any, colors: dict[str, str], ps: datetime) -> None:
+def _schedule_sheet(wb: Any, st: _Styles, ops: Any, ps: datetime, label: str) -> None:
     ws = wb.create_sheet("Schedule")
-    widths = (9, 10, 11, 9, 5, 10, 10, 10, 10, 17, 17, 17, 17, 17, 17, 10, 8, 9)
-    for i, w in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = w
-    ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(_SCHEDULE_COLUMNS))}{len(ops) + 1}"
-    ws.append([_cell(ws, h, font=st.bold, fill=st.header_fill) for h in _SCHEDULE_COLUMNS])
+    sr = SheetRows(ws, st.cell)
+    ncol = len(_SCHEDULE_COLUMNS)
+    sr.add([st.cell(ws, h, font=st.bold, fill=st.header_fill) for h in _SCHEDULE_COLUMNS])
     t = ops.times
     order = np.lexsort((ops.machine.astype(str), t["start"]))
     fields = ("setup_start", "start", "end", "leave", "depart", "arrive")
     for i in order:
-        # raw datetimes: openpyxl gives them a date format (cheaper than a styled cell each)
-        ws.append(
+        sr.add(
             [
-                ops.order[i],
-                ops.article[i],
-                ops.component[i],
+                str(ops.order[i]),
+                str(ops.article[i]),
+                str(ops.component[i]),
                 _num(ops.quantity[i], 3),
                 int(ops.step[i]),
-                ops.work_center[i],
-                ops.machine[i],
-                ops.setup_from[i],
-                ops.setup_to[i],
-                *[_dt(ps, float(t[f][i])) for f in fields],
+                str(ops.work_center[i]),
+                str(ops.machine[i]),
+                str(ops.setup_from[i]),
+                str(ops.setup_to[i]),
+                *[st.cell(ws, _dt(ps, float(t[f][i])), fmt=DATETIME_FORMAT) for f in fields],
                 _num(t["end"][i] - t["start"][i]),
                 _num(t["setup_end"][i] - t["setup_start"][i]),
                 _num(t["leave"][i] - t["end"][i]),
             ]
         )
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(ncol)}{len(ops) + 1}"
+    # a data sheet: printed, it would be one page per ~40 operations; the dispatch lists
+    # print every operation per machine instead
+    print_setup(
+        ws,
+        paper=A4,
+        title_rows="1:1",
+        header=(
+            f"data sheet: prints its header row only · all {len(ops)} operations "
+            "print per machine in sheet Dispatch lists"
+        ),
+        print_area=f"A1:{get_column_letter(ncol)}1",
+    )
+    sr.write(sr.widths())
+
+
+# ---------------------------------------------------------------------------------------
+_DISPATCH_HEADS = (
+    "#",
+    "order",
+    "article",
+    "component",
+    "qty",
+    "setup",
+    "setup at",
+    "start",
+    "end",
+    "next",
+    "due",
+)
+
+
+def dispatch_rows_per_column(scale: int = 100) -> int:
+    """Operations per column of a printed dispatch-list page (two columns a page) at
+    ``scale`` percent."""
+    _, body_h_mm = page_body_mm(A3)
+    body_pt = body_h_mm / 25.4 * 72 * 100 / scale  # unscaled points a page holds
+    # less the repeated header row and the machine title row; 4 % to spare for renderers
+    return int((0.96 * body_pt - DISPATCH_HEAD_PT - DISPATCH_TITLE_PT) / DISPATCH_ROW_PT)
+
+
+def _time_format(ps: datetime, minutes: np.ndarray) -> str:
+    """``Mon 10:00`` when every time lies in the 7 days from the plan start, else the date."""
+    v = np.asarray(minutes, dtype=float)
+    v = v[np.isfinite(v)]
+    week = not len(v) or (float(v.min()) >= 0 and float(v.max()) < 7 * 1440 - 0.5)
+    return WEEK_TIME_FORMAT if week else DATE_TIME_FORMAT
 
 
 def _dispatch_sheet(
-    wb: Any, st: _Styles, schedule: Any, instance: Any, ops: Any, ps: datetime
+    wb: Any, st: _Styles, schedule: Any, instance: Any, ops: Any, ps: datetime, label: str
 ) -> None:
     ws = wb.create_sheet("Dispatch lists")
-    heads = (
-        "#",
-        "order",
-        "article",
-        "component",
-        "quantity",
-        "step",
-        "setup",
-        "setup min",
-        "setup start",
-        "start",
-        "end",
-        "leaves machine",
-        "next",
-        "order deadline",
-    )
-    for ci, width in enumerate((5, 9, 10, 11, 9, 5, 16, 9, 16, 16, 16, 16, 10, 16), start=1):
-        ws.column_dimensions[get_column_letter(ci)].width = width
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    sr = SheetRows(ws, st.cell)
+    nh = len(_DISPATCH_HEADS)
+    right0 = nh + 2  # first column of the right half (one spacer column between)
     t = ops.times
     deadlines = {o.id: o.deadline for o in getattr(instance, "orders", [])}
+    has_setup = (t["setup_end"] - t["setup_start"]) > 1e-9
+    op_due = np.array([deadlines.get(o, math.inf) for o in ops.order], dtype=float)
+    f_setup = _time_format(ps, t["setup_start"][has_setup])
+    f_start = _time_format(ps, t["start"])
+    f_end = _time_format(ps, t["end"])
+    f_due = _time_format(ps, op_due)
     # next work center of each operation (same job, next step)
     nxt: dict[int, str] = {}
     op_job, op_wc = np.asarray(schedule.op_job), np.asarray(schedule.op_wc)
     for o in range(len(op_job) - 1):
         if op_job[o + 1] == op_job[o]:
-            nxt[o] = schedule.wc_ids[int(op_wc[o + 1])]
-    row = 0
-    for bi, (m, w) in enumerate(_machine_rows(schedule, instance)):
+            nxt[o] = str(schedule.wc_ids[int(op_wc[o + 1])])
+
+    def head() -> list[Any]:
+        return [
+            st.cell(
+                ws,
+                h,
+                font=st.small_bold,
+                fill=st.header_fill,
+                align=st.indent
+                if h in ("order", "setup", "next")
+                else (st.right if h in ("#", "qty", "setup at", "start", "end", "due") else None),
+            )
+            for h in _DISPATCH_HEADS
+        ]
+
+    sr.add([*head(), None, *head()])
+    f8, b8 = st.small, st.small_bold
+
+    def op_cells(n: int, i: int) -> list[Any]:
+        # "→ W19": the machine is set up to W19 first; "W19": it already is
+        setup = str(ops.setup_to[i])
+        if has_setup[i] or ops.setup_from[i] != ops.setup_to[i]:
+            setup = "→ " + setup
+        dl = float(op_due[i])
+        late = math.isfinite(dl) and float(t["end"][i]) > dl + 1e-9
+        return [
+            st.cell(ws, n, font=f8),
+            st.cell(ws, str(ops.order[i]), font=b8, align=st.indent),
+            st.cell(ws, str(ops.article[i]), font=f8),
+            st.cell(ws, str(ops.component[i]), font=f8),
+            st.cell(ws, _num(ops.quantity[i], 3), font=f8),
+            st.cell(ws, setup, font=f8, align=st.indent),
+            st.cell(
+                ws,
+                _dt(ps, float(t["setup_start"][i])) if has_setup[i] else None,
+                font=f8,
+                fmt=f_setup,
+            ),
+            st.cell(ws, _dt(ps, float(t["start"][i])), font=b8, fmt=f_start),
+            st.cell(ws, _dt(ps, float(t["end"][i])), font=f8, fmt=f_end),
+            st.cell(ws, nxt.get(int(ops.op[i]), "FINISHED"), font=f8, align=st.indent),
+            st.cell(ws, _dt(ps, dl), font=st.late_small if late else f8, fmt=f_due),
+        ]
+
+    # the widths (hence the print scale, hence the rows a page holds) come from the values:
+    # lay out once to measure, then by pages
+    blocks: list[tuple[str, str, np.ndarray]] = []
+    for m, w in _machine_rows(schedule, instance):
         sel = np.flatnonzero(ops.machine == m)
-        sel = sel[np.argsort(t["start"][sel], kind="stable")]
-        if bi:
-            ws.append([])
-            row += 1
-            ws.row_breaks.append(Break(id=row))
-        ws.append(
-            [
-                _cell(ws, f"{m}", font=st.title),
-                _cell(ws, f"work center {w} · {len(sel)} operations", font=st.small),
-            ]
-        )
-        ws.append([_cell(ws, h, font=st.bold, fill=st.header_fill) for h in heads])
-        row += 2
-        for n, i in enumerate(sel, start=1):
-            setup = (
-                ops.setup_to[i]
-                if ops.setup_from[i] == ops.setup_to[i]
-                else f"{ops.setup_from[i]} → {ops.setup_to[i]}"
-            )
-            dl = deadlines.get(ops.order[i], math.inf)
-            ws.append(
-                [
-                    n,
-                    ops.order[i],
-                    ops.article[i],
-                    ops.component[i],
-                    _num(ops.quantity[i], 3),
-                    int(ops.step[i]),
-                    setup,
-                    _num(t["setup_end"][i] - t["setup_start"][i]),
-                    _dt(ps, float(t["setup_start"][i])),
-                    _dt(ps, float(t["start"][i])),
-                    _dt(ps, float(t["end"][i])),
-                    _dt(ps, float(t["leave"][i])),
-                    nxt.get(int(ops.op[i]), "FINISHED"),
-                    _dt(ps, dl),
-                ]
-            )
-            row += 1
+        blocks.append((m, w, sel[np.argsort(t["start"][sel], kind="stable")]))
+    probe = SheetRows(ws, st.cell)
+    probe.add(sr.rows[0])
+    lines: list[list[list[Any]]] = []  # per block, per operation: its cells
+    for _, _, sel in blocks:
+        lines.append([op_cells(n, int(i)) for n, i in enumerate(sel, start=1)])
+        for cells in lines[-1]:
+            probe.add(cells)
+    need = probe.needed_widths()
+    half = {c: math.ceil(max(need.get(c, 0.0), 3.0) * 2) / 2 for c in range(1, nh + 1)}
+    widths = {**half, nh + 1: 1.5, **{c + right0 - 1: v for c, v in half.items()}}
+    scale = fit_scale(sum(column_mm(v) for v in widths.values()), A3)
+    per_col = dispatch_rows_per_column(scale)
+
+    for (m, w, sel), cells_of in zip(blocks, lines, strict=True):
+        n_pages = max(1, math.ceil(len(sel) / (2 * per_col)))
+        for p in range(n_pages):
+            chunk = sel[p * 2 * per_col : (p + 1) * 2 * per_col]
+            title = f"{m} · work center {w} · {len(sel)} operations"
+            if n_pages > 1:
+                title += f" · page {p + 1} of {n_pages}"
+            if not len(sel):
+                title += " · nothing to do"
+            sr.add([st.cell(ws, title, font=st.list_title)], spill=[1])
+            ws.row_dimensions[sr.n].height = DISPATCH_TITLE_PT
+            n_left = min(per_col, len(chunk))
+            for r in range(n_left):
+                k = p * 2 * per_col + r  # position in the machine's list
+                line = list(cells_of[k])
+                if r + per_col < len(chunk):
+                    line += [None, *cells_of[k + per_col]]
+                sr.add(line)
+            sr.page_break()
+    ws.row_dimensions[1].height = DISPATCH_HEAD_PT
+    for r in range(2, sr.n + 1):
+        if r not in ws.row_dimensions:
+            ws.row_dimensions[r].height = DISPATCH_ROW_PT
+    ws.freeze_panes = "A2"
+    print_setup(ws, paper=A3, title_rows="1:1", scale=scale, header=label)
+    sr.write(widths)
 
 
+# ---------------------------------------------------------------------------------------
 def _kpi_sheet(
     wb: Any,
     st: _Styles,
@@ -565,22 +679,18 @@ def _kpi_sheet(
     result: Any,
     ps: datetime,
     slot: float,
+    label: str,
 ) -> None:
     ws = wb.create_sheet("KPIs")
-    ws.column_dimensions["A"].width = 26
-    ws.column_dimensions["B"].width = 22
-    ws.column_dimensions["C"].width = 16
-    ws.column_dimensions["D"].width = 14
-    ws.column_dimensions["E"].width = 14
-    ws.column_dimensions["F"].width = 12
-    ws.append([_cell(ws, "Plan", font=st.title)])
+    sr = SheetRows(ws, st.cell)
+    left: list[list[Any]] = [[st.cell(ws, "Plan", font=st.title)]]
     info: list[tuple[str, Any]] = [
-        ("plant / instance", getattr(instance, "name", "")),
-        ("plan start", _cell(ws, ps, fmt=DATETIME_FORMAT)),
-        ("goal", getattr(result, "goal", "")),
-        ("method", getattr(result, "method", "") or getattr(schedule, "method", "")),
-        ("requested method", getattr(result, "requested", "")),
-        ("fallback", getattr(result, "fallback", None) or ""),
+        ("plant / instance", str(getattr(instance, "name", ""))),
+        ("plan start", st.cell(ws, ps, fmt=DATETIME_FORMAT)),
+        ("goal", str(getattr(result, "goal", "") or "")),
+        ("method", str(getattr(result, "method", "") or getattr(schedule, "method", "") or "")),
+        ("requested method", str(getattr(result, "requested", "") or "")),
+        ("fallback", str(getattr(result, "fallback", None) or "")),
         (
             "valid (independent validator)",
             "" if result is None else ("yes" if result.valid else "NO"),
@@ -591,29 +701,31 @@ def _kpi_sheet(
         ("jobs", len(getattr(instance, "jobs", []))),
         ("operations", int(schedule.n_ops)),
         ("Gantt slot", f"{slot:g} min"),
-        ("exported", _cell(ws, datetime.now().replace(microsecond=0), fmt=DATETIME_FORMAT)),
+        ("exported", st.cell(ws, datetime.now().replace(microsecond=0), fmt=DATETIME_FORMAT)),
     ]
     for k, v in info:
-        ws.append([_cell(ws, k, font=st.bold), v])
-    ws.append([])
-    ws.append([_cell(ws, "KPIs", font=st.title)])
-    ws.append(
-        [_cell(ws, h, font=st.bold, fill=st.header_fill) for h in ("KPI", "value", "unit", "key")]
+        left.append([st.cell(ws, k, font=st.bold), v])
+    left.append([])
+    left.append([st.cell(ws, "KPIs", font=st.title)])
+    left.append(
+        [st.cell(ws, h, font=st.bold, fill=st.header_fill) for h in ("KPI", "value", "unit", "key")]
     )
     done: set[str] = set()
-    for key, label, unit in _KPI_LABELS:
-        if key in kpis and label not in done:
-            done.add(label)
+    for key, name, unit in _KPI_LABELS:
+        if key in kpis and name not in done:
+            done.add(name)
             v = kpis[key]
             extra = (
                 f" ({format_minutes(float(v))})"
                 if unit == "min" and isinstance(v, int | float)
                 else ""
             )
-            ws.append([label, _num(v, 4), unit + extra, key])
+            left.append([name, _num(v, 4), unit + extra, key])
     for key, v in kpis.items():
         if key not in {k for k, _, _ in _KPI_LABELS} and isinstance(v, int | float):
-            ws.append([key, _num(v, 4), "", key])
+            left.append([key, _num(v, 4), "", key])
+    # per-machine figures to the right (one printed page for the whole sheet)
+    right: list[list[Any]] = []
     try:
         from furnsim.kpi import machine_kpis
 
@@ -621,18 +733,43 @@ def _kpi_sheet(
     except Exception:  # noqa: BLE001
         per = {}
     if per:
-        ws.append([])
-        ws.append([_cell(ws, "Machines", font=st.title)])
+        right.append([st.cell(ws, "Machines", font=st.title)])
         cols = list(next(iter(per.values())).keys())
-        ws.append([_cell(ws, h, font=st.bold, fill=st.header_fill) for h in ["machine", *cols]])
+        right.append(
+            [
+                st.cell(ws, h.replace("_", " "), font=st.bold, fill=st.header_fill)
+                for h in ["machine", *cols]
+            ]
+        )
         for m, d in per.items():
-            ws.append([m, *[_num(d[c], 4) for c in cols]])
+            right.append([str(m), *[_num(d[c], 4) for c in cols]])
+    gap = 6  # right block from column F
+    for r in range(max(len(left), len(right))):
+        a = left[r] if r < len(left) else []
+        b = right[r] if r < len(right) else []
+        line = [*a, *([None] * (gap - 1 - len(a)))] + list(b) if b else list(a)
+        spill = [1] if len(a) == 1 else []
+        if len(a) == 2 and isinstance(a[1], str):
+            spill.append(2)  # a long name runs on over the empty unit / key columns
+        if len(b) == 1:
+            spill.append(gap)
+        sr.add(line, spill=spill)
+    print_setup(ws, paper=A4, title_rows="1:1", header=label)
+    sr.write(sr.widths(min_widths={5: 2.0}))
+
+
+# ---------------------------------------------------------------------------------------
+_CHARTS_ACROSS = 3
+_CHART_COLS = 9  # columns (width _CHART_COL_W) per chart
+_CHART_ROWS = 14  # rows per chart
+_CHART_COL_W = 9.0
 
 
 def _buffer_sheet(
-    wb: Any, st: _Styles, schedule: Any, instance: Any, ps: datetime, slot: float
+    wb: Any, st: _Styles, schedule: Any, instance: Any, ps: datetime, slot: float, label: str
 ) -> None:
     ws = wb.create_sheet("Buffers")
+    sr = SheetRows(ws, st.cell)
     levels = schedule.buffer_levels()
     plant = getattr(instance, "plant", None)
     caps = {w.id: w.buffer_capacity for w in plant.work_centers} if plant is not None else {}
@@ -653,23 +790,29 @@ def _buffer_sheet(
         slot_of = np.clip((tt // slot).astype(np.int64), 0, n - 1)
         np.maximum.at(pk, slot_of, lv)
         peaks[w] = pk
-    ws.column_dimensions["A"].width = 16
-    head = [_cell(ws, "slot start", font=st.bold, fill=st.header_fill)]
+    first_chart_col = 2 * len(wcs) + 3
+    head = [st.cell(ws, "slot start", font=st.bold, fill=st.header_fill)]
     for w in wcs:
         u = units.get(w, "")
-        head.append(_cell(ws, f"{w} level ({u})", font=st.bold, fill=st.header_fill))
-        head.append(_cell(ws, f"{w} capacity", font=st.bold, fill=st.header_fill))
-    ws.append(head)
-    ws.freeze_panes = "B2"
+        head.append(st.cell(ws, f"{w} level ({u})", font=st.bold, fill=st.header_fill))
+        head.append(st.cell(ws, f"{w} capacity", font=st.bold, fill=st.header_fill))
+    head += [None] * (first_chart_col - 1 - len(head))
+    head.append(
+        st.cell(ws, "Buffer level (peak per slot) against capacity, per work center", font=st.title)
+    )
+    sr.add(head, spill=[first_chart_col])
     for k in range(n):
-        line: list[Any] = [_cell(ws, ps + timedelta(minutes=float(grid[k])), fmt=DATETIME_FORMAT)]
+        line: list[Any] = [st.cell(ws, ps + timedelta(minutes=float(grid[k])), fmt=DATETIME_FORMAT)]
         for w in wcs:
             cap = caps.get(w, math.inf)
             line.append(round(float(peaks[w][k]), 4))
             line.append(cap if math.isfinite(cap) else None)
-        ws.append(line)
+        sr.add(line)
+    n_chart_rows = max(1, math.ceil(len(wcs) / _CHARTS_ACROSS))
+    last_col = first_chart_col + _CHARTS_ACROSS * _CHART_COLS - 1
+    fixed = {c: _CHART_COL_W for c in range(first_chart_col, last_col + 1)}
+    ws.freeze_panes = "B2"
     # one native line chart per work center (level vs capacity), in a grid right of the table
-    first_chart_col = 2 * len(wcs) + 3
     cats = Reference(ws, min_col=1, min_row=2, max_row=n + 1)
     for i, w in enumerate(wcs):
         ch = LineChart()
@@ -692,14 +835,24 @@ def _buffer_sheet(
         ch.series[0].graphicalProperties.line.solidFill = "1F77B4"
         for s in ch.series:
             s.smooth = False
-        anchor = f"{get_column_letter(first_chart_col + (i % 2) * 10)}{2 + (i // 2) * 14}"
+        anchor_col = first_chart_col + (i % _CHARTS_ACROSS) * _CHART_COLS
+        anchor = f"{get_column_letter(anchor_col)}{2 + (i // _CHARTS_ACROSS) * _CHART_ROWS}"
         ws.add_chart(ch, anchor)
+    # printed: the charts (the table is data for them and for the screen)
+    area = (
+        f"{get_column_letter(first_chart_col)}1:"
+        f"{get_column_letter(last_col)}{1 + n_chart_rows * _CHART_ROWS}"
+    )
+    print_setup(ws, paper=A3, title_rows="1:1", header=label, print_area=area)
+    sr.write(sr.widths(fixed=fixed))
 
 
+# ---------------------------------------------------------------------------------------
 def _orders_sheet(
-    wb: Any, st: _Styles, status: list[dict[str, Any]], colors: dict[str, str]
+    wb: Any, st: _Styles, status: list[dict[str, Any]], colors: dict[str, str], label: str
 ) -> None:
     ws = wb.create_sheet("Orders")
+    sr = SheetRows(ws, st.cell)
     heads = (
         "order",
         "article",
@@ -712,25 +865,35 @@ def _orders_sheet(
         "late by",
         "status",
     )
-    for ci, width in enumerate((10, 12, 9, 8, 16, 16, 16, 12, 16, 9), start=1):
-        ws.column_dimensions[get_column_letter(ci)].width = width
-    ws.freeze_panes = "A2"
-    ws.append([_cell(ws, h, font=st.bold, fill=st.header_fill) for h in heads])
+    sr.add([st.cell(ws, h, font=st.bold, fill=st.header_fill) for h in heads])
     for r in status:
         col = colors.get(r["order"], "#1F77B4")
         tard = r["tardiness_min"]
-        state = "not done" if r["completion"] is None else ("LATE" if r["late"] else "on time")
-        ws.append(
+        if r["completion"] is None:
+            # an order that did not finish is late when it has a deadline
+            state = f"{NOT_FINISHED} · LATE" if r["late"] else NOT_FINISHED
+            late_by = NOT_FINISHED if r["late"] else ""
+        else:
+            state = "LATE" if r["late"] else "on time"
+            late_by = r["late_by"]
+        sr.add(
             [
-                _cell(ws, r["order"], fill=st.fill(col), font=st.font_on(col)),
-                r["article"],
+                st.cell(ws, str(r["order"]), fill=st.fill(col), font=st.font_on(col)),
+                str(r["article"]),
                 _num(r["quantity"], 3),
                 _num(r["priority"], 3),
-                _cell(ws, r["release"], fmt=DATETIME_FORMAT),
-                _cell(ws, r["deadline"], fmt=DATETIME_FORMAT),
-                _cell(ws, r["completion"], fmt=DATETIME_FORMAT),
-                _num(tard, 1) if math.isfinite(tard) else None,
-                r["late_by"],
-                state,
+                st.cell(ws, r["release"], fmt=DATETIME_FORMAT),
+                st.cell(ws, r["deadline"], fmt=DATETIME_FORMAT),
+                st.cell(
+                    ws,
+                    r["completion"] if r["completion"] is not None else NOT_FINISHED,
+                    fmt=DATETIME_FORMAT,
+                ),
+                _num(tard, 1) if math.isfinite(tard) and r["completion"] is not None else None,
+                late_by,
+                st.cell(ws, state, font=st.late if r["late"] else None),
             ]
         )
+    ws.freeze_panes = "A2"
+    print_setup(ws, paper=A4, title_rows="1:1", header=label)
+    sr.write(sr.widths())

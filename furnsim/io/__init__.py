@@ -13,13 +13,14 @@ from typing import Literal
 from furnsim.errors import DataError, Issue, Location
 from furnsim.io import limits
 from furnsim.io._builder import PlantData, build_orders, build_plant
-from furnsim.io._tables import read_tables
+from furnsim.io._tables import read_sheet_rows, read_tables
 from furnsim.io.benchmarks import read_fjs, read_jsp
 from furnsim.io.writers import write_csv_dir, write_workbook, write_yaml
 from furnsim.model import Catalog, Instance, Order, Plant
 
 __all__ = [
     "Format",
+    "check_workload",
     "PlantData",
     "detect_format",
     "load_instance",
@@ -27,6 +28,7 @@ __all__ = [
     "read_jsp",
     "read_orders",
     "read_plant",
+    "read_sheet_rows",
     "write_csv_dir",
     "write_workbook",
     "write_yaml",
@@ -107,7 +109,7 @@ def load_instance(
     order_list = data.orders
     if orders is not None:
         order_list = read_orders(orders, data.catalog, start)
-    _check_workload(data.plant, data.catalog, order_list, str(orders or path))
+    check_workload(data.plant, data.catalog, order_list, str(orders or path))
     try:
         return Instance(
             data.plant, data.catalog, order_list, name=name or data.name, plan_start=start
@@ -127,7 +129,7 @@ def load_instance(
         ) from None
 
 
-def _check_workload(plant: Plant, catalog: Catalog, orders: list[Order], file: str) -> None:
+def check_workload(plant: Plant, catalog: Catalog, orders: list[Order], file: str = "") -> None:
     """Bound what planning will cost before the instance is built: the number of component
     jobs (``limits.MAX_JOBS``), each batch's minutes on its fastest eligible machine
     (``limits.MAX_MINUTES``) and all batches together (``limits.MAX_TOTAL_MINUTES``)."""
@@ -182,3 +184,6 @@ def _check_workload(plant: Plant, catalog: Catalog, orders: list[Order], file: s
         )
     if issues:
         raise DataError(issues)
+
+
+_check_workload = check_workload  # the name furnsim.api.service imports

@@ -125,10 +125,10 @@ class _Ctx:
             return None
         off = _utc_offset(v)
         if off is not None:
+            local = _OFFSET_END.sub("", v.strip()) if isinstance(v, str) else "2026-11-23 16:00"
             self.add(
                 f"{col} {_show(v)} has a UTC offset ({off}): furnsim reads times as the plant's "
-                "local wall-clock time; write the local time without an offset, e.g. "
-                "2026-11-23 16:00",
+                f"local wall-clock time; write the local time without an offset, e.g. {local}",
                 t.loc(r.number, col),
             )
             return "bad"
@@ -202,6 +202,9 @@ def _max_hint(maximum: float) -> str:
 
 
 _OFFSET = re.compile(r"(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(Z|[+-]\d{2}(?::?\d{2})?)$")
+
+
+_OFFSET_END = re.compile(r"\s*(Z|[+-]\d{2}(?::?\d{2})?)$")
 
 
 def _utc_offset(v: Any) -> str | None:
@@ -280,9 +283,10 @@ def _ambiguous(v: Any) -> str:
     """A hint for text like ``1,200`` (a thousands separator or a decimal comma?)."""
     if isinstance(v, str) and re.fullmatch(r"\s*[+-]?\d{1,3},\d{3}\s*", v):
         a, b = v.strip().split(",")
+        dec = f"{float(f'{a}.{b}'):g}"
         return (
-            f" (ambiguous: {a}{b} with a thousands separator, or {a}.{b} with a decimal comma? "
-            f"write {a}{b} or {a}.{b})"
+            f" (ambiguous: {a}{b} with a thousands separator, or {dec} with a decimal comma? "
+            f"write {a}{b} or {dec})"
         )
     return ""
 
@@ -420,13 +424,16 @@ def _settings(ctx: _Ctx, tables: dict[str, Table]) -> tuple[str | None, datetime
             if start is None:
                 ctx.bad_plan_start = True
                 ctx.add(
-                    f"plan_start {_show(v)} is not a valid local date/time (use e.g. "
-                    "2026-11-23 06:00, without a UTC offset)",
+                    f"plan_start {_show(v)} is not a valid date/time (use e.g. 2026-11-23 06:00, "
+                    "the plant's local time without a UTC offset)",
                     t.loc(r.number, "value"),
                 )
+        elif key == "calendar":
+            pass  # read with the working-time sheets (furnsim.io._calendars)
         elif key is not None:
             ctx.add(
-                f"unknown setting {key!r}{_suggest(key, ['name', 'plan_start'])} (known: name, plan_start)",
+                f"unknown setting {key!r}{_suggest(key, ['name', 'plan_start', 'calendar'])} "
+                "(known: name, plan_start, calendar)",
                 t.loc(r.number, "key"),
             )
     return name, start
@@ -1003,6 +1010,9 @@ def build_plant(
     wc_declared = set(wc_dict)
     machines, m_declared = _machines(ctx, tables, wc_declared, matrices)
     transport = _transport(ctx, tables, list(wc_dict))
+    from furnsim.io._calendars import read_working_time  # noqa: PLC0415 (it imports this module)
+
+    working = read_working_time(ctx, tables, wcs, set(m_declared))
     articles = _catalog(ctx, tables, wc_declared, m_declared, {m.id: m.setup_ids for m in machines})
     check_transport_joins(ctx.add, articles, transport)
     with_machines = set(m_declared.values())
@@ -1022,7 +1032,16 @@ def build_plant(
     if ctx.issues:
         raise DataError(ctx.issues)
     try:
-        plant = Plant(wcs, machines, transport, name=name or "plant")
+        plant = Plant(
+            wcs,
+            machines,
+            transport,
+            name=name or "plant",
+            calendars=working.calendars,
+            calendar_exceptions=working.exceptions,
+            downtime=working.downtime,
+            default_calendar=working.default_calendar,
+        )
         catalog = Catalog(articles)
     except DataError as e:  # model-level checks (should be rare after the table checks)
         raise DataError(ctx.issues + e.issues) from None

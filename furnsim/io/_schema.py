@@ -42,7 +42,8 @@ SHEETS: dict[str, Sheet] = {
                 Column(
                     "key",
                     True,
-                    "`name` (plant name) or `plan_start` (date and time minute 0 stands for)",
+                    "`name` (plant name), `plan_start` (date and time minute 0 stands for) or "
+                    "`calendar` (calendar of work centers without one; blank = 24/7)",
                 ),
                 Column("value", True, "the value"),
             ),
@@ -60,6 +61,17 @@ SHEETS: dict[str, Sheet] = {
                     "m3 (default), pallets or pieces; volumes use the same unit",
                 ),
                 Column("description", False, "free text"),
+                Column(
+                    "calendar",
+                    False,
+                    "working-time calendar (sheet calendars; blank = settings calendar, else 24/7)",
+                ),
+                Column(
+                    "interruptible",
+                    False,
+                    "yes (default): operations pause over breaks and closed time; "
+                    "no: an operation runs inside one working window",
+                ),
             ),
         ),
         Sheet(
@@ -98,6 +110,39 @@ SHEETS: dict[str, Sheet] = {
             "work center, every work center to every other one and to FINISHED.",
             (Column("from", True, "STORE or a work center id"),),
             dynamic="one column per destination: a work center id or FINISHED",
+        ),
+        Sheet(
+            "calendars",
+            False,
+            "Shift calendars: one row per working window; breaks are the gaps between windows.",
+            (
+                Column("calendar", True, "calendar id (work centers refer to it)"),
+                Column("days", True, "Mon-Fri, Sat, Mon,Wed,Fri; ranges may wrap (Sun-Fri)"),
+                Column("start", True, "HH:MM window start"),
+                Column("end", True, "HH:MM window end; end < start = the next day; 24:00 allowed"),
+            ),
+        ),
+        Sheet(
+            "calendar_exceptions",
+            False,
+            "Changes to calendars on given dates: overtime (working yes) and holidays (no).",
+            (
+                Column("calendar", False, "calendar id (blank = every calendar)"),
+                Column("from", True, "date and time, e.g. 2026-12-24 00:00"),
+                Column("to", True, "date and time (after from)"),
+                Column("working", True, "yes = extra working time, no = closed (holiday)"),
+            ),
+        ),
+        Sheet(
+            "downtime",
+            False,
+            "Planned maintenance and known outages of single machines.",
+            (
+                Column("machine", True, "machine id"),
+                Column("from", True, "date and time"),
+                Column("to", True, "date and time (after from)"),
+                Column("reason", False, "free text"),
+            ),
         ),
         Sheet(
             "articles",

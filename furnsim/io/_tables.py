@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -19,7 +20,7 @@ from typing import Any
 from furnsim.errors import DataError, Issue, Location
 from furnsim.io import limits
 
-__all__ = ["Row", "Table", "read_tables"]
+__all__ = ["Row", "Table", "read_sheet_rows", "read_tables"]
 
 EXTRA = "__extra__"  # key in Row.values: number of non-empty cells without a header
 
@@ -90,7 +91,7 @@ def _limit(msg: str, loc: Location) -> DataError:
 
 
 _NOT_XLSX = (
-    "not an Excel workbook: the file is not in .xlsx format (was it saved as .xls, "
+    "not an Excel workbook: cannot read it as .xlsx (was it saved as .xls, "
     "CSV or text and renamed?). Open it in Excel and save it as .xlsx"
 )
 
@@ -119,15 +120,90 @@ def _check_xlsx_zip(path: Path, display: str) -> None:
             "unused sheets",
             Location(display),
         )
+    _count_xml_elements(path, infos, display)
+
+
+#: XML elements whose number decides what openpyxl's parsing costs (time and memory)
+_COUNTED = re.compile(
+    rb"<(?:[A-Za-z_][\w.-]*:)?(c|row|si|xf|font|fill|border|numFmt|dxf|cellStyle|definedName)[\s/>]"
+)
+_KIND = {
+    b"c": "cells",
+    b"row": "cells",
+    b"si": "strings",
+    b"definedName": "names",
+}
+
+
+def _count_xml_elements(path: Path, infos: list[zipfile.ZipInfo], display: str) -> None:
+    """Count, before any parsing, the elements that cost the most to build: cells and rows
+    (``MAX_CELLS``), shared strings (``MAX_SHARED_STRINGS``), style records and defined names
+    (``MAX_STYLES``). A fast byte scan; openpyxl then parses a workbook of bounded size."""
+    bounds = {
+        "cells": (limits.MAX_CELLS, "cells and rows in the sheets"),
+        "strings": (limits.MAX_SHARED_STRINGS, "shared strings"),
+        "styles": (limits.MAX_STYLES, "style records (formats, fonts, fills, borders)"),
+        "names": (limits.MAX_STYLES, "defined names"),
+    }
+    counts = dict.fromkeys(bounds, 0)
+    with zipfile.ZipFile(path) as z:
+        for info in infos:
+            if not info.filename.lower().endswith((".xml", ".rels")):
+                continue  # pictures and binaries: openpyxl's read-only mode does not parse them
+            with z.open(info) as f:
+                data = f.read(limits.MAX_XLSX_UNCOMPRESSED + 1)
+            if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+                raise DataError(
+                    [
+                        Issue(
+                            "the workbook's XML declares entities or a DTD (<!DOCTYPE>, "
+                            f"<!ENTITY> in part {info.filename}), which are refused: a data "
+                            "workbook never needs them",
+                            Location(display),
+                        )
+                    ]
+                )
+            for m in _COUNTED.finditer(data):
+                kind = _KIND.get(m.group(1), "styles")
+                counts[kind] += 1
+                if counts[kind] > bounds[kind][0]:
+                    raise _limit(
+                        f"more than {bounds[kind][0]:,} {bounds[kind][1]} (in part "
+                        f"{info.filename})",
+                        Location(display),
+                    )
 
 
 def _sheet_parser_class() -> type:
     """openpyxl's streaming sheet parser, told to keep what ``data_only`` would lose: a
     formula cell without a saved value is marked (not read as blank), and a number typed into
     a date-formatted cell that reads as a date near 1900 keeps its number."""
-    from openpyxl.worksheet._reader import FORMULA_TAG, VALUE_TAG, WorkSheetParser, _cast_number
+    from openpyxl.worksheet._reader import (
+        FORMULA_TAG,
+        MERGE_TAG,
+        ROW_TAG,
+        VALUE_TAG,
+        WorkSheetParser,
+        _cast_number,
+    )
+    from openpyxl.worksheet.merge import MergeCells
 
     class _Parser(WorkSheetParser):
+        def parse(self) -> Any:
+            """Rows (and the merged ranges) only, through the C ElementTree parser: the byte
+            scan has refused any DTD or entity declaration in the workbook already, and
+            defusedxml's pure-Python parser would take 2-3 times as long."""
+            from xml.etree.ElementTree import iterparse
+
+            for _, element in iterparse(self.source):
+                if element.tag == ROW_TAG:
+                    row = self.parse_row(element)
+                    element.clear()
+                    yield row
+                elif element.tag == MERGE_TAG:
+                    self.merged_cells = MergeCells.from_tree(element)
+                    element.clear()
+
         def parse_cell(self, element: Any) -> dict[str, Any]:
             d: dict[str, Any] = super().parse_cell(element)
             if d["value"] is None:
@@ -149,17 +225,60 @@ def _col_letter(i: int) -> str:
     return str(get_column_letter(i)) if 1 <= i <= 18278 else f"#{i}"
 
 
-def _read_sheet(wb: Any, ws: Any, display: str, name: str, budget: list[int]) -> Table:
+@dataclass
+class _Book:
+    """An opened workbook: its zip, shared strings, date styles and (name, part) of each
+    worksheet. openpyxl's reader pieces, without its read-only worksheets (whose
+    constructor parses a whole sheet when it has no ``<dimension>``)."""
+
+    archive: zipfile.ZipFile
+    wb: Any
+    shared_strings: list[Any]
+    sheets: list[tuple[str, str]]
+
+    def close(self) -> None:
+        self.archive.close()
+
+
+def _open_book(path: Path, display: str) -> _Book:
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.styles.stylesheet import apply_stylesheet
+
+    _check_xlsx_zip(path, display)
+    reader: Any = None
+    try:
+        reader = ExcelReader(path, read_only=True, data_only=True)
+        reader.read_manifest()
+        reader.read_strings()
+        reader.read_workbook()
+        apply_stylesheet(reader.archive, reader.wb)
+        sheets = [
+            (str(sheet.name), str(rel.target))
+            for sheet, rel in reader.parser.find_sheets()
+            if rel.target in reader.valid_files and "chartsheet" not in str(rel.Type)
+        ]
+    except Exception as e:  # noqa: BLE001 - any unreadable workbook is a data problem, not a crash
+        if reader is not None:
+            reader.archive.close()
+        if isinstance(e, zipfile.BadZipFile):
+            raise DataError([Issue(_NOT_XLSX, Location(display))]) from None
+        why = _xml_refusal(e) or f"not a readable Excel workbook ({type(e).__name__}: {e})"
+        raise DataError([Issue(why, Location(display))]) from None
+    return _Book(reader.archive, reader.wb, reader.shared_strings, sheets)
+
+
+def _read_sheet(book: _Book, target: str, display: str, name: str, budget: list[int]) -> Table:
     """One sheet, streamed row by row and bounded. The sheet's ``<dimension>`` element is not
     trusted: the extent is where the values are."""
     parser_cls = _sheet_parser_class()
     rows: list[tuple[int, dict[int, Any]]] = []
     formulas: list[tuple[int, int, str]] = []
     width = 0
-    with ws._get_source() as src:
+    wb = book.wb
+    with book.archive.open(target) as src:
         parser = parser_cls(
             src,
-            ws._shared_strings,
+            book.shared_strings,
             data_only=True,
             epoch=wb.epoch,
             date_formats=wb._date_formats,
@@ -242,28 +361,33 @@ def _read_sheet(wb: Any, ws: Any, display: str, name: str, budget: list[int]) ->
     return t
 
 
-def read_xlsx(path: Path, display: str) -> dict[str, Table]:
-    import openpyxl
+def _xml_refusal(e: BaseException) -> str | None:
+    """A message when ``e`` (or what caused it) is defusedxml refusing entities or a DTD."""
+    seen: set[int] = set()
+    cur: BaseException | None = e
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if type(cur).__module__.startswith("defusedxml"):
+            return (
+                "the workbook's XML declares entities or a DTD (<!DOCTYPE>, <!ENTITY>), which "
+                f"are refused: a data workbook never needs them ({type(cur).__name__})"
+            )
+        cur = cur.__cause__ or cur.__context__
+    return None
 
-    _check_xlsx_zip(path, display)
-    try:
-        wb = openpyxl.load_workbook(path, data_only=True, read_only=True)
-    except zipfile.BadZipFile:
-        raise DataError([Issue(_NOT_XLSX, Location(display))]) from None
-    except Exception as e:  # noqa: BLE001 - any unreadable workbook is a data problem, not a crash
-        raise DataError(
-            [Issue(f"not a readable Excel workbook ({type(e).__name__}: {e})", Location(display))]
-        ) from None
+
+def read_xlsx(path: Path, display: str) -> dict[str, Table]:
+    book = _open_book(path, display)
     tables: dict[str, Table] = {}
     issues: list[Issue] = []
     budget = [limits.MAX_CELLS]
     try:
-        for ws in wb.worksheets:
-            name = str(ws.title).strip()
+        for title, target in book.sheets:
+            name = title.strip()
             if name.startswith("_"):
                 continue
             try:
-                tables[name] = _read_sheet(wb, ws, display, name, budget)
+                tables[name] = _read_sheet(book, target, display, name, budget)
             except DataError as e:
                 issues += e.issues
                 if any("furnsim.io.limits" in i.message for i in e.issues):
@@ -271,13 +395,10 @@ def read_xlsx(path: Path, display: str) -> dict[str, Table]:
             except Exception as e:  # noqa: BLE001 - malformed XML, entities, ...: a data problem
                 text = str(e).strip()
                 msg = f": {text.splitlines()[0][:200]}" if text else ""
-                issues.append(
-                    Issue(
-                        f"sheet is not readable ({type(e).__name__}{msg})", Location(display, name)
-                    )
-                )
+                why = _xml_refusal(e) or f"sheet is not readable ({type(e).__name__}{msg})"
+                issues.append(Issue(why, Location(display, name)))
     finally:
-        wb.close()
+        book.close()
     if issues:
         raise DataError(issues)
     return tables
@@ -603,3 +724,69 @@ def read_tables(path: str | Path) -> dict[str, Table]:
     if suffix in (".yaml", ".yml"):
         return read_yaml(p, display)
     return {p.stem: read_csv_file(p, display, p.stem)}
+
+
+def read_sheet_rows(
+    path: str | Path, *, sheet: str = "orders", display: str | None = None
+) -> tuple[str, list[list[Any]]]:
+    """The raw rows of one table: sheet ``sheet`` of an .xlsx (matched ignoring case; else
+    the first sheet) or a .csv file, read with the same bounds and checks as every reader
+    (no trusted ``<dimension>``, no formula without a value, no merged cells, no XML
+    entities, :mod:`furnsim.io.limits`). Returns ``(sheet name, rows)``: ``rows[i]`` is the
+    file's row ``i + 1`` (the header row included, blank rows as ``[]``), its values in the
+    header's column order (text stripped, blank cells None). Raises
+    :class:`~furnsim.errors.DataError` naming the file (and sheet)."""
+    p = Path(path)
+    shown = display or p.name
+    if not p.is_file():
+        raise DataError([Issue("file not found", Location(shown))])
+    suffix = p.suffix.lower()
+    size = p.stat().st_size
+    if size > limits.MAX_FILE_BYTES:
+        raise _limit(
+            f"the file has {_mib(size)}; at most {_mib(limits.MAX_FILE_BYTES)} are read",
+            Location(shown),
+        )
+    if suffix in (".csv", ".txt", ".tsv"):
+        t = read_csv_file(p, shown, "")
+    elif suffix in (".xlsx", ".xlsm"):
+        book = _open_book(p, shown)
+        try:
+            if not book.sheets:
+                raise DataError([Issue("the workbook has no sheets", Location(shown))])
+            targets = {n.strip().lower(): (n, tg) for n, tg in reversed(book.sheets)}
+            name, target = targets.get(sheet.lower(), book.sheets[0])
+            try:
+                t = _read_sheet(book, target, shown, name, [limits.MAX_CELLS])
+            except DataError:
+                raise
+            except Exception as e:  # noqa: BLE001 - malformed XML, entities, ...
+                text = str(e).strip()
+                msg = f": {text.splitlines()[0][:200]}" if text else ""
+                why = _xml_refusal(e) or f"sheet is not readable ({type(e).__name__}{msg})"
+                raise DataError([Issue(why, Location(shown, name))]) from None
+        finally:
+            book.close()
+    else:
+        raise DataError(
+            [
+                Issue(
+                    f"unsupported file type {suffix or '(none)'}: use .xlsx or .csv",
+                    Location(shown),
+                )
+            ]
+        )
+    last = t.rows[-1].number if t.rows else t.header_row
+    if last > limits.MAX_ROWS + 1:
+        raise _limit(
+            f"a value in row {last:,}; at most {limits.MAX_ROWS:,} rows are read",
+            Location(shown, t.name, last),
+        )
+    rows: list[list[Any]] = []
+    if t.header_row:
+        rows = [[] for _ in range(t.header_row - 1)] + [list(t.columns)]
+        for r in t.rows:
+            while len(rows) < r.number - 1:
+                rows.append([])
+            rows.append([r.values.get(c) if c else None for c in t.columns])
+    return t.name, rows

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from furnsim.errors import DataError, Issue, Location
+from furnsim.io import limits
 from furnsim.model import (
     NEUTRAL,
     Article,
@@ -37,6 +38,17 @@ __all__ = ["read_fjs", "read_jsp"]
 
 
 def _tokens(path: Path) -> list[str]:
+    size = path.stat().st_size
+    if size > limits.MAX_FILE_BYTES:
+        raise DataError(
+            [
+                Issue(
+                    f"the file has {size / 2**20:,.1f} MiB; at most "
+                    f"{limits.MAX_FILE_BYTES / 2**20:,.1f} MiB are read (a limit of furnsim.io.limits)",
+                    Location(str(path)),
+                )
+            ]
+        )
     try:
         return path.read_text().split()
     except UnicodeDecodeError:
@@ -66,16 +78,30 @@ def _num(tok: list[str], i: int, path: Path, what: str, row: int | None = None) 
         x = float(tok[i])
     except ValueError:
         x = float("nan")
-    if not (x >= 0 and x < float("inf")):
+    if not (x >= 0 and x <= limits.MAX_MINUTES):
         raise DataError(
             [
                 Issue(
-                    f"{what} must be a number >= 0, got {tok[i]!r} (token {i + 1})",
+                    f"{what} must be a number >= 0 and at most {limits.MAX_MINUTES:g}, got "
+                    f"{tok[i]!r} (token {i + 1})",
                     Location(str(path), row=row),
                 )
             ]
         )
     return x
+
+
+def _check_size(n: int, m: int, path: Path) -> None:
+    if n > limits.MAX_JOBS or m > limits.MAX_COLUMNS:
+        raise DataError(
+            [
+                Issue(
+                    f"header gives {n} jobs and {m} machines: at most {limits.MAX_JOBS:,} jobs "
+                    f"and {limits.MAX_COLUMNS} machines (a limit of furnsim.io.limits)",
+                    Location(str(path), row=1),
+                )
+            ]
+        )
 
 
 def _single_job_instance(
@@ -93,6 +119,7 @@ def read_jsp(path: str | Path) -> Instance:
     p = Path(path)
     tok = _tokens(p)
     n, m = _int(tok, 0, p, "number of jobs"), _int(tok, 1, p, "number of machines")
+    _check_size(n, m, p)
     if n <= 0 or m <= 0:
         raise DataError(
             [
@@ -141,6 +168,7 @@ def read_fjs(path: str | Path, setups: bool | None = None) -> Instance:
     p = Path(path)
     tok = _tokens(p)
     n, m = _int(tok, 0, p, "number of jobs"), _int(tok, 1, p, "number of machines")
+    _check_size(n, m, p)
     if n <= 0 or m <= 0:
         raise DataError(
             [

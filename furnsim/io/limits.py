@@ -18,6 +18,8 @@ __all__ = [
     "MAX_MINUTES",
     "MAX_ORDERS",
     "MAX_ROWS",
+    "MAX_SHARED_STRINGS",
+    "MAX_STYLES",
     "MAX_TOTAL_MINUTES",
     "MAX_XLSX_MEMBERS",
     "MAX_XLSX_UNCOMPRESSED",
@@ -32,11 +34,15 @@ MAX_XLSX_MEMBERS = 1_000
 #: sum of the uncompressed sizes of an .xlsx's members (a zip bomb is refused before reading)
 MAX_XLSX_UNCOMPRESSED = 64 * 2**20
 #: data rows of one sheet / CSV table / YAML table
-MAX_ROWS = 100_000
+MAX_ROWS = 50_000
 #: the rightmost column holding a value (the header included)
 MAX_COLUMNS = 500
-#: non-empty cells read from one file, all sheets together
-MAX_CELLS = 2_000_000
+#: cells (empty styled ones included) and rows in the sheets of one workbook, all together
+MAX_CELLS = 500_000
+#: entries of a workbook's shared-string table
+MAX_SHARED_STRINGS = 200_000
+#: style records (cell formats, fonts, fills, borders, number formats) and defined names
+MAX_STYLES = 50_000
 #: characters of one CSV field (the csv module's default limit, 128 KiB)
 MAX_CSV_FIELD = 128 * 1024
 #: nesting depth of a YAML document (a data file needs 3: tables, rows, values)

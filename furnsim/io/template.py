@@ -29,6 +29,8 @@ EXAMPLE_ROWS: dict[str, dict[str, Any]] = {
         "buffer_capacity": 12,
         "buffer_unit": "m3",
         "description": "panel saws",
+        "calendar": "2-SHIFT",
+        "interruptible": "yes",
     },
     "machines": {
         "machine": "SAW-1",
@@ -44,6 +46,19 @@ EXAMPLE_ROWS: dict[str, dict[str, Any]] = {
         "pine": 12,
     },
     "transport": {"from": "STORE", "SAW": 5, "EDGE": 6, "FINISHED": None},
+    "calendars": {"calendar": "2-SHIFT", "days": "Mon-Fri", "start": "06:00", "end": "14:00"},
+    "calendar_exceptions": {
+        "calendar": "",
+        "from": "2026-12-24 00:00",
+        "to": "2026-12-27 00:00",
+        "working": "no",
+    },
+    "downtime": {
+        "machine": "SAW-1",
+        "from": "2026-11-25 06:00",
+        "to": "2026-11-25 10:00",
+        "reason": "planned maintenance",
+    },
     "articles": {"article": "SHELF", "description": "wall shelf 80 cm"},
     "components": {
         "article": "SHELF",

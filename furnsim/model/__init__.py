@@ -1,5 +1,6 @@
 """Domain model: plant, catalog, orders, instance."""
 
+from furnsim.model.calendars import Calendar, CalendarException, Downtime, Window
 from furnsim.model.catalog import Article, Catalog, Component, Operation
 from furnsim.model.instance import CompiledInstance, Instance
 from furnsim.model.orders import Job, Order
@@ -18,9 +19,12 @@ __all__ = [
     "NEUTRAL",
     "STORE",
     "Article",
+    "Calendar",
+    "CalendarException",
     "Catalog",
     "CompiledInstance",
     "Component",
+    "Downtime",
     "Instance",
     "Job",
     "Machine",
@@ -28,5 +32,6 @@ __all__ = [
     "Order",
     "Plant",
     "TransportMatrix",
+    "Window",
     "WorkCenter",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -73,6 +74,9 @@ class Instance:
                 self._job_ops.append(comp.routing)
             if kids:
                 self._check_kits(o, art, kids, where, issues)
+        from furnsim.calendar import check_instance_working_time  # noqa: PLC0415 (cycle)
+
+        issues += check_instance_working_time(self)
         if issues:
             raise DataError(issues)
 
@@ -259,6 +263,7 @@ class CompiledInstance:
     @property
     def has_assembly(self) -> bool:
         return bool(np.any(self.job_parent >= 0))
+    working: Any = None  # furnsim.calendar.WorkingTime | None (None = 24/7 everywhere)
 
     @property
     def n_jobs(self) -> int:
@@ -369,4 +374,11 @@ class CompiledInstance:
             job_delta=np.array([j.delta for j in inst.jobs], dtype=float),
             job_parent=job_parent,
             job_kit_volume=kit_vol,
+            working=_working_time(inst),
         )
+
+
+def _working_time(inst: Instance) -> Any:
+    from furnsim.calendar import compile_working_time  # noqa: PLC0415 (cycle)
+
+    return compile_working_time(inst.plant, inst.plan_start)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from furnsim.errors import DataError, Issue, Location
+from furnsim.model.calendars import Calendar, CalendarException, Downtime, check_plant_calendars
 
 __all__ = ["FINISHED", "NEUTRAL", "STORE", "Machine", "Plant", "TransportMatrix", "WorkCenter"]
 
@@ -85,6 +86,8 @@ class WorkCenter:
     machines: tuple[str, ...] = ()
     description: str = ""
     source: Location | None = field(default=None, repr=False, compare=False)
+    calendar: str | None = None  # working-time calendar id; None = settings.calendar / 24/7
+    interruptible: bool = True  # False: processing must fit one working window
 
     def __post_init__(self) -> None:
         self.machines = tuple(self.machines)
@@ -151,6 +154,10 @@ class Plant:
     machines: list[Machine]
     transport: TransportMatrix = field(default_factory=lambda: TransportMatrix(default=0.0))
     name: str = "plant"
+    calendars: list[Calendar] = field(default_factory=list)
+    calendar_exceptions: list[CalendarException] = field(default_factory=list)
+    downtime: list[Downtime] = field(default_factory=list)
+    default_calendar: str | None = None  # settings.calendar: for work centers without one
 
     def __post_init__(self) -> None:
         issues: list[Issue] = []
@@ -181,6 +188,7 @@ class Plant:
             w.machines = tuple(members.get(w.id, ()))
         for a, b in self.transport.missing_pairs([w.id for w in self.work_centers]):
             issues.append(Issue(f"transport time from {a} to {b} is missing"))
+        issues += check_plant_calendars(self)
         if issues:
             raise DataError(issues)
 
@@ -189,3 +197,17 @@ class Plant:
 
     def machine(self, m_id: str) -> Machine:
         return self.machines[self.machine_index[m_id]]
+
+    def calendar_of(self, wc_id: str) -> Calendar | None:
+        """The calendar of a work center (its own, else settings.calendar); None = 24/7."""
+        cid = self.work_center(wc_id).calendar or self.default_calendar
+        if cid is None:
+            return None
+        return next(c for c in self.calendars if c.id == cid)
+
+    @property
+    def has_working_time(self) -> bool:
+        """Any machine not on 24/7: a calendar in use, or downtime."""
+        return bool(self.downtime) or any(
+            self.calendar_of(w.id) is not None for w in self.work_centers
+        )

@@ -312,6 +312,12 @@ def _load_scorer(path: Path) -> list[tuple[np.ndarray, np.ndarray]]:
 
     import torch
 
+    if _torch_version(torch.__version__) < (2, 6) and not _shipped(path):
+        raise _refuse(
+            path,
+            f"torch {torch.__version__} has a known weights_only bypass (CVE-2025-32434); "
+            "models other than the shipped ones are loaded from torch 2.6 on",
+        )
     raw = _read_weights_member(path)
     try:
         sd = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
@@ -337,6 +343,22 @@ def _load_scorer(path: Path) -> list[tuple[np.ndarray, np.ndarray]]:
     if out[-1][0].shape[1] != 1:
         raise _refuse(path, "the scorer's last layer must give one score per candidate")
     return out
+
+
+def _torch_version(v: str) -> tuple[int, int]:
+    try:
+        major, minor = v.split("+")[0].split(".")[:2]
+        return int(major), int(minor)
+    except ValueError:
+        return (0, 0)
+
+
+def _shipped(path: Path) -> bool:
+    """A model that is package data (as trusted as furnsim's own code)."""
+    try:
+        return path.resolve().parent == MODELS_DIR.resolve()
+    except OSError:
+        return False
 
 
 def _read_sidecar(p: Path) -> dict[str, Any]:

@@ -36,8 +36,9 @@ AT_STORE, WAITING, ASSIGNED, PROCESSING, BLOCKED, DONE = range(6)
 # machine states
 IDLE, BUSY, MBLOCKED = range(3)
 # event kinds, in the order they are handled at equal times: processing starts (free
-# buffer space), processing ends (departures may use that space), releases
-_START, _END, _RELEASE = 0, 1, 2
+# buffer space), processing ends (departures may use that space), releases, a machine's
+# working window opens (working time: it may decide again)
+_START, _END, _RELEASE, _WAKE = 0, 1, 2, 3
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,11 @@ class Simulator:
             self.op_rem_work = self.op_rem_work + path[job_of]
             self.op_rem_ops = self.op_rem_ops + path_ops(self._parent, starts)[job_of]
         self.job_path_work = path  # (n_jobs,) work of the job's ancestors
+        # working time (docs/semantics.md): per machine None = 24/7 (the fast path)
+        wt = ci.working
+        self._mt: list[Any] = list(wt.machines) if wt is not None else [None] * n_m
+        self._nonint = [not x for x in wt.machine_interruptible] if wt else [False] * n_m
+        self._calendared = wt is not None and any(x is not None for x in self._mt)
 
     # -- lifecycle --------------------------------------------------------------------
     def reset(self, instance: Instance | CompiledInstance | None = None) -> Decision | None:
@@ -188,6 +194,7 @@ class Simulator:
         self._waited: set[int] = set()
         self._ready: set[int] = set()  # work centers that may have an idle machine + waiting job
         self._events: list[tuple[float, int, int, int, int]] = []
+        self._wake_at: dict[int, float] = {}  # machine -> pending window-open event time
         self._seq = 0
         self._dirty: set[int] = set()
         self.n_done = 0
@@ -242,9 +249,26 @@ class Simulator:
         st = 0.0 if s_from == s_to else float(self._setup[m, s_from, s_to])
         arrive = float(self.job_arrive[job])
         setup_start = t if self.anticipatory_setups else max(t, arrive)
-        setup_end = setup_start + st
-        start = max(setup_end, arrive)
-        end = start + float(self._proc[o, m])
+        mt = self._mt[m]
+        if mt is None:
+            setup_end = setup_start + st
+            start = max(setup_end, arrive)
+            end = start + float(self._proc[o, m])
+        else:  # working time: setups pause; processing pauses or fits one window
+            if st > 0:
+                setup_start, setup_end = mt.finish(setup_start, st)
+            else:
+                setup_end = setup_start
+            start = max(setup_end, arrive)
+            p = float(self._proc[o, m])
+            if p > 0:
+                if self._nonint[m]:
+                    start = mt.fit(start, p)
+                    end = start + p
+                else:
+                    start, end = mt.finish(start, p)
+            else:
+                end = start
         self.machine_setup[m] = s_to
         self.machine_free_at[m] = end
         rec = self.rec
@@ -394,6 +418,10 @@ class Simulator:
                     self.machine_state[m] = MBLOCKED
                     self.job_state[j] = BLOCKED
                     self._blocked_q[self._dest(j, o)].append(m)
+            elif kind == _WAKE:
+                m = a
+                self._wake_at.pop(m, None)
+                self._ready.add(self._machine_wc[m])
             else:  # release
                 j = a
                 o = self._job_first[j]
@@ -445,11 +473,22 @@ class Simulator:
             for m in sorted(idle) if len(idle) > 1 else idle:
                 if m in exclude:
                     continue
+                mt = self._mt[m]
+                if mt is not None and not mt.working_at(self.time):
+                    self._wake(m, mt)
+                    continue
                 cands = self._candidates(m, w)
                 if cands:
                     c = np.array(cands, dtype=np.int64)
                     return Decision(self.time, m, c, self.job_op[c])
         return None
+
+    def _wake(self, m: int, mt: Any) -> None:
+        """An idle machine in closed time decides when its next working window opens."""
+        t = mt.next_start(self.time)
+        if self._wake_at.get(m) != t:
+            self._wake_at[m] = t
+            self._push(t, _WAKE, m, 0)
 
     def _advance(self) -> Decision | None:
         while True:
@@ -504,6 +543,7 @@ class Simulator:
 
     # -- output -----------------------------------------------------------------------
     def schedule(self, method: str = "") -> Schedule:
+        segs, ssegs = self._segments() if self._calendared else (None, None)
         return Schedule.from_compiled(
             self.ci,
             instance_name=self.name,
@@ -515,7 +555,30 @@ class Simulator:
             anticipatory_setups=self.anticipatory_setups,
             method=method,
             meta={"deadlock": self.deadlock.message} if self.deadlock else {},
+            segments=segs,
+            setup_segments=ssegs,
         )
+
+    def _segments(self) -> tuple[list[list[list[float]]], list[list[list[float]]]]:
+        """Per op the processing and setup intervals in working time (docs/semantics.md)."""
+        rec = self.rec
+        segs: list[list[list[float]]] = []
+        ssegs: list[list[list[float]]] = []
+        for o in range(self.n_ops):
+            m = int(self.rec_machine[o])
+            a, b = float(rec["start"][o]), float(rec["end"][o])
+            sa, sb = float(rec["setup_start"][o]), float(rec["setup_end"][o])
+            mt = self._mt[m] if m >= 0 else None
+            if m < 0:
+                segs.append([])
+                ssegs.append([])
+            elif mt is None:
+                segs.append([[a, b]])
+                ssegs.append([[sa, sb]] if sb > sa else [])
+            else:
+                segs.append(mt.segments(a, b))
+                ssegs.append(mt.segments(sa, sb) if sb > sa else [])
+        return segs, ssegs
 
     # -- convenient views for policies ---------------------------------------------------
     def queue_work(self, w: int) -> float:
@@ -523,6 +586,19 @@ class Simulator:
         jo = self.job_op
         mp = self.op_mean_proc
         return float(sum(mp[jo[j]] for j in self._waiting[w]))
+
+    def until(self, m: int, when: np.ndarray) -> np.ndarray:
+        """Minutes from now until each of ``when`` (inf stays inf): elapsed on a 24/7 machine,
+        working minutes of machine ``m`` with working time (negative elapsed when past)."""
+        left = when - self.time
+        mt = self._mt[m]
+        if mt is None:
+            return left
+        ok = np.isfinite(when) & (left > 0)
+        if ok.any():
+            left = left.copy()
+            left[ok] = mt.worked(self.time, when[ok])
+        return left
 
     def waiting_jobs(self, w: int) -> list[int]:
         return list(self._waiting[w])

@@ -62,6 +62,10 @@ class Schedule:
             self.job_parent = np.full(n, -1, dtype=np.int64)
         if np.shape(self.job_kit_volume) != (n,):
             self.job_kit_volume = np.zeros(n)
+    # working time (docs/semantics.md): per op the [from, to] intervals of actual processing /
+    # setup; None = nothing paused anywhere (implied [[start, end]] and [[setup_start, setup_end]])
+    segments: list[list[list[float]]] | None = None  # (n_ops,) lists of [from, to]
+    setup_segments: list[list[list[float]]] | None = None  # (n_ops,) lists; [] = no setup time
 
     @classmethod
     def from_compiled(
@@ -77,6 +81,8 @@ class Schedule:
         anticipatory_setups: bool = True,
         method: str = "",
         meta: dict[str, Any] | None = None,
+        segments: list[list[list[float]]] | None = None,
+        setup_segments: list[list[list[float]]] | None = None,
     ) -> Schedule:
         """A schedule over a CompiledInstance's operations (static columns copied from it)."""
         return cls(
@@ -100,7 +106,24 @@ class Schedule:
             meta=dict(meta or {}),
             job_parent=np.asarray(getattr(ci, "job_parent", np.zeros(0)), dtype=np.int64).copy(),
             job_kit_volume=np.asarray(getattr(ci, "job_kit_volume", np.zeros(0)), dtype=float).copy(),
+            segments=segments,
+            setup_segments=setup_segments,
         )
+
+    # -- working time -----------------------------------------------------------------
+    def op_segments(self, o: int) -> list[list[float]]:
+        """The processing intervals of op ``o`` (``[[start, end]]`` when nothing paused)."""
+        if self.segments is not None:
+            return self.segments[o]
+        a, b = float(self.times["start"][o]), float(self.times["end"][o])
+        return [] if math.isnan(a) else [[a, b]]
+
+    def op_setup_segments(self, o: int) -> list[list[float]]:
+        """The setup intervals of op ``o`` (``[]`` for a zero setup)."""
+        if self.setup_segments is not None:
+            return self.setup_segments[o]
+        a, b = float(self.times["setup_start"][o]), float(self.times["setup_end"][o])
+        return [] if math.isnan(a) or not b > a else [[a, b]]
 
     # -- basic views ------------------------------------------------------------------
     @property
@@ -197,6 +220,14 @@ class Schedule:
     def records(self, instance: Any | None = None) -> list[dict[str, Any]]:
         """One dict per operation (job/order/article/component names when an Instance is given)."""
         jobs = instance.jobs if instance is not None else None
+        origin = getattr(instance, "plan_start", None)
+        start_at = None
+        if origin is not None:
+            from datetime import timedelta
+
+            def start_at(x: float) -> str:
+                return (origin + timedelta(minutes=x)).isoformat(timespec="minutes")
+
         out = []
         for o in range(self.n_ops):
             j = int(self.op_job[o])
@@ -217,6 +248,12 @@ class Schedule:
             for f in OP_FIELDS:
                 v = float(self.times[f][o])
                 rec[f] = None if math.isnan(v) else v
+            rec["segments"] = self.op_segments(o)
+            rec["setup_segments"] = self.op_setup_segments(o)
+            if start_at is not None:  # real date/times (plan start known)
+                for f in ("setup_start", "setup_end", "start", "end"):
+                    v = rec[f]
+                    rec[f"{f}_at"] = None if v is None else start_at(v)
             out.append(rec)
         return out
 
@@ -230,6 +267,11 @@ class Schedule:
         def arr(a: np.ndarray) -> list[Any]:
             return [None if (isinstance(x, float) and math.isnan(x)) else x for x in a.tolist()]
 
+        extra: dict[str, Any] = {}
+        if self.segments is not None:
+            extra["segments"] = self.segments
+        if self.setup_segments is not None:
+            extra["setup_segments"] = self.setup_segments
         return {
             "format": "furnsim.schedule/1",
             "instance_name": self.instance_name,
@@ -255,6 +297,7 @@ class Schedule:
                 if self.has_assembly
                 else {}
             ),
+            **extra,
         }
 
     @staticmethod
@@ -289,6 +332,8 @@ class Schedule:
             meta=dict(d.get("meta", {})),
             job_parent=i(d.get("job_parent", [])),
             job_kit_volume=f(d.get("job_kit_volume", [])),
+            segments=_segs(d.get("segments")),
+            setup_segments=_segs(d.get("setup_segments")),
         )
 
     def to_json(self, path: str | Path | None = None) -> str:
@@ -338,3 +383,7 @@ def kit_holds(
         frm[left],
         times["start"][fp][left],
     )
+def _segs(v: Any) -> list[list[list[float]]] | None:
+    if v is None:
+        return None
+    return [[[float(a), float(b)] for a, b in op] for op in v]

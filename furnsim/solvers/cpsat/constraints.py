@@ -42,8 +42,11 @@ def add_operations(
     *,
     buffers: str = "hard",
     anticipatory_setups: bool = True,
+    paused: set[int] | frozenset[int] = frozenset(),
 ) -> None:
-    """Machine choice, durations, routes, transport lags, releases, setup/arrival timing."""
+    """Machine choice, durations, routes, transport lags, releases, setup/arrival timing.
+
+    ``paused`` ops (working time) only get ``en - st >= p``; calendar.py adds the rest."""
     ci = data.ci
     for o in range(ci.n_ops):
         p = v.pres[o]
@@ -51,14 +54,18 @@ def add_operations(
         lo, hi = data.proc[o], data.proc_hi[o]
         if lits:
             model.add_exactly_one(lits)
-            if lo == hi:
+            if o in paused:
+                model.add(v.en[o] >= v.st[o] + sum(lit * lo[m] for m, lit in p.items()))
+            elif lo == hi:
                 model.add(v.en[o] == v.st[o] + sum(lit * lo[m] for m, lit in p.items()))
             else:
                 model.add(v.en[o] >= v.st[o] + sum(lit * lo[m] for m, lit in p.items()))
                 model.add(v.en[o] <= v.st[o] + sum(lit * hi[m] for m, lit in p.items()))
         else:
             (m,) = p
-            if lo[m] == hi[m]:
+            if o in paused:
+                model.add(v.en[o] >= v.st[o] + lo[m])
+            elif lo[m] == hi[m]:
                 model.add(v.en[o] == v.st[o] + lo[m])
             else:
                 model.add(v.en[o] >= v.st[o] + lo[m])

@@ -26,6 +26,7 @@ from furnsim.goals import Goal, cost, get_goal
 from furnsim.kpi import kpis
 from furnsim.model import Instance
 from furnsim.sim import OP_FIELDS, Schedule, Simulator
+from furnsim.solvers.cpsat.calendar import add_working_time, working_time_horizon
 from furnsim.solvers.cpsat.constraints import add_buffers, add_machines, add_operations
 from furnsim.solvers.cpsat.objective import Objective, add_objective
 from furnsim.solvers.cpsat.variables import CpData, CpVars, build_data, build_variables
@@ -78,9 +79,13 @@ def build_model(
         raise ValueError(f"buffers must be 'hard' or 'soft', not {buffers!r}")
     model = cp_model.CpModel()
     data = build_data(instance.compiled, time_scale=time_scale, hint_horizon=hint_horizon)
-    v = build_variables(model, data, buffers=buffers)
-    add_operations(model, data, v, buffers=buffers, anticipatory_setups=anticipatory_setups)
+    paused = working_time_horizon(data)  # working time: longer horizon, pausing ops
+    v = build_variables(model, data, buffers=buffers, paused=paused)
+    add_operations(
+        model, data, v, buffers=buffers, anticipatory_setups=anticipatory_setups, paused=paused
+    )
     add_machines(model, data, v, circuit_max_ops=circuit_max_ops)
+    data.working_time_model = add_working_time(model, data, v)
     add_buffers(model, data, v, buffers=buffers)
     obj = add_objective(model, data, v, get_goal(goal))
     return model, data, v, obj
@@ -466,7 +471,7 @@ def solve_cpsat(
     raw_problem = ""
     replay_notes: list[str] = []
     for k, sol in enumerate(reversed(sols)):
-        if k == 0 and data.exact:
+        if k == 0 and data.exact and data.ci.working is None:  # raw timing has no segments
             raw = _raw_schedule(instance, data, sol, buffers, anticipatory_setups)
             rc, rv = _price(instance, raw, g)
             raw_cost = rc if rv == 0 else math.nan
@@ -549,6 +554,7 @@ def solve_cpsat(
         "exact": bool(data.exact and obj.exact),
         "unmodelled": obj.unmodelled,
         "relaxed_setup_machines": [data.ci.machine_ids[m] for m in v.relaxed_machines],
+        "working_time_model": data.working_time_model,
         "workers": int(workers),
         "buffers": buffers,
         "n_conflicts": int(solver.num_conflicts),

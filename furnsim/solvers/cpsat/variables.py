@@ -91,6 +91,7 @@ class CpData:
     last_op: np.ndarray  # (n_jobs,) int64
     machine_ops: list[list[int]]  # per machine: the operations eligible on it
     horizon: int
+    working_time_model: str = "none"  # working time: "none" (24/7) | "exact" | "relaxed"
     parent: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     # (n_jobs,) int64 assembly job a child goes into, -1 = FINISHED
     kit_volume: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
@@ -358,8 +359,16 @@ def store_at_release(data: CpData, can_fill: set[int]) -> set[int]:
     return out
 
 
-def build_variables(model: cp_model.CpModel, data: CpData, buffers: str = "hard") -> CpVars:
-    """Create the time variables, machine-choice literals and intervals."""
+def build_variables(
+    model: cp_model.CpModel,
+    data: CpData,
+    buffers: str = "hard",
+    paused: set[int] | frozenset[int] = frozenset(),
+) -> CpVars:
+    """Create the time variables, machine-choice literals and intervals.
+
+    ``paused``: operations that may pause over closed time (working time, calendar.py): their
+    machine occupancy is ``[ss, lv)`` with a variable size, never ``p`` fixed."""
     ci, H = data.ci, data.horizon
     n_ops = ci.n_ops
     # buffers that can ever fill up (only there can a machine block or a job wait at STORE)
@@ -419,7 +428,7 @@ def build_variables(model: cp_model.CpModel, data: CpData, buffers: str = "hard"
     # machine occupancy [setup start, leave)
     for o in range(n_ops):
         exact = data.proc[o] == data.proc_hi[o]
-        if fixed_occ[o] and exact:
+        if fixed_occ[o] and exact and o not in paused:
             for m, lit in pres[o].items():
                 p = data.proc[o][m]
                 if lit is True:

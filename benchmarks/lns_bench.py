@@ -1,0 +1,221 @@
+"""The LNS optimizer against the noisy best rule and CP-SAT on the held-out demo weeks.
+
+    nice python benchmarks/lns_bench.py --goals speed --weeks 20 --time-limit 10
+    python benchmarks/lns_bench.py --summary            # tables from the results file only
+    python benchmarks/lns_bench.py --best-known         # rewrite benchmarks/best_known.json
+
+For each goal and held-out week of ``rl_eval.py`` (seeds 10000 + i, 100–600 jobs) it plans
+the week twice through ``furnsim.plan.plan`` with the same ``--time-limit``: ``best-rule``
+with that search time (every rule, then ε-noisy passes around the best one,
+``rules.search_noisy``) and ``lns`` (``furnsim.solvers.lns``; its limit includes its start:
+the rules and the policy's greedy pass). Both schedules are validated by ``plan``. CP-SAT is
+read from ``benchmarks/rl_cpsat.jsonl`` (``rl_cpsat.py``, 60 s, 1 worker), not re-run. Each
+(goal, week, method) appends one JSON line to ``--out`` (default
+``benchmarks/lns_bench.jsonl``) with cost, validity, wall and CPU seconds and the machine's
+load average. A (goal, week, method, time limit) already in the file is skipped.
+
+``--best-known`` collects the cheapest valid cost per week × goal from every results file
+(this one, ``rl_cpsat.jsonl``, ``rl_search.jsonl``, ``rl_search_long.jsonl``) into
+``benchmarks/best_known.json``, which the summary uses to print each method's gap.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = REPO / "benchmarks" / "lns_bench.jsonl"
+BEST_KNOWN = REPO / "benchmarks" / "best_known.json"
+CPSAT = REPO / "benchmarks" / "rl_cpsat.jsonl"
+SEARCH_FILES = (
+    REPO / "benchmarks" / "rl_search.jsonl",
+    REPO / "benchmarks" / "rl_search_long.jsonl",
+)
+GOALS = ("speed", "efficiency", "empty-buffers")
+
+
+def _read(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+
+
+def run(
+    goals: list[str],
+    n_weeks: int,
+    time_limit: float | None,
+    out: Path,
+    seed: int,
+    passes: int | None = None,
+    extra: int = 5,
+) -> None:
+    from rl_eval import HELD_OUT_SEED, held_out_weeks
+
+    from furnsim.plan import plan
+
+    budget = _budget(time_limit, passes)
+    done = {(r["goal"], r["seed"], r["method"], r["budget"]) for r in _read(out)}
+    weeks = held_out_weeks(n_weeks)
+    for goal in goals:
+        for i, w in enumerate(weeks):
+            s = HELD_OUT_SEED + i
+            for method in ("best-rule", "lns"):
+                if (goal, s, method, budget) in done:
+                    continue
+                opts: dict = {}
+                if passes is not None:
+                    # equal simulator passes: lns makes `passes` neighbours (plus the policy's
+                    # greedy pass, about `extra` rule passes of work); the noisy search gets
+                    # `passes + extra` passes around the best rule
+                    opts = (
+                        {"iterations": passes} if method == "lns" else {"samples": passes + extra}
+                    )
+                load = os.getloadavg()[0]
+                t0, c0 = time.perf_counter(), time.process_time()
+                res = plan(w, goal, method, seed=seed, time_limit=time_limit, **opts)
+                rec = {
+                    "goal": goal,
+                    "seed": s,
+                    "jobs": w.compiled.n_jobs,
+                    "method": method,
+                    "time_limit": time_limit,
+                    "passes": passes,
+                    "budget": budget,
+                    "cost": res.cost,
+                    "valid": res.valid,
+                    "used": res.method,
+                    "fallback": res.fallback,
+                    "wall_s": round(time.perf_counter() - t0, 2),
+                    "cpu_s": round(time.process_time() - c0, 2),
+                    "load1": round(load, 2),
+                    "details": {
+                        k: v for k, v in res.details.items() if k in ("lns", "search", "best_rule")
+                    },
+                }
+                with out.open("a", encoding="utf-8") as f:
+                    f.write(json.dumps(rec) + "\n")
+                print(
+                    f"{goal:<13} {s} {method:<9} {res.cost:>12,.2f} valid={res.valid} "
+                    f"{rec['wall_s']:.1f}s cpu {rec['cpu_s']:.1f}s load {load:.1f}",
+                    flush=True,
+                )
+
+
+def _budget(time_limit: float | None, passes: int | None) -> str:
+    if passes is not None:
+        return f"{passes} passes" + (f", {time_limit:g} s" if time_limit else "")
+    return f"{time_limit:g} s"
+
+
+def best_known(out: Path) -> dict[str, dict[str, dict]]:
+    """{goal: {seed: {cost, source}}}: the cheapest valid cost seen for each week × goal."""
+    best: dict[str, dict[str, dict]] = {}
+
+    def offer(goal: str, seed: int, cost: float, source: str) -> None:
+        if not math.isfinite(cost):
+            return
+        cur = best.setdefault(goal, {}).get(str(seed))
+        if cur is None or cost < cur["cost"] - 1e-9:
+            best[goal][str(seed)] = {"cost": round(cost, 4), "source": source}
+
+    for r in _read(out):
+        if r.get("valid"):
+            offer(r["goal"], r["seed"], r["cost"], f"{r['method']} {r['budget']}")
+    for r in _read(CPSAT):
+        offer(r["goal"], r["seed"], r["cost"], f"cpsat {r['time_limit']:g} s")
+    for p in SEARCH_FILES:
+        for r in _read(p):
+            if r.get("valid") and r.get("costs"):
+                offer(r["goal"], r["seed"], min(r["costs"]), f"{p.stem} {r['method']}")
+    return {g: dict(sorted(best[g].items())) for g in GOALS if g in best}
+
+
+def summary(out: Path) -> str:
+    recs = [r for r in _read(out) if r.get("valid")]
+    cps = {(r["goal"], r["seed"]): r for r in _read(CPSAT)}
+    bk = json.loads(BEST_KNOWN.read_text()) if BEST_KNOWN.exists() else {}
+    lines = [
+        "| goal | budget | weeks | LNS / noisy best rule (mean of ratios) | ratio of sums "
+        "| LNS / CP-SAT 60 s (mean) | ratio of sums | LNS better / equal / worse than noisy "
+        "| LNS gap to best known | noisy gap | CP-SAT gap | LNS neighbours (mean) "
+        "| load avg (mean) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for goal in GOALS:
+        for tl in sorted({r["budget"] for r in recs if r["goal"] == goal}):
+            by = {}
+            for r in recs:
+                if r["goal"] == goal and r["budget"] == tl:
+                    by.setdefault(r["seed"], {})[r["method"]] = r
+            seeds = sorted(s for s, m in by.items() if "lns" in m and "best-rule" in m)
+            if not seeds:
+                continue
+            ln = [by[s]["lns"]["cost"] for s in seeds]
+            nz = [by[s]["best-rule"]["cost"] for s in seeds]
+            cp_seeds = [s for s in seeds if (goal, s) in cps]
+            cp = [cps[(goal, s)]["cost"] for s in cp_seeds]
+            lc = [by[s]["lns"]["cost"] for s in cp_seeds]
+            r_n = [a / b for a, b in zip(ln, nz, strict=True)]
+            r_c = [a / b for a, b in zip(lc, cp, strict=True)]
+            better = sum(a < b - 1e-6 for a, b in zip(ln, nz, strict=True))
+            worse = sum(a > b + 1e-6 for a, b in zip(ln, nz, strict=True))
+            g_bk = bk.get(goal, {})
+
+            def gap(costs: list[float], ss: list[int], g_bk: dict = g_bk) -> str:
+                v = [
+                    c / g_bk[str(s)]["cost"] - 1
+                    for c, s in zip(costs, ss, strict=True)
+                    if str(s) in g_bk
+                ]
+                return f"{100 * sum(v) / len(v):.1f} %" if v else "-"
+
+            its = [by[s]["lns"]["details"].get("lns", {}).get("iterations", 0) for s in seeds]
+            loads = [by[s][m]["load1"] for s in seeds for m in ("lns", "best-rule")]
+            lines.append(
+                f"| {goal} | {tl} | {len(seeds)} | **{sum(r_n) / len(r_n):.3f}** "
+                f"| {sum(ln) / sum(nz):.3f} "
+                f"| {f'**{sum(r_c) / len(r_c):.3f}**' if r_c else '-'} "
+                f"| {f'{sum(lc) / sum(cp):.3f}' if cp else '-'} "
+                f"| {better} / {len(seeds) - better - worse} / {worse} "
+                f"| {gap(ln, seeds)} | {gap(nz, seeds)} | {gap(cp, cp_seeds)} "
+                f"| {sum(its) / len(its):.0f} | {sum(loads) / len(loads):.1f} |"
+            )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--goals", default=",".join(GOALS))
+    ap.add_argument("--weeks", type=int, default=20)
+    ap.add_argument("--time-limit", type=float, default=None, help="seconds per plan")
+    ap.add_argument(
+        "--passes", type=int, default=None, help="equal passes instead (load-independent)"
+    )
+    ap.add_argument("--extra", type=int, default=5, help="noisy: passes beyond --passes")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    ap.add_argument("--summary", action="store_true", help="only print the tables")
+    ap.add_argument("--best-known", action="store_true", help="only rewrite best_known.json")
+    a = ap.parse_args(argv)
+    if a.best_known:
+        bk = best_known(a.out)
+        BEST_KNOWN.write_text(json.dumps(bk, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {BEST_KNOWN} ({sum(len(v) for v in bk.values())} week × goal entries)")
+        return
+    if not a.summary:
+        goals = [g.strip() for g in a.goals.split(",") if g.strip()]
+        if a.time_limit is None and a.passes is None:
+            a.time_limit = 60.0
+        run(goals, a.weeks, a.time_limit, a.out, a.seed, a.passes, a.extra)
+    print(summary(a.out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,169 @@
+"""KPIs under working time (calendars, downtime): what :func:`furnsim.kpi.kpis` reports
+instead of its 24/7 numbers when the instance has working time (docs/semantics.md).
+
+* ``processing_time`` / ``total_setup_time`` — working minutes (Σ segment lengths), not
+  ``end - start`` (which includes pauses over closed time);
+* ``available_time`` — Σ over machines of the working minutes in ``[0, makespan)`` (a 24/7
+  machine: the makespan); ``closed_time`` — the rest of ``makespan × machines``;
+* ``utilization_mean`` — mean over machines of processing / available minutes;
+* ``blocked_time`` — working minutes a finished job waits on its machine (closed time is not
+  lost machine time); ``idle_time`` — available − processing − setup − blocked: closed time
+  is not idle;
+* ``overtime_minutes`` — processing and setup minutes inside extra working windows (calendar
+  exceptions with ``working: yes`` outside the weekly pattern); ``extra_windows_used`` — how
+  many such windows (per machine) hold any work.
+
+:func:`machine_working_kpis` gives the same per machine for :func:`furnsim.kpi.machine_kpis`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "WORKING_TIME_KPIS",
+    "machine_working_kpis",
+    "partial_working_time_kpis",
+    "working_time_kpis",
+]
+
+#: keys added (or replaced) when the instance has working time
+WORKING_TIME_KPIS = (
+    "processing_time",
+    "total_setup_time",
+    "blocked_time",
+    "available_time",
+    "closed_time",
+    "utilization_mean",
+    "idle_time",
+    "overtime_minutes",
+    "extra_windows_used",
+)
+
+
+def _overlap(segs: list[list[float]], s: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """(k,) minutes of ``segs`` inside each interval ``[s_i, e_i)``."""
+    out = np.zeros(s.size)
+    for a, b in segs:
+        out += np.clip(np.minimum(e, b) - np.maximum(s, a), 0.0, None)
+    return out
+
+
+def _per_machine(schedule: Any, ci: Any, mk: float) -> dict[str, np.ndarray]:
+    """(n_machines,) arrays: proc, setup, blocked (working minutes), available, overtime, and
+    the number of extra windows used."""
+    wt = ci.working
+    n_m = len(schedule.machine_ids)
+    t = schedule.times
+    proc = np.zeros(n_m)
+    setup = np.zeros(n_m)
+    blocked = np.zeros(n_m)
+    extra = [mt.extra if mt is not None else (np.zeros(0), np.zeros(0)) for mt in wt.machines]
+    extra_used = [np.zeros(x[0].size) for x in extra]
+    for o in range(schedule.n_ops):
+        m = int(schedule.op_machine[o])
+        if m < 0:
+            continue
+        segs = schedule.op_segments(o)
+        ssegs = schedule.op_setup_segments(o)
+        proc[m] += sum(b - a for a, b in segs)
+        setup[m] += sum(b - a for a, b in ssegs)
+        end, leave = float(t["end"][o]), float(t["leave"][o])
+        mt = wt.machines[m]
+        if np.isfinite(leave) and leave > end:
+            blocked[m] += float(mt.worked(end, leave)) if mt is not None else leave - end
+        if extra[m][0].size:
+            extra_used[m] += _overlap(segs + ssegs, *extra[m])
+    avail = np.array([float(mt.worked(0.0, mk)) if mt is not None else mk for mt in wt.machines])
+    return {
+        "proc": proc,
+        "setup": setup,
+        "blocked": blocked,
+        "avail": avail,
+        "overtime": np.array([x.sum() for x in extra_used]),
+        "windows": np.array([float((x > 1e-9).sum()) for x in extra_used]),
+    }
+
+
+def working_time_kpis(schedule: Any, ci: Any, base: dict[str, float]) -> dict[str, float]:
+    """Plant-level KPIs under working time (see the module docstring)."""
+    n_m = len(schedule.machine_ids)
+    mk = float(base.get("makespan", schedule.makespan))
+    a = _per_machine(schedule, ci, mk)
+    proc, setup, blocked, avail = a["proc"], a["setup"], a["blocked"], a["avail"]
+    util = np.divide(proc, avail, out=np.zeros(n_m), where=avail > 0)
+    return {
+        "processing_time": float(proc.sum()),
+        "total_setup_time": float(setup.sum()),
+        "blocked_time": float(blocked.sum()),
+        "available_time": float(avail.sum()),
+        "closed_time": float(mk * n_m - avail.sum()),
+        "utilization_mean": float(util.mean()) if n_m else 0.0,
+        "idle_time": float((avail - proc - setup - blocked).sum()),
+        "overtime_minutes": float(a["overtime"].sum()),
+        "extra_windows_used": float(a["windows"].sum()),
+    }
+
+
+def machine_working_kpis(schedule: Any, ci: Any) -> dict[str, dict[str, float]]:
+    """Per machine id, what :func:`furnsim.kpi.machine_kpis` reports under working time."""
+    mk = float(schedule.makespan)
+    a = _per_machine(schedule, ci, mk)
+    out = {}
+    for i, mid in enumerate(schedule.machine_ids):
+        av = float(a["avail"][i])
+        out[mid] = {
+            "processing_time": float(a["proc"][i]),
+            "setup_time": float(a["setup"][i]),
+            "blocked_time": float(a["blocked"][i]),
+            "available_time": av,
+            "idle_time": av - float(a["proc"][i] + a["setup"][i] + a["blocked"][i]),
+            "utilization": float(a["proc"][i]) / av if av > 0 else 0.0,
+            "overtime_minutes": float(a["overtime"][i]),
+        }
+    return out
+
+
+def partial_working_time_kpis(sim: Any, base: dict[str, float]) -> dict[str, float]:
+    """The working-time versions of the machine-time KPIs of a running Simulator at
+    ``sim.time`` (for :func:`furnsim.kpi.partial_kpis`): processing and setups committed at
+    dispatch (working minutes), blocking integrated up to now in working time, available
+    time up to ``max(now, latest committed end)``. At the end they equal
+    :func:`working_time_kpis`."""
+    ci = sim.ci
+    wt = ci.working
+    now = float(sim.time)
+    mk = float(base["makespan"])
+    n_m = ci.n_machines
+    t = sim.rec
+    ops = np.flatnonzero(sim.rec_machine >= 0)
+    mm = sim.rec_machine[ops]
+    proc = np.bincount(mm, weights=ci.op_proc[ops, mm], minlength=n_m)
+    ss, se = t["setup_start"][ops], t["setup_end"][ops]
+    en, lv = t["end"][ops], t["leave"][ops]
+    stop = np.where(np.isnan(lv), np.maximum(now, en), lv)
+    setup = np.zeros(n_m)
+    blocked = np.zeros(n_m)
+    avail = np.full(n_m, mk)
+    for m, mt in enumerate(wt.machines):
+        sel = mm == m
+        if mt is None:
+            setup[m] = float((se[sel] - ss[sel]).sum())
+            blocked[m] = float(np.maximum(stop[sel] - en[sel], 0.0).sum())
+            continue
+        avail[m] = float(mt.worked(0.0, mk))
+        if sel.any():
+            setup[m] = float(mt.worked(ss[sel], se[sel]).sum())
+            blocked[m] = float(mt.worked(en[sel], np.maximum(stop[sel], en[sel])).sum())
+    util = np.divide(proc, avail, out=np.zeros(n_m), where=avail > 0)
+    return {
+        "processing_time": float(proc.sum()),
+        "total_setup_time": float(setup.sum()),
+        "blocked_time": float(blocked.sum()),
+        "available_time": float(avail.sum()),
+        "closed_time": float(mk * n_m - avail.sum()),
+        "utilization_mean": float(util.mean()) if n_m else 0.0,
+        "idle_time": float((avail - proc - setup - blocked).sum()),
+    }

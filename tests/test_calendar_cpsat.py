@@ -1,0 +1,71 @@
+"""CP-SAT with working time: tiny shops equal the brute force over machine sequences replayed
+by the simulator (which follows the calendars), and the plan is valid."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from furnsim.calendar import calendar_from_rows, with_working_time
+from furnsim.model import CalendarException, Downtime
+from furnsim.solvers.cpsat import solve_cpsat
+from furnsim.validate import format_violations, validate
+
+from ._tiny import make
+from .test_cpsat import _brute_force
+
+FRI = datetime(2026, 11, 27, 6, 0)
+DAY = calendar_from_rows("DAY", [("Mon-Fri", "06:00", "09:00"), ("Mon-Fri", "09:15", "14:00")])
+
+
+def _shop(non_interruptible: tuple[str, ...] = ()):
+    inst = make(
+        [
+            [("A", 200, "oak"), ("B", 250)],
+            [("B", 240), ("A", 400)],
+            [("A", 180, "oak"), ("B", 120)],
+        ],
+        setups={"A": (["neutral", "oak"], [[0, 20], [20, 0]])},
+        transport={("A", "B"): 5, ("B", "A"): 5},
+    )
+    inst.plan_start = FRI
+    return with_working_time(
+        inst,
+        calendars=[DAY],
+        default_calendar="DAY",
+        non_interruptible=non_interruptible,
+        exceptions=[CalendarException(None, datetime(2026, 11, 30), datetime(2026, 12, 1), False)],
+        downtime=[Downtime("B", datetime(2026, 11, 27, 8), datetime(2026, 11, 27, 10))],
+    )
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("nonint", [(), ("B",)], ids=["interruptible", "B-non-interruptible"])
+def test_cpsat_with_calendars_equals_brute_force(nonint: tuple[str, ...]) -> None:
+    inst = _shop(nonint)
+    best = _brute_force(inst)
+    assert best > 1440  # the plan runs over the weekend and Monday's holiday
+    s, d = solve_cpsat(inst, "speed", time_limit=30, hint=None)
+    vs = validate(s, inst)
+    assert vs == [], format_violations(vs)
+    assert d["lower_bound"] <= best + 1e-6  # the model is a relaxation of the simulator
+    assert d["solver_status"] == "OPTIMAL"
+    assert s.makespan == pytest.approx(best)
+    # the bound is tight: the CP model knows the working time (24/7 it would be far lower)
+    assert d["lower_bound"] == pytest.approx(best)
+
+
+def test_large_calendar_tables_fall_back_to_a_relaxation() -> None:
+    from ortools.sat.python import cp_model
+
+    from furnsim.solvers.cpsat.calendar import add_working_time
+    from furnsim.solvers.cpsat.solve import build_model
+
+    inst = _shop()
+    _, data, _, _ = build_model(inst, "speed")
+    assert data.working_time_model == "exact"
+    model, data, v, _ = build_model(inst, "speed")
+    assert add_working_time(cp_model.CpModel(), data, v, max_terms=10) == "relaxed"
+    s, d = solve_cpsat(inst, "speed", time_limit=10, hint=None)
+    assert d["working_time_model"] == "exact" and validate(s, inst) == []
