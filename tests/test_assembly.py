@@ -271,3 +271,50 @@ def test_kit_swap_through_a_full_buffer_is_caught_at_its_instant():
     s.finish_arrive[j["O1/K"]] = 16
     kinds = {v.kind for v in validate(s, inst)}
     assert "instant" in kinds, kinds
+
+
+def test_kit_under_working_time():
+    # ASSY works Fri 06:00-09:00 and 09:15-14:00 (minutes 0-180, 195-480); W1/W2 run 24/7.
+    # B ends at 185 and arrives at 186, in ASSY's break: the assembly starts at 195.
+    from datetime import datetime
+
+    from furnsim.model import (
+        NEUTRAL,
+        Article,
+        Calendar,
+        Catalog,
+        Component,
+        Instance,
+        Machine,
+        Operation,
+        Order,
+        Plant,
+        TransportMatrix,
+        Window,
+        WorkCenter,
+    )
+
+    day = Calendar("DAY", (Window((0, 1, 2, 3, 4), 360, 540), Window((0, 1, 2, 3, 4), 555, 840)))
+    z = np.zeros((1, 1))
+    plant = Plant(
+        [WorkCenter("ASSY", 2.0, calendar="DAY"), WorkCenter("W1"), WorkCenter("W2")],
+        [Machine(w, w, (NEUTRAL,), z) for w in ("ASSY", "W1", "W2")],
+        TransportMatrix({("W1", "ASSY"): 2, ("W2", "ASSY"): 1}, default=0.0),
+        calendars=[day],
+    )
+    comps = [
+        Component("K", 1, [Operation("ASSY", NEUTRAL, 10)]),
+        Component("A", 1, [Operation("W1", NEUTRAL, 3)], 1.0, parent="K"),
+        Component("B", 1, [Operation("W2", NEUTRAL, 185)], 1.0, parent="K"),
+    ]
+    inst = Instance(
+        plant,
+        Catalog([Article("ART", comps)]),
+        [Order("O1", "ART", 1)],
+        plan_start=datetime(2026, 11, 27, 6, 0),  # a Friday
+    )
+    sim, s, f = _run(inst)
+    assert f.loc["O1/K", "arrive"] == 186
+    assert (f.loc["O1/K", "start"], f.loc["O1/K", "end"]) == (195, 205)
+    assert validate(s, inst) == []
+    assert kpis(s, inst)["kit_wait_time"] == 186 - 5

@@ -222,3 +222,12 @@ def test_kit_wait_goal_equals_brute_force() -> None:
     assert validate(s, inst) == [] and not d.get("unmodelled")
     assert d["cost"] == pytest.approx(best)
     assert d["lower_bound"] == pytest.approx(best)  # unbounded buffers: exact, proven
+
+
+def test_lns_plans_kits_validly() -> None:
+    from furnsim.plan import plan
+
+    for inst in (_desk(), _two_chairs(4.0)):
+        r = plan(inst, "speed", "lns", time_limit=2)
+        assert r.fallback is None and validate(r.schedule, inst) == []
+        assert r.cost >= _brute_force(inst, "speed") - 1e-6  # never below the optimum
