@@ -131,7 +131,9 @@ class _Store:
         self.plans: OrderedDict[str, Any] = OrderedDict()  # key -> entry or Future
         self.figs: OrderedDict[tuple[str, str], Any] = OrderedDict()
         self.excel: OrderedDict[tuple[str, int], Any] = OrderedDict()  # -> bytes or Future
-        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="furnsim-bg")
+        # plans ahead and workbooks on separate workers: a plan never queues behind a file
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="furnsim-plan")
+        self.files = ThreadPoolExecutor(max_workers=1, thread_name_prefix="furnsim-xlsx")
         self.pending: Future[Any] | None = None  # the latest plan-ahead job
 
     @staticmethod
@@ -1451,7 +1453,7 @@ def _excel_ahead(entry: dict[str, Any], slot: int) -> None:
     with s.lock:
         if k in s.excel:
             return
-        fut = s.worker.submit(_build_excel, entry, slot)
+        fut = s.files.submit(_build_excel, entry, slot)
         s.excel[k] = fut
         s._trim(s.excel, 8)
 

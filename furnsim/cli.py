@@ -325,6 +325,150 @@ def plan_cmd(
         raise typer.Exit(1)
 
 
+@app.command("replan")
+def replan_cmd(
+    path: Annotated[
+        Path, typer.Argument(help="plant workbook, CSV folder or YAML (the previous plan's)")
+    ],
+    previous: Annotated[
+        Path, typer.Option(help="the plan in force: JSON from furnsim plan/replan --json")
+    ],
+    now: Annotated[
+        str, typer.Option(help="the present: a date/time (2026-03-03T10:00) or minutes")
+    ],
+    events: Annotated[
+        Path | None, typer.Option(help="events.yaml: breakdown, rush_order, cancel, ...")
+    ] = None,
+    orders: Annotated[Path | None, typer.Option(help="orders file (.xlsx/.csv/.yaml)")] = None,
+    fmt: FormatOpt = "auto",
+    mode: Annotated[
+        str, typer.Option(help="repair (keep the previous plan) | replan (best cost)")
+    ] = "replan",
+    method: Annotated[
+        str, typer.Option(help="replan: rule:NAME | best-rule | lns | cpsat | ppo")
+    ] = "best-rule",
+    goal: Annotated[str, typer.Option(help=GOAL_HELP)] = "speed",
+    state: Annotated[
+        Path | None,
+        typer.Option(help="the shop state (furnsim.state/1 JSON/YAML) instead of deriving it"),
+    ] = None,
+    pins: Annotated[
+        Path | None, typer.Option(help="pins.yaml: a list of {job, step, machine[, start]}")
+    ] = None,
+    frozen_minutes: Annotated[
+        float, typer.Option(help="keep what the previous plan starts in [now, now + H)")
+    ] = 0.0,
+    nervousness: Annotated[
+        str | None,
+        typer.Option(
+            help="price changes: W (per minute of total start shift) or "
+            "start_shift_total=W,machine_changes=W,ops_moved=W,sequence_changes=W"
+        ),
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="write the result (+ stability) as JSON here")
+    ] = None,
+    excel: Annotated[
+        Path | None, typer.Option("--excel", help="write the Gantt/schedule workbook here")
+    ] = None,
+    buffers: Annotated[str, typer.Option(help="hard | soft")] = "hard",
+    time_limit: Annotated[float | None, typer.Option(help="seconds for cpsat / ppo")] = None,
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+) -> None:
+    """Plan again from NOW after events: the past stays, pins hold; prints stability KPIs."""
+    import yaml
+
+    from furnsim.goals import get_goal
+    from furnsim.replan import load_events, load_state, replan
+
+    inst = load(path, orders, fmt)
+    if mode not in ("repair", "replan"):
+        typer.echo("--mode: use repair or replan", err=True)
+        raise typer.Exit(EXIT_DATA_ERROR)
+    try:
+        get_goal(goal)
+    except (KeyError, ValueError) as e:
+        typer.echo(f"--goal: {e}", err=True)
+        raise typer.Exit(EXIT_DATA_ERROR) from None
+    try:
+        prev_text = previous.read_text()
+    except OSError as e:
+        typer.echo(f"--previous: cannot read {previous} ({e})", err=True)
+        raise typer.Exit(EXIT_DATA_ERROR) from None
+    weights: dict[str, float] | None = None
+    if nervousness:
+        try:
+            if "=" in nervousness:
+                weights = {
+                    k.strip(): float(v)
+                    for k, v in (p.split("=", 1) for p in nervousness.split(",") if p.strip())
+                }
+            else:
+                weights = {"start_shift_total": float(nervousness)}
+        except ValueError:
+            typer.echo(f"--nervousness: {nervousness!r} is not W or KEY=W,...", err=True)
+            raise typer.Exit(EXIT_DATA_ERROR) from None
+    try:
+        evs = load_events(events, plan_start=inst.plan_start) if events is not None else []
+        st = load_state(state, plan_start=inst.plan_start) if state is not None else None
+        pin_list: list[Any] = []
+        if pins is not None:
+            raw = yaml.safe_load(pins.read_text())
+            if not isinstance(raw, list):
+                raise DataError(f"{pins}: pins must be a list of mappings")
+            pin_list = raw
+        res = replan(
+            inst,
+            prev_text,
+            now,
+            evs,
+            goal=goal,
+            method=method,
+            mode=mode,
+            pins=pin_list,
+            frozen_minutes=frozen_minutes,
+            state=st,
+            nervousness=weights,
+            buffers=buffers,
+            seed=seed,
+            time_limit=time_limit,
+        )
+    except DataError as e:
+        _fail_data(e)
+    except (OSError, yaml.YAMLError) as e:
+        typer.echo(f"{type(e).__name__}: {e}", err=True)
+        raise typer.Exit(EXIT_DATA_ERROR) from None
+    except (KeyError, ValueError) as e:
+        typer.echo(f"replan: {e}", err=True)
+        raise typer.Exit(EXIT_DATA_ERROR) from None
+    rp = res.details["replan"]
+    typer.echo(
+        f"{inst.name}: replan at t={rp['now']:g} ({rp['mode']}); state: "
+        + ", ".join(f"{k} {v}" for k, v in rp["state"].items() if k != "outages")
+    )
+    for note in rp["events"]:
+        typer.echo(f"  event: {note}")
+    _print_kpis(res)
+    stab = res.stability
+    typer.echo(
+        f"stability:   {stab['ops_moved']} of {stab['ops_compared']} operations moved, "
+        f"total shift {stab['start_shift_total']:,.1f} min, {stab['machine_changes']} machine "
+        f"changes, {stab['sequence_changes']} sequence changes, {stab['ops_new']} new"
+    )
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(res.to_dict(res.instance), default=_json_default))
+        typer.echo(f"wrote {json_out}")
+    if excel is not None:
+        from furnsim.export import write_schedule_excel
+
+        excel.parent.mkdir(parents=True, exist_ok=True)
+        write_schedule_excel(res, res.instance, excel)
+        typer.echo(f"wrote {excel}")
+    if not res.valid:
+        raise typer.Exit(1)
+
+
 def _json_default(o: Any) -> Any:
     import numpy as np
 

@@ -49,6 +49,15 @@ Violation kinds (:data:`KINDS`):
                     itself waits for one of them (e.g. a swap through two full buffers — a
                     deadlock, docs/semantics.md "Simultaneous events")
 
+``state``, ``pin``, ``outage``
+                    planning from a shop state (``instance.situation``): see
+                    :mod:`furnsim.replan.check`. The state's history before ``now`` is given, not
+                    re-derived: operations done/running in the state are exempt from the
+                    duration, setup-time, decision, idle, setup-chain and working-time rules (the
+                    check compares them with the state instead), the first later operation on a
+                    machine starts from the machine's setup at ``now``, and a wait that began
+                    before ``now`` needs its reason from ``now`` on
+
 The rules are those the *caller* names (``buffers``, ``anticipatory_setups``; by default what
 the schedule declares): a schedule whose declared mode differs is reported (``identity``).
 Schedule files are untrusted: :func:`load_schedule` parses them strictly (plain JSON, bounded
@@ -106,6 +115,9 @@ KINDS = (
     "join",
     "instant",
     "working-time",
+    "state",
+    "pin",
+    "outage",
 )
 
 
@@ -230,7 +242,13 @@ class _Checker:
     worktime_ops: set[int] = set()  # noqa: RUF012 (read-only default; ops timed in working minutes)
 
     def __init__(
-        self, s: Schedule, ref: _Ref, tol: float, buffers: str, anticipatory: bool
+        self,
+        s: Schedule,
+        ref: _Ref,
+        tol: float,
+        buffers: str,
+        anticipatory: bool,
+        view: Any = None,
     ) -> None:
         self.s, self.ref, self.tol = s, ref, tol
         self.mode = buffers  # the mode the caller validates under (not the file's)
@@ -239,6 +257,10 @@ class _Checker:
         self.out: list[Violation] = []
         # (n_ops,) the operation before each one on its machine (-1: first), from machines()
         self.prev_on_machine = np.full(ref.n_ops, -1, dtype=np.int64)
+        # planning from a shop state (furnsim.replan.check.SituationView), or None
+        self.view = view
+        self.now = view.now if view is not None else -math.inf
+        self.fixed = view.fixed if view is not None else np.zeros(ref.n_ops, dtype=bool)
 
     def add(self, kind: str, msg: str, ops: Iterable[Any]) -> None:
         self.out.append(Violation(kind, msg, tuple(int(o) for o in ops)))
@@ -381,7 +403,11 @@ class _Checker:
                     else f"not eligible (work center {r.machine_wc[mid]})"
                 )
                 self.add("eligibility", f"{self.name(o)} runs on machine {mid}, {why}", [o])
-            elif o not in self.worktime_ops and abs((en[o] - st[o]) - proc) > tol * max(1.0, proc):
+            elif (
+                o not in self.worktime_ops
+                and not self.fixed[o]
+                and abs((en[o] - st[o]) - proc) > tol * max(1.0, proc)
+            ):
                 self.add(
                     "duration",
                     f"{self.name(o)} on {mid} takes {en[o] - st[o]:g} min, expected {proc:g}",
@@ -410,7 +436,7 @@ class _Checker:
             # the decision (= setup start) is possible once the job departed toward the
             # machine, never before 0 or the release (the machine being free: machines())
             earliest = max(0.0, dp[o], release[o])
-            if ss[o] < earliest - tol:
+            if ss[o] < earliest - tol and not self.fixed[o]:
                 why = (
                     "minute 0"
                     if earliest == 0.0
@@ -426,7 +452,11 @@ class _Checker:
                 )
             ready = max(se[o], ar[o])
             # (working time: validate_calendar checks the first working minute instead)
-            if o not in self.worktime_ops and st[o] > ready + tol * max(1.0, abs(ready)):
+            if (
+                o not in self.worktime_ops
+                and not self.fixed[o]
+                and st[o] > ready + tol * max(1.0, abs(ready))
+            ):
                 self.add(
                     "idle",
                     f"{self.name(o)} starts at {st[o]:g}, but its setup was done at {se[o]:g} and "
@@ -443,7 +473,11 @@ class _Checker:
                 )
                 continue
             want = machine.setup_time(fr, need)
-            if o not in self.worktime_ops and abs((se[o] - ss[o]) - want) > tol * max(1.0, want):
+            if (
+                o not in self.worktime_ops
+                and not self.fixed[o]
+                and abs((se[o] - ss[o]) - want) > tol * max(1.0, want)
+            ):
                 self.add(
                     "setup",
                     f"{self.name(o)} on {mid}: setup {fr} -> {need} takes {se[o] - ss[o]:g} min, expected {want:g}",
@@ -488,8 +522,29 @@ class _Checker:
                 ]
             )
             _untie(seq, s_from, s_to, head, tie, init[m_seq])
+        # a shop state: its history keeps its own setups (checked against the state); the
+        # first later op on a machine starts from the machine's setup at now
+        exempt = np.zeros(seq.size, dtype=bool)
+        if self.view is not None:
+            fx = self.fixed[seq]
+            exempt = fx.copy()
+            after = ~fx & (head | np.r_[False, fx[:-1]])
+            for ii in np.flatnonzero(after).tolist():
+                mid = s.machine_ids[m_seq[ii]]
+                at_now = self.view.setup_at_now.get(mid)
+                if at_now is None:
+                    continue
+                exempt[ii] = True
+                if s_from[ii] != code.get(at_now, -2):
+                    o = int(seq[ii])
+                    self.add(
+                        "setup-sequence",
+                        f"{self.name(o)} is the first on {mid} after now but starts from setup "
+                        f"{_sid(setup_ids, s.op_setup_from[o])!r}, not {at_now!r} (its setup at now)",
+                        [o],
+                    )
         # first op of each machine: its initial setup
-        for i in np.flatnonzero(head):
+        for i in np.flatnonzero(head & ~exempt):
             o = int(seq[i])
             mid = s.machine_ids[m_seq[i]]
             machine = r.machines.get(mid)
@@ -515,7 +570,7 @@ class _Checker:
                 f"before {self.name(pa)} leaves the machine at {t['leave'][pa]:g}",
                 [pa, pb],
             )
-        broken = s_from[same] != s_to[same - 1]
+        broken = (s_from[same] != s_to[same - 1]) & ~exempt[same]
         for pa, pb in zip(a[broken].tolist(), b[broken].tolist(), strict=True):
             self.add(
                 "setup-sequence",
@@ -803,8 +858,14 @@ class _Checker:
         qw = r.op_next_wc[q] == w if q.size else np.zeros(0, dtype=bool)
         q, q_end, q_leave = q[qw], q_end[qw], q_leave[qw]
         late_rel = r.job_release[r.op_job[late]]
+        now = self.now
         for o, e in zip(late.tolist(), late_rel.tolist(), strict=True):
             vol = float(r.op_volume[o])
+            rel0 = e
+            if e < now - tol:  # waiting at STORE since before now (the state's history)
+                if dep[o] <= now + tol:
+                    continue
+                e = now
             if not math.isfinite(cap):
                 self.add(
                     "release",
@@ -816,8 +877,8 @@ class _Checker:
             lev = self._level_at(times, level, e)
             if lev + vol <= cap - vtol:
                 j_o = int(r.op_job[o])
-                earlier = (late_rel < e - tol) | (
-                    (np.abs(late_rel - e) <= tol) & (r.op_job[late] < j_o)
+                earlier = (late_rel < rel0 - tol) | (
+                    (np.abs(late_rel - rel0) <= tol) & (r.op_job[late] < j_o)
                 )
                 store_ahead = bool(np.any(earlier & (dep[late] > e + tol)))
                 machine_ahead = bool(np.any((q_end <= e + tol) & (q_leave > e + tol)))
@@ -829,7 +890,7 @@ class _Checker:
                         [o],
                     )
                     continue
-            if not self._freed_at(frees, float(dep[o])):
+            if not self._freed_at(frees, float(dep[o])) and not abs(dep[o] - now) <= tol:
                 self.add(
                     "release",
                     f"{self.name(o)} departs from STORE at {dep[o]:g}, but no room was freed in the "
@@ -855,9 +916,14 @@ class _Checker:
         frees = times[dv < 0]  # instants when a processing start frees room in w (sorted)
         # jobs waiting on their machines for this buffer: (op, end, leave); first come, first served
         q, q_end, q_leave = queue
+        now = self.now
         for k in kb.tolist():
             vol = float(r.op_next_vol[k])
             e = float(en[k])
+            if e < now - tol:  # the wait began before now (the state's history)
+                if lv[k] <= now + tol:
+                    continue
+                e = now  # from now on it needs its reason
             if not math.isfinite(cap) or vol <= 0:
                 self.add(
                     "blocking",
@@ -877,7 +943,7 @@ class _Checker:
                         [k],
                     )
                     continue
-            if not self._freed_at(frees, float(lv[k])):
+            if not self._freed_at(frees, float(lv[k])) and not abs(lv[k] - now) <= tol:
                 self.add(
                     "blocking",
                     f"{self.name(k)} leaves {self.mname(k)} at {lv[k]:g}, but no room was freed in the "
@@ -1298,12 +1364,15 @@ def validate(
     buffers: str | None = None,
     anticipatory_setups: bool | None = None,
     tol: float = 1e-6,
+    situation: Any = None,
 ) -> list[Violation]:
     """Every rule of the shop semantics that ``schedule`` breaks (empty list = valid).
 
     ``buffers`` (``"hard"``/``"soft"``) and ``anticipatory_setups`` are the rules to check
     under — the plant's / the caller's; ``None`` takes what the schedule declares. A schedule
     declaring another mode is reported (``identity``) and checked under the given one.
+    ``situation`` (default: ``instance.situation``) is the shop state + pins the plan started
+    from (``furnsim.replan``); the plan must honour it (kinds ``state``, ``pin``, ``outage``).
     ``tol`` is the absolute tolerance in minutes (and volume units) for comparisons; durations
     and transport are compared with ``tol`` relative to their size when that is above 1.
     """
@@ -1315,16 +1384,28 @@ def validate(
         if anticipatory_setups is None
         else bool(anticipatory_setups)
     )
-    c = _Checker(schedule, _ref(instance), tol, mode, antic)
+    situation = situation if situation is not None else getattr(instance, "situation", None)
+    view = None
+    if situation is not None:
+        from furnsim.replan.check import SituationView
+
+        view = SituationView(schedule, situation)
+    c = _Checker(schedule, _ref(instance), tol, mode, antic, view)
     if not c.identity():
         return c.out
     c.worktime_ops = working_time_ops(schedule, instance)  # durations in working minutes
     ok = c.operations()
-    c.out += check_working_time(schedule, instance, ok, tol)
+    # (a shop state's history is given: its operations are compared with the state instead)
+    c.out += check_working_time(schedule, instance, ok & ~c.fixed, tol)
     c.machines(ok)
     c.routes(ok)
     c.buffers(ok)
     c.instants()
+    if view is not None:
+        from furnsim.replan.check import check_situation
+
+        for kind, msg, ops in check_situation(schedule, view, tol):
+            c.add(kind, msg, ops)
     return c.out
 
 

@@ -275,6 +275,51 @@ def _closed_time(fig: go.Figure, schedule: Any, instance: Any, ps: datetime) -> 
             hoverinfo="skip",
         )
     )
+    _downtime(fig, schedule, instance, ps, mk)
+
+
+DOWNTIME_COLOR = "#E65100"
+
+
+def _downtime(fig: go.Figure, schedule: Any, instance: Any, ps: datetime, mk: float) -> None:
+    """Machine downtime (plant sheet downtime) as orange hatched bars over the grey closed
+    time, so maintenance and outages read apart from nights and holidays."""
+    plant = getattr(instance, "plant", None)
+    ids = set(schedule.machine_ids)
+    ys: list[str] = []
+    a_min: list[float] = []
+    b_min: list[float] = []
+    text: list[str] = []
+    for d in getattr(plant, "downtime", None) or []:
+        a = max(0.0, (d.start - ps).total_seconds() / 60.0)
+        b = min(mk, (d.end - ps).total_seconds() / 60.0)
+        if d.machine in ids and b > a:
+            ys.append(d.machine)
+            a_min.append(a)
+            b_min.append(b)
+            text.append(
+                f"downtime {d.machine}<br>{d.start:%a %d.%m. %H:%M} – {d.end:%a %d.%m. %H:%M}"
+                + (f"<br>{d.reason}" if d.reason else "")
+            )
+    if not ys:
+        return
+    a_arr, b_arr = np.array(a_min), np.array(b_min)
+    fig.add_trace(
+        go.Bar(
+            name="downtime",
+            orientation="h",
+            y=ys,
+            base=_to_datetime64(ps, a_arr),
+            x=np.round((b_arr - a_arr) * 60_000.0),
+            marker=dict(
+                color="rgba(230,81,0,0.25)",
+                line=dict(color=DOWNTIME_COLOR, width=1),
+                pattern=dict(shape="/", fgcolor=DOWNTIME_COLOR, size=6, solidity=0.3),
+            ),
+            hovertext=text,
+            hoverinfo="text",
+        )
+    )
 
 
 def gantt(
@@ -434,6 +479,14 @@ def gantt(
             if hasattr(instance, "orders")
             else list(dict.fromkeys(t.order.tolist()))
         )
+        tree = bom_rows(instance)
+        y_of = t.order
+        if tree is not None:  # orders with a bill of materials: one row per job, as a tree
+            row_of_job, rows, order_row = tree
+            y_of = np.array(
+                [row_of_job.get(j, o) for j, o in zip(t.job, t.order, strict=True)], dtype=object
+            )
+            _kit_lines(fig, schedule, instance, ps, row_of_job)
         wcs = list(schedule.wc_ids)
         wc_col = dict(zip(wcs, _palette(len(wcs)), strict=True))
         # one trace per work center: few traces, and a legend that explains the colours
@@ -445,7 +498,7 @@ def gantt(
                 go.Bar(
                     name=w,
                     orientation="h",
-                    y=t.order[sel],
+                    y=y_of[sel],
                     base=s_dt[sel],
                     x=dur_ms[sel],
                     customdata=custom[sel],
@@ -463,7 +516,10 @@ def gantt(
                     go.Scatter(
                         name="deadline",
                         mode="markers",
-                        y=[r["order"] for r in has_dl],
+                        y=[
+                            order_row.get(r["order"], r["order"]) if tree else r["order"]
+                            for r in has_dl
+                        ],
                         x=[r["deadline"] for r in has_dl],
                         marker=dict(
                             symbol="diamond",
@@ -498,6 +554,85 @@ def gantt(
         range=None,
     )
     return fig
+
+
+def bom_rows(instance: Any) -> tuple[dict[str, str], list[str], dict[str, str]] | None:
+    """The order Gantt's rows for orders with a bill of materials tree (assembly), or None
+    when no job has a parent: ``(job id -> row label, rows in order, order -> its root's
+    row)``. An order with a tree gets one row per job, depth first from the final assembly,
+    children indented under their assembly (``SO-1 ▸ CABINET``, ``SO-1 ·· └ DOOR``); an order
+    without a tree keeps its one row."""
+    jobs = getattr(instance, "jobs", None)
+    if not jobs or not any(getattr(j, "parent", "") for j in jobs):
+        return None
+    by_order: dict[str, list[Any]] = {}
+    for j in jobs:
+        by_order.setdefault(j.order, []).append(j)
+    row_of: dict[str, str] = {}
+    rows: list[str] = []
+    order_row: dict[str, str] = {}
+    for o in [o.id for o in instance.orders]:
+        js = by_order.get(o, [])
+        if not any(getattr(j, "parent", "") for j in js):
+            rows.append(o)
+            order_row[o] = o
+            for j in js:
+                row_of[j.id] = o
+            continue
+        kids: dict[str, list[Any]] = {}
+        for j in js:
+            kids.setdefault(getattr(j, "parent", "") or "", []).append(j)
+
+        def walk(j: Any, depth: int, o: str = o, kids: dict[str, list[Any]] = kids) -> None:
+            label = f"{o} ▸ {j.component}" if depth == 0 else f"{o} {'·' * depth} └ {j.component}"
+            row_of[j.id] = label
+            rows.append(label)
+            for c in kids.get(j.id, []):
+                walk(c, depth + 1)
+
+        for r in kids.get("", []):
+            if not order_row.get(o):
+                order_row[o] = f"{o} ▸ {r.component}"
+            walk(r, 0)
+    return row_of, rows, order_row
+
+
+def _kit_lines(
+    fig: go.Figure, schedule: Any, instance: Any, ps: datetime, row_of: dict[str, str]
+) -> None:
+    """Dotted lines from each child's last operation's end to its assembly's first start."""
+    jobs = instance.jobs
+    idx = {jid: i for i, jid in enumerate(schedule.job_ids)}
+    first: dict[int, float] = {}
+    last: dict[int, float] = {}
+    for o, (jj, m) in enumerate(zip(schedule.op_job, schedule.op_machine, strict=True)):
+        if m < 0:
+            continue
+        j = int(jj)
+        s0, e0 = float(schedule.times["start"][o]), float(schedule.times["end"][o])
+        first[j] = min(first.get(j, math.inf), s0)
+        last[j] = max(last.get(j, -math.inf), e0)
+    xs: list[Any] = []
+    ys: list[Any] = []
+    for j in jobs:
+        par = getattr(j, "parent", "")
+        c, p = idx.get(j.id), idx.get(par) if par else None
+        if c is None or p is None or c not in last or p not in first:
+            continue
+        a, b = _to_datetime64(ps, np.array([last[c], first[p]]))
+        xs += [a, b, None]
+        ys += [row_of[j.id], row_of[par], None]
+    if xs:
+        fig.add_trace(
+            go.Scatter(
+                name="kit → assembly",
+                mode="lines",
+                x=xs,
+                y=ys,
+                line=dict(color="rgba(60,60,60,0.6)", width=1, dash="dot"),
+                hoverinfo="skip",
+            )
+        )
 
 
 # ---------------------------------------------------------------------------------------

@@ -51,6 +51,7 @@ PRINTS_AS = {
     "yyyy-mm-dd hh:mm": "%Y-%m-%d %H:%M",
     "ddd hh:mm": "%a %H:%M",
     "dd.mm.yy hh:mm": "%d.%m.%y %H:%M",
+    "ddd dd.mm. hh:mm": "%a %d.%m. %H:%M",  # plants with working time, past one week
 }
 PAPER_MM = {8: (420.0, 297.0), 9: (297.0, 210.0)}  # A3, A4: long side, short side
 LO_PT_PER_UNIT = 7.0  # LibreOffice without Calibri metrics; Excel and Carlito are narrower

@@ -58,7 +58,10 @@ class FurnitureShopEnv(gym.Env):
     ``reset`` draws a week from ``plant`` (default the demo plant) with
     :func:`furnsim.generate.generate_orders` and ``self.np_random`` (``jobs`` = range of
     week sizes), or uses ``options["instance"]`` / the ``instance`` given at construction;
-    ``options["jobs"]`` fixes the size of the drawn week.
+    ``options["jobs"]`` fixes the size of the drawn week. ``options["state"]`` (a
+    ``furnsim.replan.ShopState`` or ``Situation``, or its ``furnsim.state/1`` mapping) starts
+    the episode mid-week from that shop state: the clock at ``now``, the past fixed, the
+    decisions only about what is left (needs an instance).
 
     ## Episode End
     Terminated when every job is done or the shop deadlocks (hard buffers). Decisions with
@@ -135,6 +138,10 @@ class FurnitureShopEnv(gym.Env):
         super().reset(seed=seed)
         options = options or {}
         inst = options.get("instance", self._fixed)
+        if options.get("state") is not None:  # plan mid-week from a shop state
+            from furnsim.replan import situated
+
+            inst = situated(_need(inst), _as_state(options["state"], _need(inst)))
         for _ in range(20):
             if inst is None:
                 assert self._source is not None
@@ -228,6 +235,21 @@ class FurnitureShopEnv(gym.Env):
     def schedule(self) -> Any:
         assert self.sim is not None
         return self.sim.schedule(method=f"ppo:{self.view}")
+
+
+def _need(inst: Instance | None) -> Instance:
+    if inst is None:
+        raise ValueError("options['state'] needs an instance (options['instance'] or the env's)")
+    return inst
+
+
+def _as_state(state: Any, inst: Instance) -> Any:
+    """A Situation, a ShopState, or a furnsim.state/1 mapping."""
+    if isinstance(state, dict):
+        from furnsim.replan import ShopState
+
+        return ShopState.from_dict(state, plan_start=inst.plan_start)
+    return state
 
 
 def _copy(obs: Any) -> Any:

@@ -63,6 +63,7 @@ DEFAULT_DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 _PATTERNS = {
     "yyyy-mm-dd hh:mm": "%Y-%m-%d %H:%M",
     "ddd hh:mm": "%a %H:%M",
+    "ddd dd.mm. hh:mm": "%a %d.%m. %H:%M",
     "dd.mm. hh:mm": "%d.%m. %H:%M",
     "dd.mm.yy hh:mm": "%d.%m.%y %H:%M",
     "hh:mm": "%H:%M",

@@ -14,15 +14,30 @@ Sheets (what prints is laid out for paper; the measured page counts are in
   widest page fits, the day/time rows and the machine columns repeated on every page.
   Operations much shorter than a slot may be hidden behind longer neighbours — the
   *Dispatch lists* and *Schedule* sheets have every operation to the minute.
+  With working time (calendars, downtime; docs/semantics.md) a slot also shows the
+  machine's **closed** time (light grey: breaks, nights, weekends, holidays) and its
+  **downtime** (dark grey, the reason in the first cell, every downtime listed in the key;
+  a page's day header names its calendar exceptions and downtime);
+  processing is drawn over the operation's ``segments`` and setups over its
+  ``setup_segments``, so a batch that pauses over a break shows the gap. Closed time wins a
+  tie with work in a slot (a 15-minute break shows in a 30-minute slot).
 * **Schedule** — one row per operation with real datetimes (setup, start, end, leave,
-  depart, arrive) and minutes, with filters. A data sheet for the screen: its print area is
+  depart, arrive) and minutes (with working time: working minutes and a ``pauses``
+  column listing every pause), with filters. A data sheet for the screen: its print area is
   the header row, and the page header says so (the dispatch lists print every operation).
 * **Dispatch lists** — per machine in run order, printed A3 landscape with one machine per
   page (a long list continues on the next page). Each page holds two columns of operations
   side by side, left ``1..R`` then right ``R+1..2R``, so that a week of 2,000 operations on
   23 machines prints on 28 pages; the column header (row 1) repeats on every page.
+  With working time: a ``pauses`` column after ``end`` (``10:00–10:15, 22:00–Tue 06:00``;
+  at most what fits 26 characters, then ``+N``), times past the first week as
+  ``Tue 10.03. 06:00``, and under each machine's title its weekly working time and this
+  plan's calendar exceptions and downtime.
 * **KPIs** — the plan's method, goal, validity and every KPI (the plan's own KPI values,
   not recomputed); per-machine figures to the right.
+  With working time: available and closed machine time, utilization of available time,
+  overtime worked and extra windows used (the plan's KPI values), and a *Working time*
+  block (calendars, exceptions, downtime) under the per-machine figures.
 * **Buffers** — peak level per slot for each work center against its capacity, with a
   native line chart per work center; the print area is the charts (three across).
 * **Orders** — every order with its colour, deadline, completion and lateness; an order
@@ -58,6 +73,13 @@ from furnsim.export._layout import (
     page_body_mm,
     print_setup,
 )
+from furnsim.export._working import (
+    MachineWorkingTime,
+    machine_working_time,
+    page_notes,
+    pauses_text,
+    span_text,
+)
 from furnsim.viz import (
     BLOCKED_COLOR,
     format_minutes,
@@ -75,13 +97,21 @@ GANTT_FIRST_COL = 3  # first slot column (A: machine, B: work center)
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 WEEK_TIME_FORMAT = "ddd hh:mm"  # dispatch lists when every time lies within 7 days
 DATE_TIME_FORMAT = "dd.mm.yy hh:mm"  # dispatch lists otherwise
+WEEKDAY_DATE_TIME_FORMAT = "ddd dd.mm. hh:mm"  # dispatch lists with working time, past a week
 SETUP_FILL_HEX = "BDBDBD"
 NOT_FINISHED = "not finished"
-_KIND_PROC, _KIND_SETUP, _KIND_BLOCKED = 1, 2, 3
+_KIND_PROC, _KIND_SETUP, _KIND_BLOCKED, _KIND_CLOSED, _KIND_DOWN = 1, 2, 3, 4, 5
+#: ties in a Gantt slot: downtime, then closed time, then processing, setup, blocked
+_RANK = {_KIND_DOWN: 5, _KIND_CLOSED: 4, _KIND_PROC: 3, _KIND_SETUP: 2, _KIND_BLOCKED: 1}
+CLOSED_FILL_HEX = "D9D9D9"  # Gantt: the machine's closed time (breaks, nights, holidays)
+DOWN_FILL_HEX = "5F5F5F"  # Gantt: machine downtime (maintenance), its reason in the first cell
 
 #: dispatch lists: row heights (pt) of the operation rows (8 pt text), the column header
 #: and the machine title
 DISPATCH_ROW_PT = 10.0
+#: dispatch lists: characters of the pauses column (more pauses: "+N"; all: sheet Schedule)
+DISPATCH_PAUSES_LEN = 26
+KIT_COMPLETE = "kit complete"  # dispatch lists: an assembly job whose children are all there
 DISPATCH_HEAD_PT = 12.0
 DISPATCH_TITLE_PT = 14.0
 
@@ -98,6 +128,10 @@ _KPI_LABELS: list[tuple[str, str, str]] = [
     ("processing_time", "Processing time", "min"),
     ("utilization_mean", "Mean utilization", "share"),
     ("mean_utilization", "Mean utilization", "share"),
+    ("available_time", "Available machine time", "machine·min"),
+    ("closed_time", "Closed machine time", "machine·min"),
+    ("overtime_minutes", "Overtime worked", "machine·min"),
+    ("extra_windows_used", "Extra windows used", ""),
     ("idle_time", "Idle time", "machine·min"),
     ("blocked_time", "Blocked time", "machine·min"),
     ("buffer_load", "Buffer load", "full-buffer·min"),
@@ -127,6 +161,8 @@ class _Styles:
         self.day_fill = PatternFill("solid", fgColor="C5CFDA")
         self.setup_fill = PatternFill("solid", fgColor=SETUP_FILL_HEX)
         self.blocked_fill = PatternFill("solid", fgColor=BLOCKED_COLOR.lstrip("#"))
+        self.closed_fill = PatternFill("solid", fgColor=CLOSED_FILL_HEX)
+        self.down_fill = PatternFill("solid", fgColor=DOWN_FILL_HEX)
         self.center = Alignment(horizontal="center", vertical="center")
         self.left = Alignment(horizontal="left", vertical="center")
         thin = Side(style="thin", color="9E9E9E")
@@ -192,7 +228,9 @@ def write_schedule_excel(
     """Write the plan (a ``PlanResult`` or a ``Schedule``) of ``instance`` as an xlsx workbook.
 
     ``path_or_buffer``: a file path or a binary buffer (``io.BytesIO``). ``plan_start``
-    maps minute 0 onto the calendar (default: the instance's, else next Monday 06:00).
+    maps minute 0 onto the calendar (default: the instance's, else next Monday 06:00); with
+    working time (calendars, downtime) it must be the instance's own plan start (the working
+    time is laid out from it), else ``ValueError``.
     Returns ``path_or_buffer``.
     """
     if not slot_minutes or slot_minutes <= 0:
@@ -200,6 +238,14 @@ def write_schedule_excel(
     result = result_or_schedule if hasattr(result_or_schedule, "schedule") else None
     schedule = result.schedule if result is not None else result_or_schedule
     ps = resolve_plan_start(instance, plan_start)
+    plant = getattr(instance, "plant", None)
+    own_start = getattr(instance, "plan_start", None)
+    if getattr(plant, "has_working_time", False) and own_start is not None and ps != own_start:
+        raise ValueError(
+            f"plan_start {ps:%Y-%m-%d %H:%M} differs from the instance's "
+            f"{own_start:%Y-%m-%d %H:%M}: its working time (calendars, downtime) is laid out "
+            "from the instance's plan start"
+        )
     kpis = dict(getattr(result, "kpis", None) or {})
     if not kpis:
         try:
@@ -214,11 +260,14 @@ def write_schedule_excel(
     ops = op_table(schedule, instance)
     status = order_status(schedule, instance, ps)
     label = _plan_label(instance, ps)
+    slot = float(slot_minutes)
+    n_slots = _gantt_slots(ops, slot)
+    working = machine_working_time(instance, ps, n_slots * slot)
     wb = Workbook(write_only=True)
-    _gantt_sheet(wb, st, schedule, instance, ops, ps, float(slot_minutes), result, label)
-    _schedule_sheet(wb, st, ops, ps, label)
-    _dispatch_sheet(wb, st, schedule, instance, ops, ps, label)
-    _kpi_sheet(wb, st, schedule, instance, kpis, result, ps, slot_minutes, label)
+    _gantt_sheet(wb, st, schedule, instance, ops, ps, slot, n_slots, working, result, label)
+    _schedule_sheet(wb, st, schedule, ops, ps, working, label)
+    _dispatch_sheet(wb, st, schedule, instance, ops, ps, working, label)
+    _kpi_sheet(wb, st, schedule, instance, kpis, result, ps, slot_minutes, working, label)
     _buffer_sheet(wb, st, schedule, instance, ps, float(slot_minutes), label)
     _orders_sheet(wb, st, status, colors, label)
     if isinstance(path_or_buffer, str | Path):
@@ -244,38 +293,92 @@ def _machine_rows(schedule: Any, instance: Any) -> list[tuple[str, str]]:
     return [(m, wc_of.get(m, "")) for m in schedule.machine_ids]
 
 
-def _slot_owners(ops: Any, machines: list[str], slot: float, n_slots: int) -> dict[str, list[Any]]:
-    """Per machine: per slot (kind, op row, overlap) of what occupies it longest."""
-    owners: dict[str, list[Any]] = {m: [None] * n_slots for m in machines}
+def _slot_owners(
+    ops: Any,
+    schedule: Any,
+    machines: list[str],
+    slot: float,
+    n_slots: int,
+    working: dict[str, MachineWorkingTime] | None,
+) -> dict[str, list[Any]]:
+    """Per machine: per slot ``(kind, index, minutes)`` of what occupies it longest.
+
+    Processing counts its ``segments`` and setups their ``setup_segments`` (a batch that
+    pauses over a break leaves the break to the closed time); blocked time is
+    ``[end, leave)``. Closed time and downtime (index into the machine's ``closed`` /
+    ``down`` list) win ties, so a 15-minute break shows in a 30-minute slot; among work,
+    processing wins ties: it is what the floor needs to see."""
+    share: dict[str, list[dict[tuple[int, int], float]]] = {
+        m: [{} for _ in range(n_slots)] for m in machines
+    }
+
+    def add(row: list[dict[tuple[int, int], float]], kind: int, i: int, a: float, b: float) -> None:
+        if not (b - a > 1e-9) or math.isnan(a) or math.isnan(b):
+            return
+        k0 = max(0, int(a // slot))
+        k1 = min(n_slots - 1, int(math.ceil(b / slot)) - 1)
+        for k in range(k0, k1 + 1):
+            ov = min(b, (k + 1) * slot) - max(a, k * slot)
+            if ov > 1e-9:
+                d = row[k]
+                d[(kind, i)] = d.get((kind, i), 0.0) + ov
+
     t = ops.times
-    intervals = (
-        (_KIND_SETUP, t["setup_start"], t["setup_end"]),
-        (_KIND_PROC, t["start"], t["end"]),
-        (_KIND_BLOCKED, t["end"], t["leave"]),
-    )
-    for kind, a_arr, b_arr in intervals:
-        for i in range(len(ops)):
-            a, b = float(a_arr[i]), float(b_arr[i])
-            if not (b - a > 1e-9) or math.isnan(a) or math.isnan(b):
-                continue
-            row = owners.get(ops.machine[i])
-            if row is None:
-                continue
-            k0 = max(0, int(a // slot))
-            k1 = min(n_slots - 1, int(math.ceil(b / slot)) - 1)
-            for k in range(k0, k1 + 1):
-                ov = min(b, (k + 1) * slot) - max(a, k * slot)
-                if ov <= 1e-9:
-                    continue
-                cur = row[k]
-                # processing wins ties: it is what the floor needs to see
-                if (
-                    cur is None
-                    or ov > cur[2] + 1e-9
-                    or (abs(ov - cur[2]) <= 1e-9 and kind == _KIND_PROC)
-                ):
-                    row[k] = (kind, i, ov)
+    has_segments = getattr(schedule, "segments", None) is not None
+    has_setup_segments = getattr(schedule, "setup_segments", None) is not None
+    for i in range(len(ops)):
+        row = share.get(ops.machine[i])
+        if row is None:
+            continue
+        o = int(ops.op[i])
+        if has_setup_segments:
+            for a, b in schedule.op_setup_segments(o):
+                add(row, _KIND_SETUP, i, float(a), float(b))
+        else:
+            add(row, _KIND_SETUP, i, float(t["setup_start"][i]), float(t["setup_end"][i]))
+        if has_segments:
+            for a, b in schedule.op_segments(o):
+                add(row, _KIND_PROC, i, float(a), float(b))
+        else:
+            add(row, _KIND_PROC, i, float(t["start"][i]), float(t["end"][i]))
+        add(row, _KIND_BLOCKED, i, float(t["end"][i]), float(t["leave"][i]))
+    for m, info in (working or {}).items():
+        row = share.get(m)
+        if row is None:
+            continue
+        for a, b in info.closed:
+            add(row, _KIND_CLOSED, 0, a, b)  # one kind: every closed minute of the slot counts
+        for j, (a, b, _) in enumerate(info.down):
+            add(row, _KIND_DOWN, j, a, b)
+    owners: dict[str, list[Any]] = {}
+    for m, row in share.items():
+        out: list[Any] = [None] * n_slots
+        for k, d in enumerate(row):
+            if d:
+                best = max(d.values())
+                # ties (within a rounding error): the higher rank wins
+                cands = [(kk, v) for kk, v in d.items() if v >= best - 1e-6]
+                # equal processing: the later operation (it starts in the slot), else the first
+                (kind, i), ov = max(
+                    cands,
+                    key=lambda kv: (
+                        _RANK[kv[0][0]],
+                        kv[0][1] if kv[0][0] == _KIND_PROC else -kv[0][1],
+                    ),
+                )
+                out[k] = (kind, i, ov)
+        owners[m] = out
     return owners
+
+
+def _gantt_slots(ops: Any, slot: float) -> int:
+    """Slots of the Gantt: up to the last end or leave."""
+    horizon = 0.0
+    for f in ("leave", "end"):
+        v = ops.times[f]
+        if len(v) and not np.all(np.isnan(v)):
+            horizon = max(horizon, float(np.nanmax(v)))
+    return max(1, int(math.ceil(horizon / slot - 1e-9)))
 
 
 def gantt_page_minutes(slot: float) -> int:
@@ -306,18 +409,14 @@ def _gantt_sheet(
     ops: Any,
     ps: datetime,
     slot: float,
+    n_slots: int,
+    working: dict[str, MachineWorkingTime] | None,
     result: Any,
     label: str,
 ) -> None:
     ws = wb.create_sheet("Gantt")
     rows = _machine_rows(schedule, instance)
-    horizon = 0.0
-    for f in ("leave", "end"):
-        v = ops.times[f]
-        if len(v) and not np.all(np.isnan(v)):
-            horizon = max(horizon, float(np.nanmax(v)))
-    n_slots = max(1, int(math.ceil(horizon / slot - 1e-9)))
-    owners = _slot_owners(ops, [m for m, _ in rows], slot, n_slots)
+    owners = _slot_owners(ops, schedule, [m for m, _ in rows], slot, n_slots, working)
     colors = order_colors(instance)
     sr = SheetRows(ws, st.cell)
 
@@ -336,9 +435,12 @@ def _gantt_sheet(
         t = ps + timedelta(minutes=k * slot)
         new_page = k in firsts
         if new_page:
-            r1.append(
-                st.cell(ws, f"{t:%a %d.%m.}", font=st.bold, fill=st.day_fill, border=st.day_border)
-            )
+            day = f"{t:%a %d.%m.}"
+            if working:  # the page's calendar exceptions and downtime
+                nxt = min([p for p in page_starts if p > k], default=n_slots)
+                note = page_notes(instance, ps, k * slot, nxt * slot)
+                day += f"   {note}" if note else ""
+            r1.append(st.cell(ws, day, font=st.bold, fill=st.day_fill, border=st.day_border))
             spill1.append(GANTT_FIRST_COL + k)
         else:
             r1.append(st.cell(ws, None, fill=st.day_fill))
@@ -386,6 +488,15 @@ def _gantt_sheet(
                 line.append(
                     st.cell(ws, "S", fill=st.setup_fill, font=st.black_small, align=st.center)
                 )
+            elif kind == _KIND_CLOSED:
+                line.append(st.cell(ws, None, fill=st.closed_fill))
+            elif kind == _KIND_DOWN:
+                reason = working[m].down[i][2] if working else "down"
+                if first:
+                    spill_bars.append(GANTT_FIRST_COL + k)
+                line.append(
+                    st.cell(ws, reason if first else None, fill=st.down_fill, font=st.white_small)
+                )
             else:
                 line.append(
                     st.cell(
@@ -421,6 +532,26 @@ def _gantt_sheet(
             "lateness of every order: sheet Orders",
         ),
     ]
+    if working:
+        key[1:1] = [
+            (
+                st.cell(ws, None, fill=st.closed_fill),
+                "closed: the machine's calendar has no working time (breaks, nights, weekends, "
+                "holidays); a bar pauses there and goes on after it",
+            ),
+            (
+                st.cell(ws, "down", fill=st.down_fill, font=st.white_small),
+                "machine down (downtime): "
+                + (
+                    "; ".join(
+                        f"{m} {span_text(ps + timedelta(minutes=a), ps + timedelta(minutes=b))} {r}"
+                        for m, info in working.items()
+                        for a, b, r in info.down
+                    )[:240]
+                    or "none in this plan"
+                ),
+            ),
+        ]
     sr.add([])
     for symbol, text in key:
         kline: list[Any] = [symbol, None] + [None] * n_slots
@@ -444,7 +575,8 @@ def _gantt_sheet(
     scale = fit_scale(need_mm, A3)
     # machine rows share the page height (15-24 pt): taller bars where the plant is small
     body_pt = page_body_mm(A3)[1] / 25.4 * 72 * 100 / scale
-    bar_pt = max(15.0, min(24.0, (0.95 * body_pt - 8 * 15.0) / max(1, len(rows))))
+    other_rows = GANTT_FIRST_ROW - 1 + 1 + len(key) + 1  # headers, blank, key, spare
+    bar_pt = max(15.0, min(24.0, (0.95 * body_pt - other_rows * 15.0) / max(1, len(rows))))
     for r in range(GANTT_FIRST_ROW, GANTT_FIRST_ROW + len(rows)):
         ws.row_dimensions[r].height = bar_pt
     print_setup(
@@ -481,15 +613,34 @@ _SCHEDULE_COLUMNS = (
 )
 
 
-def _schedule_sheet(wb: Any, st: _Styles, ops: Any, ps: datetime, label: str) -> None:
+def _schedule_sheet(
+    wb: Any,
+    st: _Styles,
+    schedule: Any,
+    ops: Any,
+    ps: datetime,
+    working: dict[str, MachineWorkingTime] | None,
+    label: str,
+) -> None:
     ws = wb.create_sheet("Schedule")
     sr = SheetRows(ws, st.cell)
-    ncol = len(_SCHEDULE_COLUMNS)
-    sr.add([st.cell(ws, h, font=st.bold, fill=st.header_fill) for h in _SCHEDULE_COLUMNS])
+    columns = _SCHEDULE_COLUMNS if working is None else (*_SCHEDULE_COLUMNS, "pauses")
+    ncol = len(columns)
+    sr.add([st.cell(ws, h, font=st.bold, fill=st.header_fill) for h in columns])
     t = ops.times
     order = np.lexsort((ops.machine.astype(str), t["start"]))
     fields = ("setup_start", "start", "end", "leave", "depart", "arrive")
     for i in order:
+        o = int(ops.op[i])
+        if working is None:
+            proc = t["end"][i] - t["start"][i]
+            setup = t["setup_end"][i] - t["setup_start"][i]
+            extra: list[Any] = []
+        else:  # working minutes: the segments (end - start includes the pauses)
+            segs, ssegs = schedule.op_segments(o), schedule.op_setup_segments(o)
+            proc = sum(b - a for a, b in segs)
+            setup = sum(b - a for a, b in ssegs)
+            extra = [pauses_text(ps, segs, ssegs) or None]
         sr.add(
             [
                 str(ops.order[i]),
@@ -502,9 +653,10 @@ def _schedule_sheet(wb: Any, st: _Styles, ops: Any, ps: datetime, label: str) ->
                 str(ops.setup_from[i]),
                 str(ops.setup_to[i]),
                 *[st.cell(ws, _dt(ps, float(t[f][i])), fmt=DATETIME_FORMAT) for f in fields],
-                _num(t["end"][i] - t["start"][i]),
-                _num(t["setup_end"][i] - t["setup_start"][i]),
+                _num(proc),
+                _num(setup),
                 _num(t["leave"][i] - t["end"][i]),
+                *extra,
             ]
         )
     ws.freeze_panes = "A2"
@@ -540,6 +692,10 @@ _DISPATCH_HEADS = (
 )
 
 
+#: with working time: the operation's pauses (over breaks, nights, downtime) after its end
+_DISPATCH_HEADS_WORKING = (*_DISPATCH_HEADS[:9], "pauses", *_DISPATCH_HEADS[9:])
+
+
 def dispatch_rows_per_column(scale: int = 100) -> int:
     """Operations per column of a printed dispatch-list page (two columns a page) at
     ``scale`` percent."""
@@ -549,29 +705,49 @@ def dispatch_rows_per_column(scale: int = 100) -> int:
     return int((0.96 * body_pt - DISPATCH_HEAD_PT - DISPATCH_TITLE_PT) / DISPATCH_ROW_PT)
 
 
-def _time_format(ps: datetime, minutes: np.ndarray) -> str:
-    """``Mon 10:00`` when every time lies in the 7 days from the plan start, else the date."""
+def _time_format(ps: datetime, minutes: np.ndarray, weekday_dates: bool = False) -> str:
+    """``Mon 10:00`` when every time lies in the 7 days from the plan start, else the date
+    (``Tue 10.03. 06:00`` with ``weekday_dates``: shift plans read by weekday)."""
     v = np.asarray(minutes, dtype=float)
     v = v[np.isfinite(v)]
     week = not len(v) or (float(v.min()) >= 0 and float(v.max()) < 7 * 1440 - 0.5)
-    return WEEK_TIME_FORMAT if week else DATE_TIME_FORMAT
+    if week:
+        return WEEK_TIME_FORMAT
+    return WEEKDAY_DATE_TIME_FORMAT if weekday_dates else DATE_TIME_FORMAT
 
 
 def _dispatch_sheet(
-    wb: Any, st: _Styles, schedule: Any, instance: Any, ops: Any, ps: datetime, label: str
+    wb: Any,
+    st: _Styles,
+    schedule: Any,
+    instance: Any,
+    ops: Any,
+    ps: datetime,
+    working: dict[str, MachineWorkingTime] | None,
+    label: str,
 ) -> None:
     ws = wb.create_sheet("Dispatch lists")
     sr = SheetRows(ws, st.cell)
-    nh = len(_DISPATCH_HEADS)
-    right0 = nh + 2  # first column of the right half (one spacer column between)
+    heads: tuple[str, ...] = _DISPATCH_HEADS if working is None else _DISPATCH_HEADS_WORKING
     t = ops.times
+    blocks: list[tuple[str, str, np.ndarray]] = []  # per machine: its operations in run order
+    for m, w in _machine_rows(schedule, instance):
+        sel = np.flatnonzero(ops.machine == m)
+        blocks.append((m, w, sel[np.argsort(t["start"][sel], kind="stable")]))
+    kits = _kit_texts(schedule, instance, ops, blocks)
+    if kits is not None:  # assembly: the kit of each assembly job, after "pauses" / "end"
+        at = heads.index("next")
+        heads = (*heads[:at], "kit", *heads[at:])
+    nh = len(heads)
+    right0 = nh + 2  # first column of the right half (one spacer column between)
     deadlines = {o.id: o.deadline for o in getattr(instance, "orders", [])}
     has_setup = (t["setup_end"] - t["setup_start"]) > 1e-9
     op_due = np.array([deadlines.get(o, math.inf) for o in ops.order], dtype=float)
-    f_setup = _time_format(ps, t["setup_start"][has_setup])
-    f_start = _time_format(ps, t["start"])
-    f_end = _time_format(ps, t["end"])
-    f_due = _time_format(ps, op_due)
+    wd = working is not None
+    f_setup = _time_format(ps, t["setup_start"][has_setup], wd)
+    f_start = _time_format(ps, t["start"], wd)
+    f_end = _time_format(ps, t["end"], wd)
+    f_due = _time_format(ps, op_due, wd)
     # next work center of each operation (same job, next step)
     nxt: dict[int, str] = {}
     op_job, op_wc = np.asarray(schedule.op_job), np.asarray(schedule.op_wc)
@@ -587,10 +763,10 @@ def _dispatch_sheet(
                 font=st.small_bold,
                 fill=st.header_fill,
                 align=st.indent
-                if h in ("order", "setup", "next")
+                if h in ("order", "setup", "next", "pauses", "kit")
                 else (st.right if h in ("#", "qty", "setup at", "start", "end", "due") else None),
             )
-            for h in _DISPATCH_HEADS
+            for h in heads
         ]
 
     sr.add([*head(), None, *head()])
@@ -603,7 +779,7 @@ def _dispatch_sheet(
             setup = "→ " + setup
         dl = float(op_due[i])
         late = math.isfinite(dl) and float(t["end"][i]) > dl + 1e-9
-        return [
+        cells = [
             st.cell(ws, n, font=f8),
             st.cell(ws, str(ops.order[i]), font=b8, align=st.indent),
             st.cell(ws, str(ops.article[i]), font=f8),
@@ -618,16 +794,29 @@ def _dispatch_sheet(
             ),
             st.cell(ws, _dt(ps, float(t["start"][i])), font=b8, fmt=f_start),
             st.cell(ws, _dt(ps, float(t["end"][i])), font=f8, fmt=f_end),
+        ]
+        if working is not None:
+            o = int(ops.op[i])
+            text = pauses_text(
+                ps,
+                schedule.op_segments(o),
+                schedule.op_setup_segments(o),
+                max_len=DISPATCH_PAUSES_LEN,
+            )
+            cells.append(st.cell(ws, text or None, font=f8, align=st.indent))
+        if kits is not None:
+            kit = kits.get(i)
+            cells.append(
+                st.cell(ws, kit, font=b8 if kit and kit != KIT_COMPLETE else f8, align=st.indent)
+            )
+        cells += [
             st.cell(ws, nxt.get(int(ops.op[i]), "FINISHED"), font=f8, align=st.indent),
             st.cell(ws, _dt(ps, dl), font=st.late_small if late else f8, fmt=f_due),
         ]
+        return cells
 
     # the widths (hence the print scale, hence the rows a page holds) come from the values:
     # lay out once to measure, then by pages
-    blocks: list[tuple[str, str, np.ndarray]] = []
-    for m, w in _machine_rows(schedule, instance):
-        sel = np.flatnonzero(ops.machine == m)
-        blocks.append((m, w, sel[np.argsort(t["start"][sel], kind="stable")]))
     probe = SheetRows(ws, st.cell)
     probe.add(sr.rows[0])
     lines: list[list[list[Any]]] = []  # per block, per operation: its cells
@@ -642,9 +831,12 @@ def _dispatch_sheet(
     per_col = dispatch_rows_per_column(scale)
 
     for (m, w, sel), cells_of in zip(blocks, lines, strict=True):
-        n_pages = max(1, math.ceil(len(sel) / (2 * per_col)))
+        # working time of the machine (weekly pattern; this plan's exceptions and downtime)
+        notes = _working_notes(working.get(m) if working else None)
+        rows_here = max(1, per_col - len(notes))  # the notes take rows of the left column
+        n_pages = max(1, math.ceil(len(sel) / (2 * rows_here)))
         for p in range(n_pages):
-            chunk = sel[p * 2 * per_col : (p + 1) * 2 * per_col]
+            chunk = sel[p * 2 * rows_here : (p + 1) * 2 * rows_here]
             title = f"{m} · work center {w} · {len(sel)} operations"
             if n_pages > 1:
                 title += f" · page {p + 1} of {n_pages}"
@@ -652,12 +844,14 @@ def _dispatch_sheet(
                 title += " · nothing to do"
             sr.add([st.cell(ws, title, font=st.list_title)], spill=[1])
             ws.row_dimensions[sr.n].height = DISPATCH_TITLE_PT
-            n_left = min(per_col, len(chunk))
+            for note in notes:
+                sr.add([st.cell(ws, note, font=st.small)], spill=[1])
+            n_left = min(rows_here, len(chunk))
             for r in range(n_left):
-                k = p * 2 * per_col + r  # position in the machine's list
+                k = p * 2 * rows_here + r  # position in the machine's list
                 line = list(cells_of[k])
-                if r + per_col < len(chunk):
-                    line += [None, *cells_of[k + per_col]]
+                if r + rows_here < len(chunk):
+                    line += [None, *cells_of[k + rows_here]]
                 sr.add(line)
             sr.page_break()
     ws.row_dimensions[1].height = DISPATCH_HEAD_PT
@@ -667,6 +861,78 @@ def _dispatch_sheet(
     ws.freeze_panes = "A2"
     print_setup(ws, paper=A3, title_rows="1:1", scale=scale, header=label)
     sr.write(widths)
+
+
+def _kit_texts(
+    schedule: Any, instance: Any, ops: Any, blocks: list[tuple[str, str, np.ndarray]]
+) -> dict[int, str] | None:
+    """Assembly (docs/semantics.md, "Assembly"): for the first operation of each assembly job
+    (op-table row -> text), ``kit complete`` when every child has arrived by the time the
+    machine is free for it (the previous job on the machine left it; the plan start for the
+    first), else ``waiting for`` the children still missing then, in order of arrival.
+    ``None`` for a plan without assembly jobs."""
+    parent = np.asarray(getattr(schedule, "job_parent", np.zeros(0)), dtype=np.int64)
+    n_jobs = len(schedule.job_ids)
+    if parent.shape != (n_jobs,) or not bool(np.any(parent >= 0)):
+        return None
+    kit_arrive = np.asarray(schedule.finish_arrive, dtype=float)  # a child's: its kit arrival
+    jobs = getattr(instance, "jobs", None)
+    names = (
+        [str(j.component) for j in jobs]
+        if jobs is not None and len(jobs) == n_jobs
+        else [str(j) for j in schedule.job_ids]
+    )
+    children: dict[int, list[int]] = {}
+    for c in np.flatnonzero(parent >= 0):
+        children.setdefault(int(parent[c]), []).append(int(c))
+    op_job = np.asarray(schedule.op_job)
+    leave = ops.times["leave"]
+    out: dict[int, str] = {}
+    for _, _, sel in blocks:
+        free = 0.0  # when the machine is free for the next job in its run order
+        for i in sel:
+            i = int(i)
+            o = int(ops.op[i])
+            j = int(op_job[o])
+            first = o == 0 or int(op_job[o - 1]) != j
+            if first and j in children:
+                late = sorted(
+                    (float(kit_arrive[c]), names[c])
+                    for c in children[j]
+                    if not kit_arrive[c] <= free + 1e-9  # nan (never arrived) is missing too
+                )
+                out[i] = (
+                    KIT_COMPLETE if not late else _fit_list("waiting for ", [n for _, n in late])
+                )
+            if math.isfinite(float(leave[i])):
+                free = max(free, float(leave[i]))
+    return out
+
+
+def _fit_list(prefix: str, items: list[str], max_len: int = DISPATCH_PAUSES_LEN) -> str:
+    """``prefix`` and as many of ``items`` as fit ``max_len`` characters (at least one), then
+    ``+N``."""
+    shown: list[str] = []
+    for k, item in enumerate(items):
+        rest = len(items) - k - 1
+        text = prefix + ", ".join([*shown, item]) + (f" +{rest}" if rest else "")
+        if shown and len(text) > max_len:
+            break
+        shown.append(item)
+    more = len(items) - len(shown)
+    return prefix + ", ".join(shown) + (f" +{more}" if more else "")
+
+
+def _working_notes(info: MachineWorkingTime | None) -> list[str]:
+    """Lines under a machine's dispatch-list title: its weekly working time, then this
+    plan's calendar exceptions and downtime (none for a plant without working time)."""
+    if info is None:
+        return []
+    notes = [f"working time {info.weekly}"]
+    if info.period:
+        text = "this plan: " + " · ".join(info.period)
+        notes.append(text if len(text) <= 300 else text[:299] + "…")
+    return notes
 
 
 # ---------------------------------------------------------------------------------------
@@ -679,6 +945,7 @@ def _kpi_sheet(
     result: Any,
     ps: datetime,
     slot: float,
+    working: dict[str, MachineWorkingTime] | None,
     label: str,
 ) -> None:
     ws = wb.create_sheet("KPIs")
@@ -715,6 +982,8 @@ def _kpi_sheet(
         if key in kpis and name not in done:
             done.add(name)
             v = kpis[key]
+            if working is not None:  # under working time (docs/semantics.md, "Working time")
+                name = _WORKING_NAMES.get(key, name)
             extra = (
                 f" ({format_minutes(float(v))})"
                 if unit == "min" and isinstance(v, int | float)
@@ -734,6 +1003,16 @@ def _kpi_sheet(
         per = {}
     if per:
         right.append([st.cell(ws, "Machines", font=st.title)])
+        if working is not None:
+            right.append(
+                [
+                    st.cell(
+                        ws,
+                        "minutes are working minutes; utilization = processing / available time",
+                        font=st.small,
+                    )
+                ]
+            )
         cols = list(next(iter(per.values())).keys())
         right.append(
             [
@@ -743,6 +1022,8 @@ def _kpi_sheet(
         )
         for m, d in per.items():
             right.append([str(m), *[_num(d[c], 4) for c in cols]])
+    if working is not None:
+        right += _working_block(ws, st, working)
     gap = 6  # right block from column F
     for r in range(max(len(left), len(right))):
         a = left[r] if r < len(left) else []
@@ -756,6 +1037,34 @@ def _kpi_sheet(
         sr.add(line, spill=spill)
     print_setup(ws, paper=A4, title_rows="1:1", header=label)
     sr.write(sr.widths(min_widths={5: 2.0}))
+
+
+_WORKING_NAMES = {
+    "utilization_mean": "Mean utilization (of available time)",
+    "processing_time": "Processing time (working min)",
+    "total_setup_time": "Total setup time (working min)",
+    "idle_time": "Idle time (available, unused)",
+    "blocked_time": "Blocked time (working min)",
+}
+
+
+def _working_block(ws: Any, st: _Styles, working: dict[str, MachineWorkingTime]) -> list[list[Any]]:
+    """KPIs sheet: each calendar's weekly windows, then this plan's exceptions and downtime."""
+    out: list[list[Any]] = [[], [st.cell(ws, "Working time", font=st.title)]]
+    seen: dict[str, list[str]] = {}
+    for m, info in working.items():
+        seen.setdefault(info.weekly, []).append(m)
+    for weekly, ms in seen.items():
+        who = ", ".join(ms) if len(ms) <= 6 else f"{len(ms)} machines"
+        out.append([st.cell(ws, f"{weekly} ({who})", font=st.small)])
+    exceptions = sorted(
+        {p for info in working.values() for p in info.period if not p.startswith("down ")}
+    )
+    downs = [f"{m}: {p}" for m, i in working.items() for p in i.period if p.startswith("down ")]
+    period = exceptions + downs
+    for p in period[:40]:
+        out.append([st.cell(ws, f"this plan: {p}", font=st.small)])
+    return out
 
 
 # ---------------------------------------------------------------------------------------

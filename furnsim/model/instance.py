@@ -32,6 +32,9 @@ class Instance:
     orders: list[Order]
     name: str = "instance"
     plan_start: datetime | None = None
+    #: the shop's present to plan from (a ``furnsim.replan.Situation``: state + pins), or
+    #: None for an empty shop at time 0
+    situation: Any = field(default=None, repr=False, compare=False)
     jobs: list[Job] = field(init=False)
 
     def __post_init__(self) -> None:

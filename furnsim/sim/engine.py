@@ -213,6 +213,12 @@ class Simulator:
             elif self._n_children[j] == 0:
                 self._push(self._release[j], _RELEASE, j, 0)  # assemblies wait for their kit
         self._decision: Decision | None = None
+        self._cons: Any = None  # pins / frozen operations of a shop state, or None
+        situation = getattr(self.instance, "situation", None)
+        if situation is not None:  # plan from the shop's present (furnsim.replan)
+            from furnsim.replan.situation import apply_situation
+
+            apply_situation(self, situation)
         return self._advance()
 
     @property
@@ -249,6 +255,9 @@ class Simulator:
         st = 0.0 if s_from == s_to else float(self._setup[m, s_from, s_to])
         arrive = float(self.job_arrive[job])
         setup_start = t if self.anticipatory_setups else max(t, arrive)
+        if self._cons is not None:  # pins / frozen operations of a shop state (furnsim.replan)
+            setup_start = self._cons.earliest(o, setup_start, st)
+            self._cons.dispatched(m, o)
         mt = self._mt[m]
         if mt is None:
             setup_end = setup_start + st
@@ -455,6 +464,8 @@ class Simulator:
                 self._depart(j, o, 0)
 
     def _candidates(self, m: int, w: int) -> list[int]:
+        if self._cons is not None:
+            return self._cons.candidates(self, m, w)
         waiting = self._waiting[w]
         if self._wc_uniform[w]:
             return list(waiting)

@@ -87,6 +87,10 @@ def build_model(
     add_machines(model, data, v, circuit_max_ops=circuit_max_ops)
     data.working_time_model = add_working_time(model, data, v)
     add_buffers(model, data, v, buffers=buffers)
+    if getattr(instance, "situation", None) is not None:  # planning from a shop state
+        from furnsim.replan.cpsat import add_situation
+
+        add_situation(model, data, v, instance)
     obj = add_objective(model, data, v, get_goal(goal))
     return model, data, v, obj
 
@@ -272,7 +276,8 @@ def replay_sequences(
     """
     sim = Simulator(instance, buffers=buffers, anticipatory_setups=anticipatory_setups)
     op_job = sim.ci.op_job
-    seqs = {m: list(seq) for m, seq in sequences.items()}
+    # operations a shop state fixed at reset (rec_machine set) are not decisions any more
+    seqs = {m: [o for o in seq if sim.rec_machine[o] < 0] for m, seq in sequences.items()}
     pos = dict.fromkeys(seqs, 0)
     deviations = 0
     d = sim.decision()

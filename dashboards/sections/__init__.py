@@ -1,0 +1,1 @@
+"""Dashboard sections that live outside ``dashboards/app.py`` (each one function)."""

@@ -1,0 +1,164 @@
+"""The dashboard's working-time and re-plan sections: their pure parts (edit -> builder,
+scenarios stored and read back, moved operations) and the downtime marker in the Gantt."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("streamlit")
+
+from dashboards.sections.replan import (  # noqa: E402
+    load_scenarios,
+    moved_ops,
+    run_replan,
+    save_scenarios,
+)
+from dashboards.sections.working_time import (  # noqa: E402
+    with_working_time,
+    working_time_rows,
+)
+from furnsim.errors import DataError  # noqa: E402
+from furnsim.io import read_plant  # noqa: E402
+
+SHIFTS = Path(__file__).resolve().parents[1] / "bom_data" / "demo_shifts" / "plant.xlsx"
+
+
+def _read(data: bytes):
+    with tempfile.TemporaryDirectory() as d:
+        p = Path(d) / "plant.xlsx"
+        p.write_bytes(data)
+        return read_plant(p)
+
+
+def test_working_time_rows_read_the_three_sheets() -> None:
+    rows = working_time_rows("plant.xlsx", SHIFTS.read_bytes())
+    assert rows["downtime"] == [
+        {
+            "machine": "CNC-1",
+            "from": "2026-03-04 06:00",
+            "to": "2026-03-04 10:00",
+            "reason": "planned maintenance",
+        }
+    ]
+    assert rows["calendars"][0] == {
+        "calendar": "2-SHIFT",
+        "days": "Mon-Fri",
+        "start": "06:00",
+        "end": "10:00",
+    }
+    assert [r["working"] for r in rows["calendar_exceptions"]] == ["no", "yes"]
+
+
+def test_edited_downtime_goes_through_the_builder() -> None:
+    data = SHIFTS.read_bytes()
+    rows = working_time_rows("plant.xlsx", data)
+    dt = rows["downtime"] + [
+        {"machine": "SAW-1", "from": "2026-03-03 06:00", "to": "2026-03-03 14:00", "reason": "x"}
+    ]
+    plant = _read(with_working_time(data, {"downtime": dt}))
+    got = {(d.machine, d.start, d.end) for d in plant.plant.downtime}
+    assert ("SAW-1", datetime(2026, 3, 3, 6), datetime(2026, 3, 3, 14)) in got
+    assert len(got) == 2
+    # every other sheet kept: same orders, machines, calendars
+    old = _read(data)
+    assert len(plant.orders) == len(old.orders)
+    assert [m.id for m in plant.plant.machines] == [m.id for m in old.plant.machines]
+    assert len(plant.plant.calendars) == len(old.plant.calendars)
+
+
+def test_bad_edit_names_sheet_row_and_column() -> None:
+    data = SHIFTS.read_bytes()
+    dt = [{"machine": "SAW-9", "from": "2026-03-03 06:00", "to": "2026-03-03 08:00"}]
+    with pytest.raises(DataError) as e:
+        _read(with_working_time(data, {"downtime": dt}))
+    i = e.value.issues[0]
+    assert (i.sheet, i.row, i.column) == ("downtime", 2, "machine")
+    assert "unknown machine 'SAW-9'" in i.message
+    cal = [{"calendar": "2-SHIFT", "days": "Fry", "start": "06:00", "end": "14:00"}]
+    with pytest.raises(DataError) as e:
+        _read(with_working_time(data, {"calendars": cal}))
+    assert any((i.sheet, i.row, i.column) == ("calendars", 2, "days") for i in e.value.issues)
+
+
+def test_removing_the_downtime_sheet_removes_downtime() -> None:
+    plant = _read(with_working_time(SHIFTS.read_bytes(), {"downtime": []}))
+    assert not plant.plant.downtime
+
+
+@pytest.fixture(scope="module")
+def planned():
+    from furnsim.io import load_instance
+    from furnsim.plan import plan
+
+    inst = load_instance(SHIFTS.parent)
+    res = plan(inst, "speed", "rule:EDD")
+    return {
+        "result": res,
+        "instance": inst,
+        "plan_start": inst.plan_start,
+        "key": "k1",
+        "goal": "speed",
+    }
+
+
+def test_gantt_marks_downtime_apart_from_closed_time(planned) -> None:
+    from furnsim import viz
+
+    fig = viz.gantt(planned["result"].schedule, planned["instance"], "machine", labels=False)
+    names = [t.name for t in fig.data]
+    assert "closed (no working time)" in names and "downtime" in names
+    dt = next(t for t in fig.data if t.name == "downtime")
+    assert list(dt.y) == ["CNC-1"]
+    # 06:00 .. 10:00 on Wed 4 March: 4 hours long, starting there
+    assert float(dt.x[0]) == 4 * 3_600_000
+    assert str(dt.base[0]).startswith("2026-03-04T06:00")
+
+
+def test_replan_scenario_round_trip_and_moved(planned) -> None:
+    params = {
+        "name": "Tue breakdown",
+        "base": "k1",
+        "now": "2026-03-03T10:00",
+        "events": [
+            {
+                "type": "breakdown",
+                "machine": "SAW-1",
+                "from": "2026-03-03T10:00",
+                "to": "2026-03-03T16:00",
+            },
+            {
+                "type": "rush_order",
+                "order": "RUSH-1",
+                "article": planned["instance"].orders[0].article,
+                "quantity": 4,
+                "deadline": "2026-03-04T14:00",
+            },
+        ],
+        "mode": "repair",
+        "method": "best-rule",
+        "frozen_minutes": 0.0,
+        "pins": [],
+    }
+    sc = run_replan(planned, params)
+    r = sc["result"]
+    assert r.valid and r.stability["ops_new"] > 0
+    assert "RUSH-1" in {o.id for o in sc["instance"].orders}
+    moved = moved_ops(planned["result"].schedule, r.schedule)
+    st_ = r.stability
+    assert 0 < st_["ops_moved"] <= moved.size <= st_["ops_moved"] + st_["machine_changes"]
+    store: dict[str, bytes] = {}
+    save_scenarios(lambda b: store.__setitem__("s", b), [sc])
+    back = load_scenarios(store["s"], planned)
+    assert [s["name"] for s in back] == ["Tue breakdown"]
+    assert back[0]["result"].stability == r.stability
+    assert back[0]["result"].kpis["makespan"] == pytest.approx(r.kpis["makespan"])
+    assert {o.id for o in back[0]["instance"].orders} == {o.id for o in sc["instance"].orders}
+    # another plan's scenarios are not shown
+    assert load_scenarios(store["s"], {**planned, "key": "other"}) == []
+    assert load_scenarios(b"not json", planned) == []
+    assert json.loads(store["s"])[0]["params"]["now"] == "2026-03-03T10:00"
