@@ -266,3 +266,22 @@ def test_assembly_tree_keeps_the_work_and_builds_drawers_and_seats() -> None:
             kids[n.parent] = kids.get(n.parent, 0) + 1
     assert all(len(n.children) <= 2 for n in fan)
     assert assembly_tree(parts, assembled=True, box="B", depth=0) == ({}, [])
+
+
+def test_replan_refuses_assemblies_clearly() -> None:
+    """Planning from a shop state does not handle kits yet: a clear DataError, no wrong plan."""
+    from furnsim.replan import replan
+    from furnsim.rules import RULES
+
+    from ._asm import bom
+
+    inst = bom(
+        [
+            ("K", None, 1, [("ASSY", 4)], 0),
+            ("A", "K", 1, [("W1", 3)], 1),
+            ("B", "K", 1, [("W2", 5)], 1),
+        ]
+    )
+    s, _ = RULES["FIFO"].plan(inst)
+    with pytest.raises(DataError, match="does not handle assemblies"):
+        replan(inst, s, now=4.0)
