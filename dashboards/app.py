@@ -43,6 +43,8 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
+from sections.replan import section_replan  # dashboards/ is on sys.path (the script dir)
+from sections.working_time import section_working_time
 
 from furnsim.errors import DataError, Issue, Location
 from furnsim.orderbook import (
@@ -65,6 +67,7 @@ from furnsim.orderbook import (
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_PLANT = ROOT / "bom_data" / "demo" / "plant.xlsx"
+SHIFT_DEMO = ROOT / "bom_data" / "demo_shifts" / "plant.xlsx"
 METHODS = {
     "policy": "Trained policy for the goal (PPO)",
     "best-rule": "Best dispatching rule",
@@ -391,6 +394,11 @@ def section_plant() -> Any:
             width="stretch",
         )
     src = ss.plant_source
+    if src["kind"] == "demo" and st.button(
+        "Use the shift demo (two and three shifts, a holiday, downtime)", key="plant_shifts"
+    ):
+        _use_plant_bytes("demo_shifts.xlsx", SHIFT_DEMO.read_bytes())
+        st.rerun()
     if src["kind"] == "upload":
         plant = load_plant_upload(src["name"], src["data"])
         sha = src["sha"]
@@ -414,6 +422,35 @@ def section_plant() -> Any:
         if entry is not None:
             ss.result = entry
     return plant
+
+
+def section_plant_working_time(plant: Any) -> None:
+    """The plant's calendars, exceptions and downtime (view, edit, apply through the builder)."""
+    src = _ss().plant_source
+    section_working_time(
+        plant,
+        src["name"],
+        src["data"] if src["kind"] == "upload" else DEMO_PLANT.read_bytes(),
+        load_plant_upload,
+        _use_plant_bytes,
+        str(_ss().plant_sha)[:12],
+    )
+
+
+def _use_plant_bytes(name: str, data: bytes) -> None:
+    """Make a workbook that passed the builder the plant in use (shift demo, edited working
+    time), kept in the workspace like an upload."""
+    ss = _ss()
+    ss.plant_source = {
+        "kind": "upload",
+        "name": name,
+        "data": data,
+        "sha": hashlib.sha256(data).hexdigest(),
+    }
+    _ws_plant_put(name, data)
+    ss.plant_issues = None
+    ss.pop("result", None)
+    ss.pop("compare_result", None)
 
 
 def section_plan_start(plant: Any) -> datetime:
@@ -1364,6 +1401,16 @@ def _kpi_cards(k: dict[str, Any], n_orders: int, ps: datetime) -> None:
     cols = st.columns(len(cards))
     for col, (label, value, help_) in zip(cols, cards, strict=True):
         col.metric(label, value, help=help_)
+    closed = float(k.get("closed_time") or 0)
+    if closed > 0:  # working time: utilization is over the machines' available time
+        more = [
+            ("Available time", _duration(k.get("available_time")), "Σ machines' working time"),
+            ("Closed time", _duration(closed), "breaks, nights, holidays, downtime"),
+            ("Overtime", _duration(k.get("overtime_minutes") or 0), "work in extra windows"),
+        ]
+        for col, (label, value, help_) in zip(st.columns(6)[:3], more, strict=True):
+            col.metric(label, value, help=help_)
+        st.caption("Mean utilization = processing ÷ available (working) time per machine.")
 
 
 def compare_table(cmp: dict[str, dict[str, Any]]) -> pd.DataFrame:
@@ -1538,6 +1585,8 @@ def main() -> None:
     mark("plant")
     rows = section_orders(plant)
     mark("orders")
+    section_plant_working_time(plant)
+    mark("working time")
     section_plan(plant, rows)
     mark("plan")
     section_results()
@@ -1546,6 +1595,13 @@ def main() -> None:
     mark("compare")
     section_export()
     mark("export")
+    if _ss().get("result") is not None:
+        section_replan(
+            _ss().result,
+            lambda: book().ws_get(workspace(), "scenarios"),
+            lambda b: book().ws_put(workspace(), "scenarios", b),
+        )
+    mark("replan")
     if _ss().get("result") is None:  # the first plan: planned while the planner reads
         plan_ahead(plant, rows)
     mark("ahead")

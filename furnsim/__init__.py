@@ -9,5 +9,13 @@ from furnsim.errors import DataError, Issue, Location
 from furnsim.io import load_instance, read_orders, read_plant
 from furnsim.model import Instance
 
-__all__ = ["DataError", "Instance", "Issue", "Location", "load_instance", "read_orders", "read_plant"]
+__all__ = [
+    "DataError",
+    "Instance",
+    "Issue",
+    "Location",
+    "load_instance",
+    "read_orders",
+    "read_plant",
+]
 __version__ = "0.1.0"

@@ -52,10 +52,21 @@ def evaluate(
             inst = load_instance(path, orders=orders)
         except DataError as e:
             err = str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else str(e)
-            rows.append({"instance": str(path), "method": "", "valid": False, "cost": math.nan, "time_s": 0.0, "error": err})
+            rows.append(
+                {
+                    "instance": str(path),
+                    "method": "",
+                    "valid": False,
+                    "cost": math.nan,
+                    "time_s": 0.0,
+                    "error": err,
+                }
+            )
             continue
         for method in methods:
-            res = plan(inst, goal, method, buffers=buffers, seed=seed, time_limit=time_limit, **options)
+            res = plan(
+                inst, goal, method, buffers=buffers, seed=seed, time_limit=time_limit, **options
+            )
             row: dict[str, Any] = {
                 "instance": inst.name,
                 "path": str(path),
@@ -109,21 +120,33 @@ def summary_markdown(df: Any, reference: str | None = None) -> str:
             else f"| {inst} | - | - | " + " | ".join(cells) + " |"
         )
     lines.append("")
-    lines.append(f"Mean cost ratio to `{reference}` (lower is better; geometric mean over instances):")
+    lines.append(
+        f"Mean cost ratio to `{reference}` (lower is better; geometric mean over instances):"
+    )
     lines.append("")
     # gap to the best lower bound known for the instance (from CP-SAT runs in the table)
     lb: dict[str, float] = {}
     if "lower_bound" in df:
         for inst, g in df.groupby("instance", sort=False):
-            vals = [float(x) for x in g["lower_bound"] if isinstance(x, int | float) and math.isfinite(float(x))]
+            vals = [
+                float(x)
+                for x in g["lower_bound"]
+                if isinstance(x, int | float) and math.isfinite(float(x))
+            ]
             if vals:
                 lb[str(inst)] = max(vals)
-    head = "| method | ratio | instances | mean time (s) |" + (" mean gap to lower bound |" if lb else "")
+    head = "| method | ratio | instances | mean time (s) |" + (
+        " mean gap to lower bound |" if lb else ""
+    )
     lines.append(head)
     lines.append("|---|---|---|---|" + ("---|" if lb else ""))
     for m in methods:
         rs = ratios[m]
-        gm = math.exp(sum(math.log(x) for x in rs) / len(rs)) if rs and all(x > 0 for x in rs) else float("nan")
+        gm = (
+            math.exp(sum(math.log(x) for x in rs) / len(rs))
+            if rs and all(x > 0 for x in rs)
+            else float("nan")
+        )
         t = df[df["method"] == m]["time_s"].mean()
         row = f"| {m} | {gm:.4f} | {len(rs)} | {t:.3f} |"
         if lb:

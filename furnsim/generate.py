@@ -1072,7 +1072,9 @@ def generate_to_dir(
         return [out / "orders.csv"]
     n_wc = work_centers if work_centers is not None else len(TYPES)
     n_m = machines if machines is not None else 2 * n_wc
-    tables = generate_plant_tables(n_wc, n_m, jobs, seed, bom_depth=bom_depth, max_fan_in=max_fan_in)
+    tables = generate_plant_tables(
+        n_wc, n_m, jobs, seed, bom_depth=bom_depth, max_fan_in=max_fan_in
+    )
     if shifts:
         from furnsim.calendar import shift_tables
 

@@ -76,9 +76,13 @@ class Goal:
             raise ValueError(f"goal {self.name!r} has no weights")
         for k, w in self.weights.items():
             if k not in KPI_NAMES:
-                raise ValueError(f"goal {self.name!r}: unknown KPI {k!r} (one of {', '.join(KPI_NAMES)})")
+                raise ValueError(
+                    f"goal {self.name!r}: unknown KPI {k!r} (one of {', '.join(KPI_NAMES)})"
+                )
             if not (isinstance(w, int | float) and math.isfinite(w) and w >= 0):
-                raise ValueError(f"goal {self.name!r}: weight of {k} must be a finite number >= 0, got {w!r}")
+                raise ValueError(
+                    f"goal {self.name!r}: weight of {k} must be a finite number >= 0, got {w!r}"
+                )
 
 
 def _norm(name: str) -> str:
@@ -100,7 +104,9 @@ def _load_default() -> dict[str, Goal]:
 def _read(path: Path) -> dict[str, Goal]:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict) or not data:
-        raise ValueError(f"{path}: expected a mapping of goal name -> {{label, description, weights}}")
+        raise ValueError(
+            f"{path}: expected a mapping of goal name -> {{label, description, weights}}"
+        )
     goals: dict[str, Goal] = {}
     for key, spec in data.items():
         if not isinstance(spec, dict) or not isinstance(spec.get("weights"), dict):
@@ -128,7 +134,9 @@ def get_goal(goal: str | Goal, goals: Mapping[str, Goal] | None = None) -> Goal:
     for g in table.values():
         if key in (g.name, _norm(g.label)):
             return g
-    raise KeyError(f"unknown goal {goal!r}: choose one of {', '.join(g.label for g in table.values())}")
+    raise KeyError(
+        f"unknown goal {goal!r}: choose one of {', '.join(g.label for g in table.values())}"
+    )
 
 
 def _kpis_of(

@@ -160,7 +160,9 @@ def _kit_wait(ops: _Ops, now: float | None) -> float:
     return float(np.maximum(w, 0.0).sum())
 
 
-def _buffer_stats(ops: _Ops, cap: np.ndarray | None, now: float, steps: bool = True) -> dict[str, float]:
+def _buffer_stats(
+    ops: _Ops, cap: np.ndarray | None, now: float, steps: bool = True
+) -> dict[str, float]:
     """Integrals and peaks of the buffer levels over [0, now] (peaks and overflow if ``steps``)."""
     vol = ops.volume
     dep = ops.times["depart"]
@@ -256,10 +258,19 @@ def _machine_arrays(ops: _Ops, now: float | None) -> tuple[np.ndarray, np.ndarra
 
 
 _BUFFER_KPIS = frozenset(
-    {"buffer_volume_minutes", "buffer_load", "peak_buffer_fill", "overflow_peak", "overflow_volume_minutes", "overflow_load"}
+    {
+        "buffer_volume_minutes",
+        "buffer_load",
+        "peak_buffer_fill",
+        "overflow_peak",
+        "overflow_volume_minutes",
+        "overflow_load",
+    }
 )
 _OVERFLOW_KPIS = frozenset({"overflow_peak", "overflow_volume_minutes", "overflow_load"})
-_STEP_KPIS = frozenset({"peak_buffer_fill", "overflow_peak", "overflow_volume_minutes", "overflow_load"})
+_STEP_KPIS = frozenset(
+    {"peak_buffer_fill", "overflow_peak", "overflow_volume_minutes", "overflow_load"}
+)
 
 
 def _core(
@@ -298,7 +309,9 @@ def _core(
         flow = jc - rel[has_ops]
         if now is not None:
             flow = np.maximum(0.0, flow)
-        out["mean_flow_time"] = float(np.nanmean(flow)) if flow.size and not np.all(np.isnan(flow)) else 0.0
+        out["mean_flow_time"] = (
+            float(np.nanmean(flow)) if flow.size and not np.all(np.isnan(flow)) else 0.0
+        )
         n_o = ci.n_orders
         oc = np.full(n_o, -np.inf)
         np.maximum.at(oc, ci.job_order[has_ops], np.where(np.isnan(jc), np.inf, jc))
@@ -329,7 +342,9 @@ def _core(
     out["processing_time"] = float(proc.sum())
     out["blocked_time"] = float(blocked.sum())
     out["idle_time"] = float(makespan * ops.n_machines - proc.sum() - setup.sum() - blocked.sum())
-    out["utilization_mean"] = float((proc / makespan).mean()) if makespan > 0 and ops.n_machines else 0.0
+    out["utilization_mean"] = (
+        float((proc / makespan).mean()) if makespan > 0 and ops.n_machines else 0.0
+    )
 
     out["kit_wait_time"] = _kit_wait(ops, now)
     wanted = None if need is None else set(need)
@@ -340,7 +355,9 @@ def _core(
     return out
 
 
-def kpis(schedule: Schedule, instance: Instance | CompiledInstance | None = None) -> dict[str, float]:
+def kpis(
+    schedule: Schedule, instance: Instance | CompiledInstance | None = None
+) -> dict[str, float]:
     """All KPIs of ``schedule`` (see the module docstring).
 
     Without ``instance`` the deadline / release based KPIs (tardiness, late orders, flow time)

@@ -156,7 +156,9 @@ class _Ref:
             parent.append(j_pos[job.parent] if job.parent else -1)
             comp = {c.id: c for c in inst.catalog.article(job.article).components}[job.component]
             kit_vol.append(job.delta * comp.final_volume_per_piece if job.parent else 0.0)
-            assembly.append(any(c.parent == job.component for c in inst.catalog.article(job.article).components))
+            assembly.append(
+                any(c.parent == job.component for c in inst.catalog.article(job.article).components)
+            )
         for j, job in enumerate(inst.jobs):
             ops = inst.operations_of(j)
             release.append(float(job.release))
@@ -356,7 +358,9 @@ class _Checker:
             sp = np.asarray(s.job_parent, dtype=np.int64)
             for j in np.flatnonzero(sp != r.job_parent)[:20].tolist():
                 want = r.job_ids[r.job_parent[j]] if r.job_parent[j] >= 0 else "FINISHED"
-                self.add("join", f"job {r.job_ids[j]} goes into {want}, the schedule says otherwise", [])
+                self.add(
+                    "join", f"job {r.job_ids[j]} goes into {want}, the schedule says otherwise", []
+                )
         return True
 
     # per operation ------------------------------------------------------------------
@@ -1097,7 +1101,6 @@ class _Checker:
             "is a deadlock)",
             sorted({e[1] - (0 if r.op_first[e[1]] else 1) for e in stuck}),
         )
-
 
     def _instant_kits(
         self,

@@ -57,7 +57,9 @@ def make(
             ids, mat = setups[mid]
             plant_machines.append(Machine(mid, w, tuple(ids), np.array(mat, dtype=float)))
         else:
-            ids = sorted({NEUTRAL} | {op[2] for r in routes for op in r if len(op) > 2 and op[0] == w})
+            ids = sorted(
+                {NEUTRAL} | {op[2] for r in routes for op in r if len(op) > 2 and op[0] == w}
+            )
             plant_machines.append(Machine(mid, w, tuple(ids), np.zeros((len(ids), len(ids)))))
     plant = Plant(
         [WorkCenter(w, capacity.get(w, math.inf)) for w in wcs],
@@ -67,7 +69,12 @@ def make(
     arts = []
     for j, r in enumerate(routes):
         ops = [
-            Operation(op[0], op[2] if len(op) > 2 else NEUTRAL, float(op[1]), volume_per_piece=float(op[3]) if len(op) > 3 else 0.0)
+            Operation(
+                op[0],
+                op[2] if len(op) > 2 else NEUTRAL,
+                float(op[1]),
+                volume_per_piece=float(op[3]) if len(op) > 3 else 0.0,
+            )
             for op in r
         ]
         arts.append(Article(f"A{j}", [Component(f"C{j}", 1.0, ops)]))

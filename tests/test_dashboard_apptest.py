@@ -32,6 +32,10 @@ def _editor(at: AppTest):
     return at.data_editor[0]
 
 
+def _add_button(at: AppTest):
+    return next(b for b in at.button if b.label == "Add order")
+
+
 def entry_late(at: AppTest) -> int:
     return int(at.session_state.result["result"].kpis["late_orders"])
 
@@ -43,7 +47,9 @@ def _texts(elements) -> str:
 def test_orders_goal_plan_results(at: AppTest) -> None:
     df = _editor(at).value
     assert len(df) == 58 and (df["problem"].fillna("") == "").all()  # the demo week, all valid
-    assert [b.label for b in at.button][1:4] == ["Speed", "Efficiency", "Empty Buffers"]
+    labels = [b.label for b in at.button]
+    i = labels.index("Speed")
+    assert labels[i : i + 3] == ["Speed", "Efficiency", "Empty Buffers"]
     at.button(key="goal_empty-buffers").click().run()
     assert at.session_state.goal == "empty-buffers"
     assert at.button(key="goal_empty-buffers").proto.type == "primary"
@@ -153,7 +159,7 @@ def test_add_order_form_messages(at: AppTest) -> None:
     at.number_input(key="add_quantity").set_value(-2)
     at.date_input(key="add_dl_date").set_value(date(2026, 2, 27))  # before the plan start
     at.time_input(key="add_dl_time").set_value(time(14, 0))
-    at.button[0].click().run()  # "Add order"
+    _add_button(at).click().run()
     w = _texts(at.warning)
     assert "Order **SO-1059** was added but cannot be planned yet" in w
     assert "quantity must be more than 0 (got -2)" in w
@@ -162,7 +168,7 @@ def test_add_order_form_messages(at: AppTest) -> None:
     # a good one
     at.number_input(key="add_quantity").set_value(12)
     at.date_input(key="add_dl_date").set_value(date(2026, 3, 5))
-    at.button[0].click().run()
+    _add_button(at).click().run()
     assert "Order **SO-1060** added (12 × " in _texts(at.success)
     df = _editor(at).value
     assert len(df) == 60 and df.iloc[-1]["problem"] in ("", None)

@@ -503,3 +503,140 @@ def test_gantt_of_a_500_job_week_renders_fast(browser: Any) -> None:
     # ~0.6 s on an idle 2-core machine; the bound only catches an order-of-magnitude
     # regression, so a busy CI machine does not make the test flaky
     assert total < 10.0, f"build {build:.2f} s + draw {draw_ms / 1000:.2f} s"
+
+
+def _grid_type(page: Any, grid: Any, row: int, col: int, value: str) -> None:
+    """Type ``value`` into cell (row, col) of a data editor, as a person does."""
+    grid.scroll_into_view_if_needed()
+    bb = grid.bounding_box()
+    page.mouse.click(bb["x"] + 40, bb["y"] + 36 + 17 + 35 * row)
+    for _ in range(col):
+        page.keyboard.press("ArrowRight")
+    page.keyboard.press("Enter")
+    box = page.locator("#portal input, #portal textarea").first
+    box.wait_for()
+    box.fill(value)
+    page.keyboard.press("Enter")
+
+
+def test_shift_demo_downtime_edit_replan_scenarios_survive_reload(
+    fresh: str, browser: Any, data_dir: Path, tmp_path: Path
+) -> None:
+    """Working time and re-plan as a planner does them: the shift demo, a downtime edited in
+    its table (a bad machine first: the builder's message with sheet/row/column, the plant
+    unchanged), plan, downtime marked in the Gantt; then now + a breakdown + a rush order,
+    re-plan, stability and both plans side by side, a reload keeps the scenario."""
+    from furnsim.io import read_plant
+    from furnsim.orderbook import OrderBook
+
+    page = _new_page(browser)
+    shots = os.environ.get("FURNSIM_SCREENSHOTS")  # folder: write the docs' screenshots
+    try:
+        _open(page, fresh)
+        t0 = time.perf_counter()
+        page.get_by_role("button", name="Use the shift demo").click()
+        page.get_by_text("(demo_shifts.xlsx)").wait_for()
+        _settle(page)
+        TIMINGS["shift demo: click -> loaded"] = time.perf_counter() - t0
+        page.get_by_text("Working time: shifts, holidays, overtime, downtime").click()
+        wt = page.locator('[data-testid="stExpander"]').filter(has_text="Machine downtime")
+        downtime = wt.locator('[data-testid="stDataFrame"]').nth(4)
+        downtime.wait_for()
+        # a machine that does not exist: refused with the builder's words, plant unchanged
+        _grid_type(page, downtime, 0, 0, "SAW-9")
+        _settle(page)
+        page.get_by_role("button", name="Apply working time").click()
+        page.get_by_text("The working time was not applied").wait_for()
+        assert page.get_by_text("unknown machine 'SAW-9'").count() >= 1
+        _settle(page)
+        # the real edit: CNC-1 down until 14:00 instead of 10:00
+        _grid_type(page, downtime, 0, 0, "CNC-1")
+        _settle(page)
+        _grid_type(page, downtime, 0, 2, "2026-03-04 14:00")
+        _settle(page)
+        t0 = time.perf_counter()
+        page.get_by_role("button", name="Apply working time").click()
+        _until(lambda: page.get_by_text("The working time was not applied").count() == 0)
+        _settle(page)
+        TIMINGS["apply working time -> page ready"] = time.perf_counter() - t0
+        ws = page.url.split("ws=")[1].split("&")[0]
+        raw = OrderBook(data_dir / "orders.sqlite").ws_get(ws, "plant")
+        assert raw is not None
+        (tmp_path / "edited.xlsx").write_bytes(raw)
+        dts = read_plant(tmp_path / "edited.xlsx").plant.downtime
+        assert [(d.machine, f"{d.end:%Y-%m-%d %H:%M}") for d in dts] == [
+            ("CNC-1", "2026-03-04 14:00")
+        ]
+
+        page.get_by_text("A dispatching rule").click()
+        page.get_by_text("Rule", exact=True).wait_for()
+        _settle(page)
+        t0 = time.perf_counter()
+        page.get_by_role("button", name="Start scheduling").click()
+        page.get_by_text("Valid plan").wait_for(timeout=120_000)
+        _wait_gantt(page)
+        TIMINGS["shift demo: click Start -> Gantt drawn (rule)"] = time.perf_counter() - t0
+        _settle(page)
+        gantt = page.locator('[data-testid="stPlotlyChart"]').first
+        assert gantt.locator("text.legendtext", has_text="downtime").count() == 1
+        assert gantt.locator("text.legendtext", has_text="closed").count() == 1
+        assert page.get_by_text("Overtime").count() >= 1
+        assert page.get_by_text("Available time").count() >= 1
+        if shots:
+            gantt.scroll_into_view_if_needed()
+            gantt.screenshot(path=f"{shots}/dashboard-gantt-shifts.png", scale="css")
+
+        # re-plan: now = Tue 10:00, SAW-1 breaks down, a rush order
+        page.get_by_text("6 · Re-plan").scroll_into_view_if_needed()
+        tin = page.get_by_label("Now: time")
+        tin.click()
+        tin.fill("10:00")
+        page.keyboard.press("Enter")
+        _settle(page)
+        din = page.get_by_label("Now: date")
+        din.fill("2026/03/03")
+        page.keyboard.press("Enter")
+        _settle(page)
+        page.get_by_text("Breakdown", exact=True).click()
+        _settle(page)
+        page.get_by_text("Rush order", exact=True).click()
+        _settle(page)
+        page.get_by_text("Repair (keep the old order, shift)").click()
+        _settle(page)
+        name = page.get_by_label("Scenario name")
+        name.fill("Tue SAW breakdown + rush")
+        page.keyboard.press("Enter")
+        _settle(page)
+        t0 = time.perf_counter()
+        page.get_by_role("button", name="Re-plan", exact=True).click()
+        page.get_by_text("moved operations outlined").wait_for(timeout=120_000)
+        TIMINGS["click Re-plan (repair) -> both Gantts"] = time.perf_counter() - t0
+        _settle(page)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        rp = page.locator('[data-testid="stPlotlyChart"]')
+        assert rp.count() >= 3  # the plan's Gantt, old and new side by side
+        docs = json.loads(OrderBook(data_dir / "orders.sqlite").ws_get(ws, "scenarios") or b"[]")
+        assert [d["name"] for d in docs] == ["Tue SAW breakdown + rush"]
+        assert docs[0]["params"]["now"] == "2026-03-03T10:00"
+        assert [e["type"] for e in docs[0]["params"]["events"]] == ["breakdown", "rush_order"]
+        assert docs[0]["stability"]["ops_new"] > 0 and docs[0]["stability"]["ops_moved"] > 0
+        if shots:
+            page.get_by_text("Old plan", exact=True).scroll_into_view_if_needed()
+            page.set_viewport_size({"width": 1500, "height": 900})
+            page.screenshot(path=f"{shots}/dashboard-replan.png", scale="css")
+        with page.expect_download(timeout=120_000) as dl:
+            page.get_by_role("button", name="Tue SAW breakdown + rush as Excel").click()
+        dl.value.save_as(tmp_path / "scenario.xlsx")
+
+        t0 = time.perf_counter()
+        page.reload()
+        page.get_by_text("moved operations outlined").wait_for(timeout=120_000)
+        TIMINGS["reload -> scenario shown again"] = time.perf_counter() - t0
+        assert page.get_by_text("(demo_shifts.xlsx)").count() == 1
+    finally:
+        page.context.close()
+    import openpyxl
+
+    wb = openpyxl.load_workbook(tmp_path / "scenario.xlsx", read_only=True)
+    orders = [r[0] for r in wb["Orders"].iter_rows(values_only=True)]
+    assert any(str(o).startswith("RUSH-") for o in orders)

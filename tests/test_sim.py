@@ -76,7 +76,9 @@ def test_sequence_dependent_setup_and_state():
 
 def test_virtual_setup_costs_nothing():
     ids = ["neutral", "p1", "p2"]
-    inst = make([[("A", 1, "p1")], [("A", 1, "p2")]], setups={"A": (ids, [[0, 0, 0], [0, 0, 0], [0, 0, 0]])})
+    inst = make(
+        [[("A", 1, "p1")], [("A", 1, "p2")]], setups={"A": (ids, [[0, 0, 0], [0, 0, 0], [0, 0, 0]])}
+    )
     s = run(Simulator(inst))
     assert s.makespan == 2
 
@@ -87,7 +89,14 @@ def test_transport_and_anticipatory_setup():
     inst = make([[("A", 2, "x")]], setups={"A": (ids, [[0, 4], [0, 0]])}, transport=tr)
     s = run(Simulator(inst))
     # setup starts at the decision (t=0), the job arrives at 7: processing 7..9
-    assert (s.depart[0], s.arrive[0], s.setup_start[0], s.setup_end[0], s.start[0], s.end[0]) == (0, 7, 0, 4, 7, 9)
+    assert (s.depart[0], s.arrive[0], s.setup_start[0], s.setup_end[0], s.start[0], s.end[0]) == (
+        0,
+        7,
+        0,
+        4,
+        7,
+        9,
+    )
     assert s.finish_arrive[0] == 12
     s2 = run(Simulator(inst, anticipatory_setups=False))
     assert (s2.setup_start[0], s2.setup_end[0], s2.start[0], s2.end[0]) == (7, 11, 11, 13)
@@ -138,7 +147,11 @@ def test_store_waits_for_room():
     routes = [[("A", 10, "neutral", 1)] for _ in range(3)]
     inst = make(routes, capacity={"A": 1.0})
     s = run(Simulator(inst))
-    assert sorted(s.depart.tolist()) == [0, 0, 10]  # the third waits at STORE until A starts the second
+    assert sorted(s.depart.tolist()) == [
+        0,
+        0,
+        10,
+    ]  # the third waits at STORE until A starts the second
 
 
 def test_deadlock_is_detected_with_cycle():

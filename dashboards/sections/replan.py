@@ -195,12 +195,14 @@ def _stability_text(v: float, key: str) -> str:
     return f"{v:,.0f}"
 
 
-def stability_table(scenarios: list[dict[str, Any]]) -> pd.DataFrame:
-    """Stability and main KPIs of each scenario, one column per scenario."""
+def stability_table(scenarios: list[dict[str, Any]], base: Any = None) -> pd.DataFrame:
+    """Stability and main KPIs of each scenario, one column per scenario (first the plan in
+    force, ``base``, when given)."""
     from furnsim.viz import format_minutes
 
     cols = {}
-    for sc in scenarios:
+    first = [{"name": "as planned", "params": {"mode": "-"}, "result": base}] if base else []
+    for sc in first + scenarios:
         r = sc["result"]
         st_ = getattr(r, "stability", {}) or {}
         col = {lbl: _stability_text(float(st_.get(k, 0)), k) for k, lbl in _STAB_LABELS.items()}
@@ -210,6 +212,8 @@ def stability_table(scenarios: list[dict[str, Any]]) -> pd.DataFrame:
         col["total tardiness"] = format_minutes(float(k.get("total_tardiness") or 0))
         col["valid"] = "yes" if r.valid else "no"
         col["mode"] = sc["params"]["mode"]
+        if first and sc is first[0]:
+            col.update({lbl: "-" for lbl in _STAB_LABELS.values()})
         cols[sc["name"]] = col
     return pd.DataFrame(cols)
 
@@ -356,7 +360,7 @@ def section_replan(
     if not scenarios:
         return
     st.markdown("**Scenarios** (kept in this workspace)")
-    st.dataframe(stability_table(scenarios), width="stretch", key="rp_table")
+    st.dataframe(stability_table(scenarios, res), width="stretch", key="rp_table")
     names = [s["name"] for s in scenarios]
     if ss.get("rp_show") not in names:
         ss.rp_show = names[-1]

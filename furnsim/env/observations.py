@@ -253,7 +253,6 @@ def candidate_features(
     return f, np.clip(c, -10.0, 10.0)
 
 
-
 class _CachedStatic:
     """Per-instance static arrays, built once and rebuilt when the instance changes."""
 
@@ -263,6 +262,7 @@ class _CachedStatic:
         if self._static is None or self._static.inst_id != id(sim.ci):
             self._static = _Static(sim)
         return self._static
+
 
 class CandidateObservation(_CachedStatic):
     """Size-agnostic view: ``candidates`` (K, F), ``context`` (C,), ``mask`` (K,) as 0/1.

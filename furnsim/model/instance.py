@@ -166,7 +166,12 @@ class Instance:
                 )
 
     def _check_kits(
-        self, order: Order, art: Article, kids: dict[str, list[str]], where: Location, issues: list[Issue]
+        self,
+        order: Order,
+        art: Article,
+        kids: dict[str, list[str]],
+        where: Location,
+        issues: list[Issue],
     ) -> None:
         """A kit must fit in its assembly's first buffer (else a certain deadlock)."""
         by_id = {c.id: c for c in art.components}
@@ -266,6 +271,7 @@ class CompiledInstance:
     @property
     def has_assembly(self) -> bool:
         return bool(np.any(self.job_parent >= 0))
+
     working: Any = None  # furnsim.calendar.WorkingTime | None (None = 24/7 everywhere)
 
     @property
@@ -322,7 +328,9 @@ class CompiledInstance:
         order_ids = [o.id for o in inst.orders]
         o_index = {o: i for i, o in enumerate(order_ids)}
         j_index = {j.id: i for i, j in enumerate(inst.jobs)}
-        job_parent = np.array([j_index[j.parent] if j.parent else -1 for j in inst.jobs], dtype=np.int64)
+        job_parent = np.array(
+            [j_index[j.parent] if j.parent else -1 for j in inst.jobs], dtype=np.int64
+        )
         kit_vol = np.zeros(len(inst.jobs))
         for i, job in enumerate(inst.jobs):
             if job.parent:

@@ -27,7 +27,20 @@ import numpy as np
 from furnsim.model import CompiledInstance, Instance
 from furnsim.sim.schedule import OP_FIELDS, Schedule
 
-__all__ = ["ASSIGNED", "AT_STORE", "BLOCKED", "BUSY", "DONE", "IDLE", "MBLOCKED", "PROCESSING", "WAITING", "Deadlock", "Decision", "Simulator"]
+__all__ = [
+    "ASSIGNED",
+    "AT_STORE",
+    "BLOCKED",
+    "BUSY",
+    "DONE",
+    "IDLE",
+    "MBLOCKED",
+    "PROCESSING",
+    "WAITING",
+    "Deadlock",
+    "Decision",
+    "Simulator",
+]
 
 _EPS = 1e-9
 
@@ -58,7 +71,9 @@ class Deadlock:
     time: float
     cycle: list[dict[str, Any]]  # [{machine, job, waits_for}] forming the blocked cycle
     blocked: list[dict[str, Any]] = field(default_factory=list)  # every blocked machine
-    kits: list[dict[str, Any]] = field(default_factory=list)  # incomplete kits: assembly, waiting, missing
+    kits: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # incomplete kits: assembly, waiting, missing
 
     @property
     def message(self) -> str:
@@ -125,7 +140,10 @@ class Simulator:
         self._machine_wc = ci.machine_wc.tolist()
         self._cap = ci.wc_capacity.tolist()
         self._transport = ci.transport.tolist()
-        self._elig = [set(ci.op_elig_machine[ci.op_elig_start[o] : ci.op_elig_start[o + 1]].tolist()) for o in range(n_ops)]
+        self._elig = [
+            set(ci.op_elig_machine[ci.op_elig_start[o] : ci.op_elig_start[o + 1]].tolist())
+            for o in range(n_ops)
+        ]
         self._proc = proc  # numpy (n_ops, n_m)
         self._setup = ci.setup_time
         self._wc_machines: list[list[int]] = [[] for _ in range(n_w)]
@@ -204,7 +222,9 @@ class Simulator:
         self.rec_setup_from = np.full(n_o, -1, dtype=np.int64)
         self.finish_arrive = np.full(n_j, np.nan)
         self.dispatch_log: list[tuple[float, int, int]] = []  # (time, machine, job)
-        self.kit_left = np.array(self._n_children, dtype=np.int64)  # (n_jobs,) children not departed
+        self.kit_left = np.array(
+            self._n_children, dtype=np.int64
+        )  # (n_jobs,) children not departed
         self.kit_arrive = np.full(n_j, -np.inf)  # (n_jobs,) latest kit arrival so far
         for j in range(n_j):
             if self._job_end[j] == self._job_first[j]:
@@ -529,8 +549,13 @@ class Simulator:
                 w = self._dest(j, int(self.job_op[j]))
                 wants[m] = w
                 blocked.append(
-                    {"machine": ids.machine_ids[m], "job": ids.job_ids[j], "waits_for": ids.wc_ids[w],
-                     "buffer_level": float(self.wc_level[w]), "capacity": float(self._cap[w])}
+                    {
+                        "machine": ids.machine_ids[m],
+                        "job": ids.job_ids[j],
+                        "waits_for": ids.wc_ids[w],
+                        "buffer_level": float(self.wc_level[w]),
+                        "capacity": float(self._cap[w]),
+                    }
                 )
         # follow machine -> wanted work center -> a blocked machine there, until a repeat
         cycle: list[dict[str, Any]] = []
@@ -542,7 +567,7 @@ class Simulator:
                 seen.append(cur)
                 cur = next((x for x in self._wc_machines[wants[cur]] if x in wants), None)
             if cur is not None:
-                loop = seen[seen.index(cur):]
+                loop = seen[seen.index(cur) :]
                 by_m = {ids.machine_ids[x]: x for x in loop}
                 cycle = [b for b in blocked if b["machine"] in by_m]
                 cycle.sort(key=lambda b: loop.index(by_m[b["machine"]]))
@@ -613,4 +638,3 @@ class Simulator:
 
     def waiting_jobs(self, w: int) -> list[int]:
         return list(self._waiting[w])
-

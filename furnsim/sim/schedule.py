@@ -62,6 +62,7 @@ class Schedule:
             self.job_parent = np.full(n, -1, dtype=np.int64)
         if np.shape(self.job_kit_volume) != (n,):
             self.job_kit_volume = np.zeros(n)
+
     # working time (docs/semantics.md): per op the [from, to] intervals of actual processing /
     # setup; None = nothing paused anywhere (implied [[start, end]] and [[setup_start, setup_end]])
     segments: list[list[list[float]]] | None = None  # (n_ops,) lists of [from, to]
@@ -105,7 +106,9 @@ class Schedule:
             method=method,
             meta=dict(meta or {}),
             job_parent=np.asarray(getattr(ci, "job_parent", np.zeros(0)), dtype=np.int64).copy(),
-            job_kit_volume=np.asarray(getattr(ci, "job_kit_volume", np.zeros(0)), dtype=float).copy(),
+            job_kit_volume=np.asarray(
+                getattr(ci, "job_kit_volume", np.zeros(0)), dtype=float
+            ).copy(),
             segments=segments,
             setup_segments=setup_segments,
         )
@@ -191,9 +194,7 @@ class Schedule:
         A child holds its kit volume in its parent's first buffer from the ``leave`` of its
         last operation until the parent's processing ``start`` (nan: not started).
         """
-        return kit_holds(
-            self.job_parent, self.job_kit_volume, self.op_job, self.op_wc, self.times
-        )
+        return kit_holds(self.job_parent, self.job_kit_volume, self.op_job, self.op_wc, self.times)
 
     @property
     def has_assembly(self) -> bool:
@@ -201,7 +202,9 @@ class Schedule:
 
     def buffer_levels(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Work center -> (times, level after each change), a step function starting at 0."""
-        per: dict[int, list[tuple[float, float]]] = {w: [(0.0, 0.0)] for w in range(len(self.wc_ids))}
+        per: dict[int, list[tuple[float, float]]] = {
+            w: [(0.0, 0.0)] for w in range(len(self.wc_ids))
+        }
         level = [0.0] * len(self.wc_ids)
         for t, w, dv in self.buffer_events():
             level[w] += dv
@@ -244,7 +247,9 @@ class Schedule:
             }
             if jobs is not None:
                 jb = jobs[j]
-                rec.update(order=jb.order, article=jb.article, component=jb.component, quantity=jb.delta)
+                rec.update(
+                    order=jb.order, article=jb.article, component=jb.component, quantity=jb.delta
+                )
             for f in OP_FIELDS:
                 v = float(self.times[f][o])
                 rec[f] = None if math.isnan(v) else v
@@ -383,6 +388,8 @@ def kit_holds(
         frm[left],
         times["start"][fp][left],
     )
+
+
 def _segs(v: Any) -> list[list[list[float]]] | None:
     if v is None:
         return None
