@@ -388,7 +388,7 @@ def _lns(
     iterations = options.pop("iterations", None) or options.pop("samples", None)
     if time_limit is None and iterations is None:
         time_limit = LNS_DEFAULT_TIME_LIMIT
-    allowed = {"start_ppo", "eps", "accept_worse", "start"}
+    allowed = {"start_ppo", "eps", "accept_worse", "start", "neighbourhoods"}
     unknown = set(options) - allowed - {"time_budget_s"}
     if unknown:
         raise ValueError(f"lns: unknown option(s) {', '.join(sorted(unknown))}")
