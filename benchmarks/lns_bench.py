@@ -39,6 +39,15 @@ SEARCH_FILES = (
     REPO / "benchmarks" / "rl_search_long.jsonl",
 )
 GOALS = ("speed", "efficiency", "empty-buffers")
+#: lns neighbourhoods: the default (records without the field ran it)
+V1 = "window,group,orders"
+
+
+def _label(r: dict) -> str:
+    """``best-rule`` or ``lns[neighbourhoods]`` (records without the field are V1)."""
+    if r["method"] != "lns":
+        return r["method"]
+    return f"lns[{r.get('neighbourhoods') or V1}]"
 
 
 def _read(path: Path) -> list[dict]:
@@ -55,19 +64,22 @@ def run(
     seed: int,
     passes: int | None = None,
     extra: int = 5,
+    neighbourhoods: str | None = None,
 ) -> None:
     from rl_eval import HELD_OUT_SEED, held_out_weeks
 
     from furnsim.plan import plan
 
     budget = _budget(time_limit, passes)
-    done = {(r["goal"], r["seed"], r["method"], r["budget"]) for r in _read(out)}
+    nb = neighbourhoods or V1
+    done = {(r["goal"], r["seed"], _label(r), r["budget"]) for r in _read(out)}
     weeks = held_out_weeks(n_weeks)
     for goal in goals:
         for i, w in enumerate(weeks):
             s = HELD_OUT_SEED + i
             for method in ("best-rule", "lns"):
-                if (goal, s, method, budget) in done:
+                label = method if method != "lns" else f"lns[{nb}]"
+                if (goal, s, label, budget) in done:
                     continue
                 opts: dict = {}
                 if passes is not None:
@@ -79,12 +91,15 @@ def run(
                     )
                 load = os.getloadavg()[0]
                 t0, c0 = time.perf_counter(), time.process_time()
+                if method == "lns":
+                    opts["neighbourhoods"] = nb.split(",")
                 res = plan(w, goal, method, seed=seed, time_limit=time_limit, **opts)
                 rec = {
                     "goal": goal,
                     "seed": s,
                     "jobs": w.compiled.n_jobs,
                     "method": method,
+                    "neighbourhoods": nb if method == "lns" else None,
                     "time_limit": time_limit,
                     "passes": passes,
                     "budget": budget,
@@ -127,7 +142,7 @@ def best_known(out: Path) -> dict[str, dict[str, dict]]:
 
     for r in _read(out):
         if r.get("valid"):
-            offer(r["goal"], r["seed"], r["cost"], f"{r['method']} {r['budget']}")
+            offer(r["goal"], r["seed"], r["cost"], f"{_label(r)} {r['budget']}")
     for r in _read(CPSAT):
         offer(r["goal"], r["seed"], r["cost"], f"cpsat {r['time_limit']:g} s")
     for p in SEARCH_FILES:
@@ -142,52 +157,53 @@ def summary(out: Path) -> str:
     cps = {(r["goal"], r["seed"]): r for r in _read(CPSAT)}
     bk = json.loads(BEST_KNOWN.read_text()) if BEST_KNOWN.exists() else {}
     lines = [
-        "| goal | budget | weeks | LNS / noisy best rule (mean of ratios) | ratio of sums "
-        "| LNS / CP-SAT 60 s (mean) | ratio of sums | LNS better / equal / worse than noisy "
-        "| LNS gap to best known | noisy gap | CP-SAT gap | LNS neighbours (mean) "
-        "| load avg (mean) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| goal | budget | LNS neighbourhoods | weeks | LNS / noisy best rule (mean of ratios) "
+        "| ratio of sums | LNS / CP-SAT 60 s (mean) | ratio of sums "
+        "| LNS better / equal / worse than noisy | LNS gap to best known | noisy gap "
+        "| CP-SAT gap | CPU s LNS / noisy (mean) | load avg (mean) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for goal in GOALS:
         for tl in sorted({r["budget"] for r in recs if r["goal"] == goal}):
-            by = {}
+            by: dict[int, dict[str, dict]] = {}
             for r in recs:
                 if r["goal"] == goal and r["budget"] == tl:
-                    by.setdefault(r["seed"], {})[r["method"]] = r
-            seeds = sorted(s for s, m in by.items() if "lns" in m and "best-rule" in m)
-            if not seeds:
-                continue
-            ln = [by[s]["lns"]["cost"] for s in seeds]
-            nz = [by[s]["best-rule"]["cost"] for s in seeds]
-            cp_seeds = [s for s in seeds if (goal, s) in cps]
-            cp = [cps[(goal, s)]["cost"] for s in cp_seeds]
-            lc = [by[s]["lns"]["cost"] for s in cp_seeds]
-            r_n = [a / b for a, b in zip(ln, nz, strict=True)]
-            r_c = [a / b for a, b in zip(lc, cp, strict=True)]
-            better = sum(a < b - 1e-6 for a, b in zip(ln, nz, strict=True))
-            worse = sum(a > b + 1e-6 for a, b in zip(ln, nz, strict=True))
-            g_bk = bk.get(goal, {})
-
-            def gap(costs: list[float], ss: list[int], g_bk: dict = g_bk) -> str:
-                v = [
-                    c / g_bk[str(s)]["cost"] - 1
-                    for c, s in zip(costs, ss, strict=True)
-                    if str(s) in g_bk
-                ]
-                return f"{100 * sum(v) / len(v):.1f} %" if v else "-"
-
-            its = [by[s]["lns"]["details"].get("lns", {}).get("iterations", 0) for s in seeds]
-            loads = [by[s][m]["load1"] for s in seeds for m in ("lns", "best-rule")]
-            lines.append(
-                f"| {goal} | {tl} | {len(seeds)} | **{sum(r_n) / len(r_n):.3f}** "
-                f"| {sum(ln) / sum(nz):.3f} "
-                f"| {f'**{sum(r_c) / len(r_c):.3f}**' if r_c else '-'} "
-                f"| {f'{sum(lc) / sum(cp):.3f}' if cp else '-'} "
-                f"| {better} / {len(seeds) - better - worse} / {worse} "
-                f"| {gap(ln, seeds)} | {gap(nz, seeds)} | {gap(cp, cp_seeds)} "
-                f"| {sum(its) / len(its):.0f} | {sum(loads) / len(loads):.1f} |"
-            )
+                    by.setdefault(r["seed"], {})[_label(r)] = r
+            variants = sorted({lb for m in by.values() for lb in m if lb.startswith("lns[")})
+            for v in variants:
+                seeds = sorted(s for s, m in by.items() if v in m and "best-rule" in m)
+                if seeds:
+                    lines.append(_row(goal, tl, v, seeds, by, cps, bk.get(goal, {})))
     return "\n".join(lines)
+
+
+def _row(goal: str, tl: str, v: str, seeds: list[int], by: dict, cps: dict, g_bk: dict) -> str:
+    ln = [by[s][v]["cost"] for s in seeds]
+    nz = [by[s]["best-rule"]["cost"] for s in seeds]
+    cp_seeds = [s for s in seeds if (goal, s) in cps]
+    cp = [cps[(goal, s)]["cost"] for s in cp_seeds]
+    lc = [by[s][v]["cost"] for s in cp_seeds]
+    r_n = [a / b for a, b in zip(ln, nz, strict=True)]
+    r_c = [a / b for a, b in zip(lc, cp, strict=True)]
+    better = sum(a < b - 1e-6 for a, b in zip(ln, nz, strict=True))
+    worse = sum(a > b + 1e-6 for a, b in zip(ln, nz, strict=True))
+
+    def gap(costs: list[float], ss: list[int]) -> str:
+        g = [c / g_bk[str(s)]["cost"] - 1 for c, s in zip(costs, ss, strict=True) if str(s) in g_bk]
+        return f"{100 * sum(g) / len(g):.1f} %" if g else "-"
+
+    cpu_l = sum(by[s][v]["cpu_s"] for s in seeds) / len(seeds)
+    cpu_n = sum(by[s]["best-rule"]["cpu_s"] for s in seeds) / len(seeds)
+    loads = [by[s][m]["load1"] for s in seeds for m in (v, "best-rule")]
+    return (
+        f"| {goal} | {tl} | {v[4:-1]} | {len(seeds)} | **{sum(r_n) / len(r_n):.3f}** "
+        f"| {sum(ln) / sum(nz):.3f} "
+        f"| {f'**{sum(r_c) / len(r_c):.3f}**' if r_c else '-'} "
+        f"| {f'{sum(lc) / sum(cp):.3f}' if cp else '-'} "
+        f"| {better} / {len(seeds) - better - worse} / {worse} "
+        f"| {gap(ln, seeds)} | {gap(nz, seeds)} | {gap(cp, cp_seeds)} "
+        f"| {cpu_l:.1f} / {cpu_n:.1f} | {sum(loads) / len(loads):.1f} |"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -199,6 +215,7 @@ def main(argv: list[str] | None = None) -> None:
         "--passes", type=int, default=None, help="equal passes instead (load-independent)"
     )
     ap.add_argument("--extra", type=int, default=5, help="noisy: passes beyond --passes")
+    ap.add_argument("--neighbourhoods", default=None, help=f"lns neighbourhoods (default {V1})")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--summary", action="store_true", help="only print the tables")
@@ -213,7 +230,7 @@ def main(argv: list[str] | None = None) -> None:
         goals = [g.strip() for g in a.goals.split(",") if g.strip()]
         if a.time_limit is None and a.passes is None:
             a.time_limit = 60.0
-        run(goals, a.weeks, a.time_limit, a.out, a.seed, a.passes, a.extra)
+        run(goals, a.weeks, a.time_limit, a.out, a.seed, a.passes, a.extra, a.neighbourhoods)
     print(summary(a.out))
 
 

@@ -116,6 +116,10 @@ def generate(
         Path | None, typer.Option(help="existing plant: write only a week of orders for it")
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="workbook|csv|yaml")] = "workbook",
+    bom_depth: Annotated[
+        int, typer.Option(help="0 independent parts; 1 kits / final assembly; 2 + drawers, seats")
+    ] = 0,
+    max_fan_in: Annotated[int, typer.Option(help="most children per assembly (0 = any)")] = 0,
     shifts: Annotated[
         int,
         typer.Option(
@@ -163,6 +167,8 @@ def generate(
             seed=seed,
             plant=plant,
             fmt=fmt,  # type: ignore[arg-type]
+            bom_depth=bom_depth,
+            max_fan_in=max_fan_in,
             shifts=shifts,
         )
     except DataError as e:

@@ -64,7 +64,9 @@ Seed = int | np.random.Generator
 
 DEFAULT_PLAN_START = datetime(2026, 3, 2, 6, 0)  # a Monday, start of the early shift
 WEEK_MINUTES = 5 * 24 * 60  # Monday 06:00 to Saturday 06:00 (v1 plans 24/7 minutes)
-SHIFT_STARTS = (6, 14, 22)  # deadlines and releases fall on shift changes
+SHIFT_STARTS = (6, 14, 22)
+#: with bills of materials: a kit buffer holds this share of all the week's kits there
+KIT_AREA_SHARE = 0.35  # deadlines and releases fall on shift changes
 
 # -- work-center types -----------------------------------------------------------------
 
@@ -259,10 +261,11 @@ class _Op:
 @dataclass
 class _Comp:
     id: str
-    qty: int
+    qty: float
     ops: list[_Op]
     final_volume: float
     description: str
+    parent: str = ""  # assembly it goes into (bom_depth > 0)
 
 
 @dataclass
@@ -515,7 +518,7 @@ def _model(spec: _PlantSpec, arts: list[_Art]) -> tuple[Plant, Catalog]:
                     if speed[m] != 1.0 and (not o.machines or m in o.machines)
                 }
                 ops.append(Operation(o.wc, o.setup, o.minutes, o.fixed, o.volume, mm, o.machines))
-            comps.append(Component(c.id, c.qty, ops, c.final_volume))
+            comps.append(Component(c.id, c.qty, ops, c.final_volume, parent=c.parent))
         articles.append(Article(a.id, comps))
     return plant, Catalog(articles)
 
@@ -524,13 +527,21 @@ def _model(spec: _PlantSpec, arts: list[_Art]) -> tuple[Plant, Catalog]:
 
 
 def _fit_quantity(art: Article, plant: Plant) -> float:
-    """Largest order quantity whose batches fit every buffer on the article's routes."""
+    """Largest order quantity whose batches (and kits) fit every buffer on the article's routes."""
     q = math.inf
+    kit: dict[str, float] = {}
     for c in art.components:
         for op in c.routing:
             cap = plant.work_center(op.work_center).buffer_capacity
             if op.volume_per_piece > 0 and math.isfinite(cap):
                 q = min(q, cap / (c.qty_per_article * op.volume_per_piece))
+        if c.parent:
+            kit[c.parent] = kit.get(c.parent, 0.0) + c.qty_per_article * c.final_volume_per_piece
+    by_id = {c.id: c for c in art.components}
+    for a, v in kit.items():
+        cap = plant.work_center(by_id[a].routing[0].work_center).buffer_capacity
+        if v > 0 and math.isfinite(cap):
+            q = min(q, cap / v)
     return q
 
 
@@ -793,6 +804,7 @@ def _tables(
                     "component": c.id,
                     "qty_per_article": c.qty,
                     "final_volume_per_piece": round(c.final_volume, 6),
+                    **({"parent": c.parent or None} if any(x.parent for x in art.comps) else {}),
                     "description": c.description,
                 }
             )
@@ -843,6 +855,8 @@ def generate_plant_tables(
     *,
     plan_start: datetime = DEFAULT_PLAN_START,
     utilization: tuple[float, float] = (0.45, 0.8),
+    bom_depth: int = 0,
+    max_fan_in: int = 0,
 ) -> Tables:
     """A synthetic furniture plant with catalog and one week of orders, as import tables.
 
@@ -853,6 +867,13 @@ def generate_plant_tables(
     Per work center, times per piece are scaled so that the week's processing load is a
     utilisation drawn from ``utilization`` over 5 x 24 h; buffers (m³) hold the largest
     batch with a margin and a few average ones. Same arguments, same tables.
+
+    ``bom_depth`` (0 = independent parts, as before): 1 = each article's parts meet as one
+    kit (final assembly at ASSY then packing for assembled articles, one packed kit at PACK
+    for flat-pack ones); 2 = also drawer and upholstered-seat sub-assemblies.
+    ``max_fan_in`` (> 0) splits larger kits into sub-kits (:mod:`furnsim.furniture`). The
+    assembly work per article equals the parts' former ASSY/PACK work; buffers where kits
+    wait hold the largest kit with a margin.
     """
     if work_centers < 1:
         raise ValueError(f"work_centers must be >= 1 (got {work_centers})")
@@ -868,6 +889,8 @@ def generate_plant_tables(
     spec = _plant_spec(work_centers, machines, rng)
     n_articles = int(np.clip(jobs // 30 + 5, 6, 80))
     arts = _catalog_spec(spec, n_articles, rng)
+    if bom_depth > 0:
+        arts = [_with_bom(a, spec, bom_depth, max_fan_in) for a in arts]
     plant, catalog = _model(spec, arts)  # buffers unlimited while the lots are drawn
     # lot size: most of the way to a plausible week on this machine park (about 65 % load at a
     # median lot of 30 with the nominal times), within 8..300 pieces; times absorb the rest
@@ -893,10 +916,18 @@ def generate_plant_tables(
     # buffers: the largest batch with a margin, and a few average ones
     vols: dict[str, list[float]] = {wc: [] for wc, _ in spec.wcs}
     by_id = {a.id: a for a in arts}
+    kit_week: dict[str, float] = {}  # all kits of the week per work center
     for aid, q in lines:
+        kits: dict[str, float] = {}
         for c in by_id[aid].comps:
             for o in c.ops:
                 vols[o.wc].append(q * c.qty * o.volume)
+            if c.parent:
+                kits[c.parent] = kits.get(c.parent, 0.0) + q * c.qty * c.final_volume
+        first = {c.id: c.ops[0].wc for c in by_id[aid].comps}
+        for a_id, kv in kits.items():  # a whole kit waits in front of its assembly
+            vols[first[a_id]].append(kv)
+            kit_week[first[a_id]] = kit_week.get(first[a_id], 0.0) + kv
     for wc, _ in spec.wcs:
         v = vols[wc]
         if not v:
@@ -904,10 +935,82 @@ def generate_plant_tables(
             continue
         n_m = len(spec.wc_machines(wc))
         cap = max(max(v) * float(rng.uniform(1.15, 1.5)), float(np.mean(v)) * (2 + 1.5 * n_m))
+        if wc in kit_week:  # a kit marshalling area: partial kits of several orders wait here
+            cap = max(cap, KIT_AREA_SHARE * kit_week[wc])
         spec.capacity[wc] = math.ceil(cap * 2) / 2  # whole half m3
     plant, catalog = _model(spec, arts)
     orders = _make_orders(lines, catalog, plant, rng, plan_start, WEEK_MINUTES)
     return _tables(spec, arts, orders, plan_start, seed)
+
+
+def _with_bom(art: _Art, spec: _PlantSpec, depth: int, max_fan_in: int) -> _Art:
+    """The article with a bill-of-materials tree (:func:`furnsim.furniture.assembly_tree`)."""
+    from furnsim.furniture import KitPart, assembly_tree, kit_space
+
+    types = {wc: t for wc, t in spec.wcs}
+    end_types = ("ASSY", "PACK")
+    parts: list[KitPart] = []
+    trimmed: dict[str, list[_Op]] = {}
+    wc_of: dict[str, str] = {}
+    setup_of: dict[str, str] = {}
+    for c in art.comps:
+        ops = list(c.ops)
+        assy = pack = 0.0
+        while ops and types[ops[-1].wc] in end_types:
+            o = ops.pop()
+            t = types[o.wc]
+            wc_of.setdefault(t, o.wc)
+            if t == "ASSY":
+                assy = o.minutes
+                if o.setup != "A-DRAWER":
+                    setup_of.setdefault("ASSY", o.setup)
+            else:
+                pack = o.minutes
+                setup_of.setdefault("PACK", o.setup)
+        if not ops:  # nothing left before assembly (tiny plants): keep the article flat
+            return art
+        trimmed[c.id] = ops
+        parts.append(KitPart(c.id, c.qty, c.final_volume / SPACE["PACK"], assy, pack))
+    if "PACK" not in wc_of:
+        return art
+    assembled = "ASSY" in wc_of
+    plant_assy = next((wc for wc, t in spec.wcs if t == "ASSY"), None)
+    if plant_assy is None:
+        depth = 1  # no assembly work center: no drawer or seat sub-assemblies
+    wc_of.setdefault("ASSY", plant_assy or wc_of["PACK"])
+    parent, nodes = assembly_tree(
+        parts,
+        assembled=assembled,
+        box=setup_of["PACK"],
+        jig=setup_of.get("ASSY", "A-CASE"),
+        depth=depth,
+        max_fan_in=max_fan_in,
+    )
+    by_node = {n.id: n for n in nodes}
+
+    def first_type(cid: str) -> str:
+        return by_node[cid].steps[0][0]
+
+    comps: list[_Comp] = []
+    for n in nodes:
+        ops = [
+            _Op(
+                wc_of.get(t, wc_of["PACK"]),
+                setup,
+                d,
+                fixed,
+                0.0 if k == 0 else n.volume,  # the kit is the first step's material
+            )
+            for k, (t, setup, d, fixed) in enumerate(n.steps)
+        ]
+        fv = n.volume * kit_space(first_type(n.parent)) if n.parent else n.volume
+        comps.append(_Comp(n.id, n.qty, ops, fv, n.description, n.parent))
+    for c in art.comps:
+        p = parent.get(c.id, "")
+        own = c.final_volume / SPACE["PACK"]
+        fv = own * kit_space(first_type(p)) if p else c.final_volume
+        comps.append(_Comp(c.id, c.qty, trimmed[c.id], fv, c.description, p))
+    return _Art(art.id, art.description, comps)
 
 
 def _load(lines: list[tuple[str, int]], catalog: Catalog, plant: Plant) -> dict[str, float]:
@@ -936,6 +1039,8 @@ def generate_to_dir(
     seed: int,
     plant: Path | None = None,
     fmt: Fmt = "workbook",
+    bom_depth: int = 0,
+    max_fan_in: int = 0,
     shifts: int = 0,
 ) -> list[Path]:
     """Write a generated plant (with its orders) or only orders for an existing plant.
@@ -967,7 +1072,9 @@ def generate_to_dir(
         return [out / "orders.csv"]
     n_wc = work_centers if work_centers is not None else len(TYPES)
     n_m = machines if machines is not None else 2 * n_wc
-    tables = generate_plant_tables(n_wc, n_m, jobs, seed)
+    tables = generate_plant_tables(
+        n_wc, n_m, jobs, seed, bom_depth=bom_depth, max_fan_in=max_fan_in
+    )
     if shifts:
         from furnsim.calendar import shift_tables
 

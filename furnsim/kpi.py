@@ -30,6 +30,11 @@ Definitions (times in minutes after plan start):
   overflow numbers are non-zero only with soft buffers. At equal times, volume released by a
   processing start is counted before volume reserved by a departure (as
   :meth:`Schedule.buffer_events`).
+* Assembly (docs/semantics.md): a child waiting for its siblings holds its kit volume in its
+  parent's first buffer from its last ``leave`` until the parent starts; those holdings count
+  in every buffer KPI. ``kit_wait_time`` = Σ over children of (kit-complete time of the
+  parent − the child's kit arrival), job·minutes (an incomplete kit counts up to ``now``);
+  0 without assemblies.
 * ``complete`` — 1.0 when every operation is scheduled, else 0.0 (a deadlocked plan);
   ``unfinished_jobs`` counts the jobs that did not finish.
 
@@ -48,7 +53,7 @@ from typing import Any
 import numpy as np
 
 from furnsim.model import CompiledInstance, Instance
-from furnsim.sim.schedule import Schedule
+from furnsim.sim.schedule import Schedule, kit_holds
 
 __all__ = ["KPI_NAMES", "kpis", "machine_kpis", "partial_kpis"]
 
@@ -75,6 +80,7 @@ KPI_NAMES = (
     "overflow_peak",
     "overflow_volume_minutes",
     "overflow_load",
+    "kit_wait_time",
     "complete",
     "unfinished_jobs",
 )
@@ -99,6 +105,9 @@ class _Ops:
     n_wc: int
     n_jobs: int
     job_last_op: np.ndarray  # (n_jobs,) int64 index of each job's last op (-1 if none)
+    job_parent: np.ndarray | None = None  # (n_jobs,) int64 assembly (-1 none); None = flat
+    job_kit_volume: np.ndarray | None = None  # (n_jobs,) float64
+    finish_arrive: np.ndarray | None = None  # (n_jobs,) float64: FINISHED or kit arrival
 
 
 def _job_last_op(op_job: np.ndarray, n_jobs: int) -> np.ndarray:
@@ -119,7 +128,36 @@ def _ops_of_schedule(s: Schedule) -> _Ops:
         n_wc=len(s.wc_ids),
         n_jobs=s.n_jobs,
         job_last_op=_job_last_op(s.op_job, s.n_jobs),
+        job_parent=s.job_parent if s.has_assembly else None,
+        job_kit_volume=s.job_kit_volume,
+        finish_arrive=s.finish_arrive,
     )
+
+
+def _kit_holds(ops: _Ops) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    if ops.job_parent is None or ops.job_kit_volume is None:
+        return None
+    return kit_holds(ops.job_parent, ops.job_kit_volume, ops.job, ops.wc, ops.times)
+
+
+def _kit_wait(ops: _Ops, now: float | None) -> float:
+    """Σ over children: kit-complete time of the parent − own kit arrival (to ``now`` if open)."""
+    if ops.job_parent is None or ops.finish_arrive is None:
+        return 0.0
+    par = ops.job_parent
+    kids = np.flatnonzero(par >= 0)
+    fa = ops.finish_arrive[kids]
+    arrived = np.isfinite(fa)
+    if now is not None:
+        arrived &= fa <= now + _EPS
+    n_jobs = par.size
+    complete = np.ones(n_jobs, dtype=bool)
+    np.logical_and.at(complete, par[kids], arrived)
+    kc = np.full(n_jobs, -np.inf)
+    np.maximum.at(kc, par[kids], np.where(arrived, fa, -np.inf))
+    until = np.where(complete[par[kids]], kc[par[kids]], np.inf if now is None else now)
+    w = np.where(arrived & np.isfinite(until), until - fa, 0.0)
+    return float(np.maximum(w, 0.0).sum())
 
 
 def _buffer_stats(
@@ -131,6 +169,16 @@ def _buffer_stats(
     st = ops.times["start"]
     n_w = ops.n_wc
     held = (vol > 0) & ~np.isnan(dep) & (dep <= now + _EPS)
+    kh = _kit_holds(ops)
+    if kh is not None and kh[0].size:  # waiting children hold their kit volume (assembly)
+        k_w, k_v, k_d, k_s = kh
+        vol = np.concatenate([vol, k_v])
+        dep = np.concatenate([dep, k_d])
+        st = np.concatenate([st, k_s])
+        wc_all = np.concatenate([ops.wc, k_w])
+        held = (vol > 0) & ~np.isnan(dep) & (dep <= now + _EPS)
+    else:
+        wc_all = ops.wc
     out = {
         "buffer_volume_minutes": 0.0,
         "buffer_load": 0.0,
@@ -142,7 +190,7 @@ def _buffer_stats(
     if not held.any():
         return out
     v = vol[held]
-    w = ops.wc[held]
+    w = wc_all[held]
     d = dep[held]
     s = st[held]
     # the volume is held until processing starts, or until now if it has not started yet
@@ -298,6 +346,7 @@ def _core(
         float((proc / makespan).mean()) if makespan > 0 and ops.n_machines else 0.0
     )
 
+    out["kit_wait_time"] = _kit_wait(ops, now)
     wanted = None if need is None else set(need)
     if wanted is None or wanted & _BUFFER_KPIS:
         cap = ci.wc_capacity if ci is not None else None
@@ -341,6 +390,9 @@ def partial_kpis(sim: Any, need: Iterable[str] | None = None) -> dict[str, float
         n_wc=ci.n_wc,
         n_jobs=ci.n_jobs,
         job_last_op=_last_ops(ci),
+        job_parent=ci.job_parent if ci.has_assembly else None,
+        job_kit_volume=ci.job_kit_volume,
+        finish_arrive=sim.finish_arrive,
     )
     if need is not None and getattr(sim, "buffers", "soft") == "hard":
         # hard buffers never overflow: skip the step functions unless the peak is wanted

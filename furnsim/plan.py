@@ -385,10 +385,13 @@ def _lns(
     the CLI's ``--passes``) fixes the number of neighbours."""
     from furnsim.solvers.lns import lns
 
-    iterations = options.pop("iterations", None) or options.pop("samples", None)
+    iterations = options.pop("iterations", None)
+    samples = options.pop("samples", None)
+    if iterations is None:
+        iterations = samples
     if time_limit is None and iterations is None:
         time_limit = LNS_DEFAULT_TIME_LIMIT
-    allowed = {"start_ppo", "eps", "accept_worse", "start"}
+    allowed = {"start_ppo", "eps", "accept_worse", "start", "neighbourhoods"}
     unknown = set(options) - allowed - {"time_budget_s"}
     if unknown:
         raise ValueError(f"lns: unknown option(s) {', '.join(sorted(unknown))}")

@@ -54,8 +54,18 @@ PTWINQ      ``p + WINQ``
 PTWINQS     ``p + WINQ + slack``
 DPTLWKRS    ``2p + LWKR + slack``
 DPTWINQNPT  ``2p + WINQ + NPT``
+KIT         assembly: ``kit_missing_work`` (remaining own mean work of the siblings of
+            the candidate that have not yet left for the kit; 0 without a parent), then
+            ``d`` — first the batch that completes (or nearly completes) a kit, so children
+            wait less for siblings and hold less buffer space; without assemblies = EDD
 RANDOM      uniform among the candidates (seeded ``numpy.random.Generator``)
 ==========  ======================================================================
+
+With assemblies (docs/semantics.md) the remaining work of a child (``LWKR``, ``ops``,
+``slack``) runs to the end of its order's root: its own route plus its parent's, and so on;
+``NPT``, ``WINQ`` and ``BUFFER``'s next buffer of a child's last operation are those of its
+parent's first operation (kit volume). On instances without assemblies every rule is as
+before, and KIT equals EDD (listed later, it never wins ``best_rule`` there).
 
 The composite rules follow the job-shop priority-rule literature (Holthaus & Rajendran
 1997/2000; Sels, Gheysen & Vanhoucke 2012) and are the action set of the size-agnostic RL
@@ -148,6 +158,13 @@ def _static(sim: Simulator) -> _Static:
         op_next_wc = np.where(last, n_wc, ci.op_wc[nxt]) if n_ops else np.zeros(0, dtype=np.int64)
         op_next_vol = np.where(last, 0.0, ci.op_volume[nxt]) if n_ops else np.zeros(0)
         op_npt = np.where(last, 0.0, sim.op_mean_proc[nxt]) if n_ops else np.zeros(0)
+        if ci.has_assembly:  # a child's last op goes on to its parent's first op (the kit)
+            kids = np.flatnonzero(ci.job_parent >= 0)
+            lo = s[kids + 1] - 1
+            fp = s[ci.job_parent[kids]]
+            op_next_wc[lo] = ci.op_wc[fp]
+            op_next_vol[lo] = ci.job_kit_volume[kids]
+            op_npt[lo] = sim.op_mean_proc[fp]
         dl = ci.job_deadline
         st = _Static(
             n_wc=n_wc,
@@ -292,6 +309,13 @@ def _buffer(sim: Simulator, d: Decision, st: _Static) -> Keys:
     if math.isfinite(cap_here):
         np.divide(_p(sim, d, st) * cap_here, v, out=per_buffer, where=v > 0)
     return (would_block, per_buffer, -frac, st.job_deadline[d.candidates])
+
+
+def _kit(sim: Simulator, d: Decision, st: _Static) -> Keys:
+    from furnsim.sim.kits import kit_features
+
+    _, _, work = kit_features(sim, d.candidates)
+    return (work, st.job_deadline[d.candidates])
 
 
 def _lwkrspt(sim: Simulator, d: Decision, st: _Static) -> Keys:
@@ -447,6 +471,7 @@ RULES: dict[str, Rule] = {
         _r("PTWINQS", _ptwinqs, "p + WINQ + slack"),
         _r("DPTLWKRS", _dptlwkrs, "2p + LWKR + slack"),
         _r("DPTWINQNPT", _dptwinqnpt, "2p + WINQ + next operation's processing time"),
+        _r("KIT", _kit, "assembly: least work left to complete the candidate's kit, then EDD"),
         RandomRule(),
     )
 }

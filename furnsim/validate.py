@@ -39,6 +39,11 @@ Violation kinds (:data:`KINDS`):
 ``blocking``        a job stays on its machine after processing without a reason: the next buffer
                     had room at the end of processing, the job did not leave when room was freed,
                     the operation is the last one (FINISHED never blocks), or buffers are soft
+``join``            (assembly) an assembly's first operation is not released when its kit is
+                    complete: ``depart`` = the latest ``leave`` of its children's last operations,
+                    ``arrive`` = their latest kit arrival; a child's kit arrival is not
+                    ``leave + T[wc, parent's wc]``; the schedule's parents are not the instance's.
+                    Kit volumes count in the parent's buffer for ``buffer``/``blocking``/``release``.
 ``instant``         (hard buffers) no order of the events of one instant is possible: departures
                     that each need room freed at the same minute by a processing start that
                     itself waits for one of them (e.g. a swap through two full buffers — a
@@ -107,6 +112,7 @@ KINDS = (
     "release",
     "buffer",
     "blocking",
+    "join",
     "instant",
     "working-time",
     "state",
@@ -143,6 +149,16 @@ class _Ref:
         op_job, op_step, op_wc, op_vol, op_setup, op_proc = [], [], [], [], [], []
         first, last = [], []
         release = []
+        # assembly: parent job, kit volume (δ × final volume of the component), from the catalog
+        j_pos = {job.id: j for j, job in enumerate(inst.jobs)}
+        parent, kit_vol, assembly = [], [], []
+        for job in inst.jobs:
+            parent.append(j_pos[job.parent] if job.parent else -1)
+            comp = {c.id: c for c in inst.catalog.article(job.article).components}[job.component]
+            kit_vol.append(job.delta * comp.final_volume_per_piece if job.parent else 0.0)
+            assembly.append(
+                any(c.parent == job.component for c in inst.catalog.article(job.article).components)
+            )
         for j, job in enumerate(inst.jobs):
             ops = inst.operations_of(j)
             release.append(float(job.release))
@@ -152,7 +168,8 @@ class _Ref:
                 op_job.append(j)
                 op_step.append(k)
                 op_wc.append(wc_pos[op.work_center])
-                op_vol.append(job.delta * op.volume_per_piece)
+                # the kit is the material of an assembly's first step: no volume of its own
+                op_vol.append(0.0 if (k == 0 and assembly[j]) else job.delta * op.volume_per_piece)
                 op_setup.append(op.setup)
                 op_proc.append(
                     {m: job.delta * op.piece_minutes(m) + op.fixed_minutes for m in elig}
@@ -169,6 +186,32 @@ class _Ref:
         self.op_first = np.array(first, dtype=bool)  # (n_ops,)
         self.op_last = np.array(last, dtype=bool)  # (n_ops,)
         self.job_release = np.array(release, dtype=float)  # (n_jobs,)
+        self.job_parent = np.array(parent, dtype=np.int64)  # (n_jobs,) -1 = FINISHED
+        self.job_kit_volume = np.array(kit_vol, dtype=float)  # (n_jobs,)
+        self.job_assembly = np.array(assembly, dtype=bool)  # (n_jobs,) released by its kit
+        self.has_assembly = bool(self.job_assembly.any())
+        n_j = len(self.job_ids)
+        idx = np.arange(self.n_ops, dtype=np.int64)
+        self.job_first = np.full(n_j, self.n_ops, dtype=np.int64)  # (n_jobs,)
+        np.minimum.at(self.job_first, self.op_job, idx)
+        self.job_last = np.full(n_j, -1, dtype=np.int64)  # (n_jobs,)
+        np.maximum.at(self.job_last, self.op_job, idx)
+        # where a job goes after each op, and with what volume: the next op, or for a child's
+        # last op its parent's first work center with the kit volume; -1 = FINISHED
+        nxt_wc = np.full(self.n_ops, -1, dtype=np.int64)
+        nxt_vol = np.zeros(self.n_ops)
+        inner = np.flatnonzero(~self.op_last)
+        nxt_wc[inner] = self.op_wc[inner + 1]
+        nxt_vol[inner] = self.op_volume[inner + 1]
+        for j in np.flatnonzero(self.job_parent >= 0).tolist():
+            lo = int(self.job_last[j])
+            if lo >= 0:
+                nxt_wc[lo] = self.op_wc[self.job_first[self.job_parent[j]]]
+                nxt_vol[lo] = self.job_kit_volume[j]
+        self.op_next_wc = nxt_wc  # (n_ops,)
+        self.op_next_vol = nxt_vol  # (n_ops,)
+        # a STORE first op: the first op of a job that is not an assembly
+        self.op_store = self.op_first & ~self.job_assembly[self.op_job]  # (n_ops,)
         self.capacity = np.array(
             [w.buffer_capacity for w in plant.work_centers], dtype=float
         )  # (n_wc,)
@@ -311,6 +354,13 @@ class _Checker:
         for m in s.machine_ids:
             if m not in r.machines:
                 self.add("identity", f"machine {m!r} is not in the plant", [])
+        if r.has_assembly or s.has_assembly:
+            sp = np.asarray(s.job_parent, dtype=np.int64)
+            for j in np.flatnonzero(sp != r.job_parent)[:20].tolist():
+                want = r.job_ids[r.job_parent[j]] if r.job_parent[j] >= 0 else "FINISHED"
+                self.add(
+                    "join", f"job {r.job_ids[j]} goes into {want}, the schedule says otherwise", []
+                )
         return True
 
     # per operation ------------------------------------------------------------------
@@ -555,8 +605,8 @@ class _Checker:
                 f"{self.name(o)} starts at {st[o]:g} before the job arrives at {arr[o]:g}",
                 [o],
             )
-        # first ops: from STORE, not before the release
-        f_ops = np.flatnonzero(ok & r.op_first)
+        # first ops: from STORE, not before the release (assemblies: released by their kit)
+        f_ops = np.flatnonzero(ok & r.op_store)
         rel = r.job_release[r.op_job[f_ops]]
         for o, rl in zip(
             f_ops[dep[f_ops] < rel - tol].tolist(),
@@ -581,8 +631,10 @@ class _Checker:
                 [k, k + 1],
             )
         self._transport(b, loc[nxt], None)
-        # last ops: no blocking, then FINISHED
-        l_ops = np.flatnonzero(ok & r.op_last)
+        if r.has_assembly:
+            self._joins(ok)
+        # last ops: no blocking, then FINISHED (a child's last op goes to its parent: _joins)
+        l_ops = np.flatnonzero(ok & r.op_last & (r.op_next_wc < 0))
         for o in l_ops[lv[l_ops] > en[l_ops] + tol].tolist():
             self.add(
                 "blocking",
@@ -600,6 +652,58 @@ class _Checker:
                 f"(end {en[o]:g} + transport)",
                 [o],
             )
+
+    def _joins(self, ok: np.ndarray) -> None:
+        """Every child's kit arrival, and every assembly released exactly at its kit."""
+        s, r, tol = self.s, self.ref, self.tol
+        t = s.times
+        lv = t["leave"]
+        fa = np.asarray(s.finish_arrive, dtype=float)
+        kids = np.flatnonzero(r.job_parent >= 0)
+        lo = r.job_last[kids]
+        good = ok[lo]
+        kids, lo = kids[good], lo[good]
+        fp = r.job_first[r.job_parent[kids]]
+        want = lv[lo] + r.transport[r.op_wc[lo] + 1, r.op_wc[fp] + 1]
+        bad = ~(np.abs(fa[kids] - want) <= self.tol * np.maximum(1.0, np.abs(want)))
+        for j, o, w in zip(kids[bad].tolist(), lo[bad].tolist(), want[bad].tolist(), strict=True):
+            self.add(
+                "join",
+                f"job {r.job_ids[j]} arrives at its kit at {fa[j]:g}, expected {w:g} (leave "
+                f"{lv[o]:g} + transport to {r.wc_ids[r.op_wc[r.job_first[r.job_parent[j]]]]})",
+                [o],
+            )
+        dep, arr, st = t["depart"], t["arrive"], t["start"]
+        for p in np.flatnonzero(r.job_assembly).tolist():
+            o = int(r.job_first[p])
+            if o >= r.n_ops or not ok[o]:
+                continue
+            ch = np.flatnonzero(r.job_parent == p)
+            lc = r.job_last[ch]
+            if not np.all(ok[lc]) or not np.all(np.isfinite(fa[ch])):
+                self.add(
+                    "join",
+                    f"{self.name(o)} is scheduled but its kit is incomplete "
+                    f"({', '.join(r.job_ids[c] for c in ch[~(ok[lc] & np.isfinite(fa[ch]))])} missing)",
+                    [o],
+                )
+                continue
+            kd, ka = float(lv[lc].max()), float(fa[ch].max())
+            if abs(dep[o] - kd) > tol or abs(arr[o] - ka) > tol * max(1.0, abs(ka)):
+                self.add(
+                    "join",
+                    f"{self.name(o)} is released at {dep[o]:g} / arrives {arr[o]:g}, but its kit is "
+                    f"complete when the last child leaves at {kd:g} and arrives at {ka:g}",
+                    [o, *lc.tolist()],
+                )
+            late = lc[fa[ch] > st[o] + tol]
+            for c_o in late.tolist():
+                self.add(
+                    "join",
+                    f"{self.name(o)} starts at {st[o]:g} before its child {self.name(c_o)} arrives "
+                    f"at {fa[r.op_job[c_o]]:g}",
+                    [o, c_o],
+                )
 
     def _transport(self, ops: np.ndarray, from_loc: np.ndarray, label: str | None) -> None:
         r, t, tol = self.ref, self.s.times, self.tol
@@ -629,9 +733,24 @@ class _Checker:
         # schedule (a deadlock) a job that departed but never started holds it to the end
         held = np.flatnonzero(np.isfinite(dep) & (r.op_volume > 0))
         until = np.where(np.isfinite(st), st, np.inf)
-        w_of = r.op_wc[held]
-        # blocked ops: the job stays on the machine after processing (the next op is ok)
-        k_all = np.flatnonzero(ok[:-1] & ok[1:] & ~r.op_last[:-1])
+        # holdings: (op reported, work center, volume, from, until); kits: a child holds its
+        # kit volume in its parent's first buffer from its last leave to the parent's start
+        h_op, h_w, h_v, h_from = held, r.op_wc[held], r.op_volume[held], dep[held]
+        h_until = until[held]
+        has_next = r.op_next_wc >= 0
+        ok_next = np.r_[ok[1:], False] if r.n_ops else np.zeros(0, dtype=bool)
+        if r.has_assembly:
+            kid_last = r.op_last & has_next
+            ok_next = np.where(kid_last, True, ok_next)
+            kl = np.flatnonzero(kid_last & np.isfinite(lv) & (r.op_next_vol > 0))
+            fp = r.job_first[r.job_parent[r.op_job[kl]]]
+            h_op = np.concatenate([h_op, kl])
+            h_w = np.concatenate([h_w, r.op_wc[fp]])
+            h_v = np.concatenate([h_v, r.op_next_vol[kl]])
+            h_from = np.concatenate([h_from, lv[kl]])
+            h_until = np.concatenate([h_until, until[fp]])
+        # blocked ops: the job stays on the machine after processing (its next step is ok)
+        k_all = np.flatnonzero(ok & has_next & ok_next)
         blocked = k_all[lv[k_all] > en[k_all] + tol]
         if not hard:
             for k in blocked.tolist():
@@ -643,19 +762,19 @@ class _Checker:
                 )
             return
         # every job waiting on its machine after processing (still there at a deadlock: nan)
-        k_any = np.flatnonzero(np.isfinite(en[:-1]) & ~r.op_last[:-1])
+        k_any = np.flatnonzero(np.isfinite(en) & has_next)
         waits = k_any[~(lv[k_any] <= en[k_any] + tol)]
         queue = (waits, en[waits], np.where(np.isfinite(lv[waits]), lv[waits], np.inf))
-        b_next_w = r.op_wc[blocked + 1]
+        b_next_w = r.op_next_wc[blocked]
         for w in range(n_w):
             cap = float(r.capacity[w])
-            mine = held[w_of == w]
+            sel = h_w == w
+            mine, vol, m_from, m_until = h_op[sel], h_v[sel], h_from[sel], h_until[sel]
             kb = blocked[b_next_w == w]
             if mine.size == 0 and kb.size == 0:
                 continue
-            vol = r.op_volume[mine]
-            fin = np.isfinite(until[mine])
-            times = np.concatenate([dep[mine], until[mine][fin]])
+            fin = np.isfinite(m_until)
+            times = np.concatenate([m_from, m_until[fin]])
             dv = np.concatenate([vol, -vol[fin]])
             # at equal times, releases (processing starts) come before reservations
             order = np.lexsort((dv, times))
@@ -666,9 +785,9 @@ class _Checker:
                 # an overfull level counts when it lasts longer than tol
                 gap = np.diff(times, append=np.inf)
                 over = (level > cap + vtol) & (gap > tol)
-                self._overflow(w, cap, times, level, over, mine, until)
+                self._overflow(w, cap, times, level, over, mine, m_from, m_until)
             if kb.size:
-                q = r.op_wc[queue[0] + 1] == w
+                q = r.op_next_wc[queue[0]] == w
                 self._blocking(
                     w, cap, vtol, kb, times, level, dv, (queue[0][q], queue[1][q], queue[2][q])
                 )
@@ -682,12 +801,12 @@ class _Checker:
         level: np.ndarray,
         over: np.ndarray,
         mine: np.ndarray,
-        until: np.ndarray,
+        dep: np.ndarray,
+        st: np.ndarray,
     ) -> None:
         idx = np.flatnonzero(over)
         if idx.size == 0:
             return
-        dep, st = self.s.times["depart"][mine], until[mine]
         # one violation per overfull episode (a run of consecutive overfull levels)
         starts = idx[np.concatenate([[True], np.diff(idx) > 1])]
         ends = idx[np.concatenate([np.diff(idx) > 1, [True]])]
@@ -730,7 +849,7 @@ class _Checker:
         """
         r, tol = self.ref, self.tol
         dep = self.s.times["depart"]
-        firsts = np.flatnonzero(r.op_first & (r.op_wc == w) & np.isfinite(dep))
+        firsts = np.flatnonzero(r.op_store & (r.op_wc == w) & np.isfinite(dep))
         if firsts.size == 0:
             return
         rel = r.job_release[r.op_job[firsts]]
@@ -740,7 +859,7 @@ class _Checker:
         wname = r.wc_ids[w]
         frees = times[dv < 0]
         q, q_end, q_leave = queue
-        qw = r.op_wc[q + 1] == w if q.size else np.zeros(0, dtype=bool)
+        qw = r.op_next_wc[q] == w if q.size else np.zeros(0, dtype=bool)
         q, q_end, q_leave = q[qw], q_end[qw], q_leave[qw]
         late_rel = r.job_release[r.op_job[late]]
         now = self.now
@@ -803,7 +922,7 @@ class _Checker:
         q, q_end, q_leave = queue
         now = self.now
         for k in kb.tolist():
-            vol = float(r.op_volume[k + 1])
+            vol = float(r.op_next_vol[k])
             e = float(en[k])
             if e < now - tol:  # the wait began before now (the state's history)
                 if lv[k] <= now + tol:
@@ -848,13 +967,23 @@ class _Checker:
         dep, ss, st, lv = t["depart"], t["setup_start"], t["start"], t["leave"]
         vol, cap_all = r.op_volume, r.capacity
         n = r.n_ops
-        consuming = np.isfinite(dep) & (vol > 0) & np.isfinite(cap_all[r.op_wc])
+        # holdings (wc, from, until, volume): operations, and children waiting for their kit
+        h_w, h_d, h_s, h_v = r.op_wc, dep, st, vol
+        if r.has_assembly:
+            kids = np.flatnonzero(r.job_parent >= 0)
+            lo = r.job_last[kids]
+            fp = r.job_first[r.job_parent[kids]]
+            h_w = np.concatenate([h_w, r.op_wc[fp]])
+            h_d = np.concatenate([h_d, lv[lo]])
+            h_s = np.concatenate([h_s, st[fp]])
+            h_v = np.concatenate([h_v, r.job_kit_volume[kids]])
+        consuming = np.isfinite(h_d) & (h_v > 0) & np.isfinite(cap_all[h_w])
         found: list[tuple[float, int, float]] = []  # (instant, wc, level just before it)
-        for w in np.unique(r.op_wc[consuming]).tolist():
-            ops = np.flatnonzero(consuming & (r.op_wc == w))
-            d = dep[ops]
-            sv = np.where(np.isfinite(st[ops]), st[ops], np.inf)
-            v = vol[ops]
+        for w in np.unique(h_w[consuming]).tolist():
+            ops = np.flatnonzero(consuming & (h_w == w))
+            d = h_d[ops]
+            sv = np.where(np.isfinite(h_s[ops]), h_s[ops], np.inf)
+            v = h_v[ops]
             od, os_ = np.argsort(d, kind="stable"), np.argsort(sv, kind="stable")
             ds, ss_ = d[od], sv[os_]
             cd, cs = np.r_[0.0, np.cumsum(v[od])], np.r_[0.0, np.cumsum(v[os_])]
@@ -936,6 +1065,8 @@ class _Checker:
             for o in p_ops
             if int(r.op_wc[o]) in levels and np.isfinite(dep[o]) and dep[o] < t0 + tol
         }
+        if r.has_assembly:
+            self._instant_kits(t0, levels, leaves, d_ops, p_ops, preds, need, frees)
         cap = {w: float(r.capacity[w]) for w in levels}
         vtol = tol * max(1.0, *cap.values())
         inst = _Instant(events, preds, need, frees, dict(levels), cap, vtol)
@@ -970,6 +1101,46 @@ class _Checker:
             "is a deadlock)",
             sorted({e[1] - (0 if r.op_first[e[1]] else 1) for e in stuck}),
         )
+
+    def _instant_kits(
+        self,
+        t0: float,
+        levels: dict[int, float],
+        leaves: dict[int, tuple[int, int]],
+        d_ops: set[int],
+        p_ops: set[int],
+        preds: dict[tuple[int, int], list[tuple[int, int]]],
+        need: dict[tuple[int, int], tuple[int, float]],
+        frees: dict[tuple[int, int], tuple[int, float]],
+    ) -> None:
+        """Kits at one instant: a child leaving its last machine toward a contested buffer
+        needs room for its kit volume; an assembly is released (its first operation's
+        departure) after every child that leaves at this instant; its processing start frees
+        the kit volume of the children that have left."""
+        r, tol = self.ref, self.tol
+        lv = self.s.times["leave"]
+        for o, e in leaves.items():
+            j = int(r.op_job[o])
+            p = int(r.job_parent[j])
+            if p < 0 or o != r.job_last[j]:
+                continue
+            w = int(r.op_wc[r.job_first[p]])
+            if w in levels and r.job_kit_volume[j] > 0:
+                need[e] = (w, float(r.job_kit_volume[j]))
+        for fp in d_ops | p_ops:
+            p = int(r.op_job[fp])
+            if not r.job_assembly[p] or fp != r.job_first[p]:
+                continue
+            kids = np.flatnonzero(r.job_parent == p)
+            lo = r.job_last[kids]
+            if fp in d_ops:
+                preds.setdefault((_D, fp), []).extend(leaves[o] for o in lo.tolist() if o in leaves)
+            w = int(r.op_wc[fp])
+            if fp in p_ops and w in levels:
+                gone = np.isfinite(lv[lo]) & (lv[lo] < t0 + tol)
+                v = float(r.job_kit_volume[kids][gone].sum())
+                if v > 0:
+                    frees[(_P, fp)] = (w, v)
 
 
 # -- one instant: is there an order of its events? ------------------------------------------
@@ -1397,6 +1568,20 @@ def _schedule_from_checked(d: Any) -> Schedule:
     meta = d.get("meta", {})
     if not isinstance(method, str) or not isinstance(meta, dict):
         raise ScheduleFormatError("'method' must be text and 'meta' an object")
+    n_jobs = len(ids["job_ids"])
+    parent = np.full(n_jobs, -1, dtype=np.int64)  # assembly (optional keys)
+    kit_vol = np.zeros(n_jobs)
+    if "job_parent" in d:
+        _length(d, "job_parent")
+        if len(d["job_parent"]) != n_jobs or not all(
+            type(x) is int and -1 <= x < n_jobs for x in d["job_parent"]
+        ):
+            raise ScheduleFormatError(f"'job_parent' must be {n_jobs} job indices or -1")
+        parent = np.array(d["job_parent"], dtype=np.int64)
+    if "job_kit_volume" in d:
+        kit_vol = _numbers(d["job_kit_volume"], "job_kit_volume", n_jobs, nullable=False)
+        if np.any(kit_vol < 0):
+            raise ScheduleFormatError("'job_kit_volume' has a negative volume")
     return Schedule(
         instance_name=d["instance_name"],
         job_ids=ids["job_ids"],
@@ -1416,6 +1601,8 @@ def _schedule_from_checked(d: Any) -> Schedule:
         anticipatory_setups=antic,
         method=method,
         meta=meta,
+        job_parent=parent,
+        job_kit_volume=kit_vol,
         segments=read_segments(d, "segments", n, ScheduleFormatError),
         setup_segments=read_segments(d, "setup_segments", n, ScheduleFormatError),
     )

@@ -14,8 +14,9 @@ example of Schneevogt et al. (2024), see its README for which numbers are recons
 
 Run from the repository root::
 
-    python scripts/make_demo.py            # writes both data sets
+    python scripts/make_demo.py            # writes demo, paper example and demo-assembly
     python scripts/make_demo.py --check    # also prints the load and buffer report
+    python scripts/make_demo.py --assembly-only   # only bom_data/demo-assembly
 """
 
 from __future__ import annotations
@@ -605,8 +606,15 @@ def _transport_minutes(a: tuple[float, float], b: tuple[float, float], backward:
     return float(min(15, max(2, round(2 + d / 15 + (2 if backward else 0)))))
 
 
-def demo_tables() -> Tables:
-    """All sheets of the demo plant, including the week's orders."""
+def demo_tables(bom_depth: int = 0) -> Tables:
+    """All sheets of the demo plant, including the week's orders.
+
+    ``bom_depth`` > 0: the same plant and week with bills of materials
+    (:func:`_assembly_tables`): parts meet as kits, drawers and upholstered seats are
+    sub-assemblies (``bom_data/demo-assembly``).
+    """
+    if bom_depth > 0:
+        return _assembly_tables(demo_tables(), bom_depth)
     settings: list[dict[str, Any]] = [
         {"key": "name", "value": "Demo furniture plant (case goods + solid wood)"},
         {"key": "plan_start", "value": PLAN_START},
@@ -714,6 +722,129 @@ def demo_tables() -> Tables:
         "machine_times": mtimes,
         "orders": orders,
     }
+
+
+def _assembly_tables(flat: Tables, depth: int) -> Tables:
+    """The demo with bill-of-materials trees, from :mod:`furnsim.furniture` (shared with the
+    generator): each article's parts lose their ASSY/PACK steps to a root (``ASSEMBLY`` at ASSY
+    then PACK for assembled articles, ``KIT`` at PACK for flat-pack ones) whose time per article
+    is the sum of those steps; drawers (front, sides, back, bottom) and upholstered seats and
+    headboards become sub-assemblies. The kit buffers (ASSY, PACK, UPH) become marshalling
+    areas that hold the largest order's kit with a margin and a share of the week's kits."""
+    from furnsim.furniture import KitPart, assembly_tree, kit_space
+
+    t = {k: [dict(r) for r in v] for k, v in flat.items()}
+    speed = {m: f for m, _, _, _, f in MACHINES}
+    wc_machines = {w: [m for m, mw, *_ in MACHINES if mw == w] for w, *_ in WORK_CENTERS}
+    ops_of: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for o in t["operations"]:
+        ops_of.setdefault((o["article"], o["component"]), []).append(o)
+    comps: list[dict[str, Any]] = []
+    ops: list[dict[str, Any]] = []
+    mtimes = [m for m in t["machine_times"]]
+    for art, _desc, assembled, box, parts in ARTICLES:
+        kit_parts: list[KitPart] = []
+        jig = "A-CASE"
+        own: dict[str, list[dict[str, Any]]] = {}
+        for p in parts:
+            route = list(ops_of[(art, p.id)])
+            assy = pack = 0.0
+            while route and route[-1]["work_center"] in ("ASSY", "PACK"):
+                o = route.pop()
+                if o["work_center"] == "ASSY":
+                    assy = o["minutes_per_piece"]
+                    jig = o["setup"] if o["setup"] != "A-DRAWER" else jig
+                else:
+                    pack = o["minutes_per_piece"]
+            uph = None
+            if depth >= 2 and route and route[-1]["work_center"] == "UPH":
+                o = route.pop()
+                uph = ("UPH", o["setup"], o["minutes_per_piece"], o["fixed_minutes"])
+            own[p.id] = route
+            kit_parts.append(KitPart(p.id, p.qty, p.volume, assy, pack, uph))
+        parent, nodes = assembly_tree(kit_parts, assembled=assembled, box=box, jig=jig, depth=depth)
+        first = {n.id: n.steps[0][0] for n in nodes}
+        for n in nodes:
+            fv = n.volume * kit_space(first[n.parent]) if n.parent else 0.0
+            comps.append(
+                {
+                    "article": art,
+                    "component": n.id,
+                    "qty_per_article": n.qty,
+                    "final_volume_per_piece": round(fv, 6),
+                    "parent": n.parent or None,
+                    "description": n.description,
+                }
+            )
+            for step, (wc, setup, d, fixed) in enumerate(n.steps, start=1):
+                ops.append(
+                    {
+                        "article": art,
+                        "component": n.id,
+                        "step": step,
+                        "work_center": wc,
+                        "setup": setup,
+                        "minutes_per_piece": round(d, 3),
+                        "fixed_minutes": fixed,
+                        "volume_per_piece": 0.0 if step == 1 else round(SPACE[wc] * n.volume, 6),
+                        "machines": None,
+                    }
+                )
+                for m in wc_machines[wc]:
+                    if speed[m] != 1.0:
+                        mtimes.append(
+                            {
+                                "article": art,
+                                "component": n.id,
+                                "step": step,
+                                "machine": m,
+                                "minutes_per_piece": round(d * speed[m], 3),
+                            }
+                        )
+        for p in parts:
+            row = next(c for c in t["components"] if c["article"] == art and c["component"] == p.id)
+            par = parent.get(p.id, "")
+            row["parent"] = par or None
+            row["final_volume_per_piece"] = round(p.volume * kit_space(first[par]), 6)
+            comps.append(row)
+            ops.extend(own[p.id])
+    kept = {(o["article"], o["component"], o["step"]) for o in ops}
+    mtimes = [m for m in mtimes if (m["article"], m["component"], m["step"]) in kept]
+    t["components"], t["operations"], t["machine_times"] = comps, ops, mtimes
+    # kit buffers: the largest order's kit with a margin, and a third of the week's kits
+    qty = {}
+    for o in t["orders"]:
+        qty.setdefault(o["article"], []).append(o["quantity"])
+    first_wc = {(o["article"], o["component"]): o["work_center"] for o in ops if o["step"] == 1}
+    largest: dict[str, float] = {}
+    week: dict[str, float] = {}
+    for c in comps:
+        if not c.get("parent"):
+            continue
+        w = first_wc[(c["article"], c["parent"])]
+        for q in qty.get(c["article"], []):
+            v = q * c["qty_per_article"] * c["final_volume_per_piece"]
+            week[w] = week.get(w, 0.0) + v
+    kit_of: dict[tuple[str, str], float] = {}
+    for c in comps:
+        if c.get("parent"):
+            k = (c["article"], c["parent"])
+            kit_of[k] = kit_of.get(k, 0.0) + c["qty_per_article"] * c["final_volume_per_piece"]
+    for (a, par), v in kit_of.items():
+        w = first_wc[(a, par)]
+        largest[w] = max(largest.get(w, 0.0), v * max(qty.get(a, [0])))
+    for row in t["work_centers"]:
+        w = row["work_center"]
+        if w in largest:
+            need = max(1.25 * largest[w], KIT_AREA_SHARE * week[w], row["buffer_capacity"])
+            row["buffer_capacity"] = float(-(-need // 1))  # whole m3
+            row["description"] += " + kit marshalling area"
+    t["settings"][0]["value"] = "Demo furniture plant with assemblies (kits, drawers, seats)"
+    return t
+
+
+#: kit buffers of the assembly demo hold at least this share of the week's kits there
+KIT_AREA_SHARE = 0.35
 
 
 # --------------------------------------------------------------------------------------
@@ -947,14 +1078,29 @@ def main() -> None:
         help="folder that receives demo/ and paper_example/",
     )
     ap.add_argument("--check", action="store_true", help="print the load and buffer report")
+    ap.add_argument(
+        "--assembly-only",
+        action="store_true",
+        help="write only demo-assembly/ (the demo with bills of materials)",
+    )
     args = ap.parse_args()
-    demo = demo_tables()
-    write_all(demo, args.out / "demo", csv_dir=True)
-    write_all(paper_tables(), args.out / "paper_example", csv_dir=False)
-    write_all(shift_tables(demo), args.out / "demo_shifts", csv_dir=False)
+    if not args.assembly_only:
+        demo = demo_tables()
+        write_all(demo, args.out / "demo", csv_dir=True)
+        write_all(paper_tables(), args.out / "paper_example", csv_dir=False)
+        write_all(shift_tables(demo), args.out / "demo_shifts", csv_dir=False)
+        if args.check:
+            report(demo)
+    asm = demo_tables(bom_depth=2)
+    write_all(asm, args.out / "demo-assembly", csv_dir=True)
     if args.check:
-        report(demo)
-    print(f"wrote {args.out / 'demo'}, {args.out / 'paper_example'}, {args.out / 'demo_shifts'}")
+        report(asm)
+    done = (
+        []
+        if args.assembly_only
+        else [args.out / "demo", args.out / "paper_example", args.out / "demo_shifts"]
+    )
+    print("wrote " + ", ".join(str(p) for p in [*done, args.out / "demo-assembly"]))
 
 
 if __name__ == "__main__":

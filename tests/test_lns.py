@@ -101,15 +101,18 @@ def test_deterministic_for_a_seed_and_iterations() -> None:
 
 
 def test_respects_the_time_limit() -> None:
-    inst = demo_week(12)
+    inst = demo_week()
     t0 = time.perf_counter()
     r = lns(inst, "speed", time_limit=3.0, seed=0, start_ppo=False)
     wall = time.perf_counter() - t0
     first = r.history[0][1]  # seconds the start (every rule) took
-    assert r.iterations >= 1
-    # it stops before a neighbour would end past the limit: allow one slow neighbour on a
-    # loaded machine, never many (an iteration here takes well under a second)
-    assert wall <= max(3.0, first) + 2.5, (wall, r.iterations)
+    if first < 2.0:  # on a loaded machine the rules alone may spend the limit
+        assert r.iterations >= 1
+    per = (wall - first) / max(r.iterations, 1)
+    # without an iteration cap it stops before a neighbour would end past the limit: at most
+    # about one neighbour over (allow for a loaded machine)
+    assert wall <= max(3.0, first) + max(1.0, 3 * per), (wall, first, r.iterations)
+    assert r.iterations < 10_000
 
 
 def test_soft_buffers_are_kept() -> None:
@@ -171,3 +174,22 @@ def test_cli_plan_lns_passes() -> None:
     assert (
         "lns:" in out.output and "3 neighbours" in out.output and "valid:       True" in out.output
     )
+
+
+def test_neighbourhoods_can_be_chosen_and_are_checked() -> None:
+    inst = demo_week()
+    r = lns(inst, "speed", iterations=4, seed=2, start_ppo=False, neighbourhoods=["orders"])
+    assert r.moves["orders"]["tried"] == 4
+    assert all(r.moves[n]["tried"] == 0 for n in ("window", "group", "restart"))
+    with pytest.raises(ValueError, match="neighbourhoods"):
+        lns(inst, "speed", iterations=1, neighbourhoods=["swap"])
+
+
+def test_restart_is_a_noisy_pass_of_the_base_rule() -> None:
+    """A restart neighbour replays nothing and follows the best rule with ε-noise, so it is a
+    complete, valid run; with ε = 0 it reproduces the rule's plan exactly."""
+    inst = demo_week()
+    rule = best_rule(inst, "efficiency")
+    r = lns(inst, "efficiency", iterations=3, eps=0.0, start_ppo=False, neighbourhoods=["restart"])
+    assert r.cost == pytest.approx(rule.cost) and r.improvements == 0
+    assert r.moves["restart"] == {"tried": 3, "improved": 0}

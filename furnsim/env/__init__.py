@@ -15,6 +15,7 @@ from gymnasium.envs.registration import register, registry
 from furnsim.env.observations import (
     CANDIDATE_FEATURES,
     CONTEXT_FEATURES,
+    KIT_FEATURES,
     CandidateObservation,
     PaperObservation,
     ShopFeatures,
@@ -34,6 +35,7 @@ from furnsim.env.weeks import (
 __all__ = [
     "CANDIDATE_FEATURES",
     "CONTEXT_FEATURES",
+    "KIT_FEATURES",
     "DEMO_PLANT",
     "ENV_IDS",
     "VIEWS",

@@ -27,6 +27,7 @@ from furnsim.sim.engine import DONE, MBLOCKED, Decision, Simulator
 __all__ = [
     "CANDIDATE_FEATURES",
     "CONTEXT_FEATURES",
+    "KIT_FEATURES",
     "CandidateObservation",
     "PaperObservation",
     "ShopFeatures",
@@ -59,6 +60,13 @@ CANDIDATE_FEATURES = (
     "atcs_pick",  # 1 for the candidate ATCS would take
     "buffer_rank",  # rank under the BUFFER rule, 0 .. 1
     "buffer_pick",  # 1 for the candidate BUFFER would take
+)
+#: optional (``kit_features=True``; assembly, docs/semantics.md): appended to each row. Off by
+#: default so that the shipped models keep their input size (23 + 9)
+KIT_FEATURES = (
+    "kit_done",  # share of the candidate's siblings (its parent's kit) already on the way; 1 = no parent
+    "kit_missing",  # siblings still missing besides the candidate / 10
+    "kit_missing_work",  # their remaining own mean work / P
 )
 #: one vector per decision (the shop around the deciding machine)
 CONTEXT_FEATURES = (
@@ -137,9 +145,14 @@ def _rule_ranks(sim: Simulator, d: Decision, name: str) -> tuple[np.ndarray, int
 
 
 def candidate_features(
-    sim: Simulator, d: Decision, static: _Static | None = None
+    sim: Simulator, d: Decision, static: _Static | None = None, kit: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(k, F) candidate rows and (C,) context of decision ``d`` (F, C as the tuples above)."""
+    """(k, F) candidate rows and (C,) context of decision ``d`` (F, C as the tuples above).
+
+    With ``kit`` the rows get the :data:`KIT_FEATURES` appended (F + 3). With assemblies a
+    child's last operation looks at its parent's buffer (kit volume) for ``next_fill`` and
+    ``would_block``, as the BUFFER rule does.
+    """
     st = static if static is not None else _Static(sim)
     ci = st.ci
     P = st.P
@@ -164,14 +177,21 @@ def candidate_features(
     nxt = np.where(last, ops, ops + 1)
     w_next = ci.op_wc[nxt]
     lvl = sim.wc_level[w_next] + ci.op_volume[nxt]
-    next_fill = np.where(last | ~st.bounded[w_next], 0.0, lvl / st.cap[w_next])
+    fin = last  # the job goes to FINISHED after this op
+    if ci.has_assembly:  # a child's last op goes to its parent's buffer with its kit volume
+        rs = _static(sim)
+        to_kit = last & (rs.op_next_wc[ops] < ci.n_wc)
+        w_next = np.where(to_kit, rs.op_next_wc[ops], w_next)
+        lvl = np.where(to_kit, sim.wc_level[w_next] + rs.op_next_vol[ops], lvl)
+        fin = last & ~to_kit
+    next_fill = np.where(fin | ~st.bounded[w_next], 0.0, lvl / st.cap[w_next])
     winq_w = np.zeros(ci.n_wc)
     for w in set(w_next[~last].tolist()):
         winq_w[w] = sim.queue_work(w) / max(st.wc_n_machines[w], 1.0)
     next_winq = np.where(last, 0.0, winq_w[w_next] / P)
     w_here = int(ci.machine_wc[m])
     vol_here = ci.op_volume[ops] / st.cap[w_here] if st.bounded[w_here] else np.zeros(k)
-    f = np.empty((k, len(CANDIDATE_FEATURES)), dtype=np.float32)
+    f = np.empty((k, len(CANDIDATE_FEATURES) + (len(KIT_FEATURES) if kit else 0)), dtype=np.float32)
     f[:, 0] = proc / P
     f[:, 1] = setup / P
     f[:, 2] = need != cur
@@ -189,7 +209,7 @@ def candidate_features(
     f[:, 14] = _ranks(slack)
     f[:, 15] = _ranks(rem)
     f[:, 16] = ((need[:, None] == need[None, :]).sum(axis=1) - 1) / max(k - 1, 1)
-    f[:, 17] = (~last) & st.bounded[w_next] & (lvl > st.cap[w_next] + 1e-9)
+    f[:, 17] = (~fin) & st.bounded[w_next] & (lvl > st.cap[w_next] + 1e-9)
     pending = np.arange(ci.n_ops) >= sim.job_op[st.op_job]
     wload = np.bincount(ci.op_wc[pending], weights=st.op_work[pending], minlength=ci.n_wc + 1)
     wload[ci.n_wc] = 0.0
@@ -203,6 +223,13 @@ def candidate_features(
     f[:, 21] = rb
     f[:, 22] = 0.0
     f[pb, 22] = 1.0
+    if kit:
+        from furnsim.sim.kits import kit_features
+
+        share, missing, work = kit_features(sim, jobs)
+        f[:, 23] = share
+        f[:, 24] = missing / 10.0
+        f[:, 25] = work / P
     np.clip(f, -10.0, 10.0, out=f)
     fill = np.where(st.bounded, sim.wc_level / st.cap, 0.0)
     nb = max(int(st.bounded.sum()), 1)
@@ -243,6 +270,8 @@ class CandidateObservation(_CachedStatic):
     F = 23 candidate features (:data:`CANDIDATE_FEATURES`: processing, setup, batching
     chance, slack, buffers, remaining route's bottleneck load, and the ranks and picks of the
     two teacher rules ATCS and BUFFER), C = 9 context features (:data:`CONTEXT_FEATURES`).
+    ``kit_features=True`` appends the 3 :data:`KIT_FEATURES` (F = 26): kit completeness of the
+    candidate's parent, siblings still missing and their work. The shipped models read 23.
 
     When a machine has more than K candidates, the K kept are those a neutral pre-rule ranks
     first (shortest processing plus setup, then least slack; the ATCS and BUFFER picks are
@@ -251,9 +280,11 @@ class CandidateObservation(_CachedStatic):
     of the demo weeks; the cut only matters in very long queues.
     """
 
-    def __init__(self, max_candidates: int = 64) -> None:
+    def __init__(self, max_candidates: int = 64, kit_features: bool = False) -> None:
         self.K = int(max_candidates)
-        F, C = len(CANDIDATE_FEATURES), len(CONTEXT_FEATURES)
+        self.kit = bool(kit_features)  # append KIT_FEATURES (assembly) to every row
+        F = len(CANDIDATE_FEATURES) + (len(KIT_FEATURES) if self.kit else 0)
+        C = len(CONTEXT_FEATURES)
         self.space = spaces.Dict(
             {
                 "candidates": spaces.Box(-10.0, 10.0, (self.K, F), np.float32),
@@ -274,7 +305,7 @@ class CandidateObservation(_CachedStatic):
         if d is None:
             self.slots = np.zeros(0, dtype=np.int64)
             return self.empty()
-        f, c = candidate_features(sim, d, self._static_for(sim))
+        f, c = candidate_features(sim, d, self._static_for(sim), kit=self.kit)
         k = f.shape[0]
         idx = np.arange(k)
         if k > self.K:

@@ -18,6 +18,7 @@ import numpy as np
 
 from furnsim.errors import DataError, Issue, Location
 from furnsim.io import limits
+from furnsim.io._bom import check_bom, check_transport_joins
 from furnsim.io._schema import SHEETS
 from furnsim.io._tables import EXTRA, Row, Table
 from furnsim.model import (
@@ -930,6 +931,7 @@ def _catalog(
                 fv,
                 description=ctx.text(tc, r, "description", False) or "",
                 source=tc.loc(r.number),
+                parent=ctx.text(tc, r, "parent", False) or "",
             )
         )
     for (a, c), steps in ops.items():
@@ -950,7 +952,10 @@ def _catalog(
                 ctx.add(msg, tm.loc(mrow, "step" if (a, c) in comp_seen else "component"))
     articles = []
     comp_articles = {ca for ca, _ in comp_seen}
+    bad_bom = check_bom(ctx.add, comps, comp_seen)
     for a, r in art_rows.items():
+        if a in bad_bom:
+            continue
         if a not in comps:
             if a not in comp_articles:
                 ctx.add(
@@ -1009,6 +1014,7 @@ def build_plant(
 
     working = read_working_time(ctx, tables, wcs, set(m_declared))
     articles = _catalog(ctx, tables, wc_declared, m_declared, {m.id: m.setup_ids for m in machines})
+    check_transport_joins(ctx.add, articles, transport)
     with_machines = set(m_declared.values())
     stray = with_machines - wc_declared  # a machine in a misspelt work center: report that only
     t = tables["work_centers"]

@@ -162,6 +162,12 @@ SHEETS: dict[str, Sheet] = {
                 Column("component", True, "component id, unique within the article"),
                 Column("qty_per_article", True, "pieces of the component per article (> 0)"),
                 Column("final_volume_per_piece", False, "volume of one finished piece (default 0)"),
+                Column(
+                    "parent",
+                    False,
+                    "blank = part of the article; else the component (same article) it is "
+                    "assembled into: it waits there as a kit until that assembly starts",
+                ),
                 Column("description", False, "free text"),
             ),
         ),

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field
 
 from furnsim.errors import DataError, Issue, Location
+from furnsim.model.bom import bom_issues
 
 __all__ = ["Article", "Catalog", "Component", "Operation"]
 
@@ -65,8 +66,10 @@ class Component:
     final_volume_per_piece: float = 0.0
     description: str = ""
     source: Location | None = field(default=None, repr=False, compare=False)
+    parent: str = ""  # id of the assembly (a component of the same article) it goes into
 
     def __post_init__(self) -> None:
+        self.parent = self.parent or ""
         if not self.id:
             raise _fail("component id is empty", self.source)
         if not (math.isfinite(self.qty_per_article) and self.qty_per_article > 0):
@@ -99,6 +102,9 @@ class Article:
                     f"article {self.id}: duplicate component {c.id!r}", c.source or self.source
                 )
             seen.add(c.id)
+        issues = bom_issues(self.id, self.components)
+        if issues:
+            raise DataError(issues)
 
 
 @dataclass(eq=False)

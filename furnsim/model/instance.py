@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 
 from furnsim.errors import DataError, Issue, Location
-from furnsim.model.catalog import Catalog, Component, Operation
+from furnsim.model.bom import children_of
+from furnsim.model.catalog import Article, Catalog, Component, Operation
 from furnsim.model.orders import Job, Order
 from furnsim.model.plant import FINISHED, STORE, Plant
 
@@ -56,6 +57,7 @@ class Instance:
                 )
                 continue
             art = self.catalog.article(o.article)
+            kids = children_of(art.components)
             for comp in art.components:
                 delta = o.quantity * comp.qty_per_article
                 job = Job(
@@ -67,10 +69,14 @@ class Instance:
                     release=max(0.0, o.release),
                     deadline=o.deadline,
                     priority=o.priority,
+                    parent=f"{o.id}/{comp.parent}" if comp.parent else "",
+                    assembly=comp.id in kids,
                 )
                 self._check_volumes(job, comp, where, issues)
                 self.jobs.append(job)
                 self._job_ops.append(comp.routing)
+            if kids:
+                self._check_kits(o, art, kids, where, issues)
         from furnsim.calendar import check_instance_working_time  # noqa: PLC0415 (cycle)
 
         issues += check_instance_working_time(self)
@@ -81,6 +87,24 @@ class Instance:
     def _check_catalog(self, issues: list[Issue]) -> None:
         plant = self.plant
         for art in self.catalog.articles:
+            by_id = {c.id: c for c in art.components}
+            for comp in art.components:
+                par = by_id.get(comp.parent)
+                if par is None:
+                    continue
+                a, b = comp.routing[-1].work_center, par.routing[0].work_center
+                if a not in plant.wc_index or b not in plant.wc_index:
+                    continue
+                try:
+                    plant.transport.time(a, b)
+                except KeyError:
+                    issues.append(
+                        Issue(
+                            f"{art.id}/{comp.id} cannot reach its parent {par.id}: no transport "
+                            f"time from {a} (its last step) to {b} (the parent's first step)",
+                            (comp.source or Location()).at(column="parent"),
+                        )
+                    )
             for comp in art.components:
                 for step, op in enumerate(comp.routing, start=1):
                     where = op.source or comp.source or Location()
@@ -127,6 +151,8 @@ class Instance:
         for step, op in enumerate(comp.routing, start=1):
             if op.work_center not in self.plant.wc_index:
                 continue
+            if step == 1 and job.assembly:
+                continue  # the kit is the material of an assembly's first step (_check_kits)
             wc = self.plant.work_center(op.work_center)
             vol = job.delta * op.volume_per_piece
             if vol > wc.buffer_capacity + 1e-9:
@@ -135,6 +161,36 @@ class Instance:
                         f"job {job.id}: batch volume {vol:g} {wc.buffer_unit} at step {step} exceeds the "
                         f"buffer capacity {wc.buffer_capacity:g} of work center {wc.id} (a batch must fit "
                         "in the buffer: split the order or raise the capacity)",
+                        where.at(column="quantity"),
+                    )
+                )
+
+    def _check_kits(
+        self,
+        order: Order,
+        art: Article,
+        kids: dict[str, list[str]],
+        where: Location,
+        issues: list[Issue],
+    ) -> None:
+        """A kit must fit in its assembly's first buffer (else a certain deadlock)."""
+        by_id = {c.id: c for c in art.components}
+        for a, children in kids.items():
+            wid = by_id[a].routing[0].work_center
+            if wid not in self.plant.wc_index:
+                continue
+            wc = self.plant.work_center(wid)
+            vol = sum(
+                order.quantity * by_id[c].qty_per_article * by_id[c].final_volume_per_piece
+                for c in children
+            )
+            if vol > wc.buffer_capacity + 1e-9:
+                issues.append(
+                    Issue(
+                        f"order {order.id}: the kit of {art.id}/{a} ({', '.join(children)}) takes "
+                        f"{vol:g} {wc.buffer_unit}, more than the buffer capacity "
+                        f"{wc.buffer_capacity:g} of work center {wc.id} where it is assembled "
+                        "(split the order or raise the capacity)",
                         where.at(column="quantity"),
                     )
                 )
@@ -195,6 +251,27 @@ class CompiledInstance:
     job_priority: np.ndarray  # (n_jobs,) float64
     job_order: np.ndarray  # (n_jobs,) int64
     job_delta: np.ndarray  # (n_jobs,) float64
+    # assembly (docs/semantics.md "Assembly"): all -1 / 0 without a bill of materials tree
+    job_parent: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # (n_jobs,) int64 the assembly job it goes into, -1 = FINISHED
+    job_kit_volume: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # (n_jobs,) float64 volume a child holds in its parent's first buffer
+    job_n_children: np.ndarray = field(init=False)  # (n_jobs,) int64 children of each job
+
+    def __post_init__(self) -> None:
+        n = len(self.job_ids)
+        if self.job_parent.shape != (n,):
+            self.job_parent = np.full(n, -1, dtype=np.int64)
+        if self.job_kit_volume.shape != (n,):
+            self.job_kit_volume = np.zeros(n)
+        self.job_n_children = np.bincount(
+            self.job_parent[self.job_parent >= 0], minlength=n
+        ).astype(np.int64)
+
+    @property
+    def has_assembly(self) -> bool:
+        return bool(np.any(self.job_parent >= 0))
+
     working: Any = None  # furnsim.calendar.WorkingTime | None (None = 24/7 everywhere)
 
     @property
@@ -250,6 +327,17 @@ class CompiledInstance:
                 transport[a, b] = plant.transport.time(la, lb)
         order_ids = [o.id for o in inst.orders]
         o_index = {o: i for i, o in enumerate(order_ids)}
+        j_index = {j.id: i for i, j in enumerate(inst.jobs)}
+        job_parent = np.array(
+            [j_index[j.parent] if j.parent else -1 for j in inst.jobs], dtype=np.int64
+        )
+        kit_vol = np.zeros(len(inst.jobs))
+        for i, job in enumerate(inst.jobs):
+            if job.parent:
+                comp = next(
+                    c for c in inst.catalog.article(job.article).components if c.id == job.component
+                )
+                kit_vol[i] = job.delta * comp.final_volume_per_piece
         op_start = [0]
         op_job, op_step, op_wc, op_setup, op_vol = [], [], [], [], []
         proc_rows: list[np.ndarray] = []
@@ -260,7 +348,8 @@ class CompiledInstance:
                 op_step.append(k)
                 op_wc.append(plant.wc_index[op.work_center])
                 op_setup.append(s_index[op.setup])
-                op_vol.append(job.delta * op.volume_per_piece)
+                # an assembly's first step holds no volume of its own: its kit does
+                op_vol.append(0.0 if (k == 0 and job.assembly) else job.delta * op.volume_per_piece)
                 row = np.full(n_m, np.nan)
                 for mid in inst._eligible(op):
                     mi = plant.machine_index[mid]
@@ -294,6 +383,8 @@ class CompiledInstance:
             job_priority=np.array([j.priority for j in inst.jobs], dtype=float),
             job_order=np.array([o_index[j.order] for j in inst.jobs], dtype=np.int64),
             job_delta=np.array([j.delta for j in inst.jobs], dtype=float),
+            job_parent=job_parent,
+            job_kit_volume=kit_vol,
             working=_working_time(inst),
         )
 

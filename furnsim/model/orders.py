@@ -54,7 +54,12 @@ class Order:
 
 @dataclass(frozen=True)
 class Job:
-    """One component batch of one order: δ = order quantity × quantity per article."""
+    """One component batch of one order: δ = order quantity × quantity per article.
+
+    ``parent`` is the id of the assembly job (same order) the batch goes into after its last
+    operation ("" = FINISHED); ``assembly`` is True when the job has children (it is released
+    when its kit is complete, not from STORE).
+    """
 
     id: str
     order: str
@@ -64,3 +69,5 @@ class Job:
     release: float
     deadline: float
     priority: float
+    parent: str = ""
+    assembly: bool = False

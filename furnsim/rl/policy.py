@@ -113,7 +113,8 @@ class PolicyPlanner:
                 if max_candidates is None:
                     raise ValueError("max_candidates is needed with layers")
                 k = int(max_candidates)
-            self.obs_fn: Any = CandidateObservation(k)
+            kit = bool(cfg.get("kit_features", False)) if isinstance(cfg, dict) else False
+            self.obs_fn: Any = CandidateObservation(k, kit_features=kit)
             self._layers = layers
         elif self.view == "rules":
             from furnsim.env.observations import ShopFeatures
@@ -397,9 +398,10 @@ def _cached(path: str, mtime: float, trusted: bool = False) -> PolicyPlanner:
             "(a whole number 1..4096)",
         )
     layers = _load_scorer(p)
-    from furnsim.env.observations import CANDIDATE_FEATURES, CONTEXT_FEATURES
+    from furnsim.env.observations import CANDIDATE_FEATURES, CONTEXT_FEATURES, KIT_FEATURES
 
-    want = len(CANDIDATE_FEATURES) + len(CONTEXT_FEATURES)
+    kit = isinstance(cfg, dict) and cfg.get("kit_features") is True
+    want = len(CANDIDATE_FEATURES) + len(CONTEXT_FEATURES) + (len(KIT_FEATURES) if kit else 0)
     if len(layers) != 3 or layers[0][0].shape[0] != want:
         raise _refuse(
             p,

@@ -71,11 +71,16 @@ class Deadlock:
     time: float
     cycle: list[dict[str, Any]]  # [{machine, job, waits_for}] forming the blocked cycle
     blocked: list[dict[str, Any]] = field(default_factory=list)  # every blocked machine
+    kits: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # incomplete kits: assembly, waiting, missing
 
     @property
     def message(self) -> str:
         chain = " -> ".join(
-            f"{c['machine']} (holding {c['job']}, needs room in {c['waits_for']})"
+            f"{c['machine']} (holding {c['job']}, needs room in {c['waits_for']}"
+            + (f"; full of partial kits: {'; '.join(c['kits'])}" if c.get("kits") else "")
+            + ")"
             for c in self.cycle
         )
         return f"deadlock at t={self.time:g}: {chain or 'no progress possible'}"
@@ -151,6 +156,31 @@ class Simulator:
             if len(self._elig[o]) != len(self._wc_machines[w]):
                 self._wc_uniform[w] = False
         self._release = ci.job_release.tolist()
+        # assembly: where a finished child goes, and how much room its kit takes there
+        self._parent = ci.job_parent.tolist()
+        self._kit_vol = ci.job_kit_volume.tolist()
+        self._n_children = ci.job_n_children.tolist()
+        self._has_kits = bool(ci.has_assembly)
+        kit_total = [0.0] * ci.n_jobs
+        for j, p in enumerate(self._parent):
+            if p >= 0:
+                kit_total[p] += self._kit_vol[j]
+        self._kit_total = kit_total  # per assembly job: the volume its kit frees at its start
+        self._children: list[list[int]] = [[] for _ in range(ci.n_jobs)]
+        for j, p in enumerate(self._parent):
+            if p >= 0:
+                self._children[p].append(j)
+        # work after a child's own route: its parent's, grandparent's, ... up to the root; the
+        # remaining work (LWKR, slack) of a child runs to the end of its order's root
+        path = np.zeros(ci.n_jobs)
+        if self._has_kits:
+            from furnsim.sim.kits import path_ops, path_work
+
+            path = path_work(self._parent, self.job_total_work)
+            job_of = ci.op_job
+            self.op_rem_work = self.op_rem_work + path[job_of]
+            self.op_rem_ops = self.op_rem_ops + path_ops(self._parent, starts)[job_of]
+        self.job_path_work = path  # (n_jobs,) work of the job's ancestors
         # working time (docs/semantics.md): per machine None = 24/7 (the fast path)
         wt = ci.working
         self._mt: list[Any] = list(wt.machines) if wt is not None else [None] * n_m
@@ -192,12 +222,16 @@ class Simulator:
         self.rec_setup_from = np.full(n_o, -1, dtype=np.int64)
         self.finish_arrive = np.full(n_j, np.nan)
         self.dispatch_log: list[tuple[float, int, int]] = []  # (time, machine, job)
+        self.kit_left = np.array(
+            self._n_children, dtype=np.int64
+        )  # (n_jobs,) children not departed
+        self.kit_arrive = np.full(n_j, -np.inf)  # (n_jobs,) latest kit arrival so far
         for j in range(n_j):
             if self._job_end[j] == self._job_first[j]:
                 self.job_state[j] = DONE
                 self.n_done += 1
-            else:
-                self._push(self._release[j], _RELEASE, j, 0)
+            elif self._n_children[j] == 0:
+                self._push(self._release[j], _RELEASE, j, 0)  # assemblies wait for their kit
         self._decision: Decision | None = None
         self._cons: Any = None  # pins / frozen operations of a shop state, or None
         situation = getattr(self.instance, "situation", None)
@@ -327,13 +361,52 @@ class Simulator:
         self._waiting[w][j] = None
         self._ready.add(w)
 
+    def _dest(self, j: int, o: int) -> int:
+        """Work center job j goes to after op o (-1 = FINISHED); a child goes to its parent."""
+        if o + 1 < self._job_end[j]:
+            return self._op_wc[o + 1]
+        p = self._parent[j]
+        return self._op_wc[self._job_first[p]] if p >= 0 else -1
+
+    def _to_kit(self, j: int, o: int, w_here: int) -> bool:
+        """A finished child departs toward its parent's first buffer (False: no room)."""
+        p = self._parent[j]
+        fp = self._job_first[p]
+        w = self._op_wc[fp]
+        vol = self._kit_vol[j]
+        if not self._room(w, vol):
+            return False
+        t = self.time
+        if vol > 0:
+            self._set_level(w, vol)
+        arrive = t + self._transport[w_here + 1][w + 1]
+        self.rec["leave"][o] = t
+        self.finish_arrive[j] = arrive
+        self.job_state[j] = DONE
+        self.job_op[j] = o + 1
+        self.n_done += 1
+        if arrive > self.kit_arrive[p]:
+            self.kit_arrive[p] = arrive
+        self.kit_left[p] -= 1
+        if self.kit_left[p] == 0:  # the kit is complete: the assembly is a candidate
+            self.rec["depart"][fp] = t
+            self.rec["arrive"][fp] = self.kit_arrive[p]
+            self.job_arrive[p] = self.kit_arrive[p]
+            self.job_state[p] = WAITING
+            self._waiting[w][p] = None
+            self._ready.add(w)
+        return True
+
     def _try_leave_machine(self, m: int, j: int) -> bool:
         """After processing (or while blocked): move the job on to its next work center."""
         o = int(self.job_op[j])  # the op just finished
         t = self.time
         w_here = self._machine_wc[m]
         nxt = o + 1
-        if nxt >= self._job_end[j]:
+        if nxt >= self._job_end[j] and self._parent[j] >= 0:
+            if not self._to_kit(j, o, w_here):
+                return False
+        elif nxt >= self._job_end[j]:
             self.rec["leave"][o] = t
             self.finish_arrive[j] = t + self._transport[w_here + 1][self.n_wc + 1]
             self.job_state[j] = DONE
@@ -360,6 +433,8 @@ class Simulator:
                 j, o = a, b
                 self.job_state[j] = PROCESSING
                 vol = self._op_vol[o]
+                if self._has_kits and o == self._job_first[j]:
+                    vol += self._kit_total[j]  # the assembly consumes its kit
                 if vol > 0:
                     w = self._op_wc[o]
                     self._set_level(w, -vol)
@@ -371,7 +446,7 @@ class Simulator:
                 if not self._try_leave_machine(m, j):
                     self.machine_state[m] = MBLOCKED
                     self.job_state[j] = BLOCKED
-                    self._blocked_q[self._op_wc[o + 1]].append(m)
+                    self._blocked_q[self._dest(j, o)].append(m)
             elif kind == _WAKE:
                 m = a
                 self._wake_at.pop(m, None)
@@ -471,7 +546,7 @@ class Simulator:
         for m in range(self.n_machines):
             if self.machine_state[m] == MBLOCKED:
                 j = int(self.machine_job[m])
-                w = self._op_wc[int(self.job_op[j]) + 1]
+                w = self._dest(j, int(self.job_op[j]))
                 wants[m] = w
                 blocked.append(
                     {
@@ -484,7 +559,7 @@ class Simulator:
                 )
         # follow machine -> wanted work center -> a blocked machine there, until a repeat
         cycle: list[dict[str, Any]] = []
-        if wants:
+        if wants and not self._has_kits:
             start = min(wants)
             seen: list[int] = []
             cur: int | None = start
@@ -496,7 +571,11 @@ class Simulator:
                 by_m = {ids.machine_ids[x]: x for x in loop}
                 cycle = [b for b in blocked if b["machine"] in by_m]
                 cycle.sort(key=lambda b: loop.index(by_m[b["machine"]]))
-        return Deadlock(self.time, cycle, blocked)
+            return Deadlock(self.time, cycle, blocked)
+        from furnsim.sim.kits import diagnose_kits
+
+        cycle, kits = diagnose_kits(self, wants, blocked)
+        return Deadlock(self.time, cycle, blocked, kits)
 
     # -- output -----------------------------------------------------------------------
     def schedule(self, method: str = "") -> Schedule:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["OP_FIELDS", "Schedule"]
+__all__ = ["OP_FIELDS", "Schedule", "kit_holds"]
 
 # per-operation float fields (minutes after plan start); nan where not applicable
 OP_FIELDS = (
@@ -51,6 +51,18 @@ class Schedule:
     anticipatory_setups: bool = True
     method: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
+    # assembly (docs/semantics.md): the job a child goes into (-1 = FINISHED) and the volume it
+    # holds in that job's first buffer from its last ``leave`` until the assembly starts
+    job_parent: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # (n_jobs,)
+    job_kit_volume: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (n_jobs,) float64
+
+    def __post_init__(self) -> None:
+        n = len(self.job_ids)
+        if np.shape(self.job_parent) != (n,):
+            self.job_parent = np.full(n, -1, dtype=np.int64)
+        if np.shape(self.job_kit_volume) != (n,):
+            self.job_kit_volume = np.zeros(n)
+
     # working time (docs/semantics.md): per op the [from, to] intervals of actual processing /
     # setup; None = nothing paused anywhere (implied [[start, end]] and [[setup_start, setup_end]])
     segments: list[list[list[float]]] | None = None  # (n_ops,) lists of [from, to]
@@ -93,6 +105,10 @@ class Schedule:
             anticipatory_setups=anticipatory_setups,
             method=method,
             meta=dict(meta or {}),
+            job_parent=np.asarray(getattr(ci, "job_parent", np.zeros(0)), dtype=np.int64).copy(),
+            job_kit_volume=np.asarray(
+                getattr(ci, "job_kit_volume", np.zeros(0)), dtype=float
+            ).copy(),
             segments=segments,
             setup_segments=setup_segments,
         )
@@ -164,9 +180,25 @@ class Schedule:
             ev.append((float(dep[o]), w, v))
             if not math.isnan(st[o]):
                 ev.append((float(st[o]), w, -v))
+        for w, v, a, b in zip(*self.kit_holds(), strict=True):
+            ev.append((float(a), int(w), float(v)))
+            if not math.isnan(b):
+                ev.append((float(b), int(w), -float(v)))
         # at equal times, releases (negative) come before reservations
         ev.sort(key=lambda x: (x[0], x[2]))
         return ev
+
+    def kit_holds(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Children waiting as kits: (work center, volume, from, until) arrays, one per child.
+
+        A child holds its kit volume in its parent's first buffer from the ``leave`` of its
+        last operation until the parent's processing ``start`` (nan: not started).
+        """
+        return kit_holds(self.job_parent, self.job_kit_volume, self.op_job, self.op_wc, self.times)
+
+    @property
+    def has_assembly(self) -> bool:
+        return bool(np.any(self.job_parent >= 0))
 
     def buffer_levels(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Work center -> (times, level after each change), a step function starting at 0."""
@@ -265,6 +297,11 @@ class Schedule:
             "op_setup_to": arr(self.op_setup_to),
             "times": {k: arr(v) for k, v in self.times.items()},
             "finish_arrive": arr(self.finish_arrive),
+            **(
+                {"job_parent": arr(self.job_parent), "job_kit_volume": arr(self.job_kit_volume)}
+                if self.has_assembly
+                else {}
+            ),
             **extra,
         }
 
@@ -298,6 +335,8 @@ class Schedule:
             anticipatory_setups=bool(d.get("anticipatory_setups", True)),
             method=d.get("method", ""),
             meta=dict(d.get("meta", {})),
+            job_parent=i(d.get("job_parent", [])),
+            job_kit_volume=f(d.get("job_kit_volume", [])),
             segments=_segs(d.get("segments")),
             setup_segments=_segs(d.get("setup_segments")),
         )
@@ -316,6 +355,39 @@ class Schedule:
         if "schedule" in d and "format" not in d:
             d = d["schedule"]
         return Schedule.from_dict(d)
+
+
+def kit_holds(
+    job_parent: np.ndarray,
+    job_kit_volume: np.ndarray,
+    op_job: np.ndarray,
+    op_wc: np.ndarray,
+    times: dict[str, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Kit holdings (work center, volume, from, until) of every child that left its machine."""
+    kids = np.flatnonzero(np.asarray(job_parent) >= 0)
+    empty = (np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0), np.zeros(0))
+    if kids.size == 0:
+        return empty
+    n_jobs = len(job_parent)
+    first = np.full(n_jobs, -1, dtype=np.int64)
+    last = np.full(n_jobs, -1, dtype=np.int64)
+    idx = np.arange(op_job.size, dtype=np.int64)
+    np.maximum.at(last, op_job, idx)
+    first[:] = op_job.size
+    np.minimum.at(first, op_job, idx)
+    par = np.asarray(job_parent)[kids]
+    lo, fp = last[kids], first[par]
+    ok = (lo >= 0) & (fp < op_job.size) & (np.asarray(job_kit_volume)[kids] > 0)
+    kids, par, lo, fp = kids[ok], par[ok], lo[ok], fp[ok]
+    frm = times["leave"][lo]
+    left = ~np.isnan(frm)
+    return (
+        np.asarray(op_wc)[fp][left].astype(np.int64),
+        np.asarray(job_kit_volume, dtype=float)[kids][left],
+        frm[left],
+        times["start"][fp][left],
+    )
 
 
 def _segs(v: Any) -> list[list[list[float]]] | None:

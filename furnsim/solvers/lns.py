@@ -16,7 +16,9 @@ start times. A neighbour is decoded as:
 2. **window** -- in ``[t0, t0 + w)`` the decisions are perturbed; the neighbourhood decides
    which: *time window* (every machine: a random candidate with probability ``eps``),
    *machine group* (only the machines of one work center, perturbed more strongly), or
-   *order set* (a few jobs moved earlier or later in the priority list);
+   *order set* (a few jobs moved earlier or later in the priority list); optional:
+   *restart* (no prefix: an ε-noisy pass of the base rule from scratch, as
+   ``rules.search_noisy``);
 3. **suffix** -- after the window the decisions follow either the *incumbent's priorities*
    (the candidate whose operation started earliest in the incumbent, i.e. the rest of the
    plan is kept as far as the shop allows) or the *base rule* (the best dispatching rule,
@@ -45,10 +47,13 @@ import numpy as np
 from furnsim.model import Instance
 from furnsim.sim import Decision, Schedule, Simulator
 
-__all__ = ["NEIGHBOURHOODS", "LnsResult", "lns"]
+__all__ = ["DEFAULT_NEIGHBOURHOODS", "NEIGHBOURHOODS", "LnsResult", "lns"]
 
-#: the neighbourhood kinds, in the order of their index in ``details["moves"]``
-NEIGHBOURHOODS = ("window", "group", "orders")
+#: the neighbourhood kinds (``neighbourhoods=`` picks some; ``details["moves"]`` counts them)
+NEIGHBOURHOODS = ("window", "group", "orders", "restart")
+#: the default: ``restart`` (a noisy pass of the base rule from scratch) did not help on the
+#: benchmark weeks (docs/optimizer.md), so it is available but off
+DEFAULT_NEIGHBOURHOODS = ("window", "group", "orders")
 _SUFFIX = ("incumbent", "rule")
 
 
@@ -156,6 +161,7 @@ def lns(
     eps: float = 0.1,
     accept_worse: float = 0.0,
     validate_incumbents: bool = True,
+    neighbourhoods: tuple[str, ...] | list[str] | None = None,
     progress: Callable[[str, float], None] | None = None,
 ) -> LnsResult:
     """Improve a plan of ``instance`` for ``goal`` by large-neighbourhood search (module doc).
@@ -172,6 +178,10 @@ def lns(
 
     if time_limit is None and iterations is None:
         raise ValueError("give time_limit or iterations")
+    kinds = tuple(neighbourhoods) if neighbourhoods is not None else DEFAULT_NEIGHBOURHOODS
+    bad = [n for n in kinds if n not in NEIGHBOURHOODS]
+    if bad or not kinds:
+        raise ValueError(f"neighbourhoods: choose from {', '.join(NEIGHBOURHOODS)}, not {bad}")
     t0 = time.perf_counter()
     g = get_goal(goal)
     say = progress or (lambda msg, frac: None)
@@ -244,7 +254,7 @@ def lns(
         t1 = time.perf_counter()
         it += 1
         # -- draw the neighbourhood (every draw is taken in the same order each iteration) --
-        kind = NEIGHBOURHOODS[int(rng.integers(len(NEIGHBOURHOODS)))]
+        kind = kinds[int(rng.integers(len(kinds)))]
         wsum = weights["incumbent"] + weights["rule"]
         suffix = "incumbent" if rng.random() < weights["incumbent"] / wsum else "rule"
         n_dec = len(cur.choices)
@@ -267,9 +277,13 @@ def lns(
             first = float(np.min(cur.key[ops])) if ops.size else t_start
             k = int(np.searchsorted(cur.times, min(first, t_start), side="left"))
             t_end = math.inf
+        elif kind == "restart":
+            # a noisy pass of the base rule from the start (as rules.search_noisy): diversity
+            k, t_end, suffix, p_noise = 0, math.inf, "rule", eps / 2
         sub = np.random.default_rng(rng.integers(2**63))
         moves[kind]["tried"] += 1
-        moves[suffix]["tried"] += 1
+        if kind != "restart":
+            moves[suffix]["tried"] += 1
 
         def choose(
             sim: Simulator,
@@ -288,7 +302,7 @@ def lns(
             if c.size == 1:
                 return int(c[0])
             if d.time < t_end:
-                if kind == "window" and sub.random() < p_noise:
+                if kind in ("window", "restart") and sub.random() < p_noise:
                     return int(c[sub.integers(c.size)])
                 if (
                     kind == "group"
@@ -318,8 +332,9 @@ def lns(
             best = cand
             improvements += 1
             moves[kind]["improved"] += 1
-            moves[suffix]["improved"] += 1
-            weights[suffix] += 1.0
+            if kind != "restart":
+                moves[suffix]["improved"] += 1
+                weights[suffix] += 1.0
             history.append((it, time.perf_counter() - t0, best.cost))
             say(f"lns: iteration {it}, cost {best.cost:,.2f}", frac())
     schedule = best.schedule

@@ -82,6 +82,8 @@ def add_operations(
             model.add(v.lv[o] >= v.en[o])
     if buffers == "soft":
         for j, d in v.dep0.items():
+            if j in data.children:
+                continue  # an assembly departs with its kit, not from STORE
             rel = float(ci.job_release[j]) * data.time_scale
             model.add(d <= int(math.ceil(rel - 1e-6)))
     else:
@@ -235,15 +237,18 @@ def add_buffers(
     With hard buffers and ``store_waits``, also :func:`_store_wait_level` (a job waits at
     STORE only while the buffer is nearly full).
     """
-    for w, items in v.buf.items():
+    for w in sorted(set(v.buf) | set(v.kit_buf)):
+        items = v.buf.get(w, [])
+        kits = v.kit_buf.get(w, [])
         cap = int(data.capacity[w])
         demands = [int(data.volume[o]) for o, _ in items]
+        demands += [int(data.kit_volume[c]) for c, _, _ in kits]  # waiting children
         if sum(demands) <= cap:
             continue  # can never overflow
-        itvs = [itv for _, itv in items]
+        itvs = [itv for _, itv in items] + [itv for _, itv, _ in kits]
         if buffers == "hard":
             model.add_cumulative(itvs, demands, cap)
-            if store_waits:
+            if store_waits and not kits:  # (kits not in its level: left out there)
                 _store_wait_level(model, data, v, w)
         else:
             over = model.new_int_var(0, sum(demands) - cap, f"over{w}")

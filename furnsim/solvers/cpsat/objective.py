@@ -17,7 +17,11 @@ linear in the model's variables (furnsim.kpi definitions):
 ``buffer_load``             ``Σ_o volume_o / cap_w · (st[o] − depart[o])`` (bounded buffers)
 ``overflow_load``           surrogate ``Σ_w overflow_w / cap_w · 1 time unit`` (soft buffers)
 ``overflow_volume_minutes`` surrogate ``Σ_w overflow_w · 1 time unit``
+``kit_wait_time``           ``Σ_children (kit_arr[parent] − lv[last op of child] − T)``
 ==========================  =================================================================
+
+With assemblies the buffer terms include each waiting child's kit volume over
+``[lv(last op of child), st(parent's first op))`` and ``blocked_time`` a child's last operation.
 
 The overflow surrogate prices the *peak* overflow of each buffer held for one time unit: with
 integer times any overflow lasts at least one unit, so the surrogate never exceeds the true
@@ -63,6 +67,7 @@ MODELLED_KPIS = frozenset(
         "buffer_load",
         "overflow_load",
         "overflow_volume_minutes",
+        "kit_wait_time",
     }
 )
 
@@ -162,7 +167,7 @@ def add_objective(model: cp_model.CpModel, data: CpData, v: CpVars, goal: Goal) 
         if w_proc:
             for m, lit in v.pres[o].items():
                 lin.add(lit, w_proc * data.proc_min[o][m])
-        if w_block and o != data.last_op[int(ci.op_job[o])]:
+        if w_block and (v.lv[o] is not v.en[o] or o != data.last_op[int(ci.op_job[o])]):
             lin.add(v.lv[o], w_block / ts)
             lin.add(v.en[o], -w_block / ts)
     # buffers
@@ -180,6 +185,23 @@ def add_objective(model: cp_model.CpModel, data: CpData, v: CpVars, goal: Goal) 
             elif c:
                 lin.add(v.st[o], c / ts)
                 lin.add(v.depart(o, data), -c / ts)
+        sizes = {c_job: size for kits in v.kit_buf.values() for c_job, _, size in kits}
+        for c_job in np.flatnonzero(data.parent >= 0).tolist():  # children waiting for their kit
+            vol = float(ci.job_kit_volume[c_job])
+            wc = data.kit_wc(c_job)
+            c = w_bvm * vol + (w_bl * vol / cap[wc] if math.isfinite(cap[wc]) else 0.0)
+            if c and c_job in sizes:
+                lin.add(sizes[c_job], c / ts)
+            elif c:
+                lin.add(v.st[int(data.first_op[data.parent[c_job]])], c / ts)
+                lin.add(v.lv[int(data.last_op[c_job])], -c / ts)
+    w_kit = w.get("kit_wait_time", 0)
+    if w_kit:  # Σ children (kit-complete time of the parent - own kit arrival)
+        for p, kids in data.children.items():
+            for c_job in kids:
+                lin.add(v.kit_arr[p], w_kit / ts)
+                lin.add(v.lv[int(data.last_op[c_job])], -w_kit / ts)
+                lin.add(data.kit_transport(c_job), -w_kit / ts)
     w_ol, w_ovm = w.get("overflow_load", 0), w.get("overflow_volume_minutes", 0)
     if (w_ol or w_ovm) and v.overflow:
         for wc, over in v.overflow.items():

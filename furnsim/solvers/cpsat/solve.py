@@ -339,13 +339,21 @@ def _raw_schedule(
     for o in range(n):
         j = int(ci.op_job[o])
         w = int(ci.op_wc[o]) + 1
-        if o == data.first_op[j]:
+        if o == data.first_op[j] and j in data.children:  # released by its kit
+            dep[o] = sol.dep0[j] / ts
+            arr[o] = max(
+                sol.lv[data.last_op[c]] / ts + ci.transport[int(ci.op_wc[data.last_op[c]]) + 1, w]
+                for c in data.children[j]
+            )
+        elif o == data.first_op[j]:
             dep[o] = sol.dep0[j] / ts
             arr[o] = dep[o] + ci.transport[0, w]
         else:
             dep[o] = sol.lv[o - 1] / ts
             arr[o] = dep[o] + ci.transport[int(ci.op_wc[o - 1]) + 1, w]
-        if o == data.last_op[j]:
+        if o == data.last_op[j] and data.parent[j] >= 0:  # kit arrival at the parent
+            fin[j] = sol.lv[o] / ts + ci.transport[w, data.kit_wc(j) + 1]
+        elif o == data.last_op[j]:
             fin[j] = sol.en[o] / ts + ci.transport[w, ci.n_wc + 1]
     times["depart"], times["arrive"] = dep, arr
     return Schedule.from_compiled(

@@ -21,6 +21,13 @@ Per operation ``o`` (global index):
   is busy from the setup start until the job leaves it (blocking included);
 * ``buf[o]`` the buffer interval ``[depart, st)`` during which the job holds ``volume`` in the
   buffer of the operation's work center.
+
+Assembly (docs/semantics.md): an assembly job ``p`` has no STORE departure; ``dep0[p]`` is the
+latest ``lv`` of its children's last operations (the kit is complete) and ``kit_arr[p]`` the
+latest kit arrival ``lv + T[child's wc, p's first wc]`` (its first operation's ``arrive``:
+``st ≥ kit_arr``). A child's last operation may block (``lv > en``) when the parent's buffer
+can fill; the child holds its kit volume there over ``[lv(last), st(first op of p))``
+(``kit_buf``), in the same cumulative as the operations' holdings.
 """
 
 from __future__ import annotations
@@ -85,6 +92,23 @@ class CpData:
     machine_ops: list[list[int]]  # per machine: the operations eligible on it
     horizon: int
     working_time_model: str = "none"  # working time: "none" (24/7) | "exact" | "relaxed"
+    parent: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # (n_jobs,) int64 assembly job a child goes into, -1 = FINISHED
+    kit_volume: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # (n_jobs,) int64 kit volume in volume units
+    children: dict[int, list[int]] = field(default_factory=dict)  # assembly job -> children
+
+    def kit_transport(self, j: int) -> int:
+        """Transport (time units) from child ``j``'s last work center to its parent's first."""
+        ci = self.ci
+        p = int(self.parent[j])
+        return int(
+            self.transport[int(ci.op_wc[self.last_op[j]]) + 1, int(ci.op_wc[self.first_op[p]]) + 1]
+        )
+
+    def kit_wc(self, j: int) -> int:
+        """The work center where child ``j`` waits for its siblings (its parent's first)."""
+        return int(self.ci.op_wc[self.first_op[int(self.parent[j])]])
 
 
 def build_data(
@@ -123,6 +147,11 @@ def build_data(
             tr_used.append(ci.transport[0, w])
         else:
             tr_used.append(ci.transport[int(ci.op_wc[o - 1]) + 1, w])
+    kids = np.flatnonzero(ci.job_parent >= 0)
+    for j in kids.tolist():  # kits: a child's last work center -> its parent's first
+        tr_used.append(
+            ci.transport[int(ci.op_wc[last[j]]) + 1, int(ci.op_wc[first[ci.job_parent[j]]]) + 1]
+        )
     deadlines = np.full(ci.n_orders, np.inf)
     np.minimum.at(deadlines, ci.job_order, ci.job_deadline)
     all_times = np.concatenate(
@@ -177,13 +206,18 @@ def build_data(
     deadline = np.where(np.isfinite(deadlines), np.ceil(deadlines * ts - _TOL), np.inf)
     # volumes
     cap = ci.wc_capacity
-    vols = np.concatenate([ci.op_volume, cap[np.isfinite(cap)]])
+    vols = np.concatenate([ci.op_volume, ci.job_kit_volume, cap[np.isfinite(cap)]])
     vs = _pick_scale(vols, VOLUME_SCALES)
     if vs is None:
         exact = False
         vs = VOLUME_SCALES[-2]
     volume = np.floor(ci.op_volume * vs + _TOL).astype(np.int64)
     volume[(ci.op_volume > 0) & (volume == 0)] = 1
+    kit_volume = np.floor(ci.job_kit_volume * vs + _TOL).astype(np.int64)
+    kit_volume[(ci.job_kit_volume > 0) & (kit_volume == 0)] = 1
+    children: dict[int, list[int]] = {}
+    for j in kids.tolist():
+        children.setdefault(int(ci.job_parent[j]), []).append(j)
     capacity = np.where(
         np.isfinite(cap), np.ceil(np.where(np.isfinite(cap), cap, 0) * vs - _TOL), -1
     ).astype(np.int64)
@@ -214,6 +248,9 @@ def build_data(
         last_op=last,
         machine_ops=machine_ops,
         horizon=horizon,
+        parent=ci.job_parent.astype(np.int64),
+        kit_volume=kit_volume,
+        children=children,
     )
 
 
@@ -239,6 +276,9 @@ class CpVars:
     relaxed_machines: list[int] = field(default_factory=list)  # setup machines without a circuit
     can_fill: set[int] = field(default_factory=set)  # work centers whose hard buffer can fill
     buf_size: dict[int, cp_model.IntVar] = field(default_factory=dict)  # op -> st - depart
+    kit_arr: dict[int, cp_model.IntVar] = field(default_factory=dict)  # assembly job -> kit arrival
+    kit_buf: dict[int, list[tuple[int, Any, Any]]] = field(default_factory=dict)
+    # wc -> [(child job, holding interval [lv(last), st(parent's first)), its size)]
 
     def depart(self, o: int, data: CpData) -> Any:
         """The departure toward operation ``o``: STORE departure or the previous op's leave."""
@@ -248,6 +288,8 @@ class CpVars:
     def arrive(self, o: int, data: CpData) -> Any:
         ci = data.ci
         j = int(ci.op_job[o])
+        if j in self.kit_arr and o == data.first_op[j]:
+            return self.kit_arr[j]
         w = int(ci.op_wc[o]) + 1
         frm = 0 if o == data.first_op[j] else int(ci.op_wc[o - 1]) + 1
         return self.depart(o, data) + int(data.transport[frm, w])
@@ -257,9 +299,12 @@ def fillable_buffers(data: CpData) -> set[int]:
     """Work centers whose (hard) buffer can ever be full: their jobs' volumes exceed it."""
     ci = data.ci
     out = set()
+    kit = np.zeros(ci.n_wc, dtype=np.int64)
+    for j in np.flatnonzero(data.parent >= 0).tolist():
+        kit[data.kit_wc(j)] += int(data.kit_volume[j])
     for w in range(ci.n_wc):
         mine = data.volume[ci.op_wc == w]
-        if data.capacity[w] >= 0 and int(mine.sum()) > int(data.capacity[w]):
+        if data.capacity[w] >= 0 and int(mine.sum()) + int(kit[w]) > int(data.capacity[w]):
             out.add(w)
     return out
 
@@ -274,7 +319,7 @@ def store_order(data: CpData) -> dict[int, list[int]]:
     ci = data.ci
     order: dict[int, list[int]] = {}
     for j in range(ci.n_jobs):
-        if data.first_op[j] >= 0:
+        if data.first_op[j] >= 0 and j not in data.children:  # assemblies: not from STORE
             order.setdefault(int(ci.op_wc[data.first_op[j]]), []).append(j)
     for js in order.values():
         js.sort(key=lambda j: (float(ci.job_release[j]), j))
@@ -294,7 +339,7 @@ def store_at_release(data: CpData, can_fill: set[int]) -> set[int]:
     ci = data.ci
     out: set[int] = set()
     rel = ci.job_release
-    firsts = [j for j in range(ci.n_jobs) if data.first_op[j] >= 0]
+    firsts = [j for j in range(ci.n_jobs) if data.first_op[j] >= 0 and j not in data.children]
     if not firsts:
         return out
     r0 = min(float(rel[j]) for j in firsts)
@@ -341,6 +386,8 @@ def build_variables(
         j = int(ci.op_job[o])
         nxt = o + 1 if o != data.last_op[j] else -1
         may_block = nxt >= 0 and int(ci.op_wc[nxt]) in can_fill and data.volume[nxt] > 0
+        if nxt < 0 and data.parent.size and data.parent[j] >= 0:  # a child may block its kit
+            may_block = data.kit_wc(j) in can_fill and data.kit_volume[j] > 0
         st.append(model.new_int_var(0, H, f"st{o}"))
         en.append(model.new_int_var(0, H, f"en{o}"))
         # without a setup the machine can be reserved from the start only: dropping an idle
@@ -360,6 +407,11 @@ def build_variables(
     dep0 = {}
     at_release = store_at_release(data, can_fill) if buffers == "hard" else set()
     for j in range(ci.n_jobs):
+        if j in data.children and data.first_op[j] >= 0:  # released by its kit
+            kids = data.children[j]
+            dep0[j] = model.new_int_var(0, H, f"dep{j}")
+            model.add_max_equality(dep0[j], [lv[int(data.last_op[c])] for c in kids])
+            continue
         if data.first_op[j] >= 0:
             lo = int(data.release[j])
             # buffers == "soft": dep0 <= release is added in add_operations
@@ -367,6 +419,12 @@ def build_variables(
             dep0[j] = model.new_int_var(lo, hi, f"dep{j}")
     v = CpVars(ss=ss, st=st, en=en, lv=lv, sd=sd, dep0=dep0, pres=pres)
     v.can_fill = can_fill
+    for p, kids in data.children.items():  # the kit is complete when the last child arrives
+        arr = model.new_int_var(0, H, f"kit{p}")
+        model.add_max_equality(
+            arr, [lv[int(data.last_op[c])] + data.kit_transport(c) for c in kids]
+        )
+        v.kit_arr[p] = arr
     # machine occupancy [setup start, leave)
     for o in range(n_ops):
         exact = data.proc[o] == data.proc_hi[o]
@@ -400,4 +458,17 @@ def build_variables(
         model.add(size == st[o] - d)
         v.buf_size[o] = size
         v.buf.setdefault(w, []).append((o, model.new_interval_var(d, size, st[o], f"bufi{o}")))
+    # kits: a child holds its kit volume in its parent's first buffer until the parent starts
+    for p, kids in data.children.items():
+        fp = int(data.first_op[p])
+        for c in kids:
+            w = data.kit_wc(c)
+            if data.capacity[w] < 0 or data.kit_volume[c] <= 0:
+                continue
+            a = lv[int(data.last_op[c])]
+            size = model.new_int_var(data.kit_transport(c), H, f"kbuf{c}")
+            model.add(size == st[fp] - a)
+            v.kit_buf.setdefault(w, []).append(
+                (c, model.new_interval_var(a, size, st[fp], f"kbufi{c}"), size)
+            )
     return v

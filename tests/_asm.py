@@ -1,0 +1,70 @@
+"""Tiny assembly instances (bills of materials with joins) built in code."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from furnsim.model import (
+    NEUTRAL,
+    Article,
+    Catalog,
+    Component,
+    Instance,
+    Machine,
+    Operation,
+    Order,
+    Plant,
+    TransportMatrix,
+    WorkCenter,
+)
+
+
+def bom(
+    parts: Sequence[tuple],
+    *,
+    orders: Sequence[tuple] = (("O1", 1.0, math.inf, 0.0),),
+    machines: dict[str, str] | None = None,
+    capacity: dict[str, float] | None = None,
+    transport: dict[tuple[str, str], float] | None = None,
+    article: str = "ART",
+) -> Instance:
+    """One article from ``parts``: (component, parent, qty_per_article, route, final_volume).
+
+    ``route`` is a list of (work_center, minutes_per_piece[, volume_per_piece]). ``orders`` are
+    (id, quantity, deadline, release). One machine per work center unless ``machines`` maps
+    machine -> work center.
+    """
+    wcs = sorted({op[0] for p in parts for op in p[3]} | set((machines or {}).values()))
+    machines = machines or {w: w for w in wcs}
+    plant = Plant(
+        [WorkCenter(w, (capacity or {}).get(w, math.inf)) for w in wcs],
+        [Machine(m, w, (NEUTRAL,), np.zeros((1, 1))) for m, w in machines.items()],
+        TransportMatrix(dict(transport or {}), default=0.0),
+    )
+    comps = [
+        Component(
+            c,
+            float(q),
+            [
+                Operation(
+                    op[0],
+                    NEUTRAL,
+                    float(op[1]),
+                    volume_per_piece=float(op[2]) if len(op) > 2 else 0.0,
+                )
+                for op in route
+            ],
+            float(fv),
+            parent=par or "",
+        )
+        for c, par, q, route, fv in parts
+    ]
+    cat = Catalog([Article(article, comps)])
+    ords = [
+        Order(oid, article, float(q), deadline=float(d), release=float(r))
+        for oid, q, d, r in orders
+    ]
+    return Instance(plant, cat, ords)
