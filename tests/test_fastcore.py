@@ -128,3 +128,24 @@ def test_incremental_cost_from_a_shop_state(instances, buffers):
     st = derive_state(s, float(s.makespan) / 3)
     sit = situated(inst, st)
     _check_run(sit, buffers, seed=7)
+
+
+def test_assembly_weeks_fall_back_to_the_recomputation():
+    """Kit holdings (assembly) are not kept per event: the reward recomputes there."""
+    from furnsim.env.rewards import CostReward
+
+    path = REPO / "bom_data" / "demo-assembly" / "plant.yaml"
+    if not path.exists():
+        pytest.skip("no assembly demo in this checkout")
+    inst = load_instance(path)
+    sim = Simulator(inst, buffers="hard")
+    assert sim.ci.has_assembly
+    with pytest.raises(ValueError, match="assemblies"):
+        IncrementalCost("empty-buffers").reset(sim)
+    r = CostReward("empty-buffers", scale=1.0)
+    r.reset(sim)
+    assert not r._use_inc
+    d = sim.decision()
+    before = partial_cost(sim, "empty-buffers")
+    sim.dispatch(int(d.candidates[0]))
+    assert r(sim) == pytest.approx(before - partial_cost(sim, "empty-buffers"))

@@ -20,7 +20,8 @@ simulator's records, so no hook in the engine is needed) — and adds their incr
 
 The result equals :func:`furnsim.goals.partial_cost` to rounding (tests/test_fastcore.py:
 every goal, with and without calendars, hard and soft buffers). Goals that weigh a KPI not
-kept here (``SUPPORTED``) fall back to the full recomputation in the reward.
+kept here (``SUPPORTED``), and instances with assemblies (kit holdings in the buffers), fall
+back to the full recomputation in the reward.
 """
 
 from __future__ import annotations
@@ -96,6 +97,10 @@ class IncrementalCost:
     # -- lifecycle ---------------------------------------------------------------------------
     def reset(self, sim: Any) -> float:
         ci = sim.ci
+        if getattr(ci, "has_assembly", False):
+            raise ValueError(
+                "IncrementalCost does not keep kit holdings: the instance has assemblies"
+            )
         self.sim = sim
         self.ci = ci
         n_o = ci.n_ops

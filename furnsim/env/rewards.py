@@ -52,6 +52,7 @@ class CostReward:
         self.deadlock_penalty = float(deadlock_penalty)  # in units of the scale
         self.scale = 1.0
         self._last = 0.0
+        self._use_inc = False
 
     def _reference(self, sim: Simulator) -> float:
         spec = self.scale_spec
@@ -80,7 +81,13 @@ class CostReward:
         from furnsim.goals import partial_cost
 
         self.scale = self._reference(sim)
-        self._last = self._inc.reset(sim) if self._inc is not None else partial_cost(sim, self.goal)
+        # assemblies (kit holdings in the buffers, kit waits) are not kept incrementally
+        self._use_inc = self._inc is not None and not getattr(sim.ci, "has_assembly", False)
+        if self._use_inc:
+            assert self._inc is not None
+            self._last = self._inc.reset(sim)
+        else:
+            self._last = partial_cost(sim, self.goal)
 
     def __call__(self, sim: Simulator) -> float:
         from furnsim.goals import cost, partial_cost
@@ -89,7 +96,8 @@ class CostReward:
             if sim.deadlock is not None:
                 return -self.deadlock_penalty
             now = cost(sim.schedule(), self.goal, sim.ci)
-        elif self._inc is not None:
+        elif self._use_inc:
+            assert self._inc is not None
             now = self._inc.update()
         else:
             now = partial_cost(sim, self.goal)
