@@ -106,6 +106,7 @@ def planned():
     }
 
 
+@pytest.mark.slow
 def test_gantt_marks_downtime_apart_from_closed_time(planned) -> None:
     from furnsim import viz
 
@@ -119,6 +120,7 @@ def test_gantt_marks_downtime_apart_from_closed_time(planned) -> None:
     assert str(dt.base[0]).startswith("2026-03-04T06:00")
 
 
+@pytest.mark.slow
 def test_replan_scenario_round_trip_and_moved(planned) -> None:
     params = {
         "name": "Tue breakdown",
