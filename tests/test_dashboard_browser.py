@@ -510,13 +510,13 @@ def _grid_type(page: Any, grid: Any, row: int, col: int, value: str) -> None:
     grid.scroll_into_view_if_needed()
     bb = grid.bounding_box()
     page.mouse.click(bb["x"] + 40, bb["y"] + 36 + 17 + 35 * row)
+    box = page.locator("#portal input, #portal textarea").first
     for _ in range(col):
         page.keyboard.press("ArrowRight")
     page.keyboard.press("Enter")
-    box = page.locator("#portal input, #portal textarea").first
     box.wait_for()
     box.fill(value)
-    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")  # commit, staying in the row
 
 
 def test_shift_demo_downtime_edit_replan_scenarios_survive_reload(
@@ -542,23 +542,16 @@ def test_shift_demo_downtime_edit_replan_scenarios_survive_reload(
         wt = page.locator('[data-testid="stExpander"]').filter(has_text="Machine downtime")
         downtime = wt.locator('[data-testid="stDataFrame"]').nth(4)
         downtime.wait_for()
-        # a machine that does not exist: refused with the builder's words, plant unchanged
-        _grid_type(page, downtime, 0, 0, "SAW-9")
-        _settle(page)
-        page.get_by_role("button", name="Apply working time").click()
-        page.get_by_text("The working time was not applied").wait_for()
-        assert page.get_by_text("unknown machine 'SAW-9'").count() >= 1
-        _settle(page)
-        # the real edit: CNC-1 down until 14:00 instead of 10:00
-        _grid_type(page, downtime, 0, 0, "CNC-1")
-        _settle(page)
+        # the edit: CNC-1 down until 14:00 instead of 10:00
         _grid_type(page, downtime, 0, 2, "2026-03-04 14:00")
         _settle(page)
         t0 = time.perf_counter()
         page.get_by_role("button", name="Apply working time").click()
-        _until(lambda: page.get_by_text("The working time was not applied").count() == 0)
+        page.get_by_text("Edited: press").wait_for(state="detached")
         _settle(page)
         TIMINGS["apply working time -> page ready"] = time.perf_counter() - t0
+        alerts = page.locator('[data-testid="stAlert"]').all_inner_texts()
+        assert not [a for a in alerts if "not applied" in a], alerts
         ws = page.url.split("ws=")[1].split("&")[0]
         raw = OrderBook(data_dir / "orders.sqlite").ws_get(ws, "plant")
         assert raw is not None
@@ -567,6 +560,17 @@ def test_shift_demo_downtime_edit_replan_scenarios_survive_reload(
         assert [(d.machine, f"{d.end:%Y-%m-%d %H:%M}") for d in dts] == [
             ("CNC-1", "2026-03-04 14:00")
         ]
+
+        # a machine that does not exist: refused with the builder's words, plant unchanged
+        downtime = wt.locator('[data-testid="stDataFrame"]').nth(4)
+        _grid_type(page, downtime, 0, 0, "SAW-9")
+        _settle(page)
+        page.get_by_role("button", name="Apply working time").click()
+        page.get_by_text("The working time was not applied").wait_for()
+        msg = "sheet 'downtime', row 2, column 'machine': unknown machine 'SAW-9'"
+        assert page.get_by_text(msg).count() == 1
+        assert OrderBook(data_dir / "orders.sqlite").ws_get(ws, "plant") == raw
+        _settle(page)
 
         page.get_by_text("A dispatching rule").click()
         page.get_by_text("Rule", exact=True).wait_for()
@@ -588,15 +592,17 @@ def test_shift_demo_downtime_edit_replan_scenarios_survive_reload(
 
         # re-plan: now = Tue 10:00, SAW-1 breaks down, a rush order
         page.get_by_text("6 · Re-plan").scroll_into_view_if_needed()
-        tin = page.get_by_label("Now: time")
-        tin.click()
-        tin.fill("10:00")
-        page.keyboard.press("Enter")
-        _settle(page)
-        din = page.get_by_label("Now: date")
-        din.fill("2026/03/03")
-        page.keyboard.press("Enter")
-        _settle(page)
+        for label, value in (
+            ("day, Now: date", "03"),
+            ("hour, Now: time", "10"),
+            ("minute, Now: time", "00"),
+        ):
+            seg = page.get_by_role("spinbutton", name=label)
+            seg.click()
+            page.keyboard.type(value)
+            page.keyboard.press("Tab")
+            _settle(page)
+        page.get_by_text("Now (plan time): Tue 03.03. 10:00").wait_for()
         page.get_by_text("Breakdown", exact=True).click()
         _settle(page)
         page.get_by_text("Rush order", exact=True).click()
@@ -633,6 +639,10 @@ def test_shift_demo_downtime_edit_replan_scenarios_survive_reload(
         page.get_by_text("moved operations outlined").wait_for(timeout=120_000)
         TIMINGS["reload -> scenario shown again"] = time.perf_counter() - t0
         assert page.get_by_text("(demo_shifts.xlsx)").count() == 1
+    except Exception:
+        if shots:
+            page.screenshot(path=f"{shots}/failed.png", full_page=True)
+        raise
     finally:
         page.context.close()
     import openpyxl

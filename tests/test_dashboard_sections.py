@@ -106,6 +106,7 @@ def planned():
     }
 
 
+@pytest.mark.slow
 def test_gantt_marks_downtime_apart_from_closed_time(planned) -> None:
     from furnsim import viz
 
@@ -119,6 +120,7 @@ def test_gantt_marks_downtime_apart_from_closed_time(planned) -> None:
     assert str(dt.base[0]).startswith("2026-03-04T06:00")
 
 
+@pytest.mark.slow
 def test_replan_scenario_round_trip_and_moved(planned) -> None:
     params = {
         "name": "Tue breakdown",
@@ -162,3 +164,25 @@ def test_replan_scenario_round_trip_and_moved(planned) -> None:
     assert load_scenarios(store["s"], {**planned, "key": "other"}) == []
     assert load_scenarios(b"not json", planned) == []
     assert json.loads(store["s"])[0]["params"]["now"] == "2026-03-03T10:00"
+
+
+def test_order_gantt_shows_the_bom_tree() -> None:
+    from furnsim import viz
+    from furnsim.io import load_instance
+    from furnsim.plan import plan
+
+    inst = load_instance(SHIFTS.parents[1] / "demo-assembly")
+    res = plan(inst, "speed", "rule:EDD")
+    fig = viz.gantt(res.schedule, inst, "order", labels=False)
+    rows = list(fig.layout.yaxis.categoryarray)
+    o = inst.orders[0].id
+    mine = [r for r in rows if r.startswith(f"{o} ")]
+    kids = [j for j in inst.jobs if j.order == o and j.parent]
+    root = next(j for j in inst.jobs if j.order == o and not j.parent)
+    assert mine[0] == f"{o} ▸ {root.component}"  # the final assembly first, children under it
+    assert len(mine) == len(kids) + 1 and all(" └ " in r for r in mine[1:])
+    lines = next(t for t in fig.data if t.name == "kit → assembly")
+    assert sum(1 for y in lines.y if y == mine[0]) == sum(1 for j in kids if j.parent == root.id)
+    # bars sit on their job's row; the deadline on the order's root row
+    dl = next(t for t in fig.data if t.name == "deadline")
+    assert mine[0] in list(dl.y)

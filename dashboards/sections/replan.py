@@ -257,6 +257,7 @@ def section_replan(
     )  # fmt: skip
     t = c2.time_input("Now: time", value=default_now.time(), key="rp_now_time", step=900)
     now = datetime.combine(d, t)
+    st.caption(f"Now (plan time): {now:%a %d.%m. %H:%M}")
     mode = c3.radio(
         "How",
         ["replan", "repair"],

@@ -182,15 +182,16 @@ def section_working_time(
                 st.rerun()
         bad = st.session_state.get("wt_issues")
         if bad:
+            lines = [
+                f"- sheet '{i['sheet']}'"
+                + (f", row {i['row']}" if i.get("row") else "")
+                + (f", column '{i['column']}'" if i.get("column") else "")
+                + f": {i['message']}"
+                for i in bad[:10]
+            ]
             st.error(
                 f"The working time was not applied: {len(bad)} problem(s). "
-                "The plant in use is unchanged."
-            )
-            st.dataframe(
-                pd.DataFrame(bad, columns=["sheet", "row", "column", "message"]).fillna(""),
-                hide_index=True,
-                width="stretch",
-                key=f"wt_issues_{key}",
+                "The plant in use is unchanged.\n\n" + "\n".join(lines)
             )
         elif changed:
             st.caption("Edited: press **Apply working time** to check and use it, then plan.")
