@@ -13,10 +13,14 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("streamlit")
+from streamlit import config as st_config  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboards" / "app.py")
 pytestmark = pytest.mark.slow
+# as in .streamlit/config.toml, whatever the working directory: no script "magic" (its
+# ast.parse can race with the background planner's torch import on CPython 3.11)
+st_config.set_option("runner.magicEnabled", False)
 
 
 @pytest.fixture
