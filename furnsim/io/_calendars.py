@@ -189,22 +189,38 @@ def _exceptions(ctx: _Ctx, t: Table, cal_ids: set[str]) -> list[CalendarExceptio
         else:
             working = _flag(ctx, t, r, "working", default=True)
         ok = a is not None and b is not None and working is not None
-        if cid is not None and cid not in cal_ids:
-            ctx.add(
-                f"unknown calendar {cid!r}{_suggest(cid, cal_ids)}{_known('calendars', cal_ids)}",
-                t.loc(r.number, "calendar"),
-            )
+        if cid is not None and not _known_id(ctx, t, r, "calendar", cid, cal_ids, "calendars"):
             ok = False
-        if a is not None and b is not None and not b > a:
-            ctx.add(
-                f"'to' ({b:%Y-%m-%d %H:%M}) must be after 'from' ({a:%Y-%m-%d %H:%M})",
-                t.loc(r.number, "to"),
-            )
+        if not _span_ok(ctx, t, r, a, b):
             ok = False
         if ok:
             assert a is not None and b is not None and working is not None
             out.append(CalendarException(cid, a, b, working, source=t.loc(r.number)))
     return out
+
+
+def _known_id(
+    ctx: _Ctx, t: Table, r: Any, col: str, value: str, known: set[str], what: str
+) -> bool:
+    """True when ``value`` is one of ``known``; otherwise an error at the row's ``col``."""
+    if value in known:
+        return True
+    ctx.add(
+        f"unknown {col} {value!r}{_suggest(value, known)}{_known(what, known)}",
+        t.loc(r.number, col),
+    )
+    return False
+
+
+def _span_ok(ctx: _Ctx, t: Table, r: Any, a: Any, b: Any) -> bool:
+    """False (with an error at 'to') when both ends are read and 'to' is not after 'from'."""
+    if a is not None and b is not None and not b > a:
+        ctx.add(
+            f"'to' ({b:%Y-%m-%d %H:%M}) must be after 'from' ({a:%Y-%m-%d %H:%M})",
+            t.loc(r.number, "to"),
+        )
+        return False
+    return True
 
 
 def _downtime(ctx: _Ctx, t: Table, machines: set[str]) -> list[Downtime]:
@@ -215,17 +231,9 @@ def _downtime(ctx: _Ctx, t: Table, machines: set[str]) -> list[Downtime]:
         mid = ctx.text(t, r, "machine")
         a, b = _dt(ctx, t, r, "from"), _dt(ctx, t, r, "to")
         ok = mid is not None and a is not None and b is not None
-        if mid is not None and mid not in machines:
-            ctx.add(
-                f"unknown machine {mid!r}{_suggest(mid, machines)}{_known('machines', machines)}",
-                t.loc(r.number, "machine"),
-            )
+        if mid is not None and not _known_id(ctx, t, r, "machine", mid, machines, "machines"):
             ok = False
-        if a is not None and b is not None and not b > a:
-            ctx.add(
-                f"'to' ({b:%Y-%m-%d %H:%M}) must be after 'from' ({a:%Y-%m-%d %H:%M})",
-                t.loc(r.number, "to"),
-            )
+        if not _span_ok(ctx, t, r, a, b):
             ok = False
         if ok:
             assert mid is not None and a is not None and b is not None
