@@ -406,7 +406,9 @@ def replan(
     inst = situated(new_inst, sit)
     from furnsim.replan.situation import compile_situation
 
-    compile_situation(sit, inst.compiled)  # bad state / pins: DataError before planning
+    cs = compile_situation(sit, inst.compiled)  # bad state / pins: DataError before planning
+    if inst.compiled.has_assembly:
+        new_state.kits = cs.kits  # the kits in the buffers at now (after the events)
     t_setup = time.perf_counter()
     anticipatory = bool(options.pop("anticipatory_setups", prev.anticipatory_setups))
 
