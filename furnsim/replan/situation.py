@@ -59,6 +59,9 @@ class Pin:
             d["start"] = self.start
         if self.frozen:
             d["frozen"] = True
+            for k in ("planned_setup_start", "planned_start"):
+                if getattr(self, k) is not None:
+                    d[k] = getattr(self, k)
         return d
 
 
