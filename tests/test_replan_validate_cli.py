@@ -136,7 +136,7 @@ def test_pinned_operation_moved_is_caught(replanned):
 
     res = _validate(_tampered(tmp, d, "pin.json", edit), out)
     assert res.exit_code == 1, res.output
-    assert "pin" in res.output and f"is pinned to" in res.output
+    assert "pin" in res.output and "is pinned to" in res.output
 
 
 def test_operation_in_the_outage_is_caught(replanned):
