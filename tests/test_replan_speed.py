@@ -119,3 +119,24 @@ def test_ppo_guard_from_the_state(demo_case):
     assert r.valid
     assert "policy_cost" in r.details and "best_rule_cost" in r.details
     assert r.cost == pytest.approx(min(r.details["policy_cost"], r.details["best_rule_cost"]))
+
+
+def test_workers_default(monkeypatch):
+    from furnsim.replan.fast import MIN_OPS_FOR_WORKERS, default_workers
+
+    monkeypatch.setenv("FURNSIM_REPLAN_WORKERS", "1")
+    assert default_workers(10_000) == 1
+    monkeypatch.setenv("FURNSIM_REPLAN_WORKERS", "2")
+    assert default_workers(10) == 2
+    monkeypatch.delenv("FURNSIM_REPLAN_WORKERS")
+    assert default_workers(MIN_OPS_FOR_WORKERS - 1) == 1  # too little work for a fork
+    import threading
+
+    ev = threading.Event()
+    t = threading.Thread(target=ev.wait)
+    t.start()
+    try:  # a threaded process (an API server) never forks
+        assert default_workers(10_000) == 1
+    finally:
+        ev.set()
+        t.join()

@@ -24,6 +24,7 @@ import math
 import multiprocessing as mp
 import os
 import threading
+import time
 from typing import Any
 
 from furnsim.goals import Goal, get_goal, partial_cost
@@ -133,15 +134,29 @@ def best_rule_from_state(
         proc = ctx.Process(target=_child, args=(tx, (instance, theirs, *args)), daemon=True)
         proc.start()
         tx.close()
+        t0 = time.perf_counter()
         r1, b1 = _run(instance, mine, *args)
+        # its share takes about as long as ours: never wait for a stuck process forever
+        wait = max(60.0, 10.0 * (time.perf_counter() - t0))
+        status: str = "error"
+        payload: Any = "the second process did not answer in time"
         try:
-            status, payload = rx.recv()
+            if rx.poll(wait):
+                status, payload = rx.recv()
         except EOFError:
-            status, payload = "error", "the second process ended without an answer"
-        proc.join(timeout=5)
-        if status != "ok":  # run its share here instead
-            payload = _run(instance, theirs, *args)
-        r2, b2 = payload
+            payload = "the second process ended without an answer"
+        if proc.is_alive():
+            proc.join(timeout=5)
+        if proc.is_alive():
+            proc.kill()
+            proc.join(timeout=5)
+        rx.close()
+        r2: list[tuple[str, float, str | None]]
+        b2: tuple[str, float, Schedule] | None
+        if status == "ok":
+            r2, b2 = payload
+        else:  # run its share here instead
+            r2, b2 = _run(instance, theirs, *args)
         results = r1 + r2
         bests = [b for b in (b1, b2) if b is not None]
     else:
