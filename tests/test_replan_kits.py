@@ -317,6 +317,25 @@ def test_rush_order_and_cancel_with_kits(k2):
     assert r.instance.situation.state.kits == []
 
 
+def test_env_resets_from_a_kit_state():
+    pytest.importorskip("gymnasium")
+    from furnsim.env import FurnitureShopEnv as ShopEnv
+    from furnsim.replan import situated
+
+    inst = subasm()
+    st = ShopState.from_dict(SUB_STATE)
+    env = ShopEnv(instance=inst, reward_scale=1.0, skip_single=False)
+    obs, info = env.reset(options={"state": SUB_STATE})
+    assert info["time"] >= 12.0
+    done = False
+    while not done:
+        a = int(np.flatnonzero(env.action_masks())[0])
+        obs, r, done, _, info = env.step(a)
+    sched = env.schedule()
+    assert validate(sched, situated(inst, st)) == []
+    assert (_row(sched, "O1/R")["start"], _row(sched, "O1/R")["end"]) == (16, 21)
+
+
 # -- property: random BOM plants x random now ----------------------------------------------------
 SETTINGS = settings(
     max_examples=int(_SOAK or "60"),
@@ -336,8 +355,11 @@ RULES = st.sampled_from(["FIFO", "SPT", "EDD", "ATC", "KIT", "BUFFER", "MWKR"])
     frac=st.floats(0.0, 1.0),
     pick=st.integers(0, 10_000),
     npins=st.integers(0, 3),
+    down=st.one_of(st.none(), st.tuples(st.integers(0, 20), st.floats(1, 30))),
 )
-def test_random_bom_replan_is_valid_and_keeps_state_and_pins(inst, rule, other, frac, pick, npins):
+def test_random_bom_replan_is_valid_and_keeps_state_and_pins(
+    inst, rule, other, frac, pick, npins, down
+):
     prev, sim = run_policy(inst, get_rule(rule))
     assume(sim.deadlock is None)
     now = float(frac * prev.makespan)
@@ -357,7 +379,19 @@ def test_random_bom_replan_is_valid_and_keeps_state_and_pins(inst, rule, other, 
         job, step = prev.job_ids[int(prev.op_job[o])], int(prev.op_step[o]) + 1
         if all((p["job"], p["step"]) != (job, step) for p in pins):
             pins.append({"job": job, "step": step, "machine": prev.machine_ids[prev.op_machine[o]]})
-    r = replan(inst, prev, now, method=f"rule:{other}", pins=pins)
+    ev, broken = [], -1
+    if down is not None:  # a machine breaks down at now
+        broken = down[0] % len(prev.machine_ids)
+        ev = [
+            {
+                "type": "breakdown",
+                "machine": prev.machine_ids[broken],
+                "from": now,
+                "to": now + down[1],
+            }
+        ]
+        pins = [p for p in pins if p["machine"] != prev.machine_ids[broken]]
+    r = replan(inst, prev, now, ev, method=f"rule:{other}", pins=pins)
     event(f"replan: {'deadlock' if r.deadlock else 'complete'}")
     if r.deadlock is not None:
         return
@@ -368,8 +402,17 @@ def test_random_bom_replan_is_valid_and_keeps_state_and_pins(inst, rule, other, 
     for o in np.flatnonzero(prev.times["setup_start"] < now).tolist():
         n = key[(prev.job_ids[prev.op_job[o]], int(prev.op_step[o]))]
         assert ns.op_machine[n] == prev.op_machine[o]
-        for f in ("setup_start", "setup_end", "start", "end"):
-            assert ns.times[f][n] == prev.times[f][o], f
+        assert ns.times["setup_start"][n] == prev.times["setup_start"][o]
+        if prev.op_machine[o] != broken:  # (the broken machine's running op pauses)
+            for f in ("setup_end", "start", "end"):
+                assert ns.times[f][n] == prev.times[f][o], f
+    if down is not None:  # nothing new on the broken machine during its outage
+        fixed = r.instance.situation.state.by_key()
+        for n in np.flatnonzero(ns.op_machine == broken).tolist():
+            if (ns.job_ids[ns.op_job[n]], int(ns.op_step[n]) + 1) in fixed:
+                continue
+            for a, b in [*ns.op_segments(n), *ns.op_setup_segments(n)]:
+                assert not (a < now + down[1] - 1e-6 and b > now + 1e-6 and b - a > 1e-6)
     for p in pins:
         n = key[(p["job"], p["step"] - 1)]
         assert ns.machine_ids[ns.op_machine[n]] == p["machine"]
