@@ -46,7 +46,7 @@ V1 = "window,group,orders"
 def _label(r: dict) -> str:
     """``best-rule`` or ``lns[neighbourhoods]`` (records without the field are V1)."""
     if r["method"] != "lns":
-        return r["method"]
+        return str(r["method"])
     return f"lns[{r.get('neighbourhoods') or V1}]"
 
 
@@ -65,19 +65,23 @@ def run(
     passes: int | None = None,
     extra: int = 5,
     neighbourhoods: str | None = None,
+    cpsat: bool = False,
 ) -> None:
     from rl_eval import HELD_OUT_SEED, held_out_weeks
 
     from furnsim.plan import plan
 
     budget = _budget(time_limit, passes)
-    nb = neighbourhoods or V1
+    variants = (neighbourhoods or V1).split(";")
+    methods = [("best-rule", None)] + [("lns", v) for v in variants]
+    if cpsat:
+        methods.append(("cpsat", None))
     done = {(r["goal"], r["seed"], _label(r), r["budget"]) for r in _read(out)}
     weeks = held_out_weeks(n_weeks)
     for goal in goals:
         for i, w in enumerate(weeks):
             s = HELD_OUT_SEED + i
-            for method in ("best-rule", "lns"):
+            for method, nb in methods:
                 label = method if method != "lns" else f"lns[{nb}]"
                 if (goal, s, label, budget) in done:
                     continue
@@ -91,8 +95,10 @@ def run(
                     )
                 load = os.getloadavg()[0]
                 t0, c0 = time.perf_counter(), time.process_time()
-                if method == "lns":
+                if method == "lns" and nb:
                     opts["neighbourhoods"] = nb.split(",")
+                if method == "cpsat":
+                    opts = {"workers": 1}  # the same single core as the others
                 res = plan(w, goal, method, seed=seed, time_limit=time_limit, **opts)
                 rec = {
                     "goal": goal,
@@ -111,13 +117,15 @@ def run(
                     "cpu_s": round(time.process_time() - c0, 2),
                     "load1": round(load, 2),
                     "details": {
-                        k: v for k, v in res.details.items() if k in ("lns", "search", "best_rule")
+                        k: v
+                        for k, v in res.details.items()
+                        if k in ("lns", "search", "best_rule", "source", "status")
                     },
                 }
                 with out.open("a", encoding="utf-8") as f:
                     f.write(json.dumps(rec) + "\n")
                 print(
-                    f"{goal:<13} {s} {method:<9} {res.cost:>12,.2f} valid={res.valid} "
+                    f"{goal:<13} {s} {label:<9} {res.cost:>12,.2f} valid={res.valid} "
                     f"{rec['wall_s']:.1f}s cpu {rec['cpu_s']:.1f}s load {load:.1f}",
                     flush=True,
                 )
@@ -215,7 +223,14 @@ def main(argv: list[str] | None = None) -> None:
         "--passes", type=int, default=None, help="equal passes instead (load-independent)"
     )
     ap.add_argument("--extra", type=int, default=5, help="noisy: passes beyond --passes")
-    ap.add_argument("--neighbourhoods", default=None, help=f"lns neighbourhoods (default {V1})")
+    ap.add_argument(
+        "--neighbourhoods",
+        default=None,
+        help=f"lns neighbourhoods (default {V1}); several variants separated by ';'",
+    )
+    ap.add_argument(
+        "--cpsat", action="store_true", help="also run CP-SAT (1 worker) with the same budget"
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--summary", action="store_true", help="only print the tables")
@@ -230,7 +245,17 @@ def main(argv: list[str] | None = None) -> None:
         goals = [g.strip() for g in a.goals.split(",") if g.strip()]
         if a.time_limit is None and a.passes is None:
             a.time_limit = 60.0
-        run(goals, a.weeks, a.time_limit, a.out, a.seed, a.passes, a.extra, a.neighbourhoods)
+        run(
+            goals,
+            a.weeks,
+            a.time_limit,
+            a.out,
+            a.seed,
+            a.passes,
+            a.extra,
+            a.neighbourhoods,
+            a.cpsat,
+        )
     print(summary(a.out))
 
 

@@ -50,9 +50,11 @@ from furnsim.sim import Decision, Schedule, Simulator
 __all__ = ["DEFAULT_NEIGHBOURHOODS", "NEIGHBOURHOODS", "LnsResult", "lns"]
 
 #: the neighbourhood kinds (``neighbourhoods=`` picks some; ``details["moves"]`` counts them)
-NEIGHBOURHOODS = ("window", "group", "orders", "restart")
+NEIGHBOURHOODS = ("window", "group", "orders", "restart", "cpsat")
 #: the default: ``restart`` (a noisy pass of the base rule from scratch) did not help on the
-#: benchmark weeks (docs/optimizer.md), so it is available but off
+#: benchmark weeks (docs/optimizer.md), so it is available but off; ``cpsat`` (CP-SAT on a
+#: time window / work center, furnsim.solvers.cpsat.window) costs seconds per move on a demo
+#: week and has not (yet) shown a gain at equal time there, so it is off by default too
 DEFAULT_NEIGHBOURHOODS = ("window", "group", "orders")
 _SUFFIX = ("incumbent", "rule")
 
@@ -77,6 +79,7 @@ class LnsResult:
     seconds: float
     history: list[tuple[int, float, float]]  # (iteration, seconds, best cost) at each new best
     moves: dict[str, dict[str, int]]  # per neighbourhood / suffix mode: tried, improved
+    # (``cpsat`` also: solved, no_solution, solve_ms, build_ms)
 
 
 class _Decoder:
@@ -103,10 +106,13 @@ class _Decoder:
         choose: Callable[[Simulator, Decision, int], int | None],
         prefix: list[int] | None = None,
         k: int = 0,
+        on_stall: Callable[[Decision], int] | None = None,
     ) -> _Plan | None:
         """A full run; ``prefix[:k]`` replayed, then ``choose(sim, decision, index)``.
 
-        None when the run deadlocked (or a replayed choice is no longer legal)."""
+        ``choose`` returning None makes the machine wait; where waiting would stall the shop,
+        ``on_stall(decision)`` picks a job instead (without it the run fails). None when the
+        run deadlocked (or a replayed choice is no longer legal)."""
         from furnsim.goals import cost
 
         sim = self.sim
@@ -123,6 +129,16 @@ class _Decoder:
                     j = None
             else:
                 j = choose(sim, d, i)
+            if j is None and on_stall is not None and (prefix is None or i >= k):
+                try:
+                    choices.append(-1)
+                    d = wait()
+                except RuntimeError:
+                    j = on_stall(d)
+                    choices[-1] = int(j)
+                    d = dispatch(j)
+                i += 1
+                continue
             choices.append(-1 if j is None else int(j))
             d = wait() if j is None else dispatch(j)
             i += 1
@@ -163,6 +179,8 @@ def lns(
     validate_incumbents: bool = True,
     neighbourhoods: tuple[str, ...] | list[str] | None = None,
     progress: Callable[[str, float], None] | None = None,
+    cp_time: float = 1.0,
+    cp_window: tuple[float, float] = (0.05, 0.2),
 ) -> LnsResult:
     """Improve a plan of ``instance`` for ``goal`` by large-neighbourhood search (module doc).
 
@@ -172,6 +190,12 @@ def lns(
     result depends only on the instance, goal, options and ``seed``. ``start`` (a schedule,
     e.g. a CP-SAT or earlier plan) only sets the cost to beat: the search itself starts from
     the best rule / policy run, and ``start`` is returned when nothing cheaper is found.
+
+    Neighbourhoods are drawn with weights ``(1 + improved) / (1 + tried)`` (success rate,
+    start 1). ``cp_time``: deterministic CP-SAT budget of one ``cpsat`` move (one worker;
+    with a ``time_limit`` also capped at 3 × that in wall seconds, so only the
+    ``iterations`` mode is reproducible then); ``cp_window``: its window's width as a range
+    of fractions of the horizon.
     """
     from furnsim.goals import cost, get_goal
     from furnsim.rules import NoValidPlan, best_rule, get_rule
@@ -241,6 +265,8 @@ def lns(
     wc_with_ops = np.unique(ci.op_wc)
     moves = {n: {"tried": 0, "improved": 0} for n in (*NEIGHBOURHOODS, *_SUFFIX)}
     weights = {"incumbent": 1.0, "rule": 1.0}
+    window_model: Any = None  # the CP model for "cpsat" moves, built at the first one
+    cp_stats: dict[str, float] = {"solved": 0, "no_solution": 0, "seconds": 0.0, "build_s": 0.0}
     history: list[tuple[int, float, float]] = [(0, time.perf_counter() - t0, best.cost)]
     improvements = 0
     longest = 0.0
@@ -254,7 +280,8 @@ def lns(
         t1 = time.perf_counter()
         it += 1
         # -- draw the neighbourhood (every draw is taken in the same order each iteration) --
-        kind = kinds[int(rng.integers(len(kinds)))]
+        kw = np.array([(1.0 + moves[n]["improved"]) / (1.0 + moves[n]["tried"]) for n in kinds])
+        kind = kinds[int(rng.choice(len(kinds), p=kw / kw.sum()))]
         wsum = weights["incumbent"] + weights["rule"]
         suffix = "incumbent" if rng.random() < weights["incumbent"] / wsum else "rule"
         n_dec = len(cur.choices)
@@ -277,12 +304,61 @@ def lns(
             first = float(np.min(cur.key[ops])) if ops.size else t_start
             k = int(np.searchsorted(cur.times, min(first, t_start), side="left"))
             t_end = math.inf
+        elif kind == "cpsat":
+            t_end = t_start + horizon * float(rng.uniform(*cp_window))
+            if rng.random() >= 0.5:
+                group_wc = -1  # the whole window, else only work center group_wc
         elif kind == "restart":
             # a noisy pass of the base rule from the start (as rules.search_noisy): diversity
             k, t_end, suffix, p_noise = 0, math.inf, "rule", eps / 2
         sub = np.random.default_rng(rng.integers(2**63))
+        seqs: dict[int, np.ndarray] = {}
+        ptr: dict[int, int] = {}
+        if kind == "cpsat":
+            cp_seed = int(sub.integers(2**31))
+            if time_limit is not None and time_limit - (time.perf_counter() - t0) < 3 * cp_time:
+                it -= 1
+                kinds = tuple(n for n in kinds if n != "cpsat") or kinds
+                if kinds == ("cpsat",):
+                    break
+                continue
+            tc = time.perf_counter()
+            from furnsim.solvers.cpsat.window import WindowModel
+
+            if window_model is None:
+                say("lns: building the CP-SAT window model", frac())
+                window_model = WindowModel(
+                    instance,
+                    g,
+                    buffers=buffers,
+                    anticipatory_setups=anticipatory_setups,
+                    horizon=1.5 * float(np.nanmax(cur.schedule.times["leave"])),
+                )
+                cp_stats["build_s"] = time.perf_counter() - tc
+            wr = window_model.solve(
+                cur.schedule,
+                t_start,
+                t_end,
+                wc=None if group_wc < 0 else group_wc,
+                deterministic_time=cp_time,
+                wall_time=3 * cp_time if time_limit is not None else None,
+                seed=cp_seed,
+            )
+            cp_stats["seconds"] += time.perf_counter() - tc
+            if wr.key is None or wr.machine is None:
+                cp_stats["no_solution"] += 1
+                moves[kind]["tried"] += 1
+                longest = max(longest, time.perf_counter() - t1)
+                continue
+            else:
+                cp_stats["solved"] += 1
+                key = wr.key
+                seqs = WindowModel.sequences(wr.key, wr.machine)
+                ptr = dict.fromkeys(seqs, 0)
+            k = int(np.searchsorted(cur.times, t_start, side="left"))
+            t_end, suffix = math.inf, "incumbent"
         moves[kind]["tried"] += 1
-        if kind != "restart":
+        if kind not in ("restart", "cpsat"):
             moves[suffix]["tried"] += 1
 
         def choose(
@@ -297,8 +373,22 @@ def lns(
             p_noise: float = p_noise,
             key: np.ndarray = key,
             sub: np.random.Generator = sub,
-        ) -> int:
+            seqs: dict[int, np.ndarray] = seqs,
+            ptr: dict[int, int] = ptr,
+        ) -> int | None:
             c = d.candidates
+            if kind == "cpsat" and seqs:
+                # follow CP-SAT's machine sequences, waiting for the next operation
+                seq = seqs.get(d.machine)
+                if seq is not None:
+                    p = ptr[d.machine]
+                    while p < seq.size and sim.rec_machine[seq[p]] >= 0:
+                        p += 1
+                    ptr[d.machine] = p
+                    if p < seq.size:
+                        hit = np.flatnonzero(d.ops == seq[p])
+                        return int(c[hit[0]]) if hit.size else None
+                return _lexkey(c, key[d.ops])
             if c.size == 1:
                 return int(c[0])
             if d.time < t_end:
@@ -310,13 +400,16 @@ def lns(
                     and sub.random() < p_noise
                 ):
                     return int(c[sub.integers(c.size)])
-                if kind == "orders":
+                if kind in ("orders", "cpsat"):
                     return _lexkey(c, key[d.ops])
             if suffix == "incumbent":
                 return _lexkey(c, key[d.ops])
             return rule.choose(sim, d)
 
-        cand = dec.run(choose, cur.choices, k)
+        def stall(d: Decision, key: np.ndarray = key) -> int:
+            return _lexkey(d.candidates, key[d.ops])
+
+        cand = dec.run(choose, cur.choices, k, on_stall=stall if kind == "cpsat" else None)
         longest = max(longest, time.perf_counter() - t1)
         if cand is None:
             continue
@@ -332,11 +425,18 @@ def lns(
             best = cand
             improvements += 1
             moves[kind]["improved"] += 1
-            if kind != "restart":
+            if kind not in ("restart", "cpsat"):
                 moves[suffix]["improved"] += 1
                 weights[suffix] += 1.0
             history.append((it, time.perf_counter() - t0, best.cost))
             say(f"lns: iteration {it}, cost {best.cost:,.2f}", frac())
+    if "cpsat" in moves and moves["cpsat"]["tried"]:
+        moves["cpsat"].update(
+            solved=int(cp_stats["solved"]),
+            no_solution=int(cp_stats["no_solution"]),
+            solve_ms=int(1000 * cp_stats["seconds"]),
+            build_ms=int(1000 * cp_stats["build_s"]),
+        )
     schedule = best.schedule
     final_cost = best.cost
     if outside is not None and outside[0] < final_cost:
