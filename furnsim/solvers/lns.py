@@ -130,11 +130,12 @@ class _Decoder:
             else:
                 j = choose(sim, d, i)
             if j is None and on_stall is not None and (prefix is None or i >= k):
+                here = d
                 try:
                     choices.append(-1)
                     d = wait()
-                except RuntimeError:
-                    j = on_stall(d)
+                except RuntimeError:  # waiting would stall the shop
+                    j = on_stall(here)
                     choices[-1] = int(j)
                     d = dispatch(j)
                 i += 1
