@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from furnsim.sim.state import SimState
+
 __all__ = ["SUPPORTED", "IncrementalCost"]
 
 _EPS = 1e-9
@@ -101,7 +103,8 @@ class IncrementalCost:
             raise ValueError(
                 "IncrementalCost does not keep kit holdings: the instance has assemblies"
             )
-        self.sim = sim
+        # the typed read seam of the simulator (furnsim/sim/state.py)
+        self.sim = sim if isinstance(sim, SimState) else sim.state
         self.ci = ci
         n_o = ci.n_ops
         self.n_m = ci.n_machines
