@@ -205,3 +205,14 @@ def test_static_fields_have_their_documented_shapes(instances):
     assert kids.size
     k = int(kids[0])
     assert st_.op_next_wc[st_.job_last[k]] == st_.op_wc[st_.job_first[st_.job_parent[k]]]
+
+
+@pytest.mark.skipif(not _kernels.HAVE_NUMBA, reason="numba not installed")
+def test_compiled_pairwise_sum_is_numpys_sum():
+    """The kernel's means are numpy's to the bit (numpy sums pairwise, not left to right)."""
+    rng = np.random.default_rng(5)
+    for n in [*range(0, 300), 1000, 1952, 4097]:
+        a = rng.standard_normal(n) * 10 ** rng.uniform(-6, 6, n)
+        assert _kernels.pairwise_sum(a, 0, n) == a.sum(), n
+        if n:
+            assert _kernels.pairwise_sum(a, 0, n) / n == a.mean(), n

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["HAVE_NUMBA", "features_kernel"]
+__all__ = ["HAVE_NUMBA", "features_kernel", "pairwise_sum"]
 
 TIE_TOL = 1e-9  # furnsim.rules.TIE_TOL
 _EPS = 1e-9
@@ -42,6 +42,75 @@ def _jit(fn: Any) -> Any:
     if numba is None:
         return fn
     return numba.njit(cache=True, nogil=True)(fn)
+
+
+@_jit
+def _pw_block(a: Any, lo: int, n: int) -> float:  # pragma: no cover - compiled
+    """numpy's pairwise sum of at most 128 values (8 accumulators)."""
+    if n < 8:
+        res = -0.0
+        for i in range(n):
+            res += a[lo + i]
+        return res
+    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
+    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+    i = 8
+    lim = n - (n % 8)
+    while i < lim:
+        r0 += a[lo + i]
+        r1 += a[lo + i + 1]
+        r2 += a[lo + i + 2]
+        r3 += a[lo + i + 3]
+        r4 += a[lo + i + 4]
+        r5 += a[lo + i + 5]
+        r6 += a[lo + i + 6]
+        r7 += a[lo + i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[lo + i]
+        i += 1
+    return res
+
+
+@_jit
+def pairwise_sum(a: Any, lo: int, n: int) -> float:  # pragma: no cover - compiled
+    """``a[lo:lo + n].sum()`` in numpy's own order (pairwise: blocks of at most 128 summed
+    with 8 accumulators, halves split at a multiple of 8), so a mean computed here is
+    bit-identical to ``ndarray.mean``. Iterative (numba does not cache recursive functions)."""
+    if n <= 128:
+        return _pw_block(a, lo, n)
+    # post-order walk of numpy's recursion: stack of (lo, n, stage), stack of partial sums
+    s_lo = np.empty(64, dtype=np.int64)
+    s_n = np.empty(64, dtype=np.int64)
+    s_stage = np.empty(64, dtype=np.int64)
+    vals = np.empty(64)
+    top = 0
+    nv = 0
+    s_lo[0], s_n[0], s_stage[0] = lo, n, 0
+    while top >= 0:
+        cl, cn = s_lo[top], s_n[top]
+        if cn <= 128:
+            vals[nv] = _pw_block(a, cl, cn)
+            nv += 1
+            top -= 1
+            continue
+        n2 = cn // 2
+        n2 -= n2 % 8
+        stage = s_stage[top]
+        if stage == 0:
+            s_stage[top] = 1
+            top += 1
+            s_lo[top], s_n[top], s_stage[top] = cl, n2, 0
+        elif stage == 1:
+            s_stage[top] = 2
+            top += 1
+            s_lo[top], s_n[top], s_stage[top] = cl + n2, cn - n2, 0
+        else:
+            vals[nv - 2] = vals[nv - 2] + vals[nv - 1]
+            nv -= 1
+            top -= 1
+    return vals[0]
 
 
 @_jit
@@ -175,12 +244,16 @@ def features_kernel(
     cap: Any,
     cap_ext: Any,
     winq_w: Any,  # (n_wc,) queue work per machine of each candidate's next work center
-    atcs_base: Any,  # (k,) log(w) - log(max(p, eps)) (numpy)
+    atcs_logw: Any,  # (k,) log(priority) of the candidates (numpy's log)
+    atcs_logp: Any,  # (k,) log(max(p, eps)) (numpy's log)
     until_due: Any,  # (k,) minutes (working minutes) until each candidate's deadline
-    s_bar: float,  # mean raw setup of the candidates (numpy mean)
-    p_bar: float,  # max(mean p, eps)
+    job_state: Any,  # state (n_jobs,)
+    machine_state: Any,  # state (n_machines,)
+    steps: int,
+    wc_n_machines: Any,  # (n_wc,)
+    c: Any,  # (9,) float32 out: the context (CONTEXT_FEATURES, n_cand = k)
 ) -> float:  # pragma: no cover - compiled
-    """Fill f[:, :23] and wload; returns the top load (max(wload), at least 1e-9)."""
+    """Fill f[:, :23], c and wload; returns the top load (max(wload), at least 1e-9)."""
     k = jobs.shape[0]
     n_ops = op_job.shape[0]
     # pending load per work center, in operation order (== np.bincount with weights)
@@ -197,6 +270,14 @@ def features_kernel(
     if not top > 1e-9:
         top = 1e-9
     proc = np.empty(k)
+    s_raws = np.empty(k)
+    for i in range(k):
+        proc[i] = op_proc[ops[i], m]
+        s_raws[i] = setup_time[m, cur, op_setup[ops[i]]]
+    s_bar = pairwise_sum(s_raws, 0, k) / k  # == numpy's s.mean()
+    p_bar = pairwise_sum(proc, 0, k) / k
+    if not p_bar > _EPS:
+        p_bar = _EPS if p_bar == p_bar else p_bar
     slack = np.empty(k)
     rem = np.empty(k)
     akeys = np.empty((2, k))
@@ -206,10 +287,9 @@ def features_kernel(
     for i in range(k):
         o = ops[i]
         j = jobs[i]
-        p = op_proc[o, m]
-        proc[i] = p
+        p = proc[i]
         need = op_setup[o]
-        s_raw = setup_time[m, cur, need]
+        s_raw = s_raws[i]
         s = s_raw
         if s != s:
             s = 0.0
@@ -270,7 +350,7 @@ def features_kernel(
                 mx = v
         f[i, 18] = mx / top
         # ATCS keys (furnsim.rules._atc_keys, k = 2, k_s = 1)
-        base = atcs_base[i]
+        base = atcs_logw[i] - atcs_logp[i]
         if s_bar > _EPS:
             base = base - s_raw / (1.0 * s_bar)
         sla = until_due[i] - r
@@ -296,10 +376,49 @@ def features_kernel(
     _lex_rank_pick(f, 19, 20, akeys, jobs)
     _lex_rank_pick(f, 21, 22, bkeys, jobs)
     for i in range(k):
-        for c in range(23):
-            x = f[i, c]
+        for col in range(23):
+            x = f[i, col]
             if x > 10.0:
-                f[i, c] = 10.0
+                f[i, col] = 10.0
             elif x < -10.0:
-                f[i, c] = -10.0
+                f[i, col] = -10.0
+    # context (furnsim.env.observations.CONTEXT_FEATURES)
+    fill = np.zeros(n_wc)
+    nb = 0
+    fmax = 0.0
+    for w in range(n_wc):
+        if bounded[w]:
+            fill[w] = wc_level[w] / cap[w]
+            nb += 1
+        if w == 0 or fill[w] > fmax or fill[w] != fill[w]:
+            fmax = fill[w]
+    n_unf = 0
+    n_late = 0
+    for j in range(job_state.shape[0]):
+        if job_state[j] != 5:  # DONE
+            n_unf += 1
+            if job_deadline[j] < t:
+                n_late += 1
+    n_m = machine_state.shape[0]
+    n_blk = 0
+    for q in range(n_m):
+        if machine_state[q] == 2:  # MBLOCKED
+            n_blk += 1
+    cc = np.empty(9)
+    cc[0] = k
+    cc[1] = fill[w_here]
+    cc[2] = pairwise_sum(fill, 0, n_wc) / max(nb, 1)
+    cc[3] = fmax if n_wc else 0.0
+    cc[4] = steps / max(n_ops, 1)
+    cc[5] = n_blk / n_m if n_m else 0.0
+    cc[6] = n_late / max(n_unf, 1)
+    cc[7] = wc_n_machines[w_here] / 10.0
+    cc[8] = wload[w_here] / top
+    for q in range(9):
+        x = np.float32(cc[q])
+        if x > 10.0:
+            x = np.float32(10.0)
+        elif x < -10.0:
+            x = np.float32(-10.0)
+        c[q] = x
     return top

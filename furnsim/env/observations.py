@@ -161,33 +161,26 @@ def candidate_features(
     w_here = int(st.machine_wc[m])
     if use_nb:
         f = np.empty((k, F), dtype=np.float32)
+        c = np.empty(len(CONTEXT_FEATURES), dtype=np.float32)
         cur = int(state.machine_setup[m])
-        p = st.op_proc[ops, m]
-        s_raw = st.setup_time[m, cur, st.op_setup[ops]]
         nl = ops < st.job_last[jobs]
         winq_w = _winq(sim, st, st.op_wc[ops[nl] + 1].tolist()) if nl.any() else _NO_WINQ
-        wload = np.empty(st.n_wc + 1)
-        top = features_kernel(
-            f, wload, jobs, ops, m, cur, float(t), P, st.n_wc, st.has_assembly, w_here,
-            st.op_proc, st.op_setup, st.setup_time, st.op_rem_work, st.op_rem_ops,
-            st.op_wc, st.op_volume, st.op_next_wc, st.op_next_vol, st.op_job, st.op_work,
-            st.route, st.job_deadline, st.job_last, state.job_op, state.job_arrive,
+        features_kernel(
+            f, np.empty(st.n_wc + 1), jobs, ops, m, cur, float(t), P, st.n_wc,
+            st.has_assembly, w_here, st.op_proc, st.op_setup, st.setup_time, st.op_rem_work,
+            st.op_rem_ops, st.op_wc, st.op_volume, st.op_next_wc, st.op_next_vol, st.op_job,
+            st.op_work, st.route, st.job_deadline, st.job_last, state.job_op, state.job_arrive,
             state.wc_level, st.bounded, st.cap, st.cap_ext, winq_w,
-            np.log(st.job_priority[jobs]) - np.log(np.maximum(p, _EPS)),
-            state.until(m, st.job_deadline[jobs]),
-            float(s_raw.mean()), max(float(p.mean()), _EPS),
+            np.log(st.job_priority[jobs]), np.log(np.maximum(st.op_proc[ops, m], _EPS)),
+            state.until(m, st.job_deadline[jobs]), state.job_state, state.machine_state,
+            state.steps, st.wc_n_machines, c,
         )  # fmt: skip
-    else:
-        f, wload, top = _features_numpy(sim, d, st, F)
+        if kit:
+            _kit_columns(sim, jobs, f, P)
+        return f, c
+    f, wload, top = _features_numpy(sim, d, st, F)
     if kit:
-        from furnsim.sim.kits import kit_features
-
-        share, missing, work = kit_features(sim, jobs)
-        n = len(CANDIDATE_FEATURES)
-        f[:, n] = share
-        f[:, n + 1] = missing / 10.0
-        f[:, n + 2] = work / P
-        np.clip(f[:, n:], -10.0, 10.0, out=f[:, n:])
+        _kit_columns(sim, jobs, f, P)
     fill = np.where(st.bounded, state.wc_level / st.cap, 0.0)
     nb = max(int(st.bounded.sum()), 1)
     unfinished = state.job_state != DONE
@@ -212,6 +205,17 @@ def candidate_features(
 
 _NO_WINQ = np.zeros(0)
 _EPS = 1e-9
+
+
+def _kit_columns(sim: Simulator, jobs: np.ndarray, f: np.ndarray, P: float) -> None:
+    from furnsim.sim.kits import kit_features
+
+    share, missing, work = kit_features(sim, jobs)
+    n = len(CANDIDATE_FEATURES)
+    f[:, n] = share
+    f[:, n + 1] = missing / 10.0
+    f[:, n + 2] = work / P
+    np.clip(f[:, n:], -10.0, 10.0, out=f[:, n:])
 
 
 def _features_numpy(
