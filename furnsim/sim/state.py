@@ -168,6 +168,7 @@ class SimState:
     __slots__ = (
         "_sim",
         "buffers",
+        "dispatch_log",
         "finish_arrive",
         "job_arrive",
         "job_op",
@@ -211,6 +212,8 @@ class SimState:
         self.rec: dict[str, np.ndarray] = sim.rec  # field -> (n_ops,) float64 times
         self.rec_machine: np.ndarray = sim.rec_machine  # (n_ops,) int64 machine or -1
         self.rec_setup_from: np.ndarray = sim.rec_setup_from  # (n_ops,) int64 setup changed from
+        # decisions taken: (time, machine, job) per dispatch, in order (appended by the engine)
+        self.dispatch_log: list[tuple[float, int, int]] = sim.dispatch_log
 
     @property
     def time(self) -> float:
