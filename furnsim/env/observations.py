@@ -339,25 +339,32 @@ class CandidateObservation(_CachedStatic):
         self._static = sim.state.static
 
     def empty(self) -> dict[str, np.ndarray]:
-        return {k: np.zeros(s.shape, np.float32) for k, s in self.space.spaces.items()}  # type: ignore[arg-type]
+        F = self.space["candidates"].shape[1]  # type: ignore[index]
+        return {
+            "candidates": np.zeros((self.K, F), np.float32),
+            "context": np.zeros(len(CONTEXT_FEATURES), np.float32),
+            "mask": np.zeros(self.K, np.float32),
+        }
 
     def __call__(self, sim: Simulator, d: Decision | None) -> dict[str, np.ndarray]:
         if d is None:
             self.slots = np.zeros(0, dtype=np.int64)
             return self.empty()
-        f, c = candidate_features(sim, d, self._static_for(sim), kit=self.kit)
+        f, c = candidate_features(sim, d, None, kit=self.kit)
         k = f.shape[0]
-        idx = np.arange(k)
+        obs = self.empty()
         if k > self.K:
             key = f[:, 0] + f[:, 1] + 0.1 * f[:, 5]
             key[(f[:, 20] > 0) | (f[:, 22] > 0)] = -np.inf  # always keep the teachers' picks
             idx = np.sort(np.argsort(key, kind="stable")[: self.K])
-        self.slots = d.candidates[idx]
-        obs = self.empty()
-        obs["candidates"][: idx.size] = f[idx]
+            self.slots = d.candidates[idx]
+            obs["candidates"][: idx.size] = f[idx]
+        else:
+            self.slots = d.candidates
+            obs["candidates"][:k] = f
         c[0] = min(k, self.K) / self.K
         obs["context"][:] = c
-        obs["mask"][: idx.size] = 1.0
+        obs["mask"][: self.slots.size] = 1.0
         return obs
 
     def mask(self) -> np.ndarray:
