@@ -209,7 +209,7 @@ class IncrementalCost:
             if n == self._n_log:
                 return _NONE
             ptr, rm, end = self._ptr, sim.rec_machine, self._job_end
-            out = []
+            out: list[int] = []
             for _, m, j in log[self._n_log :]:
                 o = int(ptr[j])
                 if o >= end[j] or rm[o] != m or self.seen_disp[o]:
