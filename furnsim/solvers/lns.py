@@ -317,7 +317,9 @@ def lns(
         ptr: dict[int, int] = {}
         if kind == "cpsat":
             cp_seed = int(sub.integers(2**31))
-            if time_limit is not None and time_limit - (time.perf_counter() - t0) < 3 * cp_time:
+            left = math.inf if time_limit is None else time_limit - (time.perf_counter() - t0)
+            # building the model costs many passes on a week: only with half the budget left
+            if left < 3 * cp_time or (window_model is None and left < 0.5 * (time_limit or 0)):
                 it -= 1
                 kinds = tuple(n for n in kinds if n != "cpsat") or kinds
                 if kinds == ("cpsat",):
@@ -342,7 +344,7 @@ def lns(
                 t_end,
                 wc=None if group_wc < 0 else group_wc,
                 deterministic_time=cp_time,
-                wall_time=3 * cp_time if time_limit is not None else None,
+                wall_time=min(3 * cp_time, left) if time_limit is not None else None,
                 seed=cp_seed,
             )
             cp_stats["seconds"] += time.perf_counter() - tc
