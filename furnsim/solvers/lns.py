@@ -18,7 +18,11 @@ start times. A neighbour is decoded as:
    *machine group* (only the machines of one work center, perturbed more strongly), or
    *order set* (a few jobs moved earlier or later in the priority list); optional:
    *restart* (no prefix: an ε-noisy pass of the base rule from scratch, as
-   ``rules.search_noisy``);
+   ``rules.search_noisy``) and *cpsat* (CP-SAT re-optimises the window, or one work center
+   in it, with the operations before it fixed and the machines after it fixed
+   (``furnsim.solvers.cpsat.window``); its machine sequences are then followed to the end,
+   a machine waiting for its next operation); the neighbourhood is drawn with weights
+   by success rate;
 3. **suffix** -- after the window the decisions follow either the *incumbent's priorities*
    (the candidate whose operation started earliest in the incumbent, i.e. the rest of the
    plan is kept as far as the shop allows) or the *base rule* (the best dispatching rule,
