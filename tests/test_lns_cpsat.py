@@ -73,6 +73,7 @@ def test_cpsat_neighbourhood_finds_the_ft06_optimum_the_rules_miss() -> None:
         inst,
         "speed",
         iterations=20,
+        time_limit=None,
         seed=0,
         start_ppo=False,
         neighbourhoods=("window", "cpsat"),
@@ -89,6 +90,7 @@ def test_cpsat_neighbourhood_is_reproducible() -> None:
     inst = ft06()
     kw = dict(
         iterations=10,
+        time_limit=None,
         seed=4,
         start_ppo=False,
         neighbourhoods=("window", "orders", "cpsat"),
@@ -114,6 +116,7 @@ def test_cpsat_neighbourhood_valid_and_never_worse_under_working_time(goal: str)
         inst,
         goal,
         iterations=4,
+        time_limit=None,
         seed=1,
         start_ppo=False,
         neighbourhoods=("cpsat",),

@@ -198,8 +198,8 @@ def lns(
 
     Neighbourhoods are drawn with weights ``(1 + improved) / (1 + tried)`` (success rate,
     start 1). ``cp_time``: deterministic CP-SAT budget of one ``cpsat`` move (one worker;
-    with a ``time_limit`` also capped at 3 × that in wall seconds, so only the
-    ``iterations`` mode is reproducible then); ``cp_window``: its window's width as a range
+    with a ``time_limit`` also capped by the time left, so a run that hits the limit is not
+    reproducible); ``cp_window``: its window's width as a range
     of fractions of the horizon.
     """
     from furnsim.goals import cost, get_goal
@@ -348,7 +348,7 @@ def lns(
                 t_end,
                 wc=None if group_wc < 0 else group_wc,
                 deterministic_time=cp_time,
-                wall_time=min(3 * cp_time, left) if time_limit is not None else None,
+                wall_time=left if time_limit is not None else None,
                 seed=cp_seed,
             )
             cp_stats["seconds"] += time.perf_counter() - tc
