@@ -237,6 +237,28 @@ def _print_kpis(res: Any) -> None:
     typer.echo(f"planned in {res.wall_time:.3f} s")
 
 
+WorkersOpt = typer.Option(
+    min=1,
+    max=256,
+    help="local processes for pass searches, portfolios and sweeps (a number of --passes "
+    "gives the same plan for any count; a time limit gives more passes)",
+)
+RayOpt = typer.Option(
+    help="run pass searches, portfolios and sweeps on a Ray cluster: auto (RAY_ADDRESS or a "
+    "new local instance) or ADDRESS; needs the scale extra (pip install 'furnsim[scale]')",
+)
+
+
+def _check_ray(ray: str | None) -> None:
+    if ray is None:
+        return
+    from importlib.util import find_spec
+
+    if find_spec("ray") is None:
+        typer.echo("--ray: Ray is not installed (pip install 'furnsim[scale]')", err=True)
+        raise typer.Exit(EXIT_DATA_ERROR)
+
+
 @app.command("plan")
 def plan_cmd(
     path: Annotated[
@@ -280,6 +302,8 @@ def plan_cmd(
     excel_slot: Annotated[
         int, typer.Option(min=1, max=1440, help="minutes per Gantt column in the Excel export")
     ] = 30,
+    workers: Annotated[int, WorkersOpt] = 1,
+    ray: Annotated[str | None, RayOpt] = None,
 ) -> None:
     """Plan the orders with a method and print the KPIs (exit 1 if the plan is not valid)."""
     from furnsim.goals import get_goal
@@ -296,16 +320,32 @@ def plan_cmd(
         raise typer.Exit(EXIT_DATA_ERROR)
     try:
         extra: dict[str, Any] = {}
+        _check_ray(ray)
         if passes is not None:
             ml = method.lower()
-            if passes < 1 or not (ml.startswith("ppo") or ml in ("best-rule", "lns")):
-                typer.echo("--passes: a number >= 1, with --method ppo, best-rule or lns", err=True)
+            if passes < 1 or not (
+                ml.startswith(("ppo", "portfolio:")) or ml in ("best-rule", "lns")
+            ):
+                typer.echo(
+                    "--passes: a number >= 1, with --method ppo, best-rule, lns or portfolio:...",
+                    err=True,
+                )
                 raise typer.Exit(EXIT_DATA_ERROR)
             # an exact number of passes: no time budget unless --time-limit gives one
             extra = {"samples": passes}
             if ml.startswith("ppo"):
                 extra["time_budget_s"] = time_limit
-        res = plan(inst, goal, method, buffers=buffers, seed=seed, time_limit=time_limit, **extra)
+        res = plan(
+            inst,
+            goal,
+            method,
+            buffers=buffers,
+            seed=seed,
+            time_limit=time_limit,
+            workers=workers,
+            ray=ray,
+            **extra,
+        )
     except (KeyError, ValueError) as e:
         typer.echo(f"--method: {e}", err=True)
         raise typer.Exit(EXIT_DATA_ERROR) from None
@@ -561,8 +601,21 @@ def evaluate_cmd(
     seed: Annotated[int, typer.Option()] = 0,
     time_limit: Annotated[float | None, typer.Option(help="seconds per cpsat / lns run")] = None,
     orders: Annotated[Path | None, typer.Option(help="orders file for every instance")] = None,
+    passes: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=10_000,
+            help="ppo / best-rule / lns: this many passes (reproducible; as plan --passes)",
+        ),
+    ] = None,
+    workers: Annotated[int, WorkersOpt] = 1,
+    ray: Annotated[str | None, RayOpt] = None,
 ) -> None:
-    """Run methods × instances; write KPIs/cost/validity/time and a markdown summary."""
+    """Run methods × instances; write KPIs/cost/validity/time and a markdown summary.
+
+    With --workers N (or --ray) the (instance, method) pairs run side by side; each is
+    planned as it would be alone, so fixed budgets (--passes, rules) give the same table."""
     from furnsim.evaluate import evaluate, expand_instances, summary_markdown
 
     paths = expand_instances(instances)
@@ -570,6 +623,17 @@ def evaluate_cmd(
         typer.echo(f"no instance matches {instances!r}", err=True)
         raise typer.Exit(EXIT_DATA_ERROR)
     mlist = [m.strip() for m in methods.split(",") if m.strip()]
+    from furnsim.planners import check_method
+
+    for m in mlist:
+        err = check_method(m)
+        if err is not None:
+            typer.echo(f"--methods: {err}", err=True)
+            raise typer.Exit(EXIT_DATA_ERROR)
+    _check_ray(ray)
+    extra: dict[str, Any] = {}
+    if passes is not None:
+        extra = {"passes": passes}
 
     def show(row: dict[str, Any]) -> None:
         typer.echo(
@@ -585,6 +649,9 @@ def evaluate_cmd(
         time_limit=time_limit,
         orders=orders,
         on_row=show,
+        workers=workers,
+        ray=ray,
+        **extra,
     )
     md = summary_markdown(df, reference)
     typer.echo("")

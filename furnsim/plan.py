@@ -50,6 +50,7 @@ def plan(
     guard: bool = True,
     workers: int = 1,
     ray: str | None = None,
+    passes: int | None = None,
     **options: Any,
 ) -> PlanResult:
     """Plan ``instance`` for ``goal`` with ``method`` (``rule:NAME``, ``best-rule``, ``cpsat``,
@@ -67,6 +68,10 @@ def plan(
     rules, a search of ε-noisy passes around the best one (``eps`` in ``options``, default
     0.05); ``details["search"]`` reports it.
 
+    ``passes`` is the protocol's exact budget (``Budget.passes``: policy or noisy passes,
+    LNS neighbours; no time cap unless ``time_limit``); ``samples`` is its older spelling,
+    which for ``ppo`` keeps the 1.5 s cap when no time is given.
+
     ``workers`` (local processes) or ``ray`` (``"auto"`` or a cluster address) spread the
     pass searches (``ppo``, the ``best-rule`` search) and a portfolio's members; a number of
     passes (``samples``) gives the same plan for any of them, a time budget more passes.
@@ -77,17 +82,20 @@ def plan(
     """
     planner = get_planner(method)  # unknown method / rule: ValueError / KeyError
     low = method.strip().lower()
-    passes = options.pop("samples", None)
+    samples = options.pop("samples", None)
     if low == "lns" and options.get("iterations") is None:
         options.pop("iterations", None)
     if (
         low.startswith("ppo")
-        and passes is not None
+        and passes is None
+        and samples is not None
         and time_limit is None
         and "time_budget_s" not in options
     ):
         # the keyword API's samples=N without a time: capped at 1.5 s as it always was
         options["time_budget_s"] = PPO_DEFAULT_BUDGET_S
+    if passes is None:
+        passes = samples
     budget = Budget(
         time_limit=time_limit,
         passes=None if passes is None else int(passes),

@@ -412,10 +412,11 @@ class PpoPlanner(MethodPlanner):
 
 
 def _resolve_hint(
-    instance: Instance, goal: str, hint: Any, state: PlanState
+    instance: Instance, goal: str, hint: Any, state: PlanState, limit: float
 ) -> tuple[Schedule | str | None, str | None]:
-    """A CP-SAT hint given as a method name -> that method's (valid) schedule. The rules
-    (``auto``/``best-rule``, ``rule:NAME``) and Schedules go to ``solve_cpsat`` as they are."""
+    """A CP-SAT hint given as a method name -> that method's (valid) schedule, planned within
+    30 % of CP-SAT's ``limit``. The rules (``auto``/``best-rule``, ``rule:NAME``) and
+    Schedules go to ``solve_cpsat`` as they are."""
     if hint is None or isinstance(hint, Schedule):
         return hint, None
     name = str(hint).strip()
@@ -425,7 +426,12 @@ def _resolve_hint(
     if low in ("cpsat", "cp-sat"):
         raise ValueError("hint='cpsat' would warm-start CP-SAT with itself")
     sub = get_planner(name)
-    res = sub.plan(instance, goal, Budget(), replace(state, progress=None, options={}))
+    res = sub.plan(
+        instance,
+        goal,
+        Budget(time_limit=0.3 * limit),
+        replace(state, progress=None, options={}, hint=None),
+    )
     return (res.schedule if res.valid else None), res.method
 
 
@@ -441,12 +447,12 @@ class CpsatPlanner(MethodPlanner):
         opts = dict(state.options)
         hint_opt = opts.pop("hint", "auto")
         t0 = time.perf_counter()
+        limit = budget.time_limit or 60.0
         hint, label = (
             (state.hint, "schedule")
             if state.hint is not None
-            else _resolve_hint(instance, goal, hint_opt, state)
+            else _resolve_hint(instance, goal, hint_opt, state, limit)
         )
-        limit = budget.time_limit or 60.0
         try:
             schedule, details = solve_cpsat(
                 instance,
