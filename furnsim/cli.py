@@ -674,10 +674,16 @@ def train_cmd(
     ] = None,
     seed: Annotated[int | None, typer.Option(help="override the config's seed")] = None,
     out: Annotated[Path | None, typer.Option(help="output folder for the model + sidecar")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, max=256, help="processes for the rule evaluations of the run"),
+    ] = None,
+    ray: Annotated[str | None, RayOpt] = None,
 ) -> None:
     """Train a policy for one goal (MaskablePPO) from a YAML config."""
     from furnsim.rl.train import main as train_main
 
+    _check_ray(ray)
     args = ["--config", str(config)]
     if max_minutes is not None:
         args += ["--max-minutes", str(max_minutes)]
@@ -687,6 +693,10 @@ def train_cmd(
         args += ["--seed", str(seed)]
     if out is not None:
         args += ["--out", str(out)]
+    if workers is not None:
+        args += ["--workers", str(workers)]
+    if ray is not None:
+        args += ["--ray", ray]
     train_main(args)
 
 
