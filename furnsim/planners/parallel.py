@@ -129,7 +129,7 @@ def _runner(job: PassSearch) -> Callable[[int], tuple[Schedule, Any]]:
         planner = _policy_cache[key]
 
         def run_ppo(i: int) -> tuple[Schedule, Any]:
-            return planner.plan(  # type: ignore[no-any-return]
+            return planner.plan(
                 job.instance,
                 buffers=job.buffers,
                 rng=pass_rng(job.seed, i),
