@@ -234,6 +234,19 @@ def _print_kpis(res: Any) -> None:
             f"lns:         {ln['iterations']} neighbours from {ln['start']} in "
             f"{ln['seconds']:.2f} s: {ln['start_cost']:,.2f} -> {ln['best_cost']:,.2f}"
         )
+    if "portfolio" in d:
+        for r in d["portfolio"]:
+            typer.echo(
+                f"portfolio:   {r['member']:<14} {r['cost']:>14,.2f}  valid {r['valid']}  "
+                f"{r['time_s']:.2f} s" + ("   <- kept" if r["member"] == d.get("winner") else "")
+            )
+    info = getattr(res, "info", None)
+    if info is not None and info.passes is not None and info.passes.backend != "inline":
+        p = info.passes
+        typer.echo(
+            f"workers:     {p.passes} {p.kind} passes on {p.backend} ({p.workers or 'ray'} "
+            f"workers), {p.passes_per_s:.1f} passes/s"
+        )
     typer.echo(f"planned in {res.wall_time:.3f} s")
 
 

@@ -61,13 +61,39 @@ def test_sweep_on_2_processes_is_the_same_table(paths, one):
 def test_sweep_on_local_ray_is_the_same_table(paths, one):
     ray = pytest.importorskip("ray")
     t0 = time.perf_counter()
-    ray.init(address="local", include_dashboard=False, num_cpus=2, log_to_driver=False)
+    try:
+        ray.init(address="local", include_dashboard=False, num_cpus=2, log_to_driver=False)
+    except Exception as e:  # an overloaded machine: the raylet did not come up in time
+        if "timed out during startup" not in str(e):
+            raise
+        ray.shutdown()
+        pytest.skip(f"local Ray node did not start: {str(e).splitlines()[0]}")
     try:
         on_ray = _sweep(paths, ray="auto")
     finally:
         ray.shutdown()
     _same(one, on_ray)
     assert time.perf_counter() - t0 < 60
+
+
+def test_workers_do_not_rerun_the_main_script(tmp_path):
+    """A script without a __main__ guard (or Streamlit's app) can use workers: the worker
+    processes do not import the parent's main module again."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import math\n"
+        "from furnsim.planners.parallel import map_tasks\n"
+        "print('main body', flush=True)\n"
+        "print(map_tasks(math.factorial, [(5,), (6,), (7,)], workers=2))\n"
+    )
+    r = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("main body") == 1 and "([120, 720, 5040], 'processes')" in r.stdout
 
 
 def test_cli_evaluate_workers_and_passes(tmp_path):
@@ -117,3 +143,36 @@ def test_training_rule_evaluation_same_on_processes():
     two = rule_costs(weeks, "speed", rules, workers=2)
     assert one == two and list(two) == rules and all(len(v) == 2 for v in two.values())
     assert len({tuple(v) for v in one.values()}) > 1  # the rules differ: not a constant
+
+
+def test_cli_plan_portfolio_and_parallel_search(tmp_path):
+    import json
+
+    out = tmp_path / "p.json"
+    r = runner.invoke(
+        app,
+        [
+            "plan",
+            str(ft06_path()),
+            "--method",
+            "portfolio:rule:SPT,rule:FIFO",
+            "--workers",
+            "2",
+            "--json",
+            str(out),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert r.output.count("portfolio:") == 2 and "<- kept" in r.output
+    d = json.loads(out.read_text())
+    assert (
+        d["info"]["requested"] == "portfolio:rule:SPT,rule:FIFO"
+        and d["info"]["validation"]["valid"]
+    )
+    assert d["info"]["passes"]["backend"] == "processes"
+    r = runner.invoke(
+        app, ["plan", str(ft06_path()), "--passes", "4", "--workers", "2", "--json", str(out)]
+    )
+    assert r.exit_code == 0, r.output
+    assert "workers:     4 noisy passes on processes (2 workers)" in r.output
+    assert json.loads(out.read_text())["details"]["search"]["passes"] == 4

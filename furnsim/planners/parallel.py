@@ -23,9 +23,11 @@ import atexit
 import math
 import multiprocessing as mp
 import os
+import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -124,6 +126,10 @@ def _runner(job: PassSearch) -> Callable[[int], tuple[Schedule, Any]]:
         from furnsim.rl.policy import load_planner
 
         key = (job.goal, job.model, job.models_dir)
+        if mp.parent_process() is not None:  # a pool worker: one torch thread per process
+            import torch
+
+            torch.set_num_threads(1)
         if key not in _policy_cache:
             _policy_cache[key] = load_planner(job.goal, path=job.model, models_dir=job.models_dir)
         planner = _policy_cache[key]
@@ -185,8 +191,34 @@ def _context() -> Any:
     return mp.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
+@contextmanager
+def _without_main() -> Iterator[None]:
+    """Start worker processes without re-running the parent's ``__main__`` in them.
+
+    ``spawn``/``forkserver`` children import the parent's main module again (by name or by
+    path) before they run a task. The tasks here are functions of the package, so that is not
+    needed, and it breaks or costs where the main module is a script: one without a
+    ``__name__ == "__main__"`` guard, Streamlit's ``dashboards/app.py``, a notebook."""
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    saved: dict[str, Any] = {
+        a: main.__dict__[a] for a in ("__file__", "__spec__") if a in main.__dict__
+    }
+    main.__dict__.pop("__file__", None)
+    main.__dict__["__spec__"] = None
+    try:
+        yield
+    finally:
+        main.__dict__.pop("__spec__", None)
+        main.__dict__.update(saved)
+
+
 def _get_pool(workers: int) -> ProcessPoolExecutor:
     global _pool, _pool_workers
+    if getattr(_pool, "_broken", False):  # a worker died (killed, out of memory): a new pool
+        shutdown_pool()
     if _pool is None or _pool_workers != workers:
         shutdown_pool()
         _pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context())
@@ -198,7 +230,7 @@ def shutdown_pool() -> None:
     """Stop the kept worker processes (also done at exit)."""
     global _pool, _pool_workers
     if _pool is not None:
-        _pool.shutdown(wait=True, cancel_futures=True)
+        _pool.shutdown(wait=not getattr(_pool, "_broken", False), cancel_futures=True)
     _pool, _pool_workers = None, 0
 
 
@@ -257,7 +289,8 @@ def map_tasks(
                 on_result(k, out[k])
         return out, "inline"
     ex: Executor = _get_pool(workers)
-    futs = {ex.submit(fn, *a): k for k, a in enumerate(arglist)}
+    with _without_main():  # the pool starts its processes on submit
+        futs = {ex.submit(fn, *a): k for k, a in enumerate(arglist)}
     from concurrent.futures import as_completed
 
     for f in as_completed(futs):
