@@ -365,6 +365,15 @@ class Simulator:
         self._decision = None
         return self._advance()
 
+    def hold_jobs(self, jobs: list[int], until: float, reason: str = "") -> Decision | None:
+        """:meth:`hold_job` for several jobs at once (one decision)."""
+        if self._decision is None:
+            raise RuntimeError("no decision pending: the simulation is done")
+        for j in jobs:
+            self._hold_job(int(j), float(until), reason)
+        self._decision = None
+        return self._advance()
+
     def hold_machine(
         self, until: float | None = None, job: int | None = None, reason: str = ""
     ) -> Decision | None:
@@ -398,6 +407,11 @@ class Simulator:
             self._push(u, _HOLD_END, m, 0)
         self._decision = None
         return self._advance()
+
+    @property
+    def next_event_time(self) -> float | None:
+        """When the next event happens (None: nothing pending)."""
+        return float(self._events[0][0]) if self._events else None
 
     @property
     def held_machines(self) -> list[int]:
