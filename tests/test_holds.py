@@ -210,3 +210,94 @@ def test_rules_are_unchanged_by_hold_recording():
         for f, v in a.times.items():
             assert np.array_equal(v, b.times[f], equal_nan=True), (name, f)
         assert validate(b, inst) == []  # and they pass the non-delay check
+
+
+# -- the environment's hold actions ------------------------------------------------------------
+@pytest.mark.parametrize("view", ["jobs", "candidates", "rules"])
+def test_env_hold_actions_off_by_default_shapes_unchanged(view):
+    pytest.importorskip("gymnasium")
+    from furnsim.env import DEMO_PLANT, FurnitureShopEnv, WeekSource
+
+    if not DEMO_PLANT.exists():
+        pytest.skip("demo plant not found")
+    week = WeekSource.from_path(None).week(3, 25)
+    base = FurnitureShopEnv(view=view, instance=week, max_jobs=64)
+    off = FurnitureShopEnv(view=view, instance=week, max_jobs=64, hold_actions=False)
+    on = FurnitureShopEnv(view=view, instance=week, max_jobs=64, hold_actions=True)
+    assert base.hold_actions is False
+    assert off.action_space == base.action_space
+    assert off.observation_space == base.observation_space
+    assert on.observation_space == base.observation_space
+    assert on.action_space.n == base.action_space.n + 2
+    o1, _ = base.reset(seed=1)
+    o2, _ = on.reset(seed=1)
+    assert base.action_masks().shape == (base.action_space.n,)
+    assert on.action_masks().shape == (on.action_space.n,)
+    flat = [np.ravel(v) for v in o1.values()] if isinstance(o1, dict) else [o1]
+    flat2 = [np.ravel(v) for v in o2.values()] if isinstance(o2, dict) else [o2]
+    for a, b in zip(flat, flat2, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_env_random_episode_with_holds_validates():
+    pytest.importorskip("gymnasium")
+    from furnsim.env import DEMO_PLANT, FurnitureShopEnv, WeekSource
+
+    if not DEMO_PLANT.exists():
+        pytest.skip("demo plant not found")
+    week = WeekSource.from_path(None).week(5, 30)
+    env = FurnitureShopEnv(view="candidates", instance=week, hold_actions=True)
+    rng = np.random.default_rng(0)
+    env.reset(seed=0)
+    n = env.action_space.n
+    used = {"wait": 0, "store": 0}
+    done, steps, seen_store = False, 0, False
+    while not done:
+        m = env.action_masks()
+        legal = np.flatnonzero(m)
+        holds = [a for a in legal if a >= n - 2]
+        seen_store = seen_store or bool(m[n - 1])
+        if holds and rng.random() < 0.3:
+            a = int(rng.choice(holds))
+            used["wait" if a == n - 2 else "store"] += 1
+        else:
+            a = int(rng.choice([x for x in legal if x < n - 2] or legal))
+        _, r, done, _, info = env.step(a)
+        assert math.isfinite(r)
+        steps += 1
+        assert steps < 20_000
+    s = env.schedule()
+    assert s.holds is not None and used["wait"] > 0 and (used["store"] > 0 or not seen_store)
+    if info.get("deadlock") is None:
+        assert validate(s, week) == []
+    # a masked hold action is refused
+    env.reset(seed=0)
+    with pytest.raises(ValueError):
+        env.step(n - 1) if not env.action_masks()[n - 1] else env.step(10**6)
+
+
+def test_env_store_hold_action():
+    pytest.importorskip("gymnasium")
+    from furnsim.env import FurnitureShopEnv
+
+    # J2 comes at 10 (an event is pending): J1, waiting at STORE for room, can be held until then
+    inst = make(
+        [[("A", 5.0, "", 1.0)], [("A", 2.0, "", 1.0)], [("B", 1.0)]],
+        capacity={"A": 1.0},
+        releases=[0.0, 0.0, 10.0],
+    )
+    env = FurnitureShopEnv(
+        view="candidates", instance=inst, hold_actions=True, skip_single=False, reward_scale=1.0
+    )
+    env.reset(seed=0)
+    n = env.action_space.n
+    m = env.action_masks()
+    assert m[n - 2] and m[n - 1]  # J1 waits at STORE for room: it can be held
+    env.step(n - 1)  # held until the next event
+    done = False
+    while not done:
+        _, _, done, _, _ = env.step(int(np.flatnonzero(env.action_masks()[: n - 2])[0]))
+    s = env.schedule()
+    assert [(h["kind"], h["from"], h["until"]) for h in s.holds] == [("store", 0.0, 10.0)]
+    assert float(s.times["depart"][1]) == 10.0
+    assert validate(s, inst) == []
