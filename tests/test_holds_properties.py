@@ -196,8 +196,8 @@ def test_non_delay_with_working_time(inst, seed):
     assert vs == [], format_violations(vs)
 
 
-@pytest.mark.timeout(300)
-@SETTINGS
+@pytest.mark.timeout(600)
+@settings(SETTINGS, max_examples=int(_SOAK or "60"))
 @given(inst=shops(), seed=SEEDS, pick=st.integers(0, 10**6), how=st.integers(0, 2))
 def test_tampered_holds_are_caught(inst, seed, pick, how):
     sim = Simulator(inst, record_holds=True)
@@ -231,7 +231,9 @@ def test_tampered_holds_are_caught(inst, seed, pick, how):
             s.holds.append(dict(h))
         elif ops.size:  # move an operation of that machine into the hold
             o = int(ops[pick % ops.size])
-            s.times["setup_start"][o] = (h["from"] + h["until"]) / 2
+            shift = (h["from"] + h["until"]) / 2 - float(s.times["setup_start"][o])
+            for f in ("setup_start", "setup_end", "start", "end", "leave"):
+                s.times[f][o] += shift
         else:
             return
         event(f"machine tamper {how}")

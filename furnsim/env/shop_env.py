@@ -224,7 +224,7 @@ class FurnitureShopEnv(gym.Env):
             (sim.job_state == AT_STORE)
             & (ci.op_wc[np.minimum(first, ci.n_ops - 1)] == w)
             & (ci.job_n_children == 0)
-            & (ci.job_release < t1)
+            & (ci.job_release < t1 - 1e-6)
             & (ci.job_op_start[1:] > first)
         )
         return [int(j) for j in np.flatnonzero(ok) if int(j) not in held]

@@ -410,8 +410,9 @@ class Simulator:
 
     @property
     def next_event_time(self) -> float | None:
-        """When the next event happens (None: nothing pending)."""
-        return float(self._events[0][0]) if self._events else None
+        """When the next event after now happens (None: nothing pending later)."""
+        t = self.time + _EPS
+        return min((float(e[0]) for e in self._events if e[0] > t), default=None)
 
     @property
     def held_machines(self) -> list[int]:
