@@ -27,6 +27,7 @@ import numpy as np
 
 from furnsim.model import CompiledInstance, Instance
 from furnsim.sim.schedule import OP_FIELDS, Schedule
+from furnsim.sim.state import SimState
 
 __all__ = [
     "ASSIGNED",
@@ -256,6 +257,7 @@ class Simulator:
             from furnsim.replan.situation import apply_situation
 
             apply_situation(self, situation)
+        self.state = SimState(self)  # the typed read seam (furnsim/sim/state.py)
         for j, until in sorted(self.store_holds.items()):
             self._hold_job(int(j), float(until), "planned")
         return self._advance()
