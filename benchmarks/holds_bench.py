@@ -78,6 +78,7 @@ def main() -> None:
     ap.add_argument("--weeks", default="10011,10005,10013")
     ap.add_argument("--rules", default="ATCS,PTWINQS,LWKRSPT")
     ap.add_argument("--xs", default="first:0.5,first:0.8,next:0.5,next:0.8")
+    ap.add_argument("--no-cpsat", action="store_true", help="skip the small CP-SAT replays")
     args = ap.parse_args()
     variants = [(w, float(x)) for w, x in (v.split(":") for v in args.xs.split(","))]
     print("| week | jobs | plan | makespan | speed cost | blocked min | holds | valid | s |")
@@ -113,7 +114,8 @@ def main() -> None:
                 f"({c / c0:.3f}) | {k['blocked_time']:,.0f} | {len(s.holds or [])} | "
                 f"{not vs} | {dt:.1f} |"
             )
-    cpsat_small()
+    if not args.no_cpsat:
+        cpsat_small()
 
 
 def cpsat_small() -> None:

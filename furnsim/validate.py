@@ -891,8 +891,26 @@ class _Checker:
             if d_o > a + tol:
                 gaps.append((o, j, a, d_o, flag, True))
         # a STORE hold that takes a queued job out of the queue lets those behind it go
-        unqueued = [g[3] for g in gaps if not g[5]]
+        unqueued = np.sort(np.array([g[3] for g in gaps if not g[5]], dtype=float))
         checked = set(late.tolist())
+        # first come first served: gaps by (start, after a hold?, job); prefix max of their ends
+        order = sorted(range(len(gaps)), key=lambda i: (gaps[i][2], gaps[i][4], gaps[i][1]))
+        g_start = np.array([gaps[i][2] for i in order], dtype=float)
+        g_key = [(gaps[i][4], gaps[i][1]) for i in order]
+        gap_end = np.array([gaps[i][3] for i in order], dtype=float)
+        g_max = np.maximum.accumulate(gap_end) if gap_end.size else gap_end
+
+        def ahead(e0: float, flag: int, j: int, e: float) -> bool:
+            """A job that began waiting before (e0, flag, j) still waits at e."""
+            p1 = int(np.searchsorted(g_start, e0 - tol, side="left"))
+            if p1 > 0 and g_max[p1 - 1] > e + tol:
+                return True
+            p2 = int(np.searchsorted(g_start, e0 + tol, side="right"))
+            return any(
+                g_key[i] < (flag, j) and g_key[i][1] != j and gap_end[i] > e + tol
+                for i in range(p1, p2)
+            )
+
         for o, j_o, e, g_end, flag, departs in gaps:
             if o not in checked:
                 continue
@@ -913,16 +931,7 @@ class _Checker:
                 continue
             lev = self._level_at(times, level, e)
             if lev + vol <= cap - vtol:
-                store_ahead = any(
-                    g[2] <= e + tol
-                    and g[3] > e + tol
-                    and (
-                        g[2] < key[0] - tol
-                        or (abs(g[2] - key[0]) <= tol and (g[4], g[1]) < key[1:])
-                    )
-                    for g in gaps
-                    if g[1] != j_o
-                )
+                store_ahead = ahead(key[0], flag, j_o, e)
                 machine_ahead = bool(np.any((q_end <= e + tol) & (q_leave > e + tol)))
                 if not (store_ahead or machine_ahead):
                     self.add(
@@ -936,7 +945,7 @@ class _Checker:
                 departs
                 and not self._freed_at(frees, float(dep[o]))
                 and not abs(dep[o] - now) <= tol
-                and not any(abs(dep[o] - x) <= tol for x in unqueued)
+                and not self._freed_at(unqueued, float(dep[o]))
             ):
                 self.add(
                     "release",

@@ -168,10 +168,15 @@ def check_holds(c: Any, ph: ParsedHolds) -> None:
         ops = by_m.get(mid)
         if ops is None or ops.size == 0:
             continue
+        ops = ops[np.argsort(ss[ops], kind="stable")]
         occ_a = ss[ops]
         occ_b = np.where(np.isfinite(lv[ops]), lv[ops], np.inf)
+        occ_max = np.maximum.accumulate(occ_b)
         for a, b in iv:
-            bad = ops[(occ_a < b - tol) & (occ_b > a + tol)]
+            k = int(np.searchsorted(occ_a, b - tol, side="left"))  # ops with ss < until
+            if k == 0 or not occ_max[k - 1] > a + tol:
+                continue
+            bad = ops[:k][occ_b[:k] > a + tol]
             for o in bad[:5].tolist():
                 c.add(
                     "hold",
@@ -216,6 +221,7 @@ def check_non_delay(c: Any, ph: ParsedHolds, instance: Any) -> None:
         if w:
             idle[mid] = (np.array([a for a, _ in w]), np.array([b for _, b in w]))
     clocks = _clocks_or_none(instance)
+    hv = {mid: _Holds(iv) for mid, iv in ph.machine.items()}
     flagged = 0
     waiting = np.flatnonzero(~((mach >= 0) & np.isfinite(ss)) & np.isfinite(dp))
     for o in [*ops.tolist(), *waiting.tolist()]:
@@ -234,7 +240,7 @@ def check_non_delay(c: Any, ph: ParsedHolds, instance: Any) -> None:
             i = int(np.searchsorted(wb, a + tol, side="right"))
             while i < wa.size and wa[i] < b - tol:
                 lo, hi = max(a, float(wa[i])), min(b, float(wb[i]))
-                lost = _unheld(lo, hi, ph.machine.get(mid, []), clocks.get(mid) if clocks else None)
+                lost = _unheld(lo, hi, hv.get(mid), clocks.get(mid) if clocks else None)
                 if lost > tol:
                     c.add(
                         "idle",
@@ -249,10 +255,10 @@ def check_non_delay(c: Any, ph: ParsedHolds, instance: Any) -> None:
                 return
 
 
-def _unheld(lo: float, hi: float, holds: list[tuple[float, float]], clock: Any) -> float:
-    """Working minutes of ``[lo, hi)`` outside the holds."""
+def _unheld(lo: float, hi: float, holds: Any, clock: Any) -> float:
+    """Working minutes of ``[lo, hi)`` outside the holds (``_Holds`` of the machine)."""
     pieces = [(lo, hi)]
-    for a, b in holds:
+    for a, b in holds.overlapping(lo, hi) if holds is not None else []:
         nxt = []
         for x, y in pieces:
             if b <= x or a >= y:
@@ -272,6 +278,25 @@ def _unheld(lo: float, hi: float, holds: list[tuple[float, float]], clock: Any) 
         else:
             total += sum(q - p for p, q, working in clock.pieces(x, y) if working)
     return total
+
+
+class _Holds:
+    """One machine's holds sorted by start, for overlap queries in O(log n + k)."""
+
+    def __init__(self, iv: list[tuple[float, float]]) -> None:
+        self.iv = iv
+        self.a = np.array([x for x, _ in iv], dtype=float)
+        b = np.array([y for _, y in iv], dtype=float)
+        self.bmax = np.maximum.accumulate(b) if b.size else b
+
+    def overlapping(self, lo: float, hi: float) -> list[tuple[float, float]]:
+        k = int(np.searchsorted(self.a, hi, side="left")) - 1
+        out = []
+        while k >= 0 and self.bmax[k] > lo:
+            if self.iv[k][1] > lo:
+                out.append(self.iv[k])
+            k -= 1
+        return out
 
 
 def _clocks_or_none(instance: Any) -> dict[str, Any] | None:
