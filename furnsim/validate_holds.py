@@ -51,7 +51,7 @@ def read_holds(
         if extra:
             raise error(f"{where}: unknown key(s) {extra[:5]}")
         for k in ("from", "until"):
-            x = h.get(k)
+            x: Any = h.get(k)
             if type(x) not in (int, float) or not math.isfinite(x) or abs(x) >= 1e15:
                 raise error(f"{where}.{k} must be a finite number")
         reason = h.get("reason", "")
@@ -165,18 +165,18 @@ def check_holds(c: Any, ph: ParsedHolds) -> None:
                     f"machine {mid}: holds [{a0:g}, {b0:g}) and [{a1:g}, {b1:g}) overlap",
                     [],
                 )
-        ops = by_m.get(mid)
-        if ops is None or ops.size == 0:
+        mine = by_m.get(mid)
+        if mine is None or mine.size == 0:
             continue
-        ops = ops[np.argsort(ss[ops], kind="stable")]
-        occ_a = ss[ops]
-        occ_b = np.where(np.isfinite(lv[ops]), lv[ops], np.inf)
+        mine = mine[np.argsort(ss[mine], kind="stable")]
+        occ_a = ss[mine]
+        occ_b = np.where(np.isfinite(lv[mine]), lv[mine], np.inf)
         occ_max = np.maximum.accumulate(occ_b)
         for a, b in iv:
             k = int(np.searchsorted(occ_a, b - tol, side="left"))  # ops with ss < until
             if k == 0 or not occ_max[k - 1] > a + tol:
                 continue
-            bad = ops[:k][occ_b[:k] > a + tol]
+            bad = mine[:k][occ_b[:k] > a + tol]
             for o in bad[:5].tolist():
                 c.add(
                     "hold",

@@ -138,7 +138,7 @@ class FurnitureShopEnv(gym.Env):
             self.action_space = spaces.Discrete(len(self.rules))
         # intentional holds: two more (masked) actions after the view's own
         self.hold_actions = bool(hold_actions)
-        self._n_base = int(self.action_space.n)  # type: ignore[attr-defined]
+        self._n_base = int(self.action_space.n)
         if self.hold_actions:
             self.action_space = spaces.Discrete(self._n_base + 2)
         self.sim: Simulator | None = None
