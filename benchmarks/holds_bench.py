@@ -141,7 +141,7 @@ def cpsat_small() -> None:
     for name, inst in cases:
         model, data, v, obj = build_model(inst, "speed")
         solver = cp_model.CpSolver()
-        solver.parameters.max_time_in_seconds = 20
+        solver.parameters.max_time_in_seconds = 10
         solver.parameters.num_workers = 2
         solver.parameters.random_seed = 0
         st = solver.solve(model)
