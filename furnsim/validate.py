@@ -23,7 +23,9 @@ Violation kinds (:data:`KINDS`):
                     toward the machine's work center (anticipatory setups), before minute 0 or
                     before the job's release
 ``idle``            processing starts later than ``max(setup_end, arrive)`` (the machine would
-                    sit idle with its setup done and the job there; v1 has no holds)
+                    sit idle with its setup done and the job there); in a hold-aware schedule
+                    (``holds`` recorded) also: an idle machine had a candidate in its working
+                    time and decided nothing outside its machine holds (non-delay)
 ``setup-sequence``  a machine's first ``setup_from`` is not its initial setup, or an operation's
                     ``setup_from`` is not the previous operation's ``setup_to`` on that machine
 ``capacity``        two operations overlap on one machine (occupied from setup start until the
@@ -32,6 +34,7 @@ Violation kinds (:data:`KINDS`):
 ``transport``       ``arrive != depart + T[from, to]`` or ``finish_arrive != end + T[wc, FINISHED]``
 ``release``         a job departs from STORE before its release, or (hard buffers) later than its
                     release although the first buffer had room and nobody was ahead of it
+                    (a recorded STORE hold explains the wait while it lasts)
 ``buffer``          (hard buffers) a buffer holds more than its capacity
 ``working-time``    (calendars, downtime) a processing or setup segment in closed time, segments
                     not summing to the working minutes, a pause in working time, a split
@@ -57,6 +60,10 @@ Violation kinds (:data:`KINDS`):
                     check compares them with the state instead), the first later operation on a
                     machine starts from the machine's setup at ``now``, and a wait that began
                     before ``now`` needs its reason from ``now`` on
+``hold``            a recorded hold is inconsistent (:mod:`furnsim.validate_holds`): unknown
+                    job/machine, ``until <= from``, overlapping holds, a STORE hold on a job
+                    that was not waiting at STORE or that departs before the hold ends, a
+                    machine hold while an operation occupies the machine
 
 The rules are those the *caller* names (``buffers``, ``anticipatory_setups``; by default what
 the schedule declares): a schedule whose declared mode differs is reported (``identity``).
@@ -85,6 +92,7 @@ import numpy as np
 from furnsim.model import FINISHED, STORE, Instance
 from furnsim.sim.schedule import OP_FIELDS, Schedule
 from furnsim.validate_calendar import check_working_time, read_segments, working_time_ops
+from furnsim.validate_holds import read_holds
 
 __all__ = [
     "KINDS",
@@ -118,6 +126,7 @@ KINDS = (
     "state",
     "pin",
     "outage",
+    "hold",
 )
 
 
@@ -263,6 +272,8 @@ class _Checker:
         self.view = view
         self.now = view.now if view is not None else -math.inf
         self.fixed = view.fixed if view is not None else np.zeros(ref.n_ops, dtype=bool)
+        # recorded STORE holds: job -> sorted [(from, until)] (docs/semantics.md)
+        self.store_holds: dict[int, list[tuple[float, float]]] = {}
 
     def add(self, kind: str, msg: str, ops: Iterable[Any]) -> None:
         self.out.append(Violation(kind, msg, tuple(int(o) for o in ops)))
@@ -843,9 +854,12 @@ class _Checker:
     ) -> None:
         """A job waits at STORE after its release only while its first buffer has no room.
 
-        Same rule as blocking: at the release the buffer must have been too full for it (or
-        someone was ahead of it: a blocked machine, or an earlier release waiting at STORE),
-        and it departs at an instant when a processing start freed room.
+        Same rule as blocking: at the start of the wait the buffer must have been too full for
+        it (or someone was ahead of it: a blocked machine, or a job that began waiting at STORE
+        earlier), and it departs at an instant when a processing start freed room. A recorded
+        STORE hold explains the wait while it lasts; the wait after it starts at ``until``
+        (docs/semantics.md "Intentional holds": first come first served by effective release,
+        plain releases before ends of holds at equal times, then job index).
         """
         r, tol = self.ref, self.tol
         dep = self.s.times["depart"]
@@ -861,40 +875,78 @@ class _Checker:
         q, q_end, q_leave = queue
         qw = r.op_next_wc[q] == w if q.size else np.zeros(0, dtype=bool)
         q, q_end, q_leave = q[qw], q_end[qw], q_leave[qw]
-        late_rel = r.job_release[r.op_job[late]]
         now = self.now
-        for o, e in zip(late.tolist(), late_rel.tolist(), strict=True):
+        # every stretch of waiting at STORE: (op, job, from, until, after a hold?, ends by departing)
+        gaps: list[tuple[int, int, float, float, int, bool]] = []
+        # (jobs still at STORE at the end of a deadlocked plan: only as ones ahead of others)
+        stuck = np.flatnonzero(r.op_store & (r.op_wc == w) & ~np.isfinite(dep))
+        for o in [*late.tolist(), *stuck.tolist()]:
+            j = int(r.op_job[o])
+            d_o = float(dep[o]) if math.isfinite(dep[o]) else math.inf
+            a, flag = float(r.job_release[j]), 0
+            for h0, h1 in self.store_holds.get(j, []):
+                if h0 > a + tol:
+                    gaps.append((o, j, a, min(h0, d_o), flag, False))
+                a, flag = max(a, h1), 1
+            if d_o > a + tol:
+                gaps.append((o, j, a, d_o, flag, True))
+        # a STORE hold that takes a queued job out of the queue lets those behind it go
+        unqueued = np.sort(np.array([g[3] for g in gaps if not g[5]], dtype=float))
+        checked = set(late.tolist())
+        # first come first served: gaps by (start, after a hold?, job); prefix max of their ends
+        order = sorted(range(len(gaps)), key=lambda i: (gaps[i][2], gaps[i][4], gaps[i][1]))
+        g_start = np.array([gaps[i][2] for i in order], dtype=float)
+        g_key = [(gaps[i][4], gaps[i][1]) for i in order]
+        gap_end = np.array([gaps[i][3] for i in order], dtype=float)
+        g_max = np.maximum.accumulate(gap_end) if gap_end.size else gap_end
+
+        def ahead(e0: float, flag: int, j: int, e: float) -> bool:
+            """A job that began waiting before (e0, flag, j) still waits at e."""
+            p1 = int(np.searchsorted(g_start, e0 - tol, side="left"))
+            if p1 > 0 and g_max[p1 - 1] > e + tol:
+                return True
+            p2 = int(np.searchsorted(g_start, e0 + tol, side="right"))
+            return any(
+                g_key[i] < (flag, j) and g_key[i][1] != j and gap_end[i] > e + tol
+                for i in range(p1, p2)
+            )
+
+        for o, j_o, e, g_end, flag, departs in gaps:
+            if o not in checked:
+                continue
             vol = float(r.op_volume[o])
-            rel0 = e
+            key = (e, flag, j_o)
             if e < now - tol:  # waiting at STORE since before now (the state's history)
-                if dep[o] <= now + tol:
+                if g_end <= now + tol:
                     continue
                 e = now
+            what = "its release" if flag == 0 else "the end of its STORE hold"
             if not math.isfinite(cap):
                 self.add(
                     "release",
-                    f"{self.name(o)} waits at STORE from its release {e:g} to {dep[o]:g}, but the buffer "
-                    f"of {wname} always has room for it",
+                    f"{self.name(o)} waits at STORE from {what} {e:g} to {g_end:g}, but the "
+                    f"buffer of {wname} always has room for it",
                     [o],
                 )
                 continue
             lev = self._level_at(times, level, e)
             if lev + vol <= cap - vtol:
-                j_o = int(r.op_job[o])
-                earlier = (late_rel < rel0 - tol) | (
-                    (np.abs(late_rel - rel0) <= tol) & (r.op_job[late] < j_o)
-                )
-                store_ahead = bool(np.any(earlier & (dep[late] > e + tol)))
+                store_ahead = ahead(key[0], flag, j_o, e)
                 machine_ahead = bool(np.any((q_end <= e + tol) & (q_leave > e + tol)))
                 if not (store_ahead or machine_ahead):
                     self.add(
                         "release",
-                        f"{self.name(o)} waits at STORE from its release {e:g} to {dep[o]:g}, but at {e:g} "
-                        f"the buffer of {wname} held {lev:g} of {cap:g}: room for its {vol:g}",
+                        f"{self.name(o)} waits at STORE from {what} {e:g} to {g_end:g}, but at "
+                        f"{e:g} the buffer of {wname} held {lev:g} of {cap:g}: room for its {vol:g}",
                         [o],
                     )
                     continue
-            if not self._freed_at(frees, float(dep[o])) and not abs(dep[o] - now) <= tol:
+            if (
+                departs
+                and not self._freed_at(frees, float(dep[o]))
+                and not abs(dep[o] - now) <= tol
+                and not self._freed_at(unqueued, float(dep[o]))
+            ):
                 self.add(
                     "release",
                     f"{self.name(o)} departs from STORE at {dep[o]:g}, but no room was freed in the "
@@ -1397,6 +1449,12 @@ def validate(
     if not c.identity():
         return c.out
     c.worktime_ops = working_time_ops(schedule, instance)  # durations in working minutes
+    holds = None
+    if schedule.holds is not None:  # a hold-aware plan (docs/semantics.md "Intentional holds")
+        from furnsim.validate_holds import ParsedHolds
+
+        holds = ParsedHolds(schedule.holds, c.ref.job_ids)
+        c.store_holds = holds.store
     ok = c.operations()
     # (a shop state's history is given: its operations are compared with the state instead)
     c.out += check_working_time(schedule, instance, ok & ~c.fixed, tol)
@@ -1404,6 +1462,12 @@ def validate(
     c.routes(ok)
     c.buffers(ok)
     c.instants()
+    if holds is not None:
+        from furnsim.validate_holds import check_holds, check_non_delay
+
+        check_holds(c, holds)
+        if view is None:  # (a shop state's frozen operations make machines wait)
+            check_non_delay(c, holds, instance)
     if view is not None:
         from furnsim.replan.check import check_situation
 
@@ -1605,6 +1669,7 @@ def _schedule_from_checked(d: Any) -> Schedule:
         job_kit_volume=kit_vol,
         segments=read_segments(d, "segments", n, ScheduleFormatError),
         setup_segments=read_segments(d, "setup_segments", n, ScheduleFormatError),
+        holds=read_holds(d.get("holds"), ids["job_ids"], ids["machine_ids"], ScheduleFormatError),
     )
 
 

@@ -14,7 +14,7 @@ from furnsim.env.observations import CandidateObservation, PaperObservation, Sho
 from furnsim.env.rewards import make_reward
 from furnsim.env.weeks import RandomJobShopSource, WeekSource, make_source
 from furnsim.model import Instance
-from furnsim.sim.engine import Decision, Simulator
+from furnsim.sim.engine import AT_STORE, Decision, Simulator
 
 __all__ = ["VIEWS", "FurnitureShopEnv"]
 
@@ -54,6 +54,14 @@ class FurnitureShopEnv(gym.Env):
     ``reward="hierarchical"``: the DFJSP ±1 reward (for comparison). A deadlock ends the
     episode with ``-deadlock_penalty``.
 
+    ## Hold actions (``hold_actions=True``; off by default: shapes unchanged)
+    Two more actions after the view's ``n``: ``n`` = the deciding machine **waits** (a machine
+    hold until the next event), ``n + 1`` = **hold at STORE**, until the next event, the jobs not
+    yet departed toward the deciding machine's work center that are released by then (release
+    control; they hold no buffer space). Both are masked: legal only when something else can
+    happen (an event is pending) and, for the STORE hold, when such a job exists. The schedule
+    records the holds (docs/semantics.md "Intentional holds"). Observations are unchanged.
+
     ## Starting State
     ``reset`` draws a week from ``plant`` (default the demo plant) with
     :func:`furnsim.generate.generate_orders` and ``self.np_random`` (``jobs`` = range of
@@ -91,6 +99,7 @@ class FurnitureShopEnv(gym.Env):
         illegal: str = "raise",
         illegal_penalty: float = 1.0,
         kit_features: bool = False,
+        hold_actions: bool = False,
     ) -> None:
         if view not in VIEWS:
             raise ValueError(f"view must be one of {VIEWS}, not {view!r}")
@@ -127,6 +136,11 @@ class FurnitureShopEnv(gym.Env):
             self.obs_fn = ShopFeatures()
             self.observation_space = self.obs_fn.space
             self.action_space = spaces.Discrete(len(self.rules))
+        # intentional holds: two more (masked) actions after the view's own
+        self.hold_actions = bool(hold_actions)
+        self._n_base = int(self.action_space.n)
+        if self.hold_actions:
+            self.action_space = spaces.Discrete(self._n_base + 2)
         self.sim: Simulator | None = None
         self._decision: Decision | None = None
         self._obs: Any = None
@@ -148,7 +162,7 @@ class FurnitureShopEnv(gym.Env):
                 week = self._source.sample(self.np_random, options.get("jobs"))
             else:
                 week = inst
-            self.sim = Simulator(week, buffers=self.buffers)
+            self.sim = Simulator(week, buffers=self.buffers, record_holds=self.hold_actions)
             self.obs_fn.reset(self.sim)
             self.reward_fn.reset(self.sim)
             self._decision = self._skip(self.sim.decision())
@@ -165,6 +179,8 @@ class FurnitureShopEnv(gym.Env):
         if d is None:  # nothing to decide (an instance without decisions): the episode ends
             r = self.reward_fn(sim)
             return _copy(self._obs), r, True, False, self._info()
+        if self.hold_actions and int(action) >= self._n_base:
+            return self._hold(int(action) - self._n_base)
         try:
             job = self._job_of(int(action), d)
         except ValueError:
@@ -186,9 +202,59 @@ class FurnitureShopEnv(gym.Env):
             m = np.zeros(n, dtype=bool)
             m[0] = True  # the episode is over / empty: any action ends it
             return m
-        if self.view == "rules":
-            return np.ones(n, dtype=bool)
-        return self.obs_fn.mask()
+        m = np.ones(self._n_base, dtype=bool) if self.view == "rules" else self.obs_fn.mask()
+        if not self.hold_actions:
+            return m
+        return np.concatenate([m, self._hold_mask()])
+
+    # -- hold actions (docs/semantics.md "Intentional holds") ---------------------------------
+    def _store_jobs(self) -> list[int]:
+        """Jobs a STORE hold would keep back: not departed, toward the deciding machine's work
+        center, released by the next event."""
+        sim, d = self.sim, self._decision
+        assert sim is not None and d is not None
+        t1 = sim.next_event_time
+        if t1 is None:
+            return []
+        ci = sim.ci
+        w = int(ci.machine_wc[d.machine])
+        first = ci.job_op_start[:-1]
+        held = set(sim.held_jobs)
+        ok = (
+            (sim.job_state == AT_STORE)
+            & (ci.op_wc[np.minimum(first, ci.n_ops - 1)] == w)
+            & (ci.job_n_children == 0)
+            & (ci.job_release < t1 - 1e-6)
+            & (ci.job_op_start[1:] > first)
+        )
+        return [int(j) for j in np.flatnonzero(ok) if int(j) not in held]
+
+    def _hold_mask(self) -> np.ndarray:
+        sim = self.sim
+        assert sim is not None
+        if self._decision is None or sim.next_event_time is None:
+            return np.zeros(2, dtype=bool)
+        return np.array([True, bool(self._store_jobs())])
+
+    def _hold(self, k: int) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        sim = self.sim
+        assert sim is not None
+        if not self._hold_mask()[k]:
+            if self.illegal == "raise":
+                raise ValueError(f"hold action {k} is not possible now (masked)")
+            info = self._info()
+            info["illegal_action"] = self._n_base + k
+            return _copy(self._obs), -self.illegal_penalty, False, False, info
+        t1 = sim.next_event_time
+        assert t1 is not None
+        if k == 0:
+            d = sim.hold_machine(until=t1, reason="env: wait")
+        else:
+            d = sim.hold_jobs(self._store_jobs(), t1, "env: store")
+        self._decision = self._skip(d)
+        r = self.reward_fn(sim)
+        self._obs = self.obs_fn(sim, self._decision)
+        return self._obs, r, self._decision is None, False, self._info()
 
     def set_jobs(self, lo: int, hi: int) -> None:
         """Change the range of drawn week sizes from the next reset on (curriculum)."""

@@ -19,6 +19,7 @@ departs when the destination has room, otherwise it waits at STORE or blocks its
 from __future__ import annotations
 
 import heapq
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,7 +53,10 @@ IDLE, BUSY, MBLOCKED = range(3)
 # event kinds, in the order they are handled at equal times: processing starts (free
 # buffer space), processing ends (departures may use that space), releases, a machine's
 # working window opens (working time: it may decide again)
-_START, _END, _RELEASE, _WAKE = 0, 1, 2, 3
+_START, _END, _RELEASE, _WAKE, _HOLD_END = 0, 1, 2, 3, 4
+# a STORE hold ends with a release event keyed after every plain release of that instant, in
+# job order (docs/semantics.md "Intentional holds")
+_HOLD_SEQ = 1 << 40
 
 
 @dataclass(frozen=True)
@@ -96,11 +100,17 @@ class Simulator:
         *,
         buffers: str = "hard",
         anticipatory_setups: bool = True,
+        record_holds: bool = False,
+        store_holds: dict[int, float] | None = None,
     ) -> None:
         if buffers not in ("hard", "soft"):
             raise ValueError(f"buffers must be 'hard' or 'soft', not {buffers!r}")
         self.buffers = buffers
         self.anticipatory_setups = anticipatory_setups
+        # intentional holds (docs/semantics.md): record them in the schedule (hold-aware plan);
+        # store_holds = {job: until} holds placed before the first event (release control)
+        self.record_holds = bool(record_holds or store_holds)
+        self.store_holds = dict(store_holds or {})
         self._set_instance(instance)
         self.reset()
 
@@ -234,6 +244,13 @@ class Simulator:
             elif self._n_children[j] == 0:
                 self._push(self._release[j], _RELEASE, j, 0)  # assemblies wait for their kit
         self._decision: Decision | None = None
+        # holds: None = none recorded (a v1 plan); job -> until (held at STORE); machine ->
+        # [until, awaited job, record]; job -> machines awaiting it; machine -> open wait record
+        self.holds: list[dict[str, Any]] | None = [] if self.record_holds else None
+        self._job_hold: dict[int, float] = {}
+        self._m_hold: dict[int, tuple[float, int, dict[str, Any]]] = {}
+        self._awaited: dict[int, set[int]] = {}
+        self._wait_rec: dict[int, dict[str, Any]] = {}
         self._cons: Any = None  # pins / frozen operations of a shop state, or None
         situation = getattr(self.instance, "situation", None)
         if situation is not None:  # plan from the shop's present (furnsim.replan)
@@ -241,6 +258,8 @@ class Simulator:
 
             apply_situation(self, situation)
         self.state = SimState(self)  # the typed read seam (furnsim/sim/state.py)
+        for j, until in sorted(self.store_holds.items()):
+            self._hold_job(int(j), float(until), "planned")
         return self._advance()
 
     @property
@@ -329,8 +348,148 @@ class Simulator:
                     "can happen: waiting here would stall the shop"
                 )
         self._waited.add(d.machine)
+        if self.holds is not None and d.machine not in self._wait_rec:
+            # hold-aware: the pass is a machine hold until the next event
+            self._wait_rec[d.machine] = self._new_hold_rec(d.machine, -1, "wait")
         self._decision = None
         return self._advance()
+
+    # -- intentional holds (docs/semantics.md) ------------------------------------------
+    def hold_job(self, job: int, until: float, reason: str = "") -> Decision | None:
+        """Keep ``job`` at STORE until ``until`` (release control); runs to the next decision.
+
+        The job must come from STORE and not have departed; it may be waiting there for room
+        or not be released yet (the hold then starts at its release). It holds no buffer space.
+        """
+        if self._decision is None:
+            raise RuntimeError("no decision pending: the simulation is done")
+        self._hold_job(int(job), float(until), reason)
+        self._decision = None
+        return self._advance()
+
+    def hold_jobs(self, jobs: list[int], until: float, reason: str = "") -> Decision | None:
+        """:meth:`hold_job` for several jobs at once (one decision)."""
+        if self._decision is None:
+            raise RuntimeError("no decision pending: the simulation is done")
+        for j in jobs:
+            self._hold_job(int(j), float(until), reason)
+        self._decision = None
+        return self._advance()
+
+    def hold_machine(
+        self, until: float | None = None, job: int | None = None, reason: str = ""
+    ) -> Decision | None:
+        """The deciding machine idles on purpose, keeping its setup, until ``until`` (minutes;
+        ``math.inf`` = for good) or until ``job`` departs toward its work center, whichever is
+        first; then it is asked again. Runs to the next decision."""
+        d = self._decision
+        if d is None:
+            raise RuntimeError("no decision pending: the simulation is done")
+        m, t = d.machine, self.time
+        u = math.inf if until is None else float(until)
+        if job is None and until is None:
+            raise ValueError("hold_machine needs an end: until, job, or until=math.inf")
+        if not u > t + _EPS:
+            raise ValueError(f"a machine hold must end after now (t={t:g}), not at {u:g}")
+        jw = -1
+        if job is not None:
+            jw = int(job)
+            w = self._machine_wc[m]
+            if not (0 <= jw < self.n_jobs) or self.job_state[jw] == DONE:
+                raise ValueError(f"job {job} is not a job that can still come to machine {m}")
+            if jw in self._waiting[w]:
+                raise ValueError(f"job {jw} is already a candidate of machine {m} at t={t:g}")
+            later = range(int(self.job_op[jw]), self._job_end[jw])
+            if not any(self._op_wc[o] == w and m in self._elig[o] for o in later):
+                raise ValueError(f"job {jw} has no operation left that machine {m} can run")
+            self._awaited.setdefault(jw, set()).add(m)
+        rec = self._new_hold_rec(m, jw, reason)
+        self._m_hold[m] = (u, jw, rec)
+        if math.isfinite(u):
+            self._push(u, _HOLD_END, m, 0)
+        self._decision = None
+        return self._advance()
+
+    @property
+    def next_event_time(self) -> float | None:
+        """When the next event after now happens (None: nothing pending later)."""
+        t = self.time + _EPS
+        return min((float(e[0]) for e in self._events if e[0] > t), default=None)
+
+    @property
+    def held_machines(self) -> list[int]:
+        """Machines in a hold now."""
+        return sorted(self._m_hold)
+
+    @property
+    def held_jobs(self) -> list[int]:
+        """Jobs held at STORE now."""
+        return sorted(self._job_hold)
+
+    def store_queue(self, w: int) -> list[int]:
+        """Jobs released and waiting at STORE for room in work center ``w``'s buffer."""
+        return list(self._store_q[w])
+
+    def _new_hold_rec(self, m: int, job: int, reason: str) -> dict[str, Any]:
+        if self.holds is None:
+            self.holds = []
+        rec: dict[str, Any] = {
+            "kind": "machine",
+            "machine": self.ci.machine_ids[m],
+            "from": float(self.time),
+            "until": None,
+            "job": self.ci.job_ids[job] if job >= 0 else None,
+            "reason": str(reason),
+        }
+        self.holds.append(rec)
+        return rec
+
+    def _close_hold(self, rec: dict[str, Any]) -> None:
+        """The hold ends now (a zero-length hold is no hold and is dropped)."""
+        assert self.holds is not None
+        if self.time > rec["from"] + _EPS:
+            rec["until"] = float(self.time)
+        else:
+            self.holds.remove(rec)
+
+    def _end_machine_hold(self, m: int) -> None:
+        _, jw, rec = self._m_hold.pop(m)
+        if jw >= 0:
+            ms = self._awaited.get(jw)
+            if ms is not None:
+                ms.discard(m)
+                if not ms:
+                    del self._awaited[jw]
+        self._close_hold(rec)
+        self._ready.add(self._machine_wc[m])
+
+    def _hold_job(self, j: int, until: float, reason: str) -> None:
+        if not (0 <= j < self.n_jobs) or self.job_state[j] != AT_STORE:
+            raise ValueError(f"job {j} is not at STORE at t={self.time:g}")
+        if self._n_children[j] > 0:
+            raise ValueError(f"job {j} is an assembly: its kit releases it, not STORE")
+        if j in self._job_hold:
+            raise ValueError(f"job {j} is already held at STORE")
+        t0 = max(self.time, float(self._release[j]))
+        if not until > t0 + _EPS:
+            raise ValueError(f"a STORE hold of job {j} must end after {t0:g}, not at {until:g}")
+        w = self._op_wc[self._job_first[j]]
+        if j in self._store_q[w]:
+            self._store_q[w].remove(j)
+            self._dirty.add(w)  # the jobs behind it may go now
+        self._job_hold[j] = until
+        if self.holds is None:
+            self.holds = []
+        self.holds.append(
+            {
+                "kind": "store",
+                "job": self.ci.job_ids[j],
+                "from": t0,
+                "until": float(until),
+                "reason": str(reason),
+            }
+        )
+        heapq.heappush(self._events, (until, _RELEASE, _HOLD_SEQ + j, j, 0))
 
     # -- internals --------------------------------------------------------------------
     def _push(self, t: float, kind: int, a: int, b: int) -> None:
@@ -362,6 +521,14 @@ class Simulator:
         self.job_state[j] = WAITING
         self._waiting[w][j] = None
         self._ready.add(w)
+        if self._awaited:
+            self._job_came(j, w)
+
+    def _job_came(self, j: int, w: int) -> None:
+        """Machine holds waiting for job j at work center w end now."""
+        for m in sorted(self._awaited.get(j, ())):
+            if self._machine_wc[m] == w and m in self._m_hold:
+                self._end_machine_hold(m)
 
     def _dest(self, j: int, o: int) -> int:
         """Work center job j goes to after op o (-1 = FINISHED); a child goes to its parent."""
@@ -397,6 +564,8 @@ class Simulator:
             self.job_state[p] = WAITING
             self._waiting[w][p] = None
             self._ready.add(w)
+            if self._awaited:
+                self._job_came(p, w)
         return True
 
     def _try_leave_machine(self, m: int, j: int) -> bool:
@@ -453,8 +622,18 @@ class Simulator:
                 m = a
                 self._wake_at.pop(m, None)
                 self._ready.add(self._machine_wc[m])
+            elif kind == _HOLD_END:
+                m = a
+                h = self._m_hold.get(m)
+                if h is not None and h[0] <= t + _EPS:
+                    self._end_machine_hold(m)
             else:  # release
                 j = a
+                if self._job_hold:
+                    held = self._job_hold.get(j)
+                    if held is not None and held > t + _EPS:
+                        continue  # held at STORE: released again when the hold ends
+                    self._job_hold.pop(j, None)
                 o = self._job_first[j]
                 w = self._op_wc[o]
                 if self._store_q[w] or not self._room(w, self._op_vol[o]):
@@ -462,6 +641,10 @@ class Simulator:
                 else:
                     self._depart(j, o, 0)
         self._waited.clear()
+        if self._wait_rec:
+            for rec in self._wait_rec.values():
+                self._close_hold(rec)
+            self._wait_rec.clear()
 
     def _retry_departures(self) -> None:
         while self._dirty:
@@ -504,7 +687,7 @@ class Simulator:
                 continue
             idle = self._idle[w]
             for m in sorted(idle) if len(idle) > 1 else idle:
-                if m in exclude:
+                if m in exclude or m in self._m_hold:
                     continue
                 mt = self._mt[m]
                 if mt is not None and not mt.working_at(self.time):
@@ -534,6 +717,11 @@ class Simulator:
             if d is not None:
                 self._decision = d
                 return d
+            if not self._events and self._m_hold:
+                # nothing else can happen: machine holds end (never stall or hang)
+                for m in sorted(self._m_hold):
+                    self._end_machine_hold(m)
+                continue
             if not self._events:
                 if self.n_done < self.n_jobs:
                     self.deadlock = self._diagnose()
@@ -595,7 +783,22 @@ class Simulator:
             meta={"deadlock": self.deadlock.message} if self.deadlock else {},
             segments=segs,
             setup_segments=ssegs,
+            holds=self._hold_records(),
         )
+
+    def _hold_records(self) -> list[dict[str, Any]] | None:
+        """The holds so far; a hold still open ends now (a partial schedule)."""
+        if self.holds is None:
+            return None
+        out = []
+        for h in self.holds:
+            h = dict(h)
+            if h["until"] is None:
+                if not self.time > h["from"] + _EPS:
+                    continue
+                h["until"] = float(self.time)
+            out.append(h)
+        return out
 
     def _segments(self) -> tuple[list[list[list[float]]], list[list[list[float]]]]:
         """Per op the processing and setup intervals in working time (docs/semantics.md)."""

@@ -67,6 +67,10 @@ class Schedule:
     # setup; None = nothing paused anywhere (implied [[start, end]] and [[setup_start, setup_end]])
     segments: list[list[list[float]]] | None = None  # (n_ops,) lists of [from, to]
     setup_segments: list[list[list[float]]] | None = None  # (n_ops,) lists; [] = no setup time
+    # intentional holds (docs/semantics.md): None = a v1 plan (no hold record, machine waits
+    # unchecked); a list (maybe empty) = hold-aware: {kind: store|machine, job / machine (ids),
+    # from, until, reason}
+    holds: list[dict[str, Any]] | None = None
 
     @classmethod
     def from_compiled(
@@ -84,6 +88,7 @@ class Schedule:
         meta: dict[str, Any] | None = None,
         segments: list[list[list[float]]] | None = None,
         setup_segments: list[list[list[float]]] | None = None,
+        holds: list[dict[str, Any]] | None = None,
     ) -> Schedule:
         """A schedule over a CompiledInstance's operations (static columns copied from it)."""
         return cls(
@@ -111,6 +116,7 @@ class Schedule:
             ).copy(),
             segments=segments,
             setup_segments=setup_segments,
+            holds=None if holds is None else [dict(h) for h in holds],
         )
 
     # -- working time -----------------------------------------------------------------
@@ -277,6 +283,8 @@ class Schedule:
             extra["segments"] = self.segments
         if self.setup_segments is not None:
             extra["setup_segments"] = self.setup_segments
+        if self.holds is not None:
+            extra["holds"] = [dict(h) for h in self.holds]
         return {
             "format": "furnsim.schedule/1",
             "instance_name": self.instance_name,
@@ -339,6 +347,7 @@ class Schedule:
             job_kit_volume=f(d.get("job_kit_volume", [])),
             segments=_segs(d.get("segments")),
             setup_segments=_segs(d.get("setup_segments")),
+            holds=None if d.get("holds") is None else [dict(h) for h in d["holds"]],
         )
 
     def to_json(self, path: str | Path | None = None) -> str:
