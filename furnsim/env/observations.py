@@ -145,11 +145,16 @@ def _rule_ranks(sim: Simulator, d: Decision, name: str) -> tuple[np.ndarray, int
 
 
 def candidate_features(
-    sim: Simulator, d: Decision, static: _Static | None = None, kit: bool = False
+    sim: Simulator,
+    d: Decision,
+    static: _Static | None = None,
+    kit: bool = False,
+    working_time: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(k, F) candidate rows and (C,) context of decision ``d`` (F, C as the tuples above).
 
-    With ``kit`` the rows get the :data:`KIT_FEATURES` appended (F + 3). With assemblies a
+    With ``kit`` the rows get the :data:`KIT_FEATURES` appended (F + 3), then with
+    ``working_time`` the 3 ``furnsim.env.working_time.WORKING_TIME_CANDIDATE_FEATURES``. With assemblies a
     child's last operation looks at its parent's buffer (kit volume) for ``next_fill`` and
     ``would_block``, as the BUFFER rule does.
     """
@@ -191,7 +196,8 @@ def candidate_features(
     next_winq = np.where(last, 0.0, winq_w[w_next] / P)
     w_here = int(ci.machine_wc[m])
     vol_here = ci.op_volume[ops] / st.cap[w_here] if st.bounded[w_here] else np.zeros(k)
-    f = np.empty((k, len(CANDIDATE_FEATURES) + (len(KIT_FEATURES) if kit else 0)), dtype=np.float32)
+    n_f = len(CANDIDATE_FEATURES) + (len(KIT_FEATURES) if kit else 0) + (3 if working_time else 0)
+    f = np.empty((k, n_f), dtype=np.float32)
     f[:, 0] = proc / P
     f[:, 1] = setup / P
     f[:, 2] = need != cur
@@ -230,6 +236,10 @@ def candidate_features(
         f[:, 23] = share
         f[:, 24] = missing / 10.0
         f[:, 25] = work / P
+    if working_time:
+        from furnsim.env.working_time import candidate_working_time
+
+        f[:, n_f - 3 :] = candidate_working_time(sim, m, setup + proc, np.where(fin, -1, w_next), P)
     np.clip(f, -10.0, 10.0, out=f)
     fill = np.where(st.bounded, sim.wc_level / st.cap, 0.0)
     nb = max(int(st.bounded.sum()), 1)
@@ -271,7 +281,8 @@ class CandidateObservation(_CachedStatic):
     chance, slack, buffers, remaining route's bottleneck load, and the ranks and picks of the
     two teacher rules ATCS and BUFFER), C = 9 context features (:data:`CONTEXT_FEATURES`).
     ``kit_features=True`` appends the 3 :data:`KIT_FEATURES` (F = 26): kit completeness of the
-    candidate's parent, siblings still missing and their work. The shipped models read 23.
+    candidate's parent, siblings still missing and their work; ``working_time=True`` then 3
+    working-time features (``furnsim.env.working_time``). Models record both in their sidecar.
 
     When a machine has more than K candidates, the K kept are those a neutral pre-rule ranks
     first (shortest processing plus setup, then least slack; the ATCS and BUFFER picks are
@@ -280,10 +291,13 @@ class CandidateObservation(_CachedStatic):
     of the demo weeks; the cut only matters in very long queues.
     """
 
-    def __init__(self, max_candidates: int = 64, kit_features: bool = False) -> None:
+    def __init__(
+        self, max_candidates: int = 64, kit_features: bool = False, working_time: bool = False
+    ) -> None:
         self.K = int(max_candidates)
         self.kit = bool(kit_features)  # append KIT_FEATURES (assembly) to every row
-        F = len(CANDIDATE_FEATURES) + (len(KIT_FEATURES) if self.kit else 0)
+        self.wt = bool(working_time)  # then the 3 working-time features (calendars)
+        F = len(CANDIDATE_FEATURES) + (len(KIT_FEATURES) if self.kit else 0) + 3 * self.wt
         C = len(CONTEXT_FEATURES)
         self.space = spaces.Dict(
             {
@@ -305,7 +319,7 @@ class CandidateObservation(_CachedStatic):
         if d is None:
             self.slots = np.zeros(0, dtype=np.int64)
             return self.empty()
-        f, c = candidate_features(sim, d, self._static_for(sim), kit=self.kit)
+        f, c = candidate_features(sim, d, self._static_for(sim), kit=self.kit, working_time=self.wt)
         k = f.shape[0]
         idx = np.arange(k)
         if k > self.K:
