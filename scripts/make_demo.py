@@ -1174,7 +1174,7 @@ VARIANTS: dict[str, tuple[str, Any, bool]] = {
     "demo-247": (
         "the previous 24/7 flat week (58 orders)",
         lambda: demo_tables(orders=ORDERS_247),
-        False,
+        True,
     ),
 }
 
