@@ -64,7 +64,11 @@ def candidate_working_time(
     wt = working_time_features(sim, scale=scale, clip=10.0)  # (n_machines, 3)
     end = float(wt[machine, 1])  # 0 when the machine is closed now: nothing fits before it opens
     out[:, 0] = end
-    out[:, 1] = need / scale <= end + 1e-9
+    cal = sim.ci.working
+    if cal is None or cal.machines[machine] is None:  # 24/7: everything fits
+        out[:, 1] = 1.0
+    else:  # (within the clipped horizon of 10 P, as the window end feature sees it)
+        out[:, 1] = need / scale <= end + 1e-9
     if wt[:, 2].any():
         n_wc = int(sim.ci.n_wc)
         wait = np.full(n_wc + 1, 0.0)  # index n_wc (and -1) = finished goods: no wait
