@@ -504,11 +504,24 @@ def validate_cmd(
         str | None,
         typer.Option(help="plan start, e.g. 2026-11-23T06:00 (as given to furnsim plan)"),
     ] = None,
+    state: Annotated[
+        Path | None,
+        typer.Option(
+            help="a replanned plan: the shop state it must honour (furnsim.state/1 JSON/YAML, "
+            "or a furnsim replan --json output: its situation, pins and orders)"
+        ),
+    ] = None,
+    pins: Annotated[
+        Path | None,
+        typer.Option(help="with --state: pins.yaml the plan must keep ({job, step, machine})"),
+    ] = None,
 ) -> None:
     """Check a schedule independently against its instance: exit 0 valid, 1 violations, 2 bad file.
 
     The rules come from the plant and these options, never from the schedule file: a file
-    that declares another buffer mode or setup mode is refused (exit 2).
+    that declares another buffer mode or setup mode is refused (exit 2). With --state the
+    plan must also honour the shop state (started operations kept, nothing on a machine
+    during its outage) and the pins.
     """
     from furnsim.validate import ScheduleFormatError, format_violations, load_schedule, validate
 
@@ -516,6 +529,21 @@ def validate_cmd(
         typer.echo("--buffers: use hard or soft", err=True)
         raise typer.Exit(EXIT_DATA_ERROR)
     inst = load(path, orders, fmt, plan_start)
+    if pins is not None and state is None:
+        typer.echo("--pins needs --state", err=True)
+        raise typer.Exit(EXIT_DATA_ERROR)
+    if state is not None:
+        from furnsim.replan import load_situation
+
+        try:
+            inst, sit = load_situation(state, inst, pins=pins)
+        except DataError as e:
+            _fail_data(e)
+        typer.echo(
+            f"state: now={sit.state.now:g}, "
+            + ", ".join(f"{k} {v}" for k, v in sit.state.counts().items())
+            + f", {len(sit.state.outages)} outage(s), {len(sit.pins)} pin(s)"
+        )
     try:
         s = load_schedule(schedule, inst)
     except ScheduleFormatError as e:

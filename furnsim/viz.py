@@ -34,6 +34,9 @@ __all__ = [
     "format_minutes",
     "gantt",
     "late_orders",
+    "mark_fixed",
+    "mark_now",
+    "mark_outages",
     "op_table",
     "order_colors",
     "order_status",
@@ -552,6 +555,99 @@ def gantt(
         autorange="reversed",
         title=ytitle,
         range=None,
+    )
+    return fig
+
+
+NOW_COLOR = "#1565C0"
+OUTAGE_COLOR = "#C62828"
+
+
+def mark_now(
+    fig: go.Figure, now: datetime, since: datetime | None = None, label: str | None = None
+) -> go.Figure:
+    """A vertical "now" line over the whole chart (blue, dashed) with its time on top; the
+    time from ``since`` (e.g. the plan start) to now lightly greyed: it is past."""
+    x = now.isoformat(sep=" ", timespec="minutes")
+    if since is not None and since < now:
+        fig.add_shape(
+            type="rect", xref="x", yref="paper", y0=0, y1=1, layer="below", name="past",
+            x0=since.isoformat(sep=" ", timespec="minutes"), x1=x,
+            fillcolor="rgba(96,125,139,0.10)", line=dict(width=0),
+        )  # fmt: skip
+    fig.add_shape(
+        type="line", xref="x", yref="paper", x0=x, x1=x, y0=0, y1=1,
+        line=dict(color=NOW_COLOR, width=2, dash="dash"), layer="above", name="now",
+    )  # fmt: skip
+    fig.add_annotation(
+        x=x, y=1, xref="x", yref="paper", yanchor="top", xanchor="left", showarrow=False,
+        text=label or f"now {now:%a %d.%m. %H:%M}", font=dict(color=NOW_COLOR, size=11),
+        bgcolor="rgba(255,255,255,0.8)", name="now",
+    )  # fmt: skip
+    return fig
+
+
+def mark_outages(
+    fig: go.Figure, outages: Sequence[tuple[str, datetime, datetime]], end: datetime | None = None
+) -> go.Figure:
+    """Breakdowns (machine, from, back at) as red hatched bands on their machine's row,
+    labelled "breakdown" (cut at ``end``, e.g. the plan's end, when given)."""
+    ys, base, dur, hover = [], [], [], []
+    for m, a, b in outages:
+        if end is not None:
+            b = min(b, max(a, end))
+        if b <= a:
+            continue
+        ys.append(m)
+        base.append(np.datetime64(a, "ms"))
+        dur.append((b - a).total_seconds() * 1000.0)
+        hover.append(f"breakdown {m}<br>{a:%a %d.%m. %H:%M} – {b:%a %d.%m. %H:%M}")
+    if not ys:
+        return fig
+    fig.add_trace(
+        go.Bar(
+            name="breakdown",
+            orientation="h",
+            y=ys,
+            base=np.array(base),
+            x=np.round(np.array(dur)),
+            text=["breakdown"] * len(ys),
+            textposition="inside",
+            insidetextanchor="middle",
+            textfont=dict(color=OUTAGE_COLOR, size=10),
+            marker=dict(
+                color="rgba(198,40,40,0.18)",
+                line=dict(color=OUTAGE_COLOR, width=1.5),
+                pattern=dict(shape="x", fgcolor=OUTAGE_COLOR, size=7, solidity=0.25),
+            ),
+            hovertext=hover,
+            hoverinfo="text",
+        )
+    )
+    return fig
+
+
+def mark_fixed(fig: go.Figure, schedule: Any, t_now: float, ps: datetime) -> go.Figure:
+    """Operations that started before ``t_now`` (minutes after ``ps``) are fixed: they are
+    overlaid with a grey dotted veil and a legend entry, so they read as not movable."""
+    start, end = schedule.times["start"], schedule.times["end"]
+    sel = (schedule.op_machine >= 0) & (start < t_now - 1e-9)
+    if not sel.any():
+        return fig
+    fig.add_trace(
+        go.Bar(
+            name=f"fixed: started before now ({int(sel.sum())})",
+            orientation="h",
+            y=[schedule.machine_ids[int(m)] for m in schedule.op_machine[sel]],
+            base=_to_datetime64(ps, start[sel]),
+            x=np.round((end[sel] - start[sel]) * 60_000.0),
+            marker=dict(
+                color="rgba(255,255,255,0.45)",
+                line=dict(color="#455A64", width=1),
+                pattern=dict(shape=".", fgcolor="#455A64", size=4, solidity=0.2),
+            ),
+            hoverinfo="skip",
+        )
     )
     return fig
 

@@ -270,8 +270,9 @@ def test_assembly_tree_keeps_the_work_and_builds_drawers_and_seats() -> None:
     assert assembly_tree(parts, assembled=True, box="B", depth=0) == ({}, [])
 
 
-def test_replan_refuses_assemblies_clearly() -> None:
-    """Planning from a shop state does not handle kits yet: a clear DataError, no wrong plan."""
+def test_replan_from_a_state_with_kits() -> None:
+    """Planning from a shop state handles kits (tests/test_replan_kits.py has the details):
+    at 4, A (W1 0-3) waits in K's kit, B (W2 0-5) still runs; the same rule replans the same."""
     from furnsim.replan import replan
     from furnsim.rules import RULES
 
@@ -285,5 +286,7 @@ def test_replan_refuses_assemblies_clearly() -> None:
         ]
     )
     s, _ = RULES["FIFO"].plan(inst)
-    with pytest.raises(DataError, match="does not handle assemblies"):
-        replan(inst, s, now=4.0)
+    r = replan(inst, s, now=4.0, method="rule:FIFO")
+    assert r.valid, r.violations
+    assert r.instance.situation.state.kits[0]["arrived"] == ["O1/A"]
+    assert r.stability["ops_moved"] == 0

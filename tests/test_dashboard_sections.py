@@ -15,6 +15,7 @@ pytest.importorskip("streamlit")
 from dashboards.sections.replan import (  # noqa: E402
     load_scenarios,
     moved_ops,
+    replan_figures,
     run_replan,
     save_scenarios,
 )
@@ -120,8 +121,8 @@ def test_gantt_marks_downtime_apart_from_closed_time(planned) -> None:
     assert str(dt.base[0]).startswith("2026-03-04T06:00")
 
 
-@pytest.mark.slow
-def test_replan_scenario_round_trip_and_moved(planned) -> None:
+@pytest.fixture(scope="module")
+def scenario(planned):
     params = {
         "name": "Tue breakdown",
         "base": "k1",
@@ -146,7 +147,12 @@ def test_replan_scenario_round_trip_and_moved(planned) -> None:
         "frozen_minutes": 0.0,
         "pins": [],
     }
-    sc = run_replan(planned, params)
+    return run_replan(planned, params)
+
+
+@pytest.mark.slow
+def test_replan_scenario_round_trip_and_moved(planned, scenario) -> None:
+    sc = scenario
     r = sc["result"]
     assert r.valid and r.stability["ops_new"] > 0
     assert "RUSH-1" in {o.id for o in sc["instance"].orders}
@@ -164,6 +170,44 @@ def test_replan_scenario_round_trip_and_moved(planned) -> None:
     assert load_scenarios(store["s"], {**planned, "key": "other"}) == []
     assert load_scenarios(b"not json", planned) == []
     assert json.loads(store["s"])[0]["params"]["now"] == "2026-03-03T10:00"
+
+
+@pytest.mark.slow
+def test_replan_gantts_mark_now_breakdown_and_fixed_operations(planned, scenario) -> None:
+    """Both Gantts: the "now" line and the breakdown as a labelled band on SAW-1; the new
+    one: the operations that started before now marked fixed (and they are unchanged)."""
+    import numpy as np
+
+    old, new = planned["result"].schedule, scenario["result"].schedule
+    fig_old, fig_new = replan_figures(planned, scenario, moved_ops(old, new))
+    for fig in (fig_old, fig_new):
+        bd = next(t for t in fig.data if t.name == "breakdown")
+        assert list(bd.y) == ["SAW-1"] and list(bd.text) == ["breakdown"]
+        assert str(bd.base[0]).startswith("2026-03-03T10:00") and float(bd.x[0]) == 6 * 3_600_000
+        now = [sh for sh in fig.layout.shapes if sh.name == "now"]
+        assert len(now) == 1 and now[0].x0 == now[0].x1 == "2026-03-03 10:00"
+        assert [a.text for a in fig.layout.annotations if a.name == "now"] == [
+            "now Tue 03.03. 10:00"
+        ]
+        past = next(sh for sh in fig.layout.shapes if sh.name == "past")
+        assert past.x0 == "2026-03-02 06:00" and past.x1 == "2026-03-03 10:00"
+    assert not any(t.name and t.name.startswith("fixed") for t in fig_old.data)
+    fixed = next(t for t in fig_new.data if t.name and t.name.startswith("fixed"))
+    t_now = (datetime(2026, 3, 3, 10) - planned["plan_start"]).total_seconds() / 60
+    started = np.flatnonzero((new.op_machine >= 0) & (new.times["start"] < t_now))
+    assert started.size > 0 and len(fixed.x) == started.size
+    assert fixed.name == f"fixed: started before now ({started.size})"
+    # what is marked fixed did not move: same machine and start as in the old plan
+    old_at = {
+        (old.job_ids[int(j)], int(k)): (old.machine_ids[int(m)], float(s))
+        for j, k, m, s in zip(
+            old.op_job, old.op_step, old.op_machine, old.times["start"], strict=True
+        )
+    }
+    for o in started:
+        key = (new.job_ids[int(new.op_job[o])], int(new.op_step[o]))
+        m = new.machine_ids[int(new.op_machine[o])]
+        assert old_at[key] == (m, pytest.approx(float(new.times["start"][o])))
 
 
 def test_order_gantt_shows_the_bom_tree() -> None:

@@ -29,6 +29,7 @@ __all__ = [
     "add_moved_outline",
     "load_scenarios",
     "moved_ops",
+    "replan_figures",
     "run_replan",
     "scenario_instance",
     "section_replan",
@@ -226,6 +227,44 @@ def _excel(sc: dict[str, Any], ps: datetime) -> bytes:
     return buf.getvalue()
 
 
+def _outages(params: dict[str, Any]) -> list[tuple[str, datetime, datetime]]:
+    return [
+        (e["machine"], datetime.fromisoformat(e["from"]), datetime.fromisoformat(e["to"]))
+        for e in params.get("events", [])
+        if e.get("type") == "breakdown"
+    ]
+
+
+def replan_figures(entry: dict[str, Any], sc: dict[str, Any], moved: np.ndarray) -> tuple[Any, Any]:
+    """The old and the new plan's machine Gantts of a scenario: both with the "now" line
+    and the reported breakdowns as red hatched bands on their machine; in the new plan the
+    operations that started before now are marked fixed and the moved ones outlined.
+    Built once per plan and scenario (kept in the session; a rerun only sends them)."""
+    from furnsim import viz
+
+    ps = entry["plan_start"]
+    old_s, new_s = entry["result"].schedule, sc["result"].schedule
+    p = sc["params"]
+    key = (entry["key"], sc["name"], json.dumps(p, sort_keys=True, default=str))
+    cache = st.session_state.setdefault("_rp_figs", {})
+    if key in cache:
+        return cache[key]  # type: ignore[no-any-return]
+    now = datetime.fromisoformat(p["now"])
+    t_now = (now - ps).total_seconds() / 60.0
+    end = ps + timedelta(minutes=float(max(old_s.makespan, new_s.makespan)))
+    fig_old = viz.gantt(old_s, entry["instance"], "machine", ps, labels=False)
+    viz.mark_outages(fig_old, _outages(p), end)
+    viz.mark_now(fig_old, now, ps)
+    fig_new = viz.gantt(new_s, sc["instance"], "machine", ps, labels=False)
+    viz.mark_fixed(fig_new, new_s, t_now, ps)
+    viz.mark_outages(fig_new, _outages(p), end)
+    add_moved_outline(fig_new, new_s, moved, ps)
+    viz.mark_now(fig_new, now, ps)
+    cache.clear()  # one scenario's figures at a time
+    cache[key] = (fig_old, fig_new)
+    return fig_old, fig_new
+
+
 def section_replan(
     entry: dict[str, Any],
     get: Callable[[], bytes | None],
@@ -233,7 +272,6 @@ def section_replan(
 ) -> None:
     """The re-plan section for the plan ``entry`` ({'result', 'instance', 'plan_start',
     'key', 'goal'}); ``get``/``put`` read and write the workspace's stored scenarios."""
-    from furnsim import viz
 
     ss = st.session_state
     res, inst, ps = entry["result"], entry["instance"], entry["plan_start"]
@@ -370,13 +408,13 @@ def section_replan(
     new = sc["result"].schedule
     moved = moved_ops(sched, new)
     g1, g2 = st.columns(2)
+    fig_old, fig_new = replan_figures(entry, sc, moved)
     with g1:
         st.caption("Old plan")
-        st.plotly_chart(viz.gantt(sched, inst, "machine", ps, labels=False), key="rp_gantt_old")
+        st.plotly_chart(fig_old, key="rp_gantt_old")
     with g2:
         st.caption(f"{shown}: {len(moved)} moved operations outlined")
-        fig = viz.gantt(new, sc["instance"], "machine", ps, labels=False)
-        st.plotly_chart(add_moved_outline(fig, new, moved, ps), key="rp_gantt_new")
+        st.plotly_chart(fig_new, key="rp_gantt_new")
     x1, x2, x3 = st.columns(3)
     x1.download_button(
         "Old plan as Excel", lambda: _excel({"result": res, "instance": inst}, ps),

@@ -7,7 +7,9 @@ Called by ``furnsim.solvers.cpsat.build_model`` when the instance carries a situ
   the state lets end later than its nominal duration (a breakdown, a late finish) keeps its
   machine busy until that end;
 * a queued job's departure is fixed; a job still at STORE departs at ``now`` or later; a
-  blocked machine's job leaves at ``now`` or later;
+  blocked machine's job leaves at ``now`` or later (a child blocked with its kit too), a job
+  that left before ``now`` left then (a child's kit departure: its assembly's release is the
+  latest of them, an incomplete kit's at ``now`` or later);
 * every other operation starts its setup at ``now`` or later;
 * a pinned operation runs on its machine (and starts at the pinned start).
 
@@ -63,8 +65,13 @@ def add_situation(model: cp_model.CpModel, data: Any, v: Any, instance: Any) -> 
                     extra.setdefault(m, []).append((up(nominal), min(up(end), H)))
                 else:
                     model.add(v.lv[o] >= min(up(end), H))
-            if not cs.left[o] and o != data.last_op[j] and v.lv[o] is not v.en[o]:
-                model.add(v.lv[o] >= now)
+            # a child's last operation may block too (its kit needs room at its parent)
+            may_block = o != data.last_op[j] or (j < len(data.parent) and data.parent[j] >= 0)
+            if v.lv[o] is not v.en[o]:
+                if not cs.left[o] and may_block:
+                    model.add(v.lv[o] >= now)
+                elif cs.left[o]:  # it left before now (a child: its kit departed then)
+                    model.add(v.lv[o] == up(tm["leave"][o]))
             continue
         model.add(v.ss[o] >= now)
         if status == 1:

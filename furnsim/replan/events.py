@@ -30,6 +30,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from furnsim.errors import DataError, Issue, Location
 from furnsim.model import Instance, Order
 from furnsim.replan.state import MachineOutage, OpState, ShopState, parse_time
@@ -190,6 +192,8 @@ def apply_events(
     """
     now = state.now
     st = state.copy()
+    if events:
+        st.kits = None  # the kits follow from the operations: recomputed after the events
     orders: list[Order] = list(instance.orders)
     issues: list[Issue] = []
     notes: list[str] = []
@@ -373,7 +377,37 @@ def apply_events(
         raise DataError(
             [Issue(f"after the events: {i.message}", i.location) for i in e.issues]
         ) from None
+    if new.compiled.has_assembly and events:
+        _rekit(new, st)
     return new, st, notes
+
+
+def _rekit(instance: Instance, st: ShopState) -> None:
+    """Assemblies whose kit the events changed: a released assembly whose child no longer
+    departed before ``now`` (it finishes later) goes back to waiting for its kit; a complete
+    kit's release follows its children's (new) departures."""
+    ci = instance.compiled
+    starts = ci.job_op_start
+    by = st.by_key()
+    for p in np.flatnonzero(ci.job_n_children > 0).tolist():
+        pid = ci.job_ids[p]
+        x = by.get((pid, 1))
+        if x is None or x.status != "queued":
+            continue
+        w = int(ci.op_wc[starts[p]])
+        dep, arr, ok = -np.inf, -np.inf, True
+        for c in np.flatnonzero(ci.job_parent == p).tolist():
+            lc = int(starts[c + 1]) - 1
+            y = by.get((ci.job_ids[c], int(ci.op_step[lc]) + 1))
+            if y is None or y.status != "done" or y.leave is None:
+                ok = False
+                break
+            dep = max(dep, y.leave)
+            arr = max(arr, y.leave + float(ci.transport[int(ci.op_wc[lc]) + 1, w + 1]))
+        if not ok:
+            st.operations.remove(x)
+        else:
+            x.depart, x.arrive = float(dep), float(arr)
 
 
 def _pause(x: OpState, a: float, b: float, mt: Any) -> None:

@@ -16,10 +16,12 @@ for the best goal cost; with ``nervousness`` weights the cost adds the priced ch
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,7 +39,9 @@ __all__ = [
     "ReplanResult",
     "RepairPolicy",
     "frozen_pins",
+    "load_situation",
     "nervousness_cost",
+    "parse_pins",
     "replan",
     "situated",
     "stability",
@@ -406,7 +410,9 @@ def replan(
     inst = situated(new_inst, sit)
     from furnsim.replan.situation import compile_situation
 
-    compile_situation(sit, inst.compiled)  # bad state / pins: DataError before planning
+    cs = compile_situation(sit, inst.compiled)  # bad state / pins: DataError before planning
+    if inst.compiled.has_assembly:
+        new_state.kits = cs.kits  # the kits in the buffers at now (after the events)
     t_setup = time.perf_counter()
     anticipatory = bool(options.pop("anticipatory_setups", prev.anticipatory_setups))
 
@@ -479,16 +485,56 @@ def replan(
                 if sim2.deadlock is None:
                     cands.append((f"rule:{name}", s2))
         else:
-            res = plan(
-                inst,
-                goal_name,
-                method,
-                buffers=buffers,
-                seed=seed,
-                time_limit=time_limit,
-                anticipatory_setups=anticipatory,
-                **options,
+            if is_best and not weights and time_limit is None and not options.get("samples"):
+                # every rule from the state, the same choice as plan()'s best-rule, faster
+                # (one simulator per process, losers scored without a schedule, 2 processes)
+                from furnsim.replan.fast import best_rule_from_state
+
+                t_rules = time.perf_counter()
+                best_s, bdet = best_rule_from_state(
+                    inst,
+                    goal_name,
+                    buffers=buffers,
+                    seed=seed,
+                    anticipatory_setups=anticipatory,
+                    workers=options.pop("workers", None),
+                )
+                if best_s is not None:
+                    k, c, viol = _score(inst, best_s, goal_name)
+                    bdet["rules_s"] = round(time.perf_counter() - t_rules, 4)
+                    res = PlanResult(
+                        schedule=best_s,
+                        kpis=k,
+                        cost=c,
+                        valid=not viol and best_s.complete,
+                        violations=viol,
+                        method=bdet["best_rule"],
+                        requested=method,
+                        goal=goal_name,
+                        wall_time=0.0,
+                        details=bdet,
+                    )
+            fast_guard = (
+                method.strip().lower().startswith("ppo")
+                and not weights
+                and bool(options.get("guard", True))
             )
+            if fast_guard:  # the guard below: the best rule from the state, the fast way
+                options["guard"] = False
+            if res is None:
+                workers = options.pop("workers", None)
+                res = plan(
+                    inst,
+                    goal_name,
+                    method,
+                    buffers=buffers,
+                    seed=seed,
+                    time_limit=time_limit,
+                    anticipatory_setups=anticipatory,
+                    **options,
+                )
+                if fast_guard and res.valid and not res.fallback:
+                    res = _guarded(res, inst, goal_name, buffers, seed, anticipatory, workers)
             if weights and res.valid:
                 cands.append((res.method, res.schedule))
         if weights and (direct or (res is not None and res.valid)):
@@ -566,19 +612,152 @@ def replan(
     return ReplanResult(**fields, stability=stab, instance=inst, orders_changed=changed)
 
 
+def _guarded(
+    res: PlanResult,
+    inst: Instance,
+    goal: str,
+    buffers: str,
+    seed: int | None,
+    anticipatory: bool,
+    workers: int | None,
+) -> PlanResult:
+    """A learned policy's plan against the best rule's from the state (``plan``'s guard)."""
+    from furnsim.plan import _score
+    from furnsim.replan.fast import best_rule_from_state
+
+    best_s, bdet = best_rule_from_state(
+        inst, goal, buffers=buffers, seed=seed, anticipatory_setups=anticipatory, workers=workers
+    )
+    if best_s is None:
+        return res
+    k, c, viol = _score(inst, best_s, goal)
+    res.details["policy_cost"] = res.cost
+    res.details["best_rule_cost"] = c
+    if viol or not best_s.complete or not c < res.cost:
+        return res
+    return PlanResult(
+        schedule=best_s,
+        kpis=k,
+        cost=c,
+        valid=True,
+        violations=[],
+        method=bdet["best_rule"],
+        requested=res.requested,
+        goal=goal,
+        wall_time=0.0,
+        fallback=f"{res.method} plan cost {res.cost:,.2f} is worse than the best rule's "
+        f"({bdet['best_rule']}: {c:,.2f})",
+        details={**res.details, **bdet},
+    )
+
+
 def _pin(d: Mapping[str, Any], i: int, plan_start: datetime | None) -> Pin:
     try:
         job = d.get("job") or (f"{d['order']}/{d['component']}" if "order" in d else None)
         if job is None:
             raise KeyError("job")
         start = d.get("start")
+
+        def when(k: str) -> float | None:
+            v = d.get(k)
+            return None if v is None else parse_time(v, plan_start, k)
+
         return Pin(
             str(job),
             int(d["step"]),
             str(d["machine"]),
             start=None if start is None else parse_time(start, plan_start, "start"),
+            frozen=bool(d.get("frozen", False)),
+            planned_setup_start=when("planned_setup_start"),
+            planned_start=when("planned_start"),
         )
     except KeyError as e:
         raise DataError(f"pins entry {i}: missing field {e.args[0]!r}") from None
     except (TypeError, ValueError) as e:
         raise DataError(f"pins entry {i}: {e}") from None
+
+
+def parse_pins(raw: Any, plan_start: datetime | None, source: str = "pins") -> list[Pin]:
+    """Pins from a list of ``{job, step, machine[, start]}`` mappings (a pins file, the
+    ``situation.pins`` of a replan output); DataError naming the entry."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise DataError(f"{source}: pins must be a list of mappings")
+    out = []
+    for i, p in enumerate(raw):
+        if not isinstance(p, Mapping):
+            raise DataError(f"{source}: pins entry {i} must be a mapping")
+        out.append(_pin(p, i, plan_start))
+    return out
+
+
+def load_situation(
+    path: str | Path, instance: Instance, *, pins: str | Path | None = None
+) -> tuple[Instance, Situation]:
+    """The situation a replanned plan must honour, read from files, attached to ``instance``.
+
+    ``path`` is a ``furnsim.state/1`` file (JSON/YAML) or a ``furnsim replan --json`` output
+    (its ``situation``: the state and the pins, frozen ones included; when it carries
+    ``orders`` — the events changed them — they replace the instance's). ``pins`` adds a pins
+    file. Raises :class:`DataError` for anything that does not fit the instance.
+    """
+    import yaml
+
+    from furnsim.replan.situation import compile_situation
+    from furnsim.replan.state import load_state
+
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as e:
+        raise DataError(f"{p}: cannot read the state ({e})") from None
+    if len(text) > 50_000_000:
+        raise DataError(f"{p}: state file too large")
+    try:
+        doc = json.loads(text) if p.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as e:
+        raise DataError(f"{p}: not valid JSON/YAML ({e})") from None
+    plist: list[Pin] = []
+    if isinstance(doc, dict) and isinstance(doc.get("situation"), dict):
+        sit_d = doc["situation"]
+        state = ShopState.from_dict(
+            sit_d.get("state"), plan_start=instance.plan_start, source=f"{p}: situation.state"
+        )
+        plist = parse_pins(sit_d.get("pins"), instance.plan_start, f"{p}: situation.pins")
+        if doc.get("orders") is not None:
+            instance = _with_orders(instance, doc["orders"], f"{p}: orders")
+    else:
+        state = load_state(p, plan_start=instance.plan_start)
+    if pins is not None:
+        pp = Path(pins)
+        try:
+            raw = yaml.safe_load(pp.read_text())
+        except (OSError, yaml.YAMLError) as e:
+            raise DataError(f"{pp}: cannot read the pins ({e})") from None
+        plist += parse_pins(raw, instance.plan_start, str(pp))
+    sit = Situation(state, plist)
+    inst = situated(instance, sit)
+    compile_situation(sit, inst.compiled)
+    return inst, sit
+
+
+def _with_orders(instance: Instance, rows: Any, source: str) -> Instance:
+    """``instance`` with the order book of a replan output (rows like the orders sheet)."""
+    from furnsim.io._builder import build_orders
+    from furnsim.io._tables import Row, Table
+
+    if not isinstance(rows, list) or not all(isinstance(r, Mapping) for r in rows):
+        raise DataError(f"{source}: must be a list of order rows")
+    cols = ["order", "article", "quantity", "deadline", "release", "priority"]
+    t = Table("orders", source, list(cols), header_row=0, schema="orders")
+    for i, r in enumerate(rows):
+        t.rows.append(Row(i, {c: r.get(c) for c in cols if r.get(c) is not None}))
+    orders = build_orders(t, instance.plan_start, {a.id for a in instance.catalog.articles})
+    return Instance(
+        instance.plant,
+        instance.catalog,
+        orders,
+        name=instance.name,
+        plan_start=instance.plan_start,
+    )

@@ -59,6 +59,9 @@ class Pin:
             d["start"] = self.start
         if self.frozen:
             d["frozen"] = True
+            for k in ("planned_setup_start", "planned_start"):
+                if getattr(self, k) is not None:
+                    d[k] = getattr(self, k)
         return d
 
 
@@ -91,6 +94,7 @@ class CompiledSituation:
     min_st: np.ndarray  # (n_ops,) float pinned processing start (the setup ends then), -inf
     frozen_seq: dict[int, list[int]]  # machine -> frozen ops in order
     outages: dict[int, list[tuple[float, float]]]  # machine -> sorted [start, end) (also downtime)
+    kits: list[dict[str, Any]] = field(default_factory=list)  # kits in buffers at now
 
     @property
     def dispatched(self) -> np.ndarray:
@@ -120,11 +124,6 @@ def compile_situation(sit: Situation, ci: CompiledInstance) -> CompiledSituation
 
 
 def _compile(sit: Situation, ci: CompiledInstance) -> CompiledSituation:
-    if getattr(ci, "has_assembly", False):
-        raise DataError(
-            "planning from a shop state does not handle assemblies (BOM trees with kits) yet: "
-            "re-plan the week from an empty shop"
-        )
     st = sit.state
     now = float(st.now)
     n, n_m = ci.n_ops, ci.n_machines
@@ -204,7 +203,9 @@ def _compile(sit: Situation, ci: CompiledInstance) -> CompiledSituation:
             times["leave"][o] = os_.leave
             left[o] = True
 
-    # per job: dispatched prefix, then at most one queued op
+    # per job: dispatched prefix, then at most one queued op (a child's last operation may
+    # block: its kit needs room in its parent's first buffer)
+    parent = ci.job_parent.tolist()
     for j in range(ci.n_jobs):
         a, b = int(starts[j]), int(starts[j + 1])
         stat = status[a:b]
@@ -242,7 +243,7 @@ def _compile(sit: Situation, ci: CompiledInstance) -> CompiledSituation:
                             Location(src),
                         )
                     )
-            elif o + 1 == b and times["end"][o] < now and not left[o]:
+            elif o + 1 == b and times["end"][o] < now and not left[o] and parent[j] < 0:
                 times["leave"][o] = times["end"][o]  # the last step never blocks
                 left[o] = True
             elif left[o] and o + 1 < b:
@@ -252,6 +253,10 @@ def _compile(sit: Situation, ci: CompiledInstance) -> CompiledSituation:
                         Location(src),
                     )
                 )
+
+    kits = _kits(ci, status, times, left, now, issues, src) if ci.has_assembly else []
+    if st.kits is not None:
+        _check_kits(st.kits, kits, src, issues)
 
     # machines: no overlap among dispatched ops; setup at now
     machine_setup = ci.machine_init_setup.copy()
@@ -361,7 +366,140 @@ def _compile(sit: Situation, ci: CompiledInstance) -> CompiledSituation:
         min_st=min_st,
         frozen_seq=frozen_seq,
         outages=outages,
+        kits=kits,
     )
+
+
+def _kits(
+    ci: CompiledInstance,
+    status: np.ndarray,
+    times: dict[str, np.ndarray],
+    left: np.ndarray,
+    now: float,
+    issues: list[Issue],
+    src: str,
+) -> list[dict[str, Any]]:
+    """Check every assembly's kit against its children and list the kits in the buffers.
+
+    A child has **departed** toward its kit when its last operation is done and it left its
+    machine before ``now``; its kit arrives ``T`` later at the parent's first work center and
+    holds its kit volume there until the assembly's processing starts. An assembly may be
+    listed (queued = released, or dispatched) only when every child departed, with
+    ``depart`` = their latest departure and ``arrive`` = their latest kit arrival; when every
+    child departed it must be listed.
+    """
+    starts = ci.job_op_start
+    parent = ci.job_parent
+    T = ci.transport
+    kids: dict[int, list[int]] = {}
+    for c in np.flatnonzero(parent >= 0).tolist():
+        kids.setdefault(int(parent[c]), []).append(c)
+    out: list[dict[str, Any]] = []
+    for p, ch in sorted(kids.items()):
+        a_p, b_p = int(starts[p]), int(starts[p + 1])
+        if a_p == b_p:
+            continue
+        fp = a_p
+        w = int(ci.op_wc[fp])
+        gone: list[tuple[int, float, float]] = []  # (child, kit depart, kit arrival)
+        missing: list[int] = []
+        for c in ch:
+            a, b = int(starts[c]), int(starts[c + 1])
+            lc = b - 1
+            if b > a and status[lc] == 2 and left[lc]:
+                lv = float(times["leave"][lc])
+                gone.append((c, lv, lv + float(T[int(ci.op_wc[lc]) + 1, w + 1])))
+            else:
+                missing.append(c)
+        name = ci.job_ids[p]
+        listed = bool(status[a_p:b_p].any())
+        if listed and missing:
+            issues.append(
+                Issue(
+                    f"assembly {name} is released but its kit is incomplete at now ({now:g}): "
+                    f"{', '.join(ci.job_ids[c] for c in missing)} not departed toward it",
+                    Location(src, sheet="operations"),
+                )
+            )
+            continue
+        if not gone:
+            continue
+        dep = max(g[1] for g in gone)
+        arr = max(g[2] for g in gone)
+        if not missing:
+            if not listed:
+                issues.append(
+                    Issue(
+                        f"assembly {name}: its kit is complete (the last child departed at "
+                        f"{dep:g}) but its step 1 is not listed: list it as queued with "
+                        f"depart {dep:g} and arrive {arr:g}",
+                        Location(src, sheet="operations"),
+                    )
+                )
+                continue
+            for f, want in (("depart", dep), ("arrive", arr)):
+                got = float(times[f][fp])
+                if not abs(got - want) <= 1e-6 * max(1.0, abs(want)):
+                    issues.append(
+                        Issue(
+                            f"assembly {name} step 1: {f} {got:g} must be its kit's "
+                            f"({'latest child departure' if f == 'depart' else 'latest kit arrival'}"
+                            f" {want:g})",
+                            Location(src, sheet="operations"),
+                        )
+                    )
+        consumed = status[fp] == 2 and float(times["start"][fp]) < now
+        if consumed:
+            continue
+        out.append(
+            {
+                "assembly": name,
+                "work_center": ci.wc_ids[w],
+                "status": (
+                    "partial" if missing else ("assigned" if status[fp] == 2 else "complete")
+                ),
+                "arrived": [ci.job_ids[c] for c, _, x in gone if x <= now],
+                "in_transit": [ci.job_ids[c] for c, _, x in gone if x > now],
+                "missing": [ci.job_ids[c] for c in missing],
+                "volume": float(sum(ci.job_kit_volume[c] for c, _, _ in gone)),
+            }
+        )
+    return out
+
+
+def _check_kits(
+    given: list[dict[str, Any]], kits: list[dict[str, Any]], src: str, issues: list[Issue]
+) -> None:
+    """A state's optional ``kits`` must say what its operations say."""
+    want = {k["assembly"]: k for k in kits}
+    seen: set[str] = set()
+    for i, k in enumerate(given):
+        where = Location(src, sheet="kits", row=i)
+        a = str(k.get("assembly"))
+        seen.add(a)
+        w = want.get(a)
+        if w is None:
+            issues.append(
+                Issue(f"kits: {a} has no kit in its buffer by the operations listed", where)
+            )
+            continue
+        got = set(map(str, k.get("arrived") or [])) | set(map(str, k.get("in_transit") or []))
+        exp = set(w["arrived"]) | set(w["in_transit"])
+        if got != exp:
+            issues.append(
+                Issue(
+                    f"kits: {a} holds {sorted(exp)} by the operations listed, not {sorted(got)}",
+                    where,
+                )
+            )
+    for a in sorted(set(want) - seen):
+        issues.append(
+            Issue(
+                f"kits: the kit of {a} (children departed: "
+                f"{', '.join(want[a]['arrived'] + want[a]['in_transit'])}) is not listed",
+                Location(src, sheet="kits"),
+            )
+        )
 
 
 # -- the simulator side --------------------------------------------------------------------
@@ -437,17 +575,34 @@ def apply_situation(sim: Simulator, sit: Situation) -> None:
         if k < b - a and s[k] == 1:
             queued.append((float(cs.times["depart"][a + k]), j, a + k))
         elif k == 0:
-            releases.append((float(ci.job_release[j]), j))
+            if not (sim._has_kits and sim._n_children[j]):  # an assembly waits for its kit
+                releases.append((float(ci.job_release[j]), j))
         else:
             o = a + k - 1
             m = int(cs.machine[o])
-            if cs.left[o]:  # the last step is done: the job is finished
+            if cs.left[o]:  # the last step is done: the job is finished (or in its kit)
                 sim.job_state[j] = E.DONE
                 sim.job_op[j] = b
                 sim.n_done += 1
-                sim.finish_arrive[j] = (
-                    cs.times["end"][o] + ci.transport[ci.op_wc[o] + 1, ci.n_wc + 1]
-                )
+                p = sim._parent[j]
+                if p < 0:
+                    sim.finish_arrive[j] = (
+                        cs.times["end"][o] + ci.transport[ci.op_wc[o] + 1, ci.n_wc + 1]
+                    )
+                    continue
+                # a child departed toward its parent's first work center: its kit arrives
+                # there and holds its volume until the assembly's processing starts
+                fp = sim._job_first[p]
+                wp = int(ci.op_wc[fp])
+                arr = float(cs.times["leave"][o]) + float(ci.transport[ci.op_wc[o] + 1, wp + 1])
+                sim.finish_arrive[j] = arr
+                sim.kit_left[p] -= 1
+                if arr > sim.kit_arrive[p]:
+                    sim.kit_arrive[p] = arr
+                if not (cs.status[fp] == 2 and cs.times["start"][fp] < now):
+                    vol = float(sim._kit_vol[j])
+                    if vol > 0:
+                        sim._set_level(wp, vol)
                 continue
             sim.job_op[j] = o
             sim.job_arrive[j] = cs.times["arrive"][o]

@@ -102,6 +102,9 @@ class ShopState:
     outages: list[MachineOutage] = field(default_factory=list)
     plan_start: datetime | None = None
     source: str = ""  # where it came from: "derived from plan ...", a file name
+    # assemblies: the kits in their buffers at now (what the operations imply; read from a
+    # file it is checked against them, None = not given)
+    kits: list[dict[str, Any]] | None = None
 
     def __post_init__(self) -> None:
         if not (isinstance(self.now, int | float) and math.isfinite(self.now) and self.now >= 0):
@@ -125,11 +128,12 @@ class ShopState:
             operations=[replace(o) for o in self.operations],
             machine_setups=dict(self.machine_setups),
             outages=[replace(x) for x in self.outages],
+            kits=None if self.kits is None else [dict(k) for k in self.kits],
         )
 
     # -- files ------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d = {
             "format": STATE_FORMAT,
             "now": self.now,
             "plan_start": self.plan_start.isoformat() if self.plan_start else None,
@@ -137,6 +141,9 @@ class ShopState:
             "outages": [x.to_dict() for x in self.outages],
             "operations": [o.to_dict() for o in self.operations],
         }
+        if self.kits is not None:
+            d["kits"] = [dict(k) for k in self.kits]
+        return d
 
     def to_json(self, path: str | Path | None = None) -> str:
         s = json.dumps(self.to_dict(), indent=1)
@@ -219,9 +226,31 @@ class ShopState:
                 issues.append(Issue(f"missing field {e.args[0]!r}", where))
             except (TypeError, ValueError) as e:
                 issues.append(Issue(str(e), where))
+        kits = d.get("kits")
+        if kits is not None:
+            if not isinstance(kits, list):
+                issues.append(Issue("kits must be a list", Location(source, column="kits")))
+                kits = None
+            else:
+                for i, k in enumerate(kits):
+                    where = Location(source, sheet="kits", row=i)
+                    if not isinstance(k, dict) or "assembly" not in k:
+                        issues.append(Issue("a kit must be a mapping with 'assembly'", where))
+                        continue
+                    for f in ("arrived", "in_transit", "missing"):
+                        if k.get(f) is not None and not isinstance(k[f], list):
+                            issues.append(Issue(f"{f} must be a list of job ids", where))
         if issues:
             raise DataError(issues)
-        return ShopState(now, ops, setups, outages, start, source)
+        return ShopState(
+            now,
+            ops,
+            setups,
+            outages,
+            start,
+            source,
+            kits=[dict(k) for k in kits] if kits is not None else None,
+        )
 
 
 def load_state(path: str | Path, *, plan_start: datetime | None = None) -> ShopState:
@@ -332,7 +361,53 @@ def derive_state(
         [],
         plan_start,
         source=f"derived from the {previous.method or 'previous'} plan at t={now:g}",
+        kits=_derived_kits(previous, now) if np.any(previous.job_parent >= 0) else None,
     )
+
+
+def _derived_kits(s: Schedule, now: float) -> list[dict[str, Any]]:
+    """The kits in their assemblies' buffers at ``now`` by the plan ``s`` (see
+    ``furnsim.replan.situation._kits``, which computes the same from a state)."""
+    t = s.times
+    first: dict[int, int] = {}
+    last: dict[int, int] = {}
+    for o in range(s.n_ops):
+        j = int(s.op_job[o])
+        first.setdefault(j, o)
+        last[j] = o
+    kids: dict[int, list[int]] = {}
+    for c in np.flatnonzero(s.job_parent >= 0).tolist():
+        kids.setdefault(int(s.job_parent[c]), []).append(c)
+    out: list[dict[str, Any]] = []
+    for p, ch in sorted(kids.items()):
+        fp = first.get(p)
+        if fp is None:
+            continue
+        gone, missing = [], []
+        for c in ch:
+            lc = last.get(c)
+            lv = float(t["leave"][lc]) if lc is not None else math.nan
+            if lc is not None and lv < now and float(t["end"][lc]) < now:
+                gone.append((c, float(s.finish_arrive[c])))
+            else:
+                missing.append(c)
+        if not gone:
+            continue
+        ss, st = float(t["setup_start"][fp]), float(t["start"][fp])
+        if ss < now and st < now:
+            continue  # consumed: the assembly is processing
+        out.append(
+            {
+                "assembly": s.job_ids[p],
+                "work_center": s.wc_ids[int(s.op_wc[fp])],
+                "status": "partial" if missing else ("assigned" if ss < now else "complete"),
+                "arrived": [s.job_ids[c] for c, x in gone if x <= now],
+                "in_transit": [s.job_ids[c] for c, x in gone if x > now],
+                "missing": [s.job_ids[c] for c in missing],
+                "volume": float(sum(s.job_kit_volume[c] for c, _ in gone)),
+            }
+        )
+    return out
 
 
 def machine_sequences(s: Schedule) -> dict[int, np.ndarray]:
