@@ -48,12 +48,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from furnsim.model import CompiledInstance, Instance
 from furnsim.sim.schedule import Schedule, kit_holds
+from furnsim.sim.state import SimState
+
+if TYPE_CHECKING:
+    from furnsim.sim.engine import Simulator
 
 __all__ = ["KPI_NAMES", "kpis", "machine_kpis", "partial_kpis"]
 
@@ -372,13 +376,17 @@ def kpis(
     return out
 
 
-def partial_kpis(sim: Any, need: Iterable[str] | None = None) -> dict[str, float]:
+def partial_kpis(sim: Simulator | SimState, need: Iterable[str] | None = None) -> dict[str, float]:
     """KPIs of the partial schedule of a running Simulator at ``sim.time`` (see goals.partial_cost).
+
+    Reads the simulator through its typed state (``sim.state``, furnsim/sim/state.py); a
+    :class:`~furnsim.sim.state.SimState` may be passed directly.
 
     Committed at dispatch: setups, processing, completions of dispatched last operations, the
     makespan bound ``max(now, latest committed end)``. Integrated up to now: buffer levels and
     overflow, blocking, lateness of unfinished jobs (they count as completing now).
     """
+    sim = sim if isinstance(sim, SimState) else sim.state
     ci: CompiledInstance = sim.ci
     ops = _Ops(
         times=sim.rec,

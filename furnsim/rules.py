@@ -77,7 +77,6 @@ from __future__ import annotations
 
 import math
 import time
-import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -86,6 +85,7 @@ import numpy as np
 
 from furnsim.model import CompiledInstance, Instance
 from furnsim.sim import Decision, Schedule, Simulator
+from furnsim.sim.state import StaticArrays, static_arrays
 
 __all__ = [
     "COMPOSITE_RULES",
@@ -123,67 +123,9 @@ class Policy(Protocol):
     def choose(self, sim: Simulator, decision: Decision) -> int | None: ...
 
 
-# -- static per-instance arrays ----------------------------------------------------------
-@dataclass(eq=False)
-class _Static:
-    n_wc: int
-    op_next_wc: np.ndarray  # (n_ops,) int64 work center of the next op; n_wc if last
-    op_next_vol: np.ndarray  # (n_ops,) float64 volume at the next op; 0 if last
-    op_npt: np.ndarray  # (n_ops,) float64 mean processing time of the next op; 0 if last
-    cap_ext: np.ndarray  # (n_wc + 1,) float64 capacities, inf for "finished"
-    job_deadline: np.ndarray  # (n_jobs,) float64
-    job_priority: np.ndarray  # (n_jobs,) float64
-    job_release: np.ndarray  # (n_jobs,) float64
-    op_proc: np.ndarray  # (n_ops, n_machines) float64
-    op_setup: np.ndarray  # (n_ops,) int64
-    op_wc: np.ndarray  # (n_ops,) int64
-    op_volume: np.ndarray  # (n_ops,) float64
-    setup_time: np.ndarray  # (n_machines, n_setups, n_setups)
-    machine_wc: np.ndarray  # (n_machines,) int64
-
-
-_STATIC: weakref.WeakKeyDictionary[CompiledInstance, _Static] = weakref.WeakKeyDictionary()
-
-
-def _static(sim: Simulator) -> _Static:
-    ci = sim.ci
-    st = _STATIC.get(ci)
-    if st is None:
-        n_ops, n_wc = ci.n_ops, ci.n_wc
-        last = np.zeros(n_ops, dtype=bool)
-        s = ci.job_op_start
-        ends = s[1:][s[1:] > s[:-1]]
-        last[ends - 1] = True
-        nxt = np.minimum(np.arange(n_ops) + 1, max(n_ops - 1, 0))
-        op_next_wc = np.where(last, n_wc, ci.op_wc[nxt]) if n_ops else np.zeros(0, dtype=np.int64)
-        op_next_vol = np.where(last, 0.0, ci.op_volume[nxt]) if n_ops else np.zeros(0)
-        op_npt = np.where(last, 0.0, sim.op_mean_proc[nxt]) if n_ops else np.zeros(0)
-        if ci.has_assembly:  # a child's last op goes on to its parent's first op (the kit)
-            kids = np.flatnonzero(ci.job_parent >= 0)
-            lo = s[kids + 1] - 1
-            fp = s[ci.job_parent[kids]]
-            op_next_wc[lo] = ci.op_wc[fp]
-            op_next_vol[lo] = ci.job_kit_volume[kids]
-            op_npt[lo] = sim.op_mean_proc[fp]
-        dl = ci.job_deadline
-        st = _Static(
-            n_wc=n_wc,
-            op_next_wc=op_next_wc.astype(np.int64),
-            op_next_vol=op_next_vol,
-            op_npt=op_npt,
-            cap_ext=np.r_[ci.wc_capacity, np.inf],
-            job_deadline=dl,
-            job_priority=ci.job_priority,
-            job_release=ci.job_release,
-            op_proc=ci.op_proc,
-            op_setup=ci.op_setup,
-            op_wc=ci.op_wc,
-            op_volume=ci.op_volume,
-            setup_time=ci.setup_time,
-            machine_wc=ci.machine_wc,
-        )
-        _STATIC[ci] = st
-    return st
+# -- static per-instance arrays: the simulator's typed seam (furnsim/sim/state.py) -------------
+_Static = StaticArrays  # the rules' static data is the shared per-instance bundle
+_static = static_arrays
 
 
 # -- per-decision quantities ---------------------------------------------------------------
@@ -193,33 +135,33 @@ def _p(sim: Simulator, d: Decision, st: _Static) -> np.ndarray:
 
 def _setup(sim: Simulator, d: Decision, st: _Static) -> np.ndarray:
     m = d.machine
-    return st.setup_time[m, int(sim.machine_setup[m]), st.op_setup[d.ops]]
+    return st.setup_time[m, int(sim.state.machine_setup[m]), st.op_setup[d.ops]]
 
 
 def _until_due(sim: Simulator, d: Decision, st: _Static) -> np.ndarray:
     """deadline − now; with working time, the deciding machine's working minutes until the
     deadline (closed time is no time to work in; a past deadline stays negative elapsed)."""
-    return sim.until(d.machine, st.job_deadline[d.candidates])
+    return sim.state.until(d.machine, st.job_deadline[d.candidates])
 
 
 def _slack(sim: Simulator, d: Decision, st: _Static) -> np.ndarray:
     """deadline − now − remaining work, capped at NO_DUE_SLACK (the slack without deadline)."""
-    sl = _until_due(sim, d, st) - sim.op_rem_work[d.ops]
+    sl = _until_due(sim, d, st) - st.op_rem_work[d.ops]
     return np.minimum(sl, NO_DUE_SLACK)
 
 
 def _winq(sim: Simulator, d: Decision, st: _Static) -> np.ndarray:
     """Work waiting for each candidate's next work center (0 after the last operation)."""
-    waiting = np.flatnonzero(sim.job_state == _WAITING)
-    ops = sim.job_op[waiting]
-    q = np.bincount(st.op_wc[ops], weights=sim.op_mean_proc[ops], minlength=st.n_wc + 1)
+    waiting = np.flatnonzero(sim.state.job_state == _WAITING)
+    ops = sim.state.job_op[waiting]
+    q = np.bincount(st.op_wc[ops], weights=st.op_mean_proc[ops], minlength=st.n_wc + 1)
     q[st.n_wc] = 0.0
     return q[st.op_next_wc[d.ops]]
 
 
 def _mod(sim: Simulator, d: Decision, st: _Static, p: np.ndarray) -> np.ndarray:
-    rem = sim.op_rem_work[d.ops]
-    pm = sim.op_mean_proc[d.ops]
+    rem = st.op_rem_work[d.ops]
+    pm = st.op_mean_proc[d.ops]
     share = np.divide(pm, rem, out=np.zeros_like(pm), where=rem > _EPS)
     odd = d.time + pm + _slack(sim, d, st) * share
     return np.maximum(odd, d.time + p)
@@ -232,7 +174,7 @@ def _log_ratio(w: np.ndarray, p: np.ndarray) -> np.ndarray:
 # -- key functions (each returns keys, most significant first) ------------------------------
 def _fifo(sim: Simulator, d: Decision, st: _Static) -> Keys:
     c = d.candidates
-    return (sim.job_arrive[c], st.job_release[c])
+    return (sim.state.job_arrive[c], st.job_release[c])
 
 
 def _spt(sim: Simulator, d: Decision, st: _Static) -> Keys:
@@ -248,19 +190,19 @@ def _edd(sim: Simulator, d: Decision, st: _Static) -> Keys:
 
 
 def _mwkr(sim: Simulator, d: Decision, st: _Static) -> Keys:
-    return (-sim.op_rem_work[d.ops],)
+    return (-st.op_rem_work[d.ops],)
 
 
 def _lwkr(sim: Simulator, d: Decision, st: _Static) -> Keys:
-    return (sim.op_rem_work[d.ops],)
+    return (st.op_rem_work[d.ops],)
 
 
 def _mopnr(sim: Simulator, d: Decision, st: _Static) -> Keys:
-    return (-sim.op_rem_ops[d.ops],)
+    return (-st.op_rem_ops[d.ops],)
 
 
 def _cr(sim: Simulator, d: Decision, st: _Static) -> Keys:
-    rem = np.maximum(sim.op_rem_work[d.ops], _EPS)
+    rem = np.maximum(st.op_rem_work[d.ops], _EPS)
     return (_until_due(sim, d, st) / rem,)
 
 
@@ -274,7 +216,7 @@ def _atc_keys(sim: Simulator, d: Decision, st: _Static, k: float, k_setup: float
         if s_bar > _EPS:
             base = base - s / (k_setup * s_bar)
     p_bar = max(float(p.mean()), _EPS)
-    slack = _until_due(sim, d, st) - sim.op_rem_work[d.ops]  # inf without deadline
+    slack = _until_due(sim, d, st) - st.op_rem_work[d.ops]  # inf without deadline
     due = np.maximum(slack, 0.0) / (k * p_bar)
     return (due - base, -base)
 
@@ -296,7 +238,7 @@ def _buffer(sim: Simulator, d: Decision, st: _Static) -> Keys:
     nwc = st.op_next_wc[ops]
     cap_next = st.cap_ext[nwc]
     bounded = np.isfinite(cap_next)
-    level = sim.wc_level[np.minimum(nwc, st.n_wc - 1)]  # finishing jobs: inf capacity anyway
+    level = sim.state.wc_level[np.minimum(nwc, st.n_wc - 1)]  # finishing jobs: inf capacity anyway
     room_after = cap_next - level - st.op_next_vol[ops]
     would_block = room_after < -_EPS
     frac = np.ones(ops.size)
@@ -319,11 +261,11 @@ def _kit(sim: Simulator, d: Decision, st: _Static) -> Keys:
 
 
 def _lwkrspt(sim: Simulator, d: Decision, st: _Static) -> Keys:
-    return (sim.op_rem_work[d.ops] + _p(sim, d, st),)
+    return (st.op_rem_work[d.ops] + _p(sim, d, st),)
 
 
 def _lwkrmod(sim: Simulator, d: Decision, st: _Static) -> Keys:
-    return (sim.op_rem_work[d.ops] + _mod(sim, d, st, _p(sim, d, st)),)
+    return (st.op_rem_work[d.ops] + _mod(sim, d, st, _p(sim, d, st)),)
 
 
 def _ptwinq(sim: Simulator, d: Decision, st: _Static) -> Keys:
@@ -335,7 +277,7 @@ def _ptwinqs(sim: Simulator, d: Decision, st: _Static) -> Keys:
 
 
 def _dptlwkrs(sim: Simulator, d: Decision, st: _Static) -> Keys:
-    return (2.0 * _p(sim, d, st) + sim.op_rem_work[d.ops] + _slack(sim, d, st),)
+    return (2.0 * _p(sim, d, st) + st.op_rem_work[d.ops] + _slack(sim, d, st),)
 
 
 def _dptwinqnpt(sim: Simulator, d: Decision, st: _Static) -> Keys:

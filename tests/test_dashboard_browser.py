@@ -347,7 +347,7 @@ def _grid_csv(page: Any, tmp_path: Path) -> str:
 
 
 def _wait_gantt(page: Any) -> None:
-    page.locator('[data-testid="stPlotlyChart"] g.barlayer').first.wait_for(timeout=120_000)
+    page.locator('[data-testid="stPlotlyChart"] g.barlayer').first.wait_for(timeout=300_000)
 
 
 def test_plan_flow_early_click_tabs_compare_excel_reload(
@@ -375,30 +375,21 @@ def test_plan_flow_early_click_tabs_compare_excel_reload(
         # a planner's first plan in a new window: the page is read for a few seconds (the
         # default settings are planned ahead meanwhile), then Start scheduling
         other = _new_page(browser)
-        try:
-            _open(other, fresh)
-            other.get_by_role("button", name="Efficiency").click()
-            _settle(other)
-            other.wait_for_timeout(5000)
-            t0 = time.perf_counter()
-            other.get_by_role("button", name="Start scheduling").click()
-            other.get_by_text("goal Efficiency").wait_for(timeout=120_000)
-            _wait_gantt(other)
-            TIMINGS["first plan: click Start -> Gantt drawn (default method, page read 5 s)"] = (
-                time.perf_counter() - t0
-            )
-            # a quick plan may be shown first; the trained policy's plan follows: shown
-            # when better for the goal, else the page says that the quick plan stays
-            if other.get_by_text("A quick plan is shown").count():
-                other.get_by_text("The trained policy's plan is ready").wait_for(timeout=240_000)
-                TIMINGS["first plan: click Start -> the policy's plan in"] = (
-                    time.perf_counter() - t0
-                )
-                _wait_gantt(other)
-                assert other.get_by_text("A quick plan is shown").count() == 0
-            assert other.get_by_text("Valid plan").count() == 1
-        finally:
-            other.context.close()
+        _open(other, fresh)
+        other.get_by_role("button", name="Efficiency").click()
+        _settle(other)
+        other.wait_for_timeout(5000)
+        t_other = time.perf_counter()
+        other.get_by_role("button", name="Start scheduling").click()
+        other.get_by_text("goal Efficiency").wait_for(timeout=300_000)
+        _wait_gantt(other)
+        TIMINGS["first plan: click Start -> Gantt drawn (default method, page read 5 s)"] = (
+            time.perf_counter() - t_other
+        )
+        assert other.get_by_text("Valid plan").count() == 1
+        # a quick plan may be shown first (the page says so); the trained policy's plan
+        # follows and is checked at the end, while this window stays open
+        quick = other.get_by_text("A quick plan is shown").count() > 0
 
         # another goal, a rule; the planner looks at the page a moment, then plans
         page.get_by_role("button", name="Empty Buffers").click()
@@ -453,12 +444,25 @@ def test_plan_flow_early_click_tabs_compare_excel_reload(
         assert table["valid"] == ["yes", "yes", "yes"], table
         assert page.get_by_role("button", name="Download Excel plan (.xlsx)").is_visible()
 
+        # the other window: the policy's plan replaced the quick plan when it was better for
+        # the goal, or the page says that the quick plan stays
+        if quick:
+            other.get_by_text("The trained policy's plan is ready").wait_for(timeout=600_000)
+            TIMINGS["first plan: click Start -> policy's plan in (other steps meanwhile)"] = (
+                time.perf_counter() - t_other
+            )
+            _wait_gantt(other)
+            assert other.get_by_text("A quick plan is shown").count() == 0
+            assert other.get_by_text("Valid plan").count() == 1
+        other.context.close()
+
         # a reload shows the same plan
         page.reload()
         page.get_by_text("goal Empty Buffers").wait_for(timeout=60_000)
         _wait_gantt(page)
     finally:
-        page.context.close()
+        for ctx in page.context.browser.contexts:
+            ctx.close()
 
     wb = openpyxl.load_workbook(out)
     assert {"Gantt", "Schedule", "Dispatch lists", "KPIs", "Buffers", "Orders"} <= set(
@@ -495,7 +499,15 @@ def test_four_edits_persist_and_bad_deadline_stays_flagged(
         page.reload()
         page.get_by_role("button", name="Start scheduling").wait_for()
         _settle(page)
-        shown = {r[0]: r for r in _grid_rows(_editor(page))}
+        grid = _editor(page)
+        grid.evaluate("e => e.scrollIntoView({block: 'center'})")
+        shown = _until(  # the grid fills its accessible table once it has drawn
+            lambda: (lambda t: t if all(k in t for k in [*want, "SO-1005"]) else None)(
+                {r[0]: r for r in _grid_rows(grid)}
+            ),
+            120,
+            "the order table's rows after the reload",
+        )
         for oid, q in want.items():
             assert shown[oid][2] == f"{q:g}", shown[oid]
         assert shown["SO-1005"][3] == "friday"  # kept as typed, and still flagged

@@ -32,9 +32,12 @@ from typing import Any
 
 import numpy as np
 
+from furnsim.sim.state import SimState
+
 __all__ = ["SUPPORTED", "IncrementalCost"]
 
 _EPS = 1e-9
+_NONE = np.zeros(0, dtype=np.int64)
 
 
 def _w1(mt: Any, t: float) -> float:
@@ -101,7 +104,8 @@ class IncrementalCost:
             raise ValueError(
                 "IncrementalCost does not keep kit holdings: the instance has assemblies"
             )
-        self.sim = sim
+        # the typed read seam of the simulator (furnsim/sim/state.py)
+        self.sim = sim if isinstance(sim, SimState) else sim.state
         self.ci = ci
         n_o = ci.n_ops
         self.n_m = ci.n_machines
@@ -152,6 +156,9 @@ class IncrementalCost:
         self.t_prev = 0.0
         self._avail_mk = math.nan
         self._avail = 0.0
+        self._n_log = -1  # dispatch-log entries already read; -1 = scan the records (first look)
+        self._ptr = np.zeros(0, dtype=np.int64)  # (n_jobs,) next op of each job to be dispatched
+        self._job_end = starts[1:]
         return self.update()
 
     # -- per step ----------------------------------------------------------------------------
@@ -191,9 +198,39 @@ class IncrementalCost:
         self.t_prev = now
         return out
 
+    def _new_dispatches(self) -> np.ndarray:
+        """Ops dispatched since the last look, ascending: from the engine's dispatch log (a
+        job's ops are dispatched in route order), or by scanning the records on the first
+        look (a shop state may have fixed past operations) or if the log does not fit."""
+        sim = self.sim
+        log = sim.dispatch_log
+        n = len(log)
+        if self._n_log >= 0:
+            if n == self._n_log:
+                return _NONE
+            ptr, rm, end = self._ptr, sim.rec_machine, self._job_end
+            out: list[int] = []
+            for _, m, j in log[self._n_log :]:
+                o = int(ptr[j])
+                if o >= end[j] or rm[o] != m or self.seen_disp[o]:
+                    out = []
+                    break
+                out.append(o)
+                ptr[j] = o + 1
+            else:
+                self._n_log = n
+                out.sort()
+                return np.array(out, dtype=np.int64)
+        new = np.flatnonzero((sim.rec_machine >= 0) & ~self.seen_disp)
+        done = np.flatnonzero(sim.rec_machine >= 0)
+        self._ptr = self.ci.job_op_start[:-1].copy()
+        np.maximum.at(self._ptr, self.ci.op_job[done], done + 1)
+        self._n_log = n
+        return new
+
     def _dispatches(self, rec: dict[str, np.ndarray]) -> None:
         sim = self.sim
-        new = np.flatnonzero((sim.rec_machine >= 0) & ~self.seen_disp)
+        new = self._new_dispatches()
         if not new.size:
             return
         self.seen_disp[new] = True

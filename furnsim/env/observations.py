@@ -21,8 +21,11 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from furnsim.rules import _lexmin, _static, get_rule
+from furnsim.env._kernels import HAVE_NUMBA, features_kernel
+from furnsim.env.working_time import candidate_working_time_block
+from furnsim.rules import _lexmin, get_rule
 from furnsim.sim.engine import DONE, MBLOCKED, Decision, Simulator
+from furnsim.sim.state import StaticArrays
 
 __all__ = [
     "CANDIDATE_FEATURES",
@@ -83,9 +86,7 @@ CONTEXT_FEATURES = (
 
 
 def _scale(sim: Simulator) -> float:
-    mp = sim.op_mean_proc
-    p = float(mp.mean()) if mp.size else 1.0
-    return p if p > 0 else 1.0
+    return sim.state.static.P
 
 
 def _ranks(x: np.ndarray) -> np.ndarray:
@@ -97,37 +98,8 @@ def _ranks(x: np.ndarray) -> np.ndarray:
     return r / (k - 1)
 
 
-class _Static:
-    """Per-instance constants, computed once per reset (habit 9: static data once)."""
-
-    def __init__(self, sim: Simulator) -> None:
-        ci = sim.ci
-        self.ci = ci
-        self.P = _scale(sim)
-        cap = ci.wc_capacity.astype(float)
-        self.bounded = np.isfinite(cap) & (cap > 0)  # (n_wc,)
-        self.cap = np.where(self.bounded, cap, 1.0)  # (n_wc,)
-        self.wc_n_machines = np.bincount(ci.machine_wc, minlength=ci.n_wc).astype(float)  # (n_wc,)
-        self.job_last = ci.job_op_start[1:] - 1  # (n_jobs,) last op index
-        self.deadline = ci.job_deadline  # (n_jobs,)
-        # work center of every later op of the job after op o, padded with n_wc (load 0)
-        n_ops = int(ci.n_ops)
-        starts = ci.job_op_start
-        lens = np.diff(starts)
-        L = max(int(lens.max()) - 1, 1) if lens.size else 1
-        route = np.full((n_ops, L), ci.n_wc, dtype=np.int64)
-        if n_ops:
-            end = np.repeat(starts[1:], lens)  # (n_ops,) one past the job's last op
-            for i in range(L):
-                o = np.arange(n_ops) + 1 + i
-                ok = o < end
-                route[ok, i] = ci.op_wc[o[ok]]
-        self.route = route  # (n_ops, L)
-        self.op_job = ci.op_job
-        self.op_work = sim.op_mean_proc / np.maximum(self.wc_n_machines[ci.op_wc], 1.0)
-        self.sim_id = id(sim)
-        self.inst_id = id(ci)
-
+#: the per-instance constants: one bundle shared with the rules (furnsim/sim/state.py)
+_Static = StaticArrays
 
 _RULE_KEYS: dict[str, Any] = {}
 
@@ -135,7 +107,7 @@ _RULE_KEYS: dict[str, Any] = {}
 def _rule_ranks(sim: Simulator, d: Decision, name: str) -> tuple[np.ndarray, int]:
     """(k,) rank of each candidate under rule ``name`` (0 = first) in [0, 1], and its pick."""
     keys = _RULE_KEYS.get(name) or _RULE_KEYS.setdefault(name, get_rule(name).keys)
-    keys = keys(sim, d, _static(sim))
+    keys = keys(sim, d, sim.state.static)
     k = d.candidates.size
     order = np.lexsort(tuple(np.where(x != x, np.inf, x) for x in reversed(keys)))
     r = np.empty(k, dtype=np.float32)
@@ -144,65 +116,160 @@ def _rule_ranks(sim: Simulator, d: Decision, name: str) -> tuple[np.ndarray, int
     return r, pick
 
 
+def _winq(sim: Simulator, st: StaticArrays, ws: Any) -> np.ndarray:
+    """(n_wc,) work queued per machine at each work center of ``ws`` (others 0).
+
+    ``Simulator.queue_work``'s sum, in the same (insertion) order, so bit-identical."""
+    winq_w = np.zeros(st.n_wc)
+    jo = sim.state.job_op
+    mp = st.op_mean_proc
+    for w in set(ws):
+        q = sim.state.waiting_jobs(w)
+        s = float(sum(mp[jo[np.array(q, dtype=np.int64)]].tolist())) if q else 0.0
+        winq_w[w] = s / max(st.wc_n_machines[w], 1.0)
+    return winq_w
+
+
 def candidate_features(
     sim: Simulator,
     d: Decision,
-    static: _Static | None = None,
+    static: StaticArrays | None = None,
     kit: bool = False,
+    *,
+    compiled: bool | None = None,
     working_time: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(k, F) candidate rows and (C,) context of decision ``d`` (F, C as the tuples above).
 
     With ``kit`` the rows get the :data:`KIT_FEATURES` appended (F + 3), then with
-    ``working_time`` the 3 ``furnsim.env.working_time.WORKING_TIME_CANDIDATE_FEATURES``. With assemblies a
+    ``working_time`` the 3 ``furnsim.env.working_time.WORKING_TIME_CANDIDATE_FEATURES``
+    (a separate block after the kernel, like the kit columns). With assemblies a
     child's last operation looks at its parent's buffer (kit volume) for ``next_fill`` and
     ``would_block``, as the BUFFER rule does.
+
+    ``compiled`` (default: when numba is installed) computes the rows in one compiled kernel
+    (furnsim/env/_kernels.py); ``False`` uses vectorised numpy. Both are bit-identical.
     """
-    st = static if static is not None else _Static(sim)
-    ci = st.ci
+    state = sim.state
+    st = state.static
+    use_nb = HAVE_NUMBA if compiled is None else (compiled and HAVE_NUMBA)
+    if compiled and not HAVE_NUMBA:
+        raise RuntimeError("compiled features need numba (pip install furnsim[fast])")
     P = st.P
     t = d.time
     m = d.machine
     jobs = d.candidates
     ops = d.ops
     k = jobs.shape[0]
-    proc = ci.op_proc[ops, m]
-    cur = int(sim.machine_setup[m])
-    need = ci.op_setup[ops]
-    setup = ci.setup_time[m, cur, need]
+    F = len(CANDIDATE_FEATURES) + (len(KIT_FEATURES) if kit else 0) + (3 if working_time else 0)
+    w_here = int(st.machine_wc[m])
+    if use_nb:
+        f = np.empty((k, F), dtype=np.float32)
+        c = np.empty(len(CONTEXT_FEATURES), dtype=np.float32)
+        cur = int(state.machine_setup[m])
+        nl = ops < st.job_last[jobs]
+        winq_w = _winq(sim, st, st.op_wc[ops[nl] + 1].tolist()) if nl.any() else _NO_WINQ
+        features_kernel(
+            f, np.empty(st.n_wc + 1), jobs, ops, m, cur, float(t), P, st.n_wc,
+            st.has_assembly, w_here, st.op_proc, st.op_setup, st.setup_time, st.op_rem_work,
+            st.op_rem_ops, st.op_wc, st.op_volume, st.op_next_wc, st.op_next_vol, st.op_job,
+            st.op_work, st.route, st.job_deadline, st.job_last, state.job_op, state.job_arrive,
+            state.wc_level, st.bounded, st.cap, st.cap_ext, winq_w,
+            np.log(st.job_priority[jobs]), np.log(np.maximum(st.op_proc[ops, m], _EPS)),
+            state.until(m, st.job_deadline[jobs]), state.job_state, state.machine_state,
+            state.steps, st.wc_n_machines, c,
+        )  # fmt: skip
+        if kit:
+            _kit_columns(sim, jobs, f, P)
+        if working_time:
+            f[:, F - 3 :] = candidate_working_time_block(sim, d, P)
+        return f, c
+    f, wload, top = _features_numpy(sim, d, st, F)
+    if kit:
+        _kit_columns(sim, jobs, f, P)
+    if working_time:
+        f[:, F - 3 :] = candidate_working_time_block(sim, d, P)
+    fill = np.where(st.bounded, state.wc_level / st.cap, 0.0)
+    nb = max(int(st.bounded.sum()), 1)
+    unfinished = state.job_state != DONE
+    late = unfinished & (st.job_deadline < t)
+    c = np.array(
+        [
+            0.0,  # n_cand, set by the caller who knows max_candidates
+            fill[w_here],
+            fill.sum() / nb,
+            fill.max() if fill.size else 0.0,
+            state.steps / max(st.n_ops, 1),
+            float((state.machine_state == MBLOCKED).mean()) if st.n_machines else 0.0,
+            late.sum() / max(int(unfinished.sum()), 1),
+            st.wc_n_machines[w_here] / 10.0,
+            wload[w_here] / top,
+        ],
+        dtype=np.float32,
+    )
+    c[0] = k
+    return f, np.clip(c, -10.0, 10.0)
+
+
+_NO_WINQ = np.zeros(0)
+_EPS = 1e-9
+
+
+def _kit_columns(sim: Simulator, jobs: np.ndarray, f: np.ndarray, P: float) -> None:
+    from furnsim.sim.kits import kit_features
+
+    share, missing, work = kit_features(sim, jobs)
+    n = len(CANDIDATE_FEATURES)
+    f[:, n] = share
+    f[:, n + 1] = missing / 10.0
+    f[:, n + 2] = work / P
+    np.clip(f[:, n:], -10.0, 10.0, out=f[:, n:])
+
+
+def _features_numpy(
+    sim: Simulator, d: Decision, st: StaticArrays, F: int
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """The 23 rows in vectorised numpy (the reference arithmetic); kit columns left empty."""
+    state = sim.state
+    P = st.P
+    t = d.time
+    m = d.machine
+    jobs = d.candidates
+    ops = d.ops
+    k = jobs.shape[0]
+    proc = st.op_proc[ops, m]
+    cur = int(state.machine_setup[m])
+    need = st.op_setup[ops]
+    setup = st.setup_time[m, cur, need]
     if not np.isfinite(setup).all():
         setup = np.nan_to_num(setup)
     setup = np.where(need == cur, 0.0, setup)
-    rem = sim.op_rem_work[ops]
-    dl = st.deadline[jobs]
+    rem = st.op_rem_work[ops]
+    dl = st.job_deadline[jobs]
     due = np.where(np.isfinite(dl), (dl - t) / (10 * P), 5.0)
     slack = np.where(np.isfinite(dl), (dl - t - rem) / (10 * P), 5.0)
-    arr = sim.job_arrive[jobs]
+    arr = state.job_arrive[jobs]
     last = ops >= st.job_last[jobs]
     nxt = np.where(last, ops, ops + 1)
-    w_next = ci.op_wc[nxt]
-    lvl = sim.wc_level[w_next] + ci.op_volume[nxt]
+    w_next = st.op_wc[nxt]
+    lvl = state.wc_level[w_next] + st.op_volume[nxt]
     fin = last  # the job goes to FINISHED after this op
-    if ci.has_assembly:  # a child's last op goes to its parent's buffer with its kit volume
-        rs = _static(sim)
-        to_kit = last & (rs.op_next_wc[ops] < ci.n_wc)
-        w_next = np.where(to_kit, rs.op_next_wc[ops], w_next)
-        lvl = np.where(to_kit, sim.wc_level[w_next] + rs.op_next_vol[ops], lvl)
+    if st.has_assembly:  # a child's last op goes to its parent's buffer with its kit volume
+        to_kit = last & (st.op_next_wc[ops] < st.n_wc)
+        w_next = np.where(to_kit, st.op_next_wc[ops], w_next)
+        lvl = np.where(to_kit, state.wc_level[w_next] + st.op_next_vol[ops], lvl)
         fin = last & ~to_kit
     next_fill = np.where(fin | ~st.bounded[w_next], 0.0, lvl / st.cap[w_next])
-    winq_w = np.zeros(ci.n_wc)
-    for w in set(w_next[~last].tolist()):
-        winq_w[w] = sim.queue_work(w) / max(st.wc_n_machines[w], 1.0)
+    winq_w = _winq(sim, st, w_next[~last].tolist())
     next_winq = np.where(last, 0.0, winq_w[w_next] / P)
-    w_here = int(ci.machine_wc[m])
-    vol_here = ci.op_volume[ops] / st.cap[w_here] if st.bounded[w_here] else np.zeros(k)
-    n_f = len(CANDIDATE_FEATURES) + (len(KIT_FEATURES) if kit else 0) + (3 if working_time else 0)
-    f = np.empty((k, n_f), dtype=np.float32)
+    w_here = int(st.machine_wc[m])
+    vol_here = st.op_volume[ops] / st.cap[w_here] if st.bounded[w_here] else np.zeros(k)
+    f = np.empty((k, F), dtype=np.float32)
     f[:, 0] = proc / P
     f[:, 1] = setup / P
     f[:, 2] = need != cur
     f[:, 3] = rem / P
-    f[:, 4] = sim.op_rem_ops[ops] / 10.0
+    f[:, 4] = st.op_rem_ops[ops] / 10.0
     f[:, 5] = np.clip(slack, -5, 5)
     f[:, 6] = np.clip(due, -5, 5)
     f[:, 7] = np.maximum(arr - t, 0.0) / P
@@ -216,9 +283,9 @@ def candidate_features(
     f[:, 15] = _ranks(rem)
     f[:, 16] = ((need[:, None] == need[None, :]).sum(axis=1) - 1) / max(k - 1, 1)
     f[:, 17] = (~fin) & st.bounded[w_next] & (lvl > st.cap[w_next] + 1e-9)
-    pending = np.arange(ci.n_ops) >= sim.job_op[st.op_job]
-    wload = np.bincount(ci.op_wc[pending], weights=st.op_work[pending], minlength=ci.n_wc + 1)
-    wload[ci.n_wc] = 0.0
+    pending = np.arange(st.n_ops) >= state.job_op[st.op_job]
+    wload = np.bincount(st.op_wc[pending], weights=st.op_work[pending], minlength=st.n_wc + 1)
+    wload[st.n_wc] = 0.0
     top = max(float(wload.max()), 1e-9)
     f[:, 18] = wload[st.route[ops]].max(axis=1) / top
     ra, pa = _rule_ranks(sim, d, "ATCS")
@@ -229,49 +296,20 @@ def candidate_features(
     f[:, 21] = rb
     f[:, 22] = 0.0
     f[pb, 22] = 1.0
-    if kit:
-        from furnsim.sim.kits import kit_features
-
-        share, missing, work = kit_features(sim, jobs)
-        f[:, 23] = share
-        f[:, 24] = missing / 10.0
-        f[:, 25] = work / P
-    if working_time:
-        from furnsim.env.working_time import candidate_working_time
-
-        f[:, n_f - 3 :] = candidate_working_time(sim, m, setup + proc, np.where(fin, -1, w_next), P)
-    np.clip(f, -10.0, 10.0, out=f)
-    fill = np.where(st.bounded, sim.wc_level / st.cap, 0.0)
-    nb = max(int(st.bounded.sum()), 1)
-    unfinished = sim.job_state != DONE
-    late = unfinished & (st.deadline < t)
-    c = np.array(
-        [
-            0.0,  # n_cand, set by the caller who knows max_candidates
-            fill[w_here],
-            fill.sum() / nb,
-            fill.max() if fill.size else 0.0,
-            sim.steps / max(ci.n_ops, 1),
-            float((sim.machine_state == MBLOCKED).mean()) if ci.n_machines else 0.0,
-            late.sum() / max(int(unfinished.sum()), 1),
-            st.wc_n_machines[w_here] / 10.0,
-            wload[w_here] / top,
-        ],
-        dtype=np.float32,
-    )
-    c[0] = k
-    return f, np.clip(c, -10.0, 10.0)
+    n = len(CANDIDATE_FEATURES)
+    np.clip(f[:, :n], -10.0, 10.0, out=f[:, :n])
+    return f, wload, top
 
 
 class _CachedStatic:
-    """Per-instance static arrays, built once and rebuilt when the instance changes."""
+    """Per-instance static arrays: the simulator's shared bundle (``sim.state.static``)."""
 
-    _static: _Static | None = None
+    _static: StaticArrays | None = None
 
-    def _static_for(self, sim: Simulator) -> _Static:
-        if self._static is None or self._static.inst_id != id(sim.ci):
-            self._static = _Static(sim)
-        return self._static
+    def _static_for(self, sim: Simulator) -> StaticArrays:
+        st = sim.state.static
+        self._static = st
+        return st
 
 
 class CandidateObservation(_CachedStatic):
@@ -306,32 +344,39 @@ class CandidateObservation(_CachedStatic):
                 "mask": spaces.Box(0.0, 1.0, (self.K,), np.float32),
             }
         )
-        self._static: _Static | None = None
+        self._static: StaticArrays | None = None
         self.slots = np.zeros(0, dtype=np.int64)  # (k',) job index of each used slot
 
     def reset(self, sim: Simulator) -> None:
-        self._static = _Static(sim)
+        self._static = sim.state.static
 
     def empty(self) -> dict[str, np.ndarray]:
-        return {k: np.zeros(s.shape, np.float32) for k, s in self.space.spaces.items()}  # type: ignore[arg-type]
+        F = self.space["candidates"].shape[1]  # type: ignore[index]
+        return {
+            "candidates": np.zeros((self.K, F), np.float32),
+            "context": np.zeros(len(CONTEXT_FEATURES), np.float32),
+            "mask": np.zeros(self.K, np.float32),
+        }
 
     def __call__(self, sim: Simulator, d: Decision | None) -> dict[str, np.ndarray]:
         if d is None:
             self.slots = np.zeros(0, dtype=np.int64)
             return self.empty()
-        f, c = candidate_features(sim, d, self._static_for(sim), kit=self.kit, working_time=self.wt)
+        f, c = candidate_features(sim, d, None, kit=self.kit, working_time=self.wt)
         k = f.shape[0]
-        idx = np.arange(k)
+        obs = self.empty()
         if k > self.K:
             key = f[:, 0] + f[:, 1] + 0.1 * f[:, 5]
             key[(f[:, 20] > 0) | (f[:, 22] > 0)] = -np.inf  # always keep the teachers' picks
             idx = np.sort(np.argsort(key, kind="stable")[: self.K])
-        self.slots = d.candidates[idx]
-        obs = self.empty()
-        obs["candidates"][: idx.size] = f[idx]
+            self.slots = d.candidates[idx]
+            obs["candidates"][: idx.size] = f[idx]
+        else:
+            self.slots = d.candidates
+            obs["candidates"][:k] = f
         c[0] = min(k, self.K) / self.K
         obs["context"][:] = c
-        obs["mask"][: idx.size] = 1.0
+        obs["mask"][: self.slots.size] = 1.0
         return obs
 
     def mask(self) -> np.ndarray:
@@ -367,7 +412,7 @@ class PaperObservation(_CachedStatic):
                 "buffers": spaces.Box(0.0, 10.0, (self.B,), np.float32),
             }
         )
-        self._static: _Static | None = None
+        self._static: StaticArrays | None = None
         self._mask = np.zeros(self.N, dtype=bool)
 
     def reset(self, sim: Simulator) -> None:
@@ -378,28 +423,29 @@ class PaperObservation(_CachedStatic):
                 f"view holds at most {self.N} / {self.M} / {self.B} (raise max_jobs/max_machines/"
                 "max_buffers, or use the size-agnostic 'candidates' view)"
             )
-        self._static = _Static(sim)
+        self._static = sim.state.static
 
     def __call__(self, sim: Simulator, d: Decision | None) -> dict[str, np.ndarray]:
         st = self._static_for(sim)
-        ci = st.ci
+        sim_st = sim.state
+        ci = sim_st.ci
         n, m_, b = ci.n_jobs, ci.n_machines, ci.n_wc
         mac = np.zeros((3, self.M), np.float32)
-        busy = sim.machine_job >= 0
-        mac[0, :m_] = np.where(busy, (sim.machine_job + 1) / self.N, 0.0)
-        mac[1, :m_] = np.clip(np.maximum(sim.machine_free_at - sim.time, 0.0) / st.P, 0, 10)
-        mac[2, :m_] = (sim.machine_setup + 1) / max(len(ci.setup_ids), 1)
+        busy = sim_st.machine_job >= 0
+        mac[0, :m_] = np.where(busy, (sim_st.machine_job + 1) / self.N, 0.0)
+        mac[1, :m_] = np.clip(np.maximum(sim_st.machine_free_at - sim_st.time, 0.0) / st.P, 0, 10)
+        mac[2, :m_] = (sim_st.machine_setup + 1) / max(len(ci.setup_ids), 1)
         jobs = np.zeros((2, self.N), np.float32)
-        done = sim.job_state == DONE
-        op = np.minimum(sim.job_op, max(ci.n_ops - 1, 0))
+        done = sim_st.job_state == DONE
+        op = np.minimum(sim_st.job_op, max(ci.n_ops - 1, 0))
         w = ci.op_wc[op] if ci.n_ops else np.zeros(n, dtype=np.int64)
         vol = np.where(st.bounded[w], ci.op_volume[op] / st.cap[w], 0.0)
         jobs[0, :n] = np.where(done, 0.0, np.clip(vol, 0, 10))
-        dl = st.deadline
-        tdl = np.where(np.isfinite(dl), np.clip((dl - sim.time) / (10 * st.P), -5, 5), 5.0)
+        dl = st.job_deadline
+        tdl = np.where(np.isfinite(dl), np.clip((dl - sim_st.time) / (10 * st.P), -5, 5), 5.0)
         jobs[1, :n] = np.where(done, 0.0, tdl)
         buf = np.zeros(self.B, np.float32)
-        buf[:b] = np.clip(np.where(st.bounded, sim.wc_level / st.cap, 0.0), 0, 10)
+        buf[:b] = np.clip(np.where(st.bounded, sim_st.wc_level / st.cap, 0.0), 0, 10)
         self._mask = np.zeros(self.N, dtype=bool)
         if d is not None:
             self._mask[d.candidates] = True
@@ -428,36 +474,37 @@ class ShopFeatures(_CachedStatic):
 
     def __init__(self) -> None:
         self.space = spaces.Box(-1.0, 2.0, (7,), np.float32)
-        self._static: _Static | None = None
+        self._static: StaticArrays | None = None
 
     def reset(self, sim: Simulator) -> None:
-        self._static = _Static(sim)
+        self._static = sim.state.static
 
     def __call__(self, sim: Simulator, d: Decision | None) -> np.ndarray:
         st = self._static_for(sim)
-        ci = st.ci
-        t = max(sim.time, 1e-9)
+        sim_st = sim.state
+        ci = sim_st.ci
+        t = max(sim_st.time, 1e-9)
         u = (
-            np.clip(sim.machine_busy_time / t, 0.0, 1.0)
-            if sim.time > 0
+            np.clip(sim_st.machine_busy_time / t, 0.0, 1.0)
+            if sim_st.time > 0
             else np.zeros(ci.n_machines)
         )
         starts = ci.job_op_start
         n_ops_job = np.maximum(starts[1:] - starts[:-1], 1)
-        done_ops = np.minimum(sim.job_op - starts[:-1], n_ops_job)
+        done_ops = np.minimum(sim_st.job_op - starts[:-1], n_ops_job)
         jr = done_ops / n_ops_job
-        unfinished = sim.job_state != DONE
+        unfinished = sim_st.job_state != DONE
         nu = max(int(unfinished.sum()), 1)
-        op = np.minimum(sim.job_op, max(ci.n_ops - 1, 0))
-        rem = np.where(unfinished, sim.op_rem_work[op], 0.0)
-        dl = st.deadline
-        est = unfinished & (dl < sim.time + rem)
-        act = unfinished & (dl < sim.time)
+        op = np.minimum(sim_st.job_op, max(ci.n_ops - 1, 0))
+        rem = np.where(unfinished, st.op_rem_work[op], 0.0)
+        dl = st.job_deadline
+        est = unfinished & (dl < sim_st.time + rem)
+        act = unfinished & (dl < sim_st.time)
         x = np.array(
             [
                 u.mean() if u.size else 0.0,
                 u.std() if u.size else 0.0,
-                sim.steps / max(ci.n_ops, 1),
+                sim_st.steps / max(ci.n_ops, 1),
                 jr.mean() if jr.size else 1.0,
                 jr.std() if jr.size else 0.0,
                 est.sum() / nu,

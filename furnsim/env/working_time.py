@@ -76,3 +76,25 @@ def candidate_working_time(
         np.minimum.at(wait, sim.ci.machine_wc, wt[:, 2])
         out[:, 2] = wait[np.where(next_wc < 0, n_wc, next_wc)]
     return out
+
+
+def candidate_working_time_block(sim: Simulator, d: object, scale: float) -> np.ndarray:
+    """(k, 3) working-time columns of decision ``d`` (``machine``, ``candidates``, ``ops``):
+    setup + processing of each candidate on the machine, and its next work center (a child's
+    last operation: its parent's first; finished goods: -1), then
+    :func:`candidate_working_time`."""
+    st = sim.state.static
+    m = int(d.machine)  # type: ignore[attr-defined]
+    jobs = d.candidates  # type: ignore[attr-defined]
+    ops = d.ops  # type: ignore[attr-defined]
+    cur = int(sim.state.machine_setup[m])
+    need = st.op_setup[ops]
+    setup = np.nan_to_num(st.setup_time[m, cur, need])
+    setup = np.where(need == cur, 0.0, setup)
+    last = ops >= st.job_last[jobs]
+    nxt = np.where(last, ops, ops + 1)
+    w_next = np.where(last, -1, st.op_wc[nxt])
+    if st.has_assembly:  # a child's last op goes to its parent's buffer
+        to_kit = last & (st.op_next_wc[ops] < st.n_wc)
+        w_next = np.where(to_kit, st.op_next_wc[ops], w_next)
+    return candidate_working_time(sim, m, setup + st.op_proc[ops, m], w_next, scale)

@@ -26,6 +26,7 @@ import numpy as np
 
 from furnsim.model import CompiledInstance, Instance
 from furnsim.sim.schedule import OP_FIELDS, Schedule
+from furnsim.sim.state import SimState
 
 __all__ = [
     "ASSIGNED",
@@ -239,6 +240,7 @@ class Simulator:
             from furnsim.replan.situation import apply_situation
 
             apply_situation(self, situation)
+        self.state = SimState(self)  # the typed read seam (furnsim/sim/state.py)
         return self._advance()
 
     @property

@@ -1,0 +1,424 @@
+"""Compiled candidate-feature kernel (numba), with the pure-numpy path as automatic fallback.
+
+:func:`features_kernel` fills the 23 :data:`~furnsim.env.observations.CANDIDATE_FEATURES`
+of one decision in a single compiled loop over the candidates: processing / setup / slack /
+buffer features, the ranks, the shop's pending load per work center (one pass over the
+operations, summed in operation order exactly as ``np.bincount`` does) and the ATCS / BUFFER
+teacher keys, their stable lexicographic ranks and picks (the rules' tie tolerance). Every
+float operation is the one the numpy implementation does, in the same order, so the results
+are bit-identical (tests/test_fastcore_features.py). Sums whose numpy order is pairwise
+(means) and transcendental functions (``log``) are computed by numpy beforehand and passed in.
+
+``HAVE_NUMBA`` is False when numba is not installed (``pip install furnsim[fast]``) or when
+``FURNSIM_NO_NUMBA=1``; the observation then uses the numpy implementation.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+import numpy as np
+
+__all__ = ["HAVE_NUMBA", "features_kernel", "pairwise_sum"]
+
+TIE_TOL = 1e-9  # furnsim.rules.TIE_TOL
+_EPS = 1e-9
+_BIG = np.finfo(np.float64).max
+
+try:  # pragma: no cover - depends on the installation
+    if os.environ.get("FURNSIM_NO_NUMBA", "") not in ("", "0"):
+        raise ImportError("disabled by FURNSIM_NO_NUMBA")
+    import numba
+
+    HAVE_NUMBA = True
+except ImportError:  # pragma: no cover - depends on the installation
+    numba = None
+    HAVE_NUMBA = False
+
+
+def _jit(fn: Any) -> Any:
+    if numba is None:
+        return fn
+    return numba.njit(cache=True, nogil=True)(fn)
+
+
+@_jit
+def _pw_block(a: Any, lo: int, n: int) -> float:  # pragma: no cover - compiled
+    """numpy's pairwise sum of at most 128 values (8 accumulators)."""
+    if n < 8:
+        res = -0.0
+        for i in range(n):
+            res += a[lo + i]
+        return res
+    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
+    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+    i = 8
+    lim = n - (n % 8)
+    while i < lim:
+        r0 += a[lo + i]
+        r1 += a[lo + i + 1]
+        r2 += a[lo + i + 2]
+        r3 += a[lo + i + 3]
+        r4 += a[lo + i + 4]
+        r5 += a[lo + i + 5]
+        r6 += a[lo + i + 6]
+        r7 += a[lo + i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[lo + i]
+        i += 1
+    return res
+
+
+@_jit
+def pairwise_sum(a: Any, lo: int, n: int) -> float:  # pragma: no cover - compiled
+    """``a[lo:lo + n].sum()`` in numpy's own order (pairwise: blocks of at most 128 summed
+    with 8 accumulators, halves split at a multiple of 8), so a mean computed here is
+    bit-identical to ``ndarray.mean``. Iterative (numba does not cache recursive functions)."""
+    if n <= 128:
+        return _pw_block(a, lo, n)
+    # post-order walk of numpy's recursion: stack of (lo, n, stage), stack of partial sums
+    s_lo = np.empty(64, dtype=np.int64)
+    s_n = np.empty(64, dtype=np.int64)
+    s_stage = np.empty(64, dtype=np.int64)
+    vals = np.empty(64)
+    top = 0
+    nv = 0
+    s_lo[0], s_n[0], s_stage[0] = lo, n, 0
+    while top >= 0:
+        cl, cn = s_lo[top], s_n[top]
+        if cn <= 128:
+            vals[nv] = _pw_block(a, cl, cn)
+            nv += 1
+            top -= 1
+            continue
+        n2 = cn // 2
+        n2 -= n2 % 8
+        stage = s_stage[top]
+        if stage == 0:
+            s_stage[top] = 1
+            top += 1
+            s_lo[top], s_n[top], s_stage[top] = cl, n2, 0
+        elif stage == 1:
+            s_stage[top] = 2
+            top += 1
+            s_lo[top], s_n[top], s_stage[top] = cl + n2, cn - n2, 0
+        else:
+            vals[nv - 2] = vals[nv - 2] + vals[nv - 1]
+            nv -= 1
+            top -= 1
+    return vals[0]
+
+
+@_jit
+def _lt(a: float, b: float) -> bool:  # pragma: no cover - compiled
+    """a before b in numpy's sort order (NaN last)."""
+    if a != a:
+        return False
+    if b != b:
+        return True
+    return a < b
+
+
+@_jit
+def _rank_into(f: Any, col: int, x: Any) -> None:  # pragma: no cover - compiled
+    """f[:, col] = stable-argsort rank of x / (k - 1) in float32 (0 when k <= 1)."""
+    k = x.shape[0]
+    if k <= 1:
+        for i in range(k):
+            f[i, col] = 0.0
+        return
+    den = np.float32(k - 1)
+    for i in range(k):
+        r = 0
+        xi = x[i]
+        for j in range(k):
+            xj = x[j]
+            if _lt(xj, xi) or (j < i and not _lt(xi, xj)):
+                r += 1
+        f[i, col] = np.float32(r) / den
+
+
+@_jit
+def _lex_rank_pick(
+    f: Any, col_rank: int, col_pick: int, keys: Any, jobs: Any
+) -> None:  # pragma: no cover - compiled
+    """Rank under keys (rows, most significant first; NaN as +inf; ties by position) and the
+    rules' pick (``furnsim.rules._lexmin``: tie tolerance, NaN last, then least job index)."""
+    n_keys, k = keys.shape
+    den = np.float32(max(k - 1, 1))
+    for i in range(k):
+        r = 0
+        for j in range(k):
+            if j == i:
+                continue
+            less = False
+            decided = False
+            for q in range(n_keys):
+                a = keys[q, j]
+                b = keys[q, i]
+                if a != a:
+                    a = np.inf
+                if b != b:
+                    b = np.inf
+                if a < b:
+                    less = True
+                    decided = True
+                    break
+                if a > b:
+                    decided = True
+                    break
+            if less or (not decided and j < i):
+                r += 1
+        f[i, col_rank] = np.float32(r) / den
+        f[i, col_pick] = 0.0
+    # the pick: _lexmin
+    alive = np.ones(k, dtype=np.bool_)
+    n_alive = k
+    for q in range(n_keys):
+        m = np.inf
+        any_num = False
+        for i in range(k):
+            if alive[i]:
+                v = keys[q, i]
+                if v == v:
+                    if not any_num or v < m:
+                        m = v
+                    any_num = True
+        if not any_num:
+            continue
+        if math.isfinite(m):
+            lim = m + TIE_TOL * max(1.0, abs(m))
+            for i in range(k):
+                if alive[i] and not (keys[q, i] <= lim):
+                    alive[i] = False
+                    n_alive -= 1
+        else:
+            for i in range(k):
+                if alive[i] and keys[q, i] != m:
+                    alive[i] = False
+                    n_alive -= 1
+        if n_alive == 1:
+            break
+    best = -1
+    for i in range(k):
+        if alive[i] and (best < 0 or jobs[i] < jobs[best]):
+            best = i
+    f[best, col_pick] = 1.0
+
+
+@_jit
+def features_kernel(
+    f: Any,  # (k, >=23) float32 out
+    wload: Any,  # (n_wc + 1,) float64 out: pending load per work center
+    jobs: Any,  # (k,) int64
+    ops: Any,  # (k,) int64
+    m: int,
+    cur: int,
+    t: float,
+    P: float,
+    n_wc: int,
+    has_assembly: bool,
+    w_here: int,
+    op_proc: Any,  # (n_ops, n_machines)
+    op_setup: Any,
+    setup_time: Any,
+    op_rem_work: Any,
+    op_rem_ops: Any,
+    op_wc: Any,
+    op_volume: Any,
+    op_next_wc: Any,
+    op_next_vol: Any,
+    op_job: Any,
+    op_work: Any,
+    route: Any,  # (n_ops, L)
+    job_deadline: Any,
+    job_last: Any,
+    job_op: Any,  # state (n_jobs,)
+    job_arrive: Any,  # state (n_jobs,)
+    wc_level: Any,  # state (n_wc,)
+    bounded: Any,
+    cap: Any,
+    cap_ext: Any,
+    winq_w: Any,  # (n_wc,) queue work per machine of each candidate's next work center
+    atcs_logw: Any,  # (k,) log(priority) of the candidates (numpy's log)
+    atcs_logp: Any,  # (k,) log(max(p, eps)) (numpy's log)
+    until_due: Any,  # (k,) minutes (working minutes) until each candidate's deadline
+    job_state: Any,  # state (n_jobs,)
+    machine_state: Any,  # state (n_machines,)
+    steps: int,
+    wc_n_machines: Any,  # (n_wc,)
+    c: Any,  # (9,) float32 out: the context (CONTEXT_FEATURES, n_cand = k)
+) -> float:  # pragma: no cover - compiled
+    """Fill f[:, :23], c and wload; returns the top load (max(wload), at least 1e-9)."""
+    k = jobs.shape[0]
+    n_ops = op_job.shape[0]
+    # pending load per work center, in operation order (== np.bincount with weights)
+    for w in range(wload.shape[0]):
+        wload[w] = 0.0
+    for o in range(n_ops):
+        if o >= job_op[op_job[o]]:
+            wload[op_wc[o]] += op_work[o]
+    wload[n_wc] = 0.0
+    top = wload[0]
+    for w in range(1, wload.shape[0]):
+        if wload[w] > top:
+            top = wload[w]
+    if not top > 1e-9:
+        top = 1e-9
+    proc = np.empty(k)
+    s_raws = np.empty(k)
+    for i in range(k):
+        proc[i] = op_proc[ops[i], m]
+        s_raws[i] = setup_time[m, cur, op_setup[ops[i]]]
+    s_bar = pairwise_sum(s_raws, 0, k) / k  # == numpy's s.mean()
+    p_bar = pairwise_sum(proc, 0, k) / k
+    if not p_bar > _EPS:
+        p_bar = _EPS if p_bar == p_bar else p_bar
+    slack = np.empty(k)
+    rem = np.empty(k)
+    akeys = np.empty((2, k))
+    bkeys = np.empty((4, k))
+    bounded_here = bounded[w_here]
+    cap_here = cap_ext[w_here]
+    for i in range(k):
+        o = ops[i]
+        j = jobs[i]
+        p = proc[i]
+        need = op_setup[o]
+        s_raw = s_raws[i]
+        s = s_raw
+        if s != s:
+            s = 0.0
+        elif s == np.inf:
+            s = _BIG
+        elif s == -np.inf:
+            s = -_BIG
+        if need == cur:
+            s = 0.0
+        r = op_rem_work[o]
+        rem[i] = r
+        dl = job_deadline[j]
+        if math.isfinite(dl):
+            due = (dl - t) / (10 * P)
+            sl = (dl - t - r) / (10 * P)
+        else:
+            due = 5.0
+            sl = 5.0
+        slack[i] = sl
+        arr = job_arrive[j]
+        last = o >= job_last[j]
+        nxt = o if last else o + 1
+        wn = op_wc[nxt]
+        lvl = wc_level[wn] + op_volume[nxt]
+        fin = last
+        if has_assembly and last and op_next_wc[o] < n_wc:
+            wn = op_next_wc[o]
+            lvl = wc_level[wn] + op_next_vol[o]
+            fin = False
+        nf = 0.0 if fin or not bounded[wn] else lvl / cap[wn]
+        nw = 0.0 if last else winq_w[wn] / P
+        vh = op_volume[o] / cap[w_here] if bounded_here else 0.0
+        f[i, 0] = p / P
+        f[i, 1] = s / P
+        f[i, 2] = 1.0 if need != cur else 0.0
+        f[i, 3] = r / P
+        f[i, 4] = op_rem_ops[o] / 10.0
+        f[i, 5] = min(max(sl, -5.0), 5.0) if sl == sl else sl
+        f[i, 6] = min(max(due, -5.0), 5.0) if due == due else due
+        a = arr - t
+        f[i, 7] = (a if (a > 0.0 or a != a) else 0.0) / P
+        b = t - arr
+        f[i, 8] = (b if (b > 0.0 or b != b) else 0.0) / P
+        f[i, 9] = nf
+        f[i, 10] = nw
+        f[i, 11] = vh
+        f[i, 12] = 1.0 if last else 0.0
+        cnt = 0
+        for q in range(k):
+            if op_setup[ops[q]] == need:
+                cnt += 1
+        f[i, 16] = (cnt - 1) / max(k - 1, 1)
+        f[i, 17] = 1.0 if ((not fin) and bounded[wn] and lvl > cap[wn] + 1e-9) else 0.0
+        mx = wload[route[o, 0]]
+        for q in range(1, route.shape[1]):
+            v = wload[route[o, q]]
+            if v > mx:
+                mx = v
+        f[i, 18] = mx / top
+        # ATCS keys (furnsim.rules._atc_keys, k = 2, k_s = 1)
+        base = atcs_logw[i] - atcs_logp[i]
+        if s_bar > _EPS:
+            base = base - s_raw / (1.0 * s_bar)
+        sla = until_due[i] - r
+        du = (sla if sla > 0.0 or sla != sla else 0.0) / (2.0 * p_bar)
+        akeys[0, i] = du - base
+        akeys[1, i] = -base
+        # BUFFER keys (furnsim.rules._buffer)
+        nwc = op_next_wc[o]
+        cn = cap_ext[nwc]
+        lv = wc_level[min(nwc, n_wc - 1)]
+        room = cn - lv - op_next_vol[o]
+        bkeys[0, i] = 1.0 if room < -_EPS else 0.0
+        v = op_volume[o]
+        bkeys[1, i] = (p * cap_here) / v if (math.isfinite(cap_here) and v > 0) else np.inf
+        fr = room / cn if math.isfinite(cn) else 1.0
+        if fr > 1.0:
+            fr = 1.0
+        bkeys[2, i] = -fr
+        bkeys[3, i] = dl
+    _rank_into(f, 13, proc)
+    _rank_into(f, 14, slack)
+    _rank_into(f, 15, rem)
+    _lex_rank_pick(f, 19, 20, akeys, jobs)
+    _lex_rank_pick(f, 21, 22, bkeys, jobs)
+    for i in range(k):
+        for col in range(23):
+            x = f[i, col]
+            if x > 10.0:
+                f[i, col] = 10.0
+            elif x < -10.0:
+                f[i, col] = -10.0
+    # context (furnsim.env.observations.CONTEXT_FEATURES)
+    fill = np.zeros(n_wc)
+    nb = 0
+    fmax = 0.0
+    for w in range(n_wc):
+        if bounded[w]:
+            fill[w] = wc_level[w] / cap[w]
+            nb += 1
+        if w == 0 or fill[w] > fmax or fill[w] != fill[w]:
+            fmax = fill[w]
+    n_unf = 0
+    n_late = 0
+    for j in range(job_state.shape[0]):
+        if job_state[j] != 5:  # DONE
+            n_unf += 1
+            if job_deadline[j] < t:
+                n_late += 1
+    n_m = machine_state.shape[0]
+    n_blk = 0
+    for q in range(n_m):
+        if machine_state[q] == 2:  # MBLOCKED
+            n_blk += 1
+    cc = np.empty(9)
+    cc[0] = k
+    cc[1] = fill[w_here]
+    cc[2] = pairwise_sum(fill, 0, n_wc) / max(nb, 1)
+    cc[3] = fmax if n_wc else 0.0
+    cc[4] = steps / max(n_ops, 1)
+    cc[5] = n_blk / n_m if n_m else 0.0
+    cc[6] = n_late / max(n_unf, 1)
+    cc[7] = wc_n_machines[w_here] / 10.0
+    cc[8] = wload[w_here] / top
+    for q in range(9):
+        x = np.float32(cc[q])
+        if x > 10.0:
+            x = np.float32(10.0)
+        elif x < -10.0:
+            x = np.float32(-10.0)
+        c[q] = x
+    return top
