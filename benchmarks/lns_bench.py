@@ -2,7 +2,7 @@
 
     nice python benchmarks/lns_bench.py --goals speed --weeks 20 --time-limit 10
     python benchmarks/lns_bench.py --summary            # tables from the results file only
-    python benchmarks/lns_bench.py --best-known         # rewrite benchmarks/best_known.json
+    python benchmarks/lns_bench.py --best-known         # rewrite furnsim/data/best_known.json
 
 For each goal and held-out week of ``rl_eval.py`` (seeds 10000 + i, 100–600 jobs) it plans
 the week twice through ``furnsim.plan.plan`` with the same ``--time-limit``: ``best-rule``
@@ -16,7 +16,7 @@ load average. A (goal, week, method, time limit) already in the file is skipped.
 
 ``--best-known`` collects the cheapest valid cost per week × goal from every results file
 (this one, ``rl_cpsat.jsonl``, ``rl_search.jsonl``, ``rl_search_long.jsonl``) into
-``benchmarks/best_known.json``, which the summary uses to print each method's gap.
+``furnsim/data/best_known.json``, which the summary uses to print each method's gap.
 """
 
 from __future__ import annotations
@@ -25,20 +25,19 @@ import argparse
 import json
 import math
 import os
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from furnsim.benchmarks import GOALS, read_jsonl  # noqa: E402
+
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO / "benchmarks" / "lns_bench.jsonl"
-BEST_KNOWN = REPO / "benchmarks" / "best_known.json"
+BEST_KNOWN = REPO / "furnsim" / "data" / "best_known.json"  # furnsim.benchmarks.best_known()
 CPSAT = REPO / "benchmarks" / "rl_cpsat.jsonl"
 SEARCH_FILES = (
     REPO / "benchmarks" / "rl_search.jsonl",
     REPO / "benchmarks" / "rl_search_long.jsonl",
 )
-GOALS = ("speed", "efficiency", "empty-buffers")
 #: lns neighbourhoods: the default (records without the field ran it)
 V1 = "window,group,orders"
 
@@ -50,10 +49,7 @@ def _label(r: dict) -> str:
     return f"lns[{r.get('neighbourhoods') or V1}]"
 
 
-def _read(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+_read = read_jsonl
 
 
 def run(
@@ -66,8 +62,7 @@ def run(
     extra: int = 5,
     neighbourhoods: str | None = None,
 ) -> None:
-    from rl_eval import HELD_OUT_SEED, held_out_weeks
-
+    from furnsim.benchmarks import HELD_OUT_SEED, held_out_weeks
     from furnsim.plan import plan
 
     budget = _budget(time_limit, passes)

@@ -15,11 +15,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO / "benchmarks" / "rl_cpsat.jsonl"
 
@@ -36,8 +34,7 @@ def load(path: Path = DEFAULT_OUT) -> dict[tuple[str, int], dict]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from rl_eval import HELD_OUT_SEED, held_out_weeks
-
+    from furnsim.benchmarks import HELD_OUT_SEED, held_out_weeks
     from furnsim.solvers.cpsat import solve_cpsat
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -23,29 +23,30 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from furnsim.benchmarks import (  # noqa: E402 - the weeks and bounds live in the package
+    GOALS,
+    HELD_OUT_SEED,
+    cost_lb,
+    generated_week,
+    held_out_weeks,
+    read_jsonl,
+)
+
 REPO = Path(__file__).resolve().parent.parent
-HELD_OUT_SEED = 10_000
-GOALS = ("speed", "efficiency", "empty-buffers")
 
 
-def held_out_weeks(n: int, lo: int = 100, hi: int = 600) -> list:
-    from furnsim.env import WeekSource
-
-    src = WeekSource.from_path(None)
-    sizes = np.random.default_rng(HELD_OUT_SEED).integers(lo, hi + 1, size=n)
-    return [src.week(HELD_OUT_SEED + i, int(sizes[i])) for i in range(n)]
+def load_cpsat(path: Path = REPO / "benchmarks" / "rl_cpsat.jsonl") -> dict:
+    """{(goal, seed): record} of ``rl_cpsat.py``'s results file."""
+    return {(r["goal"], int(r["seed"])): r for r in read_jsonl(path)}
 
 
 def evaluate(weeks: list, goals: tuple[str, ...], budget: float = 1.5) -> str:
     import torch
-    from rl_headroom import cost_lb
 
     from furnsim.goals import cost
     from furnsim.kpi import kpis
@@ -74,7 +75,6 @@ def evaluate(weeks: list, goals: tuple[str, ...], budget: float = 1.5) -> str:
     ]
     detail: list[str] = []
     cp_lines: list[str] = []
-    from rl_cpsat import load as load_cpsat
 
     cp = load_cpsat()
     for g in goals:
@@ -176,7 +176,6 @@ def evaluate(weeks: list, goals: tuple[str, ...], budget: float = 1.5) -> str:
 
 def demo_week(goals: tuple[str, ...], budget: float = 1.5) -> str:
     """The shipped demo week (bom_data/demo/plant.yaml with its orders): PPO vs rules vs LB."""
-    from rl_headroom import cost_lb
 
     from furnsim.goals import cost
     from furnsim.io import load_instance
@@ -215,21 +214,6 @@ def demo_week(goals: tuple[str, ...], budget: float = 1.5) -> str:
             f"{pc / rc:.3f} | {lb:.0f} | {lb / rc:.3f} |"
         )
     return "\n".join(out) + "\n"
-
-
-def generated_week(jobs: int, machines: int = 150, work_centers: int = 40, seed: int = 0):
-    from furnsim.generate import generate_plant_tables
-    from furnsim.io import load_instance, write_workbook
-
-    tables = generate_plant_tables(
-        work_centers=work_centers, machines=machines, jobs=jobs, seed=seed
-    )
-    with tempfile.TemporaryDirectory(prefix="furnsim_rl_") as tmp:
-        if isinstance(tables, tuple):
-            p = write_workbook(tables[0], Path(tmp) / "plant.xlsx")
-            o = write_workbook(tables[1], Path(tmp) / "orders.xlsx")
-            return load_instance(p, orders=o)
-        return load_instance(write_workbook(tables, Path(tmp) / "week.xlsx"))
 
 
 def scaling(goal: str, sizes: list[int], budget: float = 1.5) -> str:

@@ -34,135 +34,27 @@ best single rule on that week: the issue's target is then provably out of reach.
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from furnsim.benchmarks import (  # noqa: E402,F401 - the bounds live in the package
+    GOALS,
+    cost_lb,
+    held_out_weeks,
+    makespan_lb,
+    setup_lb,
+    tardiness_lb,
+    teacher_of,
+    wc_setup_lb,
+)
+
 REPO = Path(__file__).resolve().parent.parent
-GOALS = ("speed", "efficiency", "empty-buffers")
-
-
-def _heads_tails(inst):  # type: ignore[no-untyped-def]
-    """Per op: min processing, the transport into it, its head (earliest start: release + the
-    shortest processing and transports before it, transport into it included) and tail
-    (shortest transports and processing after it, up to the end of the job's last op)."""
-    ci = inst.compiled
-    proc = ci.op_proc
-    minp = np.where(np.isnan(proc), np.inf, proc).min(axis=1)
-    starts = ci.job_op_start
-    n = ci.n_ops
-    job_of = ci.op_job
-    loc = ci.op_wc + 1  # transport index: 0 = STORE, 1..n_wc = work centers
-    first = np.zeros(n, dtype=bool)
-    first[starts[:-1][np.diff(starts) > 0]] = True
-    prev_loc = np.where(first, 0, np.roll(loc, 1))
-    trans = ci.transport[prev_loc, loc]
-    step = trans + minp  # transport into the op + its processing
-    cs = np.concatenate([[0.0], np.cumsum(step)])
-    idx = np.arange(n)
-    head = ci.job_release[job_of] + cs[idx] - cs[starts[job_of]] + trans
-    tail = cs[starts[job_of + 1]] - cs[idx + 1]
-    return minp, trans, head, tail
-
-
-def makespan_lb(inst, *, with_setups: bool = True) -> float:  # type: ignore[no-untyped-def]
-    ci = inst.compiled
-    if ci.n_ops == 0:
-        return 0.0
-    minp, trans, head, tail = _heads_tails(inst)
-    lb = float(np.max(head + minp + tail))  # job chains (release, transports, processing)
-    n_w = np.bincount(ci.machine_wc, minlength=ci.n_wc)
-    for w in range(ci.n_wc):
-        sel = np.flatnonzero(ci.op_wc == w)
-        if not sel.size or n_w[w] == 0:
-            continue
-        # for every threshold h: ops that cannot start before h still need their work / n_w
-        # machines, then their shortest tail (P | r_j | Cmax relaxation, both directions)
-        for hd, tl in ((head[sel], tail[sel]), (tail[sel], head[sel])):
-            o = np.argsort(hd, kind="stable")
-            h, p, t = hd[o], minp[sel][o], tl[o]
-            work = np.cumsum(p[::-1])[::-1] / n_w[w]  # work of ops k.. / machines
-            tmin = np.minimum.accumulate(t[::-1])[::-1]
-            lb = max(lb, float(np.max(h + work + tmin)))
-        if with_setups:
-            # all ops of w plus the changeovers w must make at least once: no machine activity
-            # before the first job can leave for w, none after the last op minus the
-            # shortest tail
-            earliest = float(np.min(head[sel] - trans[sel]))
-            work = (float(minp[sel].sum()) + wc_setup_lb(ci, w)) / n_w[w]
-            lb = max(lb, earliest + work + float(np.min(tail[sel])))
-    return lb
-
-
-def wc_setup_lb(ci, w: int) -> float:  # type: ignore[no-untyped-def]
-    """Minutes of changeover work center ``w`` needs at least: every setup its ops need that no
-    machine of ``w`` starts in costs at least the cheapest changeover into it."""
-    ms = np.flatnonzero(ci.machine_wc == w)
-    init = set(ci.machine_init_setup[ms].tolist())
-    total = 0.0
-    for s in set(ci.op_setup[ci.op_wc == w].tolist()) - init:
-        into = ci.setup_time[ms][:, :, s].copy()  # (machines, from)
-        into = np.where(np.isnan(into), np.inf, into)
-        into[:, s] = np.inf  # staying in s is not a changeover into s
-        v = float(into.min()) if into.size else 0.0
-        total += v if math.isfinite(v) else 0.0
-    return total
-
-
-def setup_lb(inst) -> float:  # type: ignore[no-untyped-def]
-    ci = inst.compiled
-    return sum(wc_setup_lb(ci, w) for w in range(ci.n_wc))
-
-
-def tardiness_lb(inst) -> float:  # type: ignore[no-untyped-def]
-    """Σ over orders of max(0, earliest completion − deadline): an order completes with its
-    last job, and a job no earlier than its chain bound (release, transports, processing)."""
-    ci = inst.compiled
-    if ci.n_ops == 0:
-        return 0.0
-    minp, _trans, head, tail = _heads_tails(inst)
-    last = ci.job_op_start[1:] - 1
-    has = np.diff(ci.job_op_start) > 0
-    jc = np.where(has, head[np.maximum(last, 0)] + minp[np.maximum(last, 0)], -np.inf)
-    n_o = len(ci.order_ids)
-    oc = np.full(n_o, -np.inf)
-    np.maximum.at(oc, ci.job_order, jc)
-    od = np.full(n_o, np.inf)
-    np.minimum.at(od, ci.job_order, ci.job_deadline)
-    ok = np.isfinite(od) & np.isfinite(oc)
-    return float(np.maximum(oc[ok] - od[ok], 0.0).sum())
-
-
-def cost_lb(inst, goal: str) -> float:  # type: ignore[no-untyped-def]
-    """A valid lower bound on ``goal``'s cost (weights of configs/goals.yaml)."""
-    from furnsim.goals import get_goal
-
-    ci = inst.compiled
-    w = get_goal(goal).weights
-    cmax = makespan_lb(inst)
-    tard = w.get("total_tardiness", 0.0) * tardiness_lb(inst)
-    if goal == "speed":
-        return w.get("makespan", 0.0) * cmax + tard
-    if goal == "efficiency":
-        maxp = np.where(np.isnan(ci.op_proc), -np.inf, ci.op_proc).max(axis=1).sum()
-        return max(0.5 * (ci.n_machines * cmax - maxp) + 0.5 * setup_lb(inst), 0.0) + tard
-    return w.get("makespan", 0.0) * cmax + tard
-
-
-def teacher_of(goal: str) -> str:
-    side = REPO / "furnsim" / "data" / "models" / f"ppo-{goal}.json"
-    if side.exists():
-        return str(json.loads(side.read_text())["teacher"]).upper()
-    return {"speed": "ATCS", "efficiency": "ATCS", "empty-buffers": "BUFFER"}[goal]
 
 
 def main(argv: list[str] | None = None) -> None:
-    from rl_eval import held_out_weeks
 
     from furnsim.goals import cost
     from furnsim.kpi import kpis

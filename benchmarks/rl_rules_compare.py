@@ -25,9 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from rl_eval import HELD_OUT_SEED, held_out_weeks  # noqa: E402
+from furnsim.benchmarks import HELD_OUT_SEED, held_out_weeks  # noqa: E402
 
 
 def _run(fn, w, goal):

@@ -30,13 +30,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO / "benchmarks" / "rl_search.jsonl"
 CHECKPOINTS = (1, 8, 16, 32, 64, 128, 256, 512)  # shown up to the longest run in the file
@@ -105,8 +103,8 @@ def summarize(records: list[dict], goals: tuple[str, ...]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     import torch
-    from rl_eval import held_out_weeks
 
+    from furnsim.benchmarks import held_out_weeks
     from furnsim.rl.policy import load_planner
     from furnsim.rules import get_rule
     from furnsim.validate import validate

@@ -234,7 +234,42 @@ def _print_kpis(res: Any) -> None:
             f"lns:         {ln['iterations']} neighbours from {ln['start']} in "
             f"{ln['seconds']:.2f} s: {ln['start_cost']:,.2f} -> {ln['best_cost']:,.2f}"
         )
+    if "portfolio" in d:
+        for r in d["portfolio"]:
+            typer.echo(
+                f"portfolio:   {r['member']:<14} {r['cost']:>14,.2f}  valid {r['valid']}  "
+                f"{r['time_s']:.2f} s" + ("   <- kept" if r["member"] == d.get("winner") else "")
+            )
+    info = getattr(res, "info", None)
+    if info is not None and info.passes is not None and info.passes.backend != "inline":
+        p = info.passes
+        typer.echo(
+            f"workers:     {p.passes} {p.kind} passes on {p.backend} ({p.workers or 'ray'} "
+            f"workers), {p.passes_per_s:.1f} passes/s"
+        )
     typer.echo(f"planned in {res.wall_time:.3f} s")
+
+
+WorkersOpt = typer.Option(
+    min=1,
+    max=256,
+    help="local processes for pass searches, portfolios and sweeps (a number of --passes "
+    "gives the same plan for any count; a time limit gives more passes)",
+)
+RayOpt = typer.Option(
+    help="run pass searches, portfolios and sweeps on a Ray cluster: auto (RAY_ADDRESS or a "
+    "new local instance) or ADDRESS; needs the scale extra (pip install 'furnsim[scale]')",
+)
+
+
+def _check_ray(ray: str | None) -> None:
+    if ray is None:
+        return
+    from importlib.util import find_spec
+
+    if find_spec("ray") is None:
+        typer.echo("--ray: Ray is not installed (pip install 'furnsim[scale]')", err=True)
+        raise typer.Exit(EXIT_DATA_ERROR)
 
 
 @app.command("plan")
@@ -280,6 +315,8 @@ def plan_cmd(
     excel_slot: Annotated[
         int, typer.Option(min=1, max=1440, help="minutes per Gantt column in the Excel export")
     ] = 30,
+    workers: Annotated[int, WorkersOpt] = 1,
+    ray: Annotated[str | None, RayOpt] = None,
 ) -> None:
     """Plan the orders with a method and print the KPIs (exit 1 if the plan is not valid)."""
     from furnsim.goals import get_goal
@@ -296,16 +333,32 @@ def plan_cmd(
         raise typer.Exit(EXIT_DATA_ERROR)
     try:
         extra: dict[str, Any] = {}
+        _check_ray(ray)
         if passes is not None:
             ml = method.lower()
-            if passes < 1 or not (ml.startswith("ppo") or ml in ("best-rule", "lns")):
-                typer.echo("--passes: a number >= 1, with --method ppo, best-rule or lns", err=True)
+            if passes < 1 or not (
+                ml.startswith(("ppo", "portfolio:")) or ml in ("best-rule", "lns")
+            ):
+                typer.echo(
+                    "--passes: a number >= 1, with --method ppo, best-rule, lns or portfolio:...",
+                    err=True,
+                )
                 raise typer.Exit(EXIT_DATA_ERROR)
             # an exact number of passes: no time budget unless --time-limit gives one
             extra = {"samples": passes}
             if ml.startswith("ppo"):
                 extra["time_budget_s"] = time_limit
-        res = plan(inst, goal, method, buffers=buffers, seed=seed, time_limit=time_limit, **extra)
+        res = plan(
+            inst,
+            goal,
+            method,
+            buffers=buffers,
+            seed=seed,
+            time_limit=time_limit,
+            workers=workers,
+            ray=ray,
+            **extra,
+        )
     except (KeyError, ValueError) as e:
         typer.echo(f"--method: {e}", err=True)
         raise typer.Exit(EXIT_DATA_ERROR) from None
@@ -589,8 +642,21 @@ def evaluate_cmd(
     seed: Annotated[int, typer.Option()] = 0,
     time_limit: Annotated[float | None, typer.Option(help="seconds per cpsat / lns run")] = None,
     orders: Annotated[Path | None, typer.Option(help="orders file for every instance")] = None,
+    passes: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=10_000,
+            help="ppo / best-rule / lns: this many passes (reproducible; as plan --passes)",
+        ),
+    ] = None,
+    workers: Annotated[int, WorkersOpt] = 1,
+    ray: Annotated[str | None, RayOpt] = None,
 ) -> None:
-    """Run methods × instances; write KPIs/cost/validity/time and a markdown summary."""
+    """Run methods × instances; write KPIs/cost/validity/time and a markdown summary.
+
+    With --workers N (or --ray) the (instance, method) pairs run side by side; each is
+    planned as it would be alone, so fixed budgets (--passes, rules) give the same table."""
     from furnsim.evaluate import evaluate, expand_instances, summary_markdown
 
     paths = expand_instances(instances)
@@ -598,6 +664,17 @@ def evaluate_cmd(
         typer.echo(f"no instance matches {instances!r}", err=True)
         raise typer.Exit(EXIT_DATA_ERROR)
     mlist = [m.strip() for m in methods.split(",") if m.strip()]
+    from furnsim.planners import check_method
+
+    for m in mlist:
+        err = check_method(m)
+        if err is not None:
+            typer.echo(f"--methods: {err}", err=True)
+            raise typer.Exit(EXIT_DATA_ERROR)
+    _check_ray(ray)
+    extra: dict[str, Any] = {}
+    if passes is not None:
+        extra = {"passes": passes}
 
     def show(row: dict[str, Any]) -> None:
         typer.echo(
@@ -613,6 +690,9 @@ def evaluate_cmd(
         time_limit=time_limit,
         orders=orders,
         on_row=show,
+        workers=workers,
+        ray=ray,
+        **extra,
     )
     md = summary_markdown(df, reference)
     typer.echo("")
@@ -635,10 +715,16 @@ def train_cmd(
     ] = None,
     seed: Annotated[int | None, typer.Option(help="override the config's seed")] = None,
     out: Annotated[Path | None, typer.Option(help="output folder for the model + sidecar")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, max=256, help="processes for the rule evaluations of the run"),
+    ] = None,
+    ray: Annotated[str | None, RayOpt] = None,
 ) -> None:
     """Train a policy for one goal (MaskablePPO) from a YAML config."""
     from furnsim.rl.train import main as train_main
 
+    _check_ray(ray)
     args = ["--config", str(config)]
     if max_minutes is not None:
         args += ["--max-minutes", str(max_minutes)]
@@ -648,6 +734,10 @@ def train_cmd(
         args += ["--seed", str(seed)]
     if out is not None:
         args += ["--out", str(out)]
+    if workers is not None:
+        args += ["--workers", str(workers)]
+    if ray is not None:
+        args += ["--ray", ray]
     train_main(args)
 
 

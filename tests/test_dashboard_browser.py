@@ -160,13 +160,13 @@ def _until(cond: Callable[[], Any], timeout: float = 60, what: str = "") -> Any:
 def _new_page(browser: Any) -> Any:
     ctx = browser.new_context(viewport={"width": 1500, "height": 1100}, accept_downloads=True)
     page = ctx.new_page()
-    page.set_default_timeout(90_000)
+    page.set_default_timeout(180_000)  # a loaded 2-core machine serves slowly
     return page
 
 
 def _open(page: Any, url: str) -> None:
-    page.goto(url)
-    page.get_by_role("button", name="Start scheduling").wait_for()
+    page.goto(url, wait_until="commit")  # then wait for what the planner waits for
+    page.get_by_role("button", name="Start scheduling").wait_for(timeout=300_000)
     _settle(page)
 
 
@@ -359,8 +359,8 @@ def test_plan_flow_early_click_tabs_compare_excel_reload(
     try:
         # an early click, while the page is still loading: it plans (or says why not)
         t0 = time.perf_counter()
-        page.goto(fresh)
-        page.get_by_role("button", name="Start scheduling").click()
+        page.goto(fresh, wait_until="commit")
+        page.get_by_role("button", name="Start scheduling").click(timeout=300_000)
         t_click = time.perf_counter()
         page.get_by_text("Valid plan").or_(page.get_by_text("Nothing to plan")).first.wait_for(
             timeout=120_000

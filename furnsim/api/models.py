@@ -71,7 +71,10 @@ class PlanRequest(BaseModel):
         examples=[[{"order": "O1", "article": "A1", "quantity": 400, "deadline": 140}]],
     )
     goal: str = Field(default="speed", description="speed | efficiency | empty-buffers")
-    method: str = Field(default="best-rule", description="rule:NAME | best-rule | cpsat | ppo")
+    method: str = Field(
+        default="best-rule",
+        description="rule:NAME | best-rule | cpsat | ppo | lns | portfolio:A,B,...",
+    )
     options: PlanOptions = Field(default_factory=PlanOptions)
 
 

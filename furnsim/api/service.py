@@ -95,19 +95,11 @@ def check_goal(goal: str) -> tuple[str | None, str | None]:
 
 
 def check_method(method: str) -> str | None:
-    """None when ``method`` is one ``furnsim.plan.plan`` knows, else the error message."""
-    m = method.strip().lower()
-    if m.startswith("rule:"):
-        from furnsim.rules import get_rule
+    """None when ``method`` is one ``furnsim.plan.plan`` knows, else the error message (the
+    planners' own check: rule:NAME, best-rule, cpsat, ppo, lns, portfolio:A,B,...)."""
+    from furnsim.planners import check_method as planner_check
 
-        try:
-            get_rule(method.strip().split(":", 1)[1])
-        except (KeyError, ValueError) as e:
-            return str(e.args[0] if e.args else e)
-        return None
-    if m in ("best-rule", "best_rule", "rules", "cpsat", "cp-sat") or m.startswith("ppo"):
-        return None
-    return f"unknown method {method!r}: use rule:NAME, best-rule, cpsat or ppo"
+    return planner_check(method)
 
 
 def replan_function() -> Any | None:
@@ -194,7 +186,7 @@ class PlanService:
     def _plan_kwargs(self, method: str, options: dict[str, Any]) -> dict[str, Any]:
         ml = method.strip().lower()
         tl = options.get("time_limit")
-        if tl is None and ml in ("cpsat", "cp-sat"):
+        if tl is None and ml in ("cpsat", "cp-sat", "lns"):
             tl = self.default_time_limit
         kw: dict[str, Any] = {
             "buffers": options.get("buffers", "hard"),

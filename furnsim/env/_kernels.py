@@ -27,14 +27,15 @@ TIE_TOL = 1e-9  # furnsim.rules.TIE_TOL
 _EPS = 1e-9
 _BIG = np.finfo(np.float64).max
 
+numba: Any = None
 try:  # pragma: no cover - depends on the installation
     if os.environ.get("FURNSIM_NO_NUMBA", "") not in ("", "0"):
         raise ImportError("disabled by FURNSIM_NO_NUMBA")
-    import numba
+    import numba as _numba
 
+    numba = _numba
     HAVE_NUMBA = True
 except ImportError:  # pragma: no cover - depends on the installation
-    numba = None
     HAVE_NUMBA = False
 
 

@@ -89,6 +89,8 @@ class TrainConfig:
     plan_temperature: float = 1.0  # softmax temperature of the sampled passes (if not tuned)
     tune_temperatures: list[float] | None = None  # pick the best on the validation weeks
     torch_threads: int = 1  # torch.set_num_threads for this run
+    eval_workers: int = 1  # processes for the rule evaluations (selection / validation weeks)
+    ray: str | None = None  # run those on Ray instead: "auto" or a cluster address
     verbose: int = 1  # 0 = quiet
 
 
@@ -132,22 +134,36 @@ def _weeks(source: Any, base: int, n: int, lo_hi: list[int]) -> list[Any]:
     return [source.week(base + i, sizes[i]) for i in range(n)]
 
 
-def rule_costs(
-    weeks: list[Any], goal: str, rules: list[str] | None = None
-) -> dict[str, list[float]]:
-    """Cost of every deterministic rule on every week (inf = deadlock)."""
+def _rule_cost_task(name: str, weeks: list[Any], goal: str) -> list[float]:
+    """One rule's cost on every week (inf = deadlock); a worker process / Ray task."""
     from furnsim.goals import cost
-    from furnsim.rules import get_rule, rule_names
+    from furnsim.rules import get_rule
 
-    out: dict[str, list[float]] = {}
-    for name in rules or rule_names(True):
-        r = get_rule(name)
-        cs = []
-        for w in weeks:
-            s, sim = r.plan(w)
-            cs.append(math.inf if sim.deadlock is not None else float(cost(s, goal, w)))
-        out[name] = cs
-    return out
+    r = get_rule(name)
+    cs = []
+    for w in weeks:
+        s, sim = r.plan(w)
+        cs.append(math.inf if sim.deadlock is not None else float(cost(s, goal, w)))
+    return cs
+
+
+def rule_costs(
+    weeks: list[Any],
+    goal: str,
+    rules: list[str] | None = None,
+    *,
+    workers: int = 1,
+    ray: str | None = None,
+) -> dict[str, list[float]]:
+    """Cost of every deterministic rule on every week (inf = deadlock), one rule per task on
+    ``workers`` local processes or Ray (``ray="auto"`` or an address); the same numbers for
+    any of them."""
+    from furnsim.planners.parallel import map_tasks
+    from furnsim.rules import rule_names
+
+    names = list(rules or rule_names(True))
+    res, _ = map_tasks(_rule_cost_task, [(n, weeks, goal) for n in names], workers=workers, ray=ray)
+    return dict(zip(names, res, strict=True))
 
 
 def best_single_rule(costs: dict[str, list[float]]) -> str:
@@ -313,11 +329,11 @@ def train(cfg: TrainConfig) -> TrainResult:
     source = make_source(cfg.plant, (cfg.train_jobs[0], cfg.train_jobs[1]))
     # 1. teacher = best single rule on the selection weeks
     sel = _weeks(source, SELECT_SEED, cfg.select_weeks, cfg.eval_jobs)
-    sel_costs = rule_costs(sel, goal)
+    sel_costs = rule_costs(sel, goal, workers=cfg.eval_workers, ray=cfg.ray)
     teacher = best_single_rule(sel_costs) if cfg.teacher == "auto" else cfg.teacher.upper()
     log(f"best single rule for {goal} on {len(sel)} selection weeks: {teacher}")
     val = _weeks(source, VALID_SEED, cfg.eval_weeks, cfg.eval_jobs)
-    val_rules = rule_costs(val, goal)
+    val_rules = rule_costs(val, goal, workers=cfg.eval_workers, ray=cfg.ray)
     val_teacher = np.array(val_rules[teacher])
 
     # 2. model (+ behaviour cloning)
@@ -504,6 +520,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--max-minutes", type=float, default=None)
     p.add_argument("--out", default=None)
     p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--workers", type=int, default=None, help="processes for rule evaluations")
+    p.add_argument("--ray", default=None, help="rule evaluations on Ray: auto or ADDRESS")
     p.add_argument(
         "--tune-sampling-only",
         action="store_true",
@@ -516,6 +534,8 @@ def main(argv: list[str] | None = None) -> None:
         max_minutes=a.max_minutes,
         out=a.out,
         seed=a.seed,
+        eval_workers=a.workers,
+        ray=a.ray,
     )
     if a.tune_sampling_only:
         retune_sampling(cfg)

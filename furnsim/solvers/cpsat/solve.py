@@ -103,6 +103,9 @@ def _resolve_hint(
     buffers: str,
     anticipatory_setups: bool,
 ) -> tuple[Schedule | None, str]:
+    """The hint as a Schedule. Besides a Schedule only the rules are resolved here
+    (``auto``/``best-rule``, ``rule:NAME``): a plan of another method is made by the planners
+    (``furnsim.planners``) and passed as a Schedule, so this module never imports them."""
     if hint is None or isinstance(hint, Schedule):
         return hint, "schedule" if hint is not None else ""
     name = hint.strip()
@@ -116,10 +119,9 @@ def _resolve_hint(
             return None, name
         return br.schedule, f"rule:{br.rule}"
     if low.startswith("rule:"):
-        from furnsim.plan import run_rule
-        from furnsim.rules import get_rule
+        from furnsim.rules import get_rule, run_policy
 
-        s, sim = run_rule(
+        s, sim = run_policy(
             instance,
             get_rule(name.split(":", 1)[1]),
             buffers=buffers,
@@ -128,10 +130,10 @@ def _resolve_hint(
         return (None if sim.deadlock is not None else s), name
     if low in ("cpsat", "cp-sat"):
         raise ValueError("hint='cpsat' would warm-start CP-SAT with itself")
-    from furnsim.plan import plan
-
-    res = plan(instance, goal.name, name, buffers=buffers, anticipatory_setups=anticipatory_setups)
-    return (res.schedule if res.valid else None), res.method
+    raise ValueError(
+        f"hint={name!r}: give a Schedule, 'auto'/'best-rule' or 'rule:NAME' "
+        "(plan with another method first: furnsim.planners / plan(method='cpsat', hint=...))"
+    )
 
 
 def _add_hint(model: cp_model.CpModel, data: CpData, v: CpVars, s: Schedule) -> None:
@@ -388,6 +390,7 @@ def solve_cpsat(
     anticipatory_setups: bool = True,
     progress: Progress | None = None,
     hint: Schedule | str | None = "auto",
+    hint_label: str | None = None,
     workers: int = 2,
     seed: int | None = 0,
     time_scale: int | None = None,
@@ -399,7 +402,9 @@ def solve_cpsat(
     """Plan ``instance`` for ``goal`` with CP-SAT; return the schedule and solver details.
 
     ``hint``: a Schedule, ``"rule:NAME"``, ``"auto"``/``"best-rule"`` (the best dispatching
-    rule for the goal; the default), another ``plan`` method such as ``"ppo"``, or ``None``.
+    rule for the goal; the default), or ``None``; ``hint_label`` names where a Schedule hint
+    came from (``details["hint"]``). A plan of another method (``ppo``, ``lns``) is made by
+    the planners and passed as a Schedule (``plan(method="cpsat", hint="ppo")`` does that).
     The hint is fed to CP-SAT with ``AddHint`` and returned unchanged when the solver finds
     nothing cheaper within ``time_limit`` seconds (which includes building the hint and the
     model), so the result is never worse than the hint. ``details`` holds ``status``,
@@ -413,6 +418,8 @@ def solve_cpsat(
     if progress is not None:
         progress("cp-sat: warm start", 0.0)
     hint_s, hint_name = _resolve_hint(instance, hint, g, buffers, anticipatory_setups)
+    if hint_label is not None and hint_s is not None:
+        hint_name = hint_label  # where the caller's Schedule came from (e.g. "rule:ATC")
     hint_cost, hint_viol = (math.inf, -1) if hint_s is None else _price(instance, hint_s, g)
     hint_ok = hint_s is not None and hint_viol == 0 and math.isfinite(hint_cost)
     hint_h = (

@@ -1,0 +1,633 @@
+"""The planning methods behind :class:`furnsim.planners.Planner`.
+
+``get_planner("rule:ATC" | "best-rule" | "ppo" | "cpsat" | "lns" | "portfolio:A,B,...")``
+returns the planner; ``planner.plan(instance, goal, budget, state)`` returns a validated,
+priced :class:`PlanResult` with a typed :class:`PlanInfo`. Methods that need OR-Tools or
+torch import them only when they run; hints and starts are passed as Schedules, so the
+solvers never import the planners.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
+
+from furnsim.errors import ModelRefused
+from furnsim.model import Instance
+from furnsim.planners.base import (
+    Budget,
+    Fallback,
+    PassReport,
+    PlanInfo,
+    PlanResult,
+    PlanState,
+    Progress,
+    Proposal,
+    Timings,
+    validation_report,
+    violation_dict,
+)
+from furnsim.sim import Schedule, Simulator
+
+__all__ = [
+    "LNS_DEFAULT_TIME_LIMIT",
+    "METHODS",
+    "PPO_DEFAULT_BUDGET_S",
+    "PPO_MAX_PASSES",
+    "BestRulePlanner",
+    "CpsatPlanner",
+    "LnsPlanner",
+    "MethodPlanner",
+    "PortfolioPlanner",
+    "PpoPlanner",
+    "RulePlanner",
+    "best_rule_plan",
+    "check_method",
+    "get_planner",
+    "run_rule",
+    "score",
+]
+
+#: with ``ppo`` and a ``time_limit``, the policy samples passes until the time runs out (this
+#: many at most); without one it makes the model's ``plan_samples`` passes within 1.5 s
+PPO_MAX_PASSES = 100_000
+PPO_DEFAULT_BUDGET_S = 1.5
+#: ``lns`` without ``time_limit`` or a number of passes: search this many seconds
+LNS_DEFAULT_TIME_LIMIT = 60.0
+#: the method names :func:`get_planner` knows (``rule:NAME`` and ``portfolio:A,B`` besides)
+METHODS = ("rule:NAME", "best-rule", "ppo", "cpsat", "lns", "portfolio:A,B,...")
+
+
+def run_rule(
+    instance: Instance,
+    rule: Any,
+    *,
+    buffers: str = "hard",
+    anticipatory_setups: bool = True,
+    seed: int | None = None,
+) -> tuple[Schedule, Simulator]:
+    """Plan a whole instance with one dispatching rule (or any policy) through the simulator."""
+    from furnsim.rules import run_policy
+
+    return run_policy(
+        instance, rule, buffers=buffers, seed=seed, anticipatory_setups=anticipatory_setups
+    )
+
+
+def score(
+    instance: Instance,
+    schedule: Schedule,
+    goal: str,
+    buffers: str | None = None,
+    anticipatory_setups: bool | None = None,
+) -> tuple[dict[str, Any], float, list[Any]]:
+    """KPIs, goal cost and the validator's violations of ``schedule``."""
+    from furnsim.goals import cost
+    from furnsim.kpi import kpis
+    from furnsim.validate import validate
+
+    # checked under the rules asked for, not those the schedule declares (issue 10.4)
+    violations = validate(
+        schedule, instance, buffers=buffers, anticipatory_setups=anticipatory_setups
+    )
+    k = kpis(schedule, instance)
+    return k, float(cost(k, goal)), list(violations)
+
+
+def best_rule_plan(
+    instance: Instance,
+    goal: str,
+    buffers: str,
+    anticipatory_setups: bool,
+    seed: int | None,
+    progress: Progress | None,
+) -> tuple[Schedule, dict[str, Any]]:
+    """Every deterministic rule; the lowest-cost complete schedule (see rules.best_rule)."""
+    from furnsim.rules import NoValidPlan, best_rule, get_rule, rule_names
+
+    if progress is not None:
+        progress(f"trying {len(rule_names(True))} dispatching rules", 0.0)
+    try:
+        best = best_rule(
+            instance, goal, buffers=buffers, seed=seed, anticipatory_setups=anticipatory_setups
+        )
+    except NoValidPlan as e:
+        # every rule deadlocked: return the FIFO attempt so the caller can show the deadlock
+        s, _ = run_rule(
+            instance,
+            get_rule("FIFO"),
+            buffers=buffers,
+            anticipatory_setups=anticipatory_setups,
+            seed=seed,
+        )
+        return s, {"all_deadlocked": True, "deadlocks": getattr(e, "deadlocks", {})}
+    if progress is not None:
+        progress(f"best rule {best.rule}", 1.0)
+    tried = {k: ("deadlock" if v == float("inf") else v) for k, v in best.costs.items()}
+    return best.schedule, {"rules_tried": tried, "best_rule": f"rule:{best.rule}"}
+
+
+# -- the shared part -----------------------------------------------------------------------------
+@dataclass
+class MethodPlanner:
+    """Base of every method: :meth:`propose` is the method, :meth:`plan` the shared checks."""
+
+    name: str
+    #: a learned method: with ``state.guard`` its plan is replaced by the best rule's when worse
+    guarded: ClassVar[bool] = False
+
+    def propose(
+        self, instance: Instance, goal: str, budget: Budget, state: PlanState
+    ) -> Proposal:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def plan(self, instance: Instance, goal: str, budget: Budget, state: PlanState) -> PlanResult:
+        """Run the method, validate and price its plan, fall back to the best valid rule when
+        it failed (deadlock, invalid plan, missing model) or, for learned methods with
+        ``state.guard``, when the best rule is cheaper; ``fallback`` says so."""
+        from furnsim.goals import get_goal
+
+        goal_name = get_goal(goal).name
+        t0 = time.perf_counter()
+        buffers, ant = state.buffers, state.anticipatory_setups
+        try:
+            prop = self.propose(instance, goal_name, budget, state)
+        except (ImportError, FileNotFoundError, ModelRefused) as e:
+            prop = Proposal(None, fallback=f"{self.name} is not available here ({e})")
+        t_method = time.perf_counter() - t0
+        schedule, details, fallback = prop.schedule, prop.details, prop.fallback
+        deadlock = prop.deadlock
+        result_method = schedule.method if schedule is not None and schedule.method else self.name
+        scored: tuple[dict[str, Any], float, list[Any]] | None = None
+        if schedule is not None:
+            k, c, viol = score(instance, schedule, goal_name, buffers, ant)
+            scored = (k, c, viol)
+            if viol:
+                fallback = f"{self.name} produced an invalid plan ({len(viol)} violations)"
+                details["rejected_violations"] = [violation_dict(v) for v in viol[:20]]
+                schedule, scored = None, None
+            elif state.guard and self.guarded:
+                rule_s, bdetails = best_rule_plan(
+                    instance, goal_name, buffers, ant, state.seed, None
+                )
+                rule_scored = score(instance, rule_s, goal_name, buffers, ant)
+                rc = rule_scored[1]
+                details["policy_cost"] = c
+                details["best_rule_cost"] = rc
+                if not rule_scored[2] and rule_s.complete and rc < c:
+                    fallback = (
+                        f"{self.name} plan cost {c:,.2f} is worse than the best rule's "
+                        f"({rule_s.method}: {rc:,.2f})"
+                    )
+                    details.update(bdetails)
+                    schedule, scored = rule_s, rule_scored
+                    result_method = rule_s.method
+        if schedule is None:
+            schedule, bdetails = best_rule_plan(
+                instance, goal_name, buffers, ant, state.seed, state.progress
+            )
+            details.update(bdetails)
+            result_method = schedule.method
+            if schedule.meta.get("deadlock"):
+                deadlock = schedule.meta["deadlock"]
+        k, c, viol = (
+            scored if scored is not None else score(instance, schedule, goal_name, buffers, ant)
+        )
+        total = time.perf_counter() - t0
+        lb = details.get("lower_bound")
+        info = PlanInfo(
+            requested=self.name,
+            method=result_method,
+            goal=goal_name,
+            cost=c,
+            fallback=None
+            if fallback is None
+            else Fallback(requested=self.name, method=result_method, reason=fallback),
+            validation=validation_report(schedule, viol, state),
+            timings=Timings(
+                total_s=round(total, 4),
+                method_s=round(t_method, 4),
+                check_s=round(total - t_method, 4),
+            ),
+            passes=prop.passes,
+            lower_bound=float(lb) if isinstance(lb, int | float) and math.isfinite(lb) else None,
+        )
+        return PlanResult(
+            schedule=schedule,
+            kpis=k,
+            cost=c,
+            valid=not viol and schedule.complete,
+            violations=viol,
+            method=result_method,
+            requested=self.name,
+            goal=goal_name,
+            wall_time=total,
+            fallback=fallback,
+            deadlock=deadlock if not schedule.complete else None,
+            details=details,
+            info=info,
+        )
+
+
+# -- the methods ---------------------------------------------------------------------------------
+@dataclass
+class RulePlanner(MethodPlanner):
+    """One dispatching rule (``rule:NAME``)."""
+
+    rule: str = ""
+
+    def propose(self, instance: Instance, goal: str, budget: Budget, state: PlanState) -> Proposal:
+        from furnsim.rules import get_rule
+
+        s, sim = run_rule(
+            instance,
+            get_rule(self.rule),
+            buffers=state.buffers,
+            anticipatory_setups=state.anticipatory_setups,
+            seed=state.seed,
+        )
+        if sim.deadlock is not None:
+            msg = sim.deadlock.message
+            return Proposal(None, fallback=f"{self.name} deadlocked ({msg})", deadlock=msg)
+        return Proposal(s)
+
+
+@dataclass
+class BestRulePlanner(MethodPlanner):
+    """Every rule, the cheapest; with a budget (time or passes) then a search of ε-noisy passes
+    around it (option ``eps``, default 0.05), on ``budget.workers`` processes or Ray."""
+
+    def propose(self, instance: Instance, goal: str, budget: Budget, state: PlanState) -> Proposal:
+        schedule, details = best_rule_plan(
+            instance, goal, state.buffers, state.anticipatory_setups, state.seed, state.progress
+        )
+        if not (budget.time_limit or budget.passes) or details.get("all_deadlocked"):
+            return Proposal(schedule, details)
+        from furnsim.planners.parallel import PassSearch, run_pass_search
+
+        name = str(details["best_rule"]).split(":", 1)[1]
+        eps = float(state.options.get("eps", 0.05))
+        if state.progress is not None:
+            state.progress(f"searching around {name} (noise {eps:g})", 0.0)
+        job = PassSearch(
+            kind="noisy",
+            instance=instance,
+            goal=goal,
+            seed=int(state.seed or 0),
+            buffers=state.buffers,
+            anticipatory_setups=state.anticipatory_setups,
+            rule=name,
+            eps=eps,
+        )
+        r = run_pass_search(
+            job,
+            passes=budget.passes,
+            time_limit=budget.time_limit,
+            workers=budget.workers,
+            ray=budget.ray,
+        )
+        base = float(details["rules_tried"][name])  # the rule's own cost, priced by best_rule
+        details["search"] = {
+            "around": f"rule:{name}",
+            "eps": eps,
+            "passes": r.passes,
+            "seconds": round(r.seconds, 3),
+            "rule_cost": base,
+            "best_cost": min(r.cost, base),
+            "workers": r.workers,
+            "backend": r.backend,
+        }
+        if state.progress is not None:
+            state.progress(f"{r.passes} passes around {name}", 1.0)
+        report = PassReport(
+            kind="noisy",
+            passes=r.passes,
+            workers=r.workers,
+            backend=r.backend,
+            seconds=round(r.seconds, 4),
+            best_pass=r.best_pass,
+            budget="passes" if budget.time_limit is None else "time",
+        )
+        if r.deadlock is None and r.cost < base:
+            return Proposal(r.schedule, details, passes=report)
+        return Proposal(schedule, details, passes=report)
+
+
+@dataclass
+class PpoPlanner(MethodPlanner):
+    """The shipped (or given: options ``model``, ``models_dir``) policy of the goal: a greedy
+    pass, then passes sampled from it (``temperature``), the cheapest kept.
+
+    Budget: ``passes`` = exactly that many passes (reproducible on any number of workers);
+    ``time_limit`` = sample until the time is spent; neither = the model's ``plan_samples``
+    within 1.5 s. The option ``time_budget_s`` overrides the time (the keyword API's).
+    Sampling is seeded by the option ``sample_seed`` (default 0), not ``state.seed``, so
+    shipped models plan as they always did."""
+
+    guarded: ClassVar[bool] = True
+
+    def propose(self, instance: Instance, goal: str, budget: Budget, state: PlanState) -> Proposal:
+        from furnsim.planners.parallel import PassSearch, _policy_cache, run_pass_search
+        from furnsim.rl.policy import load_planner, model_path
+
+        opts = dict(state.options)
+        model = opts.get("model")
+        models_dir = opts.get("models_dir")
+        t0 = time.perf_counter()
+        key = (
+            goal,
+            None if model is None else str(model),
+            None if models_dir is None else str(models_dir),
+        )
+        planner = _policy_cache.get(key)
+        if planner is None:
+            planner = load_planner(goal, path=model, models_dir=models_dir)
+            _policy_cache[key] = planner
+        t1 = time.perf_counter()
+        meta = planner.meta
+        if "time_budget_s" in opts:
+            tb = opts["time_budget_s"]
+        elif budget.time_limit is not None:
+            tb = budget.time_limit
+        elif budget.passes is not None:
+            tb = None
+        else:
+            tb = PPO_DEFAULT_BUDGET_S
+        if budget.passes is not None:
+            k = int(budget.passes)
+        elif budget.time_limit is not None:
+            k = PPO_MAX_PASSES
+        else:
+            k = int(meta.get("plan_samples", 1))
+        temp = opts.get("temperature")
+        tau = float(temp if temp is not None else meta.get("plan_temperature", 1.0))
+        job = PassSearch(
+            kind="ppo",
+            instance=instance,
+            goal=goal,
+            seed=int(opts.get("sample_seed", 0)),
+            buffers=state.buffers,
+            model=key[1],
+            models_dir=key[2],
+            temperature=tau,
+        )
+        r = run_pass_search(
+            job,
+            passes=max(k, 1),
+            time_limit=None if tb is None else float(tb),
+            workers=budget.workers,
+            ray=budget.ray,
+        )
+        t2 = time.perf_counter()
+        details: dict[str, Any] = {
+            "model": str(model or model_path(goal, models_dir)),
+            "view": planner.view,
+            "trained_goal": meta.get("goal"),
+            "timesteps": meta.get("timesteps"),
+            "commit": meta.get("commit"),
+            "load_s": round(t1 - t0, 4),
+            "plan_s": round(t2 - t1, 4),
+            "decisions": r.decisions,
+            "passes": r.passes,
+            "time_budget_s": tb,
+            "greedy_cost": r.costs[0],
+            "temperature": tau,
+            "workers": r.workers,
+            "backend": r.backend,
+        }
+        if r.deadlock is not None:
+            details["deadlock"] = r.deadlock
+        report = PassReport(
+            kind="ppo",
+            passes=r.passes,
+            workers=r.workers,
+            backend=r.backend,
+            seconds=round(r.seconds, 4),
+            best_pass=r.best_pass,
+            budget="passes" if tb is None else "time",
+        )
+        return Proposal(r.schedule, details, passes=report)
+
+
+def _resolve_hint(
+    instance: Instance, goal: str, hint: Any, state: PlanState, limit: float
+) -> tuple[Schedule | str | None, str | None]:
+    """A CP-SAT hint given as a method name -> that method's (valid) schedule, planned within
+    30 % of CP-SAT's ``limit``. The rules (``auto``/``best-rule``, ``rule:NAME``) and
+    Schedules go to ``solve_cpsat`` as they are."""
+    if hint is None or isinstance(hint, Schedule):
+        return hint, None
+    name = str(hint).strip()
+    low = name.lower()
+    if low in ("auto", "best-rule", "best_rule", "rules") or low.startswith("rule:"):
+        return name, None
+    if low in ("cpsat", "cp-sat"):
+        raise ValueError("hint='cpsat' would warm-start CP-SAT with itself")
+    sub = get_planner(name)
+    res = sub.plan(
+        instance,
+        goal,
+        Budget(time_limit=0.3 * limit),
+        replace(state, progress=None, options={}, hint=None),
+    )
+    return (res.schedule if res.valid else None), res.method
+
+
+@dataclass
+class CpsatPlanner(MethodPlanner):
+    """OR-Tools CP-SAT (``furnsim.solvers.cpsat``), warm-started from ``state.hint`` or the
+    option ``hint`` (a method name, default ``auto`` = the best rule), resolved here into a
+    Schedule. ``time_limit`` default 60 s; other options go to ``solve_cpsat``."""
+
+    def propose(self, instance: Instance, goal: str, budget: Budget, state: PlanState) -> Proposal:
+        from furnsim.solvers.cpsat import NoUsablePlan, solve_cpsat
+
+        opts = dict(state.options)
+        hint_opt = opts.pop("hint", "auto")
+        t0 = time.perf_counter()
+        limit = budget.time_limit or 60.0
+        hint, label = (
+            (state.hint, "schedule")
+            if state.hint is not None
+            else _resolve_hint(instance, goal, hint_opt, state, limit)
+        )
+        try:
+            schedule, details = solve_cpsat(
+                instance,
+                goal,
+                time_limit=max(limit - (time.perf_counter() - t0), 0.01),
+                buffers=state.buffers,
+                anticipatory_setups=state.anticipatory_setups,
+                seed=state.seed,
+                progress=state.progress,
+                hint=hint,
+                hint_label=label,
+                **opts,
+            )
+        except NoUsablePlan as e:
+            # e.g. every CP solution needs a swap through full buffers (a deadlock)
+            return Proposal(None, fallback=f"{self.name}: {e}")
+        return Proposal(schedule, details)
+
+
+@dataclass
+class LnsPlanner(MethodPlanner):
+    """Large-neighbourhood search (``furnsim.solvers.lns``) from the best rule / policy plan:
+    ``time_limit`` seconds (default 60) or exactly ``passes`` neighbours (option
+    ``iterations`` too), reproducible with the same seed. ``state.hint`` is the cost to beat."""
+
+    ALLOWED: ClassVar[frozenset[str]] = frozenset(
+        {"start_ppo", "eps", "accept_worse", "start", "neighbourhoods"}
+    )
+
+    def propose(self, instance: Instance, goal: str, budget: Budget, state: PlanState) -> Proposal:
+        from furnsim.rules import NoValidPlan
+        from furnsim.solvers.lns import lns
+
+        opts = dict(state.options)
+        iterations = opts.pop("iterations", None)
+        if iterations is None:
+            iterations = budget.passes
+        time_limit = budget.time_limit
+        if time_limit is None and iterations is None:
+            time_limit = LNS_DEFAULT_TIME_LIMIT
+        unknown = set(opts) - self.ALLOWED - {"time_budget_s", "samples"}
+        if unknown:
+            raise ValueError(f"lns: unknown option(s) {', '.join(sorted(unknown))}")
+        kw = {k: v for k, v in opts.items() if k in self.ALLOWED}
+        if state.hint is not None:
+            kw.setdefault("start", state.hint)
+        try:
+            r = lns(
+                instance,
+                goal,
+                time_limit=time_limit,
+                iterations=None if iterations is None else int(iterations),
+                seed=int(state.seed or 0),
+                buffers=state.buffers,
+                anticipatory_setups=state.anticipatory_setups,
+                progress=state.progress,
+                **kw,
+            )
+        except NoValidPlan as e:  # every rule deadlocked: no start plan
+            return Proposal(None, fallback=f"{self.name}: {str(e).splitlines()[0]}")
+        details = {
+            "lns": {
+                "start": r.start,
+                "start_cost": r.start_cost,
+                "best_cost": r.cost,
+                "iterations": r.iterations,
+                "improvements": r.improvements,
+                "seconds": r.seconds,
+                "time_limit": time_limit,
+                "moves": r.moves,
+            }
+        }
+        report = PassReport(
+            kind="lns",
+            passes=int(r.iterations),
+            workers=1,
+            backend="inline",
+            seconds=float(r.seconds),
+            budget="passes" if time_limit is None else "time",
+        )
+        return Proposal(r.schedule, details, passes=report)
+
+
+def _portfolio_member(
+    instance: Instance, goal: str, method: str, budget: Budget, state: PlanState
+) -> PlanResult:
+    return get_planner(method).plan(instance, goal, budget, state)
+
+
+@dataclass
+class PortfolioPlanner(MethodPlanner):
+    """``portfolio:A,B,...``: every member method with the same budget, side by side on
+    ``budget.workers`` processes or Ray; the cheapest valid plan wins (ties: the first
+    member). ``details["portfolio"]`` has each member's method, cost, validity and time."""
+
+    members: tuple[str, ...] = ()
+
+    def propose(self, instance: Instance, goal: str, budget: Budget, state: PlanState) -> Proposal:
+        from furnsim.planners.parallel import map_tasks
+
+        member_budget = replace(budget, workers=1, ray=None)
+        member_state = replace(state, progress=None)
+        t0 = time.perf_counter()
+        results, backend = map_tasks(
+            _portfolio_member,
+            [(instance, goal, m, member_budget, member_state) for m in self.members],
+            workers=min(budget.workers, len(self.members)),
+            ray=budget.ray,
+        )
+        table = [
+            {
+                "member": m,
+                "method": r.method,
+                "cost": r.cost,
+                "valid": r.valid,
+                "fallback": r.fallback,
+                "time_s": round(r.wall_time, 4),
+            }
+            for m, r in zip(self.members, results, strict=True)
+        ]
+        ok = [(r.cost, i) for i, r in enumerate(results) if r.valid]
+        details: dict[str, Any] = {"portfolio": table, "backend": backend}
+        report = PassReport(
+            kind="portfolio",
+            passes=len(self.members),
+            workers=min(budget.workers, len(self.members)) if budget.ray is None else 0,
+            backend=backend,
+            seconds=round(time.perf_counter() - t0, 4),
+            best_pass=min(ok)[1] if ok else None,
+            budget="passes" if budget.time_limit is None else "time",
+        )
+        if not ok:
+            return Proposal(None, details, fallback=f"{self.name}: no member made a valid plan")
+        win = results[min(ok)[1]]
+        details["winner"] = self.members[min(ok)[1]]
+        details.update({k: v for k, v in win.details.items() if k not in details})
+        return Proposal(win.schedule, details, passes=report)
+
+
+def get_planner(method: str) -> MethodPlanner:
+    """The planner of ``method`` (``rule:NAME``, ``best-rule``, ``ppo``, ``cpsat``, ``lns``,
+    ``portfolio:A,B,...``); ValueError/KeyError for an unknown one."""
+    m = method.strip()
+    low = m.lower()
+    if low.startswith("rule:"):
+        from furnsim.rules import get_rule
+
+        get_rule(m.split(":", 1)[1])  # unknown rule: KeyError/ValueError now
+        return RulePlanner(m, rule=m.split(":", 1)[1])
+    if low in ("best-rule", "best_rule", "rules"):
+        return BestRulePlanner(m)
+    if low in ("cpsat", "cp-sat"):
+        return CpsatPlanner(m)
+    if low == "lns":
+        return LnsPlanner(m)
+    if low.startswith("ppo"):
+        return PpoPlanner(m)
+    if low.startswith("portfolio:"):
+        members = tuple(x.strip() for x in m.split(":", 1)[1].split(",") if x.strip())
+        if not members:
+            raise ValueError("portfolio: name at least one method, e.g. portfolio:best-rule,lns")
+        for x in members:
+            if x.lower().startswith("portfolio"):
+                raise ValueError("a portfolio cannot contain a portfolio")
+            get_planner(x)
+        return PortfolioPlanner(m, members=members)
+    raise ValueError(
+        f"unknown method {method!r}: use rule:NAME, best-rule, cpsat, ppo, lns or portfolio:A,B,..."
+    )
+
+
+def check_method(method: str) -> str | None:
+    """None when ``method`` names a planner, else the error message."""
+    try:
+        get_planner(method)
+    except (KeyError, ValueError) as e:
+        return str(e.args[0] if e.args else e)
+    return None

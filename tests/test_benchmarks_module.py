@@ -1,0 +1,104 @@
+"""furnsim.benchmarks: held-out weeks, valid lower bounds (hand-computed and never above a
+feasible plan), best known costs; the benchmark scripts import only the package."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from furnsim.benchmarks import (
+    BEST_KNOWN,
+    GOALS,
+    HELD_OUT_SEED,
+    best_known,
+    cost_lb,
+    held_out_weeks,
+    makespan_lb,
+    read_jsonl,
+    setup_lb,
+    tardiness_lb,
+)
+from furnsim.goals import cost, get_goal
+from furnsim.model import NEUTRAL
+from furnsim.rules import best_rule
+
+from ._tiny import make
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_bounds_by_hand():
+    """J0: A 3 min then B 2 min, due at 4; J1: A 4 min, due at 10; one machine each.
+    Chains: 5 and 4; A's load 3 + 4 = 7 with nothing after J1 and 2 min after J0 -> 7 (and
+    the plan J0, J1 on A reaches it); J0 cannot finish before 5: 1 min late."""
+    inst = make([[("A", 3), ("B", 2)], [("A", 4)]], deadlines=[4, 10])
+    assert makespan_lb(inst) == pytest.approx(7.0)
+    assert tardiness_lb(inst) == pytest.approx(1.0)
+    assert setup_lb(inst) == 0.0
+    w = get_goal("speed").weights
+    expect = w.get("makespan", 0.0) * 7 + w.get("total_tardiness", 0.0) * 1
+    assert cost_lb(inst, "speed") == pytest.approx(expect)
+    # the bound is tight here: the best rule reaches it
+    assert cost(best_rule(inst, "speed").schedule, "speed", inst) == pytest.approx(expect)
+
+
+def test_setup_bound_counts_each_needed_changeover_once():
+    """One machine starting neutral; ops need setups a, b: at least neutral->a (5) or b->a
+    (3) into a, and neutral->b (4) or a->b (6) into b: 3 + 4."""
+    ids = [NEUTRAL, "a", "b"]
+    mat = [[0, 5, 4], [9, 0, 6], [9, 3, 0]]
+    inst = make([[("M", 1, "a")], [("M", 1, "b")]], setups={"M": (ids, mat)})
+    assert setup_lb(inst) == pytest.approx(7.0)
+
+
+def test_held_out_weeks_are_fixed():
+    a = held_out_weeks(2, lo=20, hi=30)
+    b = held_out_weeks(3, lo=20, hi=30)
+    assert [w.compiled.n_jobs for w in a] == [w.compiled.n_jobs for w in b[:2]]
+    for x, y in zip(a, b[:2], strict=True):
+        assert np.array_equal(x.compiled.op_proc, y.compiled.op_proc, equal_nan=True)
+    assert a[0].compiled.n_jobs != 0 and HELD_OUT_SEED == 10_000
+
+
+@pytest.mark.parametrize("goal", GOALS)
+def test_lower_bound_is_below_every_rule_plan(goal):
+    week = held_out_weeks(1, lo=40, hi=40)[0]
+    lb = cost_lb(week, goal)
+    br = best_rule(week, goal)
+    feasible = [c for c in br.costs.values() if np.isfinite(c)]
+    assert feasible, "every rule deadlocked on the held-out week"
+    assert 0 < lb <= min(feasible) + 1e-6
+
+
+def test_best_known_is_package_data(tmp_path):
+    assert BEST_KNOWN.exists() and BEST_KNOWN.parent.name == "data"
+    bk = best_known()
+    assert set(bk) <= set(GOALS) and bk["speed"]
+    one = best_known("speed")
+    assert all(v["cost"] > 0 and v["source"] for v in one.values())
+    assert str(HELD_OUT_SEED) in one
+    p = tmp_path / "r.jsonl"
+    p.write_text('{"a": 1}\n\n{"a": 2}\n')
+    assert read_jsonl(p) == [{"a": 1}, {"a": 2}] and read_jsonl(tmp_path / "none") == []
+
+
+def test_benchmark_scripts_import_only_the_package():
+    """No script imports another script (the weeks and bounds live in furnsim.benchmarks)."""
+    scripts = {p.stem for p in (ROOT / "benchmarks").glob("*.py")}
+    shared = {"rl_eval", "rl_headroom", "rl_search", "rl_cpsat", "rl_rules_compare", "lns_bench"}
+    for p in sorted((ROOT / "benchmarks").glob("*.py")):
+        if p.stem not in shared:
+            continue
+        for node in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
+            mods = (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            for m in mods:
+                assert m.split(".")[0] not in scripts, f"{p.name} imports the script {m}"
