@@ -177,7 +177,7 @@ def test_bad_rows_are_flagged_kept_and_persist(at: AppTest, monkeypatch, tmp_pat
     at.radio(key="method").set_value("rule").run()
     at.button(key="start").click().run()
     inst = at.session_state.result["instance"]
-    assert len(inst.orders) == 57 and "X1" not in {o.id for o in inst.orders}
+    assert len(inst.orders) == 61 and "X1" not in {o.id for o in inst.orders}
     # a reload / restart: a new session reads the order book
     again = AppTest.from_file(APP, default_timeout=180).run()
     df2 = _editor(again).value
@@ -281,7 +281,7 @@ def test_reimport_of_the_same_week_updates_instead_of_duplicating(at: AppTest) -
     assert after.set_index("order").loc["SO-1002", "quantity"] == 7
     at.radio(key="method").set_value("rule").run()
     at.button(key="start").click().run()
-    assert len(at.session_state.result["instance"].orders) == 57
+    assert len(at.session_state.result["instance"].orders) == 61
 
 
 def test_compare_all_goals_and_export_stays(at: AppTest) -> None:
