@@ -190,7 +190,8 @@ class MachineTime:
             if i < n:
                 s0 = max(t, s[i])
                 target = c[i] + (s0 - s[i]) + w
-                j = bisect_left(c, target, i + 1) - 1
+                # (tolerance: float sums must not spill a 1e-12 rest into the next window)
+                j = bisect_left(c, target - 1e-9, i + 1) - 1
                 if j < n:
                     end = s[j] + (target - c[j])
                     if end < self.horizon:

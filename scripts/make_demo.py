@@ -32,6 +32,7 @@ from typing import Any
 from furnsim.io import write_csv_dir, write_workbook, write_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+PACKAGE_DEMO = ROOT / "furnsim" / "data" / "demo" / "plant.xlsx"
 Tables = dict[str, list[dict[str, Any]]]
 
 PLAN_START = datetime(2026, 3, 2, 6, 0)  # a Monday, start of the early shift
@@ -522,6 +523,72 @@ DAYS = {"Mon": 0, "Tue": 1, "Wed": 2, "Thu": 3, "Fri": 4, "Sat": 5, "Sun": 6}
 # fmt: off
 ORDERS: list[tuple[str, str, int, str, str]] = [
     # (id, article, qty, deadline, release)  deadline/release: "Day HH:MM" (week 1) or "+Day HH:MM" (week 2)
+    ("SO-1001", "WARDROBE-2D", 22, "Tue 14:00", ""),
+    ("SO-1002", "CHAIR", 52, "Wed 06:00", ""),
+    ("SO-1003", "DESK", 16, "Tue 06:00", ""),
+    ("SO-1004", "BOOKSHELF", 32, "Mon 14:00", ""),
+    ("SO-1005", "KITCHEN-BASE-60", 26, "Tue 22:00", ""),
+    ("SO-1006", "KITCHEN-WALL-60", 26, "Tue 22:00", ""),
+    ("SO-1007", "NIGHTSTAND", 22, "Tue 14:00", ""),
+    ("SO-1008", "TV-BENCH", 14, "Wed 06:00", ""),
+    ("SO-1009", "TABLE", 14, "Wed 14:00", ""),
+    ("SO-1010", "SHOE-CABINET", 28, "Tue 06:00", ""),
+    ("SO-1011", "BED-160", 12, "Thu 06:00", ""),
+    ("SO-1012", "DRESSER", 14, "Wed 22:00", ""),
+    ("SO-1013", "COFFEE-TABLE", 16, "Wed 14:00", ""),
+    ("SO-1014", "BAR-STOOL", 28, "Tue 14:00", ""),
+    ("SO-1015", "SIDEBOARD", 8, "Thu 06:00", ""),
+    ("SO-1016", "WARDROBE-3D", 12, "Thu 14:00", ""),
+    ("SO-1017", "BOOKSHELF", 22, "Wed 06:00", ""),
+    ("SO-1018", "CHAIR", 40, "Thu 14:00", ""),
+    ("SO-1019", "KITCHEN-BASE-60", 22, "Thu 06:00", "Tue 06:00"),
+    ("SO-1020", "KITCHEN-WALL-60", 22, "Thu 06:00", "Tue 06:00"),
+    ("SO-1021", "WARDROBE-2D", 16, "Thu 14:00", ""),
+    ("SO-1022", "DESK", 14, "Thu 22:00", ""),
+    ("SO-1023", "NIGHTSTAND", 20, "Fri 06:00", "Tue 14:00"),
+    ("SO-1024", "TV-BENCH", 12, "Fri 06:00", ""),
+    ("SO-1025", "SHOE-CABINET", 22, "Thu 06:00", ""),
+    ("SO-1026", "TABLE", 8, "Fri 14:00", "Wed 06:00"),
+    ("SO-1027", "DRESSER", 10, "Fri 14:00", "Tue 06:00"),
+    ("SO-1028", "BED-160", 8, "Fri 22:00", "Wed 06:00"),
+    ("SO-1029", "CHAIR", 32, "Fri 22:00", "Wed 06:00"),
+    ("SO-1030", "COFFEE-TABLE", 14, "Fri 22:00", "Wed 14:00"),
+    ("SO-1031", "BOOKSHELF", 28, "Fri 06:00", "Wed 06:00"),
+    ("SO-1032", "KITCHEN-BASE-60", 20, "Fri 22:00", "Thu 06:00"),
+    ("SO-1033", "KITCHEN-WALL-60", 20, "Fri 22:00", "Thu 06:00"),
+    ("SO-1034", "BAR-STOOL", 20, "Fri 14:00", "Wed 14:00"),
+    ("SO-1035", "WARDROBE-2D", 14, "+Mon 06:00", "Thu 06:00"),
+    ("SO-1036", "SIDEBOARD", 6, "+Mon 06:00", "Thu 06:00"),
+    ("SO-1037", "WARDROBE-3D", 6, "+Mon 06:00", "Thu 14:00"),
+    ("SO-1038", "DESK", 12, "+Mon 06:00", "Thu 14:00"),
+    ("SO-1039", "SHOE-CABINET", 16, "+Mon 06:00", "Fri 06:00"),
+    ("SO-1040", "NIGHTSTAND", 16, "+Mon 06:00", "Fri 06:00"),
+    ("SO-1041", "TV-BENCH", 8, "+Mon 14:00", "Fri 06:00"),
+    ("SO-1042", "DRESSER", 6, "+Mon 22:00", "Fri 14:00"),
+    ("SO-1043", "CHAIR", 28, "+Tue 06:00", "Fri 14:00"),
+    ("SO-1044", "TABLE", 6, "+Tue 06:00", "Fri 14:00"),
+    ("SO-1045", "KITCHEN-BASE-60", 14, "+Mon 06:00", "Fri 06:00"),
+    ("SO-1046", "BOOKSHELF", 20, "+Mon 06:00", "Fri 22:00"),
+    ("SO-1047", "COFFEE-TABLE", 10, "+Mon 22:00", "Fri 22:00"),
+    ("SO-1048", "BED-160", 6, "+Tue 14:00", "Fri 22:00"),
+    ("SO-1049", "WARDROBE-2D", 12, "+Tue 14:00", "Fri 22:00"),
+    ("SO-1050", "BAR-STOOL", 12, "+Tue 22:00", "Fri 22:00"),
+    ("SO-1051", "SIDEBOARD", 6, "+Wed 06:00", "Fri 22:00"),
+    ("SO-1052", "KITCHEN-WALL-60", 14, "+Mon 06:00", "Fri 06:00"),
+    ("SO-1053", "WARDROBE-3D", 8, "+Tue 22:00", "Sat 06:00"),
+    ("SO-1054", "SIDEBOARD", 8, "Fri 14:00", "Tue 14:00"),
+    ("SO-1055", "DESK", 8, "Fri 22:00", "Wed 14:00"),
+    ("SO-1056", "NIGHTSTAND", 14, "+Mon 06:00", "Thu 14:00"),
+    ("SO-1057", "TV-BENCH", 10, "+Mon 22:00", "Fri 14:00"),
+    ("SO-1058", "BED-160", 6, "+Mon 06:00", "Thu 22:00"),
+    ("SO-1059", "CHAIR", 28, "Thu 22:00", "Tue 06:00"),
+    ("SO-1060", "DESK", 12, "+Mon 14:00", "Wed 14:00"),
+    ("SO-1061", "WARDROBE-3D", 8, "+Tue 06:00", "Thu 06:00"),
+    ("SO-1062", "KITCHEN-BASE-60", 16, "Thu 22:00", "Tue 14:00"),
+]
+#: the previous demo week (v1): 58 orders sized for 24/7 machine time (bom_data/demo-247)
+ORDERS_247: list[tuple[str, str, int, str, str]] = [
+    # (id, article, qty, deadline, release)  deadline/release: "Day HH:MM" (week 1) or "+Day HH:MM" (week 2)
     ("SO-1001", "WARDROBE-2D", 40, "Tue 14:00", ""),
     ("SO-1002", "CHAIR", 96, "Wed 06:00", ""),
     ("SO-1003", "DESK", 30, "Tue 06:00", ""),
@@ -606,15 +673,18 @@ def _transport_minutes(a: tuple[float, float], b: tuple[float, float], backward:
     return float(min(15, max(2, round(2 + d / 15 + (2 if backward else 0)))))
 
 
-def demo_tables(bom_depth: int = 0) -> Tables:
-    """All sheets of the demo plant, including the week's orders.
+def demo_tables(
+    bom_depth: int = 0, orders: list[tuple[str, str, int, str, str]] | None = None
+) -> Tables:
+    """All sheets of the demo plant (24/7, flat articles), including the week's orders.
 
     ``bom_depth`` > 0: the same plant and week with bills of materials
     (:func:`_assembly_tables`): parts meet as kits, drawers and upholstered seats are
-    sub-assemblies (``bom_data/demo-assembly``).
+    sub-assemblies (``bom_data/demo-assembly``). ``orders``: the week (default
+    :data:`ORDERS`; :data:`ORDERS_247` is the previous 24/7 week).
     """
     if bom_depth > 0:
-        return _assembly_tables(demo_tables(), bom_depth)
+        return _assembly_tables(demo_tables(orders=orders), bom_depth)
     settings: list[dict[str, Any]] = [
         {"key": "name", "value": "Demo furniture plant (case goods + solid wood)"},
         {"key": "plan_start", "value": PLAN_START},
@@ -698,9 +768,9 @@ def demo_tables(bom_depth: int = 0) -> Tables:
                                 "minutes_per_piece": round(d * speed[m], 3),
                             }
                         )
-    orders: list[dict[str, Any]] = []
-    for oid, art, qty, dl, rel in ORDERS:
-        orders.append(
+    orders_rows: list[dict[str, Any]] = []
+    for oid, art, qty, dl, rel in ORDERS if orders is None else orders:
+        orders_rows.append(
             {
                 "order": oid,
                 "article": art,
@@ -720,7 +790,7 @@ def demo_tables(bom_depth: int = 0) -> Tables:
         "components": comps,
         "operations": ops,
         "machine_times": mtimes,
-        "orders": orders,
+        "orders": orders_rows,
     }
 
 
@@ -844,7 +914,7 @@ def _assembly_tables(flat: Tables, depth: int) -> Tables:
 
 
 #: kit buffers of the assembly demo hold at least this share of the week's kits there
-KIT_AREA_SHARE = 0.35
+KIT_AREA_SHARE = 0.6
 
 
 # --------------------------------------------------------------------------------------
@@ -1057,6 +1127,29 @@ def shift_tables(demo: Tables) -> Tables:
     return t
 
 
+def plant_tables() -> Tables:
+    """The demo plant as shipped (``bom_data/demo``): the week's articles as bill-of-materials
+    trees (:func:`demo_tables` with ``bom_depth=2``) in the plant's working time
+    (:func:`shift_tables`)."""
+    t = shift_tables(demo_tables(bom_depth=2))
+    t["settings"][0]["value"] = (
+        "Demo furniture plant: two shifts (three on the lacquer line), assemblies and kits"
+    )
+    return t
+
+
+def without_calendars(tables: Tables) -> Tables:
+    """The same plant and week in 24/7 machine time (no calendars, exceptions or downtime)."""
+    t = copy.deepcopy(tables)
+    for k in ("calendars", "calendar_exceptions", "downtime"):
+        t.pop(k, None)
+    t["settings"] = [s for s in t["settings"] if s["key"] != "calendar"]
+    for w in t["work_centers"]:
+        w.pop("calendar", None)
+        w.pop("interruptible", None)
+    return t
+
+
 def write_all(
     tables: Tables, folder: Path, *, csv_dir: bool, yaml_name: str = "plant.yaml"
 ) -> None:
@@ -1069,38 +1162,47 @@ def write_all(
         write_csv_dir(tables, folder / "csv")
 
 
+#: folder -> (what it is, builder, write a csv/ folder too); ``demo`` is the shipped plant
+VARIANTS: dict[str, tuple[str, Any, bool]] = {
+    "demo": ("two shifts + assemblies (the shipped plant)", plant_tables, True),
+    "demo-assembly": ("the same week, assemblies, 24/7", lambda: demo_tables(bom_depth=2), True),
+    "demo_shifts": (
+        "the same week, flat articles, two shifts",
+        lambda: shift_tables(demo_tables()),
+        False,
+    ),
+    "demo-247": (
+        "the previous 24/7 flat week (58 orders)",
+        lambda: demo_tables(orders=ORDERS_247),
+        True,
+    ),
+}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
         "--out",
         type=Path,
         default=ROOT / "bom_data",
-        help="folder that receives demo/ and paper_example/",
+        help="folder that receives demo/, its variants and paper_example/",
     )
     ap.add_argument("--check", action="store_true", help="print the load and buffer report")
-    ap.add_argument(
-        "--assembly-only",
-        action="store_true",
-        help="write only demo-assembly/ (the demo with bills of materials)",
-    )
     args = ap.parse_args()
-    if not args.assembly_only:
-        demo = demo_tables()
-        write_all(demo, args.out / "demo", csv_dir=True)
-        write_all(paper_tables(), args.out / "paper_example", csv_dir=False)
-        write_all(shift_tables(demo), args.out / "demo_shifts", csv_dir=False)
+    done = []
+    for name, (_what, build, csv_dir) in VARIANTS.items():
+        t = build()
+        write_all(t, args.out / name, csv_dir=csv_dir)
+        done.append(args.out / name)
         if args.check:
-            report(demo)
-    asm = demo_tables(bom_depth=2)
-    write_all(asm, args.out / "demo-assembly", csv_dir=True)
-    if args.check:
-        report(asm)
-    done = (
-        []
-        if args.assembly_only
-        else [args.out / "demo", args.out / "paper_example", args.out / "demo_shifts"]
-    )
-    print("wrote " + ", ".join(str(p) for p in [*done, args.out / "demo-assembly"]))
+            print(f"--- {name}")
+            report(t)
+    write_all(paper_tables(), args.out / "paper_example", csv_dir=False)
+    done.append(args.out / "paper_example")
+    if args.out == ROOT / "bom_data":  # the package's copy of the demo plant (training weeks)
+        shutil.copyfile(args.out / "demo" / "plant.xlsx", PACKAGE_DEMO)
+        done.append(PACKAGE_DEMO)
+    print("wrote " + ", ".join(str(p) for p in done))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
-"""The demo week with bills of materials (bom_data/demo-assembly): loads identically in the
-three formats, plans validly for every goal, and children wait for their kits."""
+"""The demo week with bills of materials (bom_data/demo, and bom_data/demo-assembly: the same
+week in 24/7): loads identically in the three formats, plans validly for every goal, and
+children wait for their kits."""
 
 from __future__ import annotations
 
@@ -13,18 +14,17 @@ from furnsim.model.bom import children_of
 from furnsim.rules import best_rule
 from furnsim.validate import validate
 
-DEMO = Path(__file__).resolve().parents[1] / "bom_data" / "demo-assembly"
+DATA = Path(__file__).resolve().parents[1] / "bom_data"
 
 
-@pytest.fixture(scope="module")
-def asm():
-    if not (DEMO / "plant.xlsx").exists():
-        pytest.skip("no assembly demo")
-    return load_instance(DEMO / "plant.xlsx")
+@pytest.fixture(scope="module", params=["demo", "demo-assembly"])
+def asm(request):
+    return load_instance(DATA / request.param / "plant.xlsx")
 
 
 def test_formats_load_identically(asm) -> None:
-    for src in (DEMO / "csv", DEMO / "plant.yaml"):
+    name = "demo" if asm.plant.has_working_time else "demo-assembly"
+    for src in (DATA / name / "csv", DATA / name / "plant.yaml"):
         other = load_instance(src)
         assert other.summary() == asm.summary()
         assert [(j.id, j.parent, j.delta) for j in other.jobs] == [
@@ -33,7 +33,9 @@ def test_formats_load_identically(asm) -> None:
 
 
 def test_structure(asm) -> None:
-    assert asm.summary()["jobs"] == 533 and asm.summary()["operations"] == 1447
+    # 62 orders: 486 parts + 91 assemblies (kits/assemblies, drawers, seats, headboards)
+    assert asm.summary()["jobs"] == 577 and asm.summary()["operations"] == 1565
+    assert sum(1 for j in asm.jobs if j.assembly) == 91
     chair = {c.id: c for c in asm.catalog.article("CHAIR").components}
     assert chair["SEAT"].parent == "SEAT-UPH" and chair["SEAT-UPH"].parent == "ASSEMBLY"
     assert [op.work_center for op in chair["ASSEMBLY"].routing] == ["ASSY", "PACK"]

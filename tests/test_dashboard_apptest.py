@@ -53,7 +53,7 @@ def _texts(elements) -> str:
 
 def test_orders_goal_plan_results(at: AppTest) -> None:
     df = _editor(at).value
-    assert len(df) == 58 and (df["problem"].fillna("") == "").all()  # the demo week, all valid
+    assert len(df) == 62 and (df["problem"].fillna("") == "").all()  # the demo week, all valid
     labels = [b.label for b in at.button]
     i = labels.index("Speed")
     assert labels[i : i + 3] == ["Speed", "Efficiency", "Empty Buffers"]
@@ -65,7 +65,9 @@ def test_orders_goal_plan_results(at: AppTest) -> None:
     at.button(key="start").click().run()
     assert not at.exception, [e.value for e in at.exception]
     labels = [m.label for m in at.metric]
-    assert labels == [
+    # the demo plant has calendars: the working-time metrics follow (Available time, ...)
+    assert "Available time" in labels
+    assert labels[:6] == [
         "Makespan",
         "Late orders",
         "Total tardiness",
@@ -73,7 +75,7 @@ def test_orders_goal_plan_results(at: AppTest) -> None:
         "Mean utilization",
         "Peak buffer fill",
     ]
-    assert at.metric[1].value.endswith("of 58")
+    assert at.metric[1].value.endswith("of 62")
     assert "Valid plan" in _texts(at.success) and "Empty Buffers" in _texts(at.success)
     assert "None" not in _texts(at.caption) + _texts(at.success) + _texts(at.info)
     assert "rule:EDD" in _texts(at.success)
@@ -165,22 +167,22 @@ def test_bad_rows_are_flagged_kept_and_persist(at: AppTest, monkeypatch, tmp_pat
     }
     at.run()
     df = _editor(at).value
-    assert len(df) == 59  # nothing lost: the new row is there, flagged
+    assert len(df) == 63  # nothing lost: the new row is there, flagged
     flagged = dict(zip(df["order"], df["problem"].fillna(""), strict=True))
     assert flagged["SO-1001"] == "quantity must be more than 0 (got -5)"
     assert flagged["X1"].startswith("unknown article 'NOPE'")
     w = _texts(at.warning)
-    assert "2 of 59 orders have a problem" in w and "SO-1001" in w and "X1" in w
+    assert "2 of 63 orders have a problem" in w and "SO-1001" in w and "X1" in w
     # planning leaves the flagged rows out and plans the others
     at.radio(key="method").set_value("rule").run()
     at.button(key="start").click().run()
     inst = at.session_state.result["instance"]
-    assert len(inst.orders) == 57 and "X1" not in {o.id for o in inst.orders}
+    assert len(inst.orders) == 61 and "X1" not in {o.id for o in inst.orders}
     # a reload / restart: a new session reads the order book
     again = AppTest.from_file(APP, default_timeout=180).run()
     df2 = _editor(again).value
     assert (
-        len(df2) == 59
+        len(df2) == 63
         and dict(zip(df2["order"], df2["problem"].fillna(""), strict=True)) == flagged
     )
 
@@ -191,17 +193,17 @@ def test_add_order_form_messages(at: AppTest) -> None:
     at.time_input(key="add_dl_time").set_value(dtime(14, 0))
     _add_button(at).click().run()
     w = _texts(at.warning)
-    assert "Order **SO-1059** was added but cannot be planned yet" in w
+    assert "Order **SO-1063** was added but cannot be planned yet" in w
     assert "quantity must be more than 0 (got -2)" in w
     assert "deadline 2026-02-27 14:00 is in the past (before the plan start 2026-03-02 06:00)" in w
-    assert len(_editor(at).value) == 59
+    assert len(_editor(at).value) == 63
     # a good one
     at.number_input(key="add_quantity").set_value(12)
     at.date_input(key="add_dl_date").set_value(date(2026, 3, 5))
     _add_button(at).click().run()
-    assert "Order **SO-1060** added (12 × " in _texts(at.success)
+    assert "Order **SO-1064** added (12 × " in _texts(at.success)
     df = _editor(at).value
-    assert len(df) == 60 and df.iloc[-1]["problem"] in ("", None)
+    assert len(df) == 64 and df.iloc[-1]["problem"] in ("", None)
 
 
 def test_malformed_uploads_change_nothing(at: AppTest) -> None:
@@ -228,14 +230,14 @@ def test_import_orders_with_bad_rows(at: AppTest) -> None:
     )
     at.file_uploader(key="orders_upload").set_value(("week.csv", csv.getvalue(), "text/csv"))
     at.run()
-    assert len(_editor(at).value) == 58  # nothing changes before the planner confirms
+    assert len(_editor(at).value) == 62  # nothing changes before the planner confirms
     assert "**3** new, **0** updated, **0** unchanged, **0** removed" in _texts(at.markdown)
     at.button(key="import_apply").click().run()
     w = _texts(at.warning)
     assert "Imported **week.csv**: 3 new, 0 updated, 0 unchanged, 0 removed" in w
     assert "2 imported orders flagged" in w
     df = _editor(at).value
-    assert len(df) == 61
+    assert len(df) == 65
     p = df.set_index("order")["problem"].fillna("")
     assert p["I-1"] == ""
     assert (
@@ -262,7 +264,7 @@ def test_reimport_of_the_same_week_updates_instead_of_duplicating(at: AppTest) -
     week = df.drop(columns=["problem"]).to_csv(index=False).encode()
     at.file_uploader(key="orders_upload").set_value(("week.csv", week, "text/csv"))
     at.run()
-    assert "**0** new, **0** updated, **58** unchanged, **0** removed" in _texts(at.markdown)
+    assert "**0** new, **0** updated, **62** unchanged, **0** removed" in _texts(at.markdown)
     # the same week with one quantity changed and one order gone, replacing the table
     changed = df.drop(columns=["problem"]).iloc[1:].copy()
     changed.loc[changed["order"] == "SO-1002", "quantity"] = 7
@@ -271,15 +273,15 @@ def test_reimport_of_the_same_week_updates_instead_of_duplicating(at: AppTest) -
     )
     at.run()
     at.radio(key="import_mode").set_value("replace").run()
-    assert "**0** new, **1** updated, **56** unchanged, **1** removed" in _texts(at.markdown)
+    assert "**0** new, **1** updated, **60** unchanged, **1** removed" in _texts(at.markdown)
     at.button(key="import_apply").click().run()
     after = _editor(at).value
-    assert len(after) == 57 and "SO-1001" not in set(after["order"])
+    assert len(after) == 61 and "SO-1001" not in set(after["order"])
     assert (after["problem"].fillna("") == "").all()  # no duplicates flagged
     assert after.set_index("order").loc["SO-1002", "quantity"] == 7
     at.radio(key="method").set_value("rule").run()
     at.button(key="start").click().run()
-    assert len(at.session_state.result["instance"].orders) == 57
+    assert len(at.session_state.result["instance"].orders) == 61
 
 
 def test_compare_all_goals_and_export_stays(at: AppTest) -> None:
@@ -413,5 +415,5 @@ def test_editor_delta_is_saved_once_as_row_operations(at: AppTest) -> None:
     at.run()
     b = book()
     assert "SO-1004" not in b and b["N-1"]["article"] == "CHAIR" and b["N-1"]["quantity"] == 3
-    assert list(b).count("N-1") == 1 and len(b) == 58
+    assert list(b).count("N-1") == 1 and len(b) == 62
     assert not at.exception

@@ -1,4 +1,5 @@
-"""The shipped example data: the demo plant (three formats) and the paper's worked example."""
+"""The shipped example data: the demo plant (three formats, two shifts + assemblies), its
+variants (same week 24/7 / flat; the previous 24/7 week) and the paper's worked example."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from furnsim.calendar import compile_working_time
 from furnsim.io import load_instance
 from furnsim.model import STORE, Instance
+from furnsim.model.bom import children_of
 
 DATA = Path(__file__).parent.parent / "bom_data"
 DEMO = DATA / "demo"
@@ -48,8 +51,12 @@ def test_demo_folder_loads_the_workbook(demo: Instance) -> None:
 def test_demo_sizes(demo: Instance) -> None:
     s = demo.summary()
     assert s["machines"] >= 15 and s["work_centers"] >= 10 and s["articles"] >= 12
-    assert all(3 <= len(a.components) <= 15 for a in demo.catalog.articles)
-    assert 300 <= s["jobs"] <= 600
+    for a in demo.catalog.articles:  # parts (leaves) plus one root and its sub-assemblies
+        kids = children_of(a.components)
+        parts = [c for c in a.components if c.id not in kids]
+        assert 3 <= len(parts) <= 15
+        assert sum(1 for c in a.components if not c.parent) == 1, a.id
+    assert 300 <= s["jobs"] <= 700 and s["orders"] == 62
     assert (
         demo.plan_start is not None and demo.plan_start.weekday() == 0 and demo.plan_start.hour == 6
     )
@@ -71,17 +78,54 @@ def test_demo_setups_asymmetric_and_virtual(demo: Instance) -> None:
 
 def test_demo_load_and_buffers_plausible(demo: Instance) -> None:
     c = demo.compiled
-    week = 5 * 24 * 60
+    week = 5 * 24 * 60  # Mon 06:00 .. Sat 06:00
+    wt = compile_working_time(demo.plant, demo.plan_start)
+    assert wt is not None
+    worked = np.array([m.worked(0.0, week) if m is not None else week for m in wt.machines])
+    # two shifts with breaks, Friday off: 4 x 15.5 h; the lacquer line also runs nights
+    assert worked[c.machine_ids.index("SAW-1")] == 4 * 930
+    assert worked[c.machine_ids.index("LACQ-1")] > 1.3 * 4 * 930
+    assert worked[c.machine_ids.index("CNC-1")] == 4 * 930 - 240  # the maintenance window
     fastest = np.nanmin(c.op_proc, axis=1)
     load = np.bincount(c.op_wc, weights=fastest, minlength=c.n_wc)
-    per_machine = load / np.bincount(c.machine_wc, minlength=c.n_wc) / week
-    assert np.median(per_machine) > 0.4 and per_machine.max() < 0.85
+    per_machine = load / np.bincount(c.machine_wc, weights=worked, minlength=c.n_wc)
+    # the week loads the working time, not 24/7 machine time
+    assert np.median(per_machine) > 0.5 and per_machine.max() < 0.9
     # every batch fits, but no buffer holds more than a fraction of what passes through it
     peak = np.zeros(c.n_wc)
     np.maximum.at(peak, c.op_wc, c.op_volume)
     assert np.all(peak <= c.wc_capacity)
     passing = np.bincount(c.op_wc, weights=c.op_volume, minlength=c.n_wc)
-    assert np.all(c.wc_capacity < 0.5 * passing)
+    # ... the kit areas (ASSY, PACK, UPH) also receive the parts waiting for their kit
+    kits = np.zeros(c.n_wc)
+    arts = {a.id: a for a in demo.catalog.articles}
+    for o in demo.orders:
+        comps = {x.id: x for x in arts[o.article].components}
+        for x in comps.values():
+            if x.parent:
+                w = c.wc_ids.index(comps[x.parent].routing[0].work_center)
+                kits[w] += o.quantity * x.qty_per_article * x.final_volume_per_piece
+    area = kits > 0  # marshalling areas hold a share of the week's kits (KIT_AREA_SHARE)
+    assert set(np.array(c.wc_ids)[area]) == {"ASSY", "PACK", "UPH"}
+    assert np.all(c.wc_capacity[~area] < 0.5 * passing[~area])
+    assert np.all(c.wc_capacity[area] < 0.8 * (passing + kits)[area])
+
+
+def test_demo_variants_are_the_same_week() -> None:
+    """demo-assembly = the demo in 24/7; demo_shifts = the demo with flat articles; demo-247 =
+    the previous 24/7 flat week (scripts/make_demo.py, VARIANTS)."""
+    demo = load_instance(DEMO / "plant.yaml")
+    asm = load_instance(DATA / "demo-assembly" / "plant.yaml")
+    flat = load_instance(DATA / "demo_shifts" / "plant.yaml")
+    old = load_instance(DATA / "demo-247" / "plant.yaml")
+    assert demo.plant.has_working_time and not asm.plant.has_working_time
+    assert [(j.id, j.parent, j.delta, j.deadline) for j in demo.jobs] == [
+        (j.id, j.parent, j.delta, j.deadline) for j in asm.jobs
+    ]
+    assert flat.plant.has_working_time and not any(j.parent for j in flat.jobs)
+    assert [(o.id, o.quantity) for o in flat.orders] == [(o.id, o.quantity) for o in demo.orders]
+    assert not old.plant.has_working_time and not any(j.parent for j in old.jobs)
+    assert (len(old.orders), old.summary()["jobs"]) == (58, 449)
 
 
 @pytest.fixture(scope="module", params=["plant.yaml", "plant.xlsx"])

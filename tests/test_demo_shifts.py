@@ -1,4 +1,5 @@
-"""The shipped demo week with working time (bom_data/demo_shifts, scripts/make_demo.py)."""
+"""The shipped demo week with working time (bom_data/demo: shifts + assemblies, and
+bom_data/demo_shifts: the same week with flat articles; scripts/make_demo.py)."""
 
 from __future__ import annotations
 
@@ -10,16 +11,21 @@ from furnsim.io import load_instance
 from furnsim.rules import get_rule
 from furnsim.validate import format_violations, validate
 
-DEMO = Path(__file__).resolve().parents[1] / "bom_data" / "demo_shifts"
+DATA = Path(__file__).resolve().parents[1] / "bom_data"
+
+
+@pytest.fixture(scope="module", params=["demo", "demo_shifts"])
+def folder(request) -> Path:
+    return DATA / request.param
 
 
 @pytest.fixture(scope="module")
-def inst():
-    return load_instance(DEMO / "plant.xlsx")
+def inst(folder):
+    return load_instance(folder / "plant.xlsx")
 
 
-def test_demo_shifts_loads_the_same_from_xlsx_and_yaml(inst) -> None:
-    y = load_instance(DEMO / "plant.yaml")
+def test_demo_shifts_loads_the_same_from_xlsx_and_yaml(folder, inst) -> None:
+    y = load_instance(folder / "plant.yaml")
     for a, b in ((inst.plant, y.plant),):
         assert [(w.id, w.calendar, w.interruptible) for w in a.work_centers] == [
             (w.id, w.calendar, w.interruptible) for w in b.work_centers

@@ -21,7 +21,8 @@ GOALS = list(load_goals().values())
 def _instances() -> dict[str, object]:
     return {
         "ft06": load_instance(ft06_path()),
-        "demo": load_instance(REPO / "bom_data" / "demo" / "plant.yaml"),
+        # the flat 24/7 week (bom_data/demo now has assemblies: kits are recomputed, below)
+        "demo": load_instance(REPO / "bom_data" / "demo-247" / "plant.yaml"),
         "demo_shifts": load_instance(REPO / "bom_data" / "demo_shifts" / "plant.yaml"),
     }
 

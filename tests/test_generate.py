@@ -108,10 +108,15 @@ def test_generate_orders_seed_or_generator() -> None:
 
 
 def test_generate_orders_exact_job_counts() -> None:
-    data = read_plant(DEMO / "plant.yaml")
-    for jobs in (3, 7, 50, 123):
-        orders = generate_orders(data.catalog, data.plant, jobs, jobs)
-        assert sum(len(data.catalog.article(o.article).components) for o in orders) == jobs
+    # the flat 24/7 week's plant (articles of 3..15 parts) and the demo (bills of materials:
+    # 4..17 jobs per article, parts + kit + sub-assemblies), whenever whole articles can make it
+    for plant, counts in (("demo-247", (3, 7, 50, 123)), ("demo", (4, 7, 9, 50, 123))):
+        data = read_plant(DEMO.parent / plant / "plant.yaml")
+        for jobs in counts:
+            orders = generate_orders(data.catalog, data.plant, jobs, jobs)
+            assert sum(len(data.catalog.article(o.article).components) for o in orders) == jobs
+    orders = generate_orders(data.catalog, data.plant, 3, 3)  # below the smallest article
+    assert sum(len(data.catalog.article(o.article).components) for o in orders) == 4
 
 
 def test_bad_sizes_rejected() -> None:

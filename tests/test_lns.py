@@ -42,7 +42,13 @@ def shifts_week(n_orders: int = 4) -> Instance:
 @cache
 def demo_week(n_orders: int = 6) -> Instance:
     full = load_instance(DEMO)
-    return Instance(full.plant, full.catalog, full.orders[:n_orders], name="demo-small")
+    return Instance(
+        full.plant,
+        full.catalog,
+        full.orders[:n_orders],
+        name="demo-small",
+        plan_start=full.plan_start,  # the demo plant has calendars
+    )
 
 
 def test_fixture_has_working_time_and_finite_buffers() -> None:

@@ -80,7 +80,7 @@ def test_cli_plan_json_then_validate(tmp_path):
     assert "makespan" in r.output
     d = json.loads(out.read_text())
     assert {"kpis", "cost", "valid", "violations", "method", "operations"} <= set(d)
-    assert d["valid"] is True and len(d["operations"]) == 1952
+    assert d["valid"] is True and len(d["operations"]) == 1565  # the demo week: 1 565 operations
     r = runner.invoke(app, ["validate", str(DEMO), str(out)])
     assert r.exit_code == 0, r.output
     # tamper: move one operation earlier -> invalid, exit 1 with the violation listed
@@ -140,7 +140,7 @@ def test_cli_plan_excel_export(tmp_path):
     assert r.exit_code == 0, r.output
     wb = openpyxl.load_workbook(out)
     assert {"Schedule", "Gantt", "KPIs", "Buffers", "Orders"} <= set(wb.sheetnames)
-    assert wb["Schedule"].max_row == 1952 + 1
+    assert wb["Schedule"].max_row == 1565 + 1
 
 
 def test_evaluate_with_cpsat_shows_ratio_and_gap(tmp_path):

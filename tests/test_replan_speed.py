@@ -100,7 +100,8 @@ def demo_case():
 def test_demo_best_rule_is_plans_best_rule(demo_case):
     inst, prev, ev = demo_case
     r = replan(inst, prev, 1680, ev, method="best-rule", workers=2)
-    assert r.valid and r.details["skipped"] == {"KIT": "equals EDD without assemblies"}
+    # the demo has assemblies (bom_data/demo: kits, drawers, seats): KIT is a rule of its own
+    assert r.valid and "KIT" not in r.details["skipped"]
     ref = plan(r.instance, "speed", "best-rule")
     assert r.method == ref.method
     assert r.cost == pytest.approx(ref.cost, rel=1e-12)

@@ -243,7 +243,7 @@ def test_huge_declared_dimension_costs_nothing(tmp_path: Path) -> None:
         edit_sheet(p, s, lambda x: set_dimension(x, "A1:XFD1048576"))
     rc, out, secs, mib = _check_data(str(p), cwd=tmp_path)
     assert rc == 0, out
-    assert "orders        58" in out
+    assert "orders        62" in out
     assert secs < 30 and mib < 400, (secs, mib)
 
 
@@ -427,7 +427,7 @@ def test_too_many_jobs_and_too_much_work(tmp_path: Path, monkeypatch: pytest.Mon
     from furnsim.io import limits, load_instance
 
     monkeypatch.setattr(limits, "MAX_JOBS", 100)
-    with pytest.raises(DataError, match="449 component jobs"):
+    with pytest.raises(DataError, match="577 component jobs"):
         load_instance(DEMO / "plant.xlsx")
     monkeypatch.setattr(limits, "MAX_JOBS", 50_000)
     monkeypatch.setattr(limits, "MAX_TOTAL_MINUTES", 1000.0)
@@ -474,7 +474,7 @@ def test_read_sheet_rows_is_bounded_and_exact(tmp_path: Path) -> None:
     edit_sheet(p, "orders", lambda x: set_dimension(x, "A1:XFD1048576"))
     name, rows = read_sheet_rows(p, sheet="ORDERS")
     assert name == "orders" and rows[0][:3] == ["order", "article", "quantity"]
-    assert len(rows) == 59 and rows[1][0] == "SO-1001"
+    assert len(rows) == 63 and rows[1][0] == "SO-1001"
     edit_sheet(
         p,
         "orders",
@@ -567,7 +567,7 @@ def test_dashboard_order_import_is_bounded(tmp_path: Path) -> None:
     assert q is not None
     edit_sheet(q, "orders", lambda x: set_dimension(x, "A1:F4"))
     rows, _ = read_order_file(q, datetime(2026, 3, 2, 6))
-    assert len(rows) == 58
+    assert len(rows) == 62
 
 
 def test_old_torch_loads_only_the_shipped_models(

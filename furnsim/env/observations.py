@@ -22,6 +22,7 @@ import numpy as np
 from gymnasium import spaces
 
 from furnsim.env._kernels import HAVE_NUMBA, features_kernel
+from furnsim.env.working_time import candidate_working_time_block
 from furnsim.rules import _lexmin, get_rule
 from furnsim.sim.engine import DONE, MBLOCKED, Decision, Simulator
 from furnsim.sim.state import StaticArrays
@@ -136,10 +137,13 @@ def candidate_features(
     kit: bool = False,
     *,
     compiled: bool | None = None,
+    working_time: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(k, F) candidate rows and (C,) context of decision ``d`` (F, C as the tuples above).
 
-    With ``kit`` the rows get the :data:`KIT_FEATURES` appended (F + 3). With assemblies a
+    With ``kit`` the rows get the :data:`KIT_FEATURES` appended (F + 3), then with
+    ``working_time`` the 3 ``furnsim.env.working_time.WORKING_TIME_CANDIDATE_FEATURES``
+    (a separate block after the kernel, like the kit columns). With assemblies a
     child's last operation looks at its parent's buffer (kit volume) for ``next_fill`` and
     ``would_block``, as the BUFFER rule does.
 
@@ -157,7 +161,7 @@ def candidate_features(
     jobs = d.candidates
     ops = d.ops
     k = jobs.shape[0]
-    F = len(CANDIDATE_FEATURES) + (len(KIT_FEATURES) if kit else 0)
+    F = len(CANDIDATE_FEATURES) + (len(KIT_FEATURES) if kit else 0) + (3 if working_time else 0)
     w_here = int(st.machine_wc[m])
     if use_nb:
         f = np.empty((k, F), dtype=np.float32)
@@ -177,10 +181,14 @@ def candidate_features(
         )  # fmt: skip
         if kit:
             _kit_columns(sim, jobs, f, P)
+        if working_time:
+            f[:, F - 3 :] = candidate_working_time_block(sim, d, P)
         return f, c
     f, wload, top = _features_numpy(sim, d, st, F)
     if kit:
         _kit_columns(sim, jobs, f, P)
+    if working_time:
+        f[:, F - 3 :] = candidate_working_time_block(sim, d, P)
     fill = np.where(st.bounded, state.wc_level / st.cap, 0.0)
     nb = max(int(st.bounded.sum()), 1)
     unfinished = state.job_state != DONE
@@ -311,7 +319,8 @@ class CandidateObservation(_CachedStatic):
     chance, slack, buffers, remaining route's bottleneck load, and the ranks and picks of the
     two teacher rules ATCS and BUFFER), C = 9 context features (:data:`CONTEXT_FEATURES`).
     ``kit_features=True`` appends the 3 :data:`KIT_FEATURES` (F = 26): kit completeness of the
-    candidate's parent, siblings still missing and their work. The shipped models read 23.
+    candidate's parent, siblings still missing and their work; ``working_time=True`` then 3
+    working-time features (``furnsim.env.working_time``). Models record both in their sidecar.
 
     When a machine has more than K candidates, the K kept are those a neutral pre-rule ranks
     first (shortest processing plus setup, then least slack; the ATCS and BUFFER picks are
@@ -320,10 +329,13 @@ class CandidateObservation(_CachedStatic):
     of the demo weeks; the cut only matters in very long queues.
     """
 
-    def __init__(self, max_candidates: int = 64, kit_features: bool = False) -> None:
+    def __init__(
+        self, max_candidates: int = 64, kit_features: bool = False, working_time: bool = False
+    ) -> None:
         self.K = int(max_candidates)
         self.kit = bool(kit_features)  # append KIT_FEATURES (assembly) to every row
-        F = len(CANDIDATE_FEATURES) + (len(KIT_FEATURES) if self.kit else 0)
+        self.wt = bool(working_time)  # then the 3 working-time features (calendars)
+        F = len(CANDIDATE_FEATURES) + (len(KIT_FEATURES) if self.kit else 0) + 3 * self.wt
         C = len(CONTEXT_FEATURES)
         self.space = spaces.Dict(
             {
@@ -350,7 +362,7 @@ class CandidateObservation(_CachedStatic):
         if d is None:
             self.slots = np.zeros(0, dtype=np.int64)
             return self.empty()
-        f, c = candidate_features(sim, d, None, kit=self.kit)
+        f, c = candidate_features(sim, d, None, kit=self.kit, working_time=self.wt)
         k = f.shape[0]
         obs = self.empty()
         if k > self.K:

@@ -100,6 +100,7 @@ class FurnitureShopEnv(gym.Env):
         illegal_penalty: float = 1.0,
         kit_features: bool = False,
         hold_actions: bool = False,
+        working_time_features: bool = False,
     ) -> None:
         if view not in VIEWS:
             raise ValueError(f"view must be one of {VIEWS}, not {view!r}")
@@ -126,7 +127,9 @@ class FurnitureShopEnv(gym.Env):
             self.observation_space = self.obs_fn.space
             self.action_space = spaces.Discrete(self.obs_fn.N)
         elif view == "candidates":
-            self.obs_fn = CandidateObservation(max_candidates, kit_features=kit_features)
+            self.obs_fn = CandidateObservation(
+                max_candidates, kit_features=kit_features, working_time=working_time_features
+            )
             self.observation_space = self.obs_fn.space
             self.action_space = spaces.Discrete(self.obs_fn.K)
         else:

@@ -8,10 +8,12 @@ as package data (``furnsim/data/demo/plant.xlsx``, an identical copy; a test che
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -34,15 +36,42 @@ DEMO_PLANT = Path(str(resources.files("furnsim").joinpath("data", "demo", "plant
 
 
 @lru_cache(maxsize=8)
-def _load(path: str) -> tuple[Plant, Catalog]:
+def _load(path: str) -> tuple[Plant, Catalog, datetime | None]:
     from furnsim.io import load_instance
 
     inst = load_instance(Path(path))
-    return inst.plant, inst.catalog
+    return inst.plant, inst.catalog, inst.plan_start
+
+
+def _working_clock(plant: Plant, plan_start: datetime | None) -> tuple[float, Any]:
+    """(working minutes of a typical machine in the first week, its MachineTime or None).
+
+    With calendars the generator sizes and dates a week in *working* minutes of the machine
+    with the median working time; :meth:`WeekSource.sample` then maps releases and deadlines
+    onto the calendar (a deadline of 900 working minutes = the end of Tuesday's early shift)."""
+    from furnsim.calendar import compile_working_time
+    from furnsim.generate import WEEK_MINUTES
+
+    if not getattr(plant, "has_working_time", False) or plan_start is None:
+        return float(WEEK_MINUTES), None
+    wt = compile_working_time(plant, plan_start)
+    if wt is None:
+        return float(WEEK_MINUTES), None
+    per = [
+        (float(m.worked(0.0, WEEK_MINUTES)) if m is not None else float(WEEK_MINUTES), k)
+        for k, m in enumerate(wt.machines)
+    ]
+    minutes, k = sorted(per)[len(per) // 2]
+    return max(minutes, 60.0), wt.machines[k]
 
 
 def load_plant_catalog(path: str | Path | None = None) -> tuple[Plant, Catalog]:
     """Plant and catalog of a plant workbook / CSV folder / YAML (default: the demo plant)."""
+    plant, catalog, _ = _load_path(path)
+    return plant, catalog
+
+
+def _load_path(path: str | Path | None) -> tuple[Plant, Catalog, datetime | None]:
     p = Path(path) if path is not None else DEMO_PLANT
     if not p.exists():
         raise FileNotFoundError(f"plant data {p} not found")
@@ -56,13 +85,21 @@ class WeekSource:
     plant: Plant
     catalog: Catalog
     jobs: tuple[int, int] = (100, 600)  # (min, max) jobs per week, drawn uniformly
+    #: the plant file's plan start (needed with calendars; deadlines fall on shift changes)
+    plan_start: datetime | None = None
+    #: minutes the orders are sized for (the generator's horizon): the week's mean working
+    #: minutes per machine with calendars, else 24/7 (None = the generator's default)
+    horizon: float | None = None
+    #: with calendars: the MachineTime that maps the generator's working minutes onto the calendar
+    clock: Any = None
 
     @classmethod
     def from_path(
         cls, path: str | Path | None = None, jobs: tuple[int, int] = (100, 600)
     ) -> WeekSource:
-        plant, catalog = load_plant_catalog(path)
-        return cls(plant, catalog, (int(jobs[0]), int(jobs[1])))
+        plant, catalog, start = _load_path(path)
+        horizon, clock = _working_clock(plant, start)
+        return cls(plant, catalog, (int(jobs[0]), int(jobs[1])), start, horizon, clock)
 
     def sample(
         self, rng: np.random.Generator, jobs: int | None = None, name: str = "week"
@@ -71,8 +108,25 @@ class WeekSource:
 
         lo, hi = self.jobs
         n = int(jobs) if jobs is not None else int(rng.integers(lo, hi + 1))
-        orders = generate_orders(self.catalog, self.plant, n, rng)
-        return Instance(self.plant, self.catalog, orders, name=f"{name}-{n}j")
+        kw = {} if self.horizon is None else {"horizon_minutes": self.horizon}
+        if self.clock is None:
+            orders = generate_orders(self.catalog, self.plant, n, rng, self.plan_start, **kw)
+        else:  # sized and dated in working minutes, then put on the calendar
+            orders = [
+                replace(
+                    o, release=self._on_calendar(o.release), deadline=self._on_calendar(o.deadline)
+                )
+                for o in generate_orders(self.catalog, self.plant, n, rng, None, **kw)
+            ]
+        return Instance(
+            self.plant, self.catalog, orders, name=f"{name}-{n}j", plan_start=self.plan_start
+        )
+
+    def _on_calendar(self, w: float) -> float:
+        """The calendar minute at which the clock machine has worked ``w`` minutes."""
+        if w <= 0 or not np.isfinite(w):
+            return w
+        return float(self.clock.finish(0.0, w)[1])
 
     def week(self, seed: int, jobs: int | None = None) -> Instance:
         """A reproducible week: the same ``seed`` gives the same orders."""

@@ -39,3 +39,62 @@ def working_time_features(sim: Simulator, scale: float = 60.0, clip: float = 10.
         else:
             out[m] = (0.0, 0.0, min((a - t) / scale, clip))
     return out
+
+
+#: optional candidate-row features (``working_time_features=True``, docs/rl.md): appended to each
+#: row of the candidates view after the kit features. Off by default (the 23-input models)
+WORKING_TIME_CANDIDATE_FEATURES = (
+    "wt_window_end",  # the deciding machine's minutes left in its working window / P (24/7: 10)
+    "wt_fits",  # 1 if setup + processing end inside that window (a non-interruptible op must)
+    "wt_next_open",  # minutes until a machine of the job's next work center works / P (0: now)
+)
+
+
+def candidate_working_time(
+    sim: Simulator, machine: int, need: np.ndarray, next_wc: np.ndarray, scale: float
+) -> np.ndarray:
+    """(k, 3) :data:`WORKING_TIME_CANDIDATE_FEATURES` for one decision of ``machine``.
+
+    ``need``: (k,) setup + processing minutes of each candidate on the machine; ``next_wc``:
+    (k,) the work center the job goes to next (``-1``: finished goods). Times / ``scale``
+    (the observation's ``P``), clipped to ``[0, 10]``; a 24/7 plant gives ``(10, 1, 0)``.
+    """
+    k = need.shape[0]
+    out = np.zeros((k, 3), dtype=np.float32)
+    wt = working_time_features(sim, scale=scale, clip=10.0)  # (n_machines, 3)
+    end = float(wt[machine, 1])  # 0 when the machine is closed now: nothing fits before it opens
+    out[:, 0] = end
+    cal = sim.ci.working
+    if cal is None or cal.machines[machine] is None:  # 24/7: everything fits
+        out[:, 1] = 1.0
+    else:  # (within the clipped horizon of 10 P, as the window end feature sees it)
+        out[:, 1] = need / scale <= end + 1e-9
+    if wt[:, 2].any():
+        n_wc = int(sim.ci.n_wc)
+        wait = np.full(n_wc + 1, 0.0)  # index n_wc (and -1) = finished goods: no wait
+        wait[:n_wc] = 10.0
+        np.minimum.at(wait, sim.ci.machine_wc, wt[:, 2])
+        out[:, 2] = wait[np.where(next_wc < 0, n_wc, next_wc)]
+    return out
+
+
+def candidate_working_time_block(sim: Simulator, d: object, scale: float) -> np.ndarray:
+    """(k, 3) working-time columns of decision ``d`` (``machine``, ``candidates``, ``ops``):
+    setup + processing of each candidate on the machine, and its next work center (a child's
+    last operation: its parent's first; finished goods: -1), then
+    :func:`candidate_working_time`."""
+    st = sim.state.static
+    m = int(d.machine)  # type: ignore[attr-defined]
+    jobs = d.candidates  # type: ignore[attr-defined]
+    ops = d.ops  # type: ignore[attr-defined]
+    cur = int(sim.state.machine_setup[m])
+    need = st.op_setup[ops]
+    setup = np.nan_to_num(st.setup_time[m, cur, need])
+    setup = np.where(need == cur, 0.0, setup)
+    last = ops >= st.job_last[jobs]
+    nxt = np.where(last, ops, ops + 1)
+    w_next = np.where(last, -1, st.op_wc[nxt])
+    if st.has_assembly:  # a child's last op goes to its parent's buffer
+        to_kit = last & (st.op_next_wc[ops] < st.n_wc)
+        w_next = np.where(to_kit, st.op_next_wc[ops], w_next)
+    return candidate_working_time(sim, m, setup + st.op_proc[ops, m], w_next, scale)

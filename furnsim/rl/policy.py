@@ -114,7 +114,8 @@ class PolicyPlanner:
                     raise ValueError("max_candidates is needed with layers")
                 k = int(max_candidates)
             kit = bool(cfg.get("kit_features", False)) if isinstance(cfg, dict) else False
-            self.obs_fn: Any = CandidateObservation(k, kit_features=kit)
+            wt = isinstance(cfg, dict) and cfg.get("working_time_features") is True
+            self.obs_fn: Any = CandidateObservation(k, kit_features=kit, working_time=wt)
             self._layers = layers
         elif self.view == "rules":
             from furnsim.env.observations import ShopFeatures
@@ -400,8 +401,12 @@ def _cached(path: str, mtime: float, trusted: bool = False) -> PolicyPlanner:
     layers = _load_scorer(p)
     from furnsim.env.observations import CANDIDATE_FEATURES, CONTEXT_FEATURES, KIT_FEATURES
 
+    from furnsim.env.working_time import WORKING_TIME_CANDIDATE_FEATURES as WT
+
     kit = isinstance(cfg, dict) and cfg.get("kit_features") is True
+    wt = isinstance(cfg, dict) and cfg.get("working_time_features") is True
     want = len(CANDIDATE_FEATURES) + len(CONTEXT_FEATURES) + (len(KIT_FEATURES) if kit else 0)
+    want += len(WT) if wt else 0
     if len(layers) != 3 or layers[0][0].shape[0] != want:
         raise _refuse(
             p,

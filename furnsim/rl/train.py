@@ -67,6 +67,7 @@ class TrainConfig:
     hidden: int = 64  # width of the shared candidate MLP
     max_candidates: int = 64  # candidate slots (K) of the candidates view
     kit_features: bool = False  # append the 3 assembly kit features (a model reads 26, not 23)
+    working_time_features: bool = False  # then 3 working-time features (calendars; + 3 inputs)
     rules: list[str] | None = None  # rule set of the rules view (None = six composite rules)
     reward: str = "cost"  # cost (telescoping goal cost) | hierarchical (DFJSP)
     teacher: str = "auto"  # rule to imitate / reward scale; auto = best single rule
@@ -194,7 +195,11 @@ def _behaviour_cloning(
     from furnsim.sim import Simulator
 
     rule = get_rule(teacher)
-    obs_fn = CandidateObservation(cfg.max_candidates, kit_features=cfg.kit_features)
+    obs_fn = CandidateObservation(
+        cfg.max_candidates,
+        kit_features=cfg.kit_features,
+        working_time=cfg.working_time_features,
+    )
     xs: dict[str, list[np.ndarray]] = {"candidates": [], "context": [], "mask": []}
     acts: list[int] = []
     for w in _weeks(source, BC_SEED, cfg.bc_weeks, cfg.train_jobs):
@@ -288,6 +293,7 @@ def _make_env(cfg: TrainConfig, goal: str, scale: str, rank: int) -> Any:
             max_candidates=cfg.max_candidates,
             rules=cfg.rules,
             kit_features=cfg.kit_features,
+            working_time_features=cfg.working_time_features,
         )
         env.reset(seed=cfg.seed * 1000 + TRAIN_SEED + rank)
         return Monitor(env)
