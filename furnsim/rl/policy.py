@@ -400,7 +400,6 @@ def _cached(path: str, mtime: float, trusted: bool = False) -> PolicyPlanner:
         )
     layers = _load_scorer(p)
     from furnsim.env.observations import CANDIDATE_FEATURES, CONTEXT_FEATURES, KIT_FEATURES
-
     from furnsim.env.working_time import WORKING_TIME_CANDIDATE_FEATURES as WT
 
     kit = isinstance(cfg, dict) and cfg.get("kit_features") is True
