@@ -361,10 +361,21 @@ def replay_exact(
     seqs = {m: [o for o in seq if sim.rec_machine[o] < 0] for m, seq in sol.sequences().items()}
     pos = dict.fromkeys(seqs, 0)
     d = sim.decision()
+    # a hold the simulator cannot grant (it would stall the shop) hands back the same decision;
+    # never loop on it: the exact replay is then given up (the sequence replay still stands)
+    last: tuple[int, float, int] | None = None
+    repeats = 0
+    steps_left = 50 * int(ci.n_ops) + 1000
     while d is not None:
         m, t = d.machine, sim.time
         seq = seqs.get(m, [])
         i = pos.get(m, 0)
+        key = (int(m), float(t), int(i))
+        repeats = repeats + 1 if key == last else 0
+        last = key
+        steps_left -= 1
+        if repeats > 3 or steps_left < 0:
+            return None, f"exact replay made no progress on machine {m} at t={t:g}"
         if i >= len(seq):  # nothing more for this machine
             d = sim.hold_machine(until=math.inf, reason="cpsat: done")
             continue
