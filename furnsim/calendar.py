@@ -23,6 +23,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -245,6 +246,24 @@ class WorkingTime:
     machine_interruptible: list[bool]  # (n_machines,) False = processing fits one window
 
 
+def _build_working(
+    cal: Calendar | None,
+    day0: datetime,
+    origin: datetime,
+    yes: _Intervals,
+    off: _Intervals,
+    hi: float,
+) -> _Intervals:
+    """Working intervals of one machine up to minute ``hi``: the calendar's weekly windows
+    (24/7 without one) plus the extra working time ``yes``, minus the closed time ``off``."""
+    if cal is None:
+        base: _Intervals = (np.array([0.0]), np.array([hi]))
+    else:
+        base = _weekly(cal, day0, origin, hi)
+    base = merge(np.r_[base[0], yes[0]], np.r_[base[1], yes[1]])
+    return _clip(subtract(base, off), 0.0, hi)
+
+
 def compile_working_time(plant: object, plan_start: datetime | None) -> WorkingTime | None:
     """Per-machine working time; ``None`` when every machine runs 24/7 (no calendar, no downtime)."""
     if not getattr(plant, "has_working_time", False):
@@ -272,16 +291,9 @@ def compile_working_time(plant: object, plan_start: datetime | None) -> WorkingT
         no = _spans([e for e in mine if not e.working], origin)
         off = merge(np.r_[no[0], _spans(dt, origin)[0]], np.r_[no[1], _spans(dt, origin)[1]])
 
-        def build(
-            hi: float, cal: Calendar | None = cal, yes: _Intervals = yes, off: _Intervals = off
-        ) -> _Intervals:
-            if cal is None:
-                base: _Intervals = (np.array([0.0]), np.array([hi]))
-            else:
-                base = _weekly(cal, day0, origin, hi)
-            base = merge(np.r_[base[0], yes[0]], np.r_[base[1], yes[1]])
-            return _clip(subtract(base, off), 0.0, hi)
-
+        # a partial of a module-level function, not a closure: instances are pickled to the
+        # worker processes of parallel passes and evaluations
+        build = partial(_build_working, cal, day0, origin, yes, off)
         extra: _Intervals = (np.zeros(0), np.zeros(0))
         if cal is not None and yes[0].size:
             extra = _clip(

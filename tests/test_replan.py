@@ -862,14 +862,16 @@ def test_paused_operation_resumes_in_working_time(shift_week):
     from furnsim.replan import apply_events
 
     inst, prev = shift_week
-    now = 1740  # Tuesday 11:00; SAW-1 processes an op until 11:07.588 (minute 1747.588)
+    now = 1740  # Tuesday 11:00; SAW-1 is processing an operation with `rem` minutes left
     st = derive_state(prev, now)
     saw = [x for x in st.operations if x.machine == "SAW-1" and x.status == "running"]
-    assert len(saw) == 1 and saw[0].end == pytest.approx(1747.588)
-    # down until 17:55: the 7.588 minutes left run 17:55-18:00 and, after the 18:00-18:15
-    # break, 18:15-18:17.588
-    ev = parse_events([{"type": "breakdown", "machine": "SAW-1", "from": now, "to": now + 415}])
+    assert len(saw) == 1 and saw[0].end > now
+    rem = saw[0].end - now
+    # down until rem/2 before 18:00 (minute 2160): rem/2 runs until 18:00, the 18:00-18:15
+    # break pauses it, the other rem/2 runs from 18:15 (minute 2175)
+    down_to = 2160 - rem / 2
+    ev = parse_events([{"type": "breakdown", "machine": "SAW-1", "from": now, "to": down_to}])
     _, st2, notes = apply_events(inst, st, ev)
     x = st2.by_key()[(saw[0].job, saw[0].step)]
-    assert x.end == pytest.approx(now + 415 + 5 + 15 + 2.588)
+    assert x.end == pytest.approx(2175 + rem / 2)
     assert x.start == saw[0].start and "pause until the repair" in notes[0]

@@ -394,7 +394,10 @@ def replay_exact(
         elif here:
             d = sim.hold_machine(until=when, job=None, reason="cpsat")
         elif when > t + 1e-9:
-            d = sim.hold_machine(until=when, job=j, reason="cpsat")
+            # job j may be here for another of its operations (alternative machines): then
+            # wait by time only
+            waiting_for = None if bool(np.any(d.candidates == j)) else j
+            d = sim.hold_machine(until=when, job=waiting_for, reason="cpsat")
         else:
             d = sim.hold_machine(until=math.inf, job=j, reason="cpsat: job late")
     if sim.deadlock is not None:
@@ -583,13 +586,16 @@ def solve_cpsat(
             if rv == 0:
                 best = (rc, raw, "cpsat")
         if k == 0 and data.ci.working is None:  # the best one, replayed with its holds
-            s, why = replay_exact(
-                instance,
-                sol,
-                data.time_scale,
-                buffers=buffers,
-                anticipatory_setups=anticipatory_setups,
-            )
+            try:
+                s, why = replay_exact(
+                    instance,
+                    sol,
+                    data.time_scale,
+                    buffers=buffers,
+                    anticipatory_setups=anticipatory_setups,
+                )
+            except (ValueError, RuntimeError) as e:  # a hold the simulator refuses
+                s, why = None, f"exact replay not possible: {e}"
             if s is not None:
                 c, nv = _price(instance, s, g)
                 exact_cost = c if nv == 0 else math.nan
