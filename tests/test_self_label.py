@@ -85,3 +85,31 @@ def test_fit_lowers_the_cross_entropy(planner, shop) -> None:
     # chance level is the mean 1/k over the examples; fitting beats it
     chance = float(np.mean([1.0 / r.shape[0] for r in data.rows]))
     assert fit["accuracy"] > chance + 0.2
+
+
+def test_rounds_keep_the_best_validated_model(tmp_path: Path, shop) -> None:
+    """One tiny round: the kept zip plans from its weights alone, its sidecar tells the
+    rounds, and round 0 kept means the start model's weights unchanged."""
+    if not MODEL.exists():
+        pytest.skip("no shipped ppo-jsp model")
+    out = tmp_path / "ppo-jsp.zip"
+    small = {"jobs": (5, 5), "machines": (4, 4), "valid_jobs": (5, 5), "valid_machines": (4, 4)}
+    rec = sl.self_label(
+        MODEL, out, rounds=1, instances=1, samples=2, valid=2, log=lambda *_: None, **small
+    )
+    assert rec["rounds_run"] == 1 and [h["round"] for h in rec["history"]] == [0, 1]
+    side = __import__("json").loads(out.with_suffix(".json").read_text())
+    assert side["self_label"]["best_round"] == rec["best_round"]
+    assert side["config"]["max_candidates"] == 64  # the start model's sidecar carried over
+    kept = load_planner(path=out)
+    s, sim = kept.plan(shop)
+    assert sim.deadlock is None and not validate(s, shop)
+    start = load_planner(path=MODEL)
+    same = all(
+        np.array_equal(a, b)
+        for la, lb in zip(kept._layers, start._layers, strict=True)
+        for a, b in zip(la, lb, strict=True)
+    )
+    h = rec["history"]
+    assert same == (rec["best_round"] == 0)
+    assert rec["val_ratio_to_LWKRMOD"] == min(x["val_ratio_to_LWKRMOD"] for x in h)

@@ -12,9 +12,10 @@ One round, for the current candidate scorer:
    through the simulator (:func:`label_pass`) gives one example per decision: the observation
    the policy saw and the slot of the job the best pass chose (the simulator is deterministic,
    so the replay *is* that pass; ``tests/test_self_label.py`` checks the start times match).
-3. **Fit**: cross-entropy over the legal slots on this round's examples
-   (:func:`fit_examples`), then the greedy policy is validated on random job shops of
-   Taillard's sizes (mean makespan ratio to the rule LWKRMOD); the best validated round is kept.
+3. **Fit**: cross-entropy over the legal slots on the examples of the last ``keep_rounds``
+   rounds (:func:`fit_examples`), then the greedy policy is validated on random job shops of
+   Taillard's sizes (mean makespan ratio to the rule LWKRMOD); the best validated round is kept (saved
+   to ``out`` whenever it improves, so a stopped run leaves its best model).
 
 Run (niced, on a shared machine)::
 
@@ -228,6 +229,7 @@ def self_label(
     temperature: float = 1.0,
     epochs: int = 4,
     lr: float = 1e-4,
+    keep_rounds: int = 1,
     jobs: tuple[int, int] = (10, 20),
     machines: tuple[int, int] = (10, 15),
     valid: int = 16,
@@ -259,27 +261,71 @@ def self_label(
         return PolicyPlanner(model, meta)  # numpy copy of the current scorer
 
     best_ratio = validate_greedy(snapshot(), val, ref)
-    best_state = {k: v.detach().clone() for k, v in model.policy.state_dict().items()}
     best_round = 0
     history: list[dict[str, Any]] = [
         {"round": 0, "val_ratio_to_LWKRMOD": best_ratio, "minutes": _min(t0)}
     ]
+    settings = {
+        "instances": instances,
+        "samples": samples,
+        "temperature": temperature,
+        "epochs": epochs,
+        "lr": lr,
+        "keep_rounds": keep_rounds,
+        "jobs": list(jobs),
+        "machines": list(machines),
+        "valid": valid,
+        "valid_jobs": list(valid_jobs),
+        "valid_machines": list(valid_machines),
+        "train_seed": TRAIN_SEED,
+        "valid_seed": VALID_SEED,
+        "seed": seed,
+    }
+    dest = Path(out)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+
+    def save() -> dict[str, Any]:
+        """The kept weights (the best validated round so far) to ``out`` with a sidecar;
+        written after every improvement, so a stopped run leaves its best model behind."""
+        record = {
+            "start_model": src.name,
+            "rounds_run": len(history) - 1,
+            "best_round": best_round,
+            "val_ratio_to_LWKRMOD": best_ratio,
+            "settings": settings,
+            "history": history,
+            "wall_time_s": round(time.perf_counter() - t0, 1),
+        }
+        side = dict(meta)
+        side["self_label"] = record
+        dest.with_suffix(".json").write_text(json.dumps(side, indent=2) + "\n", encoding="utf-8")
+        return record
+
+    model.save(str(dest))
+    save()
     log(f"round 0 (start): greedy / LWKRMOD on {valid} validation shops = {best_ratio:.4f}")
+    recent: list[Examples] = []
     for r in range(1, rounds + 1):
         if minutes is not None and _min(t0) > minutes:
             log(f"time budget of {minutes} min reached before round {r}")
             break
         planner = snapshot()
-        data = Examples()
+        new = Examples()
         gains = []
         for i, w in enumerate(_instances(TRAIN_SEED + 1000 * r, instances, jobs, machines)):
             g, _, _ = sampled_pass(planner, w, None)
             best, choices, _ = best_of_samples(planner, w, samples, temperature, [seed, r, i])
             gains.append(best / makespan(g))
             ex, _, _ = label_pass(w, choices, planner.obs_fn)
-            data.rows += ex.rows
-            data.context += ex.context
-            data.action += ex.action
+            new.rows += ex.rows
+            new.context += ex.context
+            new.action += ex.action
+        recent = [*recent, new][-max(int(keep_rounds), 1) :]
+        data = Examples()
+        for e in recent:  # the labels of the last ``keep_rounds`` rounds
+            data.rows += e.rows
+            data.context += e.context
+            data.action += e.action
         fit = fit_examples(ext, data, epochs=epochs, lr=lr, seed=seed * 1000 + r)
         ratio = validate_greedy(snapshot(), val, ref)
         rec = {
@@ -299,37 +345,9 @@ def self_label(
         )
         if ratio < best_ratio:
             best_ratio, best_round = ratio, r
-            best_state = {k: v.detach().clone() for k, v in model.policy.state_dict().items()}
-    model.policy.load_state_dict(best_state)
-    dest = Path(out)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    model.save(str(dest))
-    record = {
-        "start_model": src.name,
-        "rounds_run": len(history) - 1,
-        "best_round": best_round,
-        "val_ratio_to_LWKRMOD": best_ratio,
-        "settings": {
-            "instances": instances,
-            "samples": samples,
-            "temperature": temperature,
-            "epochs": epochs,
-            "lr": lr,
-            "jobs": list(jobs),
-            "machines": list(machines),
-            "valid": valid,
-            "valid_jobs": list(valid_jobs),
-            "valid_machines": list(valid_machines),
-            "train_seed": TRAIN_SEED,
-            "valid_seed": VALID_SEED,
-            "seed": seed,
-        },
-        "history": history,
-        "wall_time_s": round(time.perf_counter() - t0, 1),
-    }
-    side = dict(meta)
-    side["self_label"] = record
-    dest.with_suffix(".json").write_text(json.dumps(side, indent=2) + "\n", encoding="utf-8")
+            model.save(str(dest))
+        save()
+    record = save()
     log(f"kept round {best_round} (validation {best_ratio:.4f}) -> {dest}")
     return record
 
@@ -348,6 +366,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--temperature", type=float, default=1.0)
     ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--lr", type=float, default=1e-4)
+    ap.add_argument("--keep-rounds", type=int, default=1, help="fit on the last K rounds' labels")
     ap.add_argument("--valid", type=int, default=16)
     ap.add_argument("--minutes", type=float, default=None, help="wall-clock budget")
     ap.add_argument("--seed", type=int, default=0)
@@ -361,6 +380,7 @@ def main(argv: list[str] | None = None) -> None:
         temperature=a.temperature,
         epochs=a.epochs,
         lr=a.lr,
+        keep_rounds=a.keep_rounds,
         valid=a.valid,
         minutes=a.minutes,
         seed=a.seed,
