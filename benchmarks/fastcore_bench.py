@@ -54,7 +54,17 @@ def features(mode: str) -> Iterator[None]:
     saved = obs.candidate_features, obs.HAVE_NUMBA
     try:
         if mode in ("before", "round 1"):
-            obs.candidate_features = ref.candidate_features  # type: ignore[assignment]
+
+            def before(sim, d, static=None, kit=False, working_time=False, **_kw):  # type: ignore[no-untyped-def]
+                f, c = ref.candidate_features(sim, d, static, kit)
+                if working_time:  # the working-time block came after the reference round
+                    from furnsim.env.working_time import candidate_working_time_block
+
+                    wt = candidate_working_time_block(sim, d, sim.state.static.P)
+                    f = np.concatenate([f, wt], axis=1)
+                return f, c
+
+            obs.candidate_features = before  # type: ignore[assignment]
         elif mode == "numpy":
             obs.HAVE_NUMBA = False
         yield

@@ -360,19 +360,24 @@ def _core(
 
 
 def kpis(
-    schedule: Schedule, instance: Instance | CompiledInstance | None = None
+    schedule: Schedule,
+    instance: Instance | CompiledInstance | None = None,
+    need: Iterable[str] | None = None,
 ) -> dict[str, float]:
     """All KPIs of ``schedule`` (see the module docstring).
 
     Without ``instance`` the deadline / release based KPIs (tardiness, late orders, flow time)
-    are left out, and every buffer counts as unbounded.
+    are left out, and every buffer counts as unbounded. ``need`` (KPI names) lets a caller skip
+    the buffer step functions and the working-time pass when it reads none of their KPIs (the
+    others are computed anyway; the values asked for are the same).
     """
     ci = _compiled(instance)
-    out = _core(_ops_of_schedule(schedule), ci)
+    out = _core(_ops_of_schedule(schedule), ci, need=need)
     if ci is not None and ci.working is not None:  # calendars: furnsim/kpi_working.py
-        from furnsim.kpi_working import working_time_kpis
+        from furnsim.kpi_working import WORKING_TIME_KPIS, working_time_kpis
 
-        out.update(working_time_kpis(schedule, ci, out))
+        if need is None or set(need) & set(WORKING_TIME_KPIS):
+            out.update(working_time_kpis(schedule, ci, out))
     return out
 
 

@@ -123,9 +123,11 @@ def _winq(sim: Simulator, st: StaticArrays, ws: Any) -> np.ndarray:
     winq_w = np.zeros(st.n_wc)
     jo = sim.state.job_op
     mp = st.op_mean_proc
+    view = sim.state.waiting_view
     for w in set(ws):
-        q = sim.state.waiting_jobs(w)
-        s = float(sum(mp[jo[np.array(q, dtype=np.int64)]].tolist())) if q else 0.0
+        s = 0.0  # (sum() of the floats from 0, left to right: the same additions)
+        for j in view(w):
+            s += float(mp[jo[j]])
         winq_w[w] = s / max(st.wc_n_machines[w], 1.0)
     return winq_w
 

@@ -81,8 +81,7 @@ class CostReward:
         from furnsim.goals import partial_cost
 
         self.scale = self._reference(sim)
-        # assemblies (kit holdings in the buffers, kit waits) are not kept incrementally
-        self._use_inc = self._inc is not None and not getattr(sim.ci, "has_assembly", False)
+        self._use_inc = self._inc is not None
         if self._use_inc:
             assert self._inc is not None
             self._last = self._inc.reset(sim)
@@ -91,11 +90,14 @@ class CostReward:
 
     def __call__(self, sim: Simulator) -> float:
         from furnsim.goals import cost, partial_cost
+        from furnsim.kpi import kpis
 
         if sim.done:
             if sim.deadlock is not None:
                 return -self.deadlock_penalty
-            now = cost(sim.schedule(), self.goal, sim.ci)
+            # the goal's KPIs of the finished schedule (kpis(..., need): the same values)
+            need = [k for k, w in self.goal.weights.items() if w != 0]
+            now = cost(kpis(sim.schedule(), sim.ci, need=need), self.goal)
         elif self._use_inc:
             assert self._inc is not None
             now = self._inc.update()

@@ -838,7 +838,14 @@ class Simulator:
         ok = np.isfinite(when) & (left > 0)
         if ok.any():
             left = left.copy()
-            left[ok] = mt.worked(self.time, when[ok])
+            idx = np.flatnonzero(ok)
+            if idx.size > 64:
+                left[ok] = mt.worked(self.time, when[ok])
+            else:  # a few candidates: the same arithmetic per float (bisect, no numpy calls)
+                w1 = mt.worked_before
+                w0 = w1(self.time)
+                for i in idx.tolist():
+                    left[i] = w1(float(when[i])) - w0
         return left
 
     def waiting_jobs(self, w: int) -> list[int]:

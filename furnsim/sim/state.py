@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -238,3 +239,8 @@ class SimState:
     def waiting_jobs(self, w: int) -> list[int]:
         """Jobs in (or on the way to) work center ``w``'s buffer, not yet assigned."""
         return self._sim.waiting_jobs(w)
+
+    def waiting_view(self, w: int) -> Iterable[int]:
+        """:meth:`waiting_jobs` without the copy: the engine's live collection, in the same
+        (arrival) order. Read it before the next simulator call; never change it."""
+        return self._sim._waiting[w].keys()
