@@ -166,8 +166,10 @@ class IncrementalCost:
         self._avail_mk = math.nan
         self._avail = 0.0
         self._n_log = -1  # dispatch-log entries already read; -1 = scan the records (first look)
-        self._ptr = np.zeros(0, dtype=np.int64)  # (n_jobs,) next op of each job to be dispatched
-        self._job_end = starts[1:]
+        self._ptr: list[int] = []  # (n_jobs,) next op of each job to be dispatched
+        self._job_end: list[int] = starts[1:].tolist()
+        self._open: dict[int, list[float]] | None = None  # open orders: [deadline, completion]
+        self._tard_closed = 0.0
         return self.update()
 
     # -- per step ----------------------------------------------------------------------------
@@ -202,15 +204,31 @@ class IncrementalCost:
             else:
                 out["idle_time"] = mk * self.n_m - self.proc - self.setup - blocked
         if self.want_tard:
-            oc = np.where(self.ord_unf > 0, np.maximum(self.ord_cend, now), self.ord_cend)
-            late = np.where(self.ord_has_dl & (oc > -np.inf), oc - self.ord_dl, 0.0)
-            out["total_tardiness"] = float(np.maximum(late, 0.0).sum())
+            out["total_tardiness"] = self._tardiness(now)
         if self.want_buf:
             out.update(self._buffers(rec, now))
         self.t_prev = now
         return out
 
-    def _new_dispatches(self) -> np.ndarray:
+    def _tardiness(self, now: float) -> float:
+        """Σ over orders with a deadline of max(0, completion − deadline), an order with
+        unfinished jobs completing at max(latest committed completion, now): the closed orders'
+        sum, plus the open orders (deadline, latest committed completion) evaluated now."""
+        if self._open is None:  # (re)build from the arrays
+            unf, cend, dl, has = self.ord_unf, self.ord_cend, self.ord_dl, self.ord_has_dl
+            self._open = {
+                int(k): [float(dl[k]), float(cend[k])] for k in np.flatnonzero(has & (unf > 0))
+            }
+            closed = has & (unf == 0) & (cend > -np.inf)
+            self._tard_closed = float(np.maximum(cend[closed] - dl[closed], 0.0).sum())
+        tot = self._tard_closed
+        for dl_k, ce in self._open.values():
+            x = (ce if ce > now else now) - dl_k
+            if x > 0.0:
+                tot += x
+        return tot
+
+    def _new_dispatches(self) -> np.ndarray | list[int]:
         """Ops dispatched since the last look, ascending: from the engine's dispatch log (a
         job's ops are dispatched in route order), or by scanning the records on the first
         look (a shop state may have fixed past operations) or if the log does not fit."""
@@ -220,11 +238,11 @@ class IncrementalCost:
         if self._n_log >= 0:
             if n == self._n_log:
                 return _NONE
-            ptr, rm, end = self._ptr, sim.rec_machine, self._job_end
+            ptr, rm, end, seen = self._ptr, sim.rec_machine, self._job_end, self.seen_disp
             out: list[int] = []
             for _, m, j in log[self._n_log :]:
-                o = int(ptr[j])
-                if o >= end[j] or rm[o] != m or self.seen_disp[o]:
+                o = ptr[j]
+                if o >= end[j] or rm[o] != m or seen[o]:
                     out = []
                     break
                 out.append(o)
@@ -232,22 +250,23 @@ class IncrementalCost:
             else:
                 self._n_log = n
                 out.sort()
-                return np.array(out, dtype=np.int64)
+                return out
         new = np.flatnonzero((sim.rec_machine >= 0) & ~self.seen_disp)
         done = np.flatnonzero(sim.rec_machine >= 0)
-        self._ptr = self.ci.job_op_start[:-1].copy()
-        np.maximum.at(self._ptr, self.ci.op_job[done], done + 1)
+        ptr = self.ci.job_op_start[:-1].copy()
+        np.maximum.at(ptr, self.ci.op_job[done], done + 1)
+        self._ptr = ptr.tolist()
         self._n_log = n
         return new
 
     def _dispatches(self, rec: dict[str, np.ndarray]) -> None:
         sim = self.sim
         new = self._new_dispatches()
-        if not new.size:
+        if len(new) <= 16:  # the usual few per step: floats, no numpy calls
+            if len(new):
+                self._few_dispatches(new if isinstance(new, list) else new.tolist(), rec)
             return
-        if new.size <= 16:  # the usual few per step: floats, no numpy calls
-            self._few_dispatches(new.tolist(), rec)
-            return
+        new = np.asarray(new, dtype=np.int64)
         self.seen_disp[new] = True
         m = sim.rec_machine[new]
         ss, se = rec["setup_start"][new], rec["setup_end"][new]
@@ -267,6 +286,7 @@ class IncrementalCost:
             orders = self.op_order[new[last]]
             np.maximum.at(self.ord_cend, orders, en[last])
             np.subtract.at(self.ord_unf, orders, 1)
+            self._open = None  # the tardiness terms are rebuilt from the arrays
         if self.want_blk:
             self.open_blk = np.concatenate([self.open_blk, new])
 
@@ -297,6 +317,14 @@ class IncrementalCost:
                 if en > self.ord_cend[k]:
                     self.ord_cend[k] = en
                 self.ord_unf[k] -= 1
+                e = self._open.get(k) if self._open is not None else None
+                if e is not None:  # an order with a deadline
+                    if en > e[1]:
+                        e[1] = en
+                    if self.ord_unf[k] == 0:  # complete: its tardiness is final
+                        del self._open[k]
+                        if e[1] - e[0] > 0.0:
+                            self._tard_closed += e[1] - e[0]
         self.committed_end = ce
         if self.want_blk:
             self.open_blk = np.concatenate([self.open_blk, np.array(new, dtype=np.int64)])

@@ -89,10 +89,10 @@ class CostReward:
             self._last = partial_cost(sim, self.goal)
 
     def __call__(self, sim: Simulator) -> float:
-        from furnsim.goals import cost, partial_cost
-        from furnsim.kpi import kpis
-
         if sim.done:
+            from furnsim.goals import cost
+            from furnsim.kpi import kpis
+
             if sim.deadlock is not None:
                 return -self.deadlock_penalty
             # the goal's KPIs of the finished schedule (kpis(..., need): the same values)
@@ -102,6 +102,8 @@ class CostReward:
             assert self._inc is not None
             now = self._inc.update()
         else:
+            from furnsim.goals import partial_cost
+
             now = partial_cost(sim, self.goal)
         r = (self._last - now) / self.scale
         self._last = now
