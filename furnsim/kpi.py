@@ -422,6 +422,34 @@ def partial_kpis(sim: Simulator | SimState, need: Iterable[str] | None = None) -
     return out
 
 
+def run_kpis(sim: Simulator, need: Iterable[str]) -> dict[str, float]:
+    """The KPIs ``need`` of a finished Simulator run, equal to ``kpis(sim.schedule(), sim.ci,
+    need)``: read from the simulator's records without building the schedule, unless a
+    working-time KPI is needed (those read the schedule's working segments)."""
+    from furnsim.kpi_working import WORKING_TIME_KPIS
+
+    need = set(need)
+    ci: CompiledInstance = sim.ci
+    if ci.working is not None and need & set(WORKING_TIME_KPIS):
+        return kpis(sim.schedule(), ci, need=need)
+    st = sim.state
+    ops = _Ops(
+        times=st.rec,
+        machine=st.rec_machine,
+        job=ci.op_job,
+        wc=ci.op_wc,
+        volume=ci.op_volume,
+        n_machines=ci.n_machines,
+        n_wc=ci.n_wc,
+        n_jobs=ci.n_jobs,
+        job_last_op=_last_ops(ci),
+        job_parent=ci.job_parent if ci.has_assembly else None,
+        job_kit_volume=ci.job_kit_volume,
+        finish_arrive=st.finish_arrive,
+    )
+    return _core(ops, ci, need=need)
+
+
 def _last_ops(ci: CompiledInstance) -> np.ndarray:
     s = ci.job_op_start
     return np.where(s[1:] > s[:-1], s[1:] - 1, -1).astype(np.int64)

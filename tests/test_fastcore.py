@@ -166,3 +166,25 @@ def test_assembly_weeks_keep_kit_holdings(instances):
                 abs=1e-6,
             )
     assert kits_seen  # children really waited as kits
+
+
+@pytest.mark.parametrize("which", ["ft06", "demo", "demo_shifts", "assembly", "demo_bom_shifts"])
+def test_run_kpis_equal_the_schedule_kpis(instances, which):
+    """The reward's final and reference costs read the finished run without building the
+    schedule: the same value as the schedule's cost, for every goal."""
+    from furnsim.goals import cost
+    from furnsim.kpi import kpis, run_kpis
+
+    sim = Simulator(instances[which])
+    rng = np.random.default_rng(11)
+    d = sim.decision()
+    while d is not None:
+        d = sim.dispatch(int(rng.choice(d.candidates)))
+    assert sim.deadlock is None
+    full = kpis(sim.schedule(), sim.ci)
+    for g in GOALS:
+        need = [k for k, w in g.weights.items() if w]
+        got = run_kpis(sim, need)
+        for k in need:
+            assert got[k] == full[k], (g.name, k)
+        assert cost(got, g) == cost(sim.schedule(), g, sim.ci)
