@@ -373,7 +373,12 @@ class IncrementalCost:
             ev = np.concatenate([self.op_vol[new], -v[closed]])
             ew = np.concatenate([self.ci.op_wc[new], self.ci.op_wc[ob[closed]]])
             if self.kit_lo.size:
-                et, ev, ew = (np.concatenate([a, b]) for a, b in zip((et, ev, ew), kit_ev))
+                ket, kev, kew = kit_ev
+                et, ev, ew = (
+                    np.concatenate([et, ket]),
+                    np.concatenate([ev, kev]),
+                    np.concatenate([ew, kew]),
+                )
             self._overflow(et, ev, ew, now)
         if closed.any():
             dur = s[closed] - d[closed]

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import math
 import weakref
-from dataclasses import dataclass
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
