@@ -2,6 +2,7 @@
 
     python benchmarks/env_profile.py                 # 3 demo weeks, goal speed
     python benchmarks/env_profile.py --goal empty-buffers --weeks 5 --top 25
+    python benchmarks/env_profile.py --top 0 --split 7   # + CPU µs per step: reward / features
 
 Prints decisions/s without the profiler, then the share of ``env.step`` spent in the
 observation (``obs_fn``), the reward (``reward_fn``) and the simulator (``dispatch``, the
@@ -47,11 +48,69 @@ def run(
     return steps, t_step
 
 
+def split(goal: str, weeks: int, reps: int) -> None:
+    """CPU µs per ``env.step`` with the reward and/or the candidate features replaced by
+    constants (min of ``reps`` runs of the same weeks and actions, process time: less load
+    dependent than wall time). The differences are what the reward and the features cost."""
+    import furnsim.env.observations as obs
+    import furnsim.env.rewards as rewards
+
+    def zeros(sim, d, *_a, **_k):  # type: ignore[no-untyped-def]
+        return np.zeros((d.candidates.size, 23), np.float32), np.zeros(9, np.float32)
+
+    saved = rewards.CostReward.__call__, obs.candidate_features
+    for name in ("all", "no reward", "no features", "neither"):
+        if "reward" in name or name == "neither":
+            rewards.CostReward.__call__ = lambda self, sim: 0.0  # type: ignore[method-assign]
+        if "features" in name or name == "neither":
+            obs.candidate_features = zeros  # type: ignore[assignment]
+        from furnsim.env import FurnitureShopEnv
+
+        best = np.inf
+        for _ in range(reps):
+            env = FurnitureShopEnv(goal=goal, view="candidates", jobs=(60, 200))
+            rng = np.random.default_rng(0)
+            n, t = 0, 0.0
+            for w in range(weeks):
+                env.reset(seed=w)
+                done = False
+                while not done:
+                    act = int(rng.integers(env.obs_fn.slots.size))
+                    t0 = time.process_time()
+                    _, _, done, _, _ = env.step(act)
+                    t += time.process_time() - t0
+                    n += 1
+            best = min(best, t / n)
+        print(f"{name:12s} {best * 1e6:7.1f} µs CPU per env.step ({n} steps, min of {reps})")
+        rewards.CostReward.__call__, obs.candidate_features = saved  # type: ignore[method-assign]
+    try:  # the anchor: JSSEnv ta01, random legal actions, resets included (as fastcore_bench)
+        import sys
+        from pathlib import Path
+
+        here = Path(__file__).resolve().parent
+        sys.path.insert(0, str(here))
+        from sim_speed import jssenv_runner
+
+        ep = jssenv_runner(here.parent.parent / "shared" / "benchmarks" / "jsp" / "ta01.txt")
+    except Exception:  # noqa: BLE001 - JSSEnv is optional
+        return
+    rng = np.random.default_rng(0)
+    ep(rng)
+    best = np.inf
+    for _ in range(reps):
+        n, t0 = 0, time.process_time()
+        for _ in range(5):
+            n += ep(rng)[0]
+        best = min(best, (time.process_time() - t0) / n)
+    print(f"JSSEnv ta01  {best * 1e6:7.1f} µs CPU per decision (5 episodes, min of {reps})")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--goal", default="speed")
     ap.add_argument("--weeks", type=int, default=3)
     ap.add_argument("--top", type=int, default=15)
+    ap.add_argument("--split", type=int, default=0, help="also the CPU split, min of N runs")
     a = ap.parse_args()
     run(a.goal, 1, seed=99)  # warm up imports and caches
     steps, t = run(a.goal, a.weeks)
@@ -77,6 +136,8 @@ def main() -> None:
     s = io.StringIO()
     pstats.Stats(pr, stream=s).sort_stats("tottime").print_stats(a.top)
     print(s.getvalue())
+    if a.split:
+        split(a.goal, a.weeks, a.split)
 
 
 if __name__ == "__main__":

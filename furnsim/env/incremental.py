@@ -317,12 +317,13 @@ class IncrementalCost:
                 if en > self.ord_cend[k]:
                     self.ord_cend[k] = en
                 self.ord_unf[k] -= 1
-                e = self._open.get(k) if self._open is not None else None
-                if e is not None:  # an order with a deadline
+                open_ = self._open
+                e = open_.get(k) if open_ is not None else None
+                if open_ is not None and e is not None:  # an order with a deadline
                     if en > e[1]:
                         e[1] = en
                     if self.ord_unf[k] == 0:  # complete: its tardiness is final
-                        del self._open[k]
+                        del open_[k]
                         if e[1] - e[0] > 0.0:
                             self._tard_closed += e[1] - e[0]
         self.committed_end = ce
