@@ -120,17 +120,18 @@ def test_ray_vec_env_steps_exactly_like_dummy_vec_env(ray_local):
 
     from furnsim.rl.ray_vec_env import RayVecEnv
 
-    fns = _env_fns(2)
-    ref, rv = DummyVecEnv(fns), RayVecEnv(fns)
+    fns = _env_fns(3)
+    ref, rv = DummyVecEnv(fns), RayVecEnv(fns, envs_per_actor=2)  # actors: envs 0-1, env 2
     try:
-        assert rv.num_envs == 2 and rv.observation_space == ref.observation_space
-        assert is_masking_supported(rv) and rv.env_is_wrapped(Monitor) == [True, True]
+        assert rv.num_envs == 3 and len(rv.actors) == 2
+        assert rv.observation_space == ref.observation_space
+        assert is_masking_supported(rv) and rv.env_is_wrapped(Monitor) == [True] * 3
         for v in (ref, rv):
             v.seed(11)
         assert _same_obs(ref.reset(), rv.reset())
         assert rv.reset_infos == ref.reset_infos
         rng = np.random.default_rng(0)
-        ends = np.zeros(2, dtype=int)
+        ends = np.zeros(3, dtype=int)
         for _t in range(40):
             m_ref, m_rv = get_action_masks(ref), get_action_masks(rv)
             assert m_rv.dtype == m_ref.dtype and np.array_equal(m_ref, m_rv)
@@ -150,15 +151,18 @@ def test_ray_vec_env_steps_exactly_like_dummy_vec_env(ray_local):
         # curriculum and attributes reach the remote environments; masks are fetched afresh
         for v in (ref, rv):
             v.env_method("set_jobs", 3, 3, indices=[1])
-        assert rv.get_attr("_jobs") == ref.get_attr("_jobs") == [(6, 9), (3, 3)]
-        rv.set_attr("marker", 5, indices=0)
-        assert rv.get_attr("marker", indices=[0]) == [5] and not rv.has_attr("marker")
+        assert rv.get_attr("_jobs") == ref.get_attr("_jobs") == [(6, 9), (3, 3), (6, 9)]
+        rv.set_attr("marker", 5, indices=[2, 0])
+        assert rv.get_attr("marker", indices=[2, 0]) == [5, 5] and not rv.has_attr("marker")
+        assert np.array_equal(get_action_masks(ref), get_action_masks(rv))  # fetched afresh
         for v in (ref, rv):
             v.seed(4)
         o1, o2 = ref.reset(), rv.reset()
         assert _same_obs(o1, o2)
         assert [i["jobs"] for i in rv.reset_infos] == [i["jobs"] for i in ref.reset_infos]
         assert np.array_equal(get_action_masks(ref), get_action_masks(rv))
+        with pytest.raises(ValueError, match="slot"):  # an env's error reaches the learner
+            rv.step(np.array([63, 63, 63]))  # masked: weeks of <= 9 jobs fill few of 64 slots
     finally:
         ref.close()
         rv.close()

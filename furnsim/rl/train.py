@@ -91,6 +91,7 @@ class TrainConfig:
     torch_threads: int = 1  # torch.set_num_threads for this run
     eval_workers: int = 1  # processes for the rule evaluations (selection / validation weeks)
     ray: str | None = None  # those and the rollouts (vec_env ray) on Ray: "auto" or an address
+    ray_envs_per_actor: int = 1  # vec_env ray: environments per Ray actor (fewer calls)
     verbose: int = 1  # 0 = quiet
 
 
@@ -339,7 +340,8 @@ def train(cfg: TrainConfig) -> TrainResult:
     from furnsim.rl.ray_vec_env import make_vec_env
 
     envs = [_make_env(cfg, goal, f"rule:{teacher}", i) for i in range(cfg.n_envs)]
-    venv = make_vec_env("ray" if cfg.ray else cfg.vec_env, envs, ray=cfg.ray)  # --ray: actors
+    kind = "ray" if cfg.ray else cfg.vec_env  # --ray: the rollouts in Ray actors too
+    venv = make_vec_env(kind, envs, ray=cfg.ray, envs_per_actor=cfg.ray_envs_per_actor)
     tb = None
     if cfg.tensorboard:
         try:
