@@ -1,7 +1,8 @@
 """Ray (the ``scale`` extra) on one local instance on 127.0.0.1, started once for the module:
-training rollouts in Ray actors (RayVecEnv) equal DummyVecEnv's, a tiny ``furnsim train`` run
-with ``ray`` set steps through them, portfolios and pass searches run as Ray tasks; clear
-errors without Ray or without a cluster at the address."""
+training rollouts in Ray actors (RayVecEnv) equal DummyVecEnv's and MaskablePPO learns through
+them, ``furnsim train --ray`` asks for them; portfolios, pass searches and evaluation sweeps
+run as Ray tasks with the results of one process; clear errors without Ray or without a
+cluster at the address."""
 
 from __future__ import annotations
 
@@ -106,117 +107,159 @@ def _env_fns(n: int) -> list[Any]:
     return [_make_env(cfg, "speed", "rule:SPT", i) for i in range(n)]
 
 
+@pytest.fixture(scope="module")
+def vec_pair(ray_local):
+    """The same 3 environments in a DummyVecEnv and in 2 Ray actors (envs 0-1, env 2)."""
+    if not DEMO_PLANT.exists():
+        pytest.skip("demo plant not found")
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    from furnsim.rl.ray_vec_env import RayVecEnv
+
+    fns = _env_fns(3)
+    ref, rv = DummyVecEnv(fns), RayVecEnv(fns, envs_per_actor=2)
+    yield ref, rv
+    ref.close()
+    rv.close()
+
+
 def _same_obs(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> bool:
     return a.keys() == b.keys() and all(
         a[k].dtype == b[k].dtype and np.array_equal(a[k], b[k]) for k in a
     )
 
 
-@pytest.mark.skipif(not DEMO_PLANT.exists(), reason="demo plant not found")
-def test_ray_vec_env_steps_exactly_like_dummy_vec_env(ray_local):
+def test_ray_vec_env_steps_exactly_like_dummy_vec_env(vec_pair):
     from sb3_contrib.common.maskable.utils import get_action_masks, is_masking_supported
     from stable_baselines3.common.monitor import Monitor
+
+    ref, rv = vec_pair
+    assert rv.num_envs == 3 and len(rv.actors) == 2
+    assert rv.observation_space == ref.observation_space
+    assert is_masking_supported(rv) and rv.env_is_wrapped(Monitor) == [True] * 3
+    for v in (ref, rv):
+        v.seed(11)
+    assert _same_obs(ref.reset(), rv.reset())
+    assert rv.reset_infos == ref.reset_infos
+    rng = np.random.default_rng(0)
+    ends = np.zeros(3, dtype=int)
+    for _t in range(40):
+        m_ref, m_rv = get_action_masks(ref), get_action_masks(rv)
+        assert m_rv.dtype == m_ref.dtype and np.array_equal(m_ref, m_rv)
+        acts = np.array([rng.choice(np.flatnonzero(m)) for m in m_ref])
+        o1, r1, d1, i1 = ref.step(acts)
+        o2, r2, d2, i2 = rv.step(acts)
+        assert _same_obs(o1, o2)  # after an episode end: the auto-reset's observation
+        assert np.array_equal(r1, r2.astype(np.float32)) and np.array_equal(d1, d2)
+        for a, b in zip(i1, i2, strict=True):
+            assert a.keys() == b.keys()
+            if "terminal_observation" in a:
+                assert _same_obs(a.pop("terminal_observation"), b.pop("terminal_observation"))
+                ea, eb = a.pop("episode"), b.pop("episode")  # Monitor's (t = wall time)
+                assert (ea["r"], ea["l"]) == (eb["r"], eb["l"])
+            assert a == b
+        ends += d1
+    assert (ends >= 2).all()  # several episodes per env: auto-resets were compared
+    # curriculum and attributes reach the remote environments; masks are fetched afresh
+    for v in (ref, rv):
+        v.env_method("set_jobs", 3, 3, indices=[1])
+    assert rv.get_attr("_jobs") == ref.get_attr("_jobs") == [(6, 9), (3, 3), (6, 9)]
+    rv.set_attr("marker", 5, indices=[2, 0])
+    assert rv.get_attr("marker", indices=[2, 0]) == [5, 5] and not rv.has_attr("marker")
+    assert np.array_equal(get_action_masks(ref), get_action_masks(rv))  # fetched afresh
+    for v in (ref, rv):
+        v.seed(4)
+    o1, o2 = ref.reset(), rv.reset()
+    assert _same_obs(o1, o2)
+    assert [i["jobs"] for i in rv.reset_infos] == [i["jobs"] for i in ref.reset_infos]
+    assert np.array_equal(get_action_masks(ref), get_action_masks(rv))
+    with pytest.raises(ValueError, match="slot"):  # an env's error reaches the learner
+        rv.step(np.array([63, 63, 63]))  # masked: weeks of <= 9 jobs fill few of 64 slots
+
+
+def test_tiny_maskable_ppo_learns_through_ray_actors(vec_pair):
+    import torch
+    from sb3_contrib import MaskablePPO
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    from furnsim.rl.net import CandidateExtractor, CandidatePolicy
+
+    _ref, rv = vec_pair
+    steps = {"n": 0}
+
+    class Curriculum(BaseCallback):  # as train()'s: the week sizes change mid-run
+        def _on_step(self) -> bool:
+            steps["n"] += 1
+            if steps["n"] == 1:
+                self.training_env.env_method("set_jobs", 9, 9)
+            return True
+
+    model = MaskablePPO(
+        CandidatePolicy,
+        rv,
+        n_steps=32,
+        batch_size=48,
+        n_epochs=1,
+        seed=0,
+        device="cpu",
+        policy_kwargs={
+            "features_extractor_class": CandidateExtractor,
+            "features_extractor_kwargs": {"hidden": 16},
+        },
+    )
+    assert model.get_env() is rv
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as train() does (2 threads on 2 busy cores: ~10x slower)
+    try:
+        model.learn(192, callback=Curriculum())  # 2 rollouts of 32 steps x 3 envs, 2 updates
+    finally:
+        torch.set_num_threads(threads)
+    assert model.num_timesteps == 192 and steps["n"] == 64
+    assert len(model.ep_info_buffer) > 0  # Monitor's episode infos came back from the actors
+    assert rv.get_attr("_jobs") == [(9, 9)] * 3
+    rv.close()
+    assert rv.closed
+    rv.close()  # closing twice is a no-op
+
+
+def test_train_with_ray_puts_the_rollouts_on_ray(ray_local, tmp_path: Path, monkeypatch):
+    """``furnsim train --ray auto`` (config ``ray``): the rule evaluations run as Ray tasks
+    and the rollouts' VecEnv is asked for as ``ray`` (recorded here; an in-process VecEnv
+    stands in so that no second set of actors starts)."""
     from stable_baselines3.common.vec_env import DummyVecEnv
 
-    from furnsim.rl.ray_vec_env import RayVecEnv
-
-    fns = _env_fns(3)
-    ref, rv = DummyVecEnv(fns), RayVecEnv(fns, envs_per_actor=2)  # actors: envs 0-1, env 2
-    try:
-        assert rv.num_envs == 3 and len(rv.actors) == 2
-        assert rv.observation_space == ref.observation_space
-        assert is_masking_supported(rv) and rv.env_is_wrapped(Monitor) == [True] * 3
-        for v in (ref, rv):
-            v.seed(11)
-        assert _same_obs(ref.reset(), rv.reset())
-        assert rv.reset_infos == ref.reset_infos
-        rng = np.random.default_rng(0)
-        ends = np.zeros(3, dtype=int)
-        for _t in range(40):
-            m_ref, m_rv = get_action_masks(ref), get_action_masks(rv)
-            assert m_rv.dtype == m_ref.dtype and np.array_equal(m_ref, m_rv)
-            acts = np.array([rng.choice(np.flatnonzero(m)) for m in m_ref])
-            o1, r1, d1, i1 = ref.step(acts)
-            o2, r2, d2, i2 = rv.step(acts)
-            assert _same_obs(o1, o2)  # after an episode end: the auto-reset's observation
-            assert np.array_equal(r1, r2.astype(np.float32)) and np.array_equal(d1, d2)
-            for a, b in zip(i1, i2, strict=True):
-                assert a.keys() == b.keys()
-                if "terminal_observation" in a:
-                    assert _same_obs(a.pop("terminal_observation"), b.pop("terminal_observation"))
-                    assert a.pop("episode")["r"] == b.pop("episode")["r"]  # Monitor's return
-                assert a == b
-            ends += d1
-        assert (ends >= 2).all()  # several episodes per env: auto-resets were compared
-        # curriculum and attributes reach the remote environments; masks are fetched afresh
-        for v in (ref, rv):
-            v.env_method("set_jobs", 3, 3, indices=[1])
-        assert rv.get_attr("_jobs") == ref.get_attr("_jobs") == [(6, 9), (3, 3), (6, 9)]
-        rv.set_attr("marker", 5, indices=[2, 0])
-        assert rv.get_attr("marker", indices=[2, 0]) == [5, 5] and not rv.has_attr("marker")
-        assert np.array_equal(get_action_masks(ref), get_action_masks(rv))  # fetched afresh
-        for v in (ref, rv):
-            v.seed(4)
-        o1, o2 = ref.reset(), rv.reset()
-        assert _same_obs(o1, o2)
-        assert [i["jobs"] for i in rv.reset_infos] == [i["jobs"] for i in ref.reset_infos]
-        assert np.array_equal(get_action_masks(ref), get_action_masks(rv))
-        with pytest.raises(ValueError, match="slot"):  # an env's error reaches the learner
-            rv.step(np.array([63, 63, 63]))  # masked: weeks of <= 9 jobs fill few of 64 slots
-    finally:
-        ref.close()
-        rv.close()
-    assert rv.closed
-
-
-@pytest.mark.skipif(not DEMO_PLANT.exists(), reason="demo plant not found")
-def test_tiny_training_run_steps_on_ray(ray_local, tmp_path: Path, monkeypatch):
-    """``furnsim train --ray``: rule evaluations as Ray tasks, MaskablePPO's rollouts in
-    Ray actors (curriculum included), a model that plans."""
-    from furnsim.env import WeekSource
     from furnsim.rl import ray_vec_env
-    from furnsim.rl.policy import load_planner
     from furnsim.rl.train import TrainConfig, train
 
-    seen: dict[str, Any] = {"steps": 0, "calls": []}
-    step_wait, env_method = ray_vec_env.RayVecEnv.step_wait, ray_vec_env.RayVecEnv.env_method
+    asked: list[tuple[Any, ...]] = []
 
-    def count_steps(self: Any) -> Any:
-        seen["steps"] += 1
-        return step_wait(self)
+    def fake(kind: str, fns: list[Any], *, ray: Any = None, envs_per_actor: int = 1) -> Any:
+        asked.append((kind, ray, envs_per_actor, len(fns)))
+        return DummyVecEnv(fns)
 
-    def record(self: Any, name: str, *a: Any, **kw: Any) -> Any:
-        seen["calls"].append(name)
-        return env_method(self, name, *a, **kw)
-
-    monkeypatch.setattr(ray_vec_env.RayVecEnv, "step_wait", count_steps)
-    monkeypatch.setattr(ray_vec_env.RayVecEnv, "env_method", record)
+    monkeypatch.setattr(ray_vec_env, "make_vec_env", fake)
     cfg = TrainConfig(
         goal="speed",
         train_jobs=[8, 12],
         eval_jobs=[8, 12],
-        total_timesteps=256,
-        curriculum=[[8, 10], [10, 12]],
+        total_timesteps=64,
         n_envs=2,
-        n_steps=64,
-        batch_size=64,
+        n_steps=32,
+        batch_size=32,
         n_epochs=1,
         select_weeks=1,
         bc_weeks=0,
         eval_weeks=1,
-        eval_every=10_000,
         tensorboard=False,
         ray="auto",  # joins the running local instance
+        ray_envs_per_actor=2,
         out=str(tmp_path / "models"),
         run_dir=str(tmp_path / "runs"),
         verbose=0,
     )
     res = train(cfg)
-    assert res.sidecar["timesteps_run"] >= 256
-    assert seen["steps"] * 2 >= 256  # every rollout step went through the Ray actors
-    assert "set_jobs" in seen["calls"] and "action_masks" in seen["calls"]
-    sched, sim = load_planner(path=res.model_path).plan(WeekSource.from_path(None).week(5, 10))
-    assert sim.deadlock is None and sched.complete
+    assert asked == [("ray", "auto", 2, 2)]
+    assert res.sidecar["timesteps_run"] >= 64 and res.model_path.exists()
 
 
 def test_portfolio_and_pass_search_run_as_ray_tasks(ray_local):
@@ -238,3 +281,15 @@ def test_portfolio_and_pass_search_run_as_ray_tasks(ray_local):
     assert on_ray.backend == "ray" and one.backend == "inline"
     assert on_ray.costs == one.costs and on_ray.cost == one.cost
     assert len(set(one.costs)) > 1  # the noise matters: the comparison can fail
+
+
+def test_sweep_on_local_ray_is_the_same_table(ray_local, tmp_path):
+    from .test_evaluate_parallel import _same, _sweep
+
+    bad = tmp_path / "broken.txt"
+    bad.write_text("2 2\n0 x\n")  # not a benchmark file: an error row, not a crash
+    paths = [ft06_path(), Path(__file__).parent / "data" / "swap_deadlock.yaml", bad]
+    one = _sweep(paths)
+    on_ray = _sweep(paths, ray="auto")
+    _same(one, on_ray)
+    assert (on_ray["error"].notna()).sum() == 1 and on_ray["valid"].sum() == 3  # ft06 only
