@@ -151,13 +151,16 @@ def test_assembly_weeks_keep_kit_holdings(instances):
     rng = np.random.default_rng(5)
     d = sim.decision()
     kits_seen = False
+    steps = 0
     while d is not None:
         d = sim.dispatch(int(rng.choice(d.candidates)))
+        steps += 1
         before = r._last
         rew = r(sim)
         k = t.kpis()
         kits_seen |= t.open_kit.size > 0
-        if d is not None:
+        # every step early on, then every 4th (the recomputation costs more than the run)
+        if d is not None and (steps < 120 or steps % 4 == 0):
             now = partial_cost(sim, "empty-buffers")
             assert rew == pytest.approx(before - now, rel=1e-6, abs=1e-6)
             assert k["buffer_load"] == pytest.approx(
