@@ -229,8 +229,10 @@ def table(
     temperature: float | None,
     seed: int,
     curve: list[int] | None = None,
+    previous: str | None = None,
 ) -> str:
-    """The markdown table of ``records`` for the model ``model_sha`` (and all rules)."""
+    """The markdown table of ``records`` for the model ``model_sha`` (and all rules); with
+    ``previous`` (another model's sha) also that model's greedy and sampled rows."""
 
     greedy = {
         r["instance"]: r for r in records if r["method"] == "greedy" and r["model_sha"] == model_sha
@@ -296,6 +298,25 @@ def table(
                 {n: min(r["gap"], g[n]) for n, r in samp.items() if n in g},
             )
         )
+    if previous:
+        pg = {
+            r["instance"]: r["gap"]
+            for r in records
+            if r["method"] == "greedy" and r["model_sha"] == previous and r["instance"] in greedy
+        }
+        ps = {
+            r["instance"]: r["gap"]
+            for r in records
+            if r["method"] == "sample"
+            and r["model_sha"] == previous
+            and r["samples"] == samples
+            and r["seed"] == seed
+            and r["instance"] in greedy
+        }
+        if pg:
+            lines.append(row(f"previous model ({previous}), greedy", pg))
+        if ps:
+            lines.append(row(f"previous model ({previous}), best of {samples} samples", ps))
     if order:
         lines.append(row(f"best single rule ({order[0]})", by_rule[order[0]]))
         oracle = {n: min(by_rule[rn][n] for rn in rules) for n in names}
@@ -361,6 +382,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--table-only", action="store_true", help="no planning: the table of --jsonl")
     ap.add_argument("--curve", default=None, help="k values for best-of-k, e.g. 1,8,32,128")
     ap.add_argument("--out", default=None, help="also write the table (markdown) here")
+    ap.add_argument("--previous", default=None, help="also rows of this model sha (in --jsonl)")
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
     t0 = time.perf_counter()
@@ -382,6 +404,7 @@ def main(argv: list[str] | None = None) -> None:
             temperature=tau,
             seed=a.seed,
             curve=[int(k) for k in a.curve.split(",")] if a.curve else None,
+            previous=a.previous,
         )
         + f"(benchmark process {time.perf_counter() - t0:.0f} s)\n"
     )

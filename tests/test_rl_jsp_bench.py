@@ -72,6 +72,10 @@ def test_table_gaps_by_hand() -> None:
     # best of the first k samples: k=1 -> 20 %, 30 %; k=2 -> 5 %, 30 %
     assert "k = 1: 25.0 %, k = 2: 17.5 %" in text
     assert "Greedy plan time per instance: mean 30 ms" in text
+    assert "previous model" not in text
+    # another model's rows on request, over this table's instances only (ta01: 0 %)
+    prev = b.table(recs, sha, samples=2, temperature=1.0, seed=0, previous="zzz")
+    assert _row(prev, "previous model (zzz), greedy")[-1] == "**0.0 %** (1 inst.)"
 
 
 @pytest.mark.skipif(not (JSP / "ta01.txt").exists(), reason="../shared/benchmarks not available")
