@@ -209,12 +209,15 @@ def expert_plan(
     noisy: int = 0,
     noisy_eps: float = 0.05,
     lns_iterations: int = 0,
+    policy_noisy: int = 0,
     seed: int = 0,
 ) -> ExpertPlan:
     """The cheapest complete plan of ``instance`` among the candidates (module doc).
 
     ``planner``: a :class:`~furnsim.rl.policy.PolicyPlanner` (greedy + ``samples - 1``
-    sampled passes; None = no policy passes). Deterministic for a fixed ``seed``."""
+    sampled passes, and ``policy_noisy`` passes that follow its greedy choice but take a
+    random candidate with probability ``noisy_eps``; None = no policy passes). Deterministic
+    for a fixed ``seed``."""
     from furnsim.goals import cost
     from furnsim.rules import NoValidPlan, best_rule, get_rule, search_noisy
 
@@ -227,6 +230,12 @@ def expert_plan(
             if sim.deadlock is None:
                 c = float(cost(s, goal, instance))
                 cands.append((c, "policy:greedy" if i == 0 else "policy:sample", s))
+    if planner is not None and policy_noisy > 0:
+        ss = np.random.SeedSequence([seed, 7])
+        for child in ss.spawn(policy_noisy):
+            s, sim = _noisy_policy_pass(instance, planner, noisy_eps, np.random.default_rng(child))
+            if sim.deadlock is None:
+                cands.append((float(cost(s, goal, instance)), "policy-noisy", s))
     if rules or noisy > 0:
         try:
             br = best_rule(instance, goal, seed=0)
@@ -263,6 +272,23 @@ def expert_plan(
         kinds[k] = min(kinds.get(k, math.inf), c)
     c, src, s = min(cands, key=lambda x: x[0])
     return ExpertPlan(s, c, src, kinds)
+
+
+def _noisy_policy_pass(
+    instance: Instance, planner: Any, eps: float, rng: np.random.Generator
+) -> tuple[Schedule, Simulator]:
+    """One pass of the policy's greedy choice, a uniformly random candidate with
+    probability ``eps`` at each decision with several candidates."""
+    sim = Simulator(instance)
+    planner.obs_fn.reset(sim)
+    d = sim.decision()
+    while d is not None:
+        if d.candidates.size > 1 and rng.random() < eps:
+            j = int(d.candidates[rng.integers(d.candidates.size)])
+        else:
+            j = int(planner.choose(sim, d))
+        d = sim.dispatch(j)
+    return sim.schedule(method=f"{planner.name}~{eps:g}"), sim
 
 
 def fit_scorer(
@@ -368,6 +394,7 @@ def search_imitation(
                 rules=cfg.search_rules,
                 noisy=cfg.search_noisy,
                 lns_iterations=cfg.search_lns_iterations,
+                policy_noisy=cfg.search_policy_noisy,
                 seed=cfg.seed * 1000 + 100 * r + i,
             )
             greedy = ep.costs.get("policy", math.inf)
@@ -416,10 +443,14 @@ def search_imitation(
             break
     model.policy.load_state_dict(best_state)
     log(f"search: best round {best_round} (validation {best_ratio:.4f}) goes on to PPO")
-    return {"search_rounds": rounds, "search_best_round": best_round, "search_best_ratio": best_ratio}
+    return {
+        "search_rounds": rounds,
+        "search_best_round": best_round,
+        "search_best_ratio": best_ratio,
+    }
 
 
 def _cfg_dict(cfg: Any) -> dict[str, Any]:
     from dataclasses import asdict, is_dataclass
 
-    return asdict(cfg) if is_dataclass(cfg) else dict(cfg)
+    return asdict(cfg) if is_dataclass(cfg) and not isinstance(cfg, type) else dict(cfg)

@@ -86,6 +86,7 @@ class TrainConfig:
     search_rules: bool = True  # every deterministic rule's plan is a candidate too
     search_noisy: int = 0  # eps-noisy passes of the week's best rule (eps 0.05)
     search_lns_iterations: int = 0  # lns neighbours from the best rule (0 = no lns)
+    search_policy_noisy: int = 0  # eps-noisy passes (eps 0.05) of the scorer's greedy choice
     search_epochs: int = 20  # cross-entropy passes over all examples gathered, per round
     search_lr: float = 1e-3  # Adam step size of those passes
     search_label_smoothing: float = 0.0  # as bc_label_smoothing, for the search labels
@@ -421,7 +422,7 @@ def train(cfg: TrainConfig) -> TrainResult:
         planner = PolicyPlanner(model, meta_base)
         cs = np.array(planner_costs(planner, val, goal))
         ratio = float(np.mean(cs / val_teacher)) if np.all(np.isfinite(cs)) else math.inf
-        rec = {
+        rec: dict[str, Any] = {
             "steps": steps,
             "minutes": round((time.perf_counter() - t_start) / 60, 2),
             "ratio_to_teacher": ratio,
