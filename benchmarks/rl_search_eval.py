@@ -46,6 +46,9 @@ def main() -> None:
     ap.add_argument("--budgets", default="1.5,10")
     ap.add_argument("--out", default="runs/rl_search_eval.jsonl")
     ap.add_argument("--no-demo", action="store_true")
+    ap.add_argument(
+        "--wait", action="store_true", help="wait for a model still training (its sidecar)"
+    )
     a = ap.parse_args()
     torch.set_num_threads(1)
     goals = [g for g in a.goals.split(",") if g]
@@ -64,6 +67,8 @@ def main() -> None:
     summary: list[str] = []
     with out.open("a", encoding="utf-8") as f:
         for g in goals:
+            while a.wait and not (folders["new"] / f"ppo-{g}.json").exists():
+                time.sleep(10)
             side = json.loads((folders["shipped"] / f"ppo-{g}.json").read_text())
             teacher = str(side["teacher"]).upper()
             bk = best_known(g)

@@ -243,12 +243,13 @@ def test_sidecar_arch_mismatch_is_refused(tiny_run, tmp_path: Path) -> None:  # 
         )
         with pytest.raises(ModelRefused, match=why):
             load_planner(path=p)
-    # an mlp model whose sidecar claims attention
+    # an mlp model (the generic job-shop policy) whose sidecar claims attention
     from furnsim.rl.policy import MODELS_DIR
 
     p = tmp_path / "m-claims.zip"
-    shutil.copy(MODELS_DIR / "ppo-speed.zip", p)
-    meta = json.loads((MODELS_DIR / "ppo-speed.json").read_text())
+    shutil.copy(MODELS_DIR / "ppo-jsp.zip", p)
+    meta = json.loads((MODELS_DIR / "ppo-jsp.json").read_text())
+    assert meta["config"].get("arch", "mlp") == "mlp"
     meta["config"].update(arch="attention", attn_heads=4)
     p.with_suffix(".json").write_text(json.dumps(meta))
     with pytest.raises(ModelRefused, match="no attention"):
