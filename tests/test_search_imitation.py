@@ -254,3 +254,14 @@ def test_sidecar_arch_mismatch_is_refused(tiny_run, tmp_path: Path) -> None:  # 
     p.with_suffix(".json").write_text(json.dumps(meta))
     with pytest.raises(ModelRefused, match="no attention"):
         load_planner(path=p)
+
+
+def test_search_configs_load_and_stay_within_the_budget() -> None:
+    from furnsim.rl.train import load_config
+
+    repo = Path(__file__).resolve().parents[1]
+    for g in ("speed", "efficiency", "empty-buffers"):
+        cfg = load_config(repo / "configs" / "train" / f"{g}-search.yaml")
+        assert cfg.goal == g and cfg.arch == "attention" and cfg.search_rounds > 0
+        assert cfg.max_minutes <= 30 and cfg.torch_threads == 1
+        assert (cfg.search_minutes or 0) < cfg.max_minutes
