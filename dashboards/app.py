@@ -139,7 +139,7 @@ def _background() -> None:
 
 
 def _pool() -> ProcessPoolExecutor:
-    """One worker process (spawned: the server has threads), nice 5, started at once."""
+    """One worker process (spawned: the server has threads), nice 10, started at once."""
     import multiprocessing
 
     pool = ProcessPoolExecutor(

@@ -98,7 +98,13 @@ class Probe:
             "last_ws_message_at_s": round(fr[-1][0] - self.t0, 3) if fr else None,
             "renderer": {
                 k: round(m1.get(k, 0) - self.m0.get(k, 0), 3)
-                for k in ("TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration")
+                for k in (
+                    "TaskDuration",
+                    "ScriptDuration",
+                    "LayoutDuration",
+                    "RecalcStyleDuration",
+                    "ProcessTime",
+                )
             },
             "server_runs": [_began(line, self.w0) for line in runs],
         }
@@ -185,6 +191,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--cpu-profile", action="store_true")
     ap.add_argument("--out", default=None, help="write the records as JSON here")
+    ap.add_argument("--app", default=str(APP), help="the app to profile (another checkout's)")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -198,10 +205,10 @@ def main() -> None:
         "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
+        [sys.executable, "-m", "streamlit", "run", args.app, "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1",
          "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+        cwd=Path(args.app).resolve().parents[1], env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     rec: list[dict[str, Any]] = []
@@ -255,8 +262,11 @@ def main() -> None:
             rules = ["SPT", "ATC", "MWKR", "LPT", "CR"]
             for i in range(args.repeat):
                 g, rule = goals[i % 3], rules[i % len(rules)]
-                page.get_by_role("button", name=g).click()
-                _settle(page)
+                step(
+                    f"click goal {g} (a rerun, the same chart) -> page idle",
+                    lambda g=g: page.get_by_role("button", name=g).click(),
+                    lambda: _settle(page, 300),
+                )
                 page.locator('[data-testid="stSelectbox"]').filter(has_text="Rule").click()
                 page.get_by_role("option", name=rule, exact=True).click()
                 _settle(page)

@@ -25,7 +25,7 @@ QUICK_RULES = ("rule:ATC", "rule:EDD")  # the quick plan: the better of two fast
 def init() -> None:
     """Worker start: a lower CPU priority, and the heavy imports done once."""
     with contextlib.suppress(AttributeError, OSError):
-        os.nice(5)
+        os.nice(10)
     import furnsim.export
     import furnsim.plan
     import furnsim.viz  # noqa: F401
