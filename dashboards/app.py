@@ -139,13 +139,24 @@ def _background() -> None:
 
 
 def _pool() -> ProcessPoolExecutor:
-    """One worker process (spawned: the server has threads), nice 10, started at once."""
+    """One worker process (spawned: the server has threads), nice 10, started at once from a
+    thread at nice 10 (the process inherits it), so its start-up imports (seconds) do not
+    slow the first page."""
     import multiprocessing
 
     pool = ProcessPoolExecutor(
         max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=jobs.init
     )
-    pool.submit(int)  # start it now: its imports take seconds
+
+    def start() -> None:
+        import contextlib
+        import os
+
+        with contextlib.suppress(AttributeError, OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        pool.submit(int)  # the worker process starts in the submitting thread
+
+    threading.Thread(target=start, name="furnsim-pool-start", daemon=True).start()
     return pool
 
 
@@ -1293,8 +1304,12 @@ def _compute_and_draw(
     s: _Store, inst: Any, ok: list[dict[str, Any]], key: str, sha: str, ps: datetime, goal: str,
     method: str, tl: Any,
 ) -> dict[str, Any]:  # fmt: skip
-    """A plan ahead, and its machine Gantt (what a click shows first), in the plan worker."""
-    res, fig = s.call("plan", jobs.plan_and_figure, inst, goal, method, tl, ps, VIEWS[0])
+    """A plan ahead, and its machine Gantt (what a click shows first): the quick plan here
+    (0.3 s, ready soonest; the worker may still be starting), other methods in the worker."""
+    if method == QUICK:
+        res, fig = jobs.plan_and_figure(inst, goal, method, tl, ps, VIEWS[0])
+    else:
+        res, fig = s.call("plan", jobs.plan_and_figure, inst, goal, method, tl, ps, VIEWS[0])
     entry = _entry(res, inst, ok, key, sha, ps, goal)
     with s.lock:
         s.figs.setdefault((entry["key"], VIEWS[0]), fig)
