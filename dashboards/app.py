@@ -34,7 +34,7 @@ import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import date, datetime, time, timedelta
 from functools import partial
@@ -138,28 +138,6 @@ def _background() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 5)
 
 
-def _pool() -> ProcessPoolExecutor:
-    """One worker process (spawned: the server has threads), nice 10, started at once from a
-    thread at nice 10 (the process inherits it), so its start-up imports (seconds) do not
-    slow the first page."""
-    import multiprocessing
-
-    pool = ProcessPoolExecutor(
-        max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=jobs.init
-    )
-
-    def start() -> None:
-        import contextlib
-        import os
-
-        with contextlib.suppress(AttributeError, OSError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-        pool.submit(int)  # the worker process starts in the submitting thread
-
-    threading.Thread(target=start, name="furnsim-pool-start", daemon=True).start()
-    return pool
-
-
 class _Store:
     """Plans, figures and Excel files by content key, plus the background workers.
 
@@ -184,21 +162,22 @@ class _Store:
             max_workers=1, thread_name_prefix="furnsim-xlsx", initializer=_background
         )
         self.pending: list[Future[Any]] = []  # the latest plan-ahead jobs
-        self.procs: dict[str, ProcessPoolExecutor | None] = {"plan": None, "files": None}
+        jobs.pool("plan"), jobs.pool("files")  # start the worker processes now
 
-    def call(self, kind: str, fn: Callable[..., Any], *args: Any) -> Any:
+    @staticmethod
+    def call(kind: str, fn: Callable[..., Any], *args: Any) -> Any:
         """``fn(*args)`` in the ``kind`` worker process ('plan' or 'files'); in this process
-        when the worker cannot be used (it is restarted for the next call)."""
-        with self.lock:
-            pool = self.procs[kind]
-            if pool is None:
-                pool = self.procs[kind] = _pool()
+        when the worker cannot be used (a new one is started for the next call)."""
+        pool = jobs.pool(kind)
         try:
-            return pool.submit(fn, *args).result()
-        except (BrokenProcessPool, OSError, RuntimeError):
-            with self.lock:
-                if self.procs[kind] is pool:
-                    self.procs[kind] = None
+            fut = pool.submit(fn, *args)
+        except (BrokenProcessPool, RuntimeError):  # broken or shut down
+            jobs.drop_pool(kind, pool)
+            return fn(*args)
+        try:
+            return fut.result()
+        except BrokenProcessPool:  # the worker died (e.g. out of memory)
+            jobs.drop_pool(kind, pool)
             return fn(*args)
 
     @staticmethod
@@ -209,9 +188,7 @@ class _Store:
 
 @st.cache_resource(show_spinner=False)
 def store() -> _Store:
-    s = _Store()
-    s.procs = {"plan": _pool(), "files": _pool()}
-    return s
+    return _Store()
 
 
 def goals() -> list[tuple[str, str]]:

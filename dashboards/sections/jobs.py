@@ -13,10 +13,22 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import threading
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from typing import Any
 
-__all__ = ["QUICK", "QUICK_RULES", "excel", "figure", "init", "plan_and_figure", "plan_result"]
+__all__ = [
+    "QUICK",
+    "QUICK_RULES",
+    "drop_pool",
+    "excel",
+    "figure",
+    "init",
+    "plan_and_figure",
+    "plan_result",
+    "pool",
+]
 
 QUICK = "quick"
 QUICK_RULES = ("rule:ATC", "rule:EDD")  # the quick plan: the better of two fast rules
@@ -25,10 +37,49 @@ QUICK_RULES = ("rule:ATC", "rule:EDD")  # the quick plan: the better of two fast
 def init() -> None:
     """Worker start: a lower CPU priority, and the heavy imports done once."""
     with contextlib.suppress(AttributeError, OSError):
-        os.nice(10)
+        os.setpriority(os.PRIO_PROCESS, 0, 10)  # absolute: it may have inherited 10 already
     import furnsim.export
     import furnsim.plan
     import furnsim.viz  # noqa: F401
+
+
+# the worker processes, one per kind ('plan', 'files'), shared by every session and script run
+# of this server (this module is imported once; the app script itself re-runs on every click)
+_POOLS: dict[str, ProcessPoolExecutor] = {}
+_LOCK = threading.Lock()
+
+
+def pool(kind: str) -> ProcessPoolExecutor:
+    """The worker process of ``kind``, started on first use (spawned: the server has threads)
+    from a thread at nice 10, so the process and its start-up imports (seconds) run at nice 10
+    from the first instruction."""
+    import multiprocessing
+
+    with _LOCK:
+        p = _POOLS.get(kind)
+        if p is not None:
+            return p
+        p = _POOLS[kind] = ProcessPoolExecutor(
+            max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=init
+        )
+
+    def start() -> None:
+        with contextlib.suppress(AttributeError, OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        with contextlib.suppress(RuntimeError):  # the interpreter is shutting down
+            p.submit(int)  # the worker process starts in the submitting thread
+
+    threading.Thread(target=start, name=f"furnsim-{kind}-start", daemon=True).start()
+    return p
+
+
+def drop_pool(kind: str, p: ProcessPoolExecutor) -> None:
+    """Forget a broken worker ``p``; the next ``pool(kind)`` starts a new one."""
+    with _LOCK:
+        if _POOLS.get(kind) is p:
+            del _POOLS[kind]
+    with contextlib.suppress(Exception):
+        p.shutdown(wait=False, cancel_futures=True)
 
 
 def plan_result(inst: Any, goal: str, method: str, tl: Any) -> Any:
