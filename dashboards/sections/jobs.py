@@ -20,6 +20,7 @@ from typing import Any
 
 __all__ = [
     "QUICK",
+    "NICE",
     "QUICK_RULES",
     "drop_pool",
     "excel",
@@ -34,10 +35,16 @@ QUICK = "quick"
 QUICK_RULES = ("rule:ATC", "rule:EDD")  # the quick plan: the better of two fast rules
 
 
-def init() -> None:
+# CPU priority of the workers: the trained policy's plan (tens of seconds) yields most; the
+# files worker builds what a later click downloads (the workbook: 3 s CPU), so it must not
+# starve behind the page on a busy machine
+NICE = {"plan": 10, "files": 5}
+
+
+def init(nice: int = 10) -> None:
     """Worker start: a lower CPU priority, and the heavy imports done once."""
     with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, 0, 10)  # absolute: it may have inherited 10 already
+        os.setpriority(os.PRIO_PROCESS, 0, nice)  # absolute: it may have inherited it already
     import furnsim.export
     import furnsim.plan
     import furnsim.viz  # noqa: F401
@@ -51,8 +58,8 @@ _LOCK = threading.Lock()
 
 def pool(kind: str) -> ProcessPoolExecutor:
     """The worker process of ``kind``, started on first use (spawned: the server has threads)
-    from a thread at nice 10, so the process and its start-up imports (seconds) run at nice 10
-    from the first instruction."""
+    from a thread at its nice level (``NICE``), so the process and its start-up imports
+    (seconds) run at that priority from the first instruction."""
     import multiprocessing
 
     with _LOCK:
@@ -60,12 +67,15 @@ def pool(kind: str) -> ProcessPoolExecutor:
         if p is not None:
             return p
         p = _POOLS[kind] = ProcessPoolExecutor(
-            max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=init
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=init,
+            initargs=(NICE.get(kind, 10),),
         )
 
     def start() -> None:
         with contextlib.suppress(AttributeError, OSError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE.get(kind, 10))
         with contextlib.suppress(RuntimeError):  # the interpreter is shutting down
             p.submit(int)  # the worker process starts in the submitting thread
 
