@@ -643,14 +643,22 @@ def test_uploaded_plant_survives_reload_and_reimport_previews(
 def test_order_csv_neutralises_formulas(fresh: str, browser: Any, tmp_path: Path) -> None:
     import csv
 
+    from playwright.sync_api import expect
+
     page = _new_page(browser)
     try:
         _open(page, fresh)
         page.get_by_text("Add an order").click()
-        for oid in ("=1+1", '=HYPERLINK("http://example.com","x")'):
-            page.get_by_label("Order id").fill(oid)
+        n = _demo_orders()
+        for k, oid in enumerate(("=1+1", '=HYPERLINK("http://example.com","x")'), start=1):
+            # as a person does: type the id, see it in the field, add, read the message for it
+            box = page.get_by_label("Order id")
+            _settle(page)
+            box.fill(oid)
+            expect(box).to_have_value(oid)
             page.get_by_role("button", name="Add order").click()
-            page.get_by_text("added (10 ×").first.wait_for()
+            page.get_by_text(f"Order {oid} added (10 ×").first.wait_for()
+            page.get_by_text(f"{n + k} orders, all valid").first.wait_for()
             _settle(page)
         with page.expect_download() as dl:
             page.get_by_role("button", name="Download the order list (CSV)").click()
