@@ -33,13 +33,13 @@ import argparse
 import json
 import math
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from furnsim.model import Instance
+from furnsim.rl.search_imitation import Examples
 from furnsim.sim import Schedule, Simulator
 
 __all__ = [
@@ -56,32 +56,6 @@ __all__ = [
 
 TRAIN_SEED = 70_000  # training instances: TRAIN_SEED + 1000 * round + i
 VALID_SEED = 90_000  # validation instances: VALID_SEED + i
-
-
-@dataclass
-class Examples:
-    """One example per decision with several candidates: the legal slots' rows, the context
-    and the slot of the labelled job."""
-
-    rows: list[np.ndarray] = field(default_factory=list)  # (k_i, F) float32
-    context: list[np.ndarray] = field(default_factory=list)  # (C,) float32
-    action: list[int] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.action)
-
-    def batch(self, idx: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        k = max(int(self.rows[i].shape[0]) for i in idx)
-        f = self.rows[int(idx[0])].shape[1]
-        cand = np.zeros((idx.size, k, f), np.float32)
-        mask = np.zeros((idx.size, k), np.float32)
-        for b, i in enumerate(idx):
-            r = self.rows[i]
-            cand[b, : r.shape[0]] = r
-            mask[b, : r.shape[0]] = 1.0
-        ctx = np.stack([self.context[i] for i in idx])
-        act = np.array([self.action[i] for i in idx], dtype=np.int64)
-        return {"candidates": cand, "context": ctx, "mask": mask}, act
 
 
 def makespan(schedule: Schedule) -> float:
