@@ -165,7 +165,8 @@ def _mark(page: Any) -> None:
     """Remember the figure on screen now (its data object), so that ``_drawn`` waits for
     another one."""
     page.evaluate(
-        """() => { const d = document.querySelector('.js-plotly-plot');
+        """() => { const d = [...document.querySelectorAll('.js-plotly-plot')]
+                       .filter(e => e.offsetParent !== null)[0];
                    window.__prevData = d ? d.data : null; }"""
     )
 
@@ -246,6 +247,8 @@ def main() -> None:
                 t = time.perf_counter()
                 _settle(page, 300)
                 r["until_idle_s"] = round(r["wall_s"] + time.perf_counter() - t - 0.3, 3)
+                cpu = probe.metrics().get("ProcessTime", 0) - probe.m0.get("ProcessTime", 0)
+                r["renderer_cpu_until_idle_s"] = round(cpu, 3)
                 r["figures"] = _fig_stats(page)
                 rec.append(r)
                 print(json.dumps(r), flush=True)

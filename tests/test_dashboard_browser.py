@@ -437,16 +437,31 @@ def test_plan_flow_early_click_tabs_compare_excel_reload(
         page.get_by_text("goal Empty Buffers").wait_for(timeout=120_000)
         _wait_gantt(page, prev)
         TIMINGS["click Start -> Gantt drawn (rule, another goal)"] = time.perf_counter() - t0
-        assert n_charts == 1 and page.locator('[data-testid="stMetric"]').count() >= 6
+        assert n_charts == 3 and page.locator('[data-testid="stMetric"]').count() >= 6
         _settle(page)
 
-        # tab switches: the figure is built once per plan
+        # tab switches: every view of the plan is on the page (sent in the run after the
+        # plan's own), so a switch shows a drawn chart of this plan, at the panel's width
+        plan = _chart_meta(page)
+        assert plan and plan.endswith(":Gantt by machine")
+        plan = plan.rsplit(":", 1)[0]
+        page.wait_for_function(
+            "(n) => document.querySelectorAll('.js-plotly-plot').length >= n", arg=3
+        )
         for tab, label in (("Gantt by order", "tab Gantt by order"), ("Buffers", "tab Buffers")):
             t0 = time.perf_counter()
             page.get_by_role("tab", name=tab).click()
-            page.locator('[role="tabpanel"]:visible [data-testid="stPlotlyChart"]').first.locator(
-                "g.cartesianlayer"
-            ).first.wait_for(timeout=60_000)
+            page.wait_for_function(
+                """(meta) => { const d = [...document.querySelectorAll('.js-plotly-plot')]
+                      .filter(e => e.offsetParent !== null)[0];
+                    return d && d.layout && d.layout.meta === meta && d._fullLayout
+                      && d.querySelector('g.cartesianlayer g.trace')
+                      && Math.abs(d._fullLayout.width - d.clientWidth) < 2; }""",
+                arg=f"{plan}:{tab}",
+                timeout=60_000,
+                polling=50,
+            )
+            page.evaluate("() => new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)))")
             TIMINGS[f"{label} -> drawn"] = time.perf_counter() - t0
             _settle(page)
         page.get_by_role("tab", name="Late orders").click()
