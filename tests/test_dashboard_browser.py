@@ -382,6 +382,17 @@ def _wait_gantt(page: Any, prev: str | None = None) -> None:
     page.evaluate("() => new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)))")
 
 
+def _wait_views(page: Any) -> None:
+    """Wait until the plan's other views are on the page too (sent by one app rerun about a
+    second after the plan's own run, which re-renders the page), then for quiet."""
+    page.wait_for_function(
+        "() => document.querySelectorAll('[role=\"tabpanel\"] .js-plotly-plot').length >= 3",
+        timeout=120_000,
+        polling=100,
+    )
+    _settle(page)
+
+
 def test_plan_flow_early_click_tabs_compare_excel_reload(
     fresh: str, browser: Any, tmp_path: Path
 ) -> None:
@@ -445,9 +456,7 @@ def test_plan_flow_early_click_tabs_compare_excel_reload(
         plan = _chart_meta(page)
         assert plan and plan.endswith(":Gantt by machine")
         plan = plan.rsplit(":", 1)[0]
-        page.wait_for_function(
-            "(n) => document.querySelectorAll('.js-plotly-plot').length >= n", arg=3
-        )
+        _wait_views(page)
         for tab, label in (("Gantt by order", "tab Gantt by order"), ("Buffers", "tab Buffers")):
             t0 = time.perf_counter()
             page.get_by_role("tab", name=tab).click()
@@ -781,7 +790,7 @@ def test_shift_demo_downtime_edit_replan_scenarios_survive_reload(
         page.get_by_text("Valid plan").wait_for(timeout=120_000)
         _wait_gantt(page)
         TIMINGS["shift demo: click Start -> Gantt drawn (rule)"] = time.perf_counter() - t0
-        _settle(page)
+        _wait_views(page)
         gantt = page.locator('[data-testid="stPlotlyChart"]').first
         assert gantt.locator("text.legendtext", has_text="downtime").count() == 1
         assert gantt.locator("text.legendtext", has_text="closed").count() == 1
