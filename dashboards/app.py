@@ -1581,17 +1581,13 @@ def upgrade_watch() -> None:
 
 @st.fragment
 def result_views(entry: dict[str, Any]) -> None:
-    """The plan's views on tabs that all hold their chart, so a tab switch is the browser's
-    alone (no rerun, nothing sent: it shows a chart that is already drawn). A new plan's own
-    run sends only the first view (drawn soonest); every later run sends them all. The run
-    after the plan's own comes from ``_views_later``, a timer that the browser fires once it
-    is free again, i.e. after drawing the first view."""
-    ss = _ss()
-    key = entry["key"]
-    full = ss.get("views_later") == key  # not the plan's own run
-    tabs = st.tabs(VIEWS, key="result_view")
-    chart_keys = ("gantt_machine", "gantt_order", "buffers", "")
-    for i, (tab, view, ck) in enumerate(zip(tabs, VIEWS, chart_keys, strict=True)):
+    """The plan's views on lazy tabs: only the open tab is built and sent (a week's Gantt is
+    big), and switching tabs reruns only this fragment, not the whole page."""
+    tabs = st.tabs(VIEWS, key="result_view", on_change="rerun")
+    keys = ("gantt_machine", "gantt_order", "buffers", "")
+    for tab, view, key in zip(tabs, VIEWS, keys, strict=True):
+        if not tab.open:
+            continue
         with tab:
             if view == "Late orders":
                 late = late_table(entry)
@@ -1599,26 +1595,8 @@ def result_views(entry: dict[str, Any]) -> None:
                     st.success("No late orders.")
                 else:
                     st.dataframe(late, hide_index=True, width="stretch")
-            elif i == 0 or full:
-                st.plotly_chart(figure(entry, view), key=ck)
             else:
-                st.caption("Drawing …")
-    if ss.get("views_sent") != key:
-        ss.views_later = key
-        ss._views_inline = True
-        _views_later(key)
-
-
-@st.fragment(run_every=1.0)
-def _views_later(key: str) -> None:
-    """Called in a run of ``result_views``: nothing. Its first timer run: one app rerun,
-    which sends the plan's other views and stops this timer (a timer stops when a run of
-    the whole app does not call it again)."""
-    ss = _ss()
-    if ss.pop("_views_inline", False):
-        return
-    ss.views_sent = ss.get("views_later", key)
-    st.rerun(scope="app")
+                st.plotly_chart(figure(entry, view), key=key)
 
 
 def _kpi_cards(k: dict[str, Any], n_orders: int, ps: datetime) -> None:
