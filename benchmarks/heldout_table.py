@@ -26,7 +26,6 @@ from furnsim.benchmarks import (
     BEST_KNOWN,
     GOALS,
     HELD_OUT_SEED,
-    best_known,
     held_out_weeks,
     read_jsonl,
 )
@@ -64,18 +63,39 @@ def cmd_run(a: argparse.Namespace) -> None:
     methods = method_names(kinds, a.budget)
     weeks = list(enumerate(held_out_weeks(a.weeks)))
     weeks = [(HELD_OUT_SEED + i, w) for i, w in weeks][a.first :]
-    run_rows(
-        weeks, a.goals.split(","), methods, a.out, clock=a.clock, models_dir=a.models_dir
-    )
+    run_rows(weeks, a.goals.split(","), methods, a.out, clock=a.clock, models_dir=a.models_dir)
+
+
+def _current(rows: list[dict]) -> list[dict]:
+    """Rows of the weeks as they are now (same fingerprint), with today's lower bounds."""
+    from furnsim.benchmarks import cost_lb
+    from furnsim.heldout import week_fingerprint
+
+    if not rows:
+        return rows
+    n = max(int(r["seed"]) for r in rows) - HELD_OUT_SEED + 1
+    weeks = {HELD_OUT_SEED + i: w for i, w in enumerate(held_out_weeks(n))}
+    prints = {s: week_fingerprint(w) for s, w in weeks.items()}
+    lbs: dict[tuple[int, str], float] = {}
+    out = []
+    for r in rows:
+        s, g = int(r["seed"]), str(r["goal"])
+        if prints.get(s) != r["fingerprint"]:
+            print(f"skipped: {s} {g} {r['method']} was planned on another week")
+            continue
+        if (s, g) not in lbs:
+            lbs[(s, g)] = float(cost_lb(weeks[s], g))
+        out.append({**r, "lb": lbs[(s, g)]})
+    return out
 
 
 def cmd_table(a: argparse.Namespace) -> None:
-    rows = [r for r in read_jsonl(a.out) if r["clock"] == a.clock]
+    rows = _current([r for r in read_jsonl(a.out) if r["clock"] == a.clock])
     if a.best_known:
-        bk = best_known_from(read_jsonl(a.out), best_known(), source=Path(a.out).name)
+        bk = best_known_from(rows, _file_best_known(), source=Path(a.out).name)
         BEST_KNOWN.write_text(json.dumps(bk, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {BEST_KNOWN} ({sum(len(v) for v in bk.values())} entries)")
-    bk = best_known_from(read_jsonl(a.out), _file_best_known())
+    bk = best_known_from(rows, _file_best_known())
     print(table(rows, comparisons(a.budget, a.long), bk))
 
 

@@ -117,4 +117,3 @@ def plan(
         options=options,
     )
     return planner.plan(instance, goal, budget, state)
-

@@ -278,7 +278,8 @@ class Simulator:
         """A copy of the run state now (cheap: no static data), for :meth:`restore`.
 
         Not for a run with intentional holds or a shop situation (pins, frozen operations):
-        those share records between structures; ``ValueError`` then."""
+        those share records between structures; ``ValueError`` then (``TypeError`` for run
+        state of a type it does not know how to copy)."""
         if self.holds is not None or self._cons is not None or self._job_hold or self._m_hold:
             raise ValueError("snapshot: not supported with holds or a shop situation")
         return {k: _copy_state(v) for k, v in vars(self).items() if k not in self._static_keys}
@@ -888,4 +889,6 @@ def _copy_state(v: Any) -> Any:
         return {k: _copy_state(x) for k, x in v.items()}
     if isinstance(v, set):
         return set(v)
-    return v  # immutable (numbers, tuples, a Decision, a Deadlock, None)
+    if v is None or isinstance(v, int | float | str | tuple | np.generic | Decision | Deadlock):
+        return v  # immutable
+    raise TypeError(f"snapshot: cannot copy run state of type {type(v).__name__}")

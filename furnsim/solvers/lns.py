@@ -55,7 +55,7 @@ from furnsim.sim import Decision, Schedule, Simulator
 __all__ = ["DEFAULT_NEIGHBOURHOODS", "NEIGHBOURHOODS", "LnsResult", "lns"]
 
 #: the neighbourhood kinds (``neighbourhoods=`` picks some; ``details["moves"]`` counts them)
-NEIGHBOURHOODS = ("window", "group", "orders", "restart", "cpsat")
+NEIGHBOURHOODS = ("window", "group", "orders", "restart", "tail", "cpsat")
 #: the default: ``restart`` (a noisy pass of the base rule from scratch) did not help on the
 #: benchmark weeks (docs/optimizer.md), so it is available but off; ``cpsat`` (CP-SAT on a
 #: time window / work center, furnsim.solvers.cpsat.window) costs seconds per move on a demo
@@ -120,7 +120,7 @@ class _Decoder:
         if self.snapshots:
             try:  # a shop situation (re-plan: pins, frozen ops) or holds: replay instead
                 self.sim.snapshot()
-            except ValueError:
+            except (ValueError, TypeError):
                 self.snapshots = False
         self.replayed = 0  # decisions replayed (not resumed from a snapshot), all runs
 
@@ -391,6 +391,9 @@ def lns(
         elif kind == "restart":
             # a noisy pass of the base rule from the start (as rules.search_noisy): diversity
             k, t_end, suffix, p_noise = 0, math.inf, "rule", eps / 2
+        elif kind == "tail":
+            # the incumbent up to decision k, then a noisy pass of the base rule to the end
+            t_end, suffix, p_noise = math.inf, "rule", eps / 2
         sub = np.random.default_rng(rng.integers(2**63))
         seqs: dict[int, np.ndarray] = {}
         ptr: dict[int, int] = {}
@@ -441,7 +444,7 @@ def lns(
             k = int(np.searchsorted(cur.times, t_start, side="left"))
             t_end, suffix = math.inf, "incumbent"
         moves[kind]["tried"] += 1
-        if kind not in ("restart", "cpsat"):
+        if kind not in ("restart", "tail", "cpsat"):
             moves[suffix]["tried"] += 1
 
         def choose(
@@ -475,7 +478,7 @@ def lns(
             if c.size == 1:
                 return int(c[0])
             if d.time < t_end:
-                if kind in ("window", "restart") and sub.random() < p_noise:
+                if kind in ("window", "restart", "tail") and sub.random() < p_noise:
                     return int(c[sub.integers(c.size)])
                 if (
                     kind == "group"
@@ -509,7 +512,7 @@ def lns(
             bests.append(best)
             improvements += 1
             moves[kind]["improved"] += 1
-            if kind not in ("restart", "cpsat"):
+            if kind not in ("restart", "tail", "cpsat"):
                 moves[suffix]["improved"] += 1
                 weights[suffix] += 1.0
             history.append((it, clk() - t0, best.cost))
