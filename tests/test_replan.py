@@ -772,6 +772,31 @@ def test_state_file_round_trip_and_errors(tmp_path, base):
         replan(inst, s, 5.0, state=ShopState.from_dict({**st.to_dict(), "now": 5}))
 
 
+def test_situation_files_read_once_with_clear_errors(tmp_path, base):
+    """load_situation reads state and pins files through the same bounded reader as load_state:
+    a plain state file, a missing file, broken YAML and a bad pins file each name the file."""
+    from furnsim.replan import load_situation
+
+    inst, s = base
+    st = derive_state(s, 15.0)
+    f = tmp_path / "state.json"
+    f.write_text(json.dumps(st.to_dict()))
+    inst2, sit = load_situation(f, inst)
+    assert sit.state.now == 15.0 and sit.pins == []
+    with pytest.raises(DataError, match=r"missing\.yaml: cannot read the state"):
+        load_situation(tmp_path / "missing.yaml", inst)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("now: [15\n")
+    with pytest.raises(DataError, match=r"broken\.yaml: not valid JSON/YAML"):
+        load_situation(broken, inst)
+    with pytest.raises(DataError, match=r"nopins\.yaml: cannot read the pins"):
+        load_situation(f, inst, pins=tmp_path / "nopins.yaml")
+    badpins = tmp_path / "badpins.yaml"
+    badpins.write_text("job: J0/C0\n")
+    with pytest.raises(DataError, match=r"badpins\.yaml: pins must be a list"):
+        load_situation(f, inst, pins=badpins)
+
+
 def test_cli_pins_and_state_on_the_demo(tmp_path):
     plan_json = tmp_path / "plan.json"
     res = runner.invoke(app, ["plan", str(DEMO), "--method", "rule:ATC", "--json", str(plan_json)])

@@ -16,7 +16,6 @@ for the best goal cost; with ``nervousness`` weights the cost adds the priced ch
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import time
 from collections.abc import Mapping, Sequence
@@ -702,22 +701,11 @@ def load_situation(
     ``orders`` — the events changed them — they replace the instance's). ``pins`` adds a pins
     file. Raises :class:`DataError` for anything that does not fit the instance.
     """
-    import yaml
-
     from furnsim.replan.situation import compile_situation
-    from furnsim.replan.state import load_state
+    from furnsim.replan.state import read_state_document
 
     p = Path(path)
-    try:
-        text = p.read_text()
-    except OSError as e:
-        raise DataError(f"{p}: cannot read the state ({e})") from None
-    if len(text) > 50_000_000:
-        raise DataError(f"{p}: state file too large")
-    try:
-        doc = json.loads(text) if p.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as e:
-        raise DataError(f"{p}: not valid JSON/YAML ({e})") from None
+    doc = read_state_document(p)
     plist: list[Pin] = []
     if isinstance(doc, dict) and isinstance(doc.get("situation"), dict):
         sit_d = doc["situation"]
@@ -728,13 +716,10 @@ def load_situation(
         if doc.get("orders") is not None:
             instance = _with_orders(instance, doc["orders"], f"{p}: orders")
     else:
-        state = load_state(p, plan_start=instance.plan_start)
+        state = ShopState.from_dict(doc, plan_start=instance.plan_start, source=str(p))
     if pins is not None:
         pp = Path(pins)
-        try:
-            raw = yaml.safe_load(pp.read_text())
-        except (OSError, yaml.YAMLError) as e:
-            raise DataError(f"{pp}: cannot read the pins ({e})") from None
+        raw = read_state_document(pp, "pins")
         plist += parse_pins(raw, instance.plan_start, str(pp))
     sit = Situation(state, plist)
     inst = situated(instance, sit)

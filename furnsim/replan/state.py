@@ -253,22 +253,28 @@ class ShopState:
         )
 
 
-def load_state(path: str | Path, *, plan_start: datetime | None = None) -> ShopState:
-    """A state file (JSON or YAML, ``furnsim.state/1``)."""
+def read_state_document(path: str | Path, what: str = "state") -> Any:
+    """The parsed JSON (``.json``) or YAML (anything else) document of a state, replan-output
+    or pins file, size-bounded (50 MB); :class:`DataError` naming the file otherwise."""
     import yaml
 
     p = Path(path)
     try:
         text = p.read_text()
     except OSError as e:
-        raise DataError(f"{p}: cannot read the state ({e})") from None
+        raise DataError(f"{p}: cannot read the {what} ({e})") from None
     if len(text) > 50_000_000:
-        raise DataError(f"{p}: state file too large")
+        raise DataError(f"{p}: {what} file too large")
     try:
-        d = json.loads(text) if p.suffix.lower() == ".json" else yaml.safe_load(text)
+        return json.loads(text) if p.suffix.lower() == ".json" else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as e:
         raise DataError(f"{p}: not valid JSON/YAML ({e})") from None
-    return ShopState.from_dict(d, plan_start=plan_start, source=str(p))
+
+
+def load_state(path: str | Path, *, plan_start: datetime | None = None) -> ShopState:
+    """A state file (JSON or YAML, ``furnsim.state/1``)."""
+    d = read_state_document(path)
+    return ShopState.from_dict(d, plan_start=plan_start, source=str(Path(path)))
 
 
 def parse_time(v: Any, plan_start: datetime | None, name: str) -> float:
