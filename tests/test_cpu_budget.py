@@ -51,3 +51,17 @@ def test_noisy_best_rule_counts_the_rules_into_a_cpu_budget() -> None:
     assert res.valid and res.details["search"]["passes"] >= 1
     # the rules and the noisy passes share the budget; validation and pricing come after
     assert used <= 1.0 + 1.0, used
+
+
+def test_cli_plan_takes_a_cpu_clock() -> None:
+    from typer.testing import CliRunner
+
+    from furnsim.cli import app
+
+    ex = str(Path(__file__).resolve().parents[1] / "bom_data" / "paper_example" / "plant.yaml")
+    args = ["plan", ex, "--method", "best-rule", "--time-limit", "0.5"]
+    out = CliRunner().invoke(app, [*args, "--clock", "cpu"])
+    assert out.exit_code == 0, out.output
+    assert "valid:       True" in out.output
+    bad = CliRunner().invoke(app, [*args, "--clock", "gpu"])
+    assert bad.exit_code != 0 and "clock" in bad.output
