@@ -240,3 +240,13 @@ def test_respects_a_cpu_time_budget() -> None:
     assert used <= max(1.0, r.history[0][1]) + 3 * per + 1.0, (used, r.iterations)
     with pytest.raises(ValueError, match="clock"):
         lns(inst, "speed", time_limit=1.0, clock="gpu")
+
+
+def test_start_search_makes_noisy_passes_first() -> None:
+    """start_search=0.5 with 10 iterations: 5 noisy passes from scratch, then 5 neighbours."""
+    inst = shifts_week()
+    rule = best_rule(inst, "speed")
+    r = lns(inst, "speed", iterations=10, seed=2, start_ppo=False, start_search=0.5)
+    assert r.moves["restart"]["tried"] == 5 and r.iterations == 10
+    assert sum(r.moves[n]["tried"] for n in ("window", "group", "orders")) == 5
+    assert r.cost <= rule.cost + 1e-9 and validate(r.schedule, inst, buffers="hard") == []

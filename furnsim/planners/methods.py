@@ -485,7 +485,16 @@ class LnsPlanner(MethodPlanner):
     ``iterations`` too), reproducible with the same seed. ``state.hint`` is the cost to beat."""
 
     ALLOWED: ClassVar[frozenset[str]] = frozenset(
-        {"start_ppo", "eps", "accept", "accept_worse", "lahc_length", "start", "neighbourhoods"}
+        {
+            "start_ppo",
+            "eps",
+            "accept",
+            "accept_worse",
+            "lahc_length",
+            "start",
+            "neighbourhoods",
+            "start_search",
+        }
     )
 
     def propose(self, instance: Instance, goal: str, budget: Budget, state: PlanState) -> Proposal:

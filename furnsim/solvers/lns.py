@@ -229,6 +229,7 @@ def lns(
     cp_window: tuple[float, float] = (0.05, 0.2),
     clock: str = "wall",
     snapshots: bool = True,
+    start_search: float = 0.0,
 ) -> LnsResult:
     """Improve a plan of ``instance`` for ``goal`` by large-neighbourhood search (module doc).
 
@@ -247,7 +248,9 @@ def lns(
     ago) or ``"plateau"`` (not worse than the current plan); ``accept_worse`` > 0 adds a
     relative threshold shrinking to 0 over the run. ``snapshots``: resume each neighbour from
     a snapshot of the incumbent's run instead of replaying its prefix (same plans, less
-    work). The best plan is validated (``validate_incumbents``) before it is returned; if it
+    work). ``start_search`` = *f* > 0: the first fraction *f* of the budget (time, else
+    iterations) makes ε/2-noisy passes of the base rule from scratch (``restart`` moves);
+    the neighbourhood search then starts from the best plan so far. The best plan is validated (``validate_incumbents``) before it is returned; if it
     failed, the previous best would be tried, down to the start. ``cp_time``: deterministic
     CP-SAT budget of one ``cpsat`` move (one worker; with a ``time_limit`` also capped by the
     time left, so a run that hits the limit is not reproducible); ``cp_window``: its window's
@@ -338,6 +341,8 @@ def lns(
     history: list[tuple[int, float, float]] = [(0, clk() - t0, best.cost)]
     bests: list[_Plan] = [best]  # every new best (schedules only), oldest first
     lahc = [cur.cost] * max(1, int(lahc_length))
+    searching = start_search > 0
+    noisy_iters = int(round(start_search * iterations)) if iterations is not None else 0
     improvements = 0
     longest = 0.0
     cap = iterations if iterations is not None else 10**12
@@ -352,6 +357,15 @@ def lns(
         # -- draw the neighbourhood (every draw is taken in the same order each iteration) --
         kw = np.array([(1.0 + moves[n]["improved"]) / (1.0 + moves[n]["tried"]) for n in kinds])
         kind = kinds[int(rng.choice(len(kinds), p=kw / kw.sum()))]
+        if searching:
+            # the first phase: noisy passes of the base rule from scratch (multi-start); the
+            # best of them (or the start) becomes the incumbent of the neighbourhood search
+            if (iterations is not None and it > noisy_iters) or (
+                time_limit is not None and clk() - t0 >= start_search * time_limit
+            ):
+                searching, cur = False, best
+            else:
+                kind = "restart"
         wsum = weights["incumbent"] + weights["rule"]
         suffix = "incumbent" if rng.random() < weights["incumbent"] / wsum else "rule"
         n_dec = len(cur.choices)
