@@ -97,6 +97,36 @@ def cmd_table(a: argparse.Namespace) -> None:
         print(f"wrote {BEST_KNOWN} ({sum(len(v) for v in bk.values())} entries)")
     bk = best_known_from(rows, _file_best_known())
     print(table(rows, comparisons(a.budget, a.long), bk))
+    print(headroom(rows, bk, f"noisy:{a.budget:g}"))
+
+
+def headroom(rows: list[dict], bk: dict, ref: str) -> str:
+    """Per goal: how far below ``ref`` any plan is known to go (best known / ref) and how far
+    it could go at most (lower bound / ref), means over the weeks with a ``ref`` row."""
+    import numpy as np
+
+    lines = [
+        "",
+        f"| goal | weeks | best known / {ref} (mean) | min over weeks | weeks with best known "
+        f"≤ 0.95 × {ref} | lower bound / {ref} (mean) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for g in GOALS:
+        ref_rows = [r for r in rows if r["goal"] == g and r["method"] == ref and r["valid"]]
+        pairs = [
+            (bk[g][str(r["seed"])]["cost"] / r["cost"], r["lb"] / r["cost"])
+            for r in ref_rows
+            if str(r["seed"]) in bk.get(g, {})
+        ]
+        if not pairs:
+            continue
+        b = np.array([p[0] for p in pairs])
+        lb = np.array([p[1] for p in pairs])
+        lines.append(
+            f"| {g} | {len(pairs)} | {b.mean():.3f} | {b.min():.3f} | {(b <= 0.95).sum()} "
+            f"| {lb.mean():.3f} |"
+        )
+    return "\n".join(lines)
 
 
 def _file_best_known() -> dict:

@@ -11,7 +11,8 @@ What the benchmark scripts (``benchmarks/rl_eval.py``, ``rl_headroom.py``, ``rl_
   (job chains, work-center load with and without the changeovers each center must make, the
   tardiness of orders that cannot be on time);
 - :func:`best_known`: the cheapest valid cost any method found per held-out week and goal
-  (``furnsim/data/best_known.json``, written by ``benchmarks/lns_bench.py --best-known``).
+  (``furnsim/data/best_known.json``, written by ``benchmarks/heldout_table.py table
+  --best-known``; each entry carries the week's fingerprint, ``furnsim.heldout``).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ __all__ = [
 
 HELD_OUT_SEED = 10_000
 GOALS = ("speed", "efficiency", "empty-buffers")
-#: best known costs of the held-out weeks: {goal: {seed: {cost, source}}}
+#: best known costs of the held-out weeks: {goal: {seed: {cost, source, fingerprint}}}
 BEST_KNOWN = Path(str(resources.files("furnsim").joinpath("data", "best_known.json")))
 
 
