@@ -1,29 +1,35 @@
-"""Fast core (issue 14): every must-show ratio in ONE process, before vs after vs JSSEnv.
+"""Fast core (issue 14): every must-show ratio in ONE run, before vs after vs JSSEnv.
 
-    nice python benchmarks/fastcore_bench.py --rounds 3 --seconds 6 --ppo-seconds 40
+    nice python benchmarks/fastcore_bench.py --before-tree /tmp/base --rounds 3 --seconds 6 \
+        --passes 3 --ppo-seconds 40
     python benchmarks/fastcore_bench.py --rounds 1 --seconds 2 --ppo-seconds 0   # quick look
 
+``--before-tree DIR``: a checkout of the tree to compare with (``git archive <commit> | tar -x
+-C DIR``); its settings run in subprocesses with ``DIR`` first on the path, taking turns with
+this tree's and JSSEnv's, so a busy machine slows all of them alike.
+
 1. **Environment decisions/s** — the candidates environment (all 23 features, goal reward) with
-   random legal actions on demo weeks of 60–200 jobs, per feature implementation:
-   ``before`` = the pre-issue-14 features (the reference kept in tests/_ref_features.py) with
-   the reward recomputed from every KPI each step; ``round 1`` = the same features with the
-   incremental reward; ``numpy`` = the vectorised features (what runs without numba);
-   ``compiled`` = the numba kernel (furnsim/env/_kernels.py) — and JSSEnv on ta01 with random
-   legal actions (``pip install --no-deps --target DIR jssenv==1.1.0`` and DIR on
-   ``PYTHONPATH``, see benchmarks/README.md). The settings take turns, ``--rounds`` times, so
-   a busy machine slows all of them alike; the table gives median and min–max.
+   random legal actions on demo weeks of 60–200 jobs: ``before`` (the other tree), ``numpy``
+   (this tree without numba), ``compiled`` (this tree, numba kernel); and JSSEnv on ta01 with
+   random legal actions (``pip install --no-deps --target DIR jssenv==1.1.0`` and DIR on
+   ``PYTHONPATH``, see benchmarks/README.md). Two rates per setting: ``env.step`` only (the
+   reset, which plans the week with the reference rule, not timed), and everything (resets
+   and the random choice included, as JSSEnv's rate is). ``--history`` adds the pre-issue
+   features (tests/_ref_features.py) with the reward recomputed / incremental, on this tree.
 2. **Greedy PPO pass** of the shipped ``speed`` policy on a generated 500-job / 150-machine
-   week (``benchmarks/rl_eval.py``'s generator), best of ``--passes`` per implementation.
+   week (``furnsim.benchmarks.generated_week``), best of ``--passes`` per tree (wall and CPU).
 3. **MaskablePPO training incl. updates** (``benchmarks/rl_throughput.py``'s ``measure``, same
-   hyperparameters): JSSEnv ta01 vs furnsim demo weeks with the before and the compiled
-   features, ``--ppo-seconds`` each (0 skips).
+   hyperparameters, 2 in-process envs): JSSEnv ta01 vs furnsim demo weeks per tree,
+   ``--ppo-seconds`` each (0 skips).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -33,15 +39,14 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent))  # tests/_ref_features.py: the "before" features
+# tests/_ref_features.py (the pre-issue features); appended, so that the tree a child runs
+# (first on PYTHONPATH) is the furnsim imported
+sys.path.append(str(HERE.parent))
 TA01 = HERE.parent.parent / "shared" / "benchmarks" / "jsp" / "ta01.txt"
 
-SETTINGS = ("before", "round 1", "numpy", "compiled")
-LABELS = {
-    "before": "before: reference features, reward recomputed (issue start)",
-    "round 1": "round 1: reference features, incremental reward",
-    "numpy": "after, no numba: vectorised numpy features, incremental reward",
-    "compiled": "after: compiled features (numba), incremental reward",
+HISTORY = {
+    "before": "issue start: reference features, reward recomputed (this tree)",
+    "round 1": "round 1: reference features, incremental reward (this tree)",
 }
 
 
@@ -54,7 +59,17 @@ def features(mode: str) -> Iterator[None]:
     saved = obs.candidate_features, obs.HAVE_NUMBA
     try:
         if mode in ("before", "round 1"):
-            obs.candidate_features = ref.candidate_features  # type: ignore[assignment]
+
+            def before(sim, d, static=None, kit=False, working_time=False, **_kw):  # type: ignore[no-untyped-def]
+                f, c = ref.candidate_features(sim, d, static, kit)
+                if working_time:  # the working-time block came after the reference round
+                    from furnsim.env.working_time import candidate_working_time_block
+
+                    wt = candidate_working_time_block(sim, d, sim.state.static.P)
+                    f = np.concatenate([f, wt], axis=1)
+                return f, c
+
+            obs.candidate_features = before  # type: ignore[assignment]
         elif mode == "numpy":
             obs.HAVE_NUMBA = False
         yield
@@ -62,17 +77,20 @@ def features(mode: str) -> Iterator[None]:
         obs.candidate_features, obs.HAVE_NUMBA = saved
 
 
-def furnsim_rate(mode: str, goal: str, seconds: float, seed: int) -> float:
+def furnsim_rate(mode: str, goal: str, seconds: float, seed: int) -> tuple[float, float]:
+    """(env.step decisions/s, decisions/s with resets and the random choice timed too)."""
     from furnsim.env import FurnitureShopEnv
     from furnsim.env.rewards import CostReward
 
     with features(mode):
         env = FurnitureShopEnv(goal=goal, view="candidates", jobs=(60, 200))
-        env.reward_fn = CostReward(goal, incremental=mode != "before")
+        if mode == "before":
+            env.reward_fn = CostReward(goal, incremental=False)
         rng = np.random.default_rng(seed)
         n = 0
         t_step = 0.0
         w = 0
+        t_all = time.perf_counter()
         while t_step < seconds:
             env.reset(seed=seed + w)  # the reset (reference rule plan) is not timed
             w += 1
@@ -83,7 +101,8 @@ def furnsim_rate(mode: str, goal: str, seconds: float, seed: int) -> float:
                 _, _, done, _, _ = env.step(a)
                 t_step += time.perf_counter() - t0
                 n += 1
-    return n / t_step
+        t_all = time.perf_counter() - t_all
+    return n / t_step, n / t_all
 
 
 def jssenv_rate(seconds: float, seed: int) -> float | None:
@@ -104,29 +123,38 @@ def jssenv_rate(seconds: float, seed: int) -> float | None:
 
 def greedy_pass(passes: int) -> dict[str, float]:
     import torch
-    from rl_eval import generated_week
 
+    from furnsim.benchmarks import generated_week
     from furnsim.rl.policy import load_planner
 
     torch.set_num_threads(1)
     inst = generated_week(500)
     planner = load_planner("speed")
-    out = {}
-    for mode in ("before", "numpy", "compiled"):
-        with features(mode):
-            ts = []
-            for _ in range(passes):
-                t0 = time.perf_counter()
-                planner.plan(inst)
-                ts.append(time.perf_counter() - t0)
-        out[mode] = min(ts)
-    out["ops"] = float(inst.compiled.n_ops)
-    return out
+    planner.plan(inst)  # warm up (numba kernel, caches)
+    wall, cpu = [], []
+    for _ in range(passes):
+        t0, c0 = time.perf_counter(), time.process_time()
+        sched, _ = planner.plan(inst)
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    return {
+        "wall": min(wall),
+        "cpu": min(cpu),
+        "ops": float(inst.compiled.n_ops),
+        "makespan": float(sched.makespan),
+    }
 
 
-def ppo_rows(seconds: float) -> list[dict]:
+def ppo_row(which: str, seconds: float) -> dict | None:
     from rl_throughput import _jssenv_gym, measure
 
+    if which == "jssenv":
+        if not TA01.exists():
+            return None
+        try:
+            return measure("JSSEnv ta01 (MLP 64-64)", _jssenv_gym(TA01), "MlpPolicy", {}, seconds)
+        except Exception:  # noqa: BLE001 - JSSEnv is optional
+            return None
     from furnsim.env import FurnitureShopEnv
     from furnsim.rl.net import CandidateExtractor, CandidatePolicy
 
@@ -134,104 +162,151 @@ def ppo_rows(seconds: float) -> list[dict]:
         "features_extractor_class": CandidateExtractor,
         "features_extractor_kwargs": {"hidden": 64},
     }
-    rows = []
-    if TA01.exists():
-        with contextlib.suppress(Exception):  # JSSEnv is optional
-            rows.append(
-                measure("JSSEnv ta01 (MLP 64-64)", _jssenv_gym(TA01), "MlpPolicy", {}, seconds)
-            )
-    for mode in ("before", "compiled"):
-        with features(mode):
-            rows.append(
-                measure(
-                    f"furnsim demo weeks 60–200 jobs, {mode} features",
-                    lambda: FurnitureShopEnv(
-                        "speed", "candidates", jobs=(60, 200), reward_scale="rule:ATCS"
-                    ),
-                    CandidatePolicy,
-                    kw,
-                    seconds,
-                )
-            )
-    return rows
+    return measure(
+        "furnsim demo weeks 60–200 jobs",
+        lambda: FurnitureShopEnv("speed", "candidates", jobs=(60, 200), reward_scale="rule:ATCS"),
+        CandidatePolicy,
+        kw,
+        seconds,
+    )
+
+
+def child(a: argparse.Namespace) -> None:
+    """One measurement in this process (the parent put the tree first on the path)."""
+    import torch
+
+    torch.set_num_threads(1)
+    kind, _, mode = a.child.partition(":")
+    if kind == "env":
+        furnsim_rate(mode, a.goal, 0.5, 99)  # warm up (imports, caches, the numba kernel)
+        out: object = furnsim_rate(mode, a.goal, a.seconds, a.seed)
+    elif kind == "greedy":
+        out = greedy_pass(a.passes)
+    else:
+        out = ppo_row(mode, a.ppo_seconds)
+    print("RESULT " + json.dumps(out))
+
+
+def run_child(tree: Path, spec: str, a: argparse.Namespace, seed: int = 0) -> object:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(tree), env.get("PYTHONPATH", "")])
+    if spec == "env:numpy":
+        env["FURNSIM_NO_NUMBA"] = "1"
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", spec, "--goal", a.goal]
+    cmd += ["--seconds", str(a.seconds), "--seed", str(seed), "--passes", str(a.passes)]
+    cmd += ["--ppo-seconds", str(a.ppo_seconds)]
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    line = next((x for x in p.stdout.splitlines() if x.startswith("RESULT ")), None)
+    if line is None:
+        raise RuntimeError(f"{spec} in {tree} failed:\n{p.stderr[-3000:]}")
+    return json.loads(line[7:])
 
 
 def main() -> None:
-    import torch
-
     ap = argparse.ArgumentParser()
+    ap.add_argument("--before-tree", default=None, help="checkout of the tree to compare with")
+    ap.add_argument("--history", action="store_true", help="also the pre-issue features")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=6.0)
     ap.add_argument("--goal", default="speed")
-    ap.add_argument("--passes", type=int, default=3, help="greedy passes per implementation")
+    ap.add_argument("--passes", type=int, default=3, help="greedy passes per tree")
     ap.add_argument("--ppo-seconds", type=float, default=40.0)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     a = ap.parse_args()
-    torch.set_num_threads(1)
-    from furnsim.env._kernels import HAVE_NUMBA
-
-    modes = [m for m in SETTINGS if m != "compiled" or HAVE_NUMBA]
-    rows: dict[str, list[float]] = {m: [] for m in modes}
+    if a.child:
+        child(a)
+        return
+    here = HERE.parent
+    before = Path(a.before_tree).resolve() if a.before_tree else None
+    settings: list[tuple[str, Path, str]] = []
+    if before is not None:
+        settings.append(("before (the --before-tree)", before, "env:compiled"))
+    if a.history:
+        settings += [(HISTORY[m], here, f"env:{m}") for m in ("before", "round 1")]
+    settings += [
+        ("after, no numba: vectorised numpy features", here, "env:numpy"),
+        ("after: compiled features (numba)", here, "env:compiled"),
+    ]
+    step: dict[str, list[float]] = {s[0]: [] for s in settings}
+    allr: dict[str, list[float]] = {s[0]: [] for s in settings}
     jss: list[float] = []
     loads = []
-    for m in modes:
-        furnsim_rate(m, a.goal, 0.5, 99)  # warm up (imports, caches, the numba kernel)
     for r in range(a.rounds):
         loads.append(os.getloadavg()[0])
-        for m in modes:
-            rows[m].append(furnsim_rate(m, a.goal, a.seconds, r))
-        x = jssenv_rate(a.seconds, r)
-        if x is not None:
-            jss.append(x)
+        for label, tree, spec in settings:
+            x = run_child(tree, spec, a, seed=r)
+            assert isinstance(x, list)
+            step[label].append(x[0])
+            allr[label].append(x[1])
+        y = jssenv_rate(a.seconds, r)
+        if y is not None:
+            jss.append(y)
+    loads.append(os.getloadavg()[0])
     lines = [
-        f"goal {a.goal}, {a.rounds} rounds × {a.seconds:g} s per setting, numba "
-        f"{'on' if HAVE_NUMBA else 'missing'}, load average {min(loads):.1f}–{max(loads):.1f} "
-        "(2 cores)",
+        f"goal {a.goal}, {a.rounds} rounds × {a.seconds:g} s per setting, "
+        f"load average {min(loads):.1f}–{max(loads):.1f} (2 cores)",
         "",
-        "| setting | decisions/s median | min–max | vs JSSEnv ta01 |",
-        "|---|---:|---:|---:|",
+        "| setting | env.step decisions/s median (min–max) | vs JSSEnv | with resets | vs JSSEnv |",
+        "|---|---:|---:|---:|---:|",
     ]
     ref = float(np.median(jss)) if jss else None
-    for m, v in rows.items():
-        med = float(np.median(v))
-        ratio = f"{med / ref:.2f}×" if ref else "n/a"
-        lines.append(f"| {LABELS[m]} | {med:,.0f} | {min(v):,.0f}–{max(v):,.0f} | {ratio} |")
+
+    def ratio(x: float) -> str:
+        return f"{x / ref:.2f}×" if ref else "n/a"
+
+    for label, _, _ in settings:
+        v, w = step[label], allr[label]
+        med, medw = float(np.median(v)), float(np.median(w))
+        lines.append(
+            f"| {label} | {med:,.0f} ({min(v):,.0f}–{max(v):,.0f}) | {ratio(med)} | "
+            f"{medw:,.0f} | {ratio(medw)} |"
+        )
     if jss:
         lines.append(
-            f"| JSSEnv ta01, random legal actions | {ref:,.0f} | {min(jss):,.0f}–{max(jss):,.0f} "
-            "| 1.00× |"
+            f"| JSSEnv ta01, random legal actions (resets included) | {ref:,.0f} "
+            f"({min(jss):,.0f}–{max(jss):,.0f}) | 1.00× | | |"
         )
+    trees = ([("before", before)] if before is not None else []) + [("after", here)]
     if a.passes > 0:
-        g = greedy_pass(a.passes)
         lines += [
             "",
-            f"Greedy pass of the shipped speed policy, generated 500-job / 150-machine week "
-            f"({g['ops']:.0f} operations), best of {a.passes}:",
+            f"Greedy pass of the shipped speed policy, generated 500-job / 150-machine week, best "
+            f"of {a.passes} (load average {os.getloadavg()[0]:.1f}):",
             "",
-            "| features | greedy pass (s) |",
-            "|---|---:|",
+            "| tree | operations | wall s | CPU s | makespan |",
+            "|---|---:|---:|---:|---:|",
         ]
-        lines += [f"| {m} | {g[m]:.3f} |" for m in ("before", "numpy", "compiled") if m in g]
+        for name, tree in trees:
+            g = run_child(tree, "greedy", a)
+            assert isinstance(g, dict)
+            lines.append(
+                f"| {name} | {g['ops']:.0f} | {g['wall']:.3f} | {g['cpu']:.3f} | "
+                f"{g['makespan']:,.1f} |"
+            )
     if a.ppo_seconds > 0:
-        pr = ppo_rows(a.ppo_seconds)
-        base = next((r["steps_per_s"] for r in pr if r["setting"].startswith("JSSEnv")), None)
-        base_ep = next((r["episodes_per_s"] for r in pr if r["setting"].startswith("JSSEnv")), None)
+        rows = [("JSSEnv", here, "ppo:jssenv")] + [(n, t, "ppo:furnsim") for n, t in trees]
+        res = []
+        for name, tree, spec in rows:
+            x = run_child(tree, spec, a)
+            if isinstance(x, dict):
+                res.append((name, x))
+        base = next((x["steps_per_s"] for n, x in res if n == "JSSEnv"), None)
         lines += [
             "",
             f"MaskablePPO incl. updates, {a.ppo_seconds:g} s per setting (rl_throughput.py "
-            f"hyperparameters), load average {os.getloadavg()[0]:.1f}:",
+            f"hyperparameters, 2 envs), load average {os.getloadavg()[0]:.1f}:",
             "",
             "| setting | env steps/s | vs JSSEnv | episodes/s | steps per episode |",
             "|---|---:|---:|---:|---:|",
         ]
-        for r in pr:
-            ratio = f"{r['steps_per_s'] / base:.2f}×" if base else "n/a"
+        for name, x in res:
+            rt = f"{x['steps_per_s'] / base:.2f}×" if base else "n/a"
             lines.append(
-                f"| {r['setting']} | {r['steps_per_s']:.0f} | {ratio} | "
-                f"{r['episodes_per_s']:.2f} | {r['steps_per_episode']:.0f} |"
+                f"| {name}: {x['setting']} | {x['steps_per_s']:.0f} | {rt} | "
+                f"{x['episodes_per_s']:.2f} | {x['steps_per_episode']:.0f} |"
             )
-        if base_ep:
-            lines.append(f"(JSSEnv episodes/s {base_ep:.2f})")
     text = "\n".join(lines) + "\n"
     print(text)
     if a.out:

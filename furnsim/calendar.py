@@ -228,6 +228,18 @@ class MachineTime:
         """Working minutes in ``[a, b)`` (vectorized)."""
         return self._w(np.asarray(b, dtype=float)) - self._w(np.asarray(a, dtype=float))
 
+    def worked_before(self, t: float) -> float:
+        """Working minutes before ``t``: :meth:`_w` for one float, the same arithmetic (bisect
+        instead of ``searchsorted``; ``min(max(..))`` is ``np.clip``), so bit-identical."""
+        while t >= self.horizon:
+            self._extend()
+        i = bisect_right(self._s, t) - 1
+        if i < 0:
+            return 0.0
+        s = self._s[i]
+        inside = min(max(t - s, 0.0), self._e[i] - s)
+        return float(self._c[i] + inside)
+
     def _w(self, t: np.ndarray) -> np.ndarray:
         while np.any(t >= self.horizon):
             self._extend()

@@ -257,8 +257,9 @@ WorkersOpt = typer.Option(
     "gives the same plan for any count; a time limit gives more passes)",
 )
 RayOpt = typer.Option(
-    help="run pass searches, portfolios and sweeps on a Ray cluster: auto (RAY_ADDRESS or a "
-    "new local instance) or ADDRESS; needs the scale extra (pip install 'furnsim[scale]')",
+    help="run pass searches, portfolios, sweeps and training rollouts on a Ray cluster: auto "
+    "(RAY_ADDRESS, a running local instance, else a new one) or ADDRESS (host:port); needs "
+    "the scale extra (pip install 'furnsim[scale]')",
 )
 
 
@@ -270,6 +271,13 @@ def _check_ray(ray: str | None) -> None:
     if find_spec("ray") is None:
         typer.echo("--ray: Ray is not installed (pip install 'furnsim[scale]')", err=True)
         raise typer.Exit(EXIT_DATA_ERROR)
+    from furnsim.planners.parallel import connect_ray
+
+    try:  # connect now: an unreachable address is an error before any work, not a hang
+        connect_ray(ray)
+    except ConnectionError as e:
+        typer.echo(f"--ray: {e}", err=True)
+        raise typer.Exit(EXIT_DATA_ERROR) from None
 
 
 @app.command("plan")

@@ -360,19 +360,24 @@ def _core(
 
 
 def kpis(
-    schedule: Schedule, instance: Instance | CompiledInstance | None = None
+    schedule: Schedule,
+    instance: Instance | CompiledInstance | None = None,
+    need: Iterable[str] | None = None,
 ) -> dict[str, float]:
     """All KPIs of ``schedule`` (see the module docstring).
 
     Without ``instance`` the deadline / release based KPIs (tardiness, late orders, flow time)
-    are left out, and every buffer counts as unbounded.
+    are left out, and every buffer counts as unbounded. ``need`` (KPI names) lets a caller skip
+    the buffer step functions and the working-time pass when it reads none of their KPIs (the
+    others are computed anyway; the values asked for are the same).
     """
     ci = _compiled(instance)
-    out = _core(_ops_of_schedule(schedule), ci)
+    out = _core(_ops_of_schedule(schedule), ci, need=need)
     if ci is not None and ci.working is not None:  # calendars: furnsim/kpi_working.py
-        from furnsim.kpi_working import working_time_kpis
+        from furnsim.kpi_working import WORKING_TIME_KPIS, working_time_kpis
 
-        out.update(working_time_kpis(schedule, ci, out))
+        if need is None or set(need) & set(WORKING_TIME_KPIS):
+            out.update(working_time_kpis(schedule, ci, out))
     return out
 
 
@@ -415,6 +420,34 @@ def partial_kpis(sim: Simulator | SimState, need: Iterable[str] | None = None) -
 
         out.update(partial_working_time_kpis(sim, out))
     return out
+
+
+def run_kpis(sim: Simulator, need: Iterable[str]) -> dict[str, float]:
+    """The KPIs ``need`` of a finished Simulator run, equal to ``kpis(sim.schedule(), sim.ci,
+    need)``: read from the simulator's records without building the schedule, unless a
+    working-time KPI is needed (those read the schedule's working segments)."""
+    from furnsim.kpi_working import WORKING_TIME_KPIS
+
+    need = set(need)
+    ci: CompiledInstance = sim.ci
+    if ci.working is not None and need & set(WORKING_TIME_KPIS):
+        return kpis(sim.schedule(), ci, need=need)
+    st = sim.state
+    ops = _Ops(
+        times=st.rec,
+        machine=st.rec_machine,
+        job=ci.op_job,
+        wc=ci.op_wc,
+        volume=ci.op_volume,
+        n_machines=ci.n_machines,
+        n_wc=ci.n_wc,
+        n_jobs=ci.n_jobs,
+        job_last_op=_last_ops(ci),
+        job_parent=ci.job_parent if ci.has_assembly else None,
+        job_kit_volume=ci.job_kit_volume,
+        finish_arrive=st.finish_arrive,
+    )
+    return _core(ops, ci, need=need)
 
 
 def _last_ops(ci: CompiledInstance) -> np.ndarray:

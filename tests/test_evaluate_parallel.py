@@ -1,10 +1,9 @@
-"""Evaluation sweeps on 2 local processes and on a local Ray instance give the same table as
-one process (fixed budgets); the CLI's --workers / --ray / --passes options."""
+"""Evaluation sweeps on 2 local processes give the same table as one process (fixed budgets;
+on a local Ray instance: tests/test_ray.py); the CLI's --workers / --ray / --passes options."""
 
 from __future__ import annotations
 
 import importlib.util
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -56,30 +55,6 @@ def test_sweep_on_2_processes_is_the_same_table(paths, one):
     assert len(ft) == 3 and ft["valid"].all()
     dead = one[one["path"].astype(str).str.endswith("swap_deadlock.yaml")]
     assert len(dead) == 3 and (dead["fallback"] != "").all()  # every method fell back
-
-
-def test_sweep_on_local_ray_is_the_same_table(paths, one):
-    ray = pytest.importorskip("ray")
-    t0 = time.perf_counter()
-    try:
-        ray.init(
-            address="local",
-            include_dashboard=False,
-            num_cpus=2,
-            log_to_driver=False,
-            _node_ip_address="127.0.0.1",
-        )
-    except Exception as e:  # an overloaded machine: the raylet did not come up in time
-        if "timed out during startup" not in str(e):
-            raise
-        ray.shutdown()
-        pytest.skip(f"local Ray node did not start: {str(e).splitlines()[0]}")
-    try:
-        on_ray = _sweep(paths, ray="auto")
-    finally:
-        ray.shutdown()
-    _same(one, on_ray)
-    print(f"Ray sweep incl. start: {time.perf_counter() - t0:.1f} s")
 
 
 def test_workers_do_not_rerun_the_main_script(tmp_path):

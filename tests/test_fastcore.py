@@ -10,6 +10,7 @@ import pytest
 from furnsim.env.incremental import IncrementalCost
 from furnsim.goals import load_goals, partial_cost
 from furnsim.io import load_instance
+from furnsim.kpi import partial_kpis
 from furnsim.sim import Simulator
 
 from ._tiny import ft06_path
@@ -21,9 +22,12 @@ GOALS = list(load_goals().values())
 def _instances() -> dict[str, object]:
     return {
         "ft06": load_instance(ft06_path()),
-        # the flat 24/7 week (bom_data/demo now has assemblies: kits are recomputed, below)
+        # the flat 24/7 week
         "demo": load_instance(REPO / "bom_data" / "demo-247" / "plant.yaml"),
         "demo_shifts": load_instance(REPO / "bom_data" / "demo_shifts" / "plant.yaml"),
+        # assemblies (kit holdings in the buffers), 24/7 and with shifts (the demo plant)
+        "assembly": load_instance(REPO / "bom_data" / "demo-assembly" / "plant.yaml"),
+        "demo_bom_shifts": load_instance(REPO / "bom_data" / "demo" / "plant.yaml"),
     }
 
 
@@ -60,7 +64,7 @@ def _check_run(inst, buffers: str, seed: int) -> int:
 
 
 @pytest.mark.parametrize("buffers", ["hard", "soft"])
-@pytest.mark.parametrize("which", ["ft06", "demo", "demo_shifts"])
+@pytest.mark.parametrize("which", ["ft06", "demo", "demo_shifts", "assembly", "demo_bom_shifts"])
 def test_incremental_cost_equals_partial_cost(instances, which, buffers):
     steps = _check_run(instances[which], buffers, seed=len(which))
     assert steps > 5
@@ -131,22 +135,59 @@ def test_incremental_cost_from_a_shop_state(instances, buffers):
     _check_run(sit, buffers, seed=7)
 
 
-def test_assembly_weeks_fall_back_to_the_recomputation():
-    """Kit holdings (assembly) are not kept per event: the reward recomputes there."""
+def test_assembly_weeks_keep_kit_holdings(instances):
+    """Kit holdings are kept per event: on the assembly week the tracker's buffer KPIs move
+    with them, the reward uses it, and it equals the recomputation once kits wait."""
     from furnsim.env.rewards import CostReward
 
-    path = REPO / "bom_data" / "demo-assembly" / "plant.yaml"
-    if not path.exists():
-        pytest.skip("no assembly demo in this checkout")
-    inst = load_instance(path)
-    sim = Simulator(inst, buffers="hard")
+    inst = instances["assembly"]
+    sim = Simulator(inst, buffers="soft")
     assert sim.ci.has_assembly
-    with pytest.raises(ValueError, match="assemblies"):
-        IncrementalCost("empty-buffers").reset(sim)
+    t = IncrementalCost("empty-buffers")
+    t.reset(sim)
     r = CostReward("empty-buffers", scale=1.0)
     r.reset(sim)
-    assert not r._use_inc
+    assert r._use_inc
+    rng = np.random.default_rng(5)
     d = sim.decision()
-    before = partial_cost(sim, "empty-buffers")
-    sim.dispatch(int(d.candidates[0]))
-    assert r(sim) == pytest.approx(before - partial_cost(sim, "empty-buffers"))
+    kits_seen = False
+    steps = 0
+    while d is not None:
+        d = sim.dispatch(int(rng.choice(d.candidates)))
+        steps += 1
+        before = r._last
+        rew = r(sim)
+        k = t.kpis()
+        kits_seen |= t.open_kit.size > 0
+        # every step early on, then every 4th (the recomputation costs more than the run)
+        if d is not None and (steps < 120 or steps % 4 == 0):
+            now = partial_cost(sim, "empty-buffers")
+            assert rew == pytest.approx(before - now, rel=1e-6, abs=1e-6)
+            assert k["buffer_load"] == pytest.approx(
+                partial_kpis(sim)["buffer_load"],
+                rel=1e-6,
+                abs=1e-6,
+            )
+    assert kits_seen  # children really waited as kits
+
+
+@pytest.mark.parametrize("which", ["ft06", "demo", "demo_shifts", "assembly", "demo_bom_shifts"])
+def test_run_kpis_equal_the_schedule_kpis(instances, which):
+    """The reward's final and reference costs read the finished run without building the
+    schedule: the same value as the schedule's cost, for every goal."""
+    from furnsim.goals import cost
+    from furnsim.kpi import kpis, run_kpis
+
+    sim = Simulator(instances[which])
+    rng = np.random.default_rng(11)
+    d = sim.decision()
+    while d is not None:
+        d = sim.dispatch(int(rng.choice(d.candidates)))
+    assert sim.deadlock is None
+    full = kpis(sim.schedule(), sim.ci)
+    for g in GOALS:
+        need = [k for k, w in g.weights.items() if w]
+        got = run_kpis(sim, need)
+        for k in need:
+            assert got[k] == full[k], (g.name, k)
+        assert cost(got, g) == cost(sim.schedule(), g, sim.ci)

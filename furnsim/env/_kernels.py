@@ -212,6 +212,26 @@ def _lex_rank_pick(
 
 
 @_jit
+def _worked_before(x: float, cs: Any, ce: Any, cc: Any) -> float:  # pragma: no cover - compiled
+    """``MachineTime.worked_before``: the same search (``searchsorted(..., 'right')``) and the
+    same float operations (``np.clip`` is ``min(max(..))``), so bit-identical."""
+    lo = 0
+    hi = cs.shape[0]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if cs[mid] <= x:
+            lo = mid + 1
+        else:
+            hi = mid
+    i = lo - 1
+    if i < 0:
+        return 0.0
+    s = cs[i]
+    inside = min(max(x - s, 0.0), ce[i] - s)
+    return cc[i] + inside
+
+
+@_jit
 def features_kernel(
     f: Any,  # (k, >=23) float32 out
     wload: Any,  # (n_wc + 1,) float64 out: pending load per work center
@@ -245,9 +265,12 @@ def features_kernel(
     cap: Any,
     cap_ext: Any,
     winq_w: Any,  # (n_wc,) queue work per machine of each candidate's next work center
-    atcs_logw: Any,  # (k,) log(priority) of the candidates (numpy's log)
-    atcs_logp: Any,  # (k,) log(max(p, eps)) (numpy's log)
-    until_due: Any,  # (k,) minutes (working minutes) until each candidate's deadline
+    job_logw: Any,  # (n_jobs,) log(priority) (numpy's log, StaticArrays.job_log_priority)
+    op_logp: Any,  # (n_ops, n_machines) log(max(p, eps)) (numpy's log, StaticArrays.op_log_proc)
+    has_cal: bool,  # the deciding machine has working time (cal_*: its MachineTime arrays)
+    cal_s: Any,  # (n_int,) float64 working interval starts (covering every finite deadline)
+    cal_e: Any,  # (n_int,) float64 ends
+    cal_c: Any,  # (n_int + 1,) float64 working minutes before each interval
     job_state: Any,  # state (n_jobs,)
     machine_state: Any,  # state (n_machines,)
     steps: int,
@@ -285,6 +308,7 @@ def features_kernel(
     bkeys = np.empty((4, k))
     bounded_here = bounded[w_here]
     cap_here = cap_ext[w_here]
+    w_now = _worked_before(t, cal_s, cal_e, cal_c) if has_cal else 0.0
     for i in range(k):
         o = ops[i]
         j = jobs[i]
@@ -351,10 +375,14 @@ def features_kernel(
                 mx = v
         f[i, 18] = mx / top
         # ATCS keys (furnsim.rules._atc_keys, k = 2, k_s = 1)
-        base = atcs_logw[i] - atcs_logp[i]
+        base = job_logw[j] - op_logp[o, m]
         if s_bar > _EPS:
             base = base - s_raw / (1.0 * s_bar)
-        sla = until_due[i] - r
+        # Simulator.until: minutes to the deadline, working minutes on a calendared machine
+        ud = dl - t
+        if has_cal and math.isfinite(dl) and ud > 0:
+            ud = _worked_before(dl, cal_s, cal_e, cal_c) - w_now
+        sla = ud - r
         du = (sla if sla > 0.0 or sla != sla else 0.0) / (2.0 * p_bar)
         akeys[0, i] = du - base
         akeys[1, i] = -base

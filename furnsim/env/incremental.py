@@ -18,16 +18,19 @@ simulator's records, so no hook in the engine is needed) — and adds their incr
   touched work centers are stepped through the window's departures and starts, the others
   are constant since the last call.
 
+With assemblies, a child that left its machine holds its kit volume in its parent's first
+buffer until the parent starts processing (``Schedule.kit_holds``): these holdings are kept like
+the operations' buffer holdings (open from the child's ``leave``, closed at the parent's
+``start``; their steps enter the overflow integral).
+
 The result equals :func:`furnsim.goals.partial_cost` to rounding (tests/test_fastcore.py:
-every goal, with and without calendars, hard and soft buffers). Goals that weigh a KPI not
-kept here (``SUPPORTED``), and instances with assemblies (kit holdings in the buffers), fall
-back to the full recomputation in the reward.
+every goal, with and without calendars and assemblies, hard and soft buffers). Goals that weigh
+a KPI not kept here (``SUPPORTED``) fall back to the full recomputation in the reward.
 """
 
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
 from typing import Any
 
 import numpy as np
@@ -40,21 +43,9 @@ _EPS = 1e-9
 _NONE = np.zeros(0, dtype=np.int64)
 
 
-def _w1(mt: Any, t: float) -> float:
-    """Working minutes of ``mt`` before ``t``: ``MachineTime._w`` for one float (bisect)."""
-    while t >= mt.horizon:
-        mt._extend()
-    i = bisect_right(mt._s, t) - 1
-    if i < 0:
-        return 0.0
-    s = mt._s[i]
-    inside = min(max(t - s, 0.0), mt._e[i] - s)
-    return float(mt._c[i] + inside)
-
-
 def _worked(mt: Any, a: float, b: float) -> float:
     """Working minutes of machine time ``mt`` in ``[a, b)`` (``b - a`` for a 24/7 machine)."""
-    return b - a if mt is None else _w1(mt, b) - _w1(mt, a)
+    return b - a if mt is None else mt.worked_before(b) - mt.worked_before(a)
 
 
 #: KPIs this tracker keeps (the others need the full recomputation)
@@ -100,10 +91,6 @@ class IncrementalCost:
     # -- lifecycle ---------------------------------------------------------------------------
     def reset(self, sim: Any) -> float:
         ci = sim.ci
-        if getattr(ci, "has_assembly", False):
-            raise ValueError(
-                "IncrementalCost does not keep kit holdings: the instance has assemblies"
-            )
         # the typed read seam of the simulator (furnsim/sim/state.py)
         self.sim = sim if isinstance(sim, SimState) else sim.state
         self.ci = ci
@@ -113,6 +100,8 @@ class IncrementalCost:
         self.want_buf = bool(need & (_BUF | _OVER))
         self.want_over = bool(need & _OVER) and sim.buffers == "soft"
         self.want_tard = "total_tardiness" in need
+        # blocking (open items, working minutes) only when a weighed KPI reads it
+        self.want_blk = bool(need & {"blocked_time", "idle_time"})
         wt = ci.working
         self.mt: list[Any] = list(wt.machines) if wt is not None else [None] * self.n_m
         self.working = wt is not None
@@ -139,6 +128,26 @@ class IncrementalCost:
         self.op_wload = np.where(
             bounded[ci.op_wc], vol / np.where(bounded, cap, 1.0)[ci.op_wc], 0.0
         )
+        # assembly: the kit holdings of the children (kpi's kit_holds), one row per child
+        self.kit_lo = _NONE  # (n_kits,) the child's last op (its leave opens the holding)
+        self.kit_fp = _NONE  # (n_kits,) the parent's first op (its start closes it)
+        self.kit_w = _NONE  # (n_kits,) the parent's first work center
+        self.kit_v = np.zeros(0)  # (n_kits,) kit volume
+        self.kit_wl = np.zeros(0)  # (n_kits,) kit volume / capacity (0 when unbounded)
+        if getattr(ci, "has_assembly", False) and self.want_buf:
+            par = ci.job_parent
+            kids = np.flatnonzero(par >= 0)
+            lo = np.where(has_ops, starts[1:] - 1, -1)[kids]
+            fp = np.where(has_ops, starts[:-1], n_o)[par[kids]]
+            kv = np.asarray(ci.job_kit_volume, dtype=float)[kids]
+            ok = (lo >= 0) & (fp < n_o) & (kv > 0)
+            self.kit_lo, self.kit_fp, self.kit_v = lo[ok], fp[ok], kv[ok]
+            self.kit_w = ci.op_wc[self.kit_fp]
+            self.kit_wl = np.where(
+                bounded[self.kit_w], self.kit_v / np.where(bounded, cap, 1.0)[self.kit_w], 0.0
+            )
+        self.seen_kit = np.zeros(self.kit_lo.size, dtype=bool)
+        self.open_kit = _NONE  # kit rows whose child left, parent not started
         # running state
         self.seen_disp = np.zeros(n_o, dtype=bool)
         self.seen_dep = np.zeros(n_o, dtype=bool)
@@ -157,8 +166,10 @@ class IncrementalCost:
         self._avail_mk = math.nan
         self._avail = 0.0
         self._n_log = -1  # dispatch-log entries already read; -1 = scan the records (first look)
-        self._ptr = np.zeros(0, dtype=np.int64)  # (n_jobs,) next op of each job to be dispatched
-        self._job_end = starts[1:]
+        self._ptr: list[int] = []  # (n_jobs,) next op of each job to be dispatched
+        self._job_end: list[int] = starts[1:].tolist()
+        self._open: dict[int, list[float]] | None = None  # open orders: [deadline, completion]
+        self._tard_closed = 0.0
         return self.update()
 
     # -- per step ----------------------------------------------------------------------------
@@ -168,7 +179,9 @@ class IncrementalCost:
         return float(sum(w * k[name] for name, w in self.weights.items()))
 
     def kpis(self) -> dict[str, float]:
-        """The kept KPIs at ``sim.time`` (call instead of :meth:`update`, not in addition)."""
+        """The kept KPIs at ``sim.time`` (call instead of :meth:`update`, not in addition);
+        ``blocked_time`` and ``idle_time`` only when the goal weighs one of them, the buffer
+        KPIs only when it weighs a buffer KPI."""
         return self._kpis()
 
     def _kpis(self) -> dict[str, float]:
@@ -176,29 +189,46 @@ class IncrementalCost:
         rec = sim.rec
         now = float(sim.time)
         self._dispatches(rec)
-        blocked = self._blocking(rec, now)
         mk = max(now, self.committed_end)
         out = {
             "makespan": mk,
             "processing_time": self.proc,
             "total_setup_time": self.setup,
             "setup_count": self.setup_count,
-            "blocked_time": blocked,
         }
-        if self.working:
-            out["idle_time"] = self._available(mk) - self.proc - self.setup - blocked
-        else:
-            out["idle_time"] = mk * self.n_m - self.proc - self.setup - blocked
+        if self.want_blk:
+            blocked = self._blocking(rec, now)
+            out["blocked_time"] = blocked
+            if self.working:
+                out["idle_time"] = self._available(mk) - self.proc - self.setup - blocked
+            else:
+                out["idle_time"] = mk * self.n_m - self.proc - self.setup - blocked
         if self.want_tard:
-            oc = np.where(self.ord_unf > 0, np.maximum(self.ord_cend, now), self.ord_cend)
-            late = np.where(self.ord_has_dl & (oc > -np.inf), oc - self.ord_dl, 0.0)
-            out["total_tardiness"] = float(np.maximum(late, 0.0).sum())
+            out["total_tardiness"] = self._tardiness(now)
         if self.want_buf:
             out.update(self._buffers(rec, now))
         self.t_prev = now
         return out
 
-    def _new_dispatches(self) -> np.ndarray:
+    def _tardiness(self, now: float) -> float:
+        """Σ over orders with a deadline of max(0, completion − deadline), an order with
+        unfinished jobs completing at max(latest committed completion, now): the closed orders'
+        sum, plus the open orders (deadline, latest committed completion) evaluated now."""
+        if self._open is None:  # (re)build from the arrays
+            unf, cend, dl, has = self.ord_unf, self.ord_cend, self.ord_dl, self.ord_has_dl
+            self._open = {
+                int(k): [float(dl[k]), float(cend[k])] for k in np.flatnonzero(has & (unf > 0))
+            }
+            closed = has & (unf == 0) & (cend > -np.inf)
+            self._tard_closed = float(np.maximum(cend[closed] - dl[closed], 0.0).sum())
+        tot = self._tard_closed
+        for dl_k, ce in self._open.values():
+            x = (ce if ce > now else now) - dl_k
+            if x > 0.0:
+                tot += x
+        return tot
+
+    def _new_dispatches(self) -> np.ndarray | list[int]:
         """Ops dispatched since the last look, ascending: from the engine's dispatch log (a
         job's ops are dispatched in route order), or by scanning the records on the first
         look (a shop state may have fixed past operations) or if the log does not fit."""
@@ -208,11 +238,11 @@ class IncrementalCost:
         if self._n_log >= 0:
             if n == self._n_log:
                 return _NONE
-            ptr, rm, end = self._ptr, sim.rec_machine, self._job_end
+            ptr, rm, end, seen = self._ptr, sim.rec_machine, self._job_end, self.seen_disp
             out: list[int] = []
             for _, m, j in log[self._n_log :]:
-                o = int(ptr[j])
-                if o >= end[j] or rm[o] != m or self.seen_disp[o]:
+                o = ptr[j]
+                if o >= end[j] or rm[o] != m or seen[o]:
                     out = []
                     break
                 out.append(o)
@@ -220,19 +250,23 @@ class IncrementalCost:
             else:
                 self._n_log = n
                 out.sort()
-                return np.array(out, dtype=np.int64)
+                return out
         new = np.flatnonzero((sim.rec_machine >= 0) & ~self.seen_disp)
         done = np.flatnonzero(sim.rec_machine >= 0)
-        self._ptr = self.ci.job_op_start[:-1].copy()
-        np.maximum.at(self._ptr, self.ci.op_job[done], done + 1)
+        ptr = self.ci.job_op_start[:-1].copy()
+        np.maximum.at(ptr, self.ci.op_job[done], done + 1)
+        self._ptr = ptr.tolist()
         self._n_log = n
         return new
 
     def _dispatches(self, rec: dict[str, np.ndarray]) -> None:
         sim = self.sim
         new = self._new_dispatches()
-        if not new.size:
+        if len(new) <= 16:  # the usual few per step: floats, no numpy calls
+            if len(new):
+                self._few_dispatches(new if isinstance(new, list) else new.tolist(), rec)
             return
+        new = np.asarray(new, dtype=np.int64)
         self.seen_disp[new] = True
         m = sim.rec_machine[new]
         ss, se = rec["setup_start"][new], rec["setup_end"][new]
@@ -252,7 +286,49 @@ class IncrementalCost:
             orders = self.op_order[new[last]]
             np.maximum.at(self.ord_cend, orders, en[last])
             np.subtract.at(self.ord_unf, orders, 1)
-        self.open_blk = np.concatenate([self.open_blk, new])
+            self._open = None  # the tardiness terms are rebuilt from the arrays
+        if self.want_blk:
+            self.open_blk = np.concatenate([self.open_blk, new])
+
+    def _few_dispatches(self, new: list[int], rec: dict[str, np.ndarray]) -> None:
+        """:meth:`_dispatches` one operation at a time (the same terms, summed in turn)."""
+        rm = self.sim.rec_machine
+        a_ss, a_se, a_st, a_en = rec["setup_start"], rec["setup_end"], rec["start"], rec["end"]
+        seen, is_last, op_order = self.seen_disp, self.op_is_last, self.op_order
+        proc = self.ci.op_proc
+        ce = self.committed_end
+        for o in new:
+            seen[o] = True
+            ss, se, en = float(a_ss[o]), float(a_se[o]), float(a_en[o])
+            if en > ce:
+                ce = en
+            slen = se - ss
+            if slen > _EPS:
+                self.setup_count += 1.0
+            if self.working:
+                m = int(rm[o])
+                self.proc += float(proc[o, m])
+                self.setup += _worked(self.mt[m], ss, se)
+            else:
+                self.proc += en - float(a_st[o])
+                self.setup += slen
+            if is_last[o]:
+                k = int(op_order[o])
+                if en > self.ord_cend[k]:
+                    self.ord_cend[k] = en
+                self.ord_unf[k] -= 1
+                open_ = self._open
+                e = open_.get(k) if open_ is not None else None
+                if open_ is not None and e is not None:  # an order with a deadline
+                    if en > e[1]:
+                        e[1] = en
+                    if self.ord_unf[k] == 0:  # complete: its tardiness is final
+                        del open_[k]
+                        if e[1] - e[0] > 0.0:
+                            self._tard_closed += e[1] - e[0]
+        self.committed_end = ce
+        if self.want_blk:
+            self.open_blk = np.concatenate([self.open_blk, np.array(new, dtype=np.int64)])
 
     def _blocking(self, rec: dict[str, np.ndarray], now: float) -> float:
         ob = self.open_blk
@@ -291,8 +367,20 @@ class IncrementalCost:
         d = dep[ob]
         v = self.op_vol[ob]
         wl = self.op_wload[ob]
+        if self.kit_lo.size:
+            kit_ev = self._kits(rec, now)
         if self.want_over:
-            self._overflow(new, ob[closed], s[closed], now)
+            et = np.concatenate([dep[new], s[closed]])
+            ev = np.concatenate([self.op_vol[new], -v[closed]])
+            ew = np.concatenate([self.ci.op_wc[new], self.ci.op_wc[ob[closed]]])
+            if self.kit_lo.size:
+                ket, kev, kew = kit_ev
+                et, ev, ew = (
+                    np.concatenate([et, ket]),
+                    np.concatenate([ev, kev]),
+                    np.concatenate([ew, kew]),
+                )
+            self._overflow(et, ev, ew, now)
         if closed.any():
             dur = s[closed] - d[closed]
             self.vm_closed += float((v[closed] * dur).sum())
@@ -301,9 +389,16 @@ class IncrementalCost:
             ob, d, v, wl = ob[keep], d[keep], v[keep], wl[keep]
         self.open_buf = ob
         held = now - d
+        vm = float((v * held).sum())
+        bl = float((wl * held).sum())
+        if self.open_kit.size:
+            ok = self.open_kit
+            kheld = now - rec["leave"][self.kit_lo[ok]]
+            vm += float((self.kit_v[ok] * kheld).sum())
+            bl += float((self.kit_wl[ok] * kheld).sum())
         out = {
-            "buffer_volume_minutes": self.vm_closed + float((v * held).sum()),
-            "buffer_load": self.bl_closed + float((wl * held).sum()),
+            "buffer_volume_minutes": self.vm_closed + vm,
+            "buffer_load": self.bl_closed + bl,
         }
         if self.want_over:
             b = self.bounded
@@ -314,15 +409,35 @@ class IncrementalCost:
             out["overflow_load"] = 0.0
         return out
 
-    def _overflow(
-        self, dep_ops: np.ndarray, start_ops: np.ndarray, s: np.ndarray, now: float
-    ) -> None:
-        """Add ∫ max(0, level − cap) over [t_prev, now] per work center; step the levels."""
-        wc = self.ci.op_wc
+    def _kits(
+        self, rec: dict[str, np.ndarray], now: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Open the kit holdings of children that left since the last look, close those whose
+        parent started by ``now``; returns their level steps (time, volume change, work center)."""
+        leave = rec["leave"]
+        new = np.flatnonzero(~self.seen_kit & ~np.isnan(leave[self.kit_lo]))
+        if new.size:
+            self.seen_kit[new] = True
+        ok = np.concatenate([self.open_kit, new]) if new.size else self.open_kit
+        s = rec["start"][self.kit_fp[ok]]
+        closed = s <= now + _EPS
+        c = ok[closed]
+        if c.size:
+            dur = s[closed] - leave[self.kit_lo[c]]
+            self.vm_closed += float((self.kit_v[c] * dur).sum())
+            self.bl_closed += float((self.kit_wl[c] * dur).sum())
+            ok = ok[~closed]
+        self.open_kit = ok
+        return (
+            np.concatenate([leave[self.kit_lo[new]], s[closed]]),
+            np.concatenate([self.kit_v[new], -self.kit_v[c]]),
+            np.concatenate([self.kit_w[new], self.kit_w[c]]),
+        )
+
+    def _overflow(self, et: np.ndarray, ev: np.ndarray, ew: np.ndarray, now: float) -> None:
+        """Add ∫ max(0, level − cap) over [t_prev, now] per work center, stepping the levels
+        through the window's events (time ``et``, volume change ``ev``, work center ``ew``)."""
         t0 = self.t_prev
-        et = np.concatenate([self.sim.rec["depart"][dep_ops], s])
-        ev = np.concatenate([self.op_vol[dep_ops], -self.op_vol[start_ops]])
-        ew = np.concatenate([wc[dep_ops], wc[start_ops]])
         level, cap, ovm = self.level, self.cap, self.ovm
         touched = np.zeros(level.size, dtype=bool)
         touched[ew] = True

@@ -123,9 +123,11 @@ def _winq(sim: Simulator, st: StaticArrays, ws: Any) -> np.ndarray:
     winq_w = np.zeros(st.n_wc)
     jo = sim.state.job_op
     mp = st.op_mean_proc
+    view = sim.state.waiting_view
     for w in set(ws):
-        q = sim.state.waiting_jobs(w)
-        s = float(sum(mp[jo[np.array(q, dtype=np.int64)]].tolist())) if q else 0.0
+        s = 0.0  # (sum() of the floats from 0, left to right: the same additions)
+        for j in view(w):
+            s += float(mp[jo[j]])
         winq_w[w] = s / max(st.wc_n_machines[w], 1.0)
     return winq_w
 
@@ -175,9 +177,8 @@ def candidate_features(
             st.op_rem_ops, st.op_wc, st.op_volume, st.op_next_wc, st.op_next_vol, st.op_job,
             st.op_work, st.route, st.job_deadline, st.job_last, state.job_op, state.job_arrive,
             state.wc_level, st.bounded, st.cap, st.cap_ext, winq_w,
-            np.log(st.job_priority[jobs]), np.log(np.maximum(st.op_proc[ops, m], _EPS)),
-            state.until(m, st.job_deadline[jobs]), state.job_state, state.machine_state,
-            state.steps, st.wc_n_machines, c,
+            st.job_log_priority, st.op_log_proc, *_calendar(sim, m, st, t),
+            state.job_state, state.machine_state, state.steps, st.wc_n_machines, c,
         )  # fmt: skip
         if kit:
             _kit_columns(sim, jobs, f, P)
@@ -213,6 +214,18 @@ def candidate_features(
 
 _NO_WINQ = np.zeros(0)
 _EPS = 1e-9
+_NO_CAL = (False, np.zeros(0), np.zeros(0), np.zeros(1))
+
+
+def _calendar(sim: Simulator, m: int, st: StaticArrays, t: float) -> tuple[Any, ...]:
+    """(has_cal, starts, ends, cum) of machine ``m``'s working time for the kernel's
+    ``Simulator.until``, built past ``t`` and every finite deadline (24/7: no calendar)."""
+    mt = sim.state.machine_time(m)
+    if mt is None:
+        return _NO_CAL
+    while mt.horizon <= st.deadline_max or mt.horizon <= t:
+        mt._extend()  # (the same answers, a longer table: calendar.MachineTime._set)
+    return True, mt.starts, mt.ends, mt.cum
 
 
 def _kit_columns(sim: Simulator, jobs: np.ndarray, f: np.ndarray, P: float) -> None:

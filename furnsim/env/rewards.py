@@ -48,6 +48,7 @@ class CostReward:
             if incremental and IncrementalCost.supports(self.goal)
             else None
         )
+        self._need = [k for k, w in self.goal.weights.items() if w != 0]
         self.scale_spec = scale
         self.deadlock_penalty = float(deadlock_penalty)  # in units of the scale
         self.scale = 1.0
@@ -60,18 +61,19 @@ class CostReward:
             return float(spec)
         if isinstance(spec, str) and spec.lower().startswith("rule:"):
             from furnsim.goals import cost
-            from furnsim.kpi import kpis
+            from furnsim.kpi import run_kpis
             from furnsim.rules import get_rule
 
             ref = Simulator(
                 sim.ci, buffers=sim.buffers, anticipatory_setups=sim.anticipatory_setups
             )
             rule = get_rule(spec.split(":", 1)[1])
-            d = ref.decision()
+            # (a rule takes a lone candidate: the simulator does it, the same plan)
+            d = ref.skip_singles()
             while d is not None:
-                d = ref.dispatch(rule.choose(ref, d))
+                d = ref.dispatch(rule.choose(ref, d), skip_single=True)
             if ref.deadlock is None:
-                c = cost(kpis(ref.schedule(), sim.ci), self.goal, sim.ci)
+                c = cost(run_kpis(ref, self._need), self.goal)
                 if math.isfinite(c) and c > 0:
                     return float(c)
             return max(float(sim.job_total_work.sum()), 1.0)  # the reference deadlocked
@@ -81,8 +83,7 @@ class CostReward:
         from furnsim.goals import partial_cost
 
         self.scale = self._reference(sim)
-        # assemblies (kit holdings in the buffers, kit waits) are not kept incrementally
-        self._use_inc = self._inc is not None and not getattr(sim.ci, "has_assembly", False)
+        self._use_inc = self._inc is not None
         if self._use_inc:
             assert self._inc is not None
             self._last = self._inc.reset(sim)
@@ -90,16 +91,20 @@ class CostReward:
             self._last = partial_cost(sim, self.goal)
 
     def __call__(self, sim: Simulator) -> float:
-        from furnsim.goals import cost, partial_cost
-
         if sim.done:
+            from furnsim.goals import cost
+            from furnsim.kpi import run_kpis
+
             if sim.deadlock is not None:
                 return -self.deadlock_penalty
-            now = cost(sim.schedule(), self.goal, sim.ci)
+            # the goal's KPIs of the finished run (= kpis(sim.schedule(), ...) for those)
+            now = cost(run_kpis(sim, self._need), self.goal)
         elif self._use_inc:
             assert self._inc is not None
             now = self._inc.update()
         else:
+            from furnsim.goals import partial_cost
+
             now = partial_cost(sim, self.goal)
         r = (self._last - now) / self.scale
         self._last = now

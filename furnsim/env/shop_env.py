@@ -192,7 +192,7 @@ class FurnitureShopEnv(gym.Env):
             info = self._info()
             info["illegal_action"] = int(action)
             return _copy(self._obs), -self.illegal_penalty, False, False, info
-        self._decision = self._skip(sim.dispatch(job))
+        self._decision = sim.dispatch(job, skip_single=self.skip_single)
         r = self.reward_fn(sim)
         self._obs = self.obs_fn(sim, self._decision)
         terminated = self._decision is None
@@ -279,8 +279,9 @@ class FurnitureShopEnv(gym.Env):
             return d
         sim = self.sim
         assert sim is not None
-        while d is not None and d.candidates.size == 1:
-            d = sim.dispatch(int(d.candidates[0]))
+        if d is not None and d.candidates.size == 1:
+            assert d is sim.decision()
+            d = sim.skip_singles()
         return d
 
     def _info(self) -> dict[str, Any]:

@@ -8,7 +8,7 @@ as package data (``furnsim/data/demo/plant.xlsx``, an identical copy; a test che
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
 from importlib import resources
@@ -92,6 +92,8 @@ class WeekSource:
     horizon: float | None = None
     #: with calendars: the MachineTime that maps the generator's working minutes onto the calendar
     clock: Any = None
+    #: (plant, plan start, WorkingTime) compiled at the first draw, shared by every week
+    _working: Any = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_path(
@@ -118,9 +120,21 @@ class WeekSource:
                 )
                 for o in generate_orders(self.catalog, self.plant, n, rng, None, **kw)
             ]
-        return Instance(
+        inst = Instance(
             self.plant, self.catalog, orders, name=f"{name}-{n}j", plan_start=self.plan_start
         )
+        if getattr(self.plant, "has_working_time", False) and self.plan_start is not None:
+            # compiled once for every week of this source (furnsim.model.instance._working_time)
+            if self._working is None:
+                from furnsim.calendar import compile_working_time
+
+                self._working = (
+                    self.plant,
+                    self.plan_start,
+                    compile_working_time(self.plant, self.plan_start),
+                )
+            inst.__dict__["_shared_working"] = self._working
+        return inst
 
     def _on_calendar(self, w: float) -> float:
         """The calendar minute at which the clock machine has worked ``w`` minutes."""

@@ -13,6 +13,8 @@ observation builder or a rule can add them.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from furnsim.sim.engine import Simulator
@@ -50,6 +52,21 @@ WORKING_TIME_CANDIDATE_FEATURES = (
 )
 
 
+_NOW: list[Any] = [None, None, None, None]  # (compiled instance, time, scale, features)
+
+
+def _features_now(sim: Simulator, scale: float) -> np.ndarray:
+    """:func:`working_time_features` at ``sim.time`` (clip 10), kept while the instance and the
+    time stay the same (many decisions share an instant; the calendars never change)."""
+    key = (sim.ci, float(sim.time), float(scale))
+    if _NOW[0] is key[0] and _NOW[1] == key[1] and _NOW[2] == key[2]:
+        return _NOW[3]
+    wt = working_time_features(sim, scale=scale, clip=10.0)
+    wt.flags.writeable = False
+    _NOW[:] = [key[0], key[1], key[2], wt]
+    return wt
+
+
 def candidate_working_time(
     sim: Simulator, machine: int, need: np.ndarray, next_wc: np.ndarray, scale: float
 ) -> np.ndarray:
@@ -61,7 +78,7 @@ def candidate_working_time(
     """
     k = need.shape[0]
     out = np.zeros((k, 3), dtype=np.float32)
-    wt = working_time_features(sim, scale=scale, clip=10.0)  # (n_machines, 3)
+    wt = _features_now(sim, scale)  # (n_machines, 3)
     end = float(wt[machine, 1])  # 0 when the machine is closed now: nothing fits before it opens
     out[:, 0] = end
     cal = sim.ci.working
@@ -87,6 +104,11 @@ def candidate_working_time_block(sim: Simulator, d: object, scale: float) -> np.
     m = int(d.machine)  # type: ignore[attr-defined]
     jobs = d.candidates  # type: ignore[attr-defined]
     ops = d.ops  # type: ignore[attr-defined]
+    if sim.ci.working is None:  # 24/7: every row is (window end 10, fits 1, next open 0)
+        out = np.zeros((jobs.shape[0], 3), dtype=np.float32)
+        out[:, 0] = 10.0
+        out[:, 1] = 1.0
+        return out
     cur = int(sim.state.machine_setup[m])
     need = st.op_setup[ops]
     setup = np.nan_to_num(st.setup_time[m, cur, need])

@@ -392,4 +392,9 @@ class CompiledInstance:
 def _working_time(inst: Instance) -> Any:
     from furnsim.calendar import compile_working_time  # noqa: PLC0415 (cycle)
 
+    # weeks drawn from one plant and plan start share its compiled working time
+    # (furnsim.env.weeks.WeekSource; the calendars' tables only ever grow, with equal answers)
+    shared = inst.__dict__.get("_shared_working")
+    if shared is not None and shared[0] is inst.plant and shared[1] == inst.plan_start:
+        return shared[2]
     return compile_working_time(inst.plant, inst.plan_start)

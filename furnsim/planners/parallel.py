@@ -40,6 +40,7 @@ __all__ = [
     "PassSearch",
     "SearchResult",
     "available_workers",
+    "connect_ray",
     "map_tasks",
     "pass_rng",
     "run_pass_search",
@@ -241,16 +242,50 @@ def shutdown_pool() -> None:
 atexit.register(shutdown_pool)
 
 
-def _ray(address: str) -> Any:
+def _probe(address: str, timeout: float = 5.0) -> None:
+    """A clear error for a cluster address nobody answers at (``ray.init`` would retry it
+    for minutes); ``host:port`` or ``ray://host:port``, anything else is left to Ray."""
+    import socket
+
+    hostport = address.split("://", 1)[-1].rstrip("/")
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout).close()
+    except OSError as e:
+        raise ConnectionError(
+            f"no Ray cluster answers at {address} ({e}); start one there (ray start --head) "
+            "or use --ray auto for a local instance"
+        ) from None
+
+
+def connect_ray(address: str) -> Any:
+    """The ``ray`` module, connected: a running ``ray.init`` is reused; ``"auto"`` joins the
+    cluster in ``RAY_ADDRESS`` (or the latest local one) and else starts a local instance,
+    ``"local"`` starts a local instance, anything else is a cluster address (``host:port``,
+    ``ray://host:port``). ImportError without the ``scale`` extra, ConnectionError for an
+    address nobody answers at."""
     try:
         import ray
-    except ImportError as e:  # pragma: no cover - depends on the extra
+    except ImportError as e:
         raise ImportError(
             "Ray is not installed: pip install 'furnsim[scale]' (or drop --ray)"
         ) from e
     if not ray.is_initialized():
+        target: str | None
+        if address in ("", "auto"):
+            target = None  # Ray: RAY_ADDRESS, the latest local cluster, else a new one
+            env = os.environ.get("RAY_ADDRESS", "")
+            if env and env not in ("auto", "local"):
+                _probe(env)
+        elif address == "local":
+            target = "local"
+        else:
+            _probe(address)
+            target = address
         ray.init(
-            address=None if address in ("", "local") else address,
+            address=target,
             include_dashboard=False,
             log_to_driver=False,
             ignore_reinit_error=True,
@@ -273,7 +308,7 @@ def map_tasks(
     arglist = list(args)
     out: list[Any] = [None] * len(arglist)
     if ray is not None:
-        r = _ray(ray)
+        r = connect_ray(ray)
         remote = r.remote(fn)
         refs = [remote.remote(*a) for a in arglist]
         index = {ref: k for k, ref in enumerate(refs)}

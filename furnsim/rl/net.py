@@ -38,10 +38,26 @@ class CandidateExtractor(BaseFeaturesExtractor):
 
     def forward(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
         x, c, m = obs["candidates"], obs["context"], obs["mask"]
-        h = self.enc(torch.cat([x, c.unsqueeze(1).expand(-1, x.shape[1], -1)], dim=-1))  # (B, K, H)
-        s = self.score(h).squeeze(-1)  # (B, K)
+        h, s = self._used_slots(x, c, m)  # (B, K, H), (B, K)
         pooled = (h * m.unsqueeze(-1)).sum(1) / m.sum(1, keepdim=True).clamp(min=1.0)  # (B, H)
         return torch.cat([s, pooled, c], dim=-1)
+
+    def _used_slots(
+        self, x: torch.Tensor, c: torch.Tensor, m: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Embeddings and logits of the used slots only (mask > 0; the others: 0). The same
+        network per row: padding rows are masked from the logits (MaskablePPO) and from the
+        pooling, so only the work changes (a decision uses a few of the K slots)."""
+        b, k, _ = x.shape
+        idx = torch.nonzero(m.reshape(-1) > 0, as_tuple=True)[0] if b >= 8 else None
+        if idx is None or idx.numel() == b * k:  # few observations (rollouts): the plain pass
+            h = self.enc(torch.cat([x, c.unsqueeze(1).expand(-1, k, -1)], dim=-1))
+            return h, self.score(h).squeeze(-1)
+        rows = torch.cat([x.reshape(b * k, -1)[idx], c[idx // k]], dim=-1)  # (n, F + C)
+        hv = self.enc(rows)  # (n, H)
+        h = hv.new_zeros(b * k, hv.shape[-1]).index_copy(0, idx, hv).view(b, k, -1)
+        s = hv.new_zeros(b * k).index_copy(0, idx, self.score(hv).squeeze(-1)).view(b, k)
+        return h, s
 
     def scores(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
         """Logits (B, K) only — the fast path for planning."""

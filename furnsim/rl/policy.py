@@ -138,10 +138,11 @@ class PolicyPlanner:
         obs = self.obs_fn(sim, d)
         if self.view == "candidates":
             k = self.obs_fn.slots.size
-            x = np.concatenate(
-                [obs["candidates"][:k], np.broadcast_to(obs["context"], (k, obs["context"].size))],
-                axis=1,
-            ).astype(np.float64)
+            cand, ctx = obs["candidates"], obs["context"]
+            f = cand.shape[1]
+            x = np.empty((k, f + ctx.size))  # [rows | context] in float64, as concatenate gives
+            x[:, :f] = cand[:k]
+            x[:, f:] = ctx
             (w1, b1), (w2, b2), (w3, b3) = self._layers
             return (np.tanh(np.tanh(x @ w1 + b1) @ w2 + b2) @ w3 + b3)[:, 0]
         t = self._torch
@@ -176,11 +177,13 @@ class PolicyPlanner:
         self.obs_fn.reset(sim)
         self._rng, self._temperature = rng, float(temperature)
         try:
-            d = sim.decision()
+            # one-candidate decisions are taken by the simulator itself (choose would take the
+            # only candidate without a draw: the same plan, the same random stream)
+            d = sim.skip_singles()
             choose, dispatch = self.choose, sim.dispatch
             with self._torch.inference_mode():
                 while d is not None:
-                    d = dispatch(choose(sim, d))
+                    d = dispatch(choose(sim, d), skip_single=True)
         finally:
             self._rng = None
         return sim.schedule(method=self.name), sim

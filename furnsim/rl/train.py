@@ -54,7 +54,7 @@ class TrainConfig:
     total_timesteps: int = 60_000  # PPO environment steps (decisions) at most
     max_minutes: float = 25.0  # wall-clock budget for the whole run (teacher + BC + PPO)
     n_envs: int = 1  # parallel environments
-    vec_env: str = "dummy"  # dummy (in-process) | subproc (SubprocVecEnv, one process per env)
+    vec_env: str = "dummy"  # dummy (in-process) | subproc (one process per env) | ray (actors)
     seed: int = 0  # seeds torch, the envs' week draws and PPO
     learning_rate: float = 1e-4  # Adam step size of PPO
     n_steps: int = 1024  # steps per env per rollout
@@ -90,7 +90,8 @@ class TrainConfig:
     tune_temperatures: list[float] | None = None  # pick the best on the validation weeks
     torch_threads: int = 1  # torch.set_num_threads for this run
     eval_workers: int = 1  # processes for the rule evaluations (selection / validation weeks)
-    ray: str | None = None  # run those on Ray instead: "auto" or a cluster address
+    ray: str | None = None  # those and the rollouts (vec_env ray) on Ray: "auto" or an address
+    ray_envs_per_actor: int = 1  # vec_env ray: environments per Ray actor (fewer calls)
     verbose: int = 1  # 0 = quiet
 
 
@@ -306,7 +307,6 @@ def train(cfg: TrainConfig) -> TrainResult:
     import torch
     from sb3_contrib import MaskablePPO
     from stable_baselines3.common.callbacks import BaseCallback
-    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
     from furnsim.env import make_source
     from furnsim.goals import get_goal
@@ -337,8 +337,11 @@ def train(cfg: TrainConfig) -> TrainResult:
     val_teacher = np.array(val_rules[teacher])
 
     # 2. model (+ behaviour cloning)
-    vec_cls = SubprocVecEnv if cfg.vec_env == "subproc" else DummyVecEnv
-    venv = vec_cls([_make_env(cfg, goal, f"rule:{teacher}", i) for i in range(cfg.n_envs)])
+    from furnsim.rl.ray_vec_env import make_vec_env
+
+    envs = [_make_env(cfg, goal, f"rule:{teacher}", i) for i in range(cfg.n_envs)]
+    kind = "ray" if cfg.ray else cfg.vec_env  # --ray: the rollouts in Ray actors too
+    venv = make_vec_env(kind, envs, ray=cfg.ray, envs_per_actor=cfg.ray_envs_per_actor)
     tb = None
     if cfg.tensorboard:
         try:
@@ -521,7 +524,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", default=None)
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--workers", type=int, default=None, help="processes for rule evaluations")
-    p.add_argument("--ray", default=None, help="rule evaluations on Ray: auto or ADDRESS")
+    p.add_argument("--ray", default=None, help="rollouts + rule evaluations on Ray: auto|ADDRESS")
     p.add_argument(
         "--tune-sampling-only",
         action="store_true",

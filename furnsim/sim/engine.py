@@ -302,8 +302,11 @@ class Simulator:
         return self._decision
 
     # -- actions ----------------------------------------------------------------------
-    def dispatch(self, job: int) -> Decision | None:
-        """The deciding machine takes ``job`` next; runs to the next decision."""
+    def dispatch(self, job: int, *, skip_single: bool = False) -> Decision | None:
+        """The deciding machine takes ``job`` next; runs to the next decision.
+
+        ``skip_single``: decisions with one candidate on the way are taken at once (the
+        dispatches a caller would make, without handing their decisions out)."""
         d = self._decision
         if d is None:
             raise RuntimeError("no decision pending: the simulation is done")
@@ -314,6 +317,20 @@ class Simulator:
         m = d.machine
         if m not in self._elig[o] or self._op_wc[o] != self._machine_wc[m]:
             raise ValueError(f"job {job} is not a candidate of machine {d.machine} at t={d.time:g}")
+        self._decision = None
+        self._commit(job, o, m)
+        return self._advance(skip_single)
+
+    def skip_singles(self) -> Decision | None:
+        """Take the pending decision's only candidate, and every following one-candidate
+        decision; the first decision with a choice (None: done)."""
+        d = self._decision
+        if d is None or d.candidates.size != 1:
+            return d
+        return self.dispatch(int(d.candidates[0]), skip_single=True)
+
+    def _commit(self, job: int, o: int, m: int) -> None:
+        """Machine ``m`` takes waiting ``job`` (its next op ``o``) now."""
         t = self.time
         w = self._op_wc[o]
         del self._waiting[w][job]
@@ -358,12 +375,11 @@ class Simulator:
         rec["end"][o] = end
         self.rec_machine[o] = m
         self.rec_setup_from[o] = s_from
-        self._push(start, _START, job, o)
-        self._push(end, _END, job, m)
+        self._seq += 2
+        heapq.heappush(self._events, (start, _START, self._seq - 1, job, o))
+        heapq.heappush(self._events, (end, _END, self._seq, job, m))
         self.steps += 1
         self.dispatch_log.append((t, m, job))
-        self._decision = None
-        return self._advance()
 
     def wait(self) -> Decision | None:
         """The deciding machine takes nothing now; it is asked again after the next event."""
@@ -709,9 +725,17 @@ class Simulator:
         return [j for j in waiting if m in elig[job_op[j]]]
 
     def _find_decision(self, exclude: set[int] | None = None) -> Decision | None:
+        found = self._find(exclude)
+        if found is None:
+            return None
+        c = np.array(found[1], dtype=np.int64)
+        return Decision(self.time, found[0], c, self.job_op[c])
+
+    def _find(self, exclude: set[int] | None = None) -> tuple[int, list[int]] | None:
+        """The next deciding machine and its candidates (lowest work center, then machine)."""
         exclude = self._waited if exclude is None else exclude
         ready = self._ready
-        for w in sorted(ready):
+        for w in sorted(ready) if len(ready) > 1 else list(ready):
             if not self._waiting[w] or not self._idle[w]:
                 ready.discard(w)
                 continue
@@ -725,8 +749,7 @@ class Simulator:
                     continue
                 cands = self._candidates(m, w)
                 if cands:
-                    c = np.array(cands, dtype=np.int64)
-                    return Decision(self.time, m, c, self.job_op[c])
+                    return m, cands
         return None
 
     def _wake(self, m: int, mt: Any) -> None:
@@ -736,15 +759,23 @@ class Simulator:
             self._wake_at[m] = t
             self._push(t, _WAKE, m, 0)
 
-    def _advance(self) -> Decision | None:
+    def _advance(self, skip_single: bool = False) -> Decision | None:
         while True:
             if self._events and self._events[0][0] <= self.time:
                 self._process_events_at(self.time)
-            self._retry_departures()
+            if self._dirty:
+                self._retry_departures()
             if self._events and self._events[0][0] <= self.time:
                 continue
-            d = self._find_decision()
-            if d is not None:
+            found = self._find()
+            if found is not None:
+                m, cands = found
+                if skip_single and len(cands) == 1:  # the only choice: take it, go on
+                    j = cands[0]
+                    self._commit(j, int(self.job_op[j]), m)
+                    continue
+                c = np.array(cands, dtype=np.int64)
+                d = Decision(self.time, m, c, self.job_op[c])
                 self._decision = d
                 return d
             if not self._events and self._m_hold:
@@ -868,7 +899,14 @@ class Simulator:
         ok = np.isfinite(when) & (left > 0)
         if ok.any():
             left = left.copy()
-            left[ok] = mt.worked(self.time, when[ok])
+            idx = np.flatnonzero(ok)
+            if idx.size > 64:
+                left[ok] = mt.worked(self.time, when[ok])
+            else:  # a few candidates: the same arithmetic per float (bisect, no numpy calls)
+                w1 = mt.worked_before
+                w0 = w1(self.time)
+                for i in idx.tolist():
+                    left[i] = w1(float(when[i])) - w0
         return left
 
     def waiting_jobs(self, w: int) -> list[int]:

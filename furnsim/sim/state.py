@@ -18,7 +18,9 @@ simulator's attributes, so the engine may change its internals behind this seam.
 
 from __future__ import annotations
 
+import math
 import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +67,9 @@ class StaticArrays:
     job_priority: np.ndarray  # (n_jobs,) float64
     job_release: np.ndarray  # (n_jobs,) float64
     job_parent: np.ndarray  # (n_jobs,) int64 assembly parent, -1 = none
+    job_log_priority: np.ndarray  # (n_jobs,) float64 np.log(job_priority) (ATCS)
+    deadline_max: float  # the latest finite deadline (-inf if none)
+    op_log_proc: np.ndarray  # (n_ops, n_machines) float64 np.log(max(op_proc, 1e-9)) (ATCS)
     # -- machines
     machine_wc: np.ndarray  # (n_machines,) int64
     setup_time: np.ndarray  # (n_machines, n_setups, n_setups) float64
@@ -121,6 +126,10 @@ def _build(ci: CompiledInstance, sim: Simulator) -> StaticArrays:
             ok = o < end
             route[ok, i] = ci.op_wc[o[ok]]
     p = float(mp.mean()) if mp.size else 1.0
+    with np.errstate(divide="ignore", invalid="ignore"):  # as the rules' ATCS keys
+        logw = np.log(ci.job_priority)
+        logp = np.log(np.maximum(ci.op_proc, 1e-9))
+    fin_dl = ci.job_deadline[np.isfinite(ci.job_deadline)]
     return StaticArrays(
         n_jobs=int(ci.n_jobs),
         n_ops=n_ops,
@@ -147,6 +156,9 @@ def _build(ci: CompiledInstance, sim: Simulator) -> StaticArrays:
         job_deadline=ci.job_deadline,
         job_priority=ci.job_priority,
         job_release=ci.job_release,
+        job_log_priority=logw,
+        deadline_max=float(fin_dl.max()) if fin_dl.size else -math.inf,
+        op_log_proc=logp,
         job_parent=ci.job_parent,
         machine_wc=ci.machine_wc,
         setup_time=ci.setup_time,
@@ -238,3 +250,12 @@ class SimState:
     def waiting_jobs(self, w: int) -> list[int]:
         """Jobs in (or on the way to) work center ``w``'s buffer, not yet assigned."""
         return self._sim.waiting_jobs(w)
+
+    def machine_time(self, m: int) -> Any:
+        """Machine ``m``'s working time (``furnsim.calendar.MachineTime``), None = 24/7."""
+        return self._sim._mt[m]
+
+    def waiting_view(self, w: int) -> Iterable[int]:
+        """:meth:`waiting_jobs` without the copy: the engine's live collection, in the same
+        (arrival) order. Read it before the next simulator call; never change it."""
+        return self._sim._waiting[w].keys()
