@@ -26,7 +26,6 @@ plant and the last plan of the workspace are kept in the data folder next to the
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import math
 import re
@@ -36,6 +35,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import date, datetime, time, timedelta
 from functools import partial
 from pathlib import Path
@@ -43,7 +43,8 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
-from sections.replan import section_replan  # dashboards/ is on sys.path (the script dir)
+from sections import jobs  # dashboards/ is on sys.path (the script dir)
+from sections.replan import section_replan
 from sections.working_time import section_working_time
 
 from furnsim.errors import DataError, Issue, Location
@@ -77,8 +78,8 @@ METHODS = {
 VIEWS = ["Gantt by machine", "Gantt by order", "Buffers", "Late orders"]
 # the trained policy takes seconds (model load, search): a click shows the better plan of
 # two fast rules at once, and the policy's plan replaces it when it is ready and cheaper
-QUICK = "quick"
-QUICK_RULES = ("rule:ATC", "rule:EDD")
+QUICK = jobs.QUICK
+QUICK_RULES = jobs.QUICK_RULES
 _WS_RE = re.compile(r"[0-9a-f]{12,32}")
 _DT_HELP = "date and time, e.g. 2026-03-04 14:00"
 
@@ -127,9 +128,9 @@ def _no_paths(text: str, tmp: str, name: str) -> str:
 
 
 def _background() -> None:
-    """Background work (planning ahead, the policy's plan after a quick one, figures, Excel)
-    runs at a lower CPU priority (nice 5, Linux: per thread), so on a busy 2-core machine what
-    the planner clicks is served first."""
+    """The background threads (they hand work to the worker processes and wait) run at a
+    lower CPU priority (nice 5, Linux: per thread), so on a busy 2-core machine what the
+    planner clicks is served first."""
     import contextlib
     import os
 
@@ -138,10 +139,14 @@ def _background() -> None:
 
 
 class _Store:
-    """Plans, figures and Excel files by content key, plus one background worker.
+    """Plans, figures and Excel files by content key, plus the background workers.
 
-    The worker plans ahead (the default settings, while the planner looks at the page) and
-    builds the Excel file of a shown plan, so the clicks that need them find them ready.
+    The workers plan ahead (the default settings, while the planner looks at the page), plan
+    the trained policy's plan after a quick one, and build the other views' figures and the
+    Excel file of a shown plan, so the clicks that need them find them ready. The work itself
+    runs in two worker processes (``sections.jobs``; plans / figures and files), so it never
+    holds the interpreter lock that serves the page; the two threads only wait for them and
+    file the results.
     """
 
     def __init__(self) -> None:
@@ -157,6 +162,23 @@ class _Store:
             max_workers=1, thread_name_prefix="furnsim-xlsx", initializer=_background
         )
         self.pending: list[Future[Any]] = []  # the latest plan-ahead jobs
+        jobs.pool("plan"), jobs.pool("files")  # start the worker processes now
+
+    @staticmethod
+    def call(kind: str, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(*args)`` in the ``kind`` worker process ('plan' or 'files'); in this process
+        when the worker cannot be used (a new one is started for the next call)."""
+        pool = jobs.pool(kind)
+        try:
+            fut = pool.submit(fn, *args)
+        except (BrokenProcessPool, RuntimeError):  # broken or shut down
+            jobs.drop_pool(kind, pool)
+            return fn(*args)
+        try:
+            return fut.result()
+        except BrokenProcessPool:  # the worker died (e.g. out of memory)
+            jobs.drop_pool(kind, pool)
+            return fn(*args)
 
     @staticmethod
     def _trim(d: OrderedDict[Any, Any], n: int) -> None:
@@ -1122,19 +1144,24 @@ def _plan_key(
 
 def _compute(
     inst: Any, ok: list[dict[str, Any]], key: str, plant_sha: str, ps: datetime, goal: str,
-    method: str, tl: Any, progress: Any,
+    method: str, tl: Any, progress: Any, s: _Store | None = None,
 ) -> dict[str, Any]:  # fmt: skip
+    """Plan here (with a progress bar), or in the plan worker process (``s``, background)."""
     from furnsim.plan import plan
 
-    if method == QUICK:  # the better of two fast rules (each plan validated)
-        res = None
-        for m in QUICK_RULES:
-            r = plan(inst, goal, m)
-            if res is None or (r.valid, -r.cost) > (res.valid, -res.cost):
-                res = r
-        assert res is not None
+    if s is not None:
+        res = s.call("plan", jobs.plan_result, inst, goal, method, tl)
+    elif method == QUICK:  # the better of two fast rules (each plan validated)
+        res = jobs.plan_result(inst, goal, method, tl)
     else:
         res = plan(inst, goal, method, time_limit=tl, progress=progress)
+    return _entry(res, inst, ok, key, plant_sha, ps, goal)
+
+
+def _entry(
+    res: Any, inst: Any, ok: list[dict[str, Any]], key: str, plant_sha: str, ps: datetime,
+    goal: str,
+) -> dict[str, Any]:  # fmt: skip
     return {
         "result": res,
         "instance": inst,
@@ -1246,14 +1273,21 @@ def plan_policy_quick_first(
         progress,
         wait=False,
     )
-    _submit(key, _compute, inst, ok, key, sha, ps, goal, "ppo", tl, None)
+    _submit(key, _compute, inst, ok, key, sha, ps, goal, "ppo", tl, None, store())
     return {**quick, "skipped": _skipped(rows), "upgrade": key}
 
 
-def _compute_and_draw(s: _Store, *args: Any) -> dict[str, Any]:
-    """A plan ahead, and its machine Gantt (what a click shows first)."""
-    entry = _compute(*args, None)
-    fig = _build_figure(entry, VIEWS[0])
+def _compute_and_draw(
+    s: _Store, inst: Any, ok: list[dict[str, Any]], key: str, sha: str, ps: datetime, goal: str,
+    method: str, tl: Any,
+) -> dict[str, Any]:  # fmt: skip
+    """A plan ahead, and its machine Gantt (what a click shows first): the quick plan here
+    (0.3 s, ready soonest; the worker may still be starting), other methods in the worker."""
+    if method == QUICK:
+        res, fig = jobs.plan_and_figure(inst, goal, method, tl, ps, VIEWS[0])
+    else:
+        res, fig = s.call("plan", jobs.plan_and_figure, inst, goal, method, tl, ps, VIEWS[0])
+    entry = _entry(res, inst, ok, key, sha, ps, goal)
     with s.lock:
         s.figs.setdefault((entry["key"], VIEWS[0]), fig)
         s._trim(s.figs, 24)
@@ -1325,34 +1359,37 @@ def run_plan(plant: Any, rows: list[dict[str, Any]], goal: str, method: str, tl:
 # ---------------------------------------------------------------------------------------
 # results
 # ---------------------------------------------------------------------------------------
-def _build_figure(entry: dict[str, Any], view: str) -> Any:
-    from furnsim import viz
-
-    res, inst, ps = entry["result"], entry["instance"], entry["plan_start"]
-    if view == "Gantt by machine":
-        return viz.gantt(res.schedule, inst, "machine", ps)
-    if view == "Gantt by order":
-        return viz.gantt(res.schedule, inst, "order", ps)
-    return viz.buffer_figure(res.schedule, inst, ps)
+def _build_figure(entry: dict[str, Any], view: str, s: _Store | None = None) -> Any:
+    """The figure of a view: here, or in the files worker process (``s``, background)."""
+    args = (entry["result"], entry["instance"], entry["plan_start"], view)
+    return jobs.figure(*args) if s is None else s.call("files", jobs.figure, *args)
 
 
 def figure(entry: dict[str, Any], view: str) -> Any:
-    """The plan's figure for a view, built once per plan (a tab switch only sends it; a
-    figure being built in the background is waited for)."""
+    """The plan's figure for a view, built once per plan (a tab switch only sends it). One
+    still queued or being built in the background is built here instead (0.1-0.3 s): the
+    background worker runs at a lower priority, and a busy machine can starve it."""
     s = store()
     k = (entry["key"], view)
     with s.lock:
         fig = s.figs.get(k)
     if isinstance(fig, Future):
-        try:
-            return fig.result()
-        except Exception:  # noqa: BLE001 - build it here (raises with the reason)
+        if not fig.done():
+            fig.cancel()  # if it has not started; built here either way
             fig = None
+        else:
+            try:
+                fig = fig.result()
+            except Exception:  # noqa: BLE001 - build it here (raises with the reason)
+                fig = None
     if fig is None:
         fig = _build_figure(entry, view)
         with s.lock:
             s.figs[k] = fig
             s._trim(s.figs, 24)
+    meta = f"{entry['key']}:{view}"
+    if fig.layout.meta != meta:  # which plan the chart shows (the browser test reads it)
+        fig.layout.meta = meta
     return fig
 
 
@@ -1365,7 +1402,7 @@ def _figures_ahead(entry: dict[str, Any], views: tuple[str, ...] = tuple(VIEWS[:
         with s.lock:
             if k in s.figs:
                 continue
-            fut = s.files.submit(_build_figure, entry, view)
+            fut = s.files.submit(_build_figure, entry, view, s)
             s.figs[k] = fut
             s._trim(s.figs, 24)
 
@@ -1665,14 +1702,10 @@ def section_compare(plant: Any, rows: list[dict[str, Any]]) -> None:
 # ---------------------------------------------------------------------------------------
 # export
 # ---------------------------------------------------------------------------------------
-def _build_excel(entry: dict[str, Any], slot: int) -> bytes:
-    from furnsim.export import write_schedule_excel
-
-    buf = io.BytesIO()
-    write_schedule_excel(
-        entry["result"], entry["instance"], buf, plan_start=entry["plan_start"], slot_minutes=slot
-    )
-    return buf.getvalue()
+def _build_excel(entry: dict[str, Any], slot: int, s: _Store | None = None) -> bytes:
+    """The plan's workbook: here, or in the files worker process (``s``, background)."""
+    args = (entry["result"], entry["instance"], entry["plan_start"], slot)
+    return bytes(jobs.excel(*args) if s is None else s.call("files", jobs.excel, *args))
 
 
 def _excel_ahead(entry: dict[str, Any], slot: int) -> None:
@@ -1682,7 +1715,7 @@ def _excel_ahead(entry: dict[str, Any], slot: int) -> None:
     with s.lock:
         if k in s.excel:
             return
-        fut = s.files.submit(_build_excel, entry, slot)
+        fut = s.files.submit(_build_excel, entry, slot, s)
         s.excel[k] = fut
         s._trim(s.excel, 8)
 
@@ -1742,33 +1775,40 @@ def section_export() -> None:
     c2.caption("Sheets: Gantt · Schedule · Dispatch lists · KPIs · Buffers · Orders")
 
 
-def main() -> None:
+def _timer() -> Callable[[str], None]:
+    """``mark(name)``: with ``FURNSIM_DASH_TIMING=1``, per-section seconds of this run go to
+    stderr when ``mark("")`` is called (a line per script or fragment run)."""
     import os
     import sys
     import time as _time
 
-    timing = os.environ.get("FURNSIM_DASH_TIMING") == "1"  # per-section seconds on stderr
+    if os.environ.get("FURNSIM_DASH_TIMING") != "1":
+        return lambda name: None
     marks = [("start", _time.perf_counter())]
+    began = _time.time()
 
     def mark(name: str) -> None:
-        if timing:
+        if name:
             marks.append((name, _time.perf_counter()))
+            return
+        parts = " ".join(
+            f"{n}={b - a:.3f}" for (_, a), (n, b) in zip(marks, marks[1:], strict=False)
+        )
+        print(
+            f"furnsim-dash run {marks[-1][1] - marks[0][1]:.3f}s: {parts} @{began:.3f}",
+            file=sys.stderr,
+        )
 
-    st.set_page_config(page_title="furnsim planner", page_icon="🪑", layout="wide")
-    st.title("furnsim · weekly production plan")
-    # the tables' own "Download as CSV" writes cells as they are (a formula stays a formula);
-    # the page offers its own CSV download of the orders, with formulas neutralised
-    st.html(
-        "<style>[data-testid='stElementToolbarButton']:has(button[aria-label='Download as CSV'])"
-        "{display:none}</style>"
-    )
-    workspace()
-    plant = section_plant()
-    mark("plant")
-    rows = section_orders(plant)
-    mark("orders")
-    section_plant_working_time(plant)
-    mark("working time")
+    return mark
+
+
+@st.fragment
+def section_planning(plant: Any, rows: list[dict[str, Any]]) -> None:
+    """Goal, method, Start, the plan, compare, export and re-plan: one fragment, so that a
+    click here (Start, a goal, a tab, a background result) reruns and re-renders only this
+    part of the page, not the plant, the order table and the working time above it."""
+    mark = _timer()
+    mark("fragment")
     section_plan(plant, rows)
     mark("plan")
     section_results()
@@ -1786,12 +1826,45 @@ def main() -> None:
     mark("replan")
     if _ss().get("result") is None:  # the first plan: planned while the planner reads
         plan_ahead(plant, rows)
+        _plotly_warm()
     mark("ahead")
-    if timing:
-        parts = " ".join(
-            f"{n}={b - a:.3f}" for (_, a), (n, b) in zip(marks, marks[1:], strict=False)
+    mark("")
+
+
+def _plotly_warm() -> None:
+    """Before the first plan: a tiny chart in a hidden container, so the browser loads and
+    compiles plotly.js (a 4.7 MB chunk, loaded on the first chart) while the planner reads
+    the page, not after the click."""
+    import plotly.graph_objects as go
+
+    st.html("<style>.st-key-plotly_warm{display:none}</style>")
+    with st.container(key="plotly_warm"):
+        st.plotly_chart(
+            go.Figure(layout=dict(height=20, margin=dict(l=0, r=0, t=0, b=0))),
+            key="plotly_warm_chart",
+            config={"staticPlot": True},
         )
-        print(f"furnsim-dash run {marks[-1][1] - marks[0][1]:.3f}s: {parts}", file=sys.stderr)
+
+
+def main() -> None:
+    mark = _timer()
+    st.set_page_config(page_title="furnsim planner", page_icon="🪑", layout="wide")
+    st.title("furnsim · weekly production plan")
+    # the tables' own "Download as CSV" writes cells as they are (a formula stays a formula);
+    # the page offers its own CSV download of the orders, with formulas neutralised
+    st.html(
+        "<style>[data-testid='stElementToolbarButton']:has(button[aria-label='Download as CSV'])"
+        "{display:none}</style>"
+    )
+    workspace()
+    plant = section_plant()
+    mark("plant")
+    rows = section_orders(plant)
+    mark("orders")
+    section_plant_working_time(plant)
+    mark("working time")
+    mark("")
+    section_planning(plant, rows)
 
 
 if __name__ == "__main__":

@@ -393,20 +393,7 @@ def partial_kpis(sim: Simulator | SimState, need: Iterable[str] | None = None) -
     """
     sim = sim if isinstance(sim, SimState) else sim.state
     ci: CompiledInstance = sim.ci
-    ops = _Ops(
-        times=sim.rec,
-        machine=sim.rec_machine,
-        job=ci.op_job,
-        wc=ci.op_wc,
-        volume=ci.op_volume,
-        n_machines=ci.n_machines,
-        n_wc=ci.n_wc,
-        n_jobs=ci.n_jobs,
-        job_last_op=_last_ops(ci),
-        job_parent=ci.job_parent if ci.has_assembly else None,
-        job_kit_volume=ci.job_kit_volume,
-        finish_arrive=sim.finish_arrive,
-    )
+    ops = _state_ops(sim, ci)
     if need is not None and getattr(sim, "buffers", "soft") == "hard":
         # hard buffers never overflow: skip the step functions unless the peak is wanted
         need = set(need)
@@ -433,7 +420,13 @@ def run_kpis(sim: Simulator, need: Iterable[str]) -> dict[str, float]:
     if ci.working is not None and need & set(WORKING_TIME_KPIS):
         return kpis(sim.schedule(), ci, need=need)
     st = sim.state
-    ops = _Ops(
+    ops = _state_ops(st, ci)
+    return _core(ops, ci, need=need)
+
+
+def _state_ops(st: SimState, ci: CompiledInstance) -> _Ops:
+    """The operation records of a simulator's typed state, as the KPI core reads them."""
+    return _Ops(
         times=st.rec,
         machine=st.rec_machine,
         job=ci.op_job,
@@ -447,7 +440,6 @@ def run_kpis(sim: Simulator, need: Iterable[str]) -> dict[str, float]:
         job_kit_volume=ci.job_kit_volume,
         finish_arrive=st.finish_arrive,
     )
-    return _core(ops, ci, need=need)
 
 
 def _last_ops(ci: CompiledInstance) -> np.ndarray:

@@ -211,8 +211,9 @@ def check_working_time(schedule: Any, instance: Any, ok: Any, tol: float = 1e-6)
         ]
         for label, segs, a, b, need_min in what:
             _check_segments(bad, o, clock, label, segs, a, b, need_min, tol)
-        if not clock.interruptible and proc > 0 and len(schedule.op_segments(o)) > 1:
-            bad(o, f"runs on non-interruptible {mid} in {len(schedule.op_segments(o))} pieces")
+        pieces = [p for p in schedule.op_segments(o) if p[1] - p[0] > tol]
+        if not clock.interruptible and proc > 0 and len(pieces) > 1:
+            bad(o, f"runs on non-interruptible {mid} in {len(pieces)} pieces")
         ready = max(float(t["setup_end"][o]), float(t["arrive"][o]))
         late = _earlier_start(clock, ready, float(t["start"][o]), proc, tol)
         if late is not None:
@@ -267,7 +268,7 @@ def _check_segments(
     ):
         bad(o, f"{label} segments are not ordered and disjoint: {segs}")
         return
-    if abs(segs[0][0] - a) > tol or abs(segs[-1][1] - b) > tol:
+    if _off_span(clock, a, segs[0][0], tol) or _off_span(clock, segs[-1][1], b, tol):
         bad(o, f"{label} segments {segs[0][0]:g}..{segs[-1][1]:g} do not span {a:g}..{b:g}")
     for x, y in segs:
         for p, q, working in clock.pieces(x, y):
@@ -277,6 +278,19 @@ def _check_segments(
         for p, q, working in clock.pieces(s1[1], s2[0]):
             if working and q - p > tol:
                 bad(o, f"{label} pauses in working time {_fmt(clock, p)}..{_fmt(clock, q)}")
+
+
+def _off_span(clock: _Clock, x: float, y: float, tol: float) -> bool:
+    """Do the segments miss the start (or end) of their operation? ``x`` and ``y`` (the
+    operation's start and its first segment's start, or the last segment's end and the
+    operation's end) must be equal within ``tol``, or only closed time may lie between them:
+    a start a rounding error before a break is the start after it (its sub-``tol`` piece of
+    working time is the one the segment check above drops)."""
+    if abs(y - x) <= tol:
+        return False
+    if y < x:
+        return True
+    return sum(q - p for p, q, working in clock.pieces(x, y) if working) > tol
 
 
 def _fmt(clock: _Clock, x: float) -> str:

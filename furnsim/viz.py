@@ -27,6 +27,7 @@ import plotly.graph_objects as go
 __all__ = [
     "BLOCKED_COLOR",
     "LABEL_MAX_OPS",
+    "SETUP_BAR_WIDTH",
     "SETUP_COLOR",
     "OpTable",
     "buffer_figure",
@@ -45,7 +46,8 @@ __all__ = [
 ]
 
 LABEL_MAX_OPS = 800  # order ids inside bars up to this many operations (browser speed)
-SETUP_COLOR = "#9E9E9E"  # setups: grey, hatched
+SETUP_COLOR = "#9E9E9E"  # setups: grey (no order has a grey), a thinner bar than operations
+SETUP_BAR_WIDTH = 0.45  # rows are 1 apart; operations are 0.85 tall (bargap 0.15)
 BLOCKED_COLOR = "#B71C1C"  # a finished job waits on its machine for buffer room: dark red, crossed
 
 # distinct colours for orders (no greys and no dark reds: those mean setup / blocked)
@@ -338,7 +340,7 @@ def gantt(
     """A Gantt chart of ``schedule`` on real dates.
 
     ``by="machine"``: one row per machine (plant order); processing bars coloured by order,
-    setups as grey hatched bars, blocked time (a finished job waiting on its machine for
+    setups as thin grey bars, blocked time (a finished job waiting on its machine for
     buffer room) as dark-red crossed bars. ``by="order"``: one row per order, its
     operations coloured by work center, the deadline as a diamond (red when late).
     Hover: order, article, component, quantity, machine, setup, start/end.
@@ -430,11 +432,10 @@ def gantt(
                     hovertemplate="<b>setup</b> %{customdata[1]} (%{customdata[2]} min)<br>"
                     "for %{customdata[0]} / %{customdata[5]}<br>%{customdata[3]} – %{customdata[4]}"
                     "<extra></extra>",
-                    marker=dict(
-                        color=SETUP_COLOR,
-                        pattern=dict(shape="/", bgcolor=SETUP_COLOR, fgcolor="#424242", size=5),
-                        line=dict(width=0.4, color="#424242"),
-                    ),
+                    # solid and half as tall as an operation: a hatch pattern on the
+                    # week's ~900 setup bars cost browsers a third of the drawing time
+                    width=SETUP_BAR_WIDTH,
+                    marker=dict(color=SETUP_COLOR, line=dict(width=0.4, color="#424242")),
                 )
             )
         blocked = np.nan_to_num(t.times["leave"] - end) > 1e-9

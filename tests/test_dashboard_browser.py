@@ -359,8 +359,27 @@ def _grid_csv(page: Any, tmp_path: Path) -> str:
     return out.read_text(encoding="utf-8-sig")
 
 
-def _wait_gantt(page: Any) -> None:
-    page.locator('[data-testid="stPlotlyChart"] g.barlayer').first.wait_for(timeout=300_000)
+def _chart_meta(page: Any) -> str | None:
+    """The plan and view of the chart on screen (the app writes them into ``layout.meta``)."""
+    return page.evaluate(
+        """() => { const d = [...document.querySelectorAll('.js-plotly-plot')]
+                     .filter(e => e.offsetParent !== null)[0];
+                   return d && d.layout && d.layout.meta ? String(d.layout.meta) : null; }"""
+    )
+
+
+def _wait_gantt(page: Any, prev: str | None = None) -> None:
+    """Wait until a Gantt (bars) is drawn on screen, of another plan than ``prev`` (the chart
+    on screen before the click: its old drawing does not count), and painted."""
+    page.wait_for_function(
+        """(prev) => [...document.querySelectorAll('.js-plotly-plot')].some(d =>
+              d.offsetParent !== null && d.querySelector('g.barlayer g.trace')
+              && (prev === null || String((d.layout || {}).meta || '') !== prev))""",
+        arg=prev,
+        timeout=300_000,
+        polling=50,
+    )
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)))")
 
 
 def test_plan_flow_early_click_tabs_compare_excel_reload(
@@ -395,7 +414,7 @@ def test_plan_flow_early_click_tabs_compare_excel_reload(
         t_other = time.perf_counter()
         other.get_by_role("button", name="Start scheduling").click()
         other.get_by_text("goal Efficiency").wait_for(timeout=300_000)
-        _wait_gantt(other)
+        _wait_gantt(other, prev="")
         TIMINGS["first plan: click Start -> Gantt drawn (default method, page read 5 s)"] = (
             time.perf_counter() - t_other
         )
@@ -411,10 +430,12 @@ def test_plan_flow_early_click_tabs_compare_excel_reload(
         page.get_by_text("Rule", exact=True).wait_for()
         _settle(page, 2500)
         n_charts = page.locator('[data-testid="stPlotlyChart"]').count()
+        prev = _chart_meta(page)
+        assert prev, "the Gantt on screen names its plan (layout.meta)"
         t0 = time.perf_counter()
         page.get_by_role("button", name="Start scheduling").click()
         page.get_by_text("goal Empty Buffers").wait_for(timeout=120_000)
-        _wait_gantt(page)
+        _wait_gantt(page, prev)
         TIMINGS["click Start -> Gantt drawn (rule, another goal)"] = time.perf_counter() - t0
         assert n_charts == 1 and page.locator('[data-testid="stMetric"]').count() >= 6
         _settle(page)
@@ -622,14 +643,22 @@ def test_uploaded_plant_survives_reload_and_reimport_previews(
 def test_order_csv_neutralises_formulas(fresh: str, browser: Any, tmp_path: Path) -> None:
     import csv
 
+    from playwright.sync_api import expect
+
     page = _new_page(browser)
     try:
         _open(page, fresh)
         page.get_by_text("Add an order").click()
-        for oid in ("=1+1", '=HYPERLINK("http://example.com","x")'):
-            page.get_by_label("Order id").fill(oid)
+        n = _demo_orders()
+        for k, oid in enumerate(("=1+1", '=HYPERLINK("http://example.com","x")'), start=1):
+            # as a person does: type the id, see it in the field, add, read the message for it
+            box = page.get_by_label("Order id")
+            _settle(page)
+            box.fill(oid)
+            expect(box).to_have_value(oid)
             page.get_by_role("button", name="Add order").click()
-            page.get_by_text("added (10 ×").first.wait_for()
+            page.get_by_text(f"Order {oid} added (10 ×").first.wait_for()
+            page.get_by_text(f"{n + k} orders, all valid").first.wait_for()
             _settle(page)
         with page.expect_download() as dl:
             page.get_by_role("button", name="Download the order list (CSV)").click()

@@ -167,7 +167,9 @@ def test_setups_drawn_distinctly() -> None:
     s = run_fifo(inst)
     fig = viz.gantt(s, inst)
     setup = next(t for t in fig.data if t.name == "setup")
-    assert setup.marker.color == viz.SETUP_COLOR and setup.marker.pattern.shape == "/"
+    # solid grey (no order colour is grey) and thinner than the operations' bars
+    assert setup.marker.color == viz.SETUP_COLOR and setup.width == viz.SETUP_BAR_WIDTH
+    assert 1 - fig.layout.bargap > viz.SETUP_BAR_WIDTH
     dur = s.times["setup_end"] - s.times["setup_start"]
     n_setups = int(np.sum(np.nan_to_num(dur) > 0))
     assert n_setups >= 2 and len(setup.y) == n_setups  # neutral->oak, oak->pine on SAW-1

@@ -5,6 +5,11 @@ same small MLP; a linear head turns each embedding into a logit, so the policy i
 composite dispatching rule that works for any number of candidates, jobs and machines. The
 critic reads the mask-weighted mean of the embeddings (plus the context). Padding slots are
 masked by MaskablePPO (``action_masks``) and ignored by the pooling.
+
+``arch="attention"`` adds one multi-head self-attention layer across the candidate rows
+after the shared MLP (residual: ``h + out_proj(attention(h))``, padding slots masked as keys),
+so every candidate's score can depend on the other candidates of the decision (a learned
+rule sees only its own row). It is still size-agnostic: any number of rows, any mask.
 """
 
 from __future__ import annotations
@@ -17,13 +22,22 @@ from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
-__all__ = ["CandidateExtractor", "CandidatePolicy"]
+__all__ = ["ARCHS", "CandidateExtractor", "CandidatePolicy"]
+
+#: scorer architectures: ``mlp`` (independent rows, the shipped models) | ``attention``
+ARCHS = ("mlp", "attention")
 
 
 class CandidateExtractor(BaseFeaturesExtractor):
     """obs -> [logit per slot (K), pooled embedding (hidden)]."""
 
-    def __init__(self, observation_space: spaces.Dict, hidden: int = 64) -> None:
+    def __init__(
+        self,
+        observation_space: spaces.Dict,
+        hidden: int = 64,
+        arch: str = "mlp",
+        heads: int = 4,
+    ) -> None:
         cand = observation_space["candidates"]
         ctx = observation_space["context"]
         assert cand.shape is not None and ctx.shape is not None
@@ -34,11 +48,37 @@ class CandidateExtractor(BaseFeaturesExtractor):
         self.enc = nn.Sequential(
             nn.Linear(f + c, hidden), nn.Tanh(), nn.Linear(hidden, hidden), nn.Tanh()
         )
+        if arch not in ARCHS:
+            raise ValueError(f"arch must be one of {ARCHS}, not {arch!r}")
+        self.arch = arch
+        if arch == "attention":
+            if hidden % heads:
+                raise ValueError(f"hidden ({hidden}) must be a multiple of heads ({heads})")
+            self.attn = nn.MultiheadAttention(hidden, heads, batch_first=True)
         self.score = nn.Linear(hidden, 1)
+
+    def embed(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Per-row embeddings (B, K, H); K may differ from the observation space's."""
+        x, c = obs["candidates"], obs["context"]
+        h = self.enc(torch.cat([x, c.unsqueeze(1).expand(-1, x.shape[1], -1)], dim=-1))
+        if self.arch == "attention":
+            legal = obs["mask"] > 0  # (B, K)
+            # a row without any legal slot (a terminal observation) attends to slot 0 only
+            none = ~legal.any(1, keepdim=True)
+            first = torch.zeros_like(legal)
+            first[:, 0] = True
+            pad = ~(legal | (none & first))
+            a, _ = self.attn(h, h, h, key_padding_mask=pad, need_weights=False)
+            h = h + a
+        return h
 
     def forward(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
         x, c, m = obs["candidates"], obs["context"], obs["mask"]
-        h, s = self._used_slots(x, c, m)  # (B, K, H), (B, K)
+        if self.arch == "attention":
+            h = self.embed(obs)  # (B, K, H): every row attends to the legal ones
+            s = self.score(h).squeeze(-1)  # (B, K)
+        else:
+            h, s = self._used_slots(x, c, m)  # (B, K, H), (B, K)
         pooled = (h * m.unsqueeze(-1)).sum(1) / m.sum(1, keepdim=True).clamp(min=1.0)  # (B, H)
         return torch.cat([s, pooled, c], dim=-1)
 
@@ -60,10 +100,8 @@ class CandidateExtractor(BaseFeaturesExtractor):
         return h, s
 
     def scores(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Logits (B, K) only — the fast path for planning."""
-        x, c = obs["candidates"], obs["context"]
-        h = self.enc(torch.cat([x, c.unsqueeze(1).expand(-1, x.shape[1], -1)], dim=-1))
-        return self.score(h).squeeze(-1)
+        """Logits (B, K) only — the fast path for planning and imitation."""
+        return self.score(self.embed(obs)).squeeze(-1)
 
 
 class _Slots(nn.Module):

@@ -81,10 +81,12 @@ class PolicyPlanner:
         *,
         layers: list[tuple[np.ndarray, np.ndarray]] | None = None,
         max_candidates: int | None = None,
+        attention: dict[str, Any] | None = None,
     ) -> None:
         """``model``: a loaded MaskablePPO; or, for the ``candidates`` view, ``model=None``
         with the scorer's ``layers`` ((in, out) weight, bias) and ``max_candidates``
-        (:func:`_load_scorer` reads them straight from the saved zip)."""
+        (:func:`_load_scorer` reads them straight from the saved zip), and for an
+        ``attention`` scorer its self-attention arrays (:func:`_attention_arrays`)."""
         import torch
 
         self.model = model
@@ -109,6 +111,14 @@ class PolicyPlanner:
                     )
                     for m in lin
                 ]
+                if getattr(ext, "arch", "mlp") == "attention":
+                    attention = _attention_arrays(
+                        {
+                            k: v.detach().cpu()
+                            for k, v in ext.attn.state_dict().items()  # in_proj_*, out_proj.*
+                        },
+                        int(ext.attn.num_heads),
+                    )
             else:
                 if max_candidates is None:
                     raise ValueError("max_candidates is needed with layers")
@@ -117,6 +127,7 @@ class PolicyPlanner:
             wt = isinstance(cfg, dict) and cfg.get("working_time_features") is True
             self.obs_fn: Any = CandidateObservation(k, kit_features=kit, working_time=wt)
             self._layers = layers
+            self._attn = attention  # None = independent rows (mlp)
         elif self.view == "rules":
             from furnsim.env.observations import ShopFeatures
             from furnsim.rules import COMPOSITE_RULES, get_rule
@@ -144,7 +155,10 @@ class PolicyPlanner:
             x[:, :f] = cand[:k]
             x[:, f:] = ctx
             (w1, b1), (w2, b2), (w3, b3) = self._layers
-            return (np.tanh(np.tanh(x @ w1 + b1) @ w2 + b2) @ w3 + b3)[:, 0]
+            h = np.tanh(np.tanh(x @ w1 + b1) @ w2 + b2)
+            if self._attn is not None:
+                h = h + _self_attention(h, self._attn)
+            return (h @ w3 + b3)[:, 0]
         t = self._torch
         ob = {"obs": t.as_tensor(obs[None])}
         dist = self.model.policy.get_distribution(ob["obs"])
@@ -263,6 +277,45 @@ def _load_model(path: Path) -> Any:
 
 
 _SCORER_KEYS = ("enc.0", "enc.2", "score")
+#: the self-attention tensors of an ``attention`` scorer (torch.nn.MultiheadAttention's names)
+_ATTN_KEYS = ("in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias")
+
+
+def _attention_arrays(sd: dict[str, Any], heads: int) -> dict[str, Any]:
+    """float64 numpy copies of a MultiheadAttention's weights (keys: :data:`_ATTN_KEYS`)."""
+    w_in = sd["in_proj_weight"].double().numpy()  # (3H, H): query, key, value rows
+    b_in = sd["in_proj_bias"].double().numpy()  # (3H,)
+    h = w_in.shape[1]
+    if w_in.shape != (3 * h, h) or b_in.shape != (3 * h,) or heads < 1 or h % heads:
+        raise ValueError("the self-attention weights do not fit the scorer's width")
+    w_out = sd["out_proj.weight"].double().numpy()  # (H, H)
+    b_out = sd["out_proj.bias"].double().numpy()  # (H,)
+    if w_out.shape != (h, h) or b_out.shape != (h,):
+        raise ValueError("the self-attention output weights do not fit the scorer's width")
+    return {
+        "w_in": w_in.T.copy(),  # (H, 3H)
+        "b_in": b_in.copy(),
+        "w_out": w_out.T.copy(),  # (H, H)
+        "b_out": b_out.copy(),
+        "heads": int(heads),
+    }
+
+
+def _self_attention(h: np.ndarray, a: dict[str, Any]) -> np.ndarray:
+    """Multi-head self-attention over the rows of ``h`` (k, H), all rows legal: the same
+    arithmetic as ``torch.nn.MultiheadAttention`` (batch_first, no dropout), in float64."""
+    k, width = h.shape
+    nh = int(a["heads"])
+    d = width // nh
+    qkv = h @ a["w_in"] + a["b_in"]  # (k, 3H)
+    q = qkv[:, :width].reshape(k, nh, d).transpose(1, 0, 2)  # (nh, k, d)
+    kk = qkv[:, width : 2 * width].reshape(k, nh, d).transpose(1, 2, 0)  # (nh, d, k)
+    v = qkv[:, 2 * width :].reshape(k, nh, d).transpose(1, 0, 2)  # (nh, k, d)
+    z = (q @ kk) / math.sqrt(d)  # (nh, k, k)
+    z = np.exp(z - z.max(axis=-1, keepdims=True))
+    z /= z.sum(axis=-1, keepdims=True)
+    out = (z @ v).transpose(1, 0, 2).reshape(k, width)  # (k, H)
+    return out @ a["w_out"] + a["b_out"]
 
 
 def _refuse(path: Path, why: str) -> ModelRefused:
@@ -305,6 +358,13 @@ def _read_weights_member(path: Path) -> bytes:
 
 
 def _load_scorer(path: Path) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The MLP layers of the candidate scorer (see :func:`_load_scorer_parts`)."""
+    return _load_scorer_parts(path)[0]
+
+
+def _load_scorer_parts(
+    path: Path,
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], dict[str, Any] | None]:
     """The candidate scorer's layers read straight from the SB3 zip (``policy.pth``).
 
     Weights only: ``torch.load(weights_only=True)`` unpickles nothing but tensors and plain
@@ -346,7 +406,11 @@ def _load_scorer(path: Path) -> list[tuple[np.ndarray, np.ndarray]]:
             raise _refuse(path, "the scorer's layer shapes do not fit together")
     if out[-1][0].shape[1] != 1:
         raise _refuse(path, "the scorer's last layer must give one score per candidate")
-    return out
+    attn = {k: sd.get(f"features_extractor.attn.{k}") for k in _ATTN_KEYS}
+    found = [k for k, v in attn.items() if v is not None]
+    if found and len(found) != len(_ATTN_KEYS):
+        raise _refuse(path, "policy.pth has an incomplete self-attention layer")
+    return out, (attn if found else None)
 
 
 def _torch_version(v: str) -> tuple[int, int]:
@@ -401,7 +465,25 @@ def _cached(path: str, mtime: float, trusted: bool = False) -> PolicyPlanner:
             f"its sidecar {p.with_suffix('.json').name} is missing or has no config.max_candidates "
             "(a whole number 1..4096)",
         )
-    layers = _load_scorer(p)
+    layers, attn_sd = _load_scorer_parts(p)
+    arch = cfg.get("arch", "mlp") if isinstance(cfg, dict) else "mlp"
+    attention = None
+    if arch == "attention":
+        heads = cfg.get("attn_heads")
+        if attn_sd is None:
+            raise _refuse(p, "its sidecar says arch 'attention' but policy.pth has no attention")
+        if isinstance(heads, bool) or not isinstance(heads, int) or not 1 <= heads <= 64:
+            raise _refuse(p, "its sidecar has no config.attn_heads (a whole number 1..64)")
+        try:
+            attention = _attention_arrays(attn_sd, heads)
+        except ValueError as e:
+            raise _refuse(p, str(e)) from None
+        if attention["w_in"].shape[0] != layers[1][0].shape[1]:
+            raise _refuse(p, "the self-attention width differs from the scorer's")
+    elif arch != "mlp":
+        raise _refuse(p, f"unknown scorer arch {arch!r} (this furnsim knows mlp, attention)")
+    elif attn_sd is not None:
+        raise _refuse(p, "policy.pth has a self-attention layer but its sidecar says arch 'mlp'")
     from furnsim.env.observations import CANDIDATE_FEATURES, CONTEXT_FEATURES, KIT_FEATURES
     from furnsim.env.working_time import WORKING_TIME_CANDIDATE_FEATURES as WT
 
@@ -415,7 +497,7 @@ def _cached(path: str, mtime: float, trusted: bool = False) -> PolicyPlanner:
             f"the policy reads {layers[0][0].shape[0]} features per candidate, this furnsim "
             f"builds {want} (retrain it: furnsim train --config ...)",
         )
-    return PolicyPlanner(None, meta, layers=layers, max_candidates=int(k))
+    return PolicyPlanner(None, meta, layers=layers, max_candidates=int(k), attention=attention)
 
 
 def load_planner(

@@ -65,6 +65,8 @@ class TrainConfig:
     clip_range: float = 0.1  # PPO clip
     ent_coef: float = 0.0  # entropy bonus
     hidden: int = 64  # width of the shared candidate MLP
+    arch: str = "mlp"  # candidate scorer: mlp (independent rows) | attention (across candidates)
+    attn_heads: int = 4  # heads of the self-attention layer (arch: attention)
     max_candidates: int = 64  # candidate slots (K) of the candidates view
     kit_features: bool = False  # append the 3 assembly kit features (a model reads 26, not 23)
     working_time_features: bool = False  # then 3 working-time features (calendars; + 3 inputs)
@@ -76,6 +78,19 @@ class TrainConfig:
     bc_epochs: int = 40  # passes over the cloning data
     bc_lr: float = 3e-3  # Adam step size for cloning
     bc_label_smoothing: float = 0.0  # > 0 keeps the cloned policy stochastic enough for PPO
+    # learning from search (furnsim/rl/search_imitation.py), after cloning and before PPO
+    search_rounds: int = 0  # expert-iteration rounds (0 = none)
+    search_weeks: int = 16  # training weeks searched per round (seeds 6000 + 100 * round + i)
+    search_jobs: list[int] | None = None  # their sizes [lo, hi] (None = train_jobs)
+    search_samples: int = 4  # policy passes per week: greedy + (n - 1) sampled (plan_temperature)
+    search_rules: bool = True  # every deterministic rule's plan is a candidate too
+    search_noisy: int = 0  # eps-noisy passes of the week's best rule (eps 0.05)
+    search_lns_iterations: int = 0  # lns neighbours from the best rule (0 = no lns)
+    search_policy_noisy: int = 0  # eps-noisy passes (eps 0.05) of the scorer's greedy choice
+    search_epochs: int = 20  # cross-entropy passes over all examples gathered, per round
+    search_lr: float = 1e-3  # Adam step size of those passes
+    search_label_smoothing: float = 0.0  # as bc_label_smoothing, for the search labels
+    search_minutes: float | None = None  # wall budget of the rounds (counted from the run start)
     eval_weeks: int = 6  # validation weeks for checkpoint selection
     eval_every: int = 8_192  # env steps between validations
     # where the best model + sidecar go (relative to the working directory; the shipped models
@@ -366,7 +381,10 @@ def train(cfg: TrainConfig) -> TrainResult:
         policy = CandidatePolicy
         policy_kwargs = {
             "features_extractor_class": CandidateExtractor,
-            "features_extractor_kwargs": {"hidden": cfg.hidden},
+            "features_extractor_kwargs": {
+                "hidden": cfg.hidden,
+                **({"arch": "attention", "heads": cfg.attn_heads} if cfg.arch != "mlp" else {}),
+            },
         }
     elif cfg.view == "rules":
         policy = "MlpPolicy"
@@ -403,24 +421,36 @@ def train(cfg: TrainConfig) -> TrainResult:
     history: list[dict[str, Any]] = []
     best: dict[str, Any] = {"ratio": math.inf}
 
-    def validate(steps: int) -> None:
+    def validate(steps: int, tag: str = "") -> float:
         planner = PolicyPlanner(model, meta_base)
         cs = np.array(planner_costs(planner, val, goal))
         ratio = float(np.mean(cs / val_teacher)) if np.all(np.isfinite(cs)) else math.inf
-        rec = {
+        rec: dict[str, Any] = {
             "steps": steps,
             "minutes": round((time.perf_counter() - t_start) / 60, 2),
             "ratio_to_teacher": ratio,
         }
+        if tag:
+            rec["stage"] = tag
         history.append(rec)
-        ck = run_dir / "checkpoints" / f"step_{steps:08d}.zip"
+        suffix = f"_{tag.replace(' ', '_').replace('(', '').replace(')', '')}" if tag else ""
+        ck = run_dir / "checkpoints" / f"step_{steps:08d}{suffix}.zip"
         model.save(str(ck))
         if ratio < best["ratio"]:
-            best.update(ratio=ratio, steps=steps, path=ck, costs=cs.tolist())
+            best.update(ratio=ratio, steps=steps, path=ck, costs=cs.tolist(), stage=tag or "ppo")
         log(
-            f"validation at {steps} steps: mean cost ratio to {teacher} = {ratio:.4f} (best {best['ratio']:.4f})"
+            f"validation at {steps} steps{f' ({tag})' if tag else ''}: mean cost ratio to "
+            f"{teacher} = {ratio:.4f} (best {best['ratio']:.4f})"
         )
+        return ratio
 
+    search_info: dict[str, Any] = {}
+    if cfg.view == "candidates" and cfg.search_rounds > 0:
+        from furnsim.rl.search_imitation import search_imitation
+
+        search_info = search_imitation(
+            model, cfg, source, goal, lambda tag: validate(0, tag), log, t_start
+        )
     validate(0)
 
     stages = [list(map(int, x)) for x in (cfg.curriculum or [])]
@@ -494,6 +524,8 @@ def train(cfg: TrainConfig) -> TrainResult:
         "commit": _commit(),
         "torch_threads": cfg.torch_threads,
         **bc_info,
+        **search_info,
+        "kept_stage": best.get("stage"),
         **sampling,
         "validation": {
             "weeks": [

@@ -1,0 +1,135 @@
+"""The dashboard's background work, run in worker processes, not threads.
+
+Planning ahead, the trained policy's plan after a quick one, the other views' figures and the
+Excel workbook are seconds of CPU-bound Python. In a thread of the Streamlit process they
+held the interpreter lock that also serves the page (the script runs and the websocket), so
+a tab switch right after a plan waited for the workbook. In a worker process (lower CPU
+priority, ``nice``) they take only a spare core. Each function takes and returns picklable
+values (instances, plan results, plotly figures, bytes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime
+from typing import Any
+
+__all__ = [
+    "QUICK",
+    "NICE",
+    "QUICK_RULES",
+    "drop_pool",
+    "excel",
+    "figure",
+    "init",
+    "plan_and_figure",
+    "plan_result",
+    "pool",
+]
+
+QUICK = "quick"
+QUICK_RULES = ("rule:ATC", "rule:EDD")  # the quick plan: the better of two fast rules
+
+
+# CPU priority of the workers: the trained policy's plan (tens of seconds) yields most; the
+# files worker builds what a later click downloads (the workbook: 3 s CPU), so it must not
+# starve behind the page on a busy machine
+NICE = {"plan": 10, "files": 5}
+
+
+def init(nice: int = 10) -> None:
+    """Worker start: a lower CPU priority, and the heavy imports done once."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, 0, nice)  # absolute: it may have inherited it already
+    import furnsim.export
+    import furnsim.plan
+    import furnsim.viz  # noqa: F401
+
+
+# the worker processes, one per kind ('plan', 'files'), shared by every session and script run
+# of this server (this module is imported once; the app script itself re-runs on every click)
+_POOLS: dict[str, ProcessPoolExecutor] = {}
+_LOCK = threading.Lock()
+
+
+def pool(kind: str) -> ProcessPoolExecutor:
+    """The worker process of ``kind``, started on first use (spawned: the server has threads)
+    from a thread at its nice level (``NICE``), so the process and its start-up imports
+    (seconds) run at that priority from the first instruction."""
+    import multiprocessing
+
+    with _LOCK:
+        p = _POOLS.get(kind)
+        if p is not None:
+            return p
+        p = _POOLS[kind] = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=init,
+            initargs=(NICE.get(kind, 10),),
+        )
+
+    def start() -> None:
+        with contextlib.suppress(AttributeError, OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE.get(kind, 10))
+        with contextlib.suppress(RuntimeError):  # the interpreter is shutting down
+            p.submit(int)  # the worker process starts in the submitting thread
+
+    threading.Thread(target=start, name=f"furnsim-{kind}-start", daemon=True).start()
+    return p
+
+
+def drop_pool(kind: str, p: ProcessPoolExecutor) -> None:
+    """Forget a broken worker ``p``; the next ``pool(kind)`` starts a new one."""
+    with _LOCK:
+        if _POOLS.get(kind) is p:
+            del _POOLS[kind]
+    with contextlib.suppress(Exception):
+        p.shutdown(wait=False, cancel_futures=True)
+
+
+def plan_result(inst: Any, goal: str, method: str, tl: Any) -> Any:
+    """The PlanResult of ``method`` (``QUICK``: the better valid plan of two fast rules)."""
+    from furnsim.plan import plan
+
+    if method == QUICK:
+        res = None
+        for m in QUICK_RULES:
+            r = plan(inst, goal, m)
+            if res is None or (r.valid, -r.cost) > (res.valid, -res.cost):
+                res = r
+        assert res is not None
+        return res
+    return plan(inst, goal, method, time_limit=tl)
+
+
+def figure(res: Any, inst: Any, ps: datetime, view: str) -> Any:
+    """The plotly figure of a result view: 'Gantt by machine', 'Gantt by order', 'Buffers'."""
+    from furnsim import viz
+
+    if view == "Gantt by machine":
+        return viz.gantt(res.schedule, inst, "machine", ps)
+    if view == "Gantt by order":
+        return viz.gantt(res.schedule, inst, "order", ps)
+    return viz.buffer_figure(res.schedule, inst, ps)
+
+
+def plan_and_figure(
+    inst: Any, goal: str, method: str, tl: Any, ps: datetime, view: str
+) -> tuple[Any, Any]:
+    """A plan ahead and the figure a click shows first."""
+    res = plan_result(inst, goal, method, tl)
+    return res, figure(res, inst, ps, view)
+
+
+def excel(res: Any, inst: Any, ps: datetime, slot: int) -> bytes:
+    """The plan's Excel workbook (``furnsim.export.write_schedule_excel``) as bytes."""
+    from furnsim.export import write_schedule_excel
+
+    buf = io.BytesIO()
+    write_schedule_excel(res, inst, buf, plan_start=ps, slot_minutes=slot)
+    return buf.getvalue()

@@ -1,0 +1,365 @@
+"""Self-labeling for the generic job-shop policy (Corsini et al. 2024, "Self-Labeling the Job
+Shop Scheduling Problem"): the policy labels its own training data.
+
+One round, for the current candidate scorer:
+
+1. **Sample**: on each of ``instances`` random job shops (Taillard's recipe,
+   :class:`~furnsim.env.weeks.RandomJobShopSource`; seeds ``TRAIN_SEED + 1000 * round + i``,
+   never the validation seeds ``VALID_SEED + i`` nor the Taillard files) run ``samples``
+   passes sampled from the policy at ``temperature`` (:func:`sampled_pass`, which records the
+   job chosen at every decision with more than one candidate).
+2. **Label**: the pass with the smallest makespan is the pseudo-label. Replaying its choices
+   through the simulator (:func:`label_pass`) gives one example per decision: the observation
+   the policy saw and the slot of the job the best pass chose (the simulator is deterministic,
+   so the replay *is* that pass; ``tests/test_self_label.py`` checks the start times match).
+3. **Fit**: cross-entropy over the legal slots on the examples of the last ``keep_rounds``
+   rounds (:func:`fit_examples`), then the greedy policy is validated on random job shops of
+   Taillard's sizes (mean makespan ratio to the rule LWKRMOD); the best validated round is kept (saved
+   to ``out`` whenever it improves, so a stopped run leaves its best model).
+
+Run (niced, on a shared machine)::
+
+    python -m furnsim.rl.self_label --model furnsim/data/models/ppo-jsp.zip \\
+        --out runs/jsp-sl/ppo-jsp.zip --minutes 35
+
+The output is an SB3 zip (the same format ``furnsim train`` writes, planned from its
+weights alone) with a sidecar: the start model's sidecar plus ``self_label`` (settings,
+per-round history). Judging it on Taillard is ``benchmarks/rl_jsp.py --model ...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from furnsim.model import Instance
+from furnsim.rl.search_imitation import Examples
+from furnsim.sim import Schedule, Simulator
+
+__all__ = [
+    "TRAIN_SEED",
+    "VALID_SEED",
+    "Examples",
+    "best_of_samples",
+    "fit_examples",
+    "label_pass",
+    "sampled_pass",
+    "self_label",
+    "validate_greedy",
+]
+
+TRAIN_SEED = 70_000  # training instances: TRAIN_SEED + 1000 * round + i
+VALID_SEED = 90_000  # validation instances: VALID_SEED + i
+
+
+def makespan(schedule: Schedule) -> float:
+    end = schedule.times["end"]
+    return float(end.max()) if end.size else 0.0
+
+
+def sampled_pass(
+    planner: Any, instance: Instance, rng: np.random.Generator | None, temperature: float = 1.0
+) -> tuple[Schedule, Simulator, list[int]]:
+    """One pass of ``planner`` (a :class:`~furnsim.rl.policy.PolicyPlanner`), sampled with
+    ``rng`` (None = greedy); also the job chosen at each decision with several candidates."""
+    sim = Simulator(instance)
+    planner.obs_fn.reset(sim)
+    planner._rng, planner._temperature = rng, float(temperature)
+    choices: list[int] = []
+    try:
+        d = sim.decision()
+        while d is not None:
+            j = planner.choose(sim, d)
+            if d.candidates.size > 1:
+                choices.append(int(j))
+            d = sim.dispatch(j)
+    finally:
+        planner._rng = None
+    return sim.schedule(method=planner.name), sim, choices
+
+
+def best_of_samples(
+    planner: Any, instance: Instance, samples: int, temperature: float, seed: Any
+) -> tuple[float, list[int], list[float]]:
+    """``samples`` sampled passes (child seeds of ``SeedSequence(seed)``): the best makespan,
+    its choices (the first best on ties) and every pass's makespan."""
+    best: tuple[float, list[int]] | None = None
+    spans = []
+    for child in np.random.SeedSequence(seed).spawn(int(samples)):
+        s, sim, ch = sampled_pass(planner, instance, np.random.default_rng(child), temperature)
+        c = math.inf if sim.deadlock is not None else makespan(s)
+        spans.append(c)
+        if best is None or c < best[0]:
+            best = (c, ch)
+    assert best is not None
+    return best[0], best[1], spans
+
+
+def label_pass(
+    instance: Instance, choices: list[int], obs_fn: Any
+) -> tuple[Examples, Schedule, Simulator]:
+    """Replay ``choices`` (from :func:`sampled_pass`) and record, at each decision with several
+    candidates, the observation and the slot of the chosen job."""
+    sim = Simulator(instance)
+    obs_fn.reset(sim)
+    ex = Examples()
+    n = 0
+    d = sim.decision()
+    while d is not None:
+        if d.candidates.size == 1:
+            d = sim.dispatch(int(d.candidates[0]))
+            continue
+        o = obs_fn(sim, d)
+        k = int(obs_fn.slots.size)
+        slot = np.flatnonzero(obs_fn.slots == choices[n])
+        if slot.size == 0:
+            raise ValueError(f"choice {n} (job {choices[n]}) is not a candidate of the replay")
+        ex.rows.append(np.asarray(o["candidates"][:k], np.float32).copy())
+        ex.context.append(np.asarray(o["context"], np.float32).copy())
+        ex.action.append(int(slot[0]))
+        d = sim.dispatch(int(choices[n]))
+        n += 1
+    if n != len(choices):
+        raise ValueError(f"the replay took {n} of {len(choices)} choices")
+    return ex, sim.schedule(), sim
+
+
+def fit_examples(
+    extractor: Any, data: Examples, *, epochs: int, lr: float, batch_size: int = 256, seed: int = 0
+) -> dict[str, float]:
+    """Cross-entropy over the legal slots of ``extractor.scores`` (the candidate scorer of
+    :class:`~furnsim.rl.net.CandidateExtractor`) on ``data``: loss before/after, accuracy after."""
+    import torch
+
+    n = len(data)
+    if n == 0:
+        return {"loss_before": math.nan, "loss": math.nan, "accuracy": math.nan}
+    opt = torch.optim.Adam(extractor.parameters(), lr=lr)
+    rng = np.random.default_rng(seed)
+    sizes = np.array([r.shape[0] for r in data.rows])
+
+    def loss_acc(idx: np.ndarray) -> tuple[Any, int]:
+        obs, a = data.batch(idx)
+        t = {k: torch.as_tensor(v) for k, v in obs.items()}
+        lg = extractor.scores(t).masked_fill(t["mask"] <= 0, -1e9)
+        at = torch.as_tensor(a)
+        return torch.nn.functional.cross_entropy(lg, at, reduction="sum"), int(
+            (lg.argmax(-1) == at).sum()
+        )
+
+    def evaluate() -> tuple[float, float]:
+        tot, hits = 0.0, 0
+        order = np.argsort(sizes, kind="stable")
+        with torch.no_grad():
+            for i in range(0, n, batch_size):
+                lo, h = loss_acc(order[i : i + batch_size])
+                tot += float(lo)
+                hits += h
+        return tot / n, hits / n
+
+    before, _ = evaluate()
+    for _ in range(int(epochs)):
+        # batches of similar candidate counts pad less: sorted by size, shuffled batch order
+        order = np.lexsort((rng.permutation(n), sizes))
+        cuts = [order[i : i + batch_size] for i in range(0, n, batch_size)]
+        for b in rng.permutation(len(cuts)):
+            lo, _ = loss_acc(cuts[b])
+            opt.zero_grad()
+            (lo / cuts[b].size).backward()
+            opt.step()
+    after, acc = evaluate()
+    return {"loss_before": before, "loss": after, "accuracy": acc}
+
+
+def validate_greedy(planner: Any, instances: list[Instance], reference: np.ndarray) -> float:
+    """Mean ratio of the greedy policy's makespan to ``reference`` (one per instance)."""
+    spans = []
+    for w in instances:
+        s, sim, _ = sampled_pass(planner, w, None)
+        spans.append(math.inf if sim.deadlock is not None else makespan(s))
+    return float(np.mean(np.array(spans) / reference))
+
+
+def _instances(seed0: int, n: int, jobs: tuple[int, int], machines: tuple[int, int]) -> list[Any]:
+    from furnsim.env.weeks import RandomJobShopSource
+
+    src = RandomJobShopSource(jobs=jobs, machines=machines)
+    return [src.week(seed0 + i) for i in range(n)]
+
+
+def self_label(
+    model_path: str | Path,
+    out: str | Path,
+    *,
+    rounds: int = 20,
+    instances: int = 16,
+    samples: int = 64,
+    temperature: float = 1.0,
+    epochs: int = 4,
+    lr: float = 1e-4,
+    keep_rounds: int = 1,
+    jobs: tuple[int, int] = (10, 20),
+    machines: tuple[int, int] = (10, 15),
+    valid: int = 16,
+    valid_jobs: tuple[int, int] = (15, 30),
+    valid_machines: tuple[int, int] = (15, 20),
+    minutes: float | None = None,
+    seed: int = 0,
+    log: Any = print,
+) -> dict[str, Any]:
+    """Self-labeling rounds from the (trusted, your own or shipped) model at ``model_path``;
+    the best validated weights (round 0 = the start model) are saved to ``out`` with a
+    sidecar. Returns the ``self_label`` record of the sidecar."""
+    import torch
+
+    from furnsim.rl.policy import PolicyPlanner, _load_model, _read_sidecar
+    from furnsim.rules import get_rule
+
+    t0 = time.perf_counter()
+    torch.manual_seed(seed)
+    torch.set_num_threads(1)
+    src = Path(model_path)
+    model = _load_model(src)
+    meta = _read_sidecar(src)
+    ext = model.policy.features_extractor
+    val = _instances(VALID_SEED, valid, valid_jobs, valid_machines)
+    ref = np.array([makespan(get_rule("LWKRMOD").plan(w)[0]) for w in val])
+
+    def snapshot() -> Any:
+        return PolicyPlanner(model, meta)  # numpy copy of the current scorer
+
+    best_ratio = validate_greedy(snapshot(), val, ref)
+    best_round = 0
+    history: list[dict[str, Any]] = [
+        {"round": 0, "val_ratio_to_LWKRMOD": best_ratio, "minutes": _min(t0)}
+    ]
+    settings = {
+        "instances": instances,
+        "samples": samples,
+        "temperature": temperature,
+        "epochs": epochs,
+        "lr": lr,
+        "keep_rounds": keep_rounds,
+        "jobs": list(jobs),
+        "machines": list(machines),
+        "valid": valid,
+        "valid_jobs": list(valid_jobs),
+        "valid_machines": list(valid_machines),
+        "train_seed": TRAIN_SEED,
+        "valid_seed": VALID_SEED,
+        "seed": seed,
+    }
+    dest = Path(out)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+
+    def save() -> dict[str, Any]:
+        """The kept weights (the best validated round so far) to ``out`` with a sidecar;
+        written after every improvement, so a stopped run leaves its best model behind."""
+        record = {
+            "start_model": src.name,
+            "rounds_run": len(history) - 1,
+            "best_round": best_round,
+            "val_ratio_to_LWKRMOD": best_ratio,
+            "settings": settings,
+            "history": history,
+            "wall_time_s": round(time.perf_counter() - t0, 1),
+        }
+        side = dict(meta)
+        side["self_label"] = record
+        dest.with_suffix(".json").write_text(json.dumps(side, indent=2) + "\n", encoding="utf-8")
+        return record
+
+    model.save(str(dest))
+    save()
+    log(f"round 0 (start): greedy / LWKRMOD on {valid} validation shops = {best_ratio:.4f}")
+    recent: list[Examples] = []
+    for r in range(1, rounds + 1):
+        if minutes is not None and _min(t0) > minutes:
+            log(f"time budget of {minutes} min reached before round {r}")
+            break
+        planner = snapshot()
+        new = Examples()
+        gains = []
+        for i, w in enumerate(_instances(TRAIN_SEED + 1000 * r, instances, jobs, machines)):
+            g, _, _ = sampled_pass(planner, w, None)
+            best, choices, _ = best_of_samples(planner, w, samples, temperature, [seed, r, i])
+            gains.append(best / makespan(g))
+            ex, _, _ = label_pass(w, choices, planner.obs_fn)
+            new.rows += ex.rows
+            new.context += ex.context
+            new.action += ex.action
+        recent = [*recent, new][-max(int(keep_rounds), 1) :]
+        data = Examples()
+        for e in recent:  # the labels of the last ``keep_rounds`` rounds
+            data.rows += e.rows
+            data.context += e.context
+            data.action += e.action
+        fit = fit_examples(ext, data, epochs=epochs, lr=lr, seed=seed * 1000 + r)
+        ratio = validate_greedy(snapshot(), val, ref)
+        rec = {
+            "round": r,
+            "examples": len(data),
+            "best_sample_over_greedy": float(np.mean(gains)),
+            **{k: round(v, 4) for k, v in fit.items()},
+            "val_ratio_to_LWKRMOD": ratio,
+            "minutes": _min(t0),
+        }
+        history.append(rec)
+        log(
+            f"round {r}: {len(data)} examples, best of {samples} / greedy "
+            f"{rec['best_sample_over_greedy']:.4f}, CE {fit['loss_before']:.3f} -> "
+            f"{fit['loss']:.3f} (acc {fit['accuracy']:.3f}), validation {ratio:.4f} "
+            f"[{rec['minutes']:.1f} min]"
+        )
+        if ratio < best_ratio:
+            best_ratio, best_round = ratio, r
+            model.save(str(dest))
+        save()
+    record = save()
+    log(f"kept round {best_round} (validation {best_ratio:.4f}) -> {dest}")
+    return record
+
+
+def _min(t0: float) -> float:
+    return round((time.perf_counter() - t0) / 60, 2)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description="Self-labeling rounds for the generic job-shop policy")
+    ap.add_argument("--model", required=True, help="start model (a zip you trust)")
+    ap.add_argument("--out", required=True, help="where the kept model goes (.zip + .json)")
+    ap.add_argument("--rounds", type=int, default=20)
+    ap.add_argument("--instances", type=int, default=16, help="random job shops per round")
+    ap.add_argument("--samples", type=int, default=64, help="sampled passes per job shop")
+    ap.add_argument("--temperature", type=float, default=1.0)
+    ap.add_argument("--epochs", type=int, default=4)
+    ap.add_argument("--lr", type=float, default=1e-4)
+    ap.add_argument("--keep-rounds", type=int, default=1, help="fit on the last K rounds' labels")
+    ap.add_argument("--valid", type=int, default=16)
+    ap.add_argument("--minutes", type=float, default=None, help="wall-clock budget")
+    ap.add_argument("--seed", type=int, default=0)
+    a = ap.parse_args(argv)
+    self_label(
+        a.model,
+        a.out,
+        rounds=a.rounds,
+        instances=a.instances,
+        samples=a.samples,
+        temperature=a.temperature,
+        epochs=a.epochs,
+        lr=a.lr,
+        keep_rounds=a.keep_rounds,
+        valid=a.valid,
+        minutes=a.minutes,
+        seed=a.seed,
+    )
+
+
+if __name__ == "__main__":
+    main()
