@@ -2,7 +2,6 @@
 
     nice python benchmarks/lns_bench.py --goals speed --weeks 20 --time-limit 10
     python benchmarks/lns_bench.py --summary            # tables from the results file only
-    python benchmarks/lns_bench.py --best-known         # rewrite furnsim/data/best_known.json
 
 For each goal and held-out week of ``rl_eval.py`` (seeds 10000 + i, 100–600 jobs) it plans
 the week twice through ``furnsim.plan.plan`` with the same ``--time-limit``: ``best-rule``
@@ -14,9 +13,10 @@ read from ``benchmarks/rl_cpsat.jsonl`` (``rl_cpsat.py``, 60 s, 1 worker), not r
 ``benchmarks/lns_bench.jsonl``) with cost, validity, wall and CPU seconds and the machine's
 load average. A (goal, week, method, time limit) already in the file is skipped.
 
-``--best-known`` collects the cheapest valid cost per week × goal from every results file
-(this one, ``rl_cpsat.jsonl``, ``rl_search.jsonl``, ``rl_search_long.jsonl``) into
-``furnsim/data/best_known.json``, which the summary uses to print each method's gap.
+The results files of this script (``lns_bench*.jsonl``) are from the old 24/7 demo plant;
+``furnsim/data/best_known.json`` (the calendar plant, with week fingerprints) is written by
+``benchmarks/heldout_table.py table --best-known``. ``best_known()`` here only feeds the
+old-plant summary.
 """
 
 from __future__ import annotations
@@ -240,10 +240,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--best-known", action="store_true", help="only rewrite best_known.json")
     a = ap.parse_args(argv)
     if a.best_known:
-        bk = best_known(a.out)
-        BEST_KNOWN.write_text(json.dumps(bk, indent=1) + "\n", encoding="utf-8")
-        print(f"wrote {BEST_KNOWN} ({sum(len(v) for v in bk.values())} week × goal entries)")
-        return
+        # these files hold costs of the old 24/7 demo plant without week fingerprints; the
+        # best-known file is written by heldout_table.py (fingerprinted, calendar plant)
+        raise SystemExit(
+            "best_known.json is written by benchmarks/heldout_table.py table --best-known"
+        )
     if not a.summary:
         goals = [g.strip() for g in a.goals.split(",") if g.strip()]
         if a.time_limit is None and a.passes is None:

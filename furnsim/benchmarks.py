@@ -11,7 +11,8 @@ What the benchmark scripts (``benchmarks/rl_eval.py``, ``rl_headroom.py``, ``rl_
   (job chains, work-center load with and without the changeovers each center must make, the
   tardiness of orders that cannot be on time);
 - :func:`best_known`: the cheapest valid cost any method found per held-out week and goal
-  (``furnsim/data/best_known.json``, written by ``benchmarks/lns_bench.py --best-known``).
+  (``furnsim/data/best_known.json``, written by ``benchmarks/heldout_table.py table
+  --best-known``; each entry carries the week's fingerprint, ``furnsim.heldout``).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ __all__ = [
 
 HELD_OUT_SEED = 10_000
 GOALS = ("speed", "efficiency", "empty-buffers")
-#: best known costs of the held-out weeks: {goal: {seed: {cost, source}}}
+#: best known costs of the held-out weeks: {goal: {seed: {cost, source, fingerprint}}}
 BEST_KNOWN = Path(str(resources.files("furnsim").joinpath("data", "best_known.json")))
 
 
@@ -105,15 +106,85 @@ def _heads_tails(inst: Instance) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     return minp, trans, head, tail
 
 
+def _calendar_chain(inst: Instance) -> tuple[np.ndarray, np.ndarray] | None:
+    """With working time: per op the earliest start and end of its job's chain (release,
+    transports, processing on the machine that finishes it first, pausing over closed time;
+    machine capacity, setups and kits relaxed). None for a 24/7 plant."""
+    ci = inst.compiled
+    wt = ci.working
+    if wt is None or all(m is None for m in wt.machines):
+        return None
+    _minp, trans, _head, _tail = _heads_tails(inst)
+    proc = ci.op_proc
+    n = ci.n_ops
+    est, eft = np.zeros(n), np.zeros(n)
+    starts = ci.job_op_start
+    for j in range(ci.n_jobs):
+        t = float(ci.job_release[j])
+        for o in range(int(starts[j]), int(starts[j + 1])):
+            t += float(trans[o])
+            est[o] = t
+            best = math.inf
+            for m in np.flatnonzero(~np.isnan(proc[o])):
+                p = float(proc[o, m])
+                mt = wt.machines[m]
+                end = t + p if mt is None or p <= 0 else mt.finish(t, p)[1]
+                best = min(best, end)
+            t = best if math.isfinite(best) else t
+            eft[o] = t
+    return est, eft
+
+
+def _worked(mt: Any, a: float, b: float) -> float:
+    """Working minutes of a machine in ``[a, b)`` (24/7 when ``mt`` is None)."""
+    if b <= a:
+        return 0.0
+    return b - a if mt is None else float(np.asarray(mt.worked(a, np.array([b])))[0])
+
+
+def _until_worked(mts: list[Any], a: float, work: float) -> float:
+    """The earliest ``T`` by which the machines ``mts`` together have ``work`` working
+    minutes in ``[a, T)`` (bisection to 0.01 min, rounded down: a valid bound)."""
+    if work <= 0:
+        return a
+    lo, hi = a, a + work
+    while sum(_worked(m, a, hi) for m in mts) < work:
+        lo, hi = hi, a + 2 * (hi - a)
+        if hi - a > 1e8:
+            return lo
+    while hi - lo > 0.01:
+        mid = 0.5 * (lo + hi)
+        if sum(_worked(m, a, mid) for m in mts) >= work:
+            hi = mid
+        else:
+            lo = mid
+    return lo
+
+
 def makespan_lb(inst: Instance, *, with_setups: bool = True) -> float:
     """A lower bound on the makespan: job chains and, per work center, its load on its
     machines after the earliest heads / before the shortest tails (P|r_j|Cmax both ways),
-    with the changeovers it must make (``with_setups``)."""
+    with the changeovers it must make (``with_setups``). With working time also the job
+    chains and the work-center loads counted in working minutes (closed time adds to them)."""
     ci = inst.compiled
     if ci.n_ops == 0:
         return 0.0
     minp, trans, head, tail = _heads_tails(inst)
     lb = float(np.max(head + minp + tail))  # job chains (release, transports, processing)
+    chain = _calendar_chain(inst)
+    if chain is not None:
+        est, eft = chain
+        lb = max(lb, float(np.max(eft)))
+        mts = ci.working.machines
+        for w in range(ci.n_wc):
+            sel = np.flatnonzero(ci.op_wc == w)
+            ms = [mts[m] for m in np.flatnonzero(ci.machine_wc == w)]
+            if not sel.size or not ms:
+                continue
+            work = float(minp[sel].sum())
+            lb = max(lb, _until_worked(ms, float(est[sel].min()), work))
+            if with_setups:  # setups may start before the first job arrives, not before 0
+                lb = max(lb, _until_worked(ms, 0.0, work + wc_setup_lb(ci, w)))
     n_w = np.bincount(ci.machine_wc, minlength=ci.n_wc)
     for w in range(ci.n_wc):
         sel = np.flatnonzero(ci.op_wc == w)
@@ -165,7 +236,11 @@ def tardiness_lb(inst: Instance) -> float:
     minp, _trans, head, _tail = _heads_tails(inst)
     last = ci.job_op_start[1:] - 1
     has = np.diff(ci.job_op_start) > 0
-    jc = np.where(has, head[np.maximum(last, 0)] + minp[np.maximum(last, 0)], -np.inf)
+    ends = head + minp
+    chain = _calendar_chain(inst)
+    if chain is not None:  # working time: the chain in working minutes (never earlier)
+        ends = np.maximum(ends, chain[1])
+    jc = np.where(has, ends[np.maximum(last, 0)], -np.inf)
     n_o = len(ci.order_ids)
     oc = np.full(n_o, -np.inf)
     np.maximum.at(oc, ci.job_order, jc)
@@ -187,8 +262,16 @@ def cost_lb(inst: Instance, goal: str) -> float:
     if g.name == "speed":
         return w.get("makespan", 0.0) * cmax + tard
     if g.name == "efficiency":
+        # cost = setup + 0.5 idle + 0.5 blocked + tardiness, idle = available - processing -
+        # setup - blocked, so cost = 0.5 setup + 0.5 (available - processing) + tardiness;
+        # available = machine minutes in [0, makespan) (working minutes under calendars)
         maxp = np.where(np.isnan(ci.op_proc), -np.inf, ci.op_proc).max(axis=1).sum()
-        return max(0.5 * (ci.n_machines * cmax - maxp) + 0.5 * setup_lb(inst), 0.0) + tard
+        wt = ci.working
+        if wt is None:
+            avail = ci.n_machines * cmax
+        else:
+            avail = sum(_worked(mt, 0.0, cmax) for mt in wt.machines)
+        return max(0.5 * (avail - maxp) + 0.5 * setup_lb(inst), 0.0) + tard
     return w.get("makespan", 0.0) * cmax + tard
 
 

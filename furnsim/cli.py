@@ -306,6 +306,13 @@ def plan_cmd(
             "lns: optimize this long (default 60)",
         ),
     ] = None,
+    clock: Annotated[
+        str,
+        typer.Option(
+            help="what --time-limit counts: wall (elapsed seconds) | cpu (CPU seconds of this "
+            "process: the same work on a loaded machine; CP-SAT keeps its wall limit)"
+        ),
+    ] = "wall",
     passes: Annotated[
         int | None,
         typer.Option(
@@ -365,6 +372,7 @@ def plan_cmd(
             time_limit=time_limit,
             workers=workers,
             ray=ray,
+            clock=clock,
             **extra,
         )
     except (KeyError, ValueError) as e:

@@ -15,7 +15,7 @@ Schedules; tests/test_planners.py checks the imports are one-way).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal, cast
 
 from furnsim.model import Instance
 from furnsim.planners.base import Budget, PlanResult, PlanState, violation_dict
@@ -51,6 +51,7 @@ def plan(
     workers: int = 1,
     ray: str | None = None,
     passes: int | None = None,
+    clock: str = "wall",
     **options: Any,
 ) -> PlanResult:
     """Plan ``instance`` for ``goal`` with ``method`` (``rule:NAME``, ``best-rule``, ``cpsat``,
@@ -67,6 +68,10 @@ def plan(
     within 1.5 s). For ``best-rule`` a ``time_limit`` (or ``samples=N``) adds, after the
     rules, a search of ε-noisy passes around the best one (``eps`` in ``options``, default
     0.05); ``details["search"]`` reports it.
+
+    ``clock`` (``"wall"`` or ``"cpu"``) is what ``time_limit`` counts (``Budget.clock``: CPU
+    seconds of this process do not depend on other load on the machine; CP-SAT keeps its
+    own wall limit).
 
     ``passes`` is the protocol's exact budget (``Budget.passes``: policy or noisy passes,
     LNS neighbours; no time cap unless ``time_limit``); ``samples`` is its older spelling,
@@ -101,6 +106,7 @@ def plan(
         passes=None if passes is None else int(passes),
         workers=int(workers),
         ray=ray,
+        clock=cast(Literal["wall", "cpu"], clock),  # Budget checks it
     )
     state = PlanState(
         buffers=buffers,

@@ -102,3 +102,25 @@ def test_benchmark_scripts_import_only_the_package():
             )
             for m in mods:
                 assert m.split(".")[0] not in scripts, f"{p.name} imports the script {m}"
+
+
+def test_bounds_by_hand_under_working_time():
+    """Machine A works Mon-Fri 06:00-09:00 and 09:15-14:00; the plan starts on a Friday 06:00.
+    Two jobs of 300 min on A: each chain alone ends at 11:15 (315 min), but A's 600 min of
+    work take Friday's 465 working minutes and 135 on Monday: Mon 08:15 = 3 days + 135 min =
+    4455 min. Efficiency: A is never idle in working time, so the bound is 0 (the 24/7
+    formula, machines x makespan - processing, would say 0.5 (4455 - 600), above the plan)."""
+    from datetime import datetime
+
+    from furnsim.calendar import calendar_from_rows, with_working_time
+
+    inst = make([[("A", 300)], [("A", 300)]])
+    inst.plan_start = datetime(2026, 11, 27, 6, 0)  # a Friday
+    day = calendar_from_rows("DAY", [("Mon-Fri", "06:00", "09:00"), ("Mon-Fri", "09:15", "14:00")])
+    inst = with_working_time(inst, calendars=[day], default_calendar="DAY")
+    assert makespan_lb(inst) == pytest.approx(4455.0, abs=0.02)
+    plan = best_rule(inst, "speed").schedule
+    assert plan.makespan == pytest.approx(4455.0)  # tight
+    assert cost_lb(inst, "efficiency") == pytest.approx(0.0, abs=0.01)
+    assert cost(plan, "efficiency", inst) >= cost_lb(inst, "efficiency") - 1e-6
+    assert cost_lb(inst, "speed") <= cost(plan, "speed", inst) + 1e-6

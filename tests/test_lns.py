@@ -199,3 +199,54 @@ def test_restart_is_a_noisy_pass_of_the_base_rule() -> None:
     r = lns(inst, "efficiency", iterations=3, eps=0.0, start_ppo=False, neighbourhoods=["restart"])
     assert r.cost == pytest.approx(rule.cost) and r.improvements == 0
     assert r.moves["restart"] == {"tried": 3, "improved": 0}
+
+
+@pytest.mark.parametrize("accept", ["lahc", "plateau"])
+def test_valid_under_calendars_kits_and_hard_buffers(accept: str) -> None:
+    """The demo plant: shift calendars, assemblies (kits) and hard finite buffers."""
+    inst = demo_week()
+    ci = inst.compiled
+    assert ci.working is not None and ci.has_assembly and np.isfinite(ci.wc_capacity).any()
+    rule = best_rule(inst, "empty-buffers")
+    r = lns(inst, "empty-buffers", iterations=20, seed=1, start_ppo=False, accept=accept)
+    assert r.cost <= rule.cost + 1e-9
+    assert validate(r.schedule, inst, buffers="hard") == [] and r.schedule.complete
+    assert r.validations >= 1  # the returned best was checked by the validator
+    from furnsim.goals import cost
+
+    assert cost(r.schedule, "empty-buffers", inst) == pytest.approx(r.cost)
+
+
+def test_snapshots_give_the_same_search_as_replaying_the_prefix() -> None:
+    """Resuming each neighbour from a snapshot of the incumbent's run is an optimisation
+    only: same seed and iterations, same plan, same moves."""
+    inst = demo_week()
+    a = lns(inst, "speed", iterations=15, seed=5, start_ppo=False, snapshots=True)
+    b = lns(inst, "speed", iterations=15, seed=5, start_ppo=False, snapshots=False)
+    assert a.cost == b.cost and a.moves == b.moves and a.history[-1][0] == b.history[-1][0]
+    np.testing.assert_array_equal(a.schedule.times["start"], b.schedule.times["start"])
+    np.testing.assert_array_equal(a.schedule.op_machine, b.schedule.op_machine)
+
+
+def test_respects_a_cpu_time_budget() -> None:
+    """clock="cpu" counts this process's CPU seconds (time.process_time), start included."""
+    inst = demo_week()
+    c0 = time.process_time()
+    r = lns(inst, "speed", time_limit=1.0, clock="cpu", seed=0, start_ppo=False)
+    used = time.process_time() - c0
+    assert r.clock == "cpu" and r.iterations >= 1
+    per = (r.seconds - r.history[0][1]) / max(r.iterations, 1)
+    # stops before a neighbour would end past the limit (+ the final validation)
+    assert used <= max(1.0, r.history[0][1]) + 3 * per + 1.0, (used, r.iterations)
+    with pytest.raises(ValueError, match="clock"):
+        lns(inst, "speed", time_limit=1.0, clock="gpu")
+
+
+def test_start_search_makes_noisy_passes_first() -> None:
+    """start_search=0.5 with 10 iterations: 5 noisy passes from scratch, then 5 neighbours."""
+    inst = shifts_week()
+    rule = best_rule(inst, "speed")
+    r = lns(inst, "speed", iterations=10, seed=2, start_ppo=False, start_search=0.5)
+    assert r.moves["restart"]["tried"] == 5 and r.iterations == 10
+    assert sum(r.moves[n]["tried"] for n in ("window", "group", "orders")) == 5
+    assert r.cost <= rule.cost + 1e-9 and validate(r.schedule, inst, buffers="hard") == []

@@ -13,10 +13,11 @@ The dataclasses here import nothing heavy (no OR-Tools, no torch).
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from furnsim.model import Instance
 from furnsim.sim import Schedule
@@ -48,12 +49,19 @@ class Budget:
     passes, so its plan may differ from a 1-worker run. ``workers``: local processes for pass
     searches (1 = in this process). ``ray``: ``"auto"`` or a cluster address to run passes on
     Ray instead of local processes (needs the ``scale`` extra).
+
+    ``clock`` says what ``time_limit`` counts: ``"wall"`` (elapsed seconds) or ``"cpu"``
+    (``time.process_time``: CPU seconds of the planning process, all its threads; with
+    several local workers each gets ``time_limit / workers`` of its own CPU). A CPU budget
+    does not shrink when other work loads the machine, so plans made under load compare
+    fairly. CP-SAT always runs on its own (wall) time limit.
     """
 
     time_limit: float | None = None
     passes: int | None = None
     workers: int = 1
     ray: str | None = None
+    clock: Literal["wall", "cpu"] = "wall"
 
     def __post_init__(self) -> None:
         if self.time_limit is not None and not self.time_limit >= 0:
@@ -62,6 +70,12 @@ class Budget:
             raise ValueError(f"passes must be >= 1, not {self.passes!r}")
         if int(self.workers) < 1:
             raise ValueError(f"workers must be >= 1, not {self.workers!r}")
+        if self.clock not in ("wall", "cpu"):
+            raise ValueError(f"clock must be 'wall' or 'cpu', not {self.clock!r}")
+
+    def timer(self) -> Callable[[], float]:
+        """The clock ``time_limit`` is measured on (``time.perf_counter`` or ``process_time``)."""
+        return time.process_time if self.clock == "cpu" else time.perf_counter
 
 
 @dataclass(frozen=True)

@@ -260,6 +260,8 @@ class BestRulePlanner(MethodPlanner):
     around it (option ``eps``, default 0.05), on ``budget.workers`` processes or Ray."""
 
     def propose(self, instance: Instance, goal: str, budget: Budget, state: PlanState) -> Proposal:
+        clk = budget.timer()
+        t0 = clk()
         schedule, details = best_rule_plan(
             instance, goal, state.buffers, state.anticipatory_setups, state.seed, state.progress
         )
@@ -281,12 +283,15 @@ class BestRulePlanner(MethodPlanner):
             rule=name,
             eps=eps,
         )
+        # the rules count into a time budget (as lns's start does): the search gets the rest
+        left = None if budget.time_limit is None else max(budget.time_limit - (clk() - t0), 0.0)
         r = run_pass_search(
             job,
             passes=budget.passes,
-            time_limit=budget.time_limit,
+            time_limit=left,
             workers=budget.workers,
             ray=budget.ray,
+            clock=budget.clock,
         )
         base = float(details["rules_tried"][name])  # the rule's own cost, priced by best_rule
         details["search"] = {
@@ -379,6 +384,7 @@ class PpoPlanner(MethodPlanner):
             time_limit=None if tb is None else float(tb),
             workers=budget.workers,
             ray=budget.ray,
+            clock=budget.clock,
         )
         t2 = time.perf_counter()
         details: dict[str, Any] = {
@@ -479,7 +485,16 @@ class LnsPlanner(MethodPlanner):
     ``iterations`` too), reproducible with the same seed. ``state.hint`` is the cost to beat."""
 
     ALLOWED: ClassVar[frozenset[str]] = frozenset(
-        {"start_ppo", "eps", "accept_worse", "start", "neighbourhoods"}
+        {
+            "start_ppo",
+            "eps",
+            "accept",
+            "accept_worse",
+            "lahc_length",
+            "start",
+            "neighbourhoods",
+            "start_search",
+        }
     )
 
     def propose(self, instance: Instance, goal: str, budget: Budget, state: PlanState) -> Proposal:
@@ -509,6 +524,7 @@ class LnsPlanner(MethodPlanner):
                 buffers=state.buffers,
                 anticipatory_setups=state.anticipatory_setups,
                 progress=state.progress,
+                clock=budget.clock,
                 **kw,
             )
         except NoValidPlan as e:  # every rule deadlocked: no start plan
@@ -522,6 +538,8 @@ class LnsPlanner(MethodPlanner):
                 "improvements": r.improvements,
                 "seconds": r.seconds,
                 "time_limit": time_limit,
+                "clock": r.clock,
+                "validations": r.validations,
                 "moves": r.moves,
             }
         }

@@ -197,6 +197,8 @@ class Simulator:
         self._mt: list[Any] = list(wt.machines) if wt is not None else [None] * n_m
         self._nonint = [not x for x in wt.machine_interruptible] if wt else [False] * n_m
         self._calendared = wt is not None and any(x is not None for x in self._mt)
+        # everything set so far is per instance; the rest is run state (snapshot/restore)
+        self._static_keys = frozenset(vars(self)) | {"_static_keys", "state"}
 
     # -- lifecycle --------------------------------------------------------------------
     def reset(self, instance: Instance | CompiledInstance | None = None) -> Decision | None:
@@ -269,6 +271,34 @@ class Simulator:
 
     def decision(self) -> Decision | None:
         """The pending decision, or None when done."""
+        return self._decision
+
+    # -- snapshots (search: restart a run from a decision instead of replaying it) ------
+    def snapshot(self) -> dict[str, Any]:
+        """A copy of the run state now (cheap: no static data), for :meth:`restore`.
+
+        Not for a run with intentional holds or a shop situation (pins, frozen operations):
+        those share records between structures; ``ValueError`` then (``TypeError`` for run
+        state of a type it does not know how to copy)."""
+        if self.holds is not None or self._cons is not None or self._job_hold or self._m_hold:
+            raise ValueError("snapshot: not supported with holds or a shop situation")
+        return {k: _copy_state(v) for k, v in vars(self).items() if k not in self._static_keys}
+
+    def restore(self, snap: dict[str, Any]) -> Decision | None:
+        """Put the run back into the state of ``snap`` (same instance; the snapshot stays
+        usable); returns the decision pending then. Arrays are restored in place, so
+        ``sim.state``'s views stay current."""
+        for k, v in snap.items():
+            cur = getattr(self, k, None)
+            if isinstance(v, np.ndarray) and isinstance(cur, np.ndarray) and cur.shape == v.shape:
+                np.copyto(cur, v)
+            elif k == "rec" and isinstance(cur, dict):
+                for f, a in v.items():
+                    np.copyto(cur[f], a)
+            elif k == "dispatch_log" and isinstance(cur, list):
+                cur[:] = v
+            else:
+                setattr(self, k, _copy_state(v))
         return self._decision
 
     # -- actions ----------------------------------------------------------------------
@@ -881,3 +911,22 @@ class Simulator:
 
     def waiting_jobs(self, w: int) -> list[int]:
         return list(self._waiting[w])
+
+
+def _copy_state(v: Any) -> Any:
+    """An independent copy of one run-state value (arrays, containers of plain values)."""
+    if isinstance(v, np.ndarray):
+        return v.copy()
+    if isinstance(v, list):
+        if not v or isinstance(v[0], tuple | int | float):
+            return list(v)
+        return [_copy_state(x) for x in v]
+    if isinstance(v, dict):
+        if not v or not isinstance(next(iter(v.values())), np.ndarray | list | dict | set):
+            return dict(v)
+        return {k: _copy_state(x) for k, x in v.items()}
+    if isinstance(v, set):
+        return set(v)
+    if v is None or isinstance(v, int | float | str | tuple | np.generic | Decision | Deadlock):
+        return v  # immutable
+    raise TypeError(f"snapshot: cannot copy run state of type {type(v).__name__}")

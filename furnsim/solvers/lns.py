@@ -40,6 +40,7 @@ benchmark (``benchmarks/lns_bench.py``).
 
 from __future__ import annotations
 
+import bisect
 import math
 import time
 from collections.abc import Callable
@@ -54,7 +55,7 @@ from furnsim.sim import Decision, Schedule, Simulator
 __all__ = ["DEFAULT_NEIGHBOURHOODS", "NEIGHBOURHOODS", "LnsResult", "lns"]
 
 #: the neighbourhood kinds (``neighbourhoods=`` picks some; ``details["moves"]`` counts them)
-NEIGHBOURHOODS = ("window", "group", "orders", "restart", "cpsat")
+NEIGHBOURHOODS = ("window", "group", "orders", "restart", "tail", "cpsat")
 #: the default: ``restart`` (a noisy pass of the base rule from scratch) did not help on the
 #: benchmark weeks (docs/optimizer.md), so it is available but off; ``cpsat`` (CP-SAT on a
 #: time window / work center, furnsim.solvers.cpsat.window) costs seconds per move on a demo
@@ -69,7 +70,10 @@ class _Plan:
     choices: list[int]  # job taken at each decision (-1 = the machine waited)
     times: np.ndarray  # (n_decisions,) decision times
     key: np.ndarray  # (n_ops,) incumbent start time of each operation
-    schedule: Schedule
+    end: np.ndarray  # (n_jobs,) completion (end of the last operation) of each job
+    snap_at: list[int]  # decision indices of the snapshots, ascending
+    snaps: list[dict[str, Any]]  # the simulator's state at those decisions (Simulator.snapshot)
+    schedule: Schedule | None = None  # built for new bests only (Decoder.schedule)
 
 
 @dataclass
@@ -84,10 +88,16 @@ class LnsResult:
     history: list[tuple[int, float, float]]  # (iteration, seconds, best cost) at each new best
     moves: dict[str, dict[str, int]]  # per neighbourhood / suffix mode: tried, improved
     # (``cpsat`` also: solved, no_solution, solve_ms, build_ms)
+    clock: str = "wall"  # what ``seconds`` and the time limit count: "wall" | "cpu"
+    validations: int = 0  # validator calls (the returned best first, older bests if invalid)
 
 
 class _Decoder:
-    """One reusable simulator: replay a prefix, perturb a window, finish with a suffix policy."""
+    """One reusable simulator: resume a prefix (from a snapshot of the incumbent's run, else
+    replayed), perturb a window, finish with a suffix policy."""
+
+    #: snapshots per run (the first run sets the stride: decisions // this)
+    SNAPSHOTS = 24
 
     def __init__(
         self,
@@ -96,6 +106,7 @@ class _Decoder:
         rule: Any,
         buffers: str,
         anticipatory_setups: bool,
+        snapshots: bool = True,
     ) -> None:
         from furnsim.goals import get_goal
 
@@ -104,28 +115,52 @@ class _Decoder:
         self.rule = rule
         self.sim = Simulator(instance, buffers=buffers, anticipatory_setups=anticipatory_setups)
         self.method = "lns"
+        self.stride = 0  # 0 = not known yet (set by the first run)
+        self.snapshots = bool(snapshots)
+        if self.snapshots:
+            try:  # a shop situation (re-plan: pins, frozen ops) or holds: replay instead
+                self.sim.snapshot()
+            except (ValueError, TypeError):
+                self.snapshots = False
+        self.replayed = 0  # decisions replayed (not resumed from a snapshot), all runs
 
     def run(
         self,
         choose: Callable[[Simulator, Decision, int], int | None],
-        prefix: list[int] | None = None,
+        base: _Plan | None = None,
         k: int = 0,
         on_stall: Callable[[Decision], int] | None = None,
     ) -> _Plan | None:
-        """A full run; ``prefix[:k]`` replayed, then ``choose(sim, decision, index)``.
+        """A full run; ``base.choices[:k]`` kept (resumed from ``base``'s latest snapshot at or
+        before ``k``, the rest replayed), then ``choose(sim, decision, index)``.
 
         ``choose`` returning None makes the machine wait; where waiting would stall the shop,
         ``on_stall(decision)`` picks a job instead (without it the run fails). None when the
-        run deadlocked (or a replayed choice is no longer legal)."""
-        from furnsim.goals import cost
+        run deadlocked (or a replayed choice is no longer legal). The cost is the goal's
+        (``partial_cost`` of the finished run = ``cost`` of its schedule); the schedule is
+        built only on request (:meth:`schedule`, right after the run)."""
+        from furnsim.goals import partial_cost
 
         sim = self.sim
-        d = sim.reset()
-        choices: list[int] = []
-        times: list[float] = []
+        prefix = base.choices if base is not None else None
+        k = min(k, len(prefix)) if prefix is not None else 0
+        if base is not None and k > 0 and base.snap_at and self.snapshots:
+            at = bisect.bisect_right(base.snap_at, k) - 1
+            i = base.snap_at[at]
+            d = sim.restore(base.snaps[at])
+            choices = base.choices[:i]
+            times = base.times[:i].tolist()
+            snap_at, snaps = base.snap_at[: at + 1], base.snaps[: at + 1]
+        else:
+            d = sim.reset()
+            choices, times, snap_at, snaps, i = [], [], [], [], 0
+        self.replayed += max(k - i, 0)
+        stride = self.stride
         dispatch, wait = sim.dispatch, sim.wait
-        i = 0
         while d is not None:
+            if self.snapshots and stride and i % stride == 0 and (not snap_at or snap_at[-1] < i):
+                snap_at.append(i)
+                snaps.append(sim.snapshot())
             times.append(d.time)
             if prefix is not None and i < k:
                 j: int | None = prefix[i]
@@ -149,17 +184,21 @@ class _Decoder:
             i += 1
         if sim.deadlock is not None:
             return None
-        s = sim.schedule(method=self.method)
-        c = float(cost(s, self.goal, self.instance))
+        c = float(partial_cost(sim, self.goal))
         if not math.isfinite(c):
             return None
-        return _Plan(c, choices, np.asarray(times), _start_key(s), s)
+        if not stride:
+            self.stride = max(1, len(choices) // self.SNAPSHOTS)
+        rec = sim.rec
+        key = np.asarray(rec["start"], dtype=np.float64).copy()
+        key[~np.isfinite(key)] = np.inf
+        end = np.asarray(rec["end"], dtype=np.float64)[sim.state.static.job_last]
+        return _Plan(c, choices, np.asarray(times), key, end, snap_at, snaps)
 
-
-def _start_key(s: Schedule) -> np.ndarray:
-    k = np.asarray(s.times["start"], dtype=np.float64).copy()
-    k[~np.isfinite(k)] = np.inf
-    return k
+    def schedule(self, plan: _Plan) -> Schedule:
+        """The schedule of the run just made (``plan`` must be the last run's result)."""
+        plan.schedule = self.sim.schedule(method=self.method)
+        return plan.schedule
 
 
 def _lexkey(c: np.ndarray, key: np.ndarray) -> int:
@@ -180,45 +219,65 @@ def lns(
     start: Schedule | None = None,
     start_ppo: bool = True,
     eps: float = 0.1,
+    accept: str = "lahc",
     accept_worse: float = 0.0,
+    lahc_length: int = 10,
     validate_incumbents: bool = True,
     neighbourhoods: tuple[str, ...] | list[str] | None = None,
     progress: Callable[[str, float], None] | None = None,
     cp_time: float = 1.0,
     cp_window: tuple[float, float] = (0.05, 0.2),
+    clock: str = "wall",
+    snapshots: bool = True,
+    start_search: float = 0.0,
 ) -> LnsResult:
     """Improve a plan of ``instance`` for ``goal`` by large-neighbourhood search (module doc).
 
     Stops after ``iterations`` neighbours or before the next one would end past
     ``time_limit`` seconds (counted from the call, the start plans included), whichever
-    comes first; at least one must be given. With ``iterations`` and no ``time_limit`` the
-    result depends only on the instance, goal, options and ``seed``. ``start`` (a schedule,
-    e.g. a CP-SAT or earlier plan) only sets the cost to beat: the search itself starts from
-    the best rule / policy run, and ``start`` is returned when nothing cheaper is found.
+    comes first; at least one must be given. ``clock``: ``"wall"`` (``time.perf_counter``) or
+    ``"cpu"`` (``time.process_time`` of this process: independent of other load on the
+    machine). With ``iterations`` and no ``time_limit`` the result depends only on the
+    instance, goal, options and ``seed``. ``start`` (a schedule, e.g. a CP-SAT or earlier
+    plan) only sets the cost to beat: the search itself starts from the best rule / policy
+    run, and ``start`` is returned when nothing cheaper is found.
 
     Neighbourhoods are drawn with weights ``(1 + improved) / (1 + tried)`` (success rate,
-    start 1). ``cp_time``: deterministic CP-SAT budget of one ``cpsat`` move (one worker;
-    with a ``time_limit`` also capped by the time left, so a run that hits the limit is not
-    reproducible); ``cp_window``: its window's width as a range
-    of fractions of the horizon.
+    start 1). Acceptance: ``"lahc"`` (default; late acceptance: a neighbour is taken when it
+    is not worse than the current plan or than the current plan ``lahc_length`` iterations
+    ago) or ``"plateau"`` (not worse than the current plan); ``accept_worse`` > 0 adds a
+    relative threshold shrinking to 0 over the run. ``snapshots``: resume each neighbour from
+    a snapshot of the incumbent's run instead of replaying its prefix (same plans, less
+    work). ``start_search`` = *f* > 0: the first fraction *f* of the budget (time, else
+    iterations) makes ε/2-noisy passes of the base rule from scratch (``restart`` moves);
+    the neighbourhood search then starts from the best plan so far. The best plan is validated (``validate_incumbents``) before it is returned; if it
+    failed, the previous best would be tried, down to the start. ``cp_time``: deterministic
+    CP-SAT budget of one ``cpsat`` move (one worker; with a ``time_limit`` also capped by the
+    time left, so a run that hits the limit is not reproducible); ``cp_window``: its window's
+    width as a range of fractions of the horizon.
     """
     from furnsim.goals import cost, get_goal
     from furnsim.rules import NoValidPlan, best_rule, get_rule
 
     if time_limit is None and iterations is None:
         raise ValueError("give time_limit or iterations")
+    if clock not in ("wall", "cpu"):
+        raise ValueError(f"clock must be 'wall' or 'cpu', not {clock!r}")
+    if accept not in ("lahc", "plateau"):
+        raise ValueError(f"accept must be 'lahc' or 'plateau', not {accept!r}")
     kinds = tuple(neighbourhoods) if neighbourhoods is not None else DEFAULT_NEIGHBOURHOODS
     bad = [n for n in kinds if n not in NEIGHBOURHOODS]
     if bad or not kinds:
         raise ValueError(f"neighbourhoods: choose from {', '.join(NEIGHBOURHOODS)}, not {bad}")
-    t0 = time.perf_counter()
+    clk = time.process_time if clock == "cpu" else time.perf_counter
+    t0 = clk()
     g = get_goal(goal)
     say = progress or (lambda msg, frac: None)
 
     def frac() -> float:
         parts = []
         if time_limit:
-            parts.append((time.perf_counter() - t0) / time_limit)
+            parts.append((clk() - t0) / time_limit)
         if iterations:
             parts.append(it / iterations)
         return min(1.0, max(parts) if parts else 0.0)
@@ -232,7 +291,7 @@ def lns(
     except NoValidPlan:
         raise
     rule = get_rule(br.rule)
-    dec = _Decoder(instance, g, rule, buffers, anticipatory_setups)
+    dec = _Decoder(instance, g, rule, buffers, anticipatory_setups, snapshots=snapshots)
 
     def rule_choice(sim: Simulator, d: Decision, i: int) -> int:
         return rule.choose(sim, d)
@@ -240,6 +299,7 @@ def lns(
     cur = dec.run(rule_choice)
     if cur is None:  # cannot happen: the rule's own run did not deadlock
         raise RuntimeError("the best rule's run deadlocked on replay")
+    dec.schedule(cur)
     start_name = f"rule:{br.rule}"
     if start_ppo:
         p = _ppo_start(instance, g, dec)
@@ -247,9 +307,13 @@ def lns(
             cur, start_name = p, f"ppo:{g.name}"
     start_cost = cur.cost
     best = cur
-    best_valid = _validate(best.schedule, instance, buffers, anticipatory_setups)
-    if not best_valid:  # the decoder reproduces simulator runs; should never happen
-        raise RuntimeError("the start plan is not valid")
+    validations = 0
+    tv = clk()
+    if validate_incumbents:
+        validations += 1
+        if not _validate(_sched(best), instance, buffers, anticipatory_setups):
+            raise RuntimeError("the start plan is not valid")  # decoded simulator runs: never
+    check_s = clk() - tv  # what validating the final best will cost (kept out of the budget)
     outside: tuple[float, Schedule] | None = None
     if start is not None:
         c0 = float(cost(start, g, instance))
@@ -268,25 +332,40 @@ def lns(
     ci = instance.compiled
     machine_wc = ci.machine_wc
     wc_with_ops = np.unique(ci.op_wc)
+    job_deadline = np.asarray(ci.job_deadline, dtype=np.float64)
+    ops_of_job = [np.arange(ci.job_op_start[j], ci.job_op_start[j + 1]) for j in range(n_jobs)]
     moves = {n: {"tried": 0, "improved": 0} for n in (*NEIGHBOURHOODS, *_SUFFIX)}
     weights = {"incumbent": 1.0, "rule": 1.0}
     window_model: Any = None  # the CP model for "cpsat" moves, built at the first one
     cp_stats: dict[str, float] = {"solved": 0, "no_solution": 0, "seconds": 0.0, "build_s": 0.0}
-    history: list[tuple[int, float, float]] = [(0, time.perf_counter() - t0, best.cost)]
+    history: list[tuple[int, float, float]] = [(0, clk() - t0, best.cost)]
+    bests: list[_Plan] = [best]  # every new best (schedules only), oldest first
+    lahc = [cur.cost] * max(1, int(lahc_length))
+    searching = start_search > 0
+    noisy_iters = int(round(start_search * iterations)) if iterations is not None else 0
     improvements = 0
     longest = 0.0
     cap = iterations if iterations is not None else 10**12
     while it < cap:
-        now = time.perf_counter() - t0
-        if time_limit is not None and it and now + longest > time_limit:
+        now = clk() - t0
+        if time_limit is not None and it and now + longest + check_s > time_limit:
             break
         if time_limit is not None and now >= time_limit:
             break
-        t1 = time.perf_counter()
+        t1 = clk()
         it += 1
         # -- draw the neighbourhood (every draw is taken in the same order each iteration) --
         kw = np.array([(1.0 + moves[n]["improved"]) / (1.0 + moves[n]["tried"]) for n in kinds])
         kind = kinds[int(rng.choice(len(kinds), p=kw / kw.sum()))]
+        if searching:
+            # the first phase: noisy passes of the base rule from scratch (multi-start); the
+            # best of them (or the start) becomes the incumbent of the neighbourhood search
+            if (iterations is not None and it > noisy_iters) or (
+                time_limit is not None and clk() - t0 >= start_search * time_limit
+            ):
+                searching, cur = False, best
+            else:
+                kind = "restart"
         wsum = weights["incumbent"] + weights["rule"]
         suffix = "incumbent" if rng.random() < weights["incumbent"] / wsum else "rule"
         n_dec = len(cur.choices)
@@ -300,13 +379,23 @@ def lns(
         key = cur.key
         if kind == "orders":
             m = max(1, int(round(n_jobs * float(rng.uniform(0.005, 0.05)))))
-            jobs = rng.choice(n_jobs, size=min(m, n_jobs), replace=False)
             shift = horizon * float(rng.uniform(0.02, 0.3)) * (1 if rng.random() < 0.5 else -1)
+            if rng.random() < 0.5:
+                # targeted: among the latest (or, for a shift earlier, the most late / last to
+                # finish) jobs, the ones that set the makespan and the tardiness
+                late = np.where(np.isfinite(job_deadline), cur.end - job_deadline, -np.inf)
+                score = np.maximum(late, cur.end - horizon)
+                pool = np.argsort(-score, kind="stable")[: max(4 * m, 8)]
+                jobs = rng.choice(pool, size=min(m, pool.size), replace=False)
+                shift = -abs(shift)
+            else:
+                jobs = rng.choice(n_jobs, size=min(m, n_jobs), replace=False)
             key = key.copy()
-            ops = np.flatnonzero(np.isin(ci.op_job, jobs))
+            ops = np.concatenate([ops_of_job[int(j)] for j in jobs]) if len(jobs) else jobs
             key[ops] = key[ops] + shift
             # the changed priorities matter from the first of those operations on
             first = float(np.min(cur.key[ops])) if ops.size else t_start
+            first = first if math.isfinite(first) else t_start
             k = int(np.searchsorted(cur.times, min(first, t_start), side="left"))
             t_end = math.inf
         elif kind == "cpsat":
@@ -316,12 +405,15 @@ def lns(
         elif kind == "restart":
             # a noisy pass of the base rule from the start (as rules.search_noisy): diversity
             k, t_end, suffix, p_noise = 0, math.inf, "rule", eps / 2
+        elif kind == "tail":
+            # the incumbent up to decision k, then a noisy pass of the base rule to the end
+            t_end, suffix, p_noise = math.inf, "rule", eps / 2
         sub = np.random.default_rng(rng.integers(2**63))
         seqs: dict[int, np.ndarray] = {}
         ptr: dict[int, int] = {}
         if kind == "cpsat":
             cp_seed = int(sub.integers(2**31))
-            left = math.inf if time_limit is None else time_limit - (time.perf_counter() - t0)
+            left = math.inf if time_limit is None else time_limit - (clk() - t0)
             # building the model costs many passes on a week: only with half the budget left
             if left < 3 * cp_time or (window_model is None and left < 0.5 * (time_limit or 0)):
                 it -= 1
@@ -329,9 +421,10 @@ def lns(
                 if kinds == ("cpsat",):
                     break
                 continue
-            tc = time.perf_counter()
+            tc = clk()
             from furnsim.solvers.cpsat.window import WindowModel
 
+            cur_s = _sched(cur) if cur.schedule is not None else _rebuild(dec, cur)
             if window_model is None:
                 say("lns: building the CP-SAT window model", frac())
                 window_model = WindowModel(
@@ -339,11 +432,11 @@ def lns(
                     g,
                     buffers=buffers,
                     anticipatory_setups=anticipatory_setups,
-                    horizon=1.5 * float(np.nanmax(cur.schedule.times["leave"])),
+                    horizon=1.5 * float(np.nanmax(cur_s.times["leave"])),
                 )
-                cp_stats["build_s"] = time.perf_counter() - tc
+                cp_stats["build_s"] = clk() - tc
             wr = window_model.solve(
-                cur.schedule,
+                cur_s,
                 t_start,
                 t_end,
                 wc=None if group_wc < 0 else group_wc,
@@ -351,11 +444,11 @@ def lns(
                 wall_time=left if time_limit is not None else None,
                 seed=cp_seed,
             )
-            cp_stats["seconds"] += time.perf_counter() - tc
+            cp_stats["seconds"] += clk() - tc
             if wr.key is None or wr.machine is None:
                 cp_stats["no_solution"] += 1
                 moves[kind]["tried"] += 1
-                longest = max(longest, time.perf_counter() - t1)
+                longest = max(longest, clk() - t1)
                 continue
             else:
                 cp_stats["solved"] += 1
@@ -365,7 +458,7 @@ def lns(
             k = int(np.searchsorted(cur.times, t_start, side="left"))
             t_end, suffix = math.inf, "incumbent"
         moves[kind]["tried"] += 1
-        if kind not in ("restart", "cpsat"):
+        if kind not in ("restart", "tail", "cpsat"):
             moves[suffix]["tried"] += 1
 
         def choose(
@@ -399,7 +492,7 @@ def lns(
             if c.size == 1:
                 return int(c[0])
             if d.time < t_end:
-                if kind in ("window", "restart") and sub.random() < p_noise:
+                if kind in ("window", "restart", "tail") and sub.random() < p_noise:
                     return int(c[sub.integers(c.size)])
                 if (
                     kind == "group"
@@ -416,27 +509,32 @@ def lns(
         def stall(d: Decision, key: np.ndarray = key) -> int:
             return _lexkey(d.candidates, key[d.ops])
 
-        cand = dec.run(choose, cur.choices, k, on_stall=stall if kind == "cpsat" else None)
-        longest = max(longest, time.perf_counter() - t1)
+        cand = dec.run(choose, cur, k, on_stall=stall if kind == "cpsat" else None)
+        longest = max(longest, clk() - t1)
+        lv = lahc[it % len(lahc)]
         if cand is None:
+            if accept == "lahc":
+                lahc[it % len(lahc)] = cur.cost
             continue
         tol = accept_worse * (1.0 - frac()) if accept_worse > 0 else 0.0
-        if cand.cost <= cur.cost * (1.0 + tol) + 1e-9:
-            cur = cand
+        bound = cur.cost * (1.0 + tol) + 1e-9
+        if accept == "lahc":
+            bound = max(bound, lv + 1e-9)
         if cand.cost < best.cost - 1e-9:
-            if validate_incumbents and not _validate(
-                cand.schedule, instance, buffers, anticipatory_setups
-            ):
-                cur = best  # never keep an invalid plan (a simulator/validator disagreement)
-                continue
+            dec.schedule(cand)  # the simulator still holds this run
             best = cand
+            bests.append(best)
             improvements += 1
             moves[kind]["improved"] += 1
-            if kind not in ("restart", "cpsat"):
+            if kind not in ("restart", "tail", "cpsat"):
                 moves[suffix]["improved"] += 1
                 weights[suffix] += 1.0
-            history.append((it, time.perf_counter() - t0, best.cost))
+            history.append((it, clk() - t0, best.cost))
             say(f"lns: iteration {it}, cost {best.cost:,.2f}", frac())
+        if cand.cost <= bound:
+            cur = cand
+        if accept == "lahc":
+            lahc[it % len(lahc)] = cur.cost
     if "cpsat" in moves and moves["cpsat"]["tried"]:
         moves["cpsat"].update(
             solved=int(cp_stats["solved"]),
@@ -444,7 +542,16 @@ def lns(
             solve_ms=int(1000 * cp_stats["seconds"]),
             build_ms=int(1000 * cp_stats["build_s"]),
         )
-    schedule = best.schedule
+    # the newest best that the independent validator accepts (the start was checked above)
+    for b in reversed(bests):
+        if b is bests[0] or not validate_incumbents:
+            best = b
+            break
+        validations += 1
+        if _validate(_sched(b), instance, buffers, anticipatory_setups):
+            best = b
+            break
+    schedule = _sched(best)
     final_cost = best.cost
     if outside is not None and outside[0] < final_cost:
         final_cost, schedule = outside
@@ -459,10 +566,25 @@ def lns(
         start=start_name,
         iterations=it,
         improvements=improvements,
-        seconds=round(time.perf_counter() - t0, 3),
+        seconds=round(clk() - t0, 3),
         history=history,
         moves=moves,
+        clock=clock,
+        validations=validations,
     )
+
+
+def _sched(p: _Plan) -> Schedule:
+    assert p.schedule is not None
+    return p.schedule
+
+
+def _rebuild(dec: _Decoder, p: _Plan) -> Schedule:
+    """The schedule of plan ``p`` (its decisions resumed / replayed to the end)."""
+    q = dec.run(lambda sim, d, i: None, p, len(p.choices))
+    if q is None:  # a deterministic replay of a finished run: cannot happen
+        raise RuntimeError("the incumbent's run did not replay")
+    return dec.schedule(q)
 
 
 def _validate(s: Schedule, instance: Instance, buffers: str, anticipatory_setups: bool) -> bool:
@@ -492,6 +614,9 @@ def _ppo_start(instance: Instance, goal: Any, dec: _Decoder) -> _Plan | None:
         return int(planner.choose(sim, d))
 
     try:
-        return dec.run(choose)
+        p = dec.run(choose)
     except Exception:  # noqa: BLE001 - a policy failure only loses this start candidate
         return None
+    if p is not None:
+        dec.schedule(p)
+    return p
