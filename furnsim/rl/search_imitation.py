@@ -179,13 +179,10 @@ def follow_labels(
     sim = Simulator(instance, buffers=buffers)
     obs_fn.reset(sim)
     n = 0
-    d = sim.decision()
+    d = sim.skip_singles()  # one-candidate decisions are taken by the engine
     while d is not None:
-        if d.candidates.size == 1:
-            d = sim.dispatch(int(d.candidates[0]))
-            continue
         obs_fn(sim, d)
-        d = sim.dispatch(int(obs_fn.slots[ex.action[n]]))
+        d = sim.dispatch(int(obs_fn.slots[ex.action[n]]), skip_single=True)
         n += 1
     return sim.schedule()
 

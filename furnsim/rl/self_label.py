@@ -110,11 +110,8 @@ def label_pass(
     obs_fn.reset(sim)
     ex = Examples()
     n = 0
-    d = sim.decision()
+    d = sim.skip_singles()  # one-candidate decisions are taken by the engine
     while d is not None:
-        if d.candidates.size == 1:
-            d = sim.dispatch(int(d.candidates[0]))
-            continue
         o = obs_fn(sim, d)
         k = int(obs_fn.slots.size)
         slot = np.flatnonzero(obs_fn.slots == choices[n])
@@ -123,7 +120,7 @@ def label_pass(
         ex.rows.append(np.asarray(o["candidates"][:k], np.float32).copy())
         ex.context.append(np.asarray(o["context"], np.float32).copy())
         ex.action.append(int(slot[0]))
-        d = sim.dispatch(int(choices[n]))
+        d = sim.dispatch(int(choices[n]), skip_single=True)
         n += 1
     if n != len(choices):
         raise ValueError(f"the replay took {n} of {len(choices)} choices")
