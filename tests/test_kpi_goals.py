@@ -239,9 +239,9 @@ def test_kpis_fast_on_3000_ops():
     assert s.n_ops == 3000
     best = math.inf
     for _ in range(3):
-        t = time.perf_counter()
+        t = time.process_time()
         k = kpis(s, inst)
-        best = min(best, time.perf_counter() - t)
+        best = min(best, time.process_time() - t)
     assert best < 0.05
     assert k["overflow_volume_minutes"] > 0  # soft buffers of 5 m³ do overflow here
 

@@ -244,9 +244,9 @@ def test_gantt_of_a_500_job_week_is_fast() -> None:
     assert len(inst.jobs) == 500 and inst.n_operations == 3000
     s = run_fifo(inst)
     viz.gantt(s, inst)  # warm imports
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # CPU seconds: a busy machine must not fail this test
     fig = viz.gantt(s, inst)
     fig.to_json()  # what Streamlit sends to the browser
-    dt = time.perf_counter() - t0
+    dt = time.process_time() - t0
     assert len(fig.data) <= 3  # processing, setups, blocked: not one trace per order
     assert dt < 3.0, f"Gantt of 3,000 operations took {dt:.2f} s"
