@@ -1183,7 +1183,6 @@ def _engine_static(ci: CompiledInstance) -> dict[str, Any]:
     return vars(self)
 
 
-
 def _chain(head: int, nxt: np.ndarray) -> list[int]:
     """The items of a linked list of the compiled loop from ``head`` (-1 = end)."""
     out = []
