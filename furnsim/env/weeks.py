@@ -94,6 +94,10 @@ class WeekSource:
     clock: Any = None
     #: (plant, plan start, WorkingTime) compiled at the first draw, shared by every week
     _working: Any = field(default=None, repr=False, compare=False)
+    #: per (plant, catalog) lookups of the generator and the instance build (built at the
+    #: first draw; furnsim.model.week_template): the same weeks, built faster
+    _template: Any = field(default=None, repr=False, compare=False)
+    _gen_cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_path(
@@ -120,9 +124,7 @@ class WeekSource:
                 )
                 for o in generate_orders(self.catalog, self.plant, n, rng, None, **kw)
             ]
-        inst = Instance(
-            self.plant, self.catalog, orders, name=f"{name}-{n}j", plan_start=self.plan_start
-        )
+        shared = None
         if getattr(self.plant, "has_working_time", False) and self.plan_start is not None:
             # compiled once for every week of this source (furnsim.model.instance._working_time)
             if self._working is None:
@@ -133,7 +135,14 @@ class WeekSource:
                     self.plan_start,
                     compile_working_time(self.plant, self.plan_start),
                 )
-            inst.__dict__["_shared_working"] = self._working
+            shared = self._working
+        if self._template is None or not self._template.matches(self.plant, self.catalog):
+            from furnsim.model.week_template import WeekTemplate
+
+            self._template = WeekTemplate(self.plant, self.catalog)
+        inst = self._template.instance(
+            orders, name=f"{name}-{n}j", plan_start=self.plan_start, shared_working=shared
+        )
         return inst
 
     def _on_calendar(self, w: float) -> float:

@@ -297,34 +297,12 @@ class CompiledInstance:
     @staticmethod
     def build(inst: Instance) -> CompiledInstance:
         plant = inst.plant
-        machine_ids = [m.id for m in plant.machines]
-        wc_ids = [w.id for w in plant.work_centers]
-        setup_ids: list[str] = []
-        s_index: dict[str, int] = {}
-        for m in plant.machines:
-            for s in m.setup_ids:
-                if s not in s_index:
-                    s_index[s] = len(setup_ids)
-                    setup_ids.append(s)
-        n_m, n_s, n_w = len(machine_ids), len(setup_ids), len(wc_ids)
-        setup_time = np.full((n_m, n_s, n_s), np.nan)
-        init = np.zeros(n_m, dtype=np.int64)
-        mwc = np.zeros(n_m, dtype=np.int64)
-        for i, m in enumerate(plant.machines):
-            idx = np.array([s_index[s] for s in m.setup_ids])
-            setup_time[i][np.ix_(idx, idx)] = m.setup_matrix
-            init[i] = s_index[m.initial_setup]
-            mwc[i] = plant.wc_index[m.work_center]
-        cap = np.array([w.buffer_capacity for w in plant.work_centers], dtype=float)
-        locs = [STORE, *wc_ids, FINISHED]
-        transport = np.zeros((n_w + 2, n_w + 2))
-        for a, la in enumerate(locs):
-            for b, lb in enumerate(locs):
-                if la == FINISHED or lb == STORE:
-                    continue
-                if la == STORE and lb == FINISHED:
-                    continue
-                transport[a, b] = plant.transport.time(la, lb)
+        t = _plant_tables(plant)
+        machine_ids, wc_ids, setup_ids = t["machine_ids"], t["wc_ids"], t["setup_ids"]
+        s_index = {s: i for i, s in enumerate(setup_ids)}
+        n_m = len(machine_ids)
+        setup_time, init, mwc = t["setup_time"], t["machine_init_setup"], t["machine_wc"]
+        cap, transport = t["wc_capacity"], t["transport"]
         order_ids = [o.id for o in inst.orders]
         o_index = {o: i for i, o in enumerate(order_ids)}
         j_index = {j.id: i for i, j in enumerate(inst.jobs)}
@@ -396,6 +374,48 @@ class CompiledInstance:
             job_kit_volume=kit_vol,
             working=_working_time(inst),
         )
+
+
+def _plant_tables(plant: Plant) -> dict[str, Any]:
+    """The plant's part of a compiled instance: ids, setup times, capacities, transport."""
+    machine_ids = [m.id for m in plant.machines]
+    wc_ids = [w.id for w in plant.work_centers]
+    setup_ids: list[str] = []
+    s_index: dict[str, int] = {}
+    for m in plant.machines:
+        for s in m.setup_ids:
+            if s not in s_index:
+                s_index[s] = len(setup_ids)
+                setup_ids.append(s)
+    n_m, n_s, n_w = len(machine_ids), len(setup_ids), len(wc_ids)
+    setup_time = np.full((n_m, n_s, n_s), np.nan)
+    init = np.zeros(n_m, dtype=np.int64)
+    mwc = np.zeros(n_m, dtype=np.int64)
+    for i, m in enumerate(plant.machines):
+        idx = np.array([s_index[s] for s in m.setup_ids])
+        setup_time[i][np.ix_(idx, idx)] = m.setup_matrix
+        init[i] = s_index[m.initial_setup]
+        mwc[i] = plant.wc_index[m.work_center]
+    cap = np.array([w.buffer_capacity for w in plant.work_centers], dtype=float)
+    locs = [STORE, *wc_ids, FINISHED]
+    transport = np.zeros((n_w + 2, n_w + 2))
+    for a, la in enumerate(locs):
+        for b, lb in enumerate(locs):
+            if la == FINISHED or lb == STORE:
+                continue
+            if la == STORE and lb == FINISHED:
+                continue
+            transport[a, b] = plant.transport.time(la, lb)
+    return {
+        "machine_ids": machine_ids,
+        "wc_ids": wc_ids,
+        "setup_ids": setup_ids,
+        "setup_time": setup_time,
+        "machine_init_setup": init,
+        "machine_wc": mwc,
+        "wc_capacity": cap,
+        "transport": transport,
+    }
 
 
 def _working_time(inst: Instance) -> Any:
