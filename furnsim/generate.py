@@ -552,6 +552,7 @@ def _draw_lines(
     rng: np.random.Generator,
     lot_median: float | None,
     horizon: float = WEEK_MINUTES,
+    cache: dict[Any, Any] | None = None,
 ) -> list[tuple[str, int]]:
     """(article, quantity) per order, summing to ``jobs`` component jobs (exactly when possible).
 
@@ -560,16 +561,21 @@ def _draw_lines(
     tightest buffer holds.
     """
     arts = catalog.articles
-    sizes = np.array([len(a.components) for a in arts])
-    fit = np.array([_fit_quantity(a, plant) for a in arts])
+    cache = _lookups(cache, catalog, plant)
+    if "sizes" not in cache:
+        cache["sizes"] = np.array([len(a.components) for a in arts])
+        cache["fit"] = np.array([_fit_quantity(a, plant) for a in arts])
+    sizes, fit = cache["sizes"], cache["fit"]
     # popularity: a few runners, many slow movers
     pop = 1.0 / (1.0 + rng.permutation(len(arts))) ** 0.7
     # reach[r]: r jobs can be made of whole articles
-    size_l = sizes.tolist()
-    reach_l = [True] + [False] * jobs
-    for r in range(1, jobs + 1):
-        reach_l[r] = any(reach_l[r - s] for s in size_l if s <= r)
-    reach = np.array(reach_l, dtype=bool)
+    reach = cache.get(("reach", jobs))
+    if reach is None:
+        size_l = sorted(set(sizes.tolist()))
+        reach_l = [True] + [False] * jobs
+        for r in range(1, jobs + 1):
+            reach_l[r] = any(reach_l[r - s] for s in size_l if s <= r)
+        reach = cache[("reach", jobs)] = np.array(reach_l, dtype=bool)
     target = jobs
     while target > 0 and not reach[target]:
         target -= 1
@@ -580,7 +586,7 @@ def _draw_lines(
     chosen: list[int] = []
     left = target
     while left > 0:
-        ok = np.array([s <= left and bool(reach[left - s]) for s in sizes])
+        ok = (sizes <= left) & reach[np.maximum(left - sizes, 0)]
         p = pop * ok
         i = int(rng.choice(len(arts), p=p / p.sum()))
         chosen.append(i)
@@ -588,7 +594,7 @@ def _draw_lines(
     if lot_median is None:
         unit = {w.id: 0.0 for w in plant.work_centers}  # minutes per article piece ordered
         fixed = dict.fromkeys(unit, 0.0)
-        fastest: dict[int, float] = {}  # per operation (by id, this call) its fastest minutes
+        fastest = cache["eligible_fastest"]  # per operation (by id) its fastest eligible minutes
         for i in chosen:
             for c in arts[i].components:
                 for op in c.routing:
@@ -645,14 +651,16 @@ def _make_orders(
     plan_start: datetime | None,
     horizon: float,
     prefix: str = "SO-",
+    cache: dict[Any, Any] | None = None,
 ) -> list[Order]:
     """Releases, deadlines and priorities for the order lines."""
+    cache = _lookups(cache, catalog, plant)
     speed_cap: dict[str, float] = {}
     for w in plant.work_centers:
         speed_cap[w.id] = float(len(w.machines))
     load: dict[str, float] = dict.fromkeys(speed_cap, 0.0)
     flow: list[float] = []
-    fastest: dict[int, float] = {}  # per operation (by id, this call) its fastest minutes
+    fastest = cache["fastest"]  # per operation (by id) its fastest minutes in its work center
     for aid, q in lines:
         art = catalog.article(aid)
         longest = 0.0
@@ -696,6 +704,7 @@ def generate_orders(
     horizon_minutes: float = WEEK_MINUTES,
     *,
     lot_median: float | None = None,
+    _cache: dict[Any, Any] | None = None,
 ) -> list[Order]:
     """Draw one week of orders for an existing plant and catalog.
 
@@ -713,6 +722,10 @@ def generate_orders(
     ``rng`` is a seed or a :class:`numpy.random.Generator` (the environment passes
     ``self.np_random``); the same seed gives the same orders. Times are minutes after
     ``plan_start``; see :func:`orders_to_rows` for the table form.
+
+    ``_cache``: a dict the caller keeps between calls for this plant and catalog (the
+    environment's ``WeekSource``): per-article and per-operation lookups are computed once
+    (the same orders; valid while the plant and catalog are not changed).
     """
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1 (got {jobs})")
@@ -721,8 +734,22 @@ def generate_orders(
     if not catalog.articles:
         raise ValueError("the catalog has no articles")
     g = _rng(rng)
-    lines = _draw_lines(catalog, plant, jobs, g, lot_median, horizon_minutes)
-    return _make_orders(lines, catalog, plant, g, plan_start, horizon_minutes)
+    lines = _draw_lines(catalog, plant, jobs, g, lot_median, horizon_minutes, _cache)
+    return _make_orders(lines, catalog, plant, g, plan_start, horizon_minutes, cache=_cache)
+
+
+def _lookups(cache: dict[Any, Any] | None, catalog: Catalog, plant: Plant) -> dict[Any, Any]:
+    """The per (catalog, plant) lookups of :func:`generate_orders`: ``cache`` when it holds
+    this catalog's and plant's (emptied and refilled when it holds another's), else a new
+    dict for this call. Only pure functions of the catalog and plant are kept there."""
+    if cache is None:
+        cache = {}
+    of = cache.get("of")
+    if of is None or of[0] is not catalog or of[1] is not plant:
+        cache.clear()
+        cache["of"] = (catalog, plant)
+        cache["fastest"], cache["eligible_fastest"] = {}, {}
+    return cache
 
 
 def orders_to_rows(orders: Sequence[Order], plan_start: datetime | None) -> list[dict[str, Any]]:

@@ -116,13 +116,17 @@ class WeekSource:
         n = int(jobs) if jobs is not None else int(rng.integers(lo, hi + 1))
         kw = {} if self.horizon is None else {"horizon_minutes": self.horizon}
         if self.clock is None:
-            orders = generate_orders(self.catalog, self.plant, n, rng, self.plan_start, **kw)
+            orders = generate_orders(
+                self.catalog, self.plant, n, rng, self.plan_start, **kw, _cache=self._gen_cache
+            )
         else:  # sized and dated in working minutes, then put on the calendar
             orders = [
                 replace(
                     o, release=self._on_calendar(o.release), deadline=self._on_calendar(o.deadline)
                 )
-                for o in generate_orders(self.catalog, self.plant, n, rng, None, **kw)
+                for o in generate_orders(
+                    self.catalog, self.plant, n, rng, None, **kw, _cache=self._gen_cache
+                )
             ]
         shared = None
         if getattr(self.plant, "has_working_time", False) and self.plan_start is not None:
