@@ -110,11 +110,11 @@ def test_fast_build_equals_checked_build(plant: str) -> None:
         _same_instance(fast, ref)
 
 
-def _errors(build) -> str:  # type: ignore[no-untyped-def]
+def _errors(build, *args, **kw) -> str:  # type: ignore[no-untyped-def]
     from furnsim.errors import DataError
 
     with pytest.raises(DataError) as e:
-        build()
+        build(*args, **kw)
     return str(e.value)
 
 
@@ -149,9 +149,9 @@ def test_fast_build_rejects_what_instance_rejects() -> None:
         for pl in plants:
             cat = src.catalog
 
-            def refused(a: str, q: float, pl=pl, cat=cat) -> str | None:  # type: ignore[no-untyped-def]
+            def refused(a: str, q: float, pl=pl, cat=cat, start=src.plan_start) -> str | None:  # type: ignore[no-untyped-def]
                 try:
-                    Instance(pl, cat, [Order("Q", a, q)], plan_start=src.plan_start)
+                    Instance(pl, cat, [Order("Q", a, q)], plan_start=start)
                 except DataError as e:
                     return str(e)
                 return None
@@ -173,8 +173,8 @@ def test_fast_build_rejects_what_instance_rejects() -> None:
     assert all(kinds.values()), kinds  # each kind of problem alone, on some plant
     for src, orders, pl in cases:
         tmpl = WeekTemplate(pl, src.catalog)
-        want = _errors(lambda: Instance(pl, src.catalog, orders, plan_start=src.plan_start))
-        got = _errors(lambda: tmpl.instance(orders, plan_start=src.plan_start))
+        want = _errors(Instance, pl, src.catalog, orders, plan_start=src.plan_start)
+        got = _errors(tmpl.instance, orders, plan_start=src.plan_start)
         assert got == want
         # and just below the refusal, the fast path builds what the checked path builds
         if orders[-1].id == "Q":

@@ -214,10 +214,10 @@ class WeekTemplate:
                     return None
         inst.jobs = jobs
         inst._job_ops = job_ops
-        c = self._compile(inst, tmpl, parent)
-        if c is None:
+        ci = self._compile(inst, tmpl, parent)
+        if ci is None:
             return None
-        inst.__dict__["compiled"] = c
+        inst.__dict__["compiled"] = ci
         return inst
 
     def _compile(
@@ -237,9 +237,10 @@ class WeekTemplate:
             return None
         free = [op_start[i] for i, ct in enumerate(tmpl) if ct.first_free]
         op_vol[free] = 0.0
-        op_proc = d_op[:, None] * np.concatenate([ct.pm for ct in tmpl]) + np.concatenate(
-            [ct.fixed for ct in tmpl]
-        )[:, None]
+        op_proc = (
+            d_op[:, None] * np.concatenate([ct.pm for ct in tmpl])
+            + np.concatenate([ct.fixed for ct in tmpl])[:, None]
+        )
         longest = np.concatenate([ct.longest for ct in tmpl])
         chk = ~np.isnan(longest)
         if chk.any() and np.any(op_proc[chk] > longest[chk, None]):
