@@ -230,7 +230,10 @@ def _print_kpis(res: Any) -> None:
         )
     if "lns" in d and "policy" in d:
         pol, mv = d["policy"], d["lns"].get("moves", {})
-        own = {k: mv[k] for k in ("policy-window", "policy-tail", "policy") if k in mv}
+        used = [*pol.get("neighbourhoods", []), *(["policy"] if pol.get("policy_suffix") else [])]
+        own = {
+            k: mv[k] for k in ("policy-window", "policy-tail", "policy") if k in used and k in mv
+        }
         typer.echo(
             f"policy + optimizer: {Path(str(pol['model'])).name} (temperature "
             f"{pol['temperature']:g}) guiding lns; policy moves tried/improved: "

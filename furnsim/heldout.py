@@ -179,7 +179,9 @@ def plan_row(
         if kind == "ppo-lns":  # what the policy's own moves did (tried / improved)
             mv = d["lns"].get("moves", {})
             info["policy_moves"] = {
-                k: mv[k] for k in ("policy-window", "policy-tail", "policy") if k in mv
+                k: mv[k]
+                for k in ("policy-window", "policy-tail", "policy")
+                if mv.get(k, {}).get("tried")
             }
     elif "search" in d:
         info = {"passes": d["search"].get("passes")}

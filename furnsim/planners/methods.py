@@ -60,8 +60,8 @@ PPO_DEFAULT_BUDGET_S = 1.5
 LNS_DEFAULT_TIME_LIMIT = 60.0
 #: ``ppo-lns`` (policy + optimizer): the neighbourhoods and whether the policy's greedy choice
 #: is a suffix mode (docs/optimizer.md, "Policy + optimizer")
-PPO_LNS_NEIGHBOURHOODS = ("window", "group", "orders", "policy-window", "policy-tail")
-PPO_LNS_POLICY_SUFFIX = True
+PPO_LNS_NEIGHBOURHOODS = ("window", "group", "orders", "policy-window")
+PPO_LNS_POLICY_SUFFIX = False
 #: the method names :func:`get_planner` knows (``rule:NAME`` and ``portfolio:A,B`` besides)
 METHODS = ("rule:NAME", "best-rule", "ppo", "ppo-lns", "cpsat", "lns", "portfolio:A,B,...")
 
@@ -572,9 +572,12 @@ class PpoLnsPlanner(MethodPlanner):
     The policy's greedy pass is a start candidate next to every dispatching rule (the cheaper
     one starts), and the search draws, besides ``lns``'s own neighbourhoods,
     ``policy-window`` moves (deviations drawn from the policy's distribution at
-    ``temperature`` -- default: the model's ``plan_temperature`` -- instead of uniformly)
-    and ``policy-tail`` moves (the best plan's prefix resumed from a simulator snapshot, then
-    a pass sampled from the policy to the end); see ``PPO_LNS_NEIGHBOURHOODS``. Budget as
+    ``temperature`` -- default: the model's ``plan_temperature`` -- instead of uniformly);
+    options ``neighbourhoods`` (e.g. ``policy-tail``: the best plan's prefix resumed from a
+    simulator snapshot, then a pass sampled from the policy to the end) and
+    ``policy_suffix`` change that (defaults ``PPO_LNS_NEIGHBOURHOODS``,
+    ``PPO_LNS_POLICY_SUFFIX``: the variant chosen by the measurements in
+    docs/optimizer.md). Budget as
     ``lns``: ``time_limit`` seconds (``clock``; default 60) or exactly ``passes``
     neighbours, reproducible with the same seed. Never worse than its start (the best rule
     or the policy's pass); without a usable model it falls back to the best rule and says
