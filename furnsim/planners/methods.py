@@ -623,7 +623,7 @@ class PpoLnsPlanner(MethodPlanner):
         kw.setdefault("policy_suffix", PPO_LNS_POLICY_SUFFIX)
         temp = kw.pop("temperature", None)
         tau = float(temp if temp is not None else policy.meta.get("plan_temperature", 1.0))
-        kw["start_ppo"] = True  # the policy's pass is always a start candidate here
+        kw.setdefault("start_ppo", True)  # the policy's greedy pass: a start candidate
         if state.hint is not None:
             kw.setdefault("start", state.hint)
         try:
