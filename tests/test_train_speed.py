@@ -31,7 +31,6 @@ from furnsim.rl.fast_vec_env import FastVecEnv  # noqa: E402
 from furnsim.rl.net import CandidateExtractor, CandidatePolicy, Tanh  # noqa: E402
 from furnsim.rl.ray_vec_env import make_vec_env  # noqa: E402
 
-
 pytestmark = pytest.mark.skipif(not DEMO_PLANT.exists(), reason="demo plant not found")
 
 
@@ -159,7 +158,9 @@ def test_extractor_same_features_for_one_or_many_observations(batch) -> None:  #
     m = ob["mask"]
     used = m > 0
     assert torch.equal(many[:, :k][~used], torch.zeros(int((~used).sum())))  # padding: 0
-    torch.testing.assert_close(many[:, :k][used], ext.score(full).squeeze(-1)[used], atol=1e-6, rtol=0)
+    torch.testing.assert_close(
+        many[:, :k][used], ext.score(full).squeeze(-1)[used], atol=1e-6, rtol=0
+    )
     pooled = (full * m.unsqueeze(-1)).sum(1) / m.sum(1, keepdim=True).clamp(min=1.0)
     torch.testing.assert_close(many[:, k : k + 16], pooled, atol=1e-6, rtol=0)
 

@@ -143,9 +143,7 @@ class _Slots(nn.Module):
 _MASKED = -1e8
 
 
-def _masked_log_probs(
-    logits: torch.Tensor, masks: Any
-) -> tuple[torch.Tensor, torch.Tensor | None]:
+def _masked_log_probs(logits: torch.Tensor, masks: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Normalised log-probabilities (B, A) and the bool mask (or None) of the distribution
     ``MaskableCategorical`` builds (masked logits set to -1e8, then normalised), without a
     torch distribution and its argument validation. ``log_softmax`` instead of the
