@@ -49,7 +49,7 @@ class Tanh(nn.Module):
     is not affected). No parameters, so a network's ``state_dict`` keys are unchanged."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return _TanhFn.apply(x)  # type: ignore[no-any-return]
+        return _TanhFn.apply(x)
 
 
 class CandidateExtractor(BaseFeaturesExtractor):
@@ -294,7 +294,7 @@ class CandidatePolicy(MaskableActorCriticPolicy):
         logits = self.action_net(self.mlp_extractor.forward_actor(features))
         return logits, self.value_net(self.mlp_extractor.forward_critic(features))
 
-    def forward(  # type: ignore[override]
+    def forward(
         self, obs: Any, deterministic: bool = False, action_masks: Any = None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         if self.numpy_rollouts and not torch.is_grad_enabled() and _on_cpu(obs):
@@ -313,7 +313,7 @@ class CandidatePolicy(MaskableActorCriticPolicy):
         log_prob = logp.gather(-1, actions.unsqueeze(-1)).squeeze(-1)
         return actions, values, log_prob
 
-    def evaluate_actions(  # type: ignore[override]
+    def evaluate_actions(
         self, obs: Any, actions: torch.Tensor, action_masks: Any = None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         logits, values = self._heads(obs)
