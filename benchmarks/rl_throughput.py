@@ -73,13 +73,30 @@ def _jssenv_gym(path: Path) -> Any:
     return JSSEnvMasked
 
 
-def measure(label: str, make_env: Any, policy: Any, policy_kwargs: dict, seconds: float) -> dict:
+def measure(
+    label: str,
+    make_env: Any,
+    policy: Any,
+    policy_kwargs: dict,
+    seconds: float,
+    vec_env: str = "dummy",
+) -> dict:
+    """MaskablePPO on 2 Monitor-wrapped envs for ``seconds``: env steps/s incl. updates, and
+    the process's CPU time per env step (less moved by other processes than wall time).
+    ``vec_env``: ``dummy`` (SB3's DummyVecEnv) or ``fast`` (furnsim.rl.fast_vec_env, generic:
+    any env with ``action_masks``)."""
     from sb3_contrib import MaskablePPO
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.monitor import Monitor
     from stable_baselines3.common.vec_env import DummyVecEnv
 
-    venv = DummyVecEnv([lambda: Monitor(make_env()) for _ in range(2)])
+    fns = [lambda: Monitor(make_env()) for _ in range(2)]
+    if vec_env == "fast":
+        from furnsim.rl.fast_vec_env import FastVecEnv
+
+        venv: Any = FastVecEnv(fns)
+    else:
+        venv = DummyVecEnv(fns)
     model = MaskablePPO(
         policy, venv, seed=0, device="cpu", verbose=0, policy_kwargs=policy_kwargs, **HP
     )
@@ -92,8 +109,10 @@ def measure(label: str, make_env: Any, policy: Any, policy_kwargs: dict, seconds
             return time.perf_counter() - t0 < seconds
 
     t0 = time.perf_counter()
+    c0 = time.process_time()
     model.learn(10**9, callback=Stop())
     wall = time.perf_counter() - t0
+    cpu = time.process_time() - c0
     n = int(model.num_timesteps)
     venv.close()
     eps = episodes[0]
@@ -102,6 +121,8 @@ def measure(label: str, make_env: Any, policy: Any, policy_kwargs: dict, seconds
         "steps": n,
         "wall_s": wall,
         "steps_per_s": n / wall,
+        "cpu_us_per_step": 1e6 * cpu / max(n, 1),
+        "vec_env": vec_env,
         "episodes": eps,
         "steps_per_episode": n / max(eps, 1),
         "episodes_per_s": eps / wall,

@@ -26,6 +26,7 @@ def test_configs_load_and_are_typed() -> None:
         cfg = load_config(REPO / "configs" / "train" / f"{g}.yaml")
         assert isinstance(cfg, TrainConfig) and cfg.goal == g and cfg.view == "candidates"
         assert cfg.torch_threads == 1 and cfg.max_minutes <= 30
+        assert cfg.vec_env == "fast"  # furnsim.rl.fast_vec_env (tests/test_train_speed.py)
     jsp = load_config(REPO / "configs" / "train" / "jsp.yaml")
     assert jsp.plant == "random-jsp" and jsp.max_minutes <= 30
     rules = load_config(REPO / "configs" / "train" / "rules-speed.yaml")
