@@ -150,28 +150,41 @@ def greedy_pass(passes: int) -> dict[str, float]:
 
 
 def ppo_row(which: str, seconds: float) -> dict | None:
+    """``jssenv`` (SB3's DummyVecEnv, JSSEnv's stock use), ``jssenv-fast`` (JSSEnv through
+    furnsim's generic FastVecEnv) or ``furnsim`` (the training default: FastVecEnv where the
+    tree has it, DummyVecEnv in older trees)."""
     from rl_throughput import _jssenv_gym, measure
 
-    if which == "jssenv":
+    if which.startswith("jssenv"):
         if not TA01.exists():
             return None
+        vec = "fast" if which == "jssenv-fast" else "dummy"
         try:
-            return measure("JSSEnv ta01 (MLP 64-64)", _jssenv_gym(TA01), "MlpPolicy", {}, seconds)
+            return measure(
+                f"JSSEnv ta01 (MLP 64-64, {vec})", _jssenv_gym(TA01), "MlpPolicy", {}, seconds, vec
+            )
         except Exception:  # noqa: BLE001 - JSSEnv is optional
             return None
     from furnsim.env import FurnitureShopEnv
     from furnsim.rl.net import CandidateExtractor, CandidatePolicy
 
+    try:
+        import furnsim.rl.fast_vec_env  # noqa: F401
+
+        vec = "fast"
+    except ImportError:  # a before-tree without it
+        vec = "dummy"
     kw = {
         "features_extractor_class": CandidateExtractor,
         "features_extractor_kwargs": {"hidden": 64},
     }
     return measure(
-        "furnsim demo weeks 60–200 jobs",
+        f"furnsim demo weeks 60–200 jobs ({vec})",
         lambda: FurnitureShopEnv("speed", "candidates", jobs=(60, 200), reward_scale="rule:ATCS"),
         CandidatePolicy,
         kw,
         seconds,
+        vec,
     )
 
 
@@ -290,25 +303,31 @@ def main() -> None:
                 f"{g['makespan']:,.1f} |"
             )
     if a.ppo_seconds > 0:
-        rows = [("JSSEnv", here, "ppo:jssenv")] + [(n, t, "ppo:furnsim") for n, t in trees]
+        rows = [("JSSEnv", here, "ppo:jssenv"), ("JSSEnv", here, "ppo:jssenv-fast")]
+        rows += [(n, t, "ppo:furnsim") for n, t in trees]
         res = []
         for name, tree, spec in rows:
             x = run_child(tree, spec, a)
             if isinstance(x, dict):
                 res.append((name, x))
-        base = next((x["steps_per_s"] for n, x in res if n == "JSSEnv"), None)
+        base = next((x["steps_per_s"] for n, x in res if n == "JSSEnv"), None)  # stock
+        base_cpu = next((x.get("cpu_us_per_step") for n, x in res if n == "JSSEnv"), None)
         lines += [
             "",
             f"MaskablePPO incl. updates, {a.ppo_seconds:g} s per setting (rl_throughput.py "
             f"hyperparameters, 2 envs), load average {os.getloadavg()[0]:.1f}:",
             "",
-            "| setting | env steps/s | vs JSSEnv | episodes/s | steps per episode |",
-            "|---|---:|---:|---:|---:|",
+            "| setting | env steps/s | vs JSSEnv (stock) | CPU µs per step | vs JSSEnv (CPU) "
+            "| episodes/s | steps per episode |",
+            "|---|---:|---:|---:|---:|---:|---:|",
         ]
         for name, x in res:
             rt = f"{x['steps_per_s'] / base:.2f}×" if base else "n/a"
+            cpu = x.get("cpu_us_per_step")
+            rc = f"{base_cpu / cpu:.2f}×" if base_cpu and cpu else "n/a"
+            cs = f"{cpu:.0f}" if cpu else "n/a"
             lines.append(
-                f"| {name}: {x['setting']} | {x['steps_per_s']:.0f} | {rt} | "
+                f"| {name}: {x['setting']} | {x['steps_per_s']:.0f} | {rt} | {cs} | {rc} | "
                 f"{x['episodes_per_s']:.2f} | {x['steps_per_episode']:.0f} |"
             )
     text = "\n".join(lines) + "\n"
