@@ -24,6 +24,7 @@ __all__ = [
     "QUICK_RULES",
     "drop_pool",
     "excel",
+    "exit_with_parent",
     "figure",
     "init",
     "plan_and_figure",
@@ -41,8 +42,35 @@ QUICK_RULES = ("rule:ATC", "rule:EDD")  # the quick plan: the better of two fast
 NICE = {"plan": 10, "files": 5}
 
 
+def exit_with_parent() -> None:
+    """End this worker process as soon as the process that started it ends, however it ends
+    (stopped, killed, crashed): a thread waits on multiprocessing's parent sentinel (the
+    read end of a pipe whose write end only the parent holds: the kernel closes it when the
+    parent dies, and the wait returns) and then exits at once, a running job with it.
+
+    Without it a worker outlived a stopped Streamlit server: the pool's queue keeps the
+    worker waiting for work forever, and a worker busy with a long plan runs on. Not
+    ``PR_SET_PDEATHSIG``: that signal follows the parent *thread*, and the pools are
+    started from short-lived threads."""
+    import multiprocessing
+    from multiprocessing.connection import wait
+
+    parent = multiprocessing.parent_process()
+    if parent is None:  # not a multiprocessing child (called in the server itself)
+        return
+    sentinel = parent.sentinel
+
+    def watch() -> None:
+        wait([sentinel])
+        os._exit(3)
+
+    threading.Thread(target=watch, name="furnsim-exit-with-parent", daemon=True).start()
+
+
 def init(nice: int = 10) -> None:
-    """Worker start: a lower CPU priority, and the heavy imports done once."""
+    """Worker start: exit with the server (:func:`exit_with_parent`), a lower CPU priority,
+    and the heavy imports done once."""
+    exit_with_parent()
     with contextlib.suppress(AttributeError, OSError):
         os.setpriority(os.PRIO_PROCESS, 0, nice)  # absolute: it may have inherited it already
     import furnsim.export
