@@ -49,7 +49,7 @@ __all__ = [
 LABEL_MAX_OPS = 800  # order ids inside bars up to this many operations (browser speed)
 ORDER_BAR_WIDTH = 0.85  # the order Gantt's bars, in rows
 ROW_LABEL_MIN_PX = 13  # the order Gantt labels orders' rows at least this far apart
-HOVER_POINTS_ACROSS = 150  # hover points along long bars: one per makespan / this
+HOVER_POINTS_ACROSS = 120  # hover points along long bars: one per makespan / this
 SETUP_COLOR = "#9E9E9E"  # setups: grey (no order has a grey), a thinner bar than operations
 SETUP_BAR_WIDTH = 0.45  # rows are 1 apart; operations are 0.85 tall (bargap 0.15)
 BLOCKED_COLOR = "#B71C1C"  # a finished job waits on its machine for buffer room: dark red, crossed
@@ -374,13 +374,12 @@ def gantt(
             np.round(np.nan_to_num(setup_min), 1),
             _fmt_dt(s_dt),
             _fmt_dt(e_dt),
-            t.job,
             t.step,
         ]
     )
     hover = (
         "<b>%{customdata[0]}</b> · %{customdata[1]} / %{customdata[2]}<br>"
-        "quantity %{customdata[3]} · step %{customdata[10]}<br>"
+        "quantity %{customdata[3]} · step %{customdata[9]}<br>"
         "machine %{customdata[4]}<br>setup %{customdata[5]} (%{customdata[6]} min)<br>"
         "%{customdata[7]} – %{customdata[8]}<extra></extra>"
     )
@@ -520,7 +519,7 @@ def gantt(
                     legendgroup=w,
                     showlegend=False,
                     x=s_ms[op] + frac * (e_ms[op] - s_ms[op]),
-                    y=yi[op],
+                    y=yi[op].astype(np.float32),
                     mode="none",
                     customdata=custom[op],
                     hovertemplate=hover,
@@ -642,7 +641,7 @@ def _rects_polygon(
     Returns x (6k + 1,) and y (6k + 1,)."""
     k = len(x0)
     xs = np.empty(6 * k + 1, dtype=x0.dtype)
-    ys = np.empty(6 * k + 1, dtype=np.float64)
+    ys = np.empty(6 * k + 1, dtype=np.float32)  # rows and row +- half: exact enough
     top, bottom = y - half, y + half
     xs[0:-1:6], ys[0:-1:6] = x0[0], top[0]  # the anchor before each rectangle
     xs[1::6], ys[1::6] = x0, top
