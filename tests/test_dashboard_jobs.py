@@ -1,8 +1,9 @@
 """The dashboard's worker processes (dashboards/sections/jobs.py) end with the server.
 
 A parent process starts both worker pools the way the Streamlit server does (``jobs.pool``),
-leaves one worker idle and keeps the other busy with a long job, and is then killed
-(SIGKILL: no clean-up of its own runs). Both workers must be gone within seconds.
+leaves one worker idle and keeps the other busy with a long job, and then is killed (SIGKILL:
+no clean-up of its own runs) or ends normally (as a stopped server does). Both workers must
+be gone within seconds, and a normal end must not wait for the busy worker's job.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ busy = busy_pool.submit(os.getpid).result(timeout=600)
 busy_pool.submit(time.sleep, 600)  # a long job: the worker is busy when the parent dies
 time.sleep(0.5)
 print(idle, busy, flush=True)
-time.sleep(600)
+if sys.argv[1] == "kill":
+    time.sleep(600)  # killed by the test
 """
 
 
@@ -43,9 +45,10 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
-def test_workers_exit_when_the_server_is_killed() -> None:
+@pytest.mark.parametrize("end", ["kill", "exit"])
+def test_workers_exit_with_the_server(end: str) -> None:
     parent = subprocess.Popen(
-        [sys.executable, "-c", PARENT],
+        [sys.executable, "-c", PARENT, end],
         cwd=ROOT,
         env={
             **os.environ,
@@ -61,10 +64,14 @@ def test_workers_exit_when_the_server_is_killed() -> None:
         workers = [int(w) for w in line.split()]
         assert len(workers) == 2 and parent.pid not in workers, line
         assert all(_alive(w) for w in workers)
-        parent.send_signal(signal.SIGKILL)
-        parent.wait(timeout=30)
-        end = time.monotonic() + 10
-        while any(_alive(w) for w in workers) and time.monotonic() < end:
+        t0 = time.monotonic()
+        if end == "kill":
+            parent.send_signal(signal.SIGKILL)
+        parent.wait(timeout=60)
+        # a normal end ends the workers first, it does not wait for the 600 s job
+        assert time.monotonic() - t0 < 20, "the parent waited for its busy worker"
+        until = time.monotonic() + 10
+        while any(_alive(w) for w in workers) and time.monotonic() < until:
             time.sleep(0.1)
         left = [w for w in workers if _alive(w)]
         assert not left, f"workers {left} outlived their parent"
