@@ -58,12 +58,16 @@ def split(goal: str, weeks: int, reps: int) -> None:
     def zeros(sim, d, *_a, **_k):  # type: ignore[no-untyped-def]
         return np.zeros((d.candidates.size, 23), np.float32), np.zeros(9, np.float32)
 
-    saved = rewards.CostReward.__call__, obs.candidate_features
+    def nothing(*_a, **_k):  # type: ignore[no-untyped-def]
+        return None  # (the compiled loop's path: the rows stay zero)
+
+    saved = rewards.CostReward.__call__, obs.candidate_features, obs._fast_features
     for name in ("all", "no reward", "no features", "neither"):
         if "reward" in name or name == "neither":
             rewards.CostReward.__call__ = lambda self, sim: 0.0  # type: ignore[method-assign]
         if "features" in name or name == "neither":
             obs.candidate_features = zeros  # type: ignore[assignment]
+            obs._fast_features = nothing  # type: ignore[assignment]
         from furnsim.env import FurnitureShopEnv
 
         best = np.inf
@@ -82,7 +86,7 @@ def split(goal: str, weeks: int, reps: int) -> None:
                     n += 1
             best = min(best, t / n)
         print(f"{name:12s} {best * 1e6:7.1f} µs CPU per env.step ({n} steps, min of {reps})")
-        rewards.CostReward.__call__, obs.candidate_features = saved  # type: ignore[method-assign]
+        rewards.CostReward.__call__, obs.candidate_features, obs._fast_features = saved  # type: ignore[method-assign]
     try:  # the anchor: JSSEnv ta01, random legal actions, resets included (as fastcore_bench)
         import sys
         from pathlib import Path

@@ -10,11 +10,13 @@ this tree's and JSSEnv's, so a busy machine slows all of them alike.
 
 1. **Environment decisions/s** — the candidates environment (all 23 features, goal reward) with
    random legal actions on demo weeks of 60–200 jobs: ``before`` (the other tree), ``numpy``
-   (this tree without numba), ``compiled`` (this tree, numba kernel); and JSSEnv on ta01 with
+   (this tree without numba: the Python engine, numpy features), ``compiled`` (this tree with
+   numba: the compiled event loop, feature kernel and reward step); and JSSEnv on ta01 with
    random legal actions (``pip install --no-deps --target DIR jssenv==1.1.0`` and DIR on
    ``PYTHONPATH``, see benchmarks/README.md). Two rates per setting: ``env.step`` only (the
    reset, which plans the week with the reference rule, not timed), and everything (resets
-   and the random choice included, as JSSEnv's rate is). ``--history`` adds the pre-issue
+   and the random choice included, as JSSEnv's rate is; both pick a uniform legal action the
+   same way, ``legal[rng.integers(legal.size)]``). ``--history`` adds the pre-issue
    features (tests/_ref_features.py) with the reward recomputed / incremental, on this tree.
 2. **Greedy PPO pass** of the shipped ``speed`` policy on a generated 500-job / 150-machine
    week (``furnsim.benchmarks.generated_week``), best of ``--passes`` per tree (wall and CPU).
@@ -70,6 +72,7 @@ def features(mode: str) -> Iterator[None]:
                 return f, c
 
             obs.candidate_features = before  # type: ignore[assignment]
+            obs.HAVE_NUMBA = False  # (not the compiled loop's in-place features either)
         elif mode == "numpy":
             obs.HAVE_NUMBA = False
         yield
@@ -96,7 +99,8 @@ def furnsim_rate(mode: str, goal: str, seconds: float, seed: int) -> tuple[float
             w += 1
             done = False
             while not done:
-                a = int(rng.choice(np.flatnonzero(env.action_masks())))
+                legal = np.flatnonzero(env.action_masks())  # (JSSEnv's runner picks alike)
+                a = int(legal[rng.integers(legal.size)])
                 t0 = time.perf_counter()
                 _, _, done, _, _ = env.step(a)
                 t_step += time.perf_counter() - t0
@@ -226,8 +230,8 @@ def main() -> None:
     if a.history:
         settings += [(HISTORY[m], here, f"env:{m}") for m in ("before", "round 1")]
     settings += [
-        ("after, no numba: vectorised numpy features", here, "env:numpy"),
-        ("after: compiled features (numba)", here, "env:compiled"),
+        ("after, no numba: Python engine, vectorised numpy features", here, "env:numpy"),
+        ("after: compiled event loop, features and reward step (numba)", here, "env:compiled"),
     ]
     step: dict[str, list[float]] = {s[0]: [] for s in settings}
     allr: dict[str, list[float]] = {s[0]: [] for s in settings}

@@ -228,6 +228,17 @@ def _print_kpis(res: Any) -> None:
             f"search:      {sr['passes']} passes around {sr['around']} (noise {sr['eps']:g}) "
             f"in {sr['seconds']:.2f} s: {sr['rule_cost']:,.2f} -> {sr['best_cost']:,.2f}"
         )
+    if "lns" in d and "policy" in d:
+        pol, mv = d["policy"], d["lns"].get("moves", {})
+        used = [*pol.get("neighbourhoods", []), *(["policy"] if pol.get("policy_suffix") else [])]
+        own = {
+            k: mv[k] for k in ("policy-window", "policy-tail", "policy") if k in used and k in mv
+        }
+        typer.echo(
+            f"policy + optimizer: {Path(str(pol['model'])).name} (temperature "
+            f"{pol['temperature']:g}) guiding lns; policy moves tried/improved: "
+            + ", ".join(f"{k} {v['tried']}/{v['improved']}" for k, v in own.items())
+        )
     if "lns" in d:
         ln = d["lns"]
         typer.echo(
@@ -289,7 +300,11 @@ def plan_cmd(
     fmt: FormatOpt = "auto",
     goal: Annotated[str, typer.Option(help=GOAL_HELP)] = "speed",
     method: Annotated[
-        str, typer.Option(help="rule:NAME | best-rule | cpsat | ppo | lns")
+        str,
+        typer.Option(
+            help="rule:NAME | best-rule | cpsat | ppo | lns | ppo-lns (policy + optimizer: "
+            "lns guided by the goal's policy)"
+        ),
     ] = "best-rule",
     json_out: Annotated[
         Path | None, typer.Option("--json", help="write the result as JSON here")
@@ -303,7 +318,7 @@ def plan_cmd(
             max=86_400.0,
             help="seconds: cpsat's limit; ppo's search time (sampled passes, default 1.5); "
             "best-rule: search of noisy passes around the best rule after the rules; "
-            "lns: optimize this long (default 60)",
+            "lns, ppo-lns: optimize this long (default 60)",
         ),
     ] = None,
     clock: Annotated[
@@ -318,7 +333,7 @@ def plan_cmd(
         typer.Option(
             max=10_000,
             help="ppo: policy passes (greedy + sampled); best-rule: noisy passes around the "
-            "best rule; lns: neighbours tried; reproducible",
+            "best rule; lns, ppo-lns: neighbours tried; reproducible",
         ),
     ] = None,
     plan_start: Annotated[
@@ -355,7 +370,8 @@ def plan_cmd(
                 ml.startswith(("ppo", "portfolio:")) or ml in ("best-rule", "lns")
             ):
                 typer.echo(
-                    "--passes: a number >= 1, with --method ppo, best-rule, lns or portfolio:...",
+                    "--passes: a number >= 1, with --method ppo, ppo-lns, best-rule, lns or "
+                    "portfolio:...",
                     err=True,
                 )
                 raise typer.Exit(EXIT_DATA_ERROR)

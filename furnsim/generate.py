@@ -565,10 +565,11 @@ def _draw_lines(
     # popularity: a few runners, many slow movers
     pop = 1.0 / (1.0 + rng.permutation(len(arts))) ** 0.7
     # reach[r]: r jobs can be made of whole articles
-    reach = np.zeros(jobs + 1, dtype=bool)
-    reach[0] = True
+    size_l = sizes.tolist()
+    reach_l = [True] + [False] * jobs
     for r in range(1, jobs + 1):
-        reach[r] = bool(np.any(reach[r - sizes[sizes <= r]])) if np.any(sizes <= r) else False
+        reach_l[r] = any(reach_l[r - s] for s in size_l if s <= r)
+    reach = np.array(reach_l, dtype=bool)
     target = jobs
     while target > 0 and not reach[target]:
         target -= 1
@@ -587,15 +588,19 @@ def _draw_lines(
     if lot_median is None:
         unit = {w.id: 0.0 for w in plant.work_centers}  # minutes per article piece ordered
         fixed = dict.fromkeys(unit, 0.0)
+        fastest: dict[int, float] = {}  # per operation (by id, this call) its fastest minutes
         for i in chosen:
             for c in arts[i].components:
                 for op in c.routing:
-                    ms = [
-                        m
-                        for m in plant.work_center(op.work_center).machines
-                        if not op.machines or m in op.machines
-                    ]
-                    unit[op.work_center] += c.qty_per_article * min(op.piece_minutes(m) for m in ms)
+                    dmin = fastest.get(id(op))
+                    if dmin is None:
+                        ms = [
+                            m
+                            for m in plant.work_center(op.work_center).machines
+                            if not op.machines or m in op.machines
+                        ]
+                        dmin = fastest[id(op)] = min(op.piece_minutes(m) for m in ms)
+                    unit[op.work_center] += c.qty_per_article * dmin
                     fixed[op.work_center] += op.fixed_minutes
         lots = [
             (0.7 * horizon * len(plant.work_center(w).machines) - fixed[w]) / unit[w]
@@ -647,15 +652,18 @@ def _make_orders(
         speed_cap[w.id] = float(len(w.machines))
     load: dict[str, float] = dict.fromkeys(speed_cap, 0.0)
     flow: list[float] = []
+    fastest: dict[int, float] = {}  # per operation (by id, this call) its fastest minutes
     for aid, q in lines:
         art = catalog.article(aid)
         longest = 0.0
         for c in art.components:
             t, where = 0.0, STORE
             for op in c.routing:
-                dmin = min(
-                    [op.piece_minutes(m) for m in plant.work_center(op.work_center).machines]
-                )
+                dmin = fastest.get(id(op))
+                if dmin is None:
+                    dmin = fastest[id(op)] = min(
+                        [op.piece_minutes(m) for m in plant.work_center(op.work_center).machines]
+                    )
                 p = q * c.qty_per_article * dmin + op.fixed_minutes
                 load[op.work_center] += p
                 t += p + plant.transport.time(where, op.work_center) + 10.0  # + a typical setup

@@ -11,6 +11,9 @@ seconds the call used and the load of the machine. Methods (:func:`method_names`
   unguarded (its own plan, never the best rule's), keyed by the model file's hash so that new
   models are new rows;
 - ``lns`` -- the optimizer (``furnsim.solvers.lns``) for ``budget`` seconds;
+- ``ppo-lns`` -- *policy + optimizer*: the optimizer guided by the goal's policy (its pass
+  as a start candidate, policy-sampled neighbourhoods; ``PpoLnsPlanner``) for ``budget``
+  seconds, keyed by the model file's hash like ``ppo``;
 - ``cpsat`` -- CP-SAT, 1 worker, warm-started from the best rule, ``budget`` seconds of its
   own (wall) time limit.
 
@@ -30,7 +33,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +48,7 @@ __all__ = [
     "method_names",
     "model_tag",
     "plan_row",
+    "read_rows",
     "row_key",
     "run_rows",
     "table",
@@ -52,8 +56,10 @@ __all__ = [
 ]
 
 #: the method kinds of a row (``kind`` or ``kind:SECONDS`` for the budgeted ones)
-METHODS = ("single-rule", "week-rule", "noisy", "ppo", "lns", "cpsat")
-_BUDGETED = ("noisy", "ppo", "lns", "cpsat")
+METHODS = ("single-rule", "week-rule", "noisy", "ppo", "ppo-lns", "lns", "cpsat")
+_BUDGETED = ("noisy", "ppo", "ppo-lns", "lns", "cpsat")
+#: the methods whose rows depend on the policy file (a new model = new rows)
+_WITH_MODEL = ("ppo", "ppo-lns")
 
 
 def method_names(kinds: Iterable[str], budget: float) -> list[str]:
@@ -138,7 +144,7 @@ def plan_row(
 
     kind, _, b = method.partition(":")
     budget = float(b) if b else None
-    model = model_tag(goal, models_dir) if kind == "ppo" else ""
+    model = model_tag(goal, models_dir) if kind in _WITH_MODEL else ""
     opts: dict[str, Any] = {}
     guard = True
     if kind == "single-rule":
@@ -151,6 +157,10 @@ def plan_row(
             opts["models_dir"] = str(models_dir)
     elif kind == "lns":
         name = "lns"
+    elif kind == "ppo-lns":
+        name = "ppo-lns"
+        if models_dir is not None:
+            opts["models_dir"] = str(models_dir)
     elif kind == "cpsat":
         name, opts["workers"] = "cpsat", 1  # one CP-SAT worker (solve_cpsat's option)
     else:
@@ -166,6 +176,13 @@ def plan_row(
     info: dict[str, Any] = {}
     if "lns" in d:
         info = {k: d["lns"][k] for k in ("start", "iterations", "improvements") if k in d["lns"]}
+        if kind == "ppo-lns":  # what the policy's own moves did (tried / improved)
+            mv = d["lns"].get("moves", {})
+            info["policy_moves"] = {
+                k: mv[k]
+                for k in ("policy-window", "policy-tail", "policy")
+                if mv.get(k, {}).get("tried")
+            }
     elif "search" in d:
         info = {"passes": d["search"].get("passes")}
     elif kind == "ppo":
@@ -214,7 +231,7 @@ def run_rows(
         for goal in goals:
             for m in methods:
                 kind = m.partition(":")[0]
-                key = (int(seed), goal, m, clock, tags[goal] if kind == "ppo" else "")
+                key = (int(seed), goal, m, clock, tags[goal] if kind in _WITH_MODEL else "")
                 if key in done:
                     continue
                 r = plan_row(inst, seed, goal, m, clock=clock, models_dir=models_dir)
@@ -230,6 +247,21 @@ def run_rows(
 
 
 # -- the tables ----------------------------------------------------------------------------------
+def read_rows(paths: Iterable[str | Path], clock: str = "cpu") -> list[dict[str, Any]]:
+    """The rows on ``clock`` of several results files, in order; a row whose key
+    (:func:`row_key`) is already in an earlier file replaces it and counts as the latest (so
+    rows planned into a file of their own merge with the main table, and a re-run wins)."""
+    from furnsim.benchmarks import read_jsonl
+
+    by: dict[tuple[int, str, str, str, str], dict[str, Any]] = {}
+    for path in paths:
+        for r in read_jsonl(path):
+            if r["clock"] == clock:
+                by.pop(row_key(r), None)
+                by[row_key(r)] = r
+    return list(by.values())
+
+
 def _latest(rows: Iterable[dict[str, Any]]) -> dict[tuple[int, str, str], dict[str, Any]]:
     """(seed, goal, method) -> row; for ppo the newest model's row (the last one written)."""
     out: dict[tuple[int, str, str], dict[str, Any]] = {}
@@ -256,13 +288,14 @@ def ratio_stats(pairs: Sequence[tuple[float, float]]) -> tuple[float, float, int
 
 def table(
     rows: Sequence[dict[str, Any]],
-    comparisons: Sequence[tuple[str, str, float]],
+    comparisons: Sequence[tuple[str, str, float | Mapping[str, float]]],
     best: dict[str, dict[str, dict[str, Any]]] | None = None,
 ) -> str:
     """Markdown: per goal and comparison ``(a, b, target)`` the mean of the per-week ratios
-    a/b, the ratio of sums, better/equal/worse, the target; then per goal and method the mean
-    gap to the best known cost (``best``, default: the cheapest valid row per week) and to
-    the lower bound, the mean CPU seconds, and how many plans were valid."""
+    a/b, the ratio of sums, better/equal/worse, the target (a number, or one per goal: a
+    goal missing from the mapping gets no line); then per goal and method the mean gap to the
+    best known cost (``best``, default: the cheapest valid row per week) and to the lower
+    bound, the mean CPU seconds, and how many plans were valid."""
     by = _latest(rows)
     goals = sorted({k[1] for k in by}, key=lambda g: (g not in _ORDER, _ORDER.get(g, 0), g))
     seeds = sorted({k[0] for k in by})
@@ -273,7 +306,13 @@ def table(
         "|---|---|---|---|---|---|---|---|",
     ]
     for g in goals:
-        for a, b, target in comparisons:
+        for a, b, goal_target in comparisons:
+            if isinstance(goal_target, Mapping):
+                if g not in goal_target:
+                    continue
+                target = float(goal_target[g])
+            else:
+                target = float(goal_target)
             pairs = [
                 (by[(s, g, a)]["cost"], by[(s, g, b)]["cost"])
                 for s in seeds

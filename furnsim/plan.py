@@ -55,12 +55,14 @@ def plan(
     **options: Any,
 ) -> PlanResult:
     """Plan ``instance`` for ``goal`` with ``method`` (``rule:NAME``, ``best-rule``, ``cpsat``,
-    ``ppo``, ``lns``, ``portfolio:A,B,...``).
+    ``ppo``, ``lns``, ``ppo-lns``, ``portfolio:A,B,...``).
 
     ``lns`` (``furnsim.solvers.lns``) improves the best rule's (or policy's) plan by
     large-neighbourhood search for ``time_limit`` seconds (default
     ``LNS_DEFAULT_TIME_LIMIT``), or exactly ``iterations=N`` neighbours (``options``;
-    reproducible with the same ``seed``); ``details["lns"]`` reports it.
+    reproducible with the same ``seed``); ``details["lns"]`` reports it. ``ppo-lns`` is
+    *policy + optimizer*: the same search guided by the goal's learned policy (its pass as a
+    start candidate, neighbourhoods sampled from it; ``details["policy"]``).
 
     ``time_limit`` (seconds) bounds CP-SAT's search and, for ``ppo``, the policy's: one greedy
     pass, then passes sampled from the policy until the time is spent, the cheapest kept
@@ -88,10 +90,12 @@ def plan(
     planner = get_planner(method)  # unknown method / rule: ValueError / KeyError
     low = method.strip().lower()
     samples = options.pop("samples", None)
-    if low == "lns" and options.get("iterations") is None:
+    optimizer = low in ("lns", "ppo-lns", "ppo+lns")
+    if optimizer and options.get("iterations") is None:
         options.pop("iterations", None)
     if (
         low.startswith("ppo")
+        and not optimizer
         and passes is None
         and samples is not None
         and time_limit is None

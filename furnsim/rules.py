@@ -316,6 +316,9 @@ class Rule:
     name: str
     keys: KeyFn = field(repr=False)
     description: str = ""
+    #: the one key as a static (n_ops, n_machines) table when it depends on the operation and
+    #: the machine only (``Simulator.run_priority`` then takes the decisions: the same plan)
+    static_key: Callable[[_Static], np.ndarray] | None = field(default=None, repr=False)
 
     def reset(self, seed: int | None = None) -> None:
         """Deterministic rules keep no state."""
@@ -385,8 +388,36 @@ def run_policy(
     return sim.schedule(method=method or f"rule:{name}"), sim
 
 
-def _r(name: str, fn: KeyFn, desc: str) -> Rule:
-    return Rule(name, fn, desc)
+def _r(
+    name: str, fn: KeyFn, desc: str, static: Callable[[_Static], np.ndarray] | None = None
+) -> Rule:
+    return Rule(name, fn, desc, static)
+
+
+# the keys of SPT, LPT, EDD, MWKR, LWKR and LWKRSPT per (operation, machine): the same values
+# (one float operation each) the per-decision keys compute
+def _spt_table(st: _Static) -> np.ndarray:
+    return st.op_proc
+
+
+def _lpt_table(st: _Static) -> np.ndarray:
+    return -st.op_proc
+
+
+def _edd_table(st: _Static) -> np.ndarray:
+    return np.repeat(st.job_deadline[st.op_job][:, None], st.n_machines, axis=1)
+
+
+def _mwkr_table(st: _Static) -> np.ndarray:
+    return np.repeat(-st.op_rem_work[:, None], st.n_machines, axis=1)
+
+
+def _lwkr_table(st: _Static) -> np.ndarray:
+    return np.repeat(st.op_rem_work[:, None], st.n_machines, axis=1)
+
+
+def _lwkrspt_table(st: _Static) -> np.ndarray:
+    return st.op_rem_work[:, None] + st.op_proc
 
 
 #: the six composite rules (the action set of the rule-choosing RL view)
@@ -396,18 +427,18 @@ RULES: dict[str, Rule] = {
     r.name: r
     for r in (
         _r("FIFO", _fifo, "earliest arrival at the work center, then release"),
-        _r("SPT", _spt, "shortest processing time on this machine"),
-        _r("LPT", _lpt, "longest processing time on this machine"),
-        _r("EDD", _edd, "earliest deadline"),
-        _r("MWKR", _mwkr, "most work remaining"),
-        _r("LWKR", _lwkr, "least work remaining"),
+        _r("SPT", _spt, "shortest processing time on this machine", _spt_table),
+        _r("LPT", _lpt, "longest processing time on this machine", _lpt_table),
+        _r("EDD", _edd, "earliest deadline", _edd_table),
+        _r("MWKR", _mwkr, "most work remaining", _mwkr_table),
+        _r("LWKR", _lwkr, "least work remaining", _lwkr_table),
         _r("MOPNR", _mopnr, "most operations remaining"),
         _r("CR", _cr, "critical ratio (deadline - now) / remaining work"),
         _r("ATC", _atc, "apparent tardiness cost, k = 2"),
         _r("ATCS", _atcs, "apparent tardiness cost with setups, k = 2, k_s = 1"),
         _r("SETUP", _min_setup, "least setup time on this machine, then EDD"),
         _r("BUFFER", _buffer, "next buffer has room; drain this buffer; emptiest next buffer; EDD"),
-        _r("LWKRSPT", _lwkrspt, "LWKR + p"),
+        _r("LWKRSPT", _lwkrspt, "LWKR + p", _lwkrspt_table),
         _r("LWKRMOD", _lwkrmod, "LWKR + modified operation due date"),
         _r("PTWINQ", _ptwinq, "p + work in next queue"),
         _r("PTWINQS", _ptwinqs, "p + WINQ + slack"),

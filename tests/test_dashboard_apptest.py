@@ -381,6 +381,19 @@ def test_best_rule_search_time(at: AppTest) -> None:
     assert "Search:" in cap and f"around {res.details['search']['around'].split(':')[-1]} " in cap
 
 
+def test_policy_plus_optimizer_is_named_so(at: AppTest) -> None:
+    at.radio(key="method").set_value("policy-lns").run()
+    assert at.number_input(key="ppo_lns_time").value == 10.0
+    at.number_input(key="ppo_lns_time").set_value(1.0)
+    at.button(key="start").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    res = at.session_state.result["result"]
+    assert res.requested == "ppo-lns" and res.valid
+    if res.fallback is None:  # a policy is installed: the plan is policy + optimizer's
+        assert res.method == "ppo-lns" and "policy" in res.details
+        assert "ppo-lns (trained policy + optimizer)" in _texts(at.success)
+
+
 def test_editor_delta_is_saved_once_as_row_operations(at: AppTest) -> None:
     """The editor reports its whole delta every run; each change reaches the book once."""
     from furnsim.orderbook import OrderBook

@@ -36,10 +36,11 @@ def instances():
     return _instances()
 
 
-def _check_run(inst, buffers: str, seed: int) -> int:
-    """Random legal actions; the tracker and partial_cost agree at every decision."""
+def _check_run(inst, buffers: str, seed: int, fast: bool = False) -> int:
+    """Random legal actions; the tracker and partial_cost agree at every decision.
+    ``fast``: the simulator in its compiled loop, the trackers' compiled step."""
     rng = np.random.default_rng(seed)
-    sim = Simulator(inst, buffers=buffers)
+    sim = Simulator(inst, buffers=buffers, fast=fast)
     trackers = [IncrementalCost(g) for g in GOALS]
     vals = [t.reset(sim) for t in trackers]
     steps = 0
@@ -67,6 +68,15 @@ def _check_run(inst, buffers: str, seed: int) -> int:
 @pytest.mark.parametrize("which", ["ft06", "demo", "demo_shifts", "assembly", "demo_bom_shifts"])
 def test_incremental_cost_equals_partial_cost(instances, which, buffers):
     steps = _check_run(instances[which], buffers, seed=len(which))
+    assert steps > 5
+
+
+@pytest.mark.parametrize(
+    "which,buffers", [("demo", "soft"), ("demo_bom_shifts", "hard"), ("assembly", "soft")]
+)
+def test_compiled_incremental_cost_equals_partial_cost(instances, which, buffers):
+    """The tracker's compiled step (the simulator in its compiled loop) agrees too."""
+    steps = _check_run(instances[which], buffers, seed=len(which) + 1, fast=True)
     assert steps > 5
 
 

@@ -51,10 +51,14 @@ def _same(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True)
 
 
-def _compare_run(inst, kit: bool, seed: int, buffers: str = "hard", every: int = 1) -> int:
-    """Random legal actions; at each looked-at decision every mode equals the reference."""
+def _compare_run(
+    inst, kit: bool, seed: int, buffers: str = "hard", every: int = 1, fast: bool = False
+) -> int:
+    """Random legal actions; at each looked-at decision every mode equals the reference.
+    ``fast``: the simulator runs in its compiled loop (the features read its buffers)."""
     rng = np.random.default_rng(seed)
-    sim = Simulator(inst, buffers=buffers)
+    sim = Simulator(inst, buffers=buffers, fast=fast)
+    assert sim._fast == (fast and _kernels.HAVE_NUMBA)
     d = sim.decision()
     n = 0
     while d is not None:
@@ -82,6 +86,17 @@ def _compare_run(inst, kit: bool, seed: int, buffers: str = "hard", every: int =
 )
 def test_features_equal_reference(instances, which, kit, buffers):
     n = _compare_run(instances[which], kit, seed=7, buffers=buffers)
+    assert n > 20
+
+
+@pytest.mark.parametrize(
+    "which,kit,buffers",
+    [("demo", False, "soft"), ("demo_shifts", False, "hard"), ("assembly", True, "hard")],
+)
+def test_features_of_the_compiled_loop_equal_reference(instances, which, kit, buffers):
+    """The simulator in its compiled loop (furnsim/sim/_fastloop.py): the features read its
+    packed buffers (WINQ from its waiting lists), still equal to the reference."""
+    n = _compare_run(instances[which], kit, seed=8, buffers=buffers, fast=True)
     assert n > 20
 
 

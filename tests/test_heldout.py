@@ -16,6 +16,7 @@ from furnsim.heldout import (
     method_names,
     plan_row,
     ratio_stats,
+    read_rows,
     run_rows,
     table,
     week_fingerprint,
@@ -56,10 +57,11 @@ def _row(seed: int, goal: str, method: str, cost: float, valid: bool = True) -> 
 
 
 def test_method_names() -> None:
-    assert method_names(["single-rule", "lns", "cpsat"], 10) == [
+    assert method_names(["single-rule", "lns", "cpsat", "ppo-lns"], 10) == [
         "single-rule",
         "lns:10",
         "cpsat:10",
+        "ppo-lns:10",
     ]
     with pytest.raises(ValueError, match="unknown method"):
         method_names(["sa"], 10)
@@ -142,3 +144,55 @@ def test_shipped_best_known_belongs_to_the_held_out_weeks() -> None:
     stale = json.loads(json.dumps(bk))
     stale["speed"][str(HELD_OUT_SEED)]["fingerprint"] = "0" * 16
     assert check_best_known(stale, [(HELD_OUT_SEED, week)])
+
+
+def test_per_goal_targets() -> None:
+    rows = [
+        _row(1, "speed", "ppo-lns:10", 92.0),
+        _row(1, "speed", "single-rule", 100.0),
+        _row(1, "efficiency", "ppo-lns:10", 92.0),
+        _row(1, "efficiency", "single-rule", 100.0),
+        _row(1, "empty-buffers", "ppo-lns:10", 92.0),
+        _row(1, "empty-buffers", "single-rule", 100.0),
+    ]
+    targets = {"speed": 0.95, "efficiency": 0.90}  # no empty-buffers target: no line
+    out = [x for x in table(rows, [("ppo-lns:10", "single-rule", targets)]).splitlines()]
+    sp = next(x for x in out if x.startswith("| speed | ppo-lns:10 / single-rule"))
+    ef = next(x for x in out if x.startswith("| efficiency | ppo-lns:10 / single-rule"))
+    assert "**0.920**" in sp and "| ≤ 0.95 | yes |" in sp
+    assert "**0.920**" in ef and "| ≤ 0.9 | no |" in ef
+    assert not any(x.startswith("| empty-buffers | ppo-lns:10 / single-rule") for x in out)
+
+
+def test_read_rows_merges_files_later_rows_win(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    old = _row(1, "speed", "lns:10", 90.0)
+    a.write_text(
+        "\n".join(
+            json.dumps(r)
+            for r in (old, _row(1, "speed", "noisy:10", 95.0), {**old, "clock": "wall"})
+        )
+        + "\n"
+    )
+    b.write_text(
+        json.dumps(_row(1, "speed", "lns:10", 80.0))
+        + "\n"
+        + json.dumps(_row(1, "speed", "ppo-lns:10", 85.0))
+        + "\n"
+    )
+    rows = read_rows([a, b], "cpu")
+    got = {r["method"]: r["cost"] for r in rows}
+    assert got == {"lns:10": 80.0, "noisy:10": 95.0, "ppo-lns:10": 85.0}
+    assert len(read_rows([a, b], "wall")) == 1
+
+
+def test_ppo_lns_row_names_its_model_and_the_policy_moves() -> None:
+    from furnsim.heldout import model_tag
+
+    if model_tag("empty-buffers") == "none":  # pragma: no cover - no shipped model
+        pytest.skip("no shipped empty-buffers policy")
+    r = plan_row(small(), 7, "empty-buffers", "ppo-lns:1.5")  # start: rules + policy pass
+    assert r["valid"] and r["used"] == "ppo-lns" and r["model"] == model_tag("empty-buffers")
+    # the default neighbourhoods draw policy-window moves (1 of 4 kinds) among >= 10 neighbours
+    assert r["info"]["iterations"] >= 10, r["info"]
+    assert set(r["info"]["policy_moves"]) == {"policy-window"}

@@ -73,7 +73,8 @@ class PlanRequest(BaseModel):
     goal: str = Field(default="speed", description="speed | efficiency | empty-buffers")
     method: str = Field(
         default="best-rule",
-        description="rule:NAME | best-rule | cpsat | ppo | lns | portfolio:A,B,...",
+        description="rule:NAME | best-rule | cpsat | ppo | lns | ppo-lns (policy + optimizer) "
+        "| portfolio:A,B,...",
     )
     options: PlanOptions = Field(default_factory=PlanOptions)
 

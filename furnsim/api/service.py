@@ -96,7 +96,7 @@ def check_goal(goal: str) -> tuple[str | None, str | None]:
 
 def check_method(method: str) -> str | None:
     """None when ``method`` is one ``furnsim.plan.plan`` knows, else the error message (the
-    planners' own check: rule:NAME, best-rule, cpsat, ppo, lns, portfolio:A,B,...)."""
+    planners' own check: rule:NAME, best-rule, cpsat, ppo, ppo-lns, lns, portfolio:A,B,...)."""
     from furnsim.planners import check_method as planner_check
 
     return planner_check(method)
@@ -186,7 +186,7 @@ class PlanService:
     def _plan_kwargs(self, method: str, options: dict[str, Any]) -> dict[str, Any]:
         ml = method.strip().lower()
         tl = options.get("time_limit")
-        if tl is None and ml in ("cpsat", "cp-sat", "lns"):
+        if tl is None and ml in ("cpsat", "cp-sat", "lns", "ppo-lns", "ppo+lns"):
             tl = self.default_time_limit
         kw: dict[str, Any] = {
             "buffers": options.get("buffers", "hard"),

@@ -16,33 +16,30 @@ are bit-identical (tests/test_fastcore_features.py). Sums whose numpy order is p
 from __future__ import annotations
 
 import math
-import os
 from typing import Any
 
 import numpy as np
 
-__all__ = ["HAVE_NUMBA", "features_kernel", "pairwise_sum"]
+from furnsim._numba import HAVE_NUMBA, numba
+from furnsim._numba import jit as _jit
+from furnsim.sim._fastloop import (
+    J_ARRIVE,
+    J_OP,
+    J_QNEXT,
+    J_STATE,
+    M_SETUP,
+    M_STATE,
+    S_STEPS,
+    W_LEVEL,
+    W_QHEAD,
+    dyn_views,
+)
+
+__all__ = ["HAVE_NUMBA", "features_kernel", "numba", "pairwise_sum"]
 
 TIE_TOL = 1e-9  # furnsim.rules.TIE_TOL
 _EPS = 1e-9
 _BIG = np.finfo(np.float64).max
-
-numba: Any = None
-try:  # pragma: no cover - depends on the installation
-    if os.environ.get("FURNSIM_NO_NUMBA", "") not in ("", "0"):
-        raise ImportError("disabled by FURNSIM_NO_NUMBA")
-    import numba as _numba
-
-    numba = _numba
-    HAVE_NUMBA = True
-except ImportError:  # pragma: no cover - depends on the installation
-    HAVE_NUMBA = False
-
-
-def _jit(fn: Any) -> Any:
-    if numba is None:
-        return fn
-    return numba.njit(cache=True, nogil=True)(fn)
 
 
 @_jit
@@ -451,3 +448,292 @@ def features_kernel(
             x = np.float32(-10.0)
         c[q] = x
     return top
+
+
+# -- the incremental reward's per-step bookkeeping (furnsim/env/incremental.py) ---------------
+# acc (8,) float64: the IncrementalCost accumulators the kernel keeps
+A_CEND, A_PROC, A_SETUP, A_SCOUNT, A_TCLOSED, A_OPEN_OK, A_TARD = range(7)
+
+
+@_jit
+def _cal_worked(
+    m: int, a: float, b: float, has_cal: Any, CF: Any, CI: Any
+) -> float:  # pragma: no cover - compiled
+    """``incremental._worked``: working minutes of machine ``m`` in ``[a, b)`` from the packed
+    tables of furnsim/sim/_fastloop.py (``b - a`` for a 24/7 machine)."""
+    if not has_cal[m]:
+        return b - a
+    n_m, n_iv = CI[0], CI[1]
+    lo, hi = CI[3 + m], CI[3 + m + 1]
+    clo = 2 * n_iv + CI[3 + n_m + 1 + m]  # the machine's cum: hi - lo + 1 entries
+    cs = CF[lo:hi]
+    ce = CF[n_iv + lo : n_iv + hi]
+    cc = CF[clo : clo + hi - lo + 1]
+    return _worked_before(b, cs, ce, cc) - _worked_before(a, cs, ce, cc)
+
+
+@_jit
+def reward_step(
+    log_i: Any,  # (2, cap) int64 the simulator's dispatch log: machine, job
+    n_prev: int,  # log entries already read (-1: scan the records)
+    n_log: int,  # log entries now
+    ptr: Any,  # (n_jobs,) int64 next op of each job to be dispatched
+    job_first: Any,
+    job_end: Any,
+    op_job: Any,
+    rm: Any,  # (n_ops,) int64 the simulator's rec_machine
+    seen: Any,  # (n_ops,) bool dispatched ops already counted
+    ss_a: Any,  # (n_ops,) the simulator's records: setup start, setup end, start, end
+    se_a: Any,
+    st_a: Any,
+    en_a: Any,
+    working: bool,  # the plant has working time (processing from op_proc, setups worked)
+    has_cal: Any,  # (n_machines,) bool
+    CF: Any,  # the simulator's packed working-time tables (furnsim/sim/_fastloop.py)
+    CI: Any,
+    op_proc: Any,
+    is_last: Any,
+    op_order: Any,
+    ord_cend: Any,  # (n_orders,) latest committed completion
+    ord_unf: Any,  # (n_orders,) unfinished jobs
+    ord_open: Any,  # (n_orders,) bool an open order with a deadline (the Python dict's keys)
+    ord_dl: Any,
+    ord_has: Any,
+    acc: Any,  # (8,) float64 accumulators (A_*)
+    new: Any,  # (n_ops,) int64 out: the new operations, ascending
+    now: float,
+    want_tard: bool,
+) -> int:  # pragma: no cover - compiled
+    """``IncrementalCost._new_dispatches`` + ``_dispatches`` + ``_tardiness`` in one call, the
+    same float operations in the same order (numpy's pairwise sums where it sums arrays).
+    Returns the number of new operations (in ``new``), or -1 when a record lies past the
+    working-time tables (nothing counted then; the caller falls back to Python)."""
+    n_o = rm.shape[0]
+    c = 0
+    scan = n_prev < 0
+    if not scan and n_log > n_prev:
+        for x in range(n_prev, n_log):
+            m = log_i[0, x]
+            j = log_i[1, x]
+            o = ptr[j]
+            if o >= job_end[j] or rm[o] != m or seen[o]:
+                scan = True
+                break
+            new[c] = o
+            c += 1
+            ptr[j] = o + 1
+        if not scan:
+            new[:c].sort()
+    if scan:
+        c = 0
+        for j in range(ptr.shape[0]):
+            ptr[j] = job_first[j]
+        for o in range(n_o):
+            if rm[o] >= 0:
+                if not seen[o]:
+                    new[c] = o
+                    c += 1
+                j = op_job[o]
+                if o + 1 > ptr[j]:
+                    ptr[j] = o + 1
+    if working:  # every record must lie inside the tables (it does: they only grow)
+        for i in range(c):
+            o = new[i]
+            m = rm[o]
+            if has_cal[m] and se_a[o] >= CF[2 * CI[1] + CI[2] + m]:
+                return -1
+    if 0 < c <= 16:  # _few_dispatches: one operation at a time
+        ce = acc[A_CEND]
+        for i in range(c):
+            o = new[i]
+            seen[o] = True
+            ss, se, en = ss_a[o], se_a[o], en_a[o]
+            if en > ce:
+                ce = en
+            slen = se - ss
+            if slen > 1e-9:
+                acc[A_SCOUNT] += 1.0
+            if working:
+                m = rm[o]
+                acc[A_PROC] += op_proc[o, m]
+                acc[A_SETUP] += _cal_worked(m, ss, se, has_cal, CF, CI)
+            else:
+                acc[A_PROC] += en - st_a[o]
+                acc[A_SETUP] += slen
+            if is_last[o]:
+                k = op_order[o]
+                if en > ord_cend[k]:
+                    ord_cend[k] = en
+                ord_unf[k] -= 1
+                if acc[A_OPEN_OK] == 1.0 and ord_open[k] and ord_unf[k] == 0:
+                    ord_open[k] = False  # complete: its tardiness is final
+                    x = ord_cend[k] - ord_dl[k]
+                    if x > 0.0:
+                        acc[A_TCLOSED] += x
+        acc[A_CEND] = ce
+    elif c > 16:  # _dispatches' numpy path: the same pairwise sums
+        tmp = np.empty(c)
+        emax = en_a[new[0]]
+        cnt = 0
+        for i in range(c):
+            o = new[i]
+            seen[o] = True
+            if en_a[o] > emax:
+                emax = en_a[o]
+            if se_a[o] - ss_a[o] > 1e-9:
+                cnt += 1
+        if emax > acc[A_CEND]:
+            acc[A_CEND] = emax
+        acc[A_SCOUNT] += float(cnt)
+        if working:
+            for i in range(c):
+                tmp[i] = op_proc[new[i], rm[new[i]]]
+            acc[A_PROC] += pairwise_sum(tmp, 0, c)
+            for i in range(c):
+                o = new[i]
+                acc[A_SETUP] += _cal_worked(rm[o], ss_a[o], se_a[o], has_cal, CF, CI)
+        else:
+            for i in range(c):
+                tmp[i] = en_a[new[i]] - st_a[new[i]]
+            acc[A_PROC] += pairwise_sum(tmp, 0, c)
+            for i in range(c):
+                tmp[i] = se_a[new[i]] - ss_a[new[i]]
+            acc[A_SETUP] += pairwise_sum(tmp, 0, c)
+        for i in range(c):
+            o = new[i]
+            if is_last[o]:
+                k = op_order[o]
+                if en_a[o] > ord_cend[k]:
+                    ord_cend[k] = en_a[o]
+                ord_unf[k] -= 1
+                acc[A_OPEN_OK] = 0.0  # the tardiness terms are rebuilt from the arrays
+    if want_tard:
+        if acc[A_OPEN_OK] == 0.0:  # (re)build from the arrays
+            n_ord = ord_cend.shape[0]
+            tmp = np.empty(n_ord)
+            nc = 0
+            for k in range(n_ord):
+                ord_open[k] = ord_has[k] and ord_unf[k] > 0
+                if ord_has[k] and ord_unf[k] == 0 and ord_cend[k] > -np.inf:
+                    x = ord_cend[k] - ord_dl[k]
+                    tmp[nc] = x if x >= 0.0 else 0.0  # np.maximum(x, 0.0)
+                    nc += 1
+            acc[A_TCLOSED] = pairwise_sum(tmp, 0, nc) if nc > 0 else 0.0
+            acc[A_OPEN_OK] = 1.0
+        tot = acc[A_TCLOSED]
+        for k in range(ord_cend.shape[0]):
+            if ord_open[k]:
+                ce = ord_cend[k]
+                x = (ce if ce > now else now) - ord_dl[k]
+                if x > 0.0:
+                    tot += x
+        acc[A_TARD] = tot
+    return c
+
+
+# -- the features of a simulator in its compiled loop: few arguments, WINQ computed inside ----
+@_jit
+def features_fast(
+    f: Any,  # (>=k, >=23) float32 out (rows 0..k-1 written)
+    c: Any,  # (9,) float32 out
+    jobs: Any,  # (k,) int64
+    ops: Any,  # (k,) int64
+    m: int,
+    t: float,
+    FI: Any,  # pack_static's int64 part
+    FF: Any,  # pack_static's float64 part
+    op_proc: Any,
+    setup_time: Any,
+    route: Any,
+    op_logp: Any,
+    DI: Any,  # the simulator's packed run state (furnsim/sim/_fastloop.py dyn_views)
+    DF: Any,
+    has_cal: bool,
+    cal_s: Any,
+    cal_e: Any,
+    cal_c: Any,
+    winq_w: Any,  # (n_wc,) scratch
+) -> float:  # pragma: no cover - compiled
+    """:func:`features_kernel` for a simulator in its compiled loop: the static arrays from
+    :func:`pack_static`, the state from the loop's buffers, and WINQ (``_winq``: the waiting
+    jobs' mean processing in arrival order / machines) computed here for the candidates'
+    next work centers."""
+    n_wc, n_o, n_j, n_m, has_asm = FI[0], FI[1], FI[2], FI[3], FI[4] == 1
+    a = 5
+    op_setup = FI[a : a + n_o]
+    a += n_o
+    op_rem_ops = FI[a : a + n_o]
+    a += n_o
+    op_wc = FI[a : a + n_o]
+    a += n_o
+    op_next_wc = FI[a : a + n_o]
+    a += n_o
+    op_job = FI[a : a + n_o]
+    a += n_o
+    job_last = FI[a : a + n_j]
+    a += n_j
+    bounded = FI[a : a + n_wc] != 0
+    a += n_wc
+    machine_wc = FI[a : a + n_m]
+    P = FF[0]
+    b = 1
+    op_rem_work = FF[b : b + n_o]
+    b += n_o
+    op_volume = FF[b : b + n_o]
+    b += n_o
+    op_next_vol = FF[b : b + n_o]
+    b += n_o
+    op_work = FF[b : b + n_o]
+    b += n_o
+    op_mean_proc = FF[b : b + n_o]
+    b += n_o
+    job_deadline = FF[b : b + n_j]
+    b += n_j
+    job_logw = FF[b : b + n_j]
+    b += n_j
+    cap = FF[b : b + n_wc]
+    b += n_wc
+    cap_ext = FF[b : b + n_wc + 1]
+    b += n_wc + 1
+    wc_n_machines = FF[b : b + n_wc]
+    sc, ji, mi, wi, _r, _l, _c, _co, _p, _tm, jf, _mf, wf, _rf, _lf = dyn_views(
+        DI, DF, n_j, n_m, n_wc, n_o
+    )
+    job_op = ji[J_OP]
+    qnext = ji[J_QNEXT]
+    for i in range(jobs.shape[0]):  # WINQ of the next work center of every non-last op
+        o = ops[i]
+        if o < job_last[jobs[i]]:
+            w = op_wc[o + 1]
+            s = 0.0
+            j = wi[W_QHEAD, w]
+            while j >= 0:
+                s += op_mean_proc[job_op[j]]
+                j = qnext[j]
+            winq_w[w] = s / max(wc_n_machines[w], 1.0)
+    return features_kernel(
+        f, np.empty(n_wc + 1), jobs, ops, m, mi[M_SETUP, m], t, P, n_wc, has_asm,
+        machine_wc[m], op_proc, op_setup, setup_time, op_rem_work, op_rem_ops, op_wc,
+        op_volume, op_next_wc, op_next_vol, op_job, op_work, route, job_deadline, job_last,
+        job_op, jf[J_ARRIVE], wf[W_LEVEL], bounded, cap, cap_ext, winq_w, job_logw, op_logp,
+        has_cal, cal_s, cal_e, cal_c, ji[J_STATE], mi[M_STATE], sc[S_STEPS], wc_n_machines, c,
+    )  # fmt: skip
+
+
+def pack_static(st: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(FI, FF): the 1-D static arrays :func:`features_fast` reads, packed (built once per
+    ``StaticArrays``, see ``observations._packed``)."""
+    ints = [
+        np.array([st.n_wc, st.n_ops, st.n_jobs, st.n_machines, st.has_assembly]),
+        st.op_setup, st.op_rem_ops, st.op_wc, st.op_next_wc, st.op_job, st.job_last,
+        st.bounded, st.machine_wc,
+    ]  # fmt: skip
+    floats = [
+        np.array([st.P]), st.op_rem_work, st.op_volume, st.op_next_vol, st.op_work,
+        st.op_mean_proc, st.job_deadline, st.job_log_priority, st.cap, st.cap_ext,
+        st.wc_n_machines,
+    ]  # fmt: skip
+    return (
+        np.concatenate([np.asarray(x, dtype=np.int64).ravel() for x in ints]),
+        np.concatenate([np.asarray(x, dtype=np.float64).ravel() for x in floats]),
+    )

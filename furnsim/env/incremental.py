@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from furnsim.env._kernels import A_OPEN_OK, A_TARD, A_TCLOSED, HAVE_NUMBA, reward_step
 from furnsim.sim.state import SimState
 
 __all__ = ["SUPPORTED", "IncrementalCost"]
@@ -170,6 +171,21 @@ class IncrementalCost:
         self._job_end: list[int] = starts[1:].tolist()
         self._open: dict[int, list[float]] | None = None  # open orders: [deadline, completion]
         self._tard_closed = 0.0
+        # the compiled step (furnsim/env/_kernels.py reward_step) while the simulator runs in
+        # its compiled loop: the same bookkeeping over arrays (ptr, open orders, accumulators)
+        self._nb = HAVE_NUMBA and self.sim.compiled is not None
+        if self._nb:
+            self._nb_ptr = starts[:-1].copy()  # (n_jobs,) (rebuilt by the first look's scan)
+            self._nb_acc = np.zeros(8)  # committed end, proc, setup, setups, closed tardiness,
+            #                             open orders valid, tardiness
+            self._nb_open = np.zeros(n_ord, dtype=bool)  # (n_orders,) the _open dict's keys
+            self._nb_new = np.empty(n_o, dtype=np.int64)  # (n_ops,) out
+            self._nb_has = np.array([mt is not None for mt in self.mt], dtype=bool)
+            self._nb_ints = [
+                np.ascontiguousarray(x, dtype=np.int64)
+                for x in (starts[:-1], starts[1:], ci.op_job, self.op_order)
+            ]
+            self._nb_proc = np.ascontiguousarray(ci.op_proc, dtype=np.float64)
         return self.update()
 
     # -- per step ----------------------------------------------------------------------------
@@ -188,7 +204,9 @@ class IncrementalCost:
         sim = self.sim
         rec = sim.rec
         now = float(sim.time)
-        self._dispatches(rec)
+        compiled = self._nb and self._kernel_step(now)
+        if not compiled:
+            self._dispatches(rec)
         mk = max(now, self.committed_end)
         out = {
             "makespan": mk,
@@ -204,11 +222,51 @@ class IncrementalCost:
             else:
                 out["idle_time"] = mk * self.n_m - self.proc - self.setup - blocked
         if self.want_tard:
-            out["total_tardiness"] = self._tardiness(now)
+            out["total_tardiness"] = self._nb_acc[A_TARD] if compiled else self._tardiness(now)
         if self.want_buf:
             out.update(self._buffers(rec, now))
         self.t_prev = now
         return out
+
+    def _kernel_step(self, now: float) -> bool:
+        """The new dispatches and the tardiness by the compiled step; False (and the Python
+        bookkeeping from now on) when the simulator left its compiled loop or a record is
+        past the working-time tables."""
+        sim = self.sim
+        fx = sim.compiled
+        if fx is not None:
+            n = len(sim.dispatch_log)
+            rec = sim.rec
+            jf, je, oj, oo = self._nb_ints
+            acc = self._nb_acc
+            c = reward_step(
+                fx.log_i, self._n_log, n, self._nb_ptr, jf, je, oj, sim.rec_machine,
+                self.seen_disp, rec["setup_start"], rec["setup_end"], rec["start"], rec["end"],
+                self.working, self._nb_has, fx.cal.CF, fx.cal.CI, self._nb_proc,
+                self.op_is_last, oo, self.ord_cend, self.ord_unf, self._nb_open, self.ord_dl,
+                self.ord_has_dl, acc, self._nb_new, now, self.want_tard,
+            )  # fmt: skip
+            if c >= 0:
+                self._n_log = n
+                self.committed_end, self.proc, self.setup, self.setup_count = acc[:4].tolist()
+                if self.want_blk and c:
+                    self.open_blk = np.concatenate([self.open_blk, self._nb_new[:c]])
+                return True
+        # back to the Python bookkeeping, from the same state
+        self._nb = False
+        acc = self._nb_acc
+        self.committed_end, self.proc, self.setup, self.setup_count = acc[:4].tolist()
+        self._tard_closed = float(acc[A_TCLOSED])
+        self._open = (
+            {
+                int(k): [float(self.ord_dl[k]), float(self.ord_cend[k])]
+                for k in np.flatnonzero(self._nb_open)
+            }
+            if acc[A_OPEN_OK] == 1.0
+            else None
+        )
+        self._n_log = -1  # (scan the records)
+        return False
 
     def _tardiness(self, now: float) -> float:
         """Σ over orders with a deadline of max(0, completion − deadline), an order with

@@ -16,12 +16,13 @@ typical operation"), which keeps the features comparable between a 50-job toy an
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import numpy as np
 from gymnasium import spaces
 
-from furnsim.env._kernels import HAVE_NUMBA, features_kernel
+from furnsim.env._kernels import HAVE_NUMBA, features_fast, features_kernel, pack_static
 from furnsim.env.working_time import candidate_working_time_block
 from furnsim.rules import _lexmin, get_rule
 from furnsim.sim.engine import DONE, MBLOCKED, Decision, Simulator
@@ -120,16 +121,7 @@ def _winq(sim: Simulator, st: StaticArrays, ws: Any) -> np.ndarray:
     """(n_wc,) work queued per machine at each work center of ``ws`` (others 0).
 
     ``Simulator.queue_work``'s sum, in the same (insertion) order, so bit-identical."""
-    winq_w = np.zeros(st.n_wc)
-    jo = sim.state.job_op
-    mp = st.op_mean_proc
-    view = sim.state.waiting_view
-    for w in set(ws):
-        s = 0.0  # (sum() of the floats from 0, left to right: the same additions)
-        for j in view(w):
-            s += float(mp[jo[j]])
-        winq_w[w] = s / max(st.wc_n_machines[w], 1.0)
-    return winq_w
+    return sim.state.winq(ws)
 
 
 def candidate_features(
@@ -168,6 +160,14 @@ def candidate_features(
     if use_nb:
         f = np.empty((k, F), dtype=np.float32)
         c = np.empty(len(CONTEXT_FEATURES), dtype=np.float32)
+        fx = state.compiled
+        if fx is not None:  # the simulator's compiled loop: its buffers, WINQ inside
+            _fast_features(f, c, st, fx, d, sim)
+            if kit:
+                _kit_columns(sim, jobs, f, P)
+            if working_time:
+                f[:, F - 3 :] = candidate_working_time_block(sim, d, P)
+            return f, c
         cur = int(state.machine_setup[m])
         nl = ops < st.job_last[jobs]
         winq_w = _winq(sim, st, st.op_wc[ops[nl] + 1].tolist()) if nl.any() else _NO_WINQ
@@ -214,6 +214,24 @@ def candidate_features(
 
 _NO_WINQ = np.zeros(0)
 _EPS = 1e-9
+_PACKED: weakref.WeakKeyDictionary[StaticArrays, Any] = weakref.WeakKeyDictionary()
+
+
+def _fast_features(
+    f: np.ndarray, c: np.ndarray, st: StaticArrays, fx: Any, d: Decision, sim: Simulator
+) -> None:
+    """Fill ``f[:k]`` and ``c`` with :func:`features_fast` (a simulator in its compiled loop)."""
+    pk = _PACKED.get(st)
+    if pk is None:
+        FI, FF = pack_static(st)
+        pk = _PACKED[st] = (FI, FF, st.op_proc, st.setup_time, st.route, st.op_log_proc)
+    m = d.machine
+    features_fast(
+        f, c, d.candidates, d.ops, m, d.time, *pk, fx.DI, fx.DF, *_calendar(sim, m, st, d.time),
+        np.empty(st.n_wc),
+    )  # fmt: skip
+
+
 _NO_CAL = (False, np.zeros(0), np.zeros(0), np.zeros(1))
 
 
@@ -375,6 +393,17 @@ class CandidateObservation(_CachedStatic):
         if d is None:
             self.slots = np.zeros(0, dtype=np.int64)
             return self.empty()
+        k = d.candidates.shape[0]
+        if k <= self.K and not (self.kit or self.wt) and HAVE_NUMBA:
+            fx = sim.state.compiled
+            if fx is not None:  # the kernel writes the observation's rows in place
+                obs = self.empty()
+                c = obs["context"]
+                _fast_features(obs["candidates"], c, sim.state.static, fx, d, sim)
+                self.slots = d.candidates
+                c[0] = k / self.K
+                obs["mask"][:k] = 1.0
+                return obs
         f, c = candidate_features(sim, d, None, kit=self.kit, working_time=self.wt)
         k = f.shape[0]
         obs = self.empty()

@@ -65,13 +65,16 @@ class CostReward:
             from furnsim.rules import get_rule
 
             ref = Simulator(
-                sim.ci, buffers=sim.buffers, anticipatory_setups=sim.anticipatory_setups
+                sim.ci, buffers=sim.buffers, anticipatory_setups=sim.anticipatory_setups, fast=True
             )
             rule = get_rule(spec.split(":", 1)[1])
-            # (a rule takes a lone candidate: the simulator does it, the same plan)
-            d = ref.skip_singles()
-            while d is not None:
-                d = ref.dispatch(rule.choose(ref, d), skip_single=True)
+            if rule.static_key is not None:  # the whole run in the simulator (same plan)
+                ref.run_priority(rule.static_key(ref.state.static))
+            else:
+                # (a rule takes a lone candidate: the simulator does it, the same plan)
+                d = ref.skip_singles()
+                while d is not None:
+                    d = ref.dispatch(rule.choose(ref, d), skip_single=True)
             if ref.deadlock is None:
                 c = cost(run_kpis(ref, self._need), self.goal)
                 if math.isfinite(c) and c > 0:

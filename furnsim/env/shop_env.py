@@ -165,7 +165,9 @@ class FurnitureShopEnv(gym.Env):
                 week = self._source.sample(self.np_random, options.get("jobs"))
             else:
                 week = inst
-            self.sim = Simulator(week, buffers=self.buffers, record_holds=self.hold_actions)
+            self.sim = Simulator(
+                week, buffers=self.buffers, record_holds=self.hold_actions, fast=True
+            )
             self.obs_fn.reset(self.sim)
             self.reward_fn.reset(self.sim)
             self._decision = self._skip(self.sim.decision())

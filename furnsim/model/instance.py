@@ -340,8 +340,10 @@ class CompiledInstance:
                 kit_vol[i] = job.delta * comp.final_volume_per_piece
         op_start = [0]
         op_job, op_step, op_wc, op_setup, op_vol = [], [], [], [], []
-        proc_rows: list[np.ndarray] = []
+        proc_vals: list[list[float]] = []  # per op: minutes on each eligible machine
         elig_start, elig = [0], []
+        # per catalog operation (by id, this call): (eligible machine indices, piece minutes)
+        per_op: dict[int, tuple[list[int], list[float]]] = {}
         for j, job in enumerate(inst.jobs):
             for k, op in enumerate(inst.operations_of(j)):
                 op_job.append(j)
@@ -350,14 +352,21 @@ class CompiledInstance:
                 op_setup.append(s_index[op.setup])
                 # an assembly's first step holds no volume of its own: its kit does
                 op_vol.append(0.0 if (k == 0 and job.assembly) else job.delta * op.volume_per_piece)
-                row = np.full(n_m, np.nan)
-                for mid in inst._eligible(op):
-                    mi = plant.machine_index[mid]
-                    row[mi] = job.delta * op.piece_minutes(mid) + op.fixed_minutes
-                    elig.append(mi)
+                em = per_op.get(id(op))
+                if em is None:
+                    mids = inst._eligible(op)
+                    em = per_op[id(op)] = (
+                        [plant.machine_index[mid] for mid in mids],
+                        [op.piece_minutes(mid) for mid in mids],
+                    )
+                d, fx = job.delta, op.fixed_minutes
+                proc_vals.append([d * pm + fx for pm in em[1]])
+                elig.extend(em[0])
                 elig_start.append(len(elig))
-                proc_rows.append(row)
             op_start.append(len(op_job))
+        op_proc = np.full((len(op_job), n_m), np.nan)
+        for o, (a, b) in enumerate(zip(elig_start[:-1], elig_start[1:], strict=True)):
+            op_proc[o, elig[a:b]] = proc_vals[o]
         return CompiledInstance(
             job_ids=[j.id for j in inst.jobs],
             order_ids=order_ids,
@@ -370,7 +379,7 @@ class CompiledInstance:
             op_wc=np.array(op_wc, dtype=np.int64),
             op_setup=np.array(op_setup, dtype=np.int64),
             op_volume=np.array(op_vol, dtype=float),
-            op_proc=np.vstack(proc_rows) if proc_rows else np.zeros((0, n_m)),
+            op_proc=op_proc,
             op_elig_start=np.array(elig_start, dtype=np.int64),
             op_elig_machine=np.array(elig, dtype=np.int64),
             machine_wc=mwc,

@@ -1,6 +1,6 @@
 """The planning methods behind :class:`furnsim.planners.Planner`.
 
-``get_planner("rule:ATC" | "best-rule" | "ppo" | "cpsat" | "lns" | "portfolio:A,B,...")``
+``get_planner("rule:ATC" | "best-rule" | "ppo" | "ppo-lns" | "cpsat" | "lns" | "portfolio:A,B")``
 returns the planner; ``planner.plan(instance, goal, budget, state)`` returns a validated,
 priced :class:`PlanResult` with a typed :class:`PlanInfo`. Methods that need OR-Tools or
 torch import them only when they run; hints and starts are passed as Schedules, so the
@@ -35,12 +35,14 @@ __all__ = [
     "LNS_DEFAULT_TIME_LIMIT",
     "METHODS",
     "PPO_DEFAULT_BUDGET_S",
+    "PPO_LNS_NEIGHBOURHOODS",
     "PPO_MAX_PASSES",
     "BestRulePlanner",
     "CpsatPlanner",
     "LnsPlanner",
     "MethodPlanner",
     "PortfolioPlanner",
+    "PpoLnsPlanner",
     "PpoPlanner",
     "RulePlanner",
     "best_rule_plan",
@@ -56,8 +58,12 @@ PPO_MAX_PASSES = 100_000
 PPO_DEFAULT_BUDGET_S = 1.5
 #: ``lns`` without ``time_limit`` or a number of passes: search this many seconds
 LNS_DEFAULT_TIME_LIMIT = 60.0
+#: ``ppo-lns`` (policy + optimizer): the neighbourhoods and whether the policy's greedy choice
+#: is a suffix mode (docs/optimizer.md, "Policy + optimizer")
+PPO_LNS_NEIGHBOURHOODS = ("window", "group", "orders", "policy-window")
+PPO_LNS_POLICY_SUFFIX = False
 #: the method names :func:`get_planner` knows (``rule:NAME`` and ``portfolio:A,B`` besides)
-METHODS = ("rule:NAME", "best-rule", "ppo", "cpsat", "lns", "portfolio:A,B,...")
+METHODS = ("rule:NAME", "best-rule", "ppo", "ppo-lns", "cpsat", "lns", "portfolio:A,B,...")
 
 
 def run_rule(
@@ -529,19 +535,128 @@ class LnsPlanner(MethodPlanner):
             )
         except NoValidPlan as e:  # every rule deadlocked: no start plan
             return Proposal(None, fallback=f"{self.name}: {str(e).splitlines()[0]}")
-        details = {
-            "lns": {
-                "start": r.start,
-                "start_cost": r.start_cost,
-                "best_cost": r.cost,
-                "iterations": r.iterations,
-                "improvements": r.improvements,
-                "seconds": r.seconds,
-                "time_limit": time_limit,
-                "clock": r.clock,
-                "validations": r.validations,
-                "moves": r.moves,
-            }
+        details = {"lns": _lns_details(r, time_limit)}
+        report = PassReport(
+            kind="lns",
+            passes=int(r.iterations),
+            workers=1,
+            backend="inline",
+            seconds=float(r.seconds),
+            budget="passes" if time_limit is None else "time",
+        )
+        return Proposal(r.schedule, details, passes=report)
+
+
+def _lns_details(r: Any, time_limit: float | None) -> dict[str, Any]:
+    return {
+        "start": r.start,
+        "start_cost": r.start_cost,
+        "best_cost": r.cost,
+        "iterations": r.iterations,
+        "improvements": r.improvements,
+        "seconds": r.seconds,
+        "time_limit": time_limit,
+        "clock": r.clock,
+        "validations": r.validations,
+        "start_s": r.start_s,
+        "longest_s": r.longest_s,
+        "moves": r.moves,
+    }
+
+
+@dataclass
+class PpoLnsPlanner(MethodPlanner):
+    """**Policy + optimizer** (``ppo-lns``): the LNS optimizer (``furnsim.solvers.lns``) guided
+    by the goal's learned policy (shipped, or options ``model`` / ``models_dir``).
+
+    The policy's greedy pass is a start candidate next to every dispatching rule (the cheaper
+    one starts), and the search draws, besides ``lns``'s own neighbourhoods,
+    ``policy-window`` moves (deviations drawn from the policy's distribution at
+    ``temperature`` -- default: the model's ``plan_temperature`` -- instead of uniformly);
+    options ``neighbourhoods`` (e.g. ``policy-tail``: the best plan's prefix resumed from a
+    simulator snapshot, then a pass sampled from the policy to the end) and
+    ``policy_suffix`` change that (defaults ``PPO_LNS_NEIGHBOURHOODS``,
+    ``PPO_LNS_POLICY_SUFFIX``: the variant chosen by the measurements in
+    docs/optimizer.md). Budget as
+    ``lns``: ``time_limit`` seconds (``clock``; default 60) or exactly ``passes``
+    neighbours, reproducible with the same seed. Never worse than its start (the best rule
+    or the policy's pass); without a usable model it falls back to the best rule and says
+    so (plain ``lns`` is the optimizer without the policy)."""
+
+    ALLOWED: ClassVar[frozenset[str]] = LnsPlanner.ALLOWED | {"temperature", "policy_suffix"}
+
+    def propose(self, instance: Instance, goal: str, budget: Budget, state: PlanState) -> Proposal:
+        from furnsim.planners.parallel import _policy_cache
+        from furnsim.rl.policy import load_planner, model_path
+        from furnsim.rules import NoValidPlan
+        from furnsim.solvers.lns import lns
+
+        opts = dict(state.options)
+        model, models_dir = opts.pop("model", None), opts.pop("models_dir", None)
+        opts.pop("sample_seed", None)
+        key = (
+            goal,
+            None if model is None else str(model),
+            None if models_dir is None else str(models_dir),
+        )
+        t0 = time.perf_counter()
+        policy = _policy_cache.get(key)
+        if policy is None:
+            policy = load_planner(goal, path=model, models_dir=models_dir)
+            _policy_cache[key] = policy
+        load_s = time.perf_counter() - t0
+        iterations = opts.pop("iterations", None)
+        if iterations is None:
+            iterations = budget.passes
+        time_limit = budget.time_limit
+        tb = opts.pop("time_budget_s", None)  # the ppo-prefixed keyword API's time
+        if time_limit is None and tb is not None:
+            time_limit = float(tb)
+        opts.pop("samples", None)
+        if time_limit is None and iterations is None:
+            time_limit = LNS_DEFAULT_TIME_LIMIT
+        unknown = set(opts) - self.ALLOWED
+        if unknown:
+            raise ValueError(f"ppo-lns: unknown option(s) {', '.join(sorted(unknown))}")
+        kw: dict[str, Any] = dict(opts)
+        kw.setdefault("neighbourhoods", PPO_LNS_NEIGHBOURHOODS)
+        kw.setdefault("policy_suffix", PPO_LNS_POLICY_SUFFIX)
+        temp = kw.pop("temperature", None)
+        tau = float(temp if temp is not None else policy.meta.get("plan_temperature", 1.0))
+        kw.setdefault("start_ppo", True)  # the policy's greedy pass: a start candidate
+        if state.hint is not None:
+            kw.setdefault("start", state.hint)
+        try:
+            r = lns(
+                instance,
+                goal,
+                time_limit=time_limit,
+                iterations=None if iterations is None else int(iterations),
+                seed=int(state.seed or 0),
+                buffers=state.buffers,
+                anticipatory_setups=state.anticipatory_setups,
+                progress=state.progress,
+                clock=budget.clock,
+                policy=policy,
+                temperature=tau,
+                name=self.name,
+                **kw,
+            )
+        except NoValidPlan as e:  # every rule deadlocked: no start plan
+            return Proposal(None, fallback=f"{self.name}: {str(e).splitlines()[0]}")
+        meta = policy.meta
+        details: dict[str, Any] = {
+            "lns": _lns_details(r, time_limit),
+            "policy": {
+                "model": str(model or model_path(goal, models_dir)),
+                "trained_goal": meta.get("goal"),
+                "timesteps": meta.get("timesteps"),
+                "commit": meta.get("commit"),
+                "temperature": tau,
+                "load_s": round(load_s, 4),
+                "neighbourhoods": list(kw["neighbourhoods"]),
+                "policy_suffix": bool(kw["policy_suffix"]),
+            },
         }
         report = PassReport(
             kind="lns",
@@ -611,8 +726,9 @@ class PortfolioPlanner(MethodPlanner):
 
 
 def get_planner(method: str) -> MethodPlanner:
-    """The planner of ``method`` (``rule:NAME``, ``best-rule``, ``ppo``, ``cpsat``, ``lns``,
-    ``portfolio:A,B,...``); ValueError/KeyError for an unknown one."""
+    """The planner of ``method`` (``rule:NAME``, ``best-rule``, ``ppo``, ``ppo-lns`` (policy +
+    optimizer), ``cpsat``, ``lns``, ``portfolio:A,B,...``); ValueError/KeyError for an
+    unknown one."""
     m = method.strip()
     low = m.lower()
     if low.startswith("rule:"):
@@ -626,6 +742,8 @@ def get_planner(method: str) -> MethodPlanner:
         return CpsatPlanner(m)
     if low == "lns":
         return LnsPlanner(m)
+    if low in ("ppo-lns", "ppo+lns"):
+        return PpoLnsPlanner("ppo-lns")
     if low.startswith("ppo"):
         return PpoPlanner(m)
     if low.startswith("portfolio:"):
@@ -638,7 +756,8 @@ def get_planner(method: str) -> MethodPlanner:
             get_planner(x)
         return PortfolioPlanner(m, members=members)
     raise ValueError(
-        f"unknown method {method!r}: use rule:NAME, best-rule, cpsat, ppo, lns or portfolio:A,B,..."
+        f"unknown method {method!r}: use rule:NAME, best-rule, cpsat, ppo, ppo-lns, lns or "
+        "portfolio:A,B,..."
     )
 
 

@@ -164,6 +164,17 @@ class PolicyPlanner:
         dist = self.model.policy.get_distribution(ob["obs"])
         return dist.distribution.logits.detach().numpy()[0].astype(np.float64)
 
+    def scores(self, sim: Simulator, d: Any) -> tuple[np.ndarray, np.ndarray]:
+        """``(jobs, logits)``: the policy's logit for each job it scores at decision ``d``
+        (``candidates`` view: the kept slots, at most K; ``rules`` view: each rule's pick,
+        so a job may appear more than once). Softmax(logits / τ) is the policy's sampling
+        distribution at temperature τ (what :meth:`choose` draws from)."""
+        s = self._logits(sim, d)
+        if self.view == "candidates":
+            return self.obs_fn.slots.copy(), s
+        jobs = np.array([int(r.choose(sim, d)) for r in self.rules], dtype=np.int64)
+        return jobs, s
+
     def choose(self, sim: Simulator, d: Any) -> int:
         if d.candidates.size == 1:
             return int(d.candidates[0])

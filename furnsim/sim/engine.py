@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import heapq
 import math
+import weakref
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -94,6 +96,42 @@ class Deadlock:
 class Simulator:
     """The shop simulator. ``buffers`` is ``"hard"`` (blocking) or ``"soft"`` (overflow measured)."""
 
+    # per instance (_engine_static: built once per compiled instance, shared, never changed)
+    n_jobs: int
+    n_ops: int
+    n_machines: int
+    n_wc: int
+    op_mean_proc: np.ndarray  # (n_ops,) mean over the eligible machines
+    op_min_proc: np.ndarray  # (n_ops,)
+    op_rem_work: np.ndarray  # (n_ops,) mean work from the op to its order's end
+    op_rem_ops: np.ndarray  # (n_ops,) operations from the op to its order's end
+    job_total_work: np.ndarray  # (n_jobs,) the job's own mean work
+    job_path_work: np.ndarray  # (n_jobs,) mean work of its ancestors (assemblies)
+    _op_wc: list[int]
+    _op_setup: list[int]
+    _op_vol: list[float]
+    _op_job: list[int]
+    _job_first: list[int]
+    _job_end: list[int]
+    _machine_wc: list[int]
+    _cap: list[float]
+    _transport: list[list[float]]
+    _elig: list[set[int]]  # per op its eligible machines
+    _proc: np.ndarray  # (n_ops, n_machines)
+    _setup: np.ndarray  # (n_machines, n_setups, n_setups)
+    _wc_machines: list[list[int]]
+    _wc_uniform: list[bool]
+    _release: list[float]
+    _parent: list[int]
+    _kit_vol: list[float]
+    _n_children: list[int]
+    _has_kits: bool
+    _kit_total: list[float]
+    _children: list[list[int]]
+    _mt: list[Any]  # per machine its MachineTime, None = 24/7
+    _nonint: list[bool]
+    _calendared: bool
+
     def __init__(
         self,
         instance: Instance | CompiledInstance,
@@ -102,6 +140,7 @@ class Simulator:
         anticipatory_setups: bool = True,
         record_holds: bool = False,
         store_holds: dict[int, float] | None = None,
+        fast: bool = False,
     ) -> None:
         if buffers not in ("hard", "soft"):
             raise ValueError(f"buffers must be 'hard' or 'soft', not {buffers!r}")
@@ -111,6 +150,10 @@ class Simulator:
         # store_holds = {job: until} holds placed before the first event (release control)
         self.record_holds = bool(record_holds or store_holds)
         self.store_holds = dict(store_holds or {})
+        # the compiled event loop (furnsim/sim/_fastloop.py) when numba is installed and the
+        # run needs nothing only the Python methods do (holds, a shop situation); the same
+        # decisions and records. ``wait``, holds and snapshots hand the state over to Python.
+        self._want_fast = bool(fast)
         self._set_instance(instance)
         self.reset()
 
@@ -120,83 +163,11 @@ class Simulator:
         ci = instance.compiled if isinstance(instance, Instance) else instance
         self.ci = ci
         self.name = self.instance.name if self.instance is not None else "instance"
-        n_ops, n_m, n_w = ci.n_ops, ci.n_machines, ci.n_wc
-        self.n_jobs, self.n_ops, self.n_machines, self.n_wc = ci.n_jobs, n_ops, n_m, n_w
-        proc = ci.op_proc
-        elig = ~np.isnan(proc)
-        cnt = np.maximum(elig.sum(axis=1), 1)
-        self.op_mean_proc = np.where(elig, proc, 0.0).sum(axis=1) / cnt  # (n_ops,)
-        self.op_min_proc = np.where(elig, proc, np.inf).min(axis=1) if n_ops else np.zeros(0)
-        # remaining work/ops from each op to the end of its job (inclusive)
-        rem = np.zeros(n_ops)
-        rem_ops = np.zeros(n_ops, dtype=np.int64)
-        starts = ci.job_op_start
-        for j in range(ci.n_jobs):
-            a, b = int(starts[j]), int(starts[j + 1])
-            if b > a:
-                rem[a:b] = np.cumsum(self.op_mean_proc[a:b][::-1])[::-1]
-                rem_ops[a:b] = np.arange(b - a, 0, -1)
-        self.op_rem_work = rem  # (n_ops,)
-        self.op_rem_ops = rem_ops  # (n_ops,)
-        self.job_total_work = np.array(
-            [rem[starts[j]] if starts[j + 1] > starts[j] else 0.0 for j in range(ci.n_jobs)]
-        )  # (n_jobs,)
-        # python-level lookups for the hot loop
-        self._op_wc = ci.op_wc.tolist()
-        self._op_setup = ci.op_setup.tolist()
-        self._op_vol = ci.op_volume.tolist()
-        self._op_job = ci.op_job.tolist()
-        self._job_first = starts[:-1].tolist()
-        self._job_end = starts[1:].tolist()
-        self._machine_wc = ci.machine_wc.tolist()
-        self._cap = ci.wc_capacity.tolist()
-        self._transport = ci.transport.tolist()
-        self._elig = [
-            set(ci.op_elig_machine[ci.op_elig_start[o] : ci.op_elig_start[o + 1]].tolist())
-            for o in range(n_ops)
-        ]
-        self._proc = proc  # numpy (n_ops, n_m)
-        self._setup = ci.setup_time
-        self._wc_machines: list[list[int]] = [[] for _ in range(n_w)]
-        for m, w in enumerate(self._machine_wc):
-            self._wc_machines[w].append(m)
-        # does each work center have machines with different eligibility? (FJSP-style subsets)
-        self._wc_uniform = [True] * n_w
-        for o in range(n_ops):
-            w = self._op_wc[o]
-            if len(self._elig[o]) != len(self._wc_machines[w]):
-                self._wc_uniform[w] = False
-        self._release = ci.job_release.tolist()
-        # assembly: where a finished child goes, and how much room its kit takes there
-        self._parent = ci.job_parent.tolist()
-        self._kit_vol = ci.job_kit_volume.tolist()
-        self._n_children = ci.job_n_children.tolist()
-        self._has_kits = bool(ci.has_assembly)
-        kit_total = [0.0] * ci.n_jobs
-        for j, p in enumerate(self._parent):
-            if p >= 0:
-                kit_total[p] += self._kit_vol[j]
-        self._kit_total = kit_total  # per assembly job: the volume its kit frees at its start
-        self._children: list[list[int]] = [[] for _ in range(ci.n_jobs)]
-        for j, p in enumerate(self._parent):
-            if p >= 0:
-                self._children[p].append(j)
-        # work after a child's own route: its parent's, grandparent's, ... up to the root; the
-        # remaining work (LWKR, slack) of a child runs to the end of its order's root
-        path = np.zeros(ci.n_jobs)
-        if self._has_kits:
-            from furnsim.sim.kits import path_ops, path_work
-
-            path = path_work(self._parent, self.job_total_work)
-            job_of = ci.op_job
-            self.op_rem_work = self.op_rem_work + path[job_of]
-            self.op_rem_ops = self.op_rem_ops + path_ops(self._parent, starts)[job_of]
-        self.job_path_work = path  # (n_jobs,) work of the job's ancestors
-        # working time (docs/semantics.md): per machine None = 24/7 (the fast path)
-        wt = ci.working
-        self._mt: list[Any] = list(wt.machines) if wt is not None else [None] * n_m
-        self._nonint = [not x for x in wt.machine_interruptible] if wt else [False] * n_m
-        self._calendared = wt is not None and any(x is not None for x in self._mt)
+        # the per-instance tables, built once per compiled instance and shared (read-only)
+        static = _ENGINE_STATIC.get(ci)
+        if static is None:
+            static = _ENGINE_STATIC[ci] = _engine_static(ci)
+        self.__dict__.update(static)
         # everything set so far is per instance; the rest is run state (snapshot/restore)
         self._static_keys = frozenset(vars(self)) | {"_static_keys", "state"}
 
@@ -205,6 +176,17 @@ class Simulator:
         """Start over (optionally on another instance) and run to the first decision."""
         if instance is not None:
             self._set_instance(instance)
+        self._fast = False
+        self._fx: Any = None
+        if (
+            self._want_fast
+            and not self.record_holds
+            and getattr(self.instance, "situation", None) is None
+        ):
+            from furnsim.sim import _fastloop
+
+            if _fastloop.HAVE_NUMBA:
+                return self._fast_reset()
         n_j, n_o, n_m, n_w = self.n_jobs, self.n_ops, self.n_machines, self.n_wc
         self.time = 0.0
         self.steps = 0
@@ -273,6 +255,156 @@ class Simulator:
         """The pending decision, or None when done."""
         return self._decision
 
+    # -- the compiled event loop (furnsim/sim/_fastloop.py) ----------------------------
+    def _fast_reset(self) -> Decision | None:
+        """:meth:`reset` with the run state in the compiled loop's packed arrays; the
+        attributes (``job_state``, ``rec``, ...) are views of them, as ``sim.state``'s."""
+        from furnsim.sim import _fastloop as fl
+
+        n_j, n_o, n_m, n_w = self.n_jobs, self.n_ops, self.n_machines, self.n_wc
+        fs = _fast_static(self)
+        self._fast = True
+        self.time = 0.0
+        self.steps = 0
+        self.n_done = 0
+        ni, nf = fl.dyn_sizes(n_j, n_m, n_w, n_o)
+        DI = np.zeros(ni, dtype=np.int64)  # the packed run state: ints
+        DF = np.zeros(nf)
+        sc, ji, mi, wi, reci, log_i, cand, cand_ops, prm, tm, jf, mf, wf, recf, log_f = (
+            fl.dyn_views.py_func(DI, DF, n_j, n_m, n_w, n_o)
+        )
+        ji[...] = -1
+        ji[fl.J_STATE] = AT_STORE
+        ji[fl.J_OP] = fs.si_job[fl.SJ_FIRST]
+        ji[fl.J_KIT_LEFT] = fs.si_job[fl.SJ_NCHILD]
+        jf[...] = np.nan
+        jf[fl.J_KIT_ARRIVE] = -np.inf
+        mi[...] = -1
+        mi[fl.M_STATE] = IDLE
+        mi[fl.M_SETUP] = self.ci.machine_init_setup
+        mf[fl.M_WAKE] = np.nan
+        wi[...] = -1
+        wi[fl.W_READY] = 0
+        wi[fl.W_DIRTY] = 0
+        recf[...] = np.nan
+        reci[...] = -1
+        prm[:] = (self.buffers == "soft", self.anticipatory_setups, self._has_kits)
+        # the views everything else reads (the Python engine's arrays)
+        self.job_state, self.job_op, self.kit_left = ji[0], ji[1], ji[2]
+        self.job_arrive, self.finish_arrive, self.kit_arrive = jf[0], jf[1], jf[2]
+        self.machine_state, self.machine_setup, self.machine_job = mi[0], mi[1], mi[2]
+        self.machine_free_at, self.machine_busy_time = mf[0], mf[1]
+        self.wc_level, self.wc_peak = wf[0], wf[1]
+        self.rec = {f: recf[i] for i, f in enumerate(OP_FIELDS)}
+        self.rec_machine, self.rec_setup_from = reci[0], reci[1]
+        self.deadlock = None
+        self.dispatch_log = []
+        self._decision = None
+        self.holds = None
+        self._job_hold = {}
+        self._m_hold = {}
+        self._awaited = {}
+        self._wait_rec = {}
+        self._cons = None
+        fx = _Fast(DI, DF, np.zeros(fs.ev_cap), np.zeros((4, fs.ev_cap), dtype=np.int64), fs)
+        fx.cal = _calendar_tables(self)
+        fx.sc, fx.ji, fx.mi, fx.mf, fx.wi, fx.tm = sc, ji, mi, mf, wi, tm
+        fx.cand, fx.cand_ops, fx.log_f, fx.log_i = cand, cand_ops, log_f, log_i
+        fx.pack()
+        self._fx = fx
+        fl.init(DI, DF, fx.ef, fx.ei, fs.SI, fs.SF)
+        self.state = SimState(self)
+        return self._fast_run(-1, False)
+
+    def _fast_run(
+        self, job: int, skip_single: bool, prio: np.ndarray | None = None
+    ) -> Decision | None:
+        """One call of the compiled loop (commit ``job`` if >= 0, run to the next decision),
+        with the calendar extensions and event-array growth it asks for; with ``prio`` every
+        decision is taken by it (``run_priority``)."""
+        if prio is None:
+            prio = _NO_PRIO
+        from furnsim.sim import _fastloop as fl
+
+        fx = self._fx
+        sc = fx.sc
+        n_log = sc[fl.S_LOGN]
+        while True:
+            code = fl.run(job, skip_single, prio, *fx.args)
+            if code == fl.NEED_EXTEND:
+                m = int(sc[fl.S_EXT_M])
+                mt = self._mt[m]
+                if mt.horizon == fx.cal.hor[m]:  # (else another reader extended it already)
+                    mt._extend()
+                fx.cal = _calendar_tables(self)
+                fx.pack()
+            elif code == fl.GROW:
+                fx.grow()
+            else:
+                break
+            job = int(sc[fl.S_PENDING])
+        self.time = float(fx.tm[0])
+        self.steps = int(sc[fl.S_STEPS])
+        self.n_done = int(sc[fl.S_NDONE])
+        n = int(sc[fl.S_LOGN])
+        if n > n_log:
+            self.dispatch_log.extend(
+                zip(
+                    fx.log_f[n_log:n].tolist(),
+                    fx.log_i[0, n_log:n].tolist(),
+                    fx.log_i[1, n_log:n].tolist(),
+                    strict=True,
+                )
+            )
+        if code == fl.DECISION:
+            k = int(sc[fl.S_OUT_K])
+            d = Decision(self.time, int(sc[fl.S_OUT_M]), fx.cand[:k].copy(), fx.cand_ops[:k].copy())
+            self._decision = d
+            return d
+        if code == fl.INVALID:
+            d0 = self._decision
+            assert d0 is not None
+            raise ValueError(
+                f"job {job} is not a candidate of machine {d0.machine} at t={d0.time:g}"
+            )
+        self._decision = None
+        if code == fl.DEADLOCK:
+            self._to_python()
+            self.deadlock = self._diagnose()
+        return None
+
+    def _to_python(self) -> None:
+        """Hand the run over to the Python methods: the compiled loop's queues, heap and
+        flags become the engine's containers (same order), the arrays stay."""
+        from furnsim.sim import _fastloop as fl
+
+        fx = self._fx
+        if not self._fast or fx is None:
+            return
+        n_w = self.n_wc
+        self._waiting = [dict.fromkeys(self._fast_waiting(w)) for w in range(n_w)]
+        self._idle = [{m for m in ms if self.machine_state[m] == IDLE} for ms in self._wc_machines]
+        self._store_q = [_chain(fx.wi[fl.W_SHEAD, w], fx.ji[fl.J_SNEXT]) for w in range(n_w)]
+        self._blocked_q = [_chain(fx.wi[fl.W_BHEAD, w], fx.mi[fl.M_BNEXT]) for w in range(n_w)]
+        self._waited = set()
+        self._ready = {int(w) for w in np.flatnonzero(fx.wi[fl.W_READY])}
+        self._dirty = {int(w) for w in np.flatnonzero(fx.wi[fl.W_DIRTY])}
+        n = int(fx.sc[fl.S_EVN])
+        self._events = [(float(fx.ef[i]), *(int(x) for x in fx.ei[:, i])) for i in range(n)]  # type: ignore[misc]
+        heapq.heapify(self._events)
+        wake = fx.mf[fl.M_WAKE]
+        self._wake_at = {int(m): float(wake[m]) for m in np.flatnonzero(~np.isnan(wake))}
+        self._seq = int(fx.sc[fl.S_SEQ])
+        self._fast = False
+        self._fx = None
+
+    def _fast_waiting(self, w: int) -> list[int]:
+        """The waiting jobs of work center ``w`` in arrival order (the compiled loop's list)."""
+        from furnsim.sim import _fastloop as fl
+
+        fx = self._fx
+        return _chain(fx.wi[fl.W_QHEAD, w], fx.ji[fl.J_QNEXT])
+
     # -- snapshots (search: restart a run from a decision instead of replaying it) ------
     def snapshot(self) -> dict[str, Any]:
         """A copy of the run state now (cheap: no static data), for :meth:`restore`.
@@ -282,12 +414,14 @@ class Simulator:
         state of a type it does not know how to copy)."""
         if self.holds is not None or self._cons is not None or self._job_hold or self._m_hold:
             raise ValueError("snapshot: not supported with holds or a shop situation")
+        self._to_python()
         return {k: _copy_state(v) for k, v in vars(self).items() if k not in self._static_keys}
 
     def restore(self, snap: dict[str, Any]) -> Decision | None:
         """Put the run back into the state of ``snap`` (same instance; the snapshot stays
         usable); returns the decision pending then. Arrays are restored in place, so
         ``sim.state``'s views stay current."""
+        self._to_python()
         for k, v in snap.items():
             cur = getattr(self, k, None)
             if isinstance(v, np.ndarray) and isinstance(cur, np.ndarray) and cur.shape == v.shape:
@@ -311,6 +445,8 @@ class Simulator:
         if d is None:
             raise RuntimeError("no decision pending: the simulation is done")
         job = int(job)
+        if self._fast and 0 <= job < self.n_jobs:
+            return self._fast_run(job, skip_single)
         if not (0 <= job < self.n_jobs) or self.job_state[job] != WAITING:
             raise ValueError(f"job {job} is not a candidate of machine {d.machine} at t={d.time:g}")
         o = int(self.job_op[job])
@@ -328,6 +464,30 @@ class Simulator:
         if d is None or d.candidates.size != 1:
             return d
         return self.dispatch(int(d.candidates[0]), skip_single=True)
+
+    def run_priority(self, key: np.ndarray) -> None:
+        """Take the pending and every later decision by a static priority: the candidate
+        with the smallest ``key[op, machine]`` ((n_ops, n_machines) float), values within
+        ``furnsim.rules.TIE_TOL · max(1, |min|)`` of the minimum tying (NaN last), then the
+        lowest job index — what a rule with that one key chooses (``Rule.static_key``).
+        Runs to the end (done or deadlock); in the compiled loop when the simulator runs in
+        it, the same plan as deciding one by one."""
+        key = np.ascontiguousarray(key, dtype=np.float64)
+        if key.shape != (self.n_ops, self.n_machines):
+            raise ValueError(f"key must have shape {(self.n_ops, self.n_machines)}")
+        d = self._decision
+        if d is None:
+            return
+        if self._fast and key.shape[0] > 0:
+            self._fast_run(-1, True, key)
+            return
+        from furnsim.sim._fastloop import prio_choice
+
+        pick = getattr(prio_choice, "py_func", prio_choice)
+        while d is not None:
+            k = d.candidates.size
+            x = 0 if k == 1 else pick(key, d.machine, d.candidates, d.ops, k)
+            d = self.dispatch(int(d.candidates[x]), skip_single=True)
 
     def _commit(self, job: int, o: int, m: int) -> None:
         """Machine ``m`` takes waiting ``job`` (its next op ``o``) now."""
@@ -386,6 +546,7 @@ class Simulator:
         d = self._decision
         if d is None:
             raise RuntimeError("no decision pending: the simulation is done")
+        self._to_python()
         if not self._events:
             others = self._find_decision(exclude={*self._waited, d.machine})
             if others is None:
@@ -409,6 +570,7 @@ class Simulator:
         """
         if self._decision is None:
             raise RuntimeError("no decision pending: the simulation is done")
+        self._to_python()
         self._hold_job(int(job), float(until), reason)
         self._decision = None
         return self._advance()
@@ -417,6 +579,7 @@ class Simulator:
         """:meth:`hold_job` for several jobs at once (one decision)."""
         if self._decision is None:
             raise RuntimeError("no decision pending: the simulation is done")
+        self._to_python()
         for j in jobs:
             self._hold_job(int(j), float(until), reason)
         self._decision = None
@@ -431,6 +594,7 @@ class Simulator:
         d = self._decision
         if d is None:
             raise RuntimeError("no decision pending: the simulation is done")
+        self._to_python()
         m, t = d.machine, self.time
         u = math.inf if until is None else float(until)
         if job is None and until is None:
@@ -460,6 +624,12 @@ class Simulator:
     def next_event_time(self) -> float | None:
         """When the next event after now happens (None: nothing pending later)."""
         t = self.time + _EPS
+        if self._fast:
+            from furnsim.sim import _fastloop as fl
+
+            ef = self._fx.ef[: self._fx.sc[fl.S_EVN]]
+            later = ef[ef > t]
+            return float(later.min()) if later.size else None
         return min((float(e[0]) for e in self._events if e[0] > t), default=None)
 
     @property
@@ -474,6 +644,10 @@ class Simulator:
 
     def store_queue(self, w: int) -> list[int]:
         """Jobs released and waiting at STORE for room in work center ``w``'s buffer."""
+        if self._fast:
+            from furnsim.sim import _fastloop as fl
+
+            return _chain(self._fx.wi[fl.W_SHEAD, w], self._fx.ji[fl.J_SNEXT])
         return list(self._store_q[w])
 
     def _new_hold_rec(self, m: int, job: int, reason: str) -> dict[str, Any]:
@@ -887,7 +1061,7 @@ class Simulator:
         """Work (mean minutes) waiting for work center ``w``: the WINQ of a job headed there."""
         jo = self.job_op
         mp = self.op_mean_proc
-        return float(sum(mp[jo[j]] for j in self._waiting[w]))
+        return float(sum(mp[jo[j]] for j in self.waiting_jobs(w)))
 
     def until(self, m: int, when: np.ndarray) -> np.ndarray:
         """Minutes from now until each of ``when`` (inf stays inf): elapsed on a 24/7 machine,
@@ -910,7 +1084,179 @@ class Simulator:
         return left
 
     def waiting_jobs(self, w: int) -> list[int]:
+        if self._fast:
+            return self._fast_waiting(w)
         return list(self._waiting[w])
+
+
+_ENGINE_STATIC: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
+def _engine_static(ci: CompiledInstance) -> dict[str, Any]:
+    """The simulator's per-instance attributes (``Simulator._set_instance``; shared by every
+    simulator of the compiled instance, never changed)."""
+    self = SimpleNamespace()  # (the attributes, as Simulator reads them)
+    n_ops, n_m, n_w = ci.n_ops, ci.n_machines, ci.n_wc
+    self.n_jobs, self.n_ops, self.n_machines, self.n_wc = ci.n_jobs, n_ops, n_m, n_w
+    proc = ci.op_proc
+    elig = ~np.isnan(proc)
+    cnt = np.maximum(elig.sum(axis=1), 1)
+    self.op_mean_proc = np.where(elig, proc, 0.0).sum(axis=1) / cnt  # (n_ops,)
+    self.op_min_proc = np.where(elig, proc, np.inf).min(axis=1) if n_ops else np.zeros(0)
+    # remaining work/ops from each op to the end of its job (inclusive)
+    # (per job the sums from its last op backwards, one float addition at a time: what
+    # np.cumsum of the reversed job gives, without a numpy call per job)
+    starts = ci.job_op_start
+    sl = starts.tolist()
+    mp = self.op_mean_proc.tolist()
+    rem_l = [0.0] * n_ops
+    for j in range(ci.n_jobs):
+        acc = 0.0
+        for o in range(sl[j + 1] - 1, sl[j] - 1, -1):
+            acc += mp[o]
+            rem_l[o] = acc
+    rem = np.array(rem_l, dtype=np.float64)
+    end_of = np.repeat(starts[1:], np.diff(starts))  # (n_ops,) one past the job's last op
+    rem_ops = (end_of - np.arange(n_ops)).astype(np.int64)
+    self.op_rem_work = rem  # (n_ops,)
+    self.op_rem_ops = rem_ops  # (n_ops,)
+    has = starts[1:] > starts[:-1]
+    self.job_total_work = (
+        np.where(has, rem[np.minimum(starts[:-1], n_ops - 1)], 0.0)
+        if n_ops
+        else np.zeros(ci.n_jobs)
+    )  # (n_jobs,)
+    # python-level lookups for the hot loop
+    self._op_wc = ci.op_wc.tolist()
+    self._op_setup = ci.op_setup.tolist()
+    self._op_vol = ci.op_volume.tolist()
+    self._op_job = ci.op_job.tolist()
+    self._job_first = starts[:-1].tolist()
+    self._job_end = starts[1:].tolist()
+    self._machine_wc = ci.machine_wc.tolist()
+    self._cap = ci.wc_capacity.tolist()
+    self._transport = ci.transport.tolist()
+    em, es = ci.op_elig_machine.tolist(), ci.op_elig_start.tolist()
+    self._elig = [set(em[es[o] : es[o + 1]]) for o in range(n_ops)]
+    self._proc = proc  # numpy (n_ops, n_m)
+    self._setup = ci.setup_time
+    self._wc_machines = [[] for _ in range(n_w)]
+    for m, w in enumerate(self._machine_wc):
+        self._wc_machines[w].append(m)
+    # does each work center have machines with different eligibility? (FJSP-style subsets)
+    self._wc_uniform = [True] * n_w
+    n_wm = [len(ms) for ms in self._wc_machines]
+    for o, w in enumerate(self._op_wc):
+        if len(self._elig[o]) != n_wm[w]:
+            self._wc_uniform[w] = False
+    self._release = ci.job_release.tolist()
+    # assembly: where a finished child goes, and how much room its kit takes there
+    self._parent = ci.job_parent.tolist()
+    self._kit_vol = ci.job_kit_volume.tolist()
+    self._n_children = ci.job_n_children.tolist()
+    self._has_kits = bool(ci.has_assembly)
+    kit_total = [0.0] * ci.n_jobs
+    for j, p in enumerate(self._parent):
+        if p >= 0:
+            kit_total[p] += self._kit_vol[j]
+    self._kit_total = kit_total  # per assembly job: the volume its kit frees at its start
+    self._children = [[] for _ in range(ci.n_jobs)]
+    for j, p in enumerate(self._parent):
+        if p >= 0:
+            self._children[p].append(j)
+    # work after a child's own route: its parent's, grandparent's, ... up to the root; the
+    # remaining work (LWKR, slack) of a child runs to the end of its order's root
+    path = np.zeros(ci.n_jobs)
+    if self._has_kits:
+        from furnsim.sim.kits import path_ops, path_work
+
+        path = path_work(self._parent, self.job_total_work)
+        job_of = ci.op_job
+        self.op_rem_work = self.op_rem_work + path[job_of]
+        self.op_rem_ops = self.op_rem_ops + path_ops(self._parent, starts)[job_of]
+    self.job_path_work = path  # (n_jobs,) work of the job's ancestors
+    # working time (docs/semantics.md): per machine None = 24/7 (the fast path)
+    wt = ci.working
+    self._mt = list(wt.machines) if wt is not None else [None] * n_m
+    self._nonint = [not x for x in wt.machine_interruptible] if wt else [False] * n_m
+    self._calendared = wt is not None and any(x is not None for x in self._mt)
+    return vars(self)
+
+
+def _chain(head: int, nxt: np.ndarray) -> list[int]:
+    """The items of a linked list of the compiled loop from ``head`` (-1 = end)."""
+    out = []
+    i = int(head)
+    while i >= 0:
+        out.append(i)
+        i = int(nxt[i])
+    return out
+
+
+class _Fast:
+    """The compiled loop's run state of one simulator (packed arrays, their views) and the
+    argument tuple of its calls."""
+
+    def __init__(
+        self, DI: np.ndarray, DF: np.ndarray, ef: np.ndarray, ei: np.ndarray, fs: Any
+    ) -> None:
+        self.DI, self.DF, self.ef, self.ei, self.fs = DI, DF, ef, ei, fs
+        self.cal: Any = None
+        self.args: tuple[Any, ...] = ()
+        self.sc = self.ji = self.mi = self.mf = self.wi = self.tm = DI
+        self.cand = self.cand_ops = self.log_i = DI
+        self.log_f = DF
+
+    def pack(self) -> None:
+        fs, cal = self.fs, self.cal
+        self.args = (
+            self.DI, self.DF, self.ef, self.ei, fs.SI, fs.SF, fs.transport, fs.proc, fs.setup,
+            fs.elig, cal.CF, cal.CI,
+        )  # fmt: skip
+
+    def grow(self) -> None:
+        """Twice the room for pending events (the heap keeps its order)."""
+        n = self.ef.shape[0]
+        ef = np.zeros(2 * n)
+        ei = np.zeros((4, 2 * n), dtype=np.int64)
+        ef[:n] = self.ef
+        ei[:, :n] = self.ei
+        self.ef, self.ei = ef, ei
+        self.pack()
+
+
+_FAST_STATIC: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+_NO_CAL: dict[int, Any] = {}
+_NO_PRIO = np.zeros((0, 0))
+
+
+def _fast_static(sim: Simulator) -> Any:
+    """The compiled loop's per-instance arrays (built once per compiled instance)."""
+    from furnsim.sim._fastloop import FastStatic
+
+    fs = _FAST_STATIC.get(sim.ci)
+    if fs is None:
+        fs = FastStatic(sim)
+        _FAST_STATIC[sim.ci] = fs
+    return fs
+
+
+def _calendar_tables(sim: Simulator) -> Any:
+    """The machines' working-time tables for the compiled loop (shared per working time,
+    rebuilt when a table grew)."""
+    from furnsim.sim._fastloop import CalendarTables
+
+    wt = sim.ci.working
+    if wt is None:  # 24/7: tables the loop never reads
+        cal = _NO_CAL.get(sim.n_machines)
+        if cal is None:
+            cal = _NO_CAL[sim.n_machines] = CalendarTables([None] * sim.n_machines)
+        return cal
+    cal = getattr(wt, "_fast_tables", None)  # (WorkingTime compares by value: no weak key)
+    if cal is None or not cal.current(sim._mt):
+        cal = CalendarTables(sim._mt)
+        wt._fast_tables = cal
+    return cal
 
 
 def _copy_state(v: Any) -> Any:

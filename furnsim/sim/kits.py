@@ -22,23 +22,28 @@ __all__ = ["diagnose_kits", "kit_features", "path_ops", "path_work"]
 
 def path_work(parent: list[int], own_work: np.ndarray) -> np.ndarray:
     """(n_jobs,) mean work of each job's ancestors (parent, grandparent, ... the root)."""
-    out = np.zeros(len(parent))
+    own = own_work.tolist()
+    out = [0.0] * len(parent)
     for j, p in enumerate(parent):
+        s = 0.0  # (the same float additions, along the chain)
         while p >= 0:
-            out[j] += own_work[p]
+            s += own[p]
             p = parent[p]
-    return out
+        out[j] = s
+    return np.array(out, dtype=np.float64)
 
 
 def path_ops(parent: list[int], starts: np.ndarray) -> np.ndarray:
     """(n_jobs,) operations of each job's ancestors."""
-    own = np.diff(starts).astype(np.int64)
-    out = np.zeros(len(parent), dtype=np.int64)
+    own = np.diff(starts).tolist()
+    out = [0] * len(parent)
     for j, p in enumerate(parent):
+        s = 0
         while p >= 0:
-            out[j] += own[p]
+            s += own[p]
             p = parent[p]
-    return out
+        out[j] = s
+    return np.array(out, dtype=np.int64)
 
 
 def kit_features(sim: Simulator, jobs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

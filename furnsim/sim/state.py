@@ -255,7 +255,40 @@ class SimState:
         """Machine ``m``'s working time (``furnsim.calendar.MachineTime``), None = 24/7."""
         return self._sim._mt[m]
 
+    @property
+    def compiled(self) -> Any:
+        """The compiled event loop's packed run state (``furnsim.sim._fastloop``: dispatch
+        log arrays ``log_i``, working-time tables ``cal``, ...) while it runs this simulator,
+        else None (the Python methods run it). For compiled readers; read-only."""
+        sim = self._sim
+        return sim._fx if sim._fast else None
+
     def waiting_view(self, w: int) -> Iterable[int]:
         """:meth:`waiting_jobs` without the copy: the engine's live collection, in the same
         (arrival) order. Read it before the next simulator call; never change it."""
-        return self._sim._waiting[w].keys()
+        sim = self._sim
+        if sim._fast:
+            return sim._fast_waiting(w)
+        return sim._waiting[w].keys()
+
+    def winq(self, ws: list[int]) -> np.ndarray:
+        """(n_wc,) work queued per machine at each work center of ``ws`` (others 0): the
+        waiting jobs' mean processing time (``Simulator.queue_work``'s sum, in the same
+        arrival order, so bit-identical) / the work center's machines (at least 1)."""
+        st = self.static
+        out = np.zeros(st.n_wc)
+        sim = self._sim
+        if sim._fast:
+            from furnsim.sim._fastloop import winq
+
+            fx = sim._fx
+            winq(out, np.array(ws, dtype=np.int64), st.wc_n_machines, st.op_mean_proc, fx.ji, fx.wi)
+            return out
+        jo = self.job_op
+        mp = st.op_mean_proc
+        for w in set(ws):
+            s = 0.0  # (sum() of the floats from 0, left to right: the same additions)
+            for j in sim._waiting[w]:
+                s += float(mp[jo[j]])
+            out[w] = s / max(st.wc_n_machines[w], 1.0)
+        return out

@@ -52,16 +52,34 @@ import numpy as np
 from furnsim.model import Instance
 from furnsim.sim import Decision, Schedule, Simulator
 
-__all__ = ["DEFAULT_NEIGHBOURHOODS", "NEIGHBOURHOODS", "LnsResult", "lns"]
+__all__ = [
+    "DEFAULT_NEIGHBOURHOODS",
+    "NEIGHBOURHOODS",
+    "POLICY_NEIGHBOURHOODS",
+    "LnsResult",
+    "lns",
+    "policy_sample",
+]
 
 #: the neighbourhood kinds (``neighbourhoods=`` picks some; ``details["moves"]`` counts them)
-NEIGHBOURHOODS = ("window", "group", "orders", "restart", "tail", "cpsat")
+NEIGHBOURHOODS = (
+    "window",
+    "group",
+    "orders",
+    "restart",
+    "tail",
+    "cpsat",
+    "policy-window",
+    "policy-tail",
+)
+#: the neighbourhoods that need a learned ``policy`` (``lns(..., policy=...)``)
+POLICY_NEIGHBOURHOODS = ("policy-window", "policy-tail")
 #: the default: ``restart`` (a noisy pass of the base rule from scratch) did not help on the
 #: benchmark weeks (docs/optimizer.md), so it is available but off; ``cpsat`` (CP-SAT on a
 #: time window / work center, furnsim.solvers.cpsat.window) costs seconds per move on a demo
 #: week and has not (yet) shown a gain at equal time there, so it is off by default too
 DEFAULT_NEIGHBOURHOODS = ("window", "group", "orders")
-_SUFFIX = ("incumbent", "rule")
+_SUFFIX = ("incumbent", "rule", "policy")  # "policy": only with a policy and policy_suffix
 
 
 @dataclass
@@ -90,6 +108,8 @@ class LnsResult:
     # (``cpsat`` also: solved, no_solution, solve_ms, build_ms)
     clock: str = "wall"  # what ``seconds`` and the time limit count: "wall" | "cpu"
     validations: int = 0  # validator calls (the returned best first, older bests if invalid)
+    start_s: float = 0.0  # seconds (``clock``) until the search began: the start plans + check
+    longest_s: float = 0.0  # the longest neighbour's seconds (the stopping rule's margin)
 
 
 class _Decoder:
@@ -201,6 +221,37 @@ class _Decoder:
         return plan.schedule
 
 
+#: neighbourhoods that set their own suffix (not counted in the suffix modes' statistics)
+_NO_SUFFIX = ("restart", "tail", "cpsat", "policy-tail")
+
+
+def policy_sample(
+    policy: Any,
+    sim: Simulator,
+    d: Decision,
+    temperature: float,
+    rng: np.random.Generator,
+    exclude: int | None = None,
+) -> int:
+    """A job drawn from ``policy``'s distribution at decision ``d``: softmax(logits /
+    ``temperature``) over the jobs it scores (``temperature`` 0 = the arg-max, no draw),
+    without ``exclude`` (then the arg-max of the others; if it scores no other job,
+    ``exclude`` itself comes back)."""
+    jobs, s = policy.scores(sim, d)
+    s = np.asarray(s, dtype=np.float64)
+    if exclude is not None:
+        s = np.where(jobs == exclude, -np.inf, s)
+    top = float(s.max()) if s.size else -np.inf
+    if not math.isfinite(top):
+        return int(exclude if exclude is not None else d.candidates[0])
+    if temperature <= 0:
+        return int(jobs[int(np.argmax(s))])
+    p = np.exp((s - top) / temperature)
+    cum = np.cumsum(p)
+    i = int(np.searchsorted(cum, rng.random() * cum[-1], side="right"))
+    return int(jobs[min(i, jobs.size - 1)])
+
+
 def _lexkey(c: np.ndarray, key: np.ndarray) -> int:
     """The candidate with the smallest key, ties to the lowest job index."""
     m = key.min()
@@ -230,6 +281,10 @@ def lns(
     clock: str = "wall",
     snapshots: bool = True,
     start_search: float = 0.0,
+    policy: Any = None,
+    temperature: float = 1.0,
+    policy_suffix: bool = False,
+    name: str = "lns",
 ) -> LnsResult:
     """Improve a plan of ``instance`` for ``goal`` by large-neighbourhood search (module doc).
 
@@ -255,6 +310,16 @@ def lns(
     CP-SAT budget of one ``cpsat`` move (one worker; with a ``time_limit`` also capped by the
     time left, so a run that hits the limit is not reproducible); ``cp_window``: its window's
     width as a range of fractions of the horizon.
+
+    ``policy`` (a loaded learned policy, :class:`furnsim.rl.policy.PolicyPlanner`, or any
+    object with ``choose(sim, d)`` and ``scores(sim, d) -> (jobs, logits)``) guides the
+    search: its greedy pass is a start candidate (instead of the shipped policy's), and the
+    neighbourhoods ``policy-window`` (a time window whose deviations -- probability ε·U(0.5,
+    2) per decision, as ``window`` -- take a job drawn from the policy's distribution at
+    ``temperature`` without the job the move would have taken, instead of a uniformly random
+    one) and ``policy-tail`` (the incumbent's prefix, then every decision sampled from the
+    policy at ``temperature`` to the end) can be used; ``policy_suffix`` adds the policy's
+    greedy choice as a third suffix mode. ``name`` is the returned schedule's ``method``.
     """
     from furnsim.goals import cost, get_goal
     from furnsim.rules import NoValidPlan, best_rule, get_rule
@@ -269,6 +334,12 @@ def lns(
     bad = [n for n in kinds if n not in NEIGHBOURHOODS]
     if bad or not kinds:
         raise ValueError(f"neighbourhoods: choose from {', '.join(NEIGHBOURHOODS)}, not {bad}")
+    if policy is None and (policy_suffix or any(n in POLICY_NEIGHBOURHOODS for n in kinds)):
+        raise ValueError(
+            "the policy-window / policy-tail neighbourhoods and policy_suffix need a policy"
+        )
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0, not {temperature!r}")
     clk = time.process_time if clock == "cpu" else time.perf_counter
     t0 = clk()
     g = get_goal(goal)
@@ -302,7 +373,7 @@ def lns(
     dec.schedule(cur)
     start_name = f"rule:{br.rule}"
     if start_ppo:
-        p = _ppo_start(instance, g, dec)
+        p = _ppo_start(instance, g, dec, policy)
         if p is not None and p.cost < cur.cost:
             cur, start_name = p, f"ppo:{g.name}"
     start_cost = cur.cost
@@ -326,6 +397,7 @@ def lns(
         ):
             outside = (c0, start)
     say(f"lns: start {start_name} cost {start_cost:,.2f}", frac())
+    start_s = clk() - t0
 
     rng = np.random.default_rng(np.random.SeedSequence(seed))
     n_jobs = instance.compiled.n_jobs
@@ -335,7 +407,8 @@ def lns(
     job_deadline = np.asarray(ci.job_deadline, dtype=np.float64)
     ops_of_job = [np.arange(ci.job_op_start[j], ci.job_op_start[j + 1]) for j in range(n_jobs)]
     moves = {n: {"tried": 0, "improved": 0} for n in (*NEIGHBOURHOODS, *_SUFFIX)}
-    weights = {"incumbent": 1.0, "rule": 1.0}
+    weights = {"incumbent": 1.0, "rule": 1.0, "policy": 1.0}
+    tau = float(temperature)
     window_model: Any = None  # the CP model for "cpsat" moves, built at the first one
     cp_stats: dict[str, float] = {"solved": 0, "no_solution": 0, "seconds": 0.0, "build_s": 0.0}
     history: list[tuple[int, float, float]] = [(0, clk() - t0, best.cost)]
@@ -366,8 +439,12 @@ def lns(
                 searching, cur = False, best
             else:
                 kind = "restart"
-        wsum = weights["incumbent"] + weights["rule"]
-        suffix = "incumbent" if rng.random() < weights["incumbent"] / wsum else "rule"
+        if policy_suffix:
+            sw = np.array([weights[n] for n in _SUFFIX])
+            suffix = _SUFFIX[int(rng.choice(len(_SUFFIX), p=sw / sw.sum()))]
+        else:  # the two-mode draw of plain lns (its random stream is unchanged)
+            wsum = weights["incumbent"] + weights["rule"]
+            suffix = "incumbent" if rng.random() < weights["incumbent"] / wsum else "rule"
         n_dec = len(cur.choices)
         k = int(rng.integers(n_dec)) if n_dec else 0
         horizon = float(cur.times[-1]) if n_dec else 0.0
@@ -375,7 +452,7 @@ def lns(
         width = horizon * float(rng.uniform(0.02, 0.25))
         t_end = t_start + width
         group_wc = int(wc_with_ops[int(rng.integers(wc_with_ops.size))]) if wc_with_ops.size else -1
-        p_noise = float(eps * rng.uniform(0.5, 2.0)) if kind == "window" else 0.5
+        p_noise = float(eps * rng.uniform(0.5, 2.0)) if kind in ("window", "policy-window") else 0.5
         key = cur.key
         if kind == "orders":
             m = max(1, int(round(n_jobs * float(rng.uniform(0.005, 0.05)))))
@@ -408,6 +485,9 @@ def lns(
         elif kind == "tail":
             # the incumbent up to decision k, then a noisy pass of the base rule to the end
             t_end, suffix, p_noise = math.inf, "rule", eps / 2
+        elif kind == "policy-tail":
+            # the incumbent up to decision k, then a pass sampled from the policy to the end
+            t_end = math.inf
         sub = np.random.default_rng(rng.integers(2**63))
         seqs: dict[int, np.ndarray] = {}
         ptr: dict[int, int] = {}
@@ -458,7 +538,7 @@ def lns(
             k = int(np.searchsorted(cur.times, t_start, side="left"))
             t_end, suffix = math.inf, "incumbent"
         moves[kind]["tried"] += 1
-        if kind not in ("restart", "tail", "cpsat"):
+        if kind not in _NO_SUFFIX:
             moves[suffix]["tried"] += 1
 
         def choose(
@@ -494,6 +574,17 @@ def lns(
             if d.time < t_end:
                 if kind in ("window", "restart", "tail") and sub.random() < p_noise:
                     return int(c[sub.integers(c.size)])
+                if kind == "policy-tail":
+                    return policy_sample(policy, sim, d, tau, sub)
+                if kind == "policy-window" and sub.random() < p_noise:
+                    # a deviation: another job, drawn from the policy's distribution
+                    if suffix == "incumbent":
+                        own = _lexkey(c, key[d.ops])
+                    elif suffix == "policy":
+                        own = policy_sample(policy, sim, d, 0.0, sub)
+                    else:
+                        own = int(rule.choose(sim, d))
+                    return policy_sample(policy, sim, d, tau, sub, exclude=own)
                 if (
                     kind == "group"
                     and int(machine_wc[d.machine]) == group_wc
@@ -504,6 +595,8 @@ def lns(
                     return _lexkey(c, key[d.ops])
             if suffix == "incumbent":
                 return _lexkey(c, key[d.ops])
+            if suffix == "policy":
+                return policy_sample(policy, sim, d, 0.0, sub)
             return rule.choose(sim, d)
 
         def stall(d: Decision, key: np.ndarray = key) -> int:
@@ -526,7 +619,7 @@ def lns(
             bests.append(best)
             improvements += 1
             moves[kind]["improved"] += 1
-            if kind not in ("restart", "tail", "cpsat"):
+            if kind not in _NO_SUFFIX:
                 moves[suffix]["improved"] += 1
                 weights[suffix] += 1.0
             history.append((it, clk() - t0, best.cost))
@@ -556,7 +649,7 @@ def lns(
     if outside is not None and outside[0] < final_cost:
         final_cost, schedule = outside
     else:
-        schedule.method = "lns"
+        schedule.method = name
     schedule.meta = {**schedule.meta, "lns_start": start_name, "lns_iterations": it}
     say(f"lns: {it} iterations, cost {start_cost:,.2f} -> {final_cost:,.2f}", 1.0)
     return LnsResult(
@@ -571,6 +664,8 @@ def lns(
         moves=moves,
         clock=clock,
         validations=validations,
+        start_s=round(start_s, 4),
+        longest_s=round(longest, 4),
     )
 
 
@@ -595,17 +690,19 @@ def _validate(s: Schedule, instance: Instance, buffers: str, anticipatory_setups
     )
 
 
-def _ppo_start(instance: Instance, goal: Any, dec: _Decoder) -> _Plan | None:
-    """The shipped policy's greedy pass for ``goal``, recorded as decisions; None if there is
-    no usable model here (not installed, refused, or the pass deadlocked)."""
+def _ppo_start(instance: Instance, goal: Any, dec: _Decoder, planner: Any = None) -> _Plan | None:
+    """The greedy pass of ``planner`` (default: the shipped policy for ``goal``), recorded as
+    decisions; None if there is no usable model here (not installed, refused, or the pass
+    deadlocked)."""
     from furnsim.errors import ModelRefused
 
-    try:
-        from furnsim.rl.policy import load_planner
+    if planner is None:
+        try:
+            from furnsim.rl.policy import load_planner
 
-        planner = load_planner(goal.name)
-    except (ImportError, FileNotFoundError, ModelRefused, KeyError, ValueError, OSError):
-        return None
+            planner = load_planner(goal.name)
+        except (ImportError, FileNotFoundError, ModelRefused, KeyError, ValueError, OSError):
+            return None
     reset = getattr(planner, "reset", None)
     if callable(reset):
         reset(0)
