@@ -168,16 +168,21 @@ class _Store:
     @staticmethod
     def call(kind: str, fn: Callable[..., Any], *args: Any) -> Any:
         """``fn(*args)`` in the ``kind`` worker process ('plan' or 'files'); in this process
-        when the worker cannot be used (a new one is started for the next call)."""
+        when the worker cannot be used (a new one is started for the next call); not when
+        the server is stopping (its workers were ended on purpose)."""
         pool = jobs.pool(kind)
         try:
             fut = pool.submit(fn, *args)
         except (BrokenProcessPool, RuntimeError):  # broken or shut down
+            if jobs.stopping():
+                raise
             jobs.drop_pool(kind, pool)
             return fn(*args)
         try:
             return fut.result()
         except BrokenProcessPool:  # the worker died (e.g. out of memory)
+            if jobs.stopping():
+                raise
             jobs.drop_pool(kind, pool)
             return fn(*args)
 

@@ -40,12 +40,16 @@ __all__ = [
     "mark_outages",
     "op_table",
     "order_colors",
+    "order_rows",
     "order_status",
     "resolve_plan_start",
     "text_color",
 ]
 
 LABEL_MAX_OPS = 800  # order ids inside bars up to this many operations (browser speed)
+ORDER_BAR_WIDTH = 0.85  # the order Gantt's bars, in rows
+ROW_LABEL_MIN_PX = 13  # the order Gantt labels orders' rows at least this far apart
+HOVER_POINTS_ACROSS = 120  # hover points along long bars: one per makespan / this
 SETUP_COLOR = "#9E9E9E"  # setups: grey (no order has a grey), a thinner bar than operations
 SETUP_BAR_WIDTH = 0.45  # rows are 1 apart; operations are 0.85 tall (bargap 0.15)
 BLOCKED_COLOR = "#B71C1C"  # a finished job waits on its machine for buffer room: dark red, crossed
@@ -370,13 +374,12 @@ def gantt(
             np.round(np.nan_to_num(setup_min), 1),
             _fmt_dt(s_dt),
             _fmt_dt(e_dt),
-            t.job,
             t.step,
         ]
     )
     hover = (
         "<b>%{customdata[0]}</b> · %{customdata[1]} / %{customdata[2]}<br>"
-        "quantity %{customdata[3]} · step %{customdata[10]}<br>"
+        "quantity %{customdata[3]} · step %{customdata[9]}<br>"
         "machine %{customdata[4]}<br>setup %{customdata[5]} (%{customdata[6]} min)<br>"
         "%{customdata[7]} – %{customdata[8]}<extra></extra>"
     )
@@ -478,38 +481,49 @@ def gantt(
         _closed_time(fig, schedule, instance, ps)
         ytitle = "machine"
     else:
-        rows = (
-            [o.id for o in instance.orders]
-            if hasattr(instance, "orders")
-            else list(dict.fromkeys(t.order.tolist()))
-        )
-        tree = bom_rows(instance)
-        y_of = t.order
-        if tree is not None:  # orders with a bill of materials: one row per job, as a tree
-            row_of_job, rows, order_row = tree
-            y_of = np.array(
-                [row_of_job.get(j, o) for j, o in zip(t.job, t.order, strict=True)], dtype=object
-            )
-            _kit_lines(fig, schedule, instance, ps, row_of_job)
+        rows, y_of, order_row, tree = _order_rows(t, instance)
+        row_at = {r: i for i, r in enumerate(rows)}
+        yi = np.array([row_at[r] for r in y_of], dtype=np.float64)
+        # x as milliseconds since 1970 (a date axis reads numbers so): compact typed arrays
+        s_ms, e_ms = _epoch_ms(ps, start), _epoch_ms(ps, end)
+        if tree:
+            _kit_lines(fig, schedule, instance, ps, dict(zip(t.job, yi, strict=True)))
         wcs = list(schedule.wc_ids)
         wc_col = dict(zip(wcs, _palette(len(wcs)), strict=True))
-        # one trace per work center: few traces, and a legend that explains the colours
+        mk = float(np.nanmax(end)) - float(np.nanmin(start)) if len(t) else 0.0
+        hover_every = max(mk / HOVER_POINTS_ACROSS, 1e-9)
+        # per work center: its bars as one filled polygon (one SVG path, not one element per
+        # bar) and, in the same legend group, the points that carry the bars' hover text
         for w in wcs:
-            sel = t.work_center == w
-            if not sel.any():
+            sel = np.flatnonzero(t.work_center == w)
+            if not len(sel):
                 continue
+            xs, ys = _rects_polygon(s_ms[sel], e_ms[sel], yi[sel], ORDER_BAR_WIDTH / 2)
             fig.add_trace(
-                go.Bar(
+                go.Scatter(
                     name=w,
-                    orientation="h",
-                    y=y_of[sel],
-                    base=s_dt[sel],
-                    x=dur_ms[sel],
-                    customdata=custom[sel],
+                    legendgroup=w,
+                    x=xs,
+                    y=ys,
+                    mode="none",
+                    fill="toself",
+                    fillcolor=wc_col[w],
+                    hoverinfo="skip",
+                )
+            )
+            at, frac = _hover_points(start[sel], end[sel], hover_every)
+            op = sel[at]
+            fig.add_trace(
+                go.Scatter(
+                    name=w,
+                    legendgroup=w,
+                    showlegend=False,
+                    x=s_ms[op] + frac * (e_ms[op] - s_ms[op]),
+                    y=yi[op].astype(np.float32),
+                    mode="none",
+                    customdata=custom[op],
                     hovertemplate=hover,
-                    offsetgroup="ops",
-                    marker=dict(color=wc_col[w], line=dict(width=0.3, color="rgba(0,0,0,0.4)")),
-                    opacity=0.9,
+                    hoverlabel=dict(bgcolor=wc_col[w]),
                 )
             )
         if hasattr(instance, "orders"):
@@ -520,10 +534,7 @@ def gantt(
                     go.Scatter(
                         name="deadline",
                         mode="markers",
-                        y=[
-                            order_row.get(r["order"], r["order"]) if tree else r["order"]
-                            for r in has_dl
-                        ],
+                        y=[row_at[order_row.get(r["order"], r["order"])] for r in has_dl],
                         x=[r["deadline"] for r in has_dl],
                         marker=dict(
                             symbol="diamond",
@@ -538,26 +549,121 @@ def gantt(
                 )
         ytitle = "order"
     n = max(1, len(rows))
+    fig_height = height or int(min(3000, 120 + (22 if by == "machine" else 16) * n))
     fig.update_layout(
         barmode="overlay",
         title=title,
-        height=height or int(min(3000, 120 + (22 if by == "machine" else 16) * n)),
+        height=fig_height,
         margin=dict(l=10, r=10, t=40 if title else 10, b=10),
         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0),
         bargap=0.15,
         hoverlabel=dict(align="left"),
         uniformtext=dict(minsize=7, mode="hide") if show_labels else None,
     )
-    fig.update_xaxes(type="date", tickformat="%a %d.%m.\n%H:%M", showgrid=True)
-    fig.update_yaxes(
-        type="category",
-        categoryorder="array",
-        categoryarray=rows,
-        autorange="reversed",
-        title=ytitle,
-        range=None,
+    # "allow": plotly's check for tick labels past the chart's edge measures every label once
+    # per label (quadratic; 0.3 s of a tab switch for the order Gantt's labels)
+    fig.update_xaxes(
+        type="date", tickformat="%a %d.%m.\n%H:%M", showgrid=True, ticklabeloverflow="allow"
     )
+    if by == "machine":
+        fig.update_yaxes(
+            type="category",
+            categoryorder="array",
+            categoryarray=rows,
+            autorange="reversed",
+            title=ytitle,
+            range=None,
+        )
+    else:  # rows on a numeric axis (row i at y = i, top down): bars are filled polygons
+        roots = sorted({row_at[order_row.get(o, o)] for o in dict.fromkeys(t.order.tolist())})
+        ticks = _spaced(roots or [0], ROW_LABEL_MIN_PX / max(1.0, (fig_height - 100) / n))
+        fig.update_yaxes(
+            type="linear",
+            range=[n - 0.5, -0.5],
+            tickmode="array",
+            tickvals=ticks,
+            ticktext=[rows[i] for i in ticks],
+            ticklabeloverflow="allow",
+            showgrid=False,
+            zeroline=False,
+            title=ytitle,
+        )
     return fig
+
+
+def order_rows(schedule: Any, instance: Any = None) -> list[str]:
+    """The rows of the order Gantt, top down: row ``i`` is drawn at ``y = i``. One row per
+    order, or with a bill of materials one row per job as a tree (:func:`bom_rows`)."""
+    return _order_rows(op_table(schedule, instance), instance)[0]
+
+
+def _order_rows(t: OpTable, instance: Any) -> tuple[list[str], np.ndarray, dict[str, str], bool]:
+    """(rows, each operation's row (k,), order id -> the row of its deadline, whether the
+    rows are a bill of materials tree)."""
+    tree = bom_rows(instance)
+    if tree is not None:  # orders with a bill of materials: one row per job, as a tree
+        row_of_job, rows, order_row = tree
+        y_of = np.array(
+            [row_of_job.get(j, o) for j, o in zip(t.job, t.order, strict=True)], dtype=object
+        )
+        return rows, y_of, order_row, True
+    rows = (
+        [o.id for o in instance.orders]
+        if hasattr(instance, "orders")
+        else list(dict.fromkeys(t.order.tolist()))
+    )
+    return rows, t.order, {r: r for r in rows}, False
+
+
+def _spaced(rows: list[int], min_rows: float) -> list[int]:
+    """The rows (sorted) that get a label: each at least ``min_rows`` below the last one."""
+    out = [rows[0]]
+    for r in rows[1:]:
+        if r - out[-1] >= min_rows:
+            out.append(r)
+    return out
+
+
+def _epoch_ms(plan_start: datetime, minutes: np.ndarray) -> np.ndarray:
+    """Minutes after ``plan_start`` -> milliseconds since 1970 (float64, nan stays nan): what
+    a date axis reads from a number."""
+    base = float(np.datetime64(plan_start.replace(tzinfo=None), "ms").astype(np.int64))
+    return base + np.round(np.asarray(minutes, dtype=np.float64) * 60_000.0)
+
+
+def _rects_polygon(
+    x0: np.ndarray, x1: np.ndarray, y: np.ndarray, half: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rectangles [x0, x1] x [y - half, y + half] as one closed polygon without gaps: from a
+    common anchor (the first rectangle's corner) to each rectangle, round it, and back. The
+    way to a rectangle and back encloses no area, so the filled polygon is the union of the
+    rectangles, drawn by plotly as one SVG path (a trace with gaps draws a path per piece).
+    Returns x (6k + 1,) and y (6k + 1,)."""
+    k = len(x0)
+    xs = np.empty(6 * k + 1, dtype=x0.dtype)
+    ys = np.empty(6 * k + 1, dtype=np.float32)  # rows and row +- half: exact enough
+    top, bottom = y - half, y + half
+    xs[0:-1:6], ys[0:-1:6] = x0[0], top[0]  # the anchor before each rectangle
+    xs[1::6], ys[1::6] = x0, top
+    xs[2::6], ys[2::6] = x1, top
+    xs[3::6], ys[3::6] = x1, bottom
+    xs[4::6], ys[4::6] = x0, bottom
+    xs[5::6], ys[5::6] = x0, top
+    xs[-1], ys[-1] = x0[0], top[0]
+    return xs, ys
+
+
+def _hover_points(
+    start: np.ndarray, end: np.ndarray, every: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Where a bar's hover text sits: its middle, and for a bar longer than ``every`` minutes
+    one point per ``every`` minutes (plotly shows the text of the nearest point within 20 px).
+    Returns (the bar of each point (p,), its position as a fraction of the bar (p,))."""
+    n = np.maximum(1, np.ceil(np.nan_to_num(end - start) / every)).astype(np.int64)
+    at = np.repeat(np.arange(len(start)), n)
+    first = np.cumsum(n) - n
+    frac = (np.arange(len(at)) - np.repeat(first, n) + 0.5) / np.repeat(n, n)
+    return at, frac
 
 
 NOW_COLOR = "#1565C0"
@@ -695,9 +801,10 @@ def bom_rows(instance: Any) -> tuple[dict[str, str], list[str], dict[str, str]] 
 
 
 def _kit_lines(
-    fig: go.Figure, schedule: Any, instance: Any, ps: datetime, row_of: dict[str, str]
+    fig: go.Figure, schedule: Any, instance: Any, ps: datetime, row_y: dict[str, float]
 ) -> None:
-    """Dotted lines from each child's last operation's end to its assembly's first start."""
+    """Dotted lines from each child's last operation's end to its assembly's first start
+    (``row_y``: job id -> its row's y), as one path shape (one SVG element, in the legend)."""
     jobs = instance.jobs
     idx = {jid: i for i, jid in enumerate(schedule.job_ids)}
     first: dict[int, float] = {}
@@ -709,27 +816,37 @@ def _kit_lines(
         s0, e0 = float(schedule.times["start"][o]), float(schedule.times["end"][o])
         first[j] = min(first.get(j, math.inf), s0)
         last[j] = max(last.get(j, -math.inf), e0)
-    xs: list[Any] = []
-    ys: list[Any] = []
+    a_min: list[float] = []
+    b_min: list[float] = []
+    ya: list[float] = []
+    yb: list[float] = []
     for j in jobs:
         par = getattr(j, "parent", "")
         c, p = idx.get(j.id), idx.get(par) if par else None
         if c is None or p is None or c not in last or p not in first:
             continue
-        a, b = _to_datetime64(ps, np.array([last[c], first[p]]))
-        xs += [a, b, None]
-        ys += [row_of[j.id], row_of[par], None]
-    if xs:
-        fig.add_trace(
-            go.Scatter(
-                name="kit → assembly",
-                mode="lines",
-                x=xs,
-                y=ys,
-                line=dict(color="rgba(60,60,60,0.6)", width=1, dash="dot"),
-                hoverinfo="skip",
-            )
-        )
+        a_min.append(last[c])
+        b_min.append(first[p])
+        ya.append(row_y[j.id])
+        yb.append(row_y[par])
+    if not a_min:
+        return
+    # dates in a shape's path: '2026-03-02_06:00:00' (a space would end the coordinate)
+    da = np.char.replace(np.datetime_as_string(_to_datetime64(ps, np.array(a_min)), "s"), "T", "_")
+    db = np.char.replace(np.datetime_as_string(_to_datetime64(ps, np.array(b_min)), "s"), "T", "_")
+    path = "".join(
+        f"M{x0},{y0:g}L{x1},{y1:g}" for x0, y0, x1, y1 in zip(da, ya, db, yb, strict=True)
+    )
+    fig.add_shape(
+        type="path",
+        path=path,
+        xref="x",
+        yref="y",
+        layer="between",
+        line=dict(color="rgba(60,60,60,0.6)", width=1, dash="dot"),
+        name="kit → assembly",
+        showlegend=True,
+    )
 
 
 # ---------------------------------------------------------------------------------------

@@ -6,10 +6,11 @@ with a rule, plan with the default method, switch tabs, download Excel), records
 
 * wall time from the click to the drawn figure (as the browser test measures it),
 * the websocket: messages and bytes the server sent, and when the last one arrived,
-* the renderer's work from Chrome's own counters (``Performance.getMetrics``: script,
-  layout, style recalculation, task time),
+* the renderer's work from Chrome's own counters (``Performance.getMetrics`` in thread
+  ticks: the main thread's CPU seconds ``ThreadTime``, script, layout, style recalculation,
+  task time; ``ProcessTime``: the whole renderer process),
 * the server's script-run seconds (``FURNSIM_DASH_TIMING``: per-section times),
-* the figure's size: traces, points, shapes, JSON bytes,
+* the figure's size: traces, points, shapes, JSON bytes, SVG elements,
 * optionally (``--cpu-profile``) the renderer's JavaScript self time by function/file.
 
     python scripts/dashboard_browser_profile.py [--repeat 2] [--cpu-profile]
@@ -53,7 +54,9 @@ class Probe:
         self.frames: list[tuple[float, int]] = []
         self.sent: list[tuple[float, int]] = []
         self.cdp = page.context.new_cdp_session(page)
-        self.cdp.send("Performance.enable")
+        # thread ticks: the durations and ThreadTime are the main thread's CPU time, which a
+        # busy machine disturbs much less than wall time
+        self.cdp.send("Performance.enable", {"timeDomain": "threadTicks"})
         if cpu_profile:
             self.cdp.send("Profiler.enable")
             self.cdp.send("Profiler.setSamplingInterval", {"interval": 200})
@@ -104,6 +107,7 @@ class Probe:
                     "LayoutDuration",
                     "RecalcStyleDuration",
                     "ProcessTime",
+                    "ThreadTime",
                 )
             },
             "server_runs": [_began(line, self.w0) for line in runs],
@@ -157,6 +161,8 @@ def _fig_stats(page: Any) -> list[dict[str, Any]]:
             json_bytes: JSON.stringify({data: d.data, layout: d.layout}).length,
             meta: (d.layout || {}).meta || null,
             dom_bars: d.querySelectorAll('g.point').length,
+            svg_elements: d.querySelectorAll('*').length,
+            visible: d.offsetParent !== null,
         }))"""
     )
 
@@ -247,8 +253,11 @@ def main() -> None:
                 t = time.perf_counter()
                 _settle(page, 300)
                 r["until_idle_s"] = round(r["wall_s"] + time.perf_counter() - t - 0.3, 3)
-                cpu = probe.metrics().get("ProcessTime", 0) - probe.m0.get("ProcessTime", 0)
+                m = probe.metrics()
+                cpu = m.get("ProcessTime", 0) - probe.m0.get("ProcessTime", 0)
                 r["renderer_cpu_until_idle_s"] = round(cpu, 3)
+                main = m.get("ThreadTime", 0) - probe.m0.get("ThreadTime", 0)
+                r["main_thread_cpu_until_idle_s"] = round(main, 3)
                 r["figures"] = _fig_stats(page)
                 rec.append(r)
                 print(json.dumps(r), flush=True)
@@ -300,6 +309,32 @@ def main() -> None:
             proc.kill()
     if args.out:
         Path(args.out).write_text(json.dumps(rec, indent=1))
+    _summary(rec)
+
+
+def _summary(rec: list[dict[str, Any]]) -> None:
+    """Medians per step (a step repeated with --repeat): wall, the renderer main thread's CPU
+    until idle (load-independent), bytes sent, the visible chart's SVG elements."""
+    from statistics import median
+
+    by: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rec:
+        if "main_thread_cpu_until_idle_s" in r:
+            by[
+                r["step"].split(" (")[0] if r["step"].startswith("click Start") else r["step"]
+            ].append(r)
+    print(
+        f"\n{'step':58s} {'n':>2s} {'wall s':>7s} {'main CPU s':>10s} {'sent KB':>8s} {'SVG el.':>7s}"
+    )
+    for step, rs in by.items():
+        vis = [f for f in rs[-1].get("figures", []) if f.get("visible")]
+        print(
+            f"{step[:58]:58s} {len(rs):2d} {median(r['wall_s'] for r in rs):7.2f} "
+            f"{median(r['main_thread_cpu_until_idle_s'] for r in rs):10.3f} "
+            f"{median(r['ws_bytes'] for r in rs) / 1000:8.0f} "
+            f"{vis[0]['svg_elements'] if vis else 0:7d}"
+        )
+    print(f"load average now: {_load()}")
 
 
 if __name__ == "__main__":

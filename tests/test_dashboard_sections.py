@@ -218,15 +218,20 @@ def test_order_gantt_shows_the_bom_tree() -> None:
     inst = load_instance(SHIFTS.parents[1] / "demo-assembly")
     res = plan(inst, "speed", "rule:EDD")
     fig = viz.gantt(res.schedule, inst, "order", labels=False)
-    rows = list(fig.layout.yaxis.categoryarray)
+    rows = viz.order_rows(res.schedule, inst)
     o = inst.orders[0].id
     mine = [r for r in rows if r.startswith(f"{o} ")]
     kids = [j for j in inst.jobs if j.order == o and j.parent]
     root = next(j for j in inst.jobs if j.order == o and not j.parent)
     assert mine[0] == f"{o} ▸ {root.component}"  # the final assembly first, children under it
     assert len(mine) == len(kids) + 1 and all(" └ " in r for r in mine[1:])
-    lines = next(t for t in fig.data if t.name == "kit → assembly")
-    assert sum(1 for y in lines.y if y == mine[0]) == sum(1 for j in kids if j.parent == root.id)
+    # the order's root row is labelled (one label per order, rows on a numeric axis)
+    assert mine[0] in list(fig.layout.yaxis.ticktext)
+    assert rows.index(mine[0]) in list(fig.layout.yaxis.tickvals)
+    # kit lines: one dotted path shape, each piece "M<child's end>,<row>L<assembly's start>,<row>"
+    lines = next(sh for sh in fig.layout.shapes if sh.name == "kit → assembly")
+    ends = [int(p.rsplit(",", 1)[1]) for p in lines.path.split("M")[1:]]
+    assert ends.count(rows.index(mine[0])) == sum(1 for j in kids if j.parent == root.id)
     # bars sit on their job's row; the deadline on the order's root row
     dl = next(t for t in fig.data if t.name == "deadline")
-    assert mine[0] in list(dl.y)
+    assert rows.index(mine[0]) in list(dl.y)

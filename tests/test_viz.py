@@ -188,19 +188,90 @@ def test_blocked_time_drawn_distinctly() -> None:
     assert sum(tr.x) == pytest.approx(float(blocked.sum()) * 60_000)
 
 
+def _order_bars(fig) -> dict[str, list[tuple[float, float, float, float]]]:
+    """The order Gantt's rectangles per work center, read back from each fill trace's polygon
+    (anchor, 4 corners, back to the first corner; per rectangle): (x0, x1, y0, y1) in ms/rows."""
+    out: dict[str, list[tuple[float, float, float, float]]] = {}
+    for tr in fig.data:
+        if tr.fill != "toself":
+            continue
+        x, y = np.asarray(tr.x, dtype=float), np.asarray(tr.y, dtype=float)
+        assert len(x) % 6 == 1 and not np.isnan(x).any() and not np.isnan(y).any()  # no gaps
+        assert (x[0:-1:6] == x[0]).all() and (y[0:-1:6] == y[0]).all() and x[-1] == x[0]
+        out[tr.name] = [(x[i + 1], x[i + 2], y[i + 1], y[i + 3]) for i in range(0, len(x) - 1, 6)]
+        for i in range(0, len(x) - 1, 6):  # a rectangle, closed
+            assert x[i + 1] == x[i + 4] == x[i + 5] and x[i + 2] == x[i + 3]
+            assert y[i + 1] == y[i + 2] == y[i + 5] and y[i + 3] == y[i + 4]
+    return out
+
+
 def test_gantt_by_order_has_deadlines_and_late_flag() -> None:
     inst = blocking_instance()
     s = run_fifo(inst)
     fig = viz.gantt(s, inst, by="order")
-    assert list(fig.layout.yaxis.categoryarray) == [o.id for o in inst.orders]
+    rows = viz.order_rows(s, inst)
+    assert rows == [o.id for o in inst.orders]
+    # rows on a numeric axis, row i at y = i from the top, every order labelled
+    assert fig.layout.yaxis.type == "linear" and tuple(fig.layout.yaxis.range) == (
+        len(rows) - 0.5,
+        -0.5,
+    )
+    assert list(fig.layout.yaxis.tickvals) == list(range(len(rows)))
+    assert list(fig.layout.yaxis.ticktext) == rows
     dl = next(t for t in fig.data if t.name == "deadline")
     status = {r["order"]: r for r in viz.order_status(s, inst)}
     for y, c in zip(dl.y, dl.marker.color, strict=True):
-        assert (c == "#D32F2F") == status[y]["late"]
-    bars = [t for t in fig.data if t.type == "bar"]
-    assert sum(len(t.y) for t in bars) == s.n_ops
+        assert (c == "#D32F2F") == status[rows[int(y)]]["late"]
+    # every operation is one rectangle of its work center's colour, on its order's row, from
+    # its start to its end (ms since 1970: what the date axis reads)
+    t = viz.op_table(s, inst)
+    bars = _order_bars(fig)
+    assert sum(len(v) for v in bars.values()) == s.n_ops
+    base = np.datetime64(PS, "ms").astype(np.int64)
+    for i in range(len(t)):
+        x0 = base + round(t.times["start"][i] * 60_000)
+        x1 = base + round(t.times["end"][i] * 60_000)
+        r = rows.index(t.order[i])
+        assert any(
+            (a, b) == (x0, x1) and abs(y0 - (r - 0.425)) < 1e-6 and abs(y1 - (r + 0.425)) < 1e-6
+            for a, b, y0, y1 in bars[t.work_center[i]]
+        ), f"operation {i}"
     with pytest.raises(ValueError):
         viz.gantt(s, inst, by="job")
+
+
+def test_order_gantt_hover_text_along_each_bar() -> None:
+    """Every bar carries its hover text (order, article / component, machine, setup, dates)
+    at its middle, and a long bar at least every makespan / HOVER_POINTS_ACROSS."""
+    inst = setup_instance()
+    s = run_fifo(inst)
+    fig = viz.gantt(s, inst, by="order")
+    t = viz.op_table(s, inst)
+    base = np.datetime64(PS, "ms").astype(np.int64)
+    every = (np.nanmax(t.times["end"]) - np.nanmin(t.times["start"])) / viz.HOVER_POINTS_ACROSS
+    rows = viz.order_rows(s, inst)
+    pts = [
+        (x, y, cd)
+        for tr in fig.data
+        if tr.fill != "toself" and tr.customdata is not None and tr.name != "deadline"
+        for x, y, cd in zip(tr.x, tr.y, tr.customdata, strict=True)
+    ]
+    for i in range(len(t)):  # in ms
+        a = base + round(t.times["start"][i] * 60_000)
+        b = base + round(t.times["end"][i] * 60_000)
+        mine = sorted(x for x, y, _ in pts if y == rows.index(t.order[i]) and a <= x <= b)
+        assert mine, f"operation {i} has no hover point"
+        assert mine[0] - a <= every * 30_000 + 1 and b - mine[-1] <= every * 30_000 + 1
+        assert np.diff(mine).max(initial=0) <= every * 60_000 + 1
+        cd = next(cd for x, y, cd in pts if x == mine[0] and y == rows.index(t.order[i]))
+        assert list(cd[:5]) == [
+            t.order[i],
+            t.article[i],
+            t.component[i],
+            f"{t.quantity[i]:g}",
+            t.machine[i],
+        ]
+    assert sum(1 for tr in fig.data if tr.showlegend is not False) >= 1
 
 
 def test_buffer_figure_levels_and_capacity() -> None:
@@ -250,3 +321,13 @@ def test_gantt_of_a_500_job_week_is_fast() -> None:
     dt = time.process_time() - t0
     assert len(fig.data) <= 3  # processing, setups, blocked: not one trace per order
     assert dt < 3.0, f"Gantt of 3,000 operations took {dt:.2f} s"
+    # the order view: per work center one filled polygon and its hover points, no bar
+    # traces (a bar is an SVG element per operation in the browser)
+    t0 = time.process_time()
+    fig = viz.gantt(s, inst, by="order")
+    fig.to_json()
+    dt = time.process_time() - t0
+    assert len(fig.data) <= 2 * len(s.wc_ids) + 1  # + the deadlines
+    assert not any(tr.type == "bar" for tr in fig.data)
+    assert sum(len(v) for v in _order_bars(fig).values()) == s.n_ops
+    assert dt < 3.0, f"order Gantt of 3,000 operations took {dt:.2f} s"

@@ -10,6 +10,7 @@ values (instances, plan results, plotly figures, bytes).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import io
 import os
@@ -24,11 +25,13 @@ __all__ = [
     "QUICK_RULES",
     "drop_pool",
     "excel",
+    "exit_with_parent",
     "figure",
     "init",
     "plan_and_figure",
     "plan_result",
     "pool",
+    "stopping",
 ]
 
 QUICK = "quick"
@@ -41,8 +44,35 @@ QUICK_RULES = ("rule:ATC", "rule:EDD")  # the quick plan: the better of two fast
 NICE = {"plan": 10, "files": 5}
 
 
+def exit_with_parent() -> None:
+    """End this worker process as soon as the process that started it ends, however it ends
+    (stopped, killed, crashed): a thread waits on multiprocessing's parent sentinel (the
+    read end of a pipe whose write end only the parent holds: the kernel closes it when the
+    parent dies, and the wait returns) and then exits at once, a running job with it.
+
+    Without it a worker outlived a stopped Streamlit server: the pool's queue keeps the
+    worker waiting for work forever, and a worker busy with a long plan runs on. Not
+    ``PR_SET_PDEATHSIG``: that signal follows the parent *thread*, and the pools are
+    started from short-lived threads."""
+    import multiprocessing
+    from multiprocessing.connection import wait
+
+    parent = multiprocessing.parent_process()
+    if parent is None:  # not a multiprocessing child (called in the server itself)
+        return
+    sentinel = parent.sentinel
+
+    def watch() -> None:
+        wait([sentinel])
+        os._exit(3)
+
+    threading.Thread(target=watch, name="furnsim-exit-with-parent", daemon=True).start()
+
+
 def init(nice: int = 10) -> None:
-    """Worker start: a lower CPU priority, and the heavy imports done once."""
+    """Worker start: exit with the server (:func:`exit_with_parent`), a lower CPU priority,
+    and the heavy imports done once."""
+    exit_with_parent()
     with contextlib.suppress(AttributeError, OSError):
         os.setpriority(os.PRIO_PROCESS, 0, nice)  # absolute: it may have inherited it already
     import furnsim.export
@@ -62,6 +92,8 @@ def pool(kind: str) -> ProcessPoolExecutor:
     (seconds) run at that priority from the first instruction."""
     import multiprocessing
 
+    if _STOPPING.is_set():
+        raise RuntimeError("the server is stopping")
     with _LOCK:
         p = _POOLS.get(kind)
         if p is not None:
@@ -73,6 +105,8 @@ def pool(kind: str) -> ProcessPoolExecutor:
             initargs=(NICE.get(kind, 10),),
         )
 
+        _stop_workers_at_exit()
+
     def start() -> None:
         with contextlib.suppress(AttributeError, OSError):
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE.get(kind, 10))
@@ -81,6 +115,45 @@ def pool(kind: str) -> ProcessPoolExecutor:
 
     threading.Thread(target=start, name=f"furnsim-{kind}-start", daemon=True).start()
     return p
+
+
+_EXIT_HOOK: list[bool] = []
+_STOPPING = threading.Event()
+
+
+def stopping() -> bool:
+    """Whether the server is stopping (its workers are being ended): a job whose worker
+    went away then is dropped, not run in the server instead."""
+    return _STOPPING.is_set()
+
+
+def _stop_workers_at_exit() -> None:
+    """Once per process (called under ``_LOCK``): when the server stops, end the workers
+    at once. Python's exit otherwise waits for a running job first (the trained policy's
+    plan: up to a minute), so a stopped server lingered that long. The hook runs before
+    ``concurrent.futures`` joins its workers: ``threading._register_atexit`` is the hook
+    ``concurrent.futures`` itself uses (private; ``atexit`` runs after the join)."""
+    if _EXIT_HOOK:
+        return
+    _EXIT_HOOK.append(True)
+    register = getattr(threading, "_register_atexit", None)
+    with contextlib.suppress(RuntimeError):  # the interpreter is already shutting down
+        (register or atexit.register)(_stop_workers)
+
+
+def _stop_workers() -> None:
+    import multiprocessing
+
+    _STOPPING.set()
+    with _LOCK:
+        pools = list(_POOLS.values())
+        _POOLS.clear()
+    for p in pools:
+        with contextlib.suppress(Exception):
+            p.shutdown(wait=False, cancel_futures=True)
+    for child in multiprocessing.active_children():  # the pools' workers
+        with contextlib.suppress(Exception):
+            child.terminate()
 
 
 def drop_pool(kind: str, p: ProcessPoolExecutor) -> None:

@@ -1,0 +1,82 @@
+"""The dashboard's worker processes (dashboards/sections/jobs.py) end with the server.
+
+A parent process starts both worker pools the way the Streamlit server does (``jobs.pool``),
+leaves one worker idle and keeps the other busy with a long job, and then is killed (SIGKILL:
+no clean-up of its own runs) or ends normally (as a stopped server does). Both workers must
+be gone within seconds, and a normal end must not wait for the busy worker's job.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+PARENT = """
+import os, sys, time
+from dashboards.sections import jobs
+
+idle = jobs.pool("files").submit(os.getpid).result(timeout=600)
+busy_pool = jobs.pool("plan")
+busy = busy_pool.submit(os.getpid).result(timeout=600)
+busy_pool.submit(time.sleep, 600)  # a long job: the worker is busy when the parent dies
+time.sleep(0.5)
+print(idle, busy, flush=True)
+if sys.argv[1] == "kill":
+    time.sleep(600)  # killed by the test
+"""
+
+
+def _alive(pid: int) -> bool:
+    """The process exists and is not a zombie (a reparented child may wait to be reaped)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    state = next((ln.split()[1] for ln in status.splitlines() if ln.startswith("State:")), "")
+    return state not in ("Z", "X")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
+@pytest.mark.parametrize("end", ["kill", "exit"])
+def test_workers_exit_with_the_server(end: str) -> None:
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT, end],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        },
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    workers: list[int] = []
+    try:
+        assert parent.stdout is not None
+        line = parent.stdout.readline()  # both workers started (their imports take seconds)
+        workers = [int(w) for w in line.split()]
+        assert len(workers) == 2 and parent.pid not in workers, line
+        assert all(_alive(w) for w in workers)
+        t0 = time.monotonic()
+        if end == "kill":
+            parent.send_signal(signal.SIGKILL)
+        parent.wait(timeout=60)
+        # a normal end ends the workers first, it does not wait for the 600 s job
+        assert time.monotonic() - t0 < 20, "the parent waited for its busy worker"
+        until = time.monotonic() + 10
+        while any(_alive(w) for w in workers) and time.monotonic() < until:
+            time.sleep(0.1)
+        left = [w for w in workers if _alive(w)]
+        assert not left, f"workers {left} outlived their parent"
+    finally:
+        parent.kill()
+        for w in workers:  # never leave a worker behind, even when the test fails
+            if _alive(w):
+                os.kill(w, signal.SIGKILL)
