@@ -254,6 +254,14 @@ def _method_label(method: str) -> str:
     return "ppo-lns (trained policy + optimizer)" if method == "ppo-lns" else method
 
 
+def _caption_if_no_policy(goal: str) -> None:
+    if not _policy_available(goal):
+        st.caption(
+            "No trained policy for this goal is installed here; the best dispatching rule "
+            "will be used and the results will say so."
+        )
+
+
 def _policy_available(goal: str) -> bool:
     try:
         from furnsim.rl.policy import model_path
@@ -1042,11 +1050,7 @@ def section_plan(plant: Any, rows: list[dict[str, Any]]) -> None:
     method = "ppo"
     time_limit = None
     if kind == "policy":
-        if not _policy_available(ss.goal):
-            st.caption(
-                "No trained policy for this goal is installed here; the best dispatching rule "
-                "will be used and the results will say so."
-            )
+        _caption_if_no_policy(ss.goal)
         time_limit = float(
             st.number_input(
                 "Search time (s)",
@@ -1062,11 +1066,7 @@ def section_plan(plant: Any, rows: list[dict[str, Any]]) -> None:
         )
     elif kind == "policy-lns":
         method = "ppo-lns"
-        if not _policy_available(ss.goal):
-            st.caption(
-                "No trained policy for this goal is installed here; the best dispatching rule "
-                "will be used and the results will say so."
-            )
+        _caption_if_no_policy(ss.goal)
         time_limit = float(
             st.number_input(
                 "Search time (s)",

@@ -504,8 +504,6 @@ class LnsPlanner(MethodPlanner):
     )
 
     def propose(self, instance: Instance, goal: str, budget: Budget, state: PlanState) -> Proposal:
-        from furnsim.rules import NoValidPlan
-        from furnsim.solvers.lns import lns
 
         opts = dict(state.options)
         iterations = opts.pop("iterations", None)
@@ -520,31 +518,50 @@ class LnsPlanner(MethodPlanner):
         kw = {k: v for k, v in opts.items() if k in self.ALLOWED}
         if state.hint is not None:
             kw.setdefault("start", state.hint)
-        try:
-            r = lns(
-                instance,
-                goal,
-                time_limit=time_limit,
-                iterations=None if iterations is None else int(iterations),
-                seed=int(state.seed or 0),
-                buffers=state.buffers,
-                anticipatory_setups=state.anticipatory_setups,
-                progress=state.progress,
-                clock=budget.clock,
-                **kw,
-            )
-        except NoValidPlan as e:  # every rule deadlocked: no start plan
-            return Proposal(None, fallback=f"{self.name}: {str(e).splitlines()[0]}")
-        details = {"lns": _lns_details(r, time_limit)}
-        report = PassReport(
-            kind="lns",
-            passes=int(r.iterations),
-            workers=1,
-            backend="inline",
-            seconds=float(r.seconds),
-            budget="passes" if time_limit is None else "time",
+        return _lns_proposal(self.name, instance, goal, budget, state, time_limit, iterations, kw)
+
+
+def _lns_proposal(
+    name: str,
+    instance: Instance,
+    goal: str,
+    budget: Budget,
+    state: PlanState,
+    time_limit: float | None,
+    iterations: int | None,
+    kw: dict[str, Any],
+    extra: dict[str, Any] | None = None,
+) -> Proposal:
+    """Run ``furnsim.solvers.lns.lns`` with the plan state's seed, buffers and progress and the
+    budget's clock; its result as a Proposal (``details["lns"]`` plus ``extra``)."""
+    from furnsim.rules import NoValidPlan
+    from furnsim.solvers.lns import lns
+
+    try:
+        r = lns(
+            instance,
+            goal,
+            time_limit=time_limit,
+            iterations=None if iterations is None else int(iterations),
+            seed=int(state.seed or 0),
+            buffers=state.buffers,
+            anticipatory_setups=state.anticipatory_setups,
+            progress=state.progress,
+            clock=budget.clock,
+            **kw,
         )
-        return Proposal(r.schedule, details, passes=report)
+    except NoValidPlan as e:  # every rule deadlocked: no start plan
+        return Proposal(None, fallback=f"{name}: {str(e).splitlines()[0]}")
+    details = {"lns": _lns_details(r, time_limit), **(extra or {})}
+    report = PassReport(
+        kind="lns",
+        passes=int(r.iterations),
+        workers=1,
+        backend="inline",
+        seconds=float(r.seconds),
+        budget="passes" if time_limit is None else "time",
+    )
+    return Proposal(r.schedule, details, passes=report)
 
 
 def _lns_details(r: Any, time_limit: float | None) -> dict[str, Any]:
@@ -588,8 +605,6 @@ class PpoLnsPlanner(MethodPlanner):
     def propose(self, instance: Instance, goal: str, budget: Budget, state: PlanState) -> Proposal:
         from furnsim.planners.parallel import _policy_cache
         from furnsim.rl.policy import load_planner, model_path
-        from furnsim.rules import NoValidPlan
-        from furnsim.solvers.lns import lns
 
         opts = dict(state.options)
         model, models_dir = opts.pop("model", None), opts.pop("models_dir", None)
@@ -626,27 +641,8 @@ class PpoLnsPlanner(MethodPlanner):
         kw.setdefault("start_ppo", True)  # the policy's greedy pass: a start candidate
         if state.hint is not None:
             kw.setdefault("start", state.hint)
-        try:
-            r = lns(
-                instance,
-                goal,
-                time_limit=time_limit,
-                iterations=None if iterations is None else int(iterations),
-                seed=int(state.seed or 0),
-                buffers=state.buffers,
-                anticipatory_setups=state.anticipatory_setups,
-                progress=state.progress,
-                clock=budget.clock,
-                policy=policy,
-                temperature=tau,
-                name=self.name,
-                **kw,
-            )
-        except NoValidPlan as e:  # every rule deadlocked: no start plan
-            return Proposal(None, fallback=f"{self.name}: {str(e).splitlines()[0]}")
         meta = policy.meta
-        details: dict[str, Any] = {
-            "lns": _lns_details(r, time_limit),
+        extra = {
             "policy": {
                 "model": str(model or model_path(goal, models_dir)),
                 "trained_goal": meta.get("goal"),
@@ -658,15 +654,10 @@ class PpoLnsPlanner(MethodPlanner):
                 "policy_suffix": bool(kw["policy_suffix"]),
             },
         }
-        report = PassReport(
-            kind="lns",
-            passes=int(r.iterations),
-            workers=1,
-            backend="inline",
-            seconds=float(r.seconds),
-            budget="passes" if time_limit is None else "time",
+        kw.update(policy=policy, temperature=tau, name=self.name)
+        return _lns_proposal(
+            self.name, instance, goal, budget, state, time_limit, iterations, kw, extra
         )
-        return Proposal(r.schedule, details, passes=report)
 
 
 def _portfolio_member(
