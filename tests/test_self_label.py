@@ -113,3 +113,55 @@ def test_rounds_keep_the_best_validated_model(tmp_path: Path, shop) -> None:
     h = rec["history"]
     assert same == (rec["best_round"] == 0)
     assert rec["val_ratio_to_LWKRMOD"] == min(x["val_ratio_to_LWKRMOD"] for x in h)
+
+
+def test_size_classes_and_disjoint_seeds(tmp_path: Path) -> None:
+    """Size classes cycle over the instances of a round (instance i from class i % n, each
+    of its drawn size); the run refuses validation seeds that a training round would use."""
+    assert sl.parse_sizes("15x15, 30-50x15-20") == [((15, 15), (15, 15)), ((30, 50), (15, 20))]
+    for bad in ("15", "0x5", "9-3x4"):
+        with pytest.raises(ValueError):
+            sl.parse_sizes(bad)
+    shops = sl._instances(500, 5, sizes=sl.parse_sizes("4x3,7-9x5-6"))
+    dims = [(len(w.orders), len(w.plant.machines)) for w in shops]
+    assert dims[::2] == [(4, 3)] * 3
+    assert all(7 <= j <= 9 and 5 <= m <= 6 for j, m in dims[1::2])
+    # round r uses train_seed + 1000 r + i (i < instances): 2001 is round 2's instance 1
+    with pytest.raises(ValueError, match="validation seeds meet"):
+        sl.self_label(
+            MODEL,
+            tmp_path / "x.zip",
+            rounds=3,
+            instances=2,
+            valid=4,
+            train_seed=0,
+            valid_seed=1998,
+            log=lambda *_: None,
+        )
+
+
+def test_added_attention_starts_as_the_start_model(tmp_path: Path, shop) -> None:
+    """A zero-initialised attention layer leaves the scores as they were: the same plan in
+    memory and from the saved zip (weights only, arch read from the sidecar)."""
+    import json
+
+    from furnsim.rl.policy import PolicyPlanner, _load_model, _read_sidecar
+
+    if not MODEL.exists():
+        pytest.skip("no shipped ppo-jsp model")
+    model, meta = _load_model(MODEL), _read_sidecar(MODEL)
+    s0, _ = PolicyPlanner(model, meta).plan(shop)
+    meta2 = sl.add_attention(model, meta, 4)
+    assert meta2["config"]["arch"] == "attention" and meta2["config"]["attn_heads"] == 4
+    after = PolicyPlanner(model, meta2)
+    assert after._attn is not None and after._attn["heads"] == 4
+    model.save(str(tmp_path / "a.zip"))
+    (tmp_path / "a.json").write_text(json.dumps(meta2))
+    loaded = load_planner(path=tmp_path / "a.zip")
+    assert loaded._attn is not None
+    for p in (after, loaded):
+        s1, sim = p.plan(shop)
+        assert sim.deadlock is None
+        np.testing.assert_array_equal(s0.times["start"], s1.times["start"])
+    with pytest.raises(ValueError, match="already has"):
+        sl.add_attention(model, meta2, 4)

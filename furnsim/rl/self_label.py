@@ -43,12 +43,14 @@ from furnsim.rl.search_imitation import Examples
 from furnsim.sim import Schedule, Simulator
 
 __all__ = [
+    "add_attention",
     "TRAIN_SEED",
     "VALID_SEED",
     "Examples",
     "best_of_samples",
     "fit_examples",
     "label_pass",
+    "parse_sizes",
     "sampled_pass",
     "self_label",
     "validate_greedy",
@@ -183,11 +185,41 @@ def validate_greedy(planner: Any, instances: list[Instance], reference: np.ndarr
     return float(np.mean(np.array(spans) / reference))
 
 
-def _instances(seed0: int, n: int, jobs: tuple[int, int], machines: tuple[int, int]) -> list[Any]:
+Size = tuple[tuple[int, int], tuple[int, int]]  # ((jobs lo, hi), (machines lo, hi)), inclusive
+
+
+def _instances(
+    seed0: int,
+    n: int,
+    jobs: tuple[int, int] = (10, 20),
+    machines: tuple[int, int] = (10, 15),
+    sizes: list[Size] | None = None,
+) -> list[Any]:
+    """``n`` random job shops, seeds ``seed0 + i``; instance ``i`` drawn from the size class
+    ``sizes[i % len(sizes)]`` (default: the one class ``(jobs, machines)``)."""
     from furnsim.env.weeks import RandomJobShopSource
 
-    src = RandomJobShopSource(jobs=jobs, machines=machines)
-    return [src.week(seed0 + i) for i in range(n)]
+    srcs = [RandomJobShopSource(jobs=j, machines=m) for j, m in (sizes or [(jobs, machines)])]
+    return [srcs[i % len(srcs)].week(seed0 + i) for i in range(n)]
+
+
+def parse_sizes(text: str) -> list[Size]:
+    """``"15x15,30-50x15-20"`` -> ``[((15, 15), (15, 15)), ((30, 50), (15, 20))]``."""
+
+    def rng(t: str) -> tuple[int, int]:
+        lo, _, hi = t.partition("-")
+        a, b = int(lo), int(hi or lo)
+        if not 1 <= a <= b:
+            raise ValueError(f"bad range {t!r}")
+        return a, b
+
+    out = []
+    for part in text.split(","):
+        j, sep, m = part.strip().lower().partition("x")
+        if not sep:
+            raise ValueError(f"a size is JOBSxMACHINES, not {part!r}")
+        out.append((rng(j), rng(m)))
+    return out
 
 
 def self_label(
@@ -206,26 +238,47 @@ def self_label(
     valid: int = 16,
     valid_jobs: tuple[int, int] = (15, 30),
     valid_machines: tuple[int, int] = (15, 20),
+    sizes: list[Size] | None = None,
+    valid_sizes: list[Size] | None = None,
+    train_seed: int = TRAIN_SEED,
+    valid_seed: int = VALID_SEED,
+    attention_heads: int = 0,
     minutes: float | None = None,
     seed: int = 0,
     log: Any = print,
 ) -> dict[str, Any]:
     """Self-labeling rounds from the (trusted, your own or shipped) model at ``model_path``;
     the best validated weights (round 0 = the start model) are saved to ``out`` with a
-    sidecar. Returns the ``self_label`` record of the sidecar."""
+    sidecar. Returns the ``self_label`` record of the sidecar.
+
+    ``sizes`` / ``valid_sizes`` (size classes, instance ``i`` of a round from class
+    ``i % len``) replace ``jobs``/``machines`` and ``valid_jobs``/``valid_machines``. Training
+    shops are seeded ``train_seed + 1000 * round + i``, validation shops ``valid_seed + i``;
+    the two seed sets must not meet (checked). ``attention_heads > 0`` first adds a
+    zero-initialised self-attention layer to an ``mlp`` start model (:func:`add_attention`)."""
     import torch
 
     from furnsim.rl.policy import PolicyPlanner, _load_model, _read_sidecar
     from furnsim.rules import get_rule
 
+    if not 0 < instances <= 1000:
+        raise ValueError("instances per round must be in 1..1000 (the seeds of a round)")
+    train_seeds = range(train_seed + 1000, train_seed + 1000 * (rounds + 1))
+    if any(
+        s in train_seeds and (s - train_seed) % 1000 < instances
+        for s in range(valid_seed, valid_seed + valid)
+    ):
+        raise ValueError("the validation seeds meet the training seeds; pick other seed bases")
     t0 = time.perf_counter()
     torch.manual_seed(seed)
     torch.set_num_threads(1)
     src = Path(model_path)
     model = _load_model(src)
     meta = _read_sidecar(src)
+    if attention_heads:
+        meta = add_attention(model, meta, attention_heads)
     ext = model.policy.features_extractor
-    val = _instances(VALID_SEED, valid, valid_jobs, valid_machines)
+    val = _instances(valid_seed, valid, valid_jobs, valid_machines, valid_sizes)
     ref = np.array([makespan(get_rule("LWKRMOD").plan(w)[0]) for w in val])
 
     def snapshot() -> Any:
@@ -243,14 +296,21 @@ def self_label(
         "epochs": epochs,
         "lr": lr,
         "keep_rounds": keep_rounds,
-        "jobs": list(jobs),
-        "machines": list(machines),
+        **(
+            {"sizes": [[list(j), list(m)] for j, m in sizes]}
+            if sizes
+            else {"jobs": list(jobs), "machines": list(machines)}
+        ),
         "valid": valid,
-        "valid_jobs": list(valid_jobs),
-        "valid_machines": list(valid_machines),
-        "train_seed": TRAIN_SEED,
-        "valid_seed": VALID_SEED,
+        **(
+            {"valid_sizes": [[list(j), list(m)] for j, m in valid_sizes]}
+            if valid_sizes
+            else {"valid_jobs": list(valid_jobs), "valid_machines": list(valid_machines)}
+        ),
+        "train_seed": train_seed,
+        "valid_seed": valid_seed,
         "seed": seed,
+        **({"added_attention_heads": attention_heads} if attention_heads else {}),
     }
     dest = Path(out)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -283,7 +343,7 @@ def self_label(
         planner = snapshot()
         new = Examples()
         gains = []
-        for i, w in enumerate(_instances(TRAIN_SEED + 1000 * r, instances, jobs, machines)):
+        for i, w in enumerate(_instances(train_seed + 1000 * r, instances, jobs, machines, sizes)):
             g, _, _ = sampled_pass(planner, w, None)
             best, choices, _ = best_of_samples(planner, w, samples, temperature, [seed, r, i])
             gains.append(best / makespan(g))
@@ -323,6 +383,39 @@ def self_label(
     return record
 
 
+def add_attention(model: Any, meta: dict[str, Any], heads: int = 4) -> dict[str, Any]:
+    """Give the ``mlp`` candidate scorer of ``model`` (a loaded MaskablePPO) one self-attention
+    layer across the candidate rows (``arch="attention"`` of :class:`~furnsim.rl.net.
+    CandidateExtractor`), with the residual's output projection zeroed: the scores are the
+    start model's exactly until a fit moves them. In place; returns the sidecar for the new
+    scorer (``config.arch`` / ``config.attn_heads``, which planning reads)."""
+    import torch
+
+    from furnsim.rl.net import CandidateExtractor
+
+    pol = model.policy
+    old = pol.features_extractor
+    if getattr(old, "arch", "mlp") != "mlp":
+        raise ValueError("the start model's scorer already has a self-attention layer")
+    hidden = int(old.score.in_features)
+    new = CandidateExtractor(model.observation_space, hidden=hidden, arch="attention", heads=heads)
+    res = new.load_state_dict(old.state_dict(), strict=False)
+    assert not res.unexpected_keys and all(k.startswith("attn.") for k in res.missing_keys)
+    with torch.no_grad():
+        new.attn.out_proj.weight.zero_()
+        new.attn.out_proj.bias.zero_()
+    pol.features_extractor = pol.pi_features_extractor = pol.vf_features_extractor = new
+    kw = {**(pol.features_extractor_kwargs or {}), "arch": "attention", "heads": int(heads)}
+    pol.features_extractor_kwargs = kw
+    model.policy_kwargs = {**model.policy_kwargs, "features_extractor_kwargs": kw}
+    pol._numpy = None  # the numpy rollout path serves the mlp scorer only
+    lr = pol.optimizer.param_groups[0]["lr"]  # a fresh optimizer over the new parameters
+    pol.optimizer = pol.optimizer_class(pol.parameters(), lr=lr, **pol.optimizer_kwargs)
+    cfg = dict(meta.get("config", {}))
+    cfg.update(arch="attention", attn_heads=int(heads))
+    return {**meta, "config": cfg}
+
+
 def _min(t0: float) -> float:
     return round((time.perf_counter() - t0) / 60, 2)
 
@@ -339,6 +432,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--lr", type=float, default=1e-4)
     ap.add_argument("--keep-rounds", type=int, default=1, help="fit on the last K rounds' labels")
     ap.add_argument("--valid", type=int, default=16)
+    ap.add_argument("--sizes", default=None, help="training size classes, e.g. 15x15,50-100x20")
+    ap.add_argument("--valid-sizes", default=None, help="validation size classes (same form)")
+    ap.add_argument("--train-seed", type=int, default=TRAIN_SEED)
+    ap.add_argument("--valid-seed", type=int, default=VALID_SEED)
+    ap.add_argument(
+        "--add-attention",
+        type=int,
+        default=0,
+        metavar="HEADS",
+        help="add a zero-initialised self-attention layer (HEADS heads) to an mlp start model",
+    )
     ap.add_argument("--minutes", type=float, default=None, help="wall-clock budget")
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args(argv)
@@ -353,6 +457,11 @@ def main(argv: list[str] | None = None) -> None:
         lr=a.lr,
         keep_rounds=a.keep_rounds,
         valid=a.valid,
+        sizes=parse_sizes(a.sizes) if a.sizes else None,
+        valid_sizes=parse_sizes(a.valid_sizes) if a.valid_sizes else None,
+        train_seed=a.train_seed,
+        valid_seed=a.valid_seed,
+        attention_heads=a.add_attention,
         minutes=a.minutes,
         seed=a.seed,
     )
