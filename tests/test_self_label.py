@@ -101,6 +101,10 @@ def test_rounds_keep_the_best_validated_model(tmp_path: Path, shop) -> None:
     side = __import__("json").loads(out.with_suffix(".json").read_text())
     assert side["self_label"]["best_round"] == rec["best_round"]
     assert side["config"]["max_candidates"] == 64  # the start model's sidecar carried over
+    start = __import__("json").loads(MODEL.with_suffix(".json").read_text())
+    # the start model's Taillard scores and self-labeling are history, not this model's
+    assert "taillard" not in side and rec.get("start_taillard") == start.get("taillard")
+    assert rec.get("start_self_label") == start.get("self_label")
     kept = load_planner(path=out)
     s, sim = kept.plan(shop)
     assert sim.deadlock is None and not validate(s, shop)
@@ -147,9 +151,11 @@ def test_added_attention_starts_as_the_start_model(tmp_path: Path, shop) -> None
 
     from furnsim.rl.policy import PolicyPlanner, _load_model, _read_sidecar
 
-    if not MODEL.exists():
-        pytest.skip("no shipped ppo-jsp model")
-    model, meta = _load_model(MODEL), _read_sidecar(MODEL)
+    mlp = MODEL.with_name("ppo-efficiency.zip")  # a shipped model with the mlp scorer
+    if not mlp.exists() or not MODEL.exists():
+        pytest.skip("no shipped models")
+    model, meta = _load_model(mlp), _read_sidecar(mlp)
+    assert meta["config"].get("arch", "mlp") == "mlp"
     s0, _ = PolicyPlanner(model, meta).plan(shop)
     meta2 = sl.add_attention(model, meta, 4)
     assert meta2["config"]["arch"] == "attention" and meta2["config"]["attn_heads"] == 4
@@ -165,3 +171,6 @@ def test_added_attention_starts_as_the_start_model(tmp_path: Path, shop) -> None
         np.testing.assert_array_equal(s0.times["start"], s1.times["start"])
     with pytest.raises(ValueError, match="already has"):
         sl.add_attention(model, meta2, 4)
+    # the shipped ppo-jsp is such a model (self-labeled on from an mlp start)
+    with pytest.raises(ValueError, match="already has"):
+        sl.add_attention(_load_model(MODEL), _read_sidecar(MODEL), 4)

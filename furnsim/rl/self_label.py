@@ -22,9 +22,18 @@ Run (niced, on a shared machine)::
     python -m furnsim.rl.self_label --model furnsim/data/models/ppo-jsp.zip \\
         --out runs/jsp-sl/ppo-jsp.zip --minutes 35
 
+``--sizes 10-20x10-15,50-100x15-20`` trains on several size classes (instance ``i`` of a
+round from class ``i % n``), ``--valid-sizes`` likewise for the validation shops;
+``--train-seed`` / ``--valid-seed`` move the seed bases (a run refuses bases whose seeds
+meet); ``--add-attention 4`` first gives an ``mlp`` start model a zero-initialised
+self-attention layer across the candidates (:func:`add_attention`: round 0 plans exactly as
+the start model). docs/rl.md (Taillard section) has the runs behind the shipped model.
+
 The output is an SB3 zip (the same format ``furnsim train`` writes, planned from its
 weights alone) with a sidecar: the start model's sidecar plus ``self_label`` (settings,
-per-round history). Judging it on Taillard is ``benchmarks/rl_jsp.py --model ...``.
+per-round history; the start model's own ``self_label`` and ``taillard`` records move into
+it as ``start_self_label`` / ``start_taillard``). Judging it on Taillard is
+``benchmarks/rl_jsp.py --model ...``.
 """
 
 from __future__ import annotations
@@ -328,6 +337,11 @@ def self_label(
             "wall_time_s": round(time.perf_counter() - t0, 1),
         }
         side = dict(meta)
+        # the start model's own self-labeling and Taillard scores describe the start model:
+        # kept, nested, as this run's history
+        for key, new_key in (("self_label", "start_self_label"), ("taillard", "start_taillard")):
+            if key in side:
+                record[new_key] = side.pop(key)
         side["self_label"] = record
         dest.with_suffix(".json").write_text(json.dumps(side, indent=2) + "\n", encoding="utf-8")
         return record
