@@ -424,7 +424,12 @@ class Simulator:
 
             n_ev = int(fx.sc[fl.S_EVN])
             return {
-                "_packed": (fx.DI.copy(), fx.DF.copy(), fx.ef[:n_ev].copy(), fx.ei[:, :n_ev].copy()),
+                "_packed": (
+                    fx.DI.copy(),
+                    fx.DF.copy(),
+                    fx.ef[:n_ev].copy(),
+                    fx.ei[:, :n_ev].copy(),
+                ),
                 "time": self.time,
                 "steps": self.steps,
                 "n_done": self.n_done,

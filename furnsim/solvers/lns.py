@@ -684,9 +684,7 @@ def lns(
             elif suffix == "rule" and dec.rule_prio is not None:
                 static = (t_end, dec.rule_prio)
         m0 = dec.made
-        cand = dec.run(
-            choose, cur, k, on_stall=stall if kind == "cpsat" else None, static=static
-        )
+        cand = dec.run(choose, cur, k, on_stall=stall if kind == "cpsat" else None, static=static)
         decisions += dec.made - m0
         longest = max(longest, clk() - t1)
         lv = lahc[it % len(lahc)]
