@@ -36,6 +36,12 @@ dispatching rule (every deterministic rule, as ``best-rule``) and, when a traine
 available for the goal, its greedy pass if that is cheaper (``start_ppo``). Deadlocked
 neighbours (hard buffers) are rejected. ``docs/optimizer.md`` describes the method and the
 benchmark (``benchmarks/lns_bench.py``).
+
+Decoding runs in the simulator's compiled event loop where numba is installed (``fast=True``):
+the stretches that follow a static priority (the incumbent-priority suffix, an order-set move
+after its prefix, a base rule with ``Rule.static_key``) are decided there in one call each
+(``Simulator.run_priority``) and read back from the dispatch log -- the same decisions, plans
+and random draws as deciding each one in Python (``fast=False``; tests/test_lns_fast.py).
 """
 
 from __future__ import annotations
