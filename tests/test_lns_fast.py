@@ -120,12 +120,12 @@ def _search(monkeypatch, inst: Instance, fast: bool, **kw) -> tuple:
         return p
 
     monkeypatch.setattr(lns_mod._Decoder, "run", spy)
-    r = lns(inst, time_limit=None, start_ppo=False, fast=fast, **kw)
+    r = lns(inst, time_limit=None, fast=fast, **{"start_ppo": False, **kw})
     monkeypatch.setattr(lns_mod._Decoder, "run", orig)
     return seen, r
 
 
-def _same_search(monkeypatch, inst: Instance, **kw) -> int:
+def _same_search(monkeypatch, inst: Instance, **kw) -> tuple[int, lns_mod.LnsResult]:
     sa, ra = _search(monkeypatch, inst, False, **kw)
     sb, rb = _search(monkeypatch, inst, True, **kw)
     assert ra.compiled == 0
@@ -142,7 +142,7 @@ def _same_search(monkeypatch, inst: Instance, **kw) -> int:
     for f in ra.schedule.times:
         assert np.array_equal(ra.schedule.times[f], rb.schedule.times[f], equal_nan=True), f
     assert rb.schedule.method == "lns"
-    return rb.compiled
+    return rb.compiled, rb
 
 
 @pytest.mark.parametrize(
@@ -154,7 +154,7 @@ def _same_search(monkeypatch, inst: Instance, **kw) -> int:
     ],
 )
 def test_compiled_decoding_is_the_python_search(monkeypatch, seed, goal, buffers, snapshots):
-    n = _same_search(
+    n, r = _same_search(
         monkeypatch,
         week(seed),
         goal=goal,
@@ -169,7 +169,7 @@ def test_compiled_decoding_is_the_python_search(monkeypatch, seed, goal, buffers
 def test_static_base_rule_suffix_is_compiled(monkeypatch):
     """A base rule with a static key (EDD): its suffix runs compiled too, the same search."""
     monkeypatch.setattr(rules_mod, "best_rule", lambda *a, **k: SimpleNamespace(rule="EDD"))
-    n = _same_search(
+    n, r = _same_search(
         monkeypatch,
         week(20004),
         goal="speed",
@@ -178,3 +178,33 @@ def test_static_base_rule_suffix_is_compiled(monkeypatch):
         neighbourhoods=("window", "group"),
     )
     assert n > 0
+
+
+class _StatePolicy:
+    """A stand-in learned policy whose logits read the simulator's state (arrival times and
+    machine setups), so its draws follow the run; ``choose`` = its arg-max."""
+
+    def scores(self, sim, d):
+        c = d.candidates
+        arr = np.nan_to_num(np.asarray(sim.job_arrive)[c], nan=0.0)
+        return c.copy(), -(arr - arr.min()) / 60.0 + 0.1 * (c % 3)
+
+    def choose(self, sim, d):
+        jobs, s = self.scores(sim, d)
+        return int(jobs[int(np.argmax(s))])
+
+
+def test_policy_guided_search_is_the_same(monkeypatch):
+    """``ppo-lns``'s moves (policy-window draws, the policy's start) with compiled decoding:
+    the same search."""
+    n, r = _same_search(
+        monkeypatch,
+        week(20005),
+        goal="empty-buffers",
+        iterations=30,
+        seed=5,
+        policy=_StatePolicy(),
+        start_ppo=True,
+        neighbourhoods=("window", "orders", "policy-window"),
+    )
+    assert n > 0 and r.moves["policy-window"]["tried"] > 0
