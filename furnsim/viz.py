@@ -599,6 +599,10 @@ def gantt(
         type="date", tickformat="%a %d.%m.\n%H:%M", showgrid=True, ticklabeloverflow="allow"
     )
     if by == "machine":  # rows on a numeric axis (row i at y = i, top down), all labelled
+        if len(t) and np.isfinite(mk) and mk > 0:  # 5 % room either side, as bars had
+            lo, hi = float(np.nanmin(s_ms)), float(np.nanmax(e_ms))
+            pad = (hi - lo) * 0.05
+            fig.update_xaxes(autorangeoptions=dict(include=[lo - pad, hi + pad]))
         fig.update_yaxes(
             type="linear",
             range=[n - 0.5, -0.5],
