@@ -232,6 +232,8 @@ def main() -> None:
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.rounds < 0:
+        ap.error("--rounds must be 0 (no environment rounds) or more")
     if a.child:
         child(a)
         return
@@ -261,19 +263,23 @@ def main() -> None:
         if y is not None:
             jss.append(y)
     loads.append(os.getloadavg()[0])
-    lines = [
-        f"goal {a.goal}, {a.rounds} rounds × {a.seconds:g} s per setting, "
-        f"load average {min(loads):.1f}–{max(loads):.1f} (2 cores)",
-        "",
-        "| setting | env.step decisions/s median (min–max) | vs JSSEnv | with resets | vs JSSEnv |",
-        "|---|---:|---:|---:|---:|",
-    ]
+    lines = (
+        []
+        if a.rounds == 0
+        else [
+            f"goal {a.goal}, {a.rounds} rounds × {a.seconds:g} s per setting, "
+            f"load average {min(loads):.1f}–{max(loads):.1f} (2 cores)",
+            "",
+            "| setting | env.step decisions/s median (min–max) | vs JSSEnv | with resets | vs JSSEnv |",
+            "|---|---:|---:|---:|---:|",
+        ]
+    )
     ref = float(np.median(jss)) if jss else None
 
     def ratio(x: float) -> str:
         return f"{x / ref:.2f}×" if ref else "n/a"
 
-    for label, _, _ in settings:
+    for label, _, _ in settings if a.rounds else ():
         v, w = step[label], allr[label]
         med, medw = float(np.median(v)), float(np.median(w))
         lines.append(
