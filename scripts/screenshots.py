@@ -93,7 +93,7 @@ def dashboard_png(out: Path, goal: str = "Speed") -> None:
         page.wait_for_timeout(500)
         page.get_by_role("button", name="Start scheduling").click()
         t0 = time.perf_counter()
-        page.locator('[data-testid="stPlotlyChart"] g.barlayer').first.wait_for()
+        page.locator('[data-testid="stPlotlyChart"] g.scatterlayer path.js-fill').first.wait_for()
         print(f"plan + Gantt in the browser: {time.perf_counter() - t0:.1f} s")
         page.wait_for_timeout(1500)
         page.get_by_text("4 · Plan").scroll_into_view_if_needed()
@@ -152,7 +152,7 @@ def excel_png(out: Path, slot_minutes: int = 60) -> None:
 
 
 _JS_FIRST_BAR = """() => { const g = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
-  if (!g || !g.data) return null; const b = g.data[0].base, y = g.data[0].y; let h = '';
+  if (!g || !g.data) return null; const b = g.data[0].x, y = g.data[0].y; let h = '';
   for (let i = 0; i < b.length; i += 97) h += String(b[i]) + String(y[i]);
   return h + '|' + b.length; }"""
 
@@ -179,7 +179,9 @@ def measure_dashboard(jobs: int = 500, rules: tuple[str, ...] = ("SPT", "ATC", "
             page.get_by_text("A dispatching rule").click()
             page.get_by_text("Rule", exact=True).wait_for()
             page.get_by_role("button", name="Start scheduling").click()
-            page.locator('[data-testid="stPlotlyChart"] g.barlayer').first.wait_for()
+            page.locator(
+                '[data-testid="stPlotlyChart"] g.scatterlayer path.js-fill'
+            ).first.wait_for()
             page.wait_for_timeout(1000)
             for rule in rules:
                 before = page.evaluate(_JS_FIRST_BAR)

@@ -349,8 +349,13 @@ def test_gantt_shades_closed_time() -> None:
     fig = gantt(s, inst)
     closed = [tr for tr in fig.data if tr.name == "closed (no working time)"]
     assert len(closed) == 1
-    # Fri break 09:00-09:15, Fri 14:00 - Mon 06:00 (until the makespan Mon 08:45)
-    assert [round(x / 60_000) for x in closed[0].x] == [15, 4320 - 480]
+    # Fri break 09:00-09:15, Fri 14:00 - Mon 06:00 (until the makespan Mon 08:45), as the
+    # rectangles of one filled polygon on the machine's row
+    from tests.test_viz import polygon_rects
+
+    rects = polygon_rects(closed[0])
+    assert [round((b - a) / 60_000) for a, b, _, _ in rects] == [15, 4320 - 480]
+    assert {(y0 + y1) / 2 for _, _, y0, y1 in rects} == {0.0}
     assert not any(tr.name == "closed (no working time)" for tr in gantt(s, None).data)
 
 

@@ -115,7 +115,8 @@ def test_gantt_marks_downtime_apart_from_closed_time(planned) -> None:
     names = [t.name for t in fig.data]
     assert "closed (no working time)" in names and "downtime" in names
     dt = next(t for t in fig.data if t.name == "downtime")
-    assert list(dt.y) == ["CNC-1"]
+    assert list(dt.y) == viz.gantt_row_y(fig, ["CNC-1"])  # on CNC-1's row
+    assert fig.layout.yaxis.ticktext[int(dt.y[0])] == "CNC-1"
     # 06:00 .. 10:00 on Wed 4 March: 4 hours long, starting there
     assert float(dt.x[0]) == 4 * 3_600_000
     assert str(dt.base[0]).startswith("2026-03-04T06:00")
@@ -178,11 +179,13 @@ def test_replan_gantts_mark_now_breakdown_and_fixed_operations(planned, scenario
     one: the operations that started before now marked fixed (and they are unchanged)."""
     import numpy as np
 
+    from furnsim import viz
+
     old, new = planned["result"].schedule, scenario["result"].schedule
     fig_old, fig_new = replan_figures(planned, scenario, moved_ops(old, new))
     for fig in (fig_old, fig_new):
         bd = next(t for t in fig.data if t.name == "breakdown")
-        assert list(bd.y) == ["SAW-1"] and list(bd.text) == ["breakdown"]
+        assert list(bd.y) == viz.gantt_row_y(fig, ["SAW-1"]) and list(bd.text) == ["breakdown"]
         assert str(bd.base[0]).startswith("2026-03-03T10:00") and float(bd.x[0]) == 6 * 3_600_000
         now = [sh for sh in fig.layout.shapes if sh.name == "now"]
         assert len(now) == 1 and now[0].x0 == now[0].x1 == "2026-03-03 10:00"
@@ -196,6 +199,10 @@ def test_replan_gantts_mark_now_breakdown_and_fixed_operations(planned, scenario
     t_now = (datetime(2026, 3, 3, 10) - planned["plan_start"]).total_seconds() / 60
     started = np.flatnonzero((new.op_machine >= 0) & (new.times["start"] < t_now))
     assert started.size > 0 and len(fixed.x) == started.size
+    # each on its machine's row, from its start
+    assert list(fixed.y) == viz.gantt_row_y(
+        fig_new, [new.machine_ids[int(m)] for m in new.op_machine[started]]
+    )
     assert fixed.name == f"fixed: started before now ({started.size})"
     # what is marked fixed did not move: same machine and start as in the old plan
     old_at = {

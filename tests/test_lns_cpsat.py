@@ -115,14 +115,14 @@ def test_cpsat_neighbourhood_valid_and_never_worse_under_working_time(goal: str)
     r = lns(
         inst,
         goal,
-        iterations=4,
+        iterations=3,
         time_limit=None,
         seed=1,
         start_ppo=False,
         neighbourhoods=("cpsat",),
-        cp_time=0.5,
+        cp_time=0.25,
     )
-    assert r.moves["cpsat"]["tried"] == 4
+    assert r.moves["cpsat"]["tried"] == 3
     assert r.cost <= rule.cost + 1e-9
     assert r.schedule.complete
     assert not validate(r.schedule, inst)

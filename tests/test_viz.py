@@ -137,44 +137,109 @@ def test_format_minutes() -> None:
     assert viz.format_minutes(float("inf")) == "-"
 
 
+def polygon_rects(tr) -> list[tuple[float, float, float, float]]:
+    """The rectangles of a fill trace's polygon (anchor, 4 corners, back to the first corner;
+    per rectangle, no gaps) as (x0, x1, y0, y1) in ms / rows."""
+    x, y = np.asarray(tr.x, dtype=float), np.asarray(tr.y, dtype=float)
+    assert len(x) % 6 == 1 and not np.isnan(x).any() and not np.isnan(y).any()  # no gaps
+    assert (x[0:-1:6] == x[0]).all() and (y[0:-1:6] == y[0]).all() and x[-1] == x[0]
+    for i in range(0, len(x) - 1, 6):  # a rectangle, closed
+        assert x[i + 1] == x[i + 4] == x[i + 5] and x[i + 2] == x[i + 3]
+        assert y[i + 1] == y[i + 2] == y[i + 5] and y[i + 3] == y[i + 4]
+    return [(x[i + 1], x[i + 2], y[i + 1], y[i + 3]) for i in range(0, len(x) - 1, 6)]
+
+
+def _ms(minutes: float) -> int:
+    return int(np.datetime64(PS, "ms").astype(np.int64)) + round(minutes * 60_000)
+
+
+def _hover_pts(fig, group: str) -> list[tuple[float, float, list]]:
+    return [
+        (x, y, list(cd))
+        for tr in fig.data
+        if tr.legendgroup == group and tr.customdata is not None
+        for x, y, cd in zip(tr.x, tr.y, tr.customdata, strict=True)
+    ]
+
+
 def test_gantt_by_machine_bars_on_real_dates_coloured_by_order() -> None:
+    """Every operation is one rectangle of its order's colour on its machine's row, from its
+    start to its end; its hover text (order, article, component, quantity) sits on the bar."""
     inst = setup_instance()
     s = run_fifo(inst)
     fig = viz.gantt(s, inst)
-    proc = next(t for t in fig.data if t.name.startswith("processing"))
-    assert len(proc.y) == s.n_ops
+    # rows on a numeric axis: row i at y = i from the top, every machine labelled (plant order)
+    ya = fig.layout.yaxis
+    assert ya.type == "linear" and tuple(ya.range) == (1.5, -0.5)
+    assert list(ya.ticktext) == ["SAW-1", "EDGE-1"] and list(ya.tickvals) == [0, 1]
+    assert viz.gantt_row_y(fig, ["EDGE-1", "SAW-1", "nope"]) == [1.0, 0.0, None]
+    assert fig.layout.xaxis.type == "date"
+    # processing: one polygon per order colour, one legend entry for all, no bar elements
+    proc = [tr for tr in fig.data if tr.fill == "toself" and tr.legendgroup == "processing"]
+    assert not any(tr.type == "bar" for tr in fig.data)
+    assert [tr.showlegend for tr in proc].count(True) == 1
+    assert {tr.name for tr in proc} == {"processing (colour = order)"}
+    by_color = {tr.fillcolor: polygon_rects(tr) for tr in proc}
     colors = viz.order_colors(inst)
+    assert set(by_color) == set(colors.values())
+    assert sum(len(v) for v in by_color.values()) == s.n_ops
     t = viz.op_table(s, inst)
+    pts = _hover_pts(fig, "processing")
     for i in range(len(t)):
-        assert proc.y[i] == t.machine[i]
-        start = PS + timedelta(minutes=float(t.times["start"][i]))
-        assert np.datetime64(proc.base[i], "ms") == np.datetime64(start, "ms")
-        assert proc.x[i] == pytest.approx((t.times["end"][i] - t.times["start"][i]) * 60_000)
-        assert proc.marker.color[i] == colors[t.order[i]]
-        assert list(proc.customdata[i][:4]) == [
+        x0, x1 = _ms(t.times["start"][i]), _ms(t.times["end"][i])
+        r = ["SAW-1", "EDGE-1"].index(t.machine[i])
+        half = viz.ORDER_BAR_WIDTH / 2
+        assert any(
+            (a, b) == (x0, x1) and abs(y0 - (r - half)) < 1e-6 and abs(y1 - (r + half)) < 1e-6
+            for a, b, y0, y1 in by_color[colors[t.order[i]]]
+        ), f"operation {i}"
+        mine = [cd for x, y, cd in pts if y == r and x0 <= x <= x1]
+        assert mine and mine[0][:5] == [
             t.order[i],
             t.article[i],
             t.component[i],
             f"{t.quantity[i]:g}",
+            t.machine[i],
         ]
-    assert fig.layout.xaxis.type == "date"
-    assert list(fig.layout.yaxis.categoryarray) == ["SAW-1", "EDGE-1"]
-    assert "%{customdata[0]}" in proc.hovertemplate and "setup" in proc.hovertemplate
+    hov = next(
+        tr for tr in fig.data if tr.legendgroup == "processing" and tr.customdata is not None
+    )
+    assert "%{customdata[0]}" in hov.hovertemplate and "setup" in hov.hovertemplate
+    # few operations: the order ids are written on the bars with room for them, centred
+    lab = next(tr for tr in fig.data if tr.mode == "text")
+    assert set(lab.text) <= {"O1", "O2"} and len(lab.text) >= 1
+    machines = ["SAW-1", "EDGE-1"]
+    for x, y, txt in zip(lab.x, lab.y, lab.text, strict=True):
+        assert any(
+            x == (_ms(t.times["start"][i]) + _ms(t.times["end"][i])) / 2
+            and y == machines.index(t.machine[i])
+            and t.order[i] == txt
+            for i in range(len(t))
+        )
+    assert not any(tr.mode == "text" for tr in viz.gantt(s, inst, labels=False).data)
 
 
 def test_setups_drawn_distinctly() -> None:
     inst = setup_instance()
     s = run_fifo(inst)
     fig = viz.gantt(s, inst)
-    setup = next(t for t in fig.data if t.name == "setup")
+    setup = next(t for t in fig.data if t.name == "setup" and t.fill == "toself")
     # solid grey (no order colour is grey) and thinner than the operations' bars
-    assert setup.marker.color == viz.SETUP_COLOR and setup.width == viz.SETUP_BAR_WIDTH
-    assert 1 - fig.layout.bargap > viz.SETUP_BAR_WIDTH
+    assert setup.fillcolor == viz.SETUP_COLOR and setup.fillpattern.shape is None
+    assert viz.SETUP_BAR_WIDTH < viz.ORDER_BAR_WIDTH
+    rects = polygon_rects(setup)
+    assert all(abs((y1 - y0) - viz.SETUP_BAR_WIDTH) < 1e-6 for _, _, y0, y1 in rects)
     dur = s.times["setup_end"] - s.times["setup_start"]
     n_setups = int(np.sum(np.nan_to_num(dur) > 0))
-    assert n_setups >= 2 and len(setup.y) == n_setups  # neutral->oak, oak->pine on SAW-1
-    assert set(setup.y) == {"SAW-1"}
-    assert sum(setup.x) == pytest.approx(float(np.nansum(dur)) * 60_000)
+    assert n_setups >= 2 and len(rects) == n_setups  # neutral->oak, oak->pine on SAW-1
+    assert {round((y0 + y1) / 2) for _, _, y0, y1 in rects} == {0}  # SAW-1's row
+    assert sum(b - a for a, b, _, _ in rects) == pytest.approx(float(np.nansum(dur)) * 60_000)
+    # each setup's hover text: what it changes, how long, for which order
+    pts = _hover_pts(fig, "setup")
+    for a, b, y0, y1 in rects:
+        mine = [cd for x, y, cd in pts if a <= x <= b and y == round((y0 + y1) / 2)]
+        assert mine and float(mine[0][2]) == pytest.approx((b - a) / 60_000)
+        assert "→" in mine[0][1] and mine[0][0] in {"O1", "O2"}
 
 
 def test_blocked_time_drawn_distinctly() -> None:
@@ -183,26 +248,50 @@ def test_blocked_time_drawn_distinctly() -> None:
     blocked = np.nan_to_num(s.times["leave"] - s.times["end"])
     assert blocked.max() > 0, "the instance must block a machine"
     fig = viz.gantt(s, inst)
-    tr = next(t for t in fig.data if t.name.startswith("blocked"))
-    assert tr.marker.color == viz.BLOCKED_COLOR
-    assert sum(tr.x) == pytest.approx(float(blocked.sum()) * 60_000)
+    tr = next(t for t in fig.data if t.name.startswith("blocked") and t.fill == "toself")
+    assert tr.fillcolor == viz.BLOCKED_COLOR and tr.fillpattern.shape == "x"  # dark red, crossed
+    rects = polygon_rects(tr)
+    assert len(rects) == int((blocked > 1e-9).sum())
+    assert sum(b - a for a, b, _, _ in rects) == pytest.approx(float(blocked.sum()) * 60_000)
+    for i in np.flatnonzero(blocked > 1e-9):  # from the end to the leave, on its machine's row
+        r = viz.gantt_row_y(fig, [s.machine_ids[int(s.op_machine[i])]])[0]
+        x0, x1 = _ms(s.times["end"][i]), _ms(s.times["leave"][i])
+        assert any((a, b) == (x0, x1) and y0 < r < y1 for a, b, y0, y1 in rects)
+    pts = _hover_pts(fig, "blocked")
+    assert len({cd[0] for _, _, cd in pts}) >= 1 and all(float(cd[2]) > 0 for _, _, cd in pts)
+
+
+def test_touching_bars_are_separated() -> None:
+    """Bars that touch on a row (one ends where the next starts) get a thin line between
+    them (one path shape): bars of one order side by side read apart."""
+    inst = week_instance(n_orders=10)
+    s = run_fifo(inst)
+    fig = viz.gantt(s, inst, labels=False)
+    t = viz.op_table(s, inst)
+    rows = viz.gantt_row_y(fig, list(t.machine))
+    touching = {
+        (_ms(t.times["start"][j]), rows[j])
+        for i in range(len(t))
+        for j in range(len(t))
+        if rows[i] == rows[j] and i != j and _ms(t.times["end"][i]) == _ms(t.times["start"][j])
+    }
+    assert touching, "the instance must have touching bars"
+    sep = [sh for sh in fig.layout.shapes if sh.name == "bar separators"]
+    assert len(sep) == 1
+    got = set()
+    for seg in sep[0].path.split("M")[1:]:
+        x, rest = seg.split(",")
+        y0, y1 = (float(v) for v in rest.split("V"))
+        ms = int(np.datetime64(x.replace("_", "T"), "ms").astype(np.int64))
+        got.add((ms, (y0 + y1) / 2))
+    # the path's dates are to the second
+    assert {(x // 1000, y) for x, y in got} == {(x // 1000, y) for x, y in touching}
 
 
 def _order_bars(fig) -> dict[str, list[tuple[float, float, float, float]]]:
-    """The order Gantt's rectangles per work center, read back from each fill trace's polygon
-    (anchor, 4 corners, back to the first corner; per rectangle): (x0, x1, y0, y1) in ms/rows."""
-    out: dict[str, list[tuple[float, float, float, float]]] = {}
-    for tr in fig.data:
-        if tr.fill != "toself":
-            continue
-        x, y = np.asarray(tr.x, dtype=float), np.asarray(tr.y, dtype=float)
-        assert len(x) % 6 == 1 and not np.isnan(x).any() and not np.isnan(y).any()  # no gaps
-        assert (x[0:-1:6] == x[0]).all() and (y[0:-1:6] == y[0]).all() and x[-1] == x[0]
-        out[tr.name] = [(x[i + 1], x[i + 2], y[i + 1], y[i + 3]) for i in range(0, len(x) - 1, 6)]
-        for i in range(0, len(x) - 1, 6):  # a rectangle, closed
-            assert x[i + 1] == x[i + 4] == x[i + 5] and x[i + 2] == x[i + 3]
-            assert y[i + 1] == y[i + 2] == y[i + 5] and y[i + 3] == y[i + 4]
-    return out
+    """The order Gantt's rectangles per work center, read back from each fill trace's polygon:
+    (x0, x1, y0, y1) in ms/rows."""
+    return {tr.name: polygon_rects(tr) for tr in fig.data if tr.fill == "toself"}
 
 
 def test_gantt_by_order_has_deadlines_and_late_flag() -> None:
@@ -319,7 +408,12 @@ def test_gantt_of_a_500_job_week_is_fast() -> None:
     fig = viz.gantt(s, inst)
     fig.to_json()  # what Streamlit sends to the browser
     dt = time.process_time() - t0
-    assert len(fig.data) <= 3  # processing, setups, blocked: not one trace per order
+    # bars as polygons: one per order colour, setups, blocked, closed time, and the hover
+    # points of each kind; no bar traces (a bar is an SVG element per operation in the browser)
+    assert not any(tr.type == "bar" for tr in fig.data)
+    assert len(fig.data) <= len(inst.orders) + 2 * 2 + 1 + 1
+    proc = [tr for tr in fig.data if tr.fill == "toself" and tr.legendgroup == "processing"]
+    assert sum(len(polygon_rects(tr)) for tr in proc) == s.n_ops
     assert dt < 3.0, f"Gantt of 3,000 operations took {dt:.2f} s"
     # the order view: per work center one filled polygon and its hover points, no bar
     # traces (a bar is an SVG element per operation in the browser)

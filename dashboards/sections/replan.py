@@ -76,6 +76,8 @@ def add_moved_outline(fig: Any, new: Any, moved: np.ndarray, ps: datetime) -> An
     """Outline the moved operations of ``new`` in its machine Gantt (a black frame)."""
     import plotly.graph_objects as go
 
+    from furnsim.viz import ORDER_BAR_WIDTH, gantt_row_y
+
     if moved.size == 0:
         return fig
     s = new.times["start"][moved]
@@ -85,7 +87,8 @@ def add_moved_outline(fig: Any, new: Any, moved: np.ndarray, ps: datetime) -> An
         go.Bar(
             name=f"moved ({moved.size})",
             orientation="h",
-            y=[new.machine_ids[int(m)] for m in new.op_machine[moved]],
+            y=gantt_row_y(fig, [new.machine_ids[int(m)] for m in new.op_machine[moved]]),
+            width=ORDER_BAR_WIDTH,
             base=base,
             x=np.round((e - s) * 60_000.0),
             marker=dict(color="rgba(0,0,0,0)", line=dict(color="#111", width=2)),

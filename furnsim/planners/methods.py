@@ -500,6 +500,7 @@ class LnsPlanner(MethodPlanner):
             "start",
             "neighbourhoods",
             "start_search",
+            "fast",
         }
     )
 
@@ -577,6 +578,9 @@ def _lns_details(r: Any, time_limit: float | None) -> dict[str, Any]:
         "validations": r.validations,
         "start_s": r.start_s,
         "longest_s": r.longest_s,
+        "search_s": r.search_s,
+        "compiled": r.compiled,
+        "decisions": r.decisions,
         "moves": r.moves,
     }
 

@@ -571,6 +571,7 @@ def run(
     skip_single: bool,
     prio: Any,  # (n_ops, n_machines) float64 static priority (a rule's key, smallest first)
     #             taking every decision (prio_choice); (0, 0): hand the decisions out
+    stop: int,  # > 0: hand the decisions out again once the dispatch log holds ``stop``
     DI: Any,  # the run state, int64 (dyn_views)
     DF: Any,  # the run state, float64
     ef: Any,  # (cap,) event times
@@ -764,7 +765,8 @@ def run(
             if fm >= 0:
                 break
         if fm >= 0:
-            if (skip_single and k == 1) or prio.shape[0] > 0:  # take it, go on
+            held = stop > 0 and sc[S_LOGN] >= stop  # (stop: hand this decision out)
+            if ((skip_single and k == 1) or prio.shape[0] > 0) and not held:  # take it, go on
                 x = 0 if k == 1 else prio_choice(prio, fm, cand, cand_ops, k)
                 j = cand[x]
                 o = cand_ops[x]

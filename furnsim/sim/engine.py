@@ -317,11 +317,12 @@ class Simulator:
         return self._fast_run(-1, False)
 
     def _fast_run(
-        self, job: int, skip_single: bool, prio: np.ndarray | None = None
+        self, job: int, skip_single: bool, prio: np.ndarray | None = None, stop: int = 0
     ) -> Decision | None:
         """One call of the compiled loop (commit ``job`` if >= 0, run to the next decision),
         with the calendar extensions and event-array growth it asks for; with ``prio`` every
-        decision is taken by it (``run_priority``)."""
+        decision is taken by it (``run_priority``) until the dispatch log holds ``stop``
+        dispatches (0: to the end)."""
         if prio is None:
             prio = _NO_PRIO
         from furnsim.sim import _fastloop as fl
@@ -330,7 +331,7 @@ class Simulator:
         sc = fx.sc
         n_log = sc[fl.S_LOGN]
         while True:
-            code = fl.run(job, skip_single, prio, *fx.args)
+            code = fl.run(job, skip_single, prio, stop, *fx.args)
             if code == fl.NEED_EXTEND:
                 m = int(sc[fl.S_EXT_M])
                 mt = self._mt[m]
@@ -406,14 +407,35 @@ class Simulator:
         return _chain(fx.wi[fl.W_QHEAD, w], fx.ji[fl.J_QNEXT])
 
     # -- snapshots (search: restart a run from a decision instead of replaying it) ------
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self, compiled: bool = False) -> dict[str, Any]:
         """A copy of the run state now (cheap: no static data), for :meth:`restore`.
 
         Not for a run with intentional holds or a shop situation (pins, frozen operations):
         those share records between structures; ``ValueError`` then (``TypeError`` for run
-        state of a type it does not know how to copy)."""
+        state of a type it does not know how to copy). The run goes on in Python (the
+        compiled loop hands over), unless ``compiled`` and it runs in the compiled loop: then
+        the snapshot is a copy of the loop's packed arrays and the run stays compiled (and
+        :meth:`restore` puts it back into the compiled loop)."""
         if self.holds is not None or self._cons is not None or self._job_hold or self._m_hold:
             raise ValueError("snapshot: not supported with holds or a shop situation")
+        fx = self._fx
+        if compiled and self._fast and fx is not None:
+            from furnsim.sim import _fastloop as fl
+
+            n_ev = int(fx.sc[fl.S_EVN])
+            return {
+                "_packed": (
+                    fx.DI.copy(),
+                    fx.DF.copy(),
+                    fx.ef[:n_ev].copy(),
+                    fx.ei[:, :n_ev].copy(),
+                ),
+                "time": self.time,
+                "steps": self.steps,
+                "n_done": self.n_done,
+                "_decision": self._decision,
+                "dispatch_log": list(self.dispatch_log),
+            }
         self._to_python()
         return {k: _copy_state(v) for k, v in vars(self).items() if k not in self._static_keys}
 
@@ -421,6 +443,9 @@ class Simulator:
         """Put the run back into the state of ``snap`` (same instance; the snapshot stays
         usable); returns the decision pending then. Arrays are restored in place, so
         ``sim.state``'s views stay current."""
+        packed = snap.get("_packed")
+        if packed is not None:
+            return self._restore_packed(snap, packed)
         self._to_python()
         for k, v in snap.items():
             cur = getattr(self, k, None)
@@ -433,6 +458,28 @@ class Simulator:
                 cur[:] = v
             else:
                 setattr(self, k, _copy_state(v))
+        return self._decision
+
+    def _restore_packed(self, snap: dict[str, Any], packed: tuple[Any, ...]) -> Decision | None:
+        """:meth:`restore` of a compiled snapshot: back into the compiled loop."""
+        from furnsim.sim import _fastloop as fl
+
+        if not self._fast or self._fx is None:  # handed over since (wait, deadlock): re-enter
+            self._fast_reset()
+        fx = self._fx
+        DI, DF, ef, ei = packed
+        np.copyto(fx.DI, DI)
+        np.copyto(fx.DF, DF)
+        n_ev = ef.shape[0]
+        while fx.ef.shape[0] < n_ev + 2:
+            fx.grow()
+        fx.ef[:n_ev] = ef
+        fx.ei[:, :n_ev] = ei
+        assert int(fx.sc[fl.S_EVN]) == n_ev
+        self.time, self.steps, self.n_done = snap["time"], snap["steps"], snap["n_done"]
+        self._decision = snap["_decision"]
+        self.dispatch_log[:] = snap["dispatch_log"]
+        self.deadlock = None
         return self._decision
 
     # -- actions ----------------------------------------------------------------------
@@ -465,29 +512,32 @@ class Simulator:
             return d
         return self.dispatch(int(d.candidates[0]), skip_single=True)
 
-    def run_priority(self, key: np.ndarray) -> None:
+    def run_priority(self, key: np.ndarray, until: int | None = None) -> Decision | None:
         """Take the pending and every later decision by a static priority: the candidate
         with the smallest ``key[op, machine]`` ((n_ops, n_machines) float), values within
         ``furnsim.rules.TIE_TOL · max(1, |min|)`` of the minimum tying (NaN last), then the
         lowest job index — what a rule with that one key chooses (``Rule.static_key``).
-        Runs to the end (done or deadlock); in the compiled loop when the simulator runs in
-        it, the same plan as deciding one by one."""
+        Runs to the end (done or deadlock: None), or with ``until`` only until
+        ``dispatch_log`` holds ``until`` dispatches: the decision pending then is returned
+        (every decision is one dispatch here). In the compiled loop when the simulator runs
+        in it, the same plan as deciding one by one."""
         key = np.ascontiguousarray(key, dtype=np.float64)
         if key.shape != (self.n_ops, self.n_machines):
             raise ValueError(f"key must have shape {(self.n_ops, self.n_machines)}")
         d = self._decision
-        if d is None:
-            return
+        stop = 0 if until is None else int(until)
+        if d is None or (until is not None and len(self.dispatch_log) >= stop):
+            return d
         if self._fast and key.shape[0] > 0:
-            self._fast_run(-1, True, key)
-            return
+            return self._fast_run(-1, True, key, max(stop, 0))
         from furnsim.sim._fastloop import prio_choice
 
         pick = getattr(prio_choice, "py_func", prio_choice)
-        while d is not None:
+        while d is not None and (until is None or len(self.dispatch_log) < stop):
             k = d.candidates.size
             x = 0 if k == 1 else pick(key, d.machine, d.candidates, d.ops, k)
-            d = self.dispatch(int(d.candidates[x]), skip_single=True)
+            d = self.dispatch(int(d.candidates[x]))
+        return d
 
     def _commit(self, job: int, o: int, m: int) -> None:
         """Machine ``m`` takes waiting ``job`` (its next op ``o``) now."""

@@ -36,6 +36,12 @@ dispatching rule (every deterministic rule, as ``best-rule``) and, when a traine
 available for the goal, its greedy pass if that is cheaper (``start_ppo``). Deadlocked
 neighbours (hard buffers) are rejected. ``docs/optimizer.md`` describes the method and the
 benchmark (``benchmarks/lns_bench.py``).
+
+Decoding runs in the simulator's compiled event loop where numba is installed (``fast=True``):
+the stretches that follow a static priority (the incumbent-priority suffix, an order-set move
+after its prefix, a base rule with ``Rule.static_key``) are decided there in one call each
+(``Simulator.run_priority``) and read back from the dispatch log -- the same decisions, plans
+and random draws as deciding each one in Python (``fast=False``; tests/test_lns_fast.py).
 """
 
 from __future__ import annotations
@@ -92,6 +98,7 @@ class _Plan:
     snap_at: list[int]  # decision indices of the snapshots, ascending
     snaps: list[dict[str, Any]]  # the simulator's state at those decisions (Simulator.snapshot)
     schedule: Schedule | None = None  # built for new bests only (Decoder.schedule)
+    prio: np.ndarray | None = None  # (n_ops, n_machines) ``key`` as ranks (_rank_prio), lazily
 
 
 @dataclass
@@ -110,6 +117,9 @@ class LnsResult:
     validations: int = 0  # validator calls (the returned best first, older bests if invalid)
     start_s: float = 0.0  # seconds (``clock``) until the search began: the start plans + check
     longest_s: float = 0.0  # the longest neighbour's seconds (the stopping rule's margin)
+    search_s: float = 0.0  # seconds (``clock``) of the neighbours alone (no start, no check)
+    compiled: int = 0  # decisions taken in the compiled loop by a static priority (``fast``)
+    decisions: int = 0  # decisions of all neighbours (resumed from snapshots: not counted)
 
 
 class _Decoder:
@@ -127,22 +137,36 @@ class _Decoder:
         buffers: str,
         anticipatory_setups: bool,
         snapshots: bool = True,
+        fast: bool = True,
     ) -> None:
         from furnsim.goals import get_goal
 
         self.instance = instance
         self.goal = get_goal(goal)
         self.rule = rule
-        self.sim = Simulator(instance, buffers=buffers, anticipatory_setups=anticipatory_setups)
+        # fast: the compiled event loop (furnsim/sim/_fastloop.py) where numba is installed
+        # and the run needs nothing only the Python engine does (the same runs either way)
+        self.sim = Simulator(
+            instance, buffers=buffers, anticipatory_setups=anticipatory_setups, fast=fast
+        )
         self.method = "lns"
         self.stride = 0  # 0 = not known yet (set by the first run)
         self.snapshots = bool(snapshots)
         if self.snapshots:
             try:  # a shop situation (re-plan: pins, frozen ops) or holds: replay instead
-                self.sim.snapshot()
+                self.sim.snapshot(compiled=True)
             except (ValueError, TypeError):
                 self.snapshots = False
         self.replayed = 0  # decisions replayed (not resumed from a snapshot), all runs
+        self.compiled = 0  # decisions taken by a static priority in one call (run_priority)
+        self.made = 0  # decisions made or replayed (not resumed from a snapshot), all runs
+        #: the base rule's static priority ((n_ops, n_machines)), None: it has none
+        sk = getattr(rule, "static_key", None)
+        self.rule_prio = (
+            np.ascontiguousarray(sk(self.sim.state.static), dtype=np.float64)
+            if sk is not None
+            else None
+        )
 
     def run(
         self,
@@ -150,6 +174,7 @@ class _Decoder:
         base: _Plan | None = None,
         k: int = 0,
         on_stall: Callable[[Decision], int] | None = None,
+        static: tuple[float, np.ndarray] | None = None,
     ) -> _Plan | None:
         """A full run; ``base.choices[:k]`` kept (resumed from ``base``'s latest snapshot at or
         before ``k``, the rest replayed), then ``choose(sim, decision, index)``.
@@ -158,7 +183,13 @@ class _Decoder:
         ``on_stall(decision)`` picks a job instead (without it the run fails). None when the
         run deadlocked (or a replayed choice is no longer legal). The cost is the goal's
         (``partial_cost`` of the finished run = ``cost`` of its schedule); the schedule is
-        built only on request (:meth:`schedule`, right after the run)."""
+        built only on request (:meth:`schedule`, right after the run).
+
+        ``static = (t, prio)`` says that from the first decision after the prefix at time
+        >= ``t`` on, ``choose`` takes the candidate with the smallest ``prio[op, machine]``
+        (ties as ``Simulator.run_priority``); in the compiled loop those decisions are then
+        taken there in one call (stopping at the snapshot decisions) and read back from the
+        dispatch log: the same run, the same recorded decisions."""
         from furnsim.goals import partial_cost
 
         sim = self.sim
@@ -175,12 +206,30 @@ class _Decoder:
             d = sim.reset()
             choices, times, snap_at, snaps, i = [], [], [], [], 0
         self.replayed += max(k - i, 0)
+        i_start = i
         stride = self.stride
         dispatch, wait = sim.dispatch, sim.wait
         while d is not None:
             if self.snapshots and stride and i % stride == 0 and (not snap_at or snap_at[-1] < i):
                 snap_at.append(i)
-                snaps.append(sim.snapshot())
+                snaps.append(sim.snapshot(compiled=True))
+            if static is not None and i >= k and d.time >= static[0] and sim._fast:
+                # the rest by a static priority: in the compiled loop, in one call per stretch
+                # between snapshots; its decisions are the dispatch log's (no waits there)
+                prio, log = static[1], sim.dispatch_log
+                i0, n0 = i, len(log)
+                while d is not None:
+                    nxt = (i // stride + 1) * stride if self.snapshots and stride else 0
+                    d = sim.run_priority(prio, until=n0 + nxt - i0 if nxt else None)
+                    new = log[n0 + i - i0 :]
+                    choices.extend(j for _, _, j in new)
+                    times.extend(t for t, _, _ in new)
+                    i += len(new)
+                    if d is not None and nxt:
+                        snap_at.append(i)
+                        snaps.append(sim.snapshot(compiled=True))
+                self.compiled += i - i0
+                break
             times.append(d.time)
             if prefix is not None and i < k:
                 j: int | None = prefix[i]
@@ -202,6 +251,7 @@ class _Decoder:
             choices.append(-1 if j is None else int(j))
             d = wait() if j is None else dispatch(j)
             i += 1
+        self.made += len(choices) - i_start
         if sim.deadlock is not None:
             return None
         c = float(partial_cost(sim, self.goal))
@@ -258,6 +308,25 @@ def _lexkey(c: np.ndarray, key: np.ndarray) -> int:
     return int(c[key <= m].min())
 
 
+def _rank_prio(key: np.ndarray, n_machines: int) -> np.ndarray:
+    """``key`` (per operation; finite or +inf) as a static priority for
+    ``Simulator.run_priority`` that chooses exactly as :func:`_lexkey`: the finite values
+    become their ranks among the distinct values (0, 1, ...; equal values equal ranks, so the
+    run's tolerance of ``1e-9 · max(1, |min|)`` never ties two different keys), +inf stays
+    (all-infinite candidates tie), ties to the lowest job; the same for every machine."""
+    fin = np.isfinite(key)
+    r = np.full(key.shape[0], np.inf)
+    r[fin] = np.searchsorted(np.unique(key[fin]), key[fin])
+    return np.ascontiguousarray(np.broadcast_to(r[:, None], (key.shape[0], n_machines)))
+
+
+def _incumbent_prio(p: _Plan, n_machines: int) -> np.ndarray:
+    """The incumbent-priority suffix of plan ``p`` as a static priority (made once per plan)."""
+    if p.prio is None:
+        p.prio = _rank_prio(p.key, n_machines)
+    return p.prio
+
+
 def lns(
     instance: Instance,
     goal: Any = "speed",
@@ -280,6 +349,7 @@ def lns(
     cp_window: tuple[float, float] = (0.05, 0.2),
     clock: str = "wall",
     snapshots: bool = True,
+    fast: bool = True,
     start_search: float = 0.0,
     policy: Any = None,
     temperature: float = 1.0,
@@ -303,7 +373,10 @@ def lns(
     ago) or ``"plateau"`` (not worse than the current plan); ``accept_worse`` > 0 adds a
     relative threshold shrinking to 0 over the run. ``snapshots``: resume each neighbour from
     a snapshot of the incumbent's run instead of replaying its prefix (same plans, less
-    work). ``start_search`` = *f* > 0: the first fraction *f* of the budget (time, else
+    work). ``fast``: the simulator's compiled event loop where numba is installed, and the
+    static-priority stretches of a neighbour (the incumbent-priority suffix, an order-set
+    move after its prefix, a base rule with a static key) in one compiled call each (the same
+    plans, decisions and random draws as ``fast=False``, cheaper). ``start_search`` = *f* > 0: the first fraction *f* of the budget (time, else
     iterations) makes ε/2-noisy passes of the base rule from scratch (``restart`` moves);
     the neighbourhood search then starts from the best plan so far. The best plan is validated (``validate_incumbents``) before it is returned; if it
     failed, the previous best would be tried, down to the start. ``cp_time``: deterministic
@@ -362,12 +435,14 @@ def lns(
     except NoValidPlan:
         raise
     rule = get_rule(br.rule)
-    dec = _Decoder(instance, g, rule, buffers, anticipatory_setups, snapshots=snapshots)
+    dec = _Decoder(instance, g, rule, buffers, anticipatory_setups, snapshots=snapshots, fast=fast)
+    n_machines = instance.compiled.n_machines
 
     def rule_choice(sim: Simulator, d: Decision, i: int) -> int:
         return rule.choose(sim, d)
 
-    cur = dec.run(rule_choice)
+    rule_static = None if dec.rule_prio is None else (-math.inf, dec.rule_prio)
+    cur = dec.run(rule_choice, static=rule_static)
     if cur is None:  # cannot happen: the rule's own run did not deadlock
         raise RuntimeError("the best rule's run deadlocked on replay")
     dec.schedule(cur)
@@ -419,6 +494,8 @@ def lns(
     improvements = 0
     longest = 0.0
     cap = iterations if iterations is not None else 10**12
+    compiled0, decisions = dec.compiled, 0
+    t_loop = clk()
     while it < cap:
         now = clk() - t0
         if time_limit is not None and it and now + longest + check_s > time_limit:
@@ -602,7 +679,19 @@ def lns(
         def stall(d: Decision, key: np.ndarray = key) -> int:
             return _lexkey(d.candidates, key[d.ops])
 
-        cand = dec.run(choose, cur, k, on_stall=stall if kind == "cpsat" else None)
+        # the stretch after the window is a static priority when the suffix is: decided in
+        # the compiled loop (the same decisions as ``choose``; no random draw is skipped)
+        static: tuple[float, np.ndarray] | None = None
+        if kind == "orders":
+            static = (-math.inf, _rank_prio(key, n_machines))
+        elif kind in ("window", "group", "policy-window"):
+            if suffix == "incumbent":
+                static = (t_end, _incumbent_prio(cur, n_machines))
+            elif suffix == "rule" and dec.rule_prio is not None:
+                static = (t_end, dec.rule_prio)
+        m0 = dec.made
+        cand = dec.run(choose, cur, k, on_stall=stall if kind == "cpsat" else None, static=static)
+        decisions += dec.made - m0
         longest = max(longest, clk() - t1)
         lv = lahc[it % len(lahc)]
         if cand is None:
@@ -628,6 +717,7 @@ def lns(
             cur = cand
         if accept == "lahc":
             lahc[it % len(lahc)] = cur.cost
+    search_s = clk() - t_loop
     if "cpsat" in moves and moves["cpsat"]["tried"]:
         moves["cpsat"].update(
             solved=int(cp_stats["solved"]),
@@ -666,6 +756,9 @@ def lns(
         validations=validations,
         start_s=round(start_s, 4),
         longest_s=round(longest, 4),
+        search_s=round(search_s, 4),
+        compiled=dec.compiled - compiled0,
+        decisions=decisions,
     )
 
 

@@ -1,0 +1,210 @@
+"""The optimizer's compiled decoding (``lns(..., fast=True)``, the default): the static-priority
+stretches of a neighbour (incumbent-priority suffix, order-set moves, a static base rule) run
+in the simulator's compiled loop (``Simulator.run_priority``) and are read back from the
+dispatch log. It must be the very same search as deciding every decision in Python
+(``fast=False``): the same decisions, times, snapshots and costs of every decoded plan, the
+same moves and the same returned schedule -- on calendar weeks, each goal, hard and soft
+buffers, with and without snapshots."""
+
+from __future__ import annotations
+
+from functools import cache
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+import furnsim.rules as rules_mod
+import furnsim.solvers.lns as lns_mod
+from furnsim.model import Instance
+from furnsim.sim import Simulator
+from furnsim.sim import _fastloop as fl
+from furnsim.solvers.lns import _lexkey, _rank_prio, lns
+
+pytestmark = pytest.mark.skipif(not fl.HAVE_NUMBA, reason="numba not installed")
+
+
+@cache
+def week(seed: int, jobs: int = 45) -> Instance:
+    """A generated calendar-plant week (demo plant, shift calendars, hard buffers); not a
+    held-out seed (10000-10019)."""
+    from furnsim.env import WeekSource
+
+    return WeekSource.from_path(None).week(seed, jobs)
+
+
+def test_week_has_calendars() -> None:
+    ci = week(20001).compiled
+    assert ci.working is not None and any(m is not None for m in ci.working.machines)
+
+
+def test_rank_prio_chooses_as_lexkey() -> None:
+    """Ranks keep exact ties and break near-ties that the run's 1e-9 tolerance would merge;
+    infinite keys tie among themselves (lowest job), as ``_lexkey``."""
+    pick = fl.prio_choice
+    key = np.array([1e4, 1e4 + 1e-7, 5.0, 5.0, np.inf, np.inf, 7.5])
+    prio = _rank_prio(key, 3)
+    assert prio.shape == (7, 3) and prio.flags.c_contiguous
+    assert prio[:, 0].tolist() == [2.0, 3.0, 0.0, 0.0, np.inf, np.inf, 1.0]  # 5 < 7.5 < 1e4
+    cases = [
+        ([9, 4], [0, 1]),  # 1e4 < 1e4 + 1e-7: job 9 (raw keys would tie -> job 4)
+        ([3, 8, 2], [2, 3, 6]),  # exact tie 5.0 = 5.0: the lower job (3)
+        ([6, 1], [4, 5]),  # both infinite: the lower job
+        ([6, 1, 2], [4, 5, 1]),  # a finite key beats infinite ones
+    ]
+    for jobs, ops in cases:
+        c, o = np.array(jobs, dtype=np.int64), np.array(ops, dtype=np.int64)
+        want = _lexkey(c, key[o])
+        for m in range(3):
+            assert int(c[pick(prio, m, c, o, c.size)]) == want
+    raw = np.ascontiguousarray(np.broadcast_to(key[:, None], (7, 3)))
+    c, o = np.array([9, 4], dtype=np.int64), np.array([0, 1], dtype=np.int64)
+    assert int(c[pick(raw, 0, c, o, 2)]) == 4 != _lexkey(c, key[o])  # why ranks are needed
+
+
+def _fingerprint(sim: Simulator) -> tuple:
+    return (
+        tuple(np.nan_to_num(sim.rec["start"], nan=-1.0).tolist()),
+        tuple(sim.rec_machine.tolist()),
+        tuple(sim.dispatch_log),
+    )
+
+
+def test_run_priority_until_and_compiled_snapshots() -> None:
+    """``run_priority(key, until=n)`` stops at the decision after n dispatches; a compiled
+    snapshot keeps the run compiled and restores it (also after a hand-over to Python); every
+    continuation is the plan of one uninterrupted run, in Python and compiled alike."""
+    inst = week(20002)
+    ref = Simulator(inst)  # the Python engine
+    key = rules_mod.get_rule("EDD").static_key(ref.state.static)
+    ref.run_priority(key)
+    want = _fingerprint(ref)
+    sim = Simulator(inst, fast=True)
+    d = sim.run_priority(key, until=40)
+    assert d is not None and len(sim.dispatch_log) == 40 and sim._fast
+    snap = sim.snapshot(compiled=True)
+    assert sim._fast and "_packed" in snap
+    assert sim.run_priority(key) is None
+    assert _fingerprint(sim) == want
+    d2 = sim.restore(snap)
+    assert d2 is d and sim._fast and len(sim.dispatch_log) == 40
+    assert sim.run_priority(key, until=41) is not None and len(sim.dispatch_log) == 41
+    sim.run_priority(key)
+    assert _fingerprint(sim) == want
+    # a wait hands the run over to Python; the compiled snapshot brings it back
+    sim.restore(snap)
+    sim.wait()
+    assert not sim._fast
+    sim.restore(snap)
+    assert sim._fast
+    sim.run_priority(key)
+    assert _fingerprint(sim) == want
+    # the Python engine honours ``until`` too
+    py = Simulator(inst)
+    assert py.run_priority(key, until=40) is not None and len(py.dispatch_log) == 40
+    py.run_priority(key)
+    assert _fingerprint(py) == want
+
+
+def _search(monkeypatch, inst: Instance, fast: bool, **kw) -> tuple:
+    """One lns run; every plan the decoder returned (cost, decisions, times, snapshot
+    indices), the result, the compiled decisions."""
+    seen: list = []
+    orig = lns_mod._Decoder.run
+
+    def spy(self, *a, **k):
+        p = orig(self, *a, **k)
+        seen.append(
+            None if p is None else (p.cost, list(p.choices), p.times.tolist(), list(p.snap_at))
+        )
+        return p
+
+    monkeypatch.setattr(lns_mod._Decoder, "run", spy)
+    r = lns(inst, time_limit=None, fast=fast, **{"start_ppo": False, **kw})
+    monkeypatch.setattr(lns_mod._Decoder, "run", orig)
+    return seen, r
+
+
+def _same_search(monkeypatch, inst: Instance, **kw) -> tuple[int, lns_mod.LnsResult]:
+    sa, ra = _search(monkeypatch, inst, False, **kw)
+    sb, rb = _search(monkeypatch, inst, True, **kw)
+    assert ra.compiled == 0
+    assert len(sa) == len(sb)
+    for i, (a, b) in enumerate(zip(sa, sb, strict=True)):
+        assert a == b, f"decoded plan {i} differs"
+    assert (ra.cost, ra.iterations, ra.improvements, ra.moves) == (
+        rb.cost,
+        rb.iterations,
+        rb.improvements,
+        rb.moves,
+    )
+    assert [h[0] for h in ra.history] == [h[0] for h in rb.history]
+    for f in ra.schedule.times:
+        assert np.array_equal(ra.schedule.times[f], rb.schedule.times[f], equal_nan=True), f
+    assert rb.schedule.method == "lns"
+    return rb.compiled, rb
+
+
+@pytest.mark.parametrize(
+    "seed,goal,buffers,snapshots",
+    [
+        (20001, "speed", "hard", True),
+        (20002, "efficiency", "soft", True),
+        (20003, "empty-buffers", "hard", False),
+    ],
+)
+def test_compiled_decoding_is_the_python_search(monkeypatch, seed, goal, buffers, snapshots):
+    n, r = _same_search(
+        monkeypatch,
+        week(seed),
+        goal=goal,
+        iterations=40,
+        seed=seed,
+        buffers=buffers,
+        snapshots=snapshots,
+    )
+    assert n > 0  # the compiled loop did take decisions
+
+
+def test_static_base_rule_suffix_is_compiled(monkeypatch):
+    """A base rule with a static key (EDD): its suffix runs compiled too, the same search."""
+    monkeypatch.setattr(rules_mod, "best_rule", lambda *a, **k: SimpleNamespace(rule="EDD"))
+    n, r = _same_search(
+        monkeypatch,
+        week(20004),
+        goal="speed",
+        iterations=30,
+        seed=3,
+        neighbourhoods=("window", "group"),
+    )
+    assert n > 0
+
+
+class _StatePolicy:
+    """A stand-in learned policy whose logits read the simulator's state (arrival times and
+    machine setups), so its draws follow the run; ``choose`` = its arg-max."""
+
+    def scores(self, sim, d):
+        c = d.candidates
+        arr = np.nan_to_num(np.asarray(sim.job_arrive)[c], nan=0.0)
+        return c.copy(), -(arr - arr.min()) / 60.0 + 0.1 * (c % 3)
+
+    def choose(self, sim, d):
+        jobs, s = self.scores(sim, d)
+        return int(jobs[int(np.argmax(s))])
+
+
+def test_policy_guided_search_is_the_same(monkeypatch):
+    """``ppo-lns``'s moves (policy-window draws, the policy's start) with compiled decoding:
+    the same search."""
+    n, r = _same_search(
+        monkeypatch,
+        week(20005),
+        goal="empty-buffers",
+        iterations=30,
+        seed=5,
+        policy=_StatePolicy(),
+        start_ppo=True,
+        neighbourhoods=("window", "orders", "policy-window"),
+    )
+    assert n > 0 and r.moves["policy-window"]["tried"] > 0
