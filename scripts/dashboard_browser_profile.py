@@ -99,6 +99,9 @@ class Probe:
             "ws_bytes": sum(n for _, n in fr),
             "ws_largest": max((n for _, n in fr), default=0),
             "last_ws_message_at_s": round(fr[-1][0] - self.t0, 3) if fr else None,
+            "largest_ws_message_at_s": (
+                round(max(fr, key=lambda f: f[1])[0] - self.t0, 3) if fr else None
+            ),
             "renderer": {
                 k: round(m1.get(k, 0) - self.m0.get(k, 0), 3)
                 for k in (
@@ -285,7 +288,10 @@ def main() -> None:
                 step(
                     f"click Start (rule {rule}), goal {g} -> Gantt drawn",
                     lambda: page.get_by_role("button", name="Start scheduling").click(),
-                    lambda g=g: (page.get_by_text(f"goal {g}").wait_for(), _drawn(page)),
+                    lambda g=g: (
+                        page.get_by_text("Valid plan").filter(has_text=f"goal {g}").wait_for(),
+                        _drawn(page),
+                    ),
                 )
                 for tab in ("Gantt by order", "Buffers", "Gantt by machine"):
                     step(
