@@ -544,20 +544,18 @@ def gantt(
                     hoverinfo="skip",
                 )
             )
-            at, frac = _hover_points(start[sel], end[sel], hover_every)
-            op = sel[at]
-            fig.add_trace(
-                go.Scatter(
-                    name=w,
-                    legendgroup=w,
-                    showlegend=False,
-                    x=s_ms[op] + frac * (e_ms[op] - s_ms[op]),
-                    y=yi[op].astype(np.float32),
-                    mode="none",
-                    customdata=custom[op],
-                    hovertemplate=hover,
-                    hoverlabel=dict(bgcolor=wc_col[w]),
-                )
+            _hover_trace(
+                fig,
+                w,
+                s_ms[sel],
+                e_ms[sel],
+                yi[sel],
+                start[sel],
+                end[sel],
+                hover_every,
+                custom[sel],
+                hover,
+                wc_col[w],
             )
         if hasattr(instance, "orders"):
             st = order_status(schedule, instance, ps)
