@@ -277,18 +277,15 @@ def _closed_time(
             prev = max(prev, b)
     if not ys:
         return
-    xs, yy = _rects_polygon(
+    _rects_trace(
+        fig,
         _epoch_ms(ps, np.array(a_min)),
         _epoch_ms(ps, np.array(b_min)),
         np.array(ys, dtype=np.float64),
         ORDER_BAR_WIDTH / 2,
+        "rgba(110,110,110,0.22)",
+        name="closed (no working time)",
     )
-    fig.add_trace(
-        go.Scatter(
-            name="closed (no working time)", x=xs, y=yy, mode="none", fill="toself",
-            fillcolor="rgba(110,110,110,0.22)", hoverinfo="skip",
-        )
-    )  # fmt: skip
     _downtime(fig, schedule, instance, ps, mk, row_at)
 
 
@@ -414,21 +411,10 @@ def gantt(
         # not an element per bar), one legend entry for all; the hover text on points
         for k, c in enumerate(dict.fromkeys(bar_colors.tolist())):
             sel = np.flatnonzero(bar_colors == c)
-            xs, ys = _rects_polygon(s_ms[sel], e_ms[sel], yi[sel], ORDER_BAR_WIDTH / 2)
-            fig.add_trace(
-                dict(
-                    type="scatter",
-                    name="processing (colour = order)",
-                    legendgroup="processing",
-                    showlegend=k == 0,
-                    x=xs,
-                    y=ys,
-                    mode="none",
-                    fill="toself",
-                    fillcolor=c,
-                    hoverinfo="skip",
-                )
-            )
+            _rects_trace(
+                fig, s_ms[sel], e_ms[sel], yi[sel], ORDER_BAR_WIDTH / 2, c,
+                name="processing (colour = order)", legendgroup="processing", showlegend=k == 0,
+            )  # fmt: skip
         _separators(fig, s_ms, e_ms, yi, ORDER_BAR_WIDTH / 2)
         _hover_trace(
             fig, "processing", s_ms, e_ms, yi, start, end, hover_every, custom, hover, bar_colors
@@ -441,20 +427,10 @@ def gantt(
         if len(sm):
             ss_m, se_m = t.times["setup_start"][sm], t.times["setup_end"][sm]
             ss, se = _epoch_ms(ps, ss_m), _epoch_ms(ps, se_m)
-            xs, ys = _rects_polygon(ss, se, yi[sm], SETUP_BAR_WIDTH / 2)
-            fig.add_trace(
-                dict(
-                    type="scatter",
-                    name="setup",
-                    legendgroup="setup",
-                    x=xs,
-                    y=ys,
-                    mode="none",
-                    fill="toself",
-                    fillcolor=SETUP_COLOR,
-                    hoverinfo="skip",
-                )
-            )
+            _rects_trace(
+                fig, ss, se, yi[sm], SETUP_BAR_WIDTH / 2, SETUP_COLOR,
+                name="setup", legendgroup="setup",
+            )  # fmt: skip
             scd = np.column_stack(
                 [
                     t.order[sm],
@@ -478,23 +454,13 @@ def gantt(
             leave = t.times["leave"][bl]
             bs, be = e_ms[bl], _epoch_ms(ps, leave)
             bmin = leave - end[bl]
-            xs, ys = _rects_polygon(bs, be, yi[bl], ORDER_BAR_WIDTH / 2)
-            fig.add_trace(
-                dict(
-                    type="scatter",
-                    name="blocked (waits for buffer room)",
-                    legendgroup="blocked",
-                    x=xs,
-                    y=ys,
-                    mode="none",
-                    fill="toself",
-                    fillcolor=BLOCKED_COLOR,
-                    fillpattern=dict(
-                        shape="x", bgcolor=BLOCKED_COLOR, fgcolor="#FFCDD2", size=4, solidity=0.3
-                    ),
-                    hoverinfo="skip",
-                )
-            )
+            _rects_trace(
+                fig, bs, be, yi[bl], ORDER_BAR_WIDTH / 2, BLOCKED_COLOR,
+                name="blocked (waits for buffer room)", legendgroup="blocked",
+                fillpattern=dict(
+                    shape="x", bgcolor=BLOCKED_COLOR, fgcolor="#FFCDD2", size=4, solidity=0.3
+                ),
+            )  # fmt: skip
             bcd = np.column_stack(
                 [
                     t.order[bl],
@@ -531,19 +497,10 @@ def gantt(
             sel = np.flatnonzero(t.work_center == w)
             if not len(sel):
                 continue
-            xs, ys = _rects_polygon(s_ms[sel], e_ms[sel], yi[sel], ORDER_BAR_WIDTH / 2)
-            fig.add_trace(
-                go.Scatter(
-                    name=w,
-                    legendgroup=w,
-                    x=xs,
-                    y=ys,
-                    mode="none",
-                    fill="toself",
-                    fillcolor=wc_col[w],
-                    hoverinfo="skip",
-                )
-            )
+            _rects_trace(
+                fig, s_ms[sel], e_ms[sel], yi[sel], ORDER_BAR_WIDTH / 2, wc_col[w],
+                name=w, legendgroup=w,
+            )  # fmt: skip
             _hover_trace(
                 fig,
                 w,
@@ -689,6 +646,25 @@ def _rects_polygon(
     xs[5::6], ys[5::6] = x0, top
     xs[-1], ys[-1] = x0[0], top[0]
     return xs, ys
+
+
+def _rects_trace(
+    fig: go.Figure,
+    x0: np.ndarray,
+    x1: np.ndarray,
+    y: np.ndarray,
+    half: float,
+    color: str,
+    **props: Any,
+) -> None:
+    """Rectangles (:func:`_rects_polygon`) as one filled scatter trace of ``color``, without
+    hover (its points carry it: :func:`_hover_trace`); ``props``: name, legend group, ..."""
+    xs, ys = _rects_polygon(x0, x1, y, half)
+    fig.add_trace(
+        go.Scatter(
+            x=xs, y=ys, mode="none", fill="toself", fillcolor=color, hoverinfo="skip", **props
+        )
+    )
 
 
 def _hover_points(
