@@ -83,6 +83,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from furnsim._numba import HAVE_NUMBA
 from furnsim.model import CompiledInstance, Instance
 from furnsim.sim import Decision, Schedule, Simulator
 from furnsim.sim.state import StaticArrays, static_arrays
@@ -319,6 +320,9 @@ class Rule:
     #: the one key as a static (n_ops, n_machines) table when it depends on the operation and
     #: the machine only (``Simulator.run_priority`` then takes the decisions: the same plan)
     static_key: Callable[[_Static], np.ndarray] | None = field(default=None, repr=False)
+    #: the same pick in one compiled call (furnsim/_rule_kernels.py), used where numba is
+    #: installed; ``keys`` stays the definition (and the path without numba)
+    compiled: Callable[[Simulator, Decision, _Static], int] | None = field(default=None, repr=False)
 
     def reset(self, seed: int | None = None) -> None:
         """Deterministic rules keep no state."""
@@ -327,6 +331,8 @@ class Rule:
         c = decision.candidates
         if c.size == 1:
             return int(c[0])
+        if self.compiled is not None and HAVE_NUMBA:
+            return self.compiled(sim, decision, _static(sim))
         return _lexmin(c, self.keys(sim, decision, _static(sim)))
 
     def plan(
@@ -389,9 +395,70 @@ def run_policy(
 
 
 def _r(
-    name: str, fn: KeyFn, desc: str, static: Callable[[_Static], np.ndarray] | None = None
+    name: str,
+    fn: KeyFn,
+    desc: str,
+    static: Callable[[_Static], np.ndarray] | None = None,
+    compiled: Callable[[Simulator, Decision, _Static], int] | None = None,
 ) -> Rule:
-    return Rule(name, fn, desc, static)
+    return Rule(name, fn, desc, static, compiled)
+
+
+# -- compiled picks (furnsim/_rule_kernels.py): the same pick as ``keys`` + ``_lexmin`` ------
+_NO_CAL = np.zeros(0)
+
+
+def _calendar(
+    sim: Simulator, m: int, st: _Static
+) -> tuple[bool, np.ndarray, np.ndarray, np.ndarray]:
+    """Machine ``m``'s working intervals (``MachineTime`` arrays), built past now and past
+    every finite deadline (extended as ``worked_before`` would: earlier minutes stay)."""
+    mt = sim.state.machine_time(m)
+    if mt is None:
+        return False, _NO_CAL, _NO_CAL, _NO_CAL
+    hi = max(float(sim.time), st.deadline_max)
+    while hi >= mt.horizon:
+        mt._extend()
+    return True, mt.starts, mt.ends, mt.cum
+
+
+def _atc_compiled(k_setup: float) -> Callable[[Simulator, Decision, _Static], int]:
+    def pick(sim: Simulator, d: Decision, st: _Static) -> int:
+        from furnsim import _rule_kernels as rk
+
+        m = d.machine
+        cal, cs, ce, cc = _calendar(sim, m, st)
+        state = sim.state
+        return int(
+            rk.atc_pick(
+                d.candidates, d.ops, m, float(sim.time), int(state.machine_setup[m]), 2.0,
+                k_setup, st.op_proc, st.setup_time, st.op_setup, st.job_log_priority,
+                st.op_log_proc, st.op_rem_work, st.job_deadline, cal, cs, ce, cc,
+            )
+        )  # fmt: skip
+
+    return pick
+
+
+def _ptwinqs_compiled(sim: Simulator, d: Decision, st: _Static) -> int:
+    from furnsim import _rule_kernels as rk
+
+    m = d.machine
+    cal, cs, ce, cc = _calendar(sim, m, st)
+    state = sim.state
+    return int(
+        rk.ptwinqs_pick(
+            d.candidates, d.ops, m, float(sim.time), st.op_proc, st.op_rem_work, st.op_wc,
+            st.op_next_wc, st.op_mean_proc, st.n_wc, st.job_deadline, state.job_state,
+            state.job_op, cal, cs, ce, cc,
+        )
+    )  # fmt: skip
+
+
+def _fifo_compiled(sim: Simulator, d: Decision, st: _Static) -> int:
+    from furnsim import _rule_kernels as rk
+
+    return int(rk.fifo_pick(d.candidates, sim.state.job_arrive, st.job_release))
 
 
 # the keys of SPT, LPT, EDD, MWKR, LWKR and LWKRSPT per (operation, machine): the same values
@@ -426,7 +493,9 @@ COMPOSITE_RULES = ("LWKRSPT", "LWKRMOD", "PTWINQ", "PTWINQS", "DPTLWKRS", "DPTWI
 RULES: dict[str, Rule] = {
     r.name: r
     for r in (
-        _r("FIFO", _fifo, "earliest arrival at the work center, then release"),
+        _r(
+            "FIFO", _fifo, "earliest arrival at the work center, then release", None, _fifo_compiled
+        ),
         _r("SPT", _spt, "shortest processing time on this machine", _spt_table),
         _r("LPT", _lpt, "longest processing time on this machine", _lpt_table),
         _r("EDD", _edd, "earliest deadline", _edd_table),
@@ -434,14 +503,20 @@ RULES: dict[str, Rule] = {
         _r("LWKR", _lwkr, "least work remaining", _lwkr_table),
         _r("MOPNR", _mopnr, "most operations remaining"),
         _r("CR", _cr, "critical ratio (deadline - now) / remaining work"),
-        _r("ATC", _atc, "apparent tardiness cost, k = 2"),
-        _r("ATCS", _atcs, "apparent tardiness cost with setups, k = 2, k_s = 1"),
+        _r("ATC", _atc, "apparent tardiness cost, k = 2", None, _atc_compiled(0.0)),
+        _r(
+            "ATCS",
+            _atcs,
+            "apparent tardiness cost with setups, k = 2, k_s = 1",
+            None,
+            _atc_compiled(1.0),
+        ),
         _r("SETUP", _min_setup, "least setup time on this machine, then EDD"),
         _r("BUFFER", _buffer, "next buffer has room; drain this buffer; emptiest next buffer; EDD"),
         _r("LWKRSPT", _lwkrspt, "LWKR + p", _lwkrspt_table),
         _r("LWKRMOD", _lwkrmod, "LWKR + modified operation due date"),
         _r("PTWINQ", _ptwinq, "p + work in next queue"),
-        _r("PTWINQS", _ptwinqs, "p + WINQ + slack"),
+        _r("PTWINQS", _ptwinqs, "p + WINQ + slack", None, _ptwinqs_compiled),
         _r("DPTLWKRS", _dptlwkrs, "2p + LWKR + slack"),
         _r("DPTWINQNPT", _dptwinqnpt, "2p + WINQ + next operation's processing time"),
         _r("KIT", _kit, "assembly: least work left to complete the candidate's kit, then EDD"),

@@ -1,0 +1,199 @@
+"""Compiled picks of the dispatching rules the optimizer decides with most (ATCS, ATC, PTWINQS,
+FIFO): one call per decision instead of a handful of numpy operations.
+
+Each kernel computes the rule's keys with the float operations of ``furnsim.rules`` in the
+same order (``np.log`` values come precomputed from ``StaticArrays``, means are numpy's
+pairwise sums, ``np.maximum`` / ``np.minimum`` keep their NaN and signed-zero behaviour,
+working minutes are ``MachineTime.worked_before``'s arithmetic) and picks as
+``furnsim.rules._lexmin`` (the tie tolerance, NaN last, then the lowest job), so the pick is
+the numpy path's (tests/test_rules_compiled.py). Without numba (``furnsim._numba``) these
+are plain Python functions and ``furnsim.rules`` keeps its numpy path.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from furnsim._numba import jit, pairwise_sum
+
+__all__ = ["atc_pick", "fifo_pick", "ptwinqs_pick"]
+
+TIE_TOL = 1e-9  # furnsim.rules.TIE_TOL
+_EPS = 1e-9  # furnsim.rules._EPS
+NO_DUE_SLACK = 1e6  # furnsim.rules.NO_DUE_SLACK
+_WAITING = 1  # furnsim.sim.engine job state: in a buffer or in transit to it
+
+
+@jit
+def _worked_before(x: float, cs: Any, ce: Any, cc: Any) -> float:  # pragma: no cover - compiled
+    """``MachineTime.worked_before`` (bisect right, ``min(max(..))``): the same floats."""
+    lo = 0
+    hi = cs.shape[0]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if cs[mid] <= x:
+            lo = mid + 1
+        else:
+            hi = mid
+    i = lo - 1
+    if i < 0:
+        return 0.0
+    s = cs[i]
+    inside = min(max(x - s, 0.0), ce[i] - s)
+    return cc[i] + inside
+
+
+@jit
+def _until(
+    dl: float, t: float, w_now: float, has_cal: bool, cs: Any, ce: Any, cc: Any
+) -> float:  # pragma: no cover - compiled
+    """``Simulator.until`` of one deadline: elapsed minutes, working minutes of a calendared
+    machine when the deadline is finite and ahead."""
+    left = dl - t
+    if has_cal and math.isfinite(dl) and left > 0:
+        left = _worked_before(dl, cs, ce, cc) - w_now
+    return left
+
+
+@jit
+def _lexmin(keys: Any, c: Any) -> int:  # pragma: no cover - compiled
+    """``furnsim.rules._lexmin`` over ``keys`` (rows, most significant first): values within
+    ``TIE_TOL · max(1, |min|)`` of a row's minimum tie, NaN ranks last (all NaN: all tie),
+    an infinite minimum ties only its equals; then the lowest job of ``c``."""
+    n_keys, k = keys.shape
+    alive = np.ones(k, dtype=np.bool_)
+    n_alive = k
+    for q in range(n_keys):
+        m = np.inf
+        any_num = False
+        for i in range(k):
+            if alive[i]:
+                v = keys[q, i]
+                if v == v:
+                    if not any_num or v < m:
+                        m = v
+                    any_num = True
+        if not any_num:
+            continue
+        if math.isfinite(m):
+            lim = m + TIE_TOL * max(1.0, abs(m))
+            for i in range(k):
+                if alive[i] and not (keys[q, i] <= lim):
+                    alive[i] = False
+                    n_alive -= 1
+        else:
+            for i in range(k):
+                if alive[i] and keys[q, i] != m:
+                    alive[i] = False
+                    n_alive -= 1
+        if n_alive == 1:
+            break
+    best = -1
+    for i in range(k):
+        if alive[i] and (best < 0 or c[i] < best):
+            best = c[i]
+    return best
+
+
+@jit
+def atc_pick(
+    c: Any,  # (k,) int64 candidate jobs
+    ops: Any,  # (k,) int64 their next operations
+    m: int,  # the deciding machine
+    t: float,  # now
+    cur: int,  # the machine's current setup
+    k_due: float,  # ATC's k (2)
+    k_setup: float,  # ATCS's k_s (1); <= 0: ATC (no setup term)
+    op_proc: Any,  # (n_ops, n_machines)
+    setup_time: Any,  # (n_machines, n_setups, n_setups)
+    op_setup: Any,  # (n_ops,)
+    job_logw: Any,  # (n_jobs,) np.log(priority)
+    op_logp: Any,  # (n_ops, n_machines) np.log(max(p, 1e-9))
+    op_rem_work: Any,  # (n_ops,)
+    job_deadline: Any,  # (n_jobs,)
+    has_cal: bool,  # machine m has working time (cs, ce, cc: its MachineTime arrays)
+    cs: Any,
+    ce: Any,
+    cc: Any,
+) -> int:  # pragma: no cover - compiled
+    """The job ATC (``k_setup <= 0``) or ATCS picks (``furnsim.rules._atc_keys``)."""
+    k = c.shape[0]
+    p = np.empty(k)
+    base = np.empty(k)
+    for i in range(k):
+        p[i] = op_proc[ops[i], m]
+        base[i] = job_logw[c[i]] - op_logp[ops[i], m]
+    if k_setup > 0:
+        s = np.empty(k)
+        for i in range(k):
+            s[i] = setup_time[m, cur, op_setup[ops[i]]]
+        s_bar = (0.0 + pairwise_sum(s, 0, k)) / k  # float(s.mean())
+        if s_bar > _EPS:
+            den = k_setup * s_bar
+            for i in range(k):
+                base[i] = base[i] - s[i] / den
+    p_bar = (0.0 + pairwise_sum(p, 0, k)) / k
+    if p_bar < _EPS:  # max(float(p.mean()), _EPS): a NaN mean stays
+        p_bar = _EPS
+    den = k_due * p_bar
+    w_now = _worked_before(t, cs, ce, cc) if has_cal else 0.0
+    keys = np.empty((2, k))
+    for i in range(k):
+        sl = _until(job_deadline[c[i]], t, w_now, has_cal, cs, ce, cc) - op_rem_work[ops[i]]
+        due = (sl if (sl > 0.0 or sl != sl) else 0.0) / den  # np.maximum(slack, 0.0)
+        keys[0, i] = due - base[i]
+        keys[1, i] = -base[i]
+    return _lexmin(keys, c)
+
+
+@jit
+def ptwinqs_pick(
+    c: Any,  # (k,) int64 candidate jobs
+    ops: Any,  # (k,) int64 their next operations
+    m: int,
+    t: float,
+    op_proc: Any,  # (n_ops, n_machines)
+    op_rem_work: Any,  # (n_ops,)
+    op_wc: Any,  # (n_ops,)
+    op_next_wc: Any,  # (n_ops,) n_wc after the last operation
+    op_mean_proc: Any,  # (n_ops,)
+    n_wc: int,
+    job_deadline: Any,  # (n_jobs,)
+    job_state: Any,  # state (n_jobs,)
+    job_op: Any,  # state (n_jobs,)
+    has_cal: bool,
+    cs: Any,
+    ce: Any,
+    cc: Any,
+) -> int:  # pragma: no cover - compiled
+    """The job PTWINQS picks: ``p + WINQ + slack`` (``furnsim.rules._ptwinqs``)."""
+    # WINQ: np.bincount over the waiting jobs in job order (sequential sums)
+    q = np.zeros(n_wc + 1)
+    for j in range(job_state.shape[0]):
+        if job_state[j] == _WAITING:
+            o = job_op[j]
+            q[op_wc[o]] += op_mean_proc[o]
+    q[n_wc] = 0.0
+    k = c.shape[0]
+    w_now = _worked_before(t, cs, ce, cc) if has_cal else 0.0
+    keys = np.empty((1, k))
+    for i in range(k):
+        o = ops[i]
+        sl = _until(job_deadline[c[i]], t, w_now, has_cal, cs, ce, cc) - op_rem_work[o]
+        sl = sl if (sl < NO_DUE_SLACK or sl != sl) else NO_DUE_SLACK  # np.minimum
+        keys[0, i] = (op_proc[o, m] + q[op_next_wc[o]]) + sl
+    return _lexmin(keys, c)
+
+
+@jit
+def fifo_pick(c: Any, job_arrive: Any, job_release: Any) -> int:  # pragma: no cover - compiled
+    """The job FIFO picks: earliest arrival at the buffer, then release (``rules._fifo``)."""
+    k = c.shape[0]
+    keys = np.empty((2, k))
+    for i in range(k):
+        keys[0, i] = job_arrive[c[i]]
+        keys[1, i] = job_release[c[i]]
+    return _lexmin(keys, c)
