@@ -1,5 +1,5 @@
 """Compiled picks of the dispatching rules the optimizer decides with most (ATCS, ATC, PTWINQS,
-FIFO): one call per decision instead of a handful of numpy operations.
+FIFO, KIT): one call per decision instead of a handful of numpy operations.
 
 Each kernel computes the rule's keys with the float operations of ``furnsim.rules`` in the
 same order (``np.log`` values come precomputed from ``StaticArrays``, means are numpy's
@@ -19,12 +19,13 @@ import numpy as np
 
 from furnsim._numba import jit, pairwise_sum
 
-__all__ = ["atc_pick", "fifo_pick", "ptwinqs_pick"]
+__all__ = ["atc_pick", "fifo_pick", "kit_pick", "ptwinqs_pick"]
 
 TIE_TOL = 1e-9  # furnsim.rules.TIE_TOL
 _EPS = 1e-9  # furnsim.rules._EPS
 NO_DUE_SLACK = 1e6  # furnsim.rules.NO_DUE_SLACK
 _WAITING = 1  # furnsim.sim.engine job state: in a buffer or in transit to it
+_DONE = 5  # furnsim.sim.engine job state: left its last machine (a child: toward its kit)
 
 
 @jit
@@ -196,4 +197,38 @@ def fifo_pick(c: Any, job_arrive: Any, job_release: Any) -> int:  # pragma: no c
     for i in range(k):
         keys[0, i] = job_arrive[c[i]]
         keys[1, i] = job_release[c[i]]
+    return _lexmin(keys, c)
+
+
+@jit
+def kit_pick(
+    c: Any,  # (k,) int64 candidate jobs
+    job_parent: Any,  # (n_jobs,) int64, -1 = none
+    kid_start: Any,  # (n_jobs + 1,) int64 children of job p: kids[kid_start[p]:kid_start[p + 1]]
+    kids: Any,  # int64 children, ascending per parent (Simulator._children)
+    job_state: Any,  # state (n_jobs,)
+    job_op: Any,  # state (n_jobs,)
+    op_rem_work: Any,  # (n_ops,) the simulator's (to the order's root)
+    job_path_work: Any,  # (n_jobs,) work of the job's ancestors
+    job_end: Any,  # (n_jobs,) one past the job's last operation
+    job_deadline: Any,  # (n_jobs,)
+) -> int:  # pragma: no cover - compiled
+    """The job KIT picks: least own remaining work of the siblings still missing, then the
+    deadline (``furnsim.rules._kit``, ``furnsim.sim.kits.kit_features``: the same sums)."""
+    k = c.shape[0]
+    keys = np.empty((2, k))
+    for i in range(k):
+        j = c[i]
+        w = 0.0
+        p = job_parent[j]
+        if p >= 0:
+            for x in range(kid_start[p], kid_start[p + 1]):
+                s = kids[x]
+                if job_state[s] == _DONE or s == j:
+                    continue
+                o = job_op[s]
+                own = op_rem_work[o] - job_path_work[s] if o < job_end[s] else 0.0
+                w += own
+        keys[0, i] = w
+        keys[1, i] = job_deadline[j]
     return _lexmin(keys, c)

@@ -77,6 +77,7 @@ from __future__ import annotations
 
 import math
 import time
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -455,6 +456,31 @@ def _ptwinqs_compiled(sim: Simulator, d: Decision, st: _Static) -> int:
     )  # fmt: skip
 
 
+_KIDS: weakref.WeakKeyDictionary[_Static, tuple[np.ndarray, np.ndarray, np.ndarray]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _kit_compiled(sim: Simulator, d: Decision, st: _Static) -> int:
+    from furnsim import _rule_kernels as rk
+
+    kids = _KIDS.get(st)
+    if kids is None:  # children per parent, ascending (Simulator._children) as CSR
+        par = st.job_parent
+        ch = np.flatnonzero(par >= 0)
+        ch = ch[np.argsort(par[ch], kind="stable")]
+        start = np.zeros(st.n_jobs + 1, dtype=np.int64)
+        start[1:] = np.cumsum(np.bincount(par[ch], minlength=st.n_jobs))
+        kids = _KIDS[st] = (start, ch.astype(np.int64), st.job_last + 1)
+    state = sim.state
+    return int(
+        rk.kit_pick(
+            d.candidates, st.job_parent, kids[0], kids[1], state.job_state, state.job_op,
+            st.op_rem_work, sim.job_path_work, kids[2], st.job_deadline,
+        )
+    )  # fmt: skip
+
+
 def _fifo_compiled(sim: Simulator, d: Decision, st: _Static) -> int:
     from furnsim import _rule_kernels as rk
 
@@ -519,7 +545,13 @@ RULES: dict[str, Rule] = {
         _r("PTWINQS", _ptwinqs, "p + WINQ + slack", None, _ptwinqs_compiled),
         _r("DPTLWKRS", _dptlwkrs, "2p + LWKR + slack"),
         _r("DPTWINQNPT", _dptwinqnpt, "2p + WINQ + next operation's processing time"),
-        _r("KIT", _kit, "assembly: least work left to complete the candidate's kit, then EDD"),
+        _r(
+            "KIT",
+            _kit,
+            "assembly: least work left to complete the candidate's kit, then EDD",
+            None,
+            _kit_compiled,
+        ),
         RandomRule(),
     )
 }

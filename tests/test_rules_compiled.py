@@ -1,4 +1,4 @@
-"""The compiled rule picks (furnsim/_rule_kernels.py: ATCS, ATC, PTWINQS, FIFO) and the compiled
+"""The compiled rule picks (furnsim/_rule_kernels.py: ATCS, ATC, PTWINQS, FIFO, KIT) and the compiled
 working-time KPIs of ``partial_cost`` (furnsim/kpi_working.py) must be the numpy path's, bit
 for bit: the same pick at every decision, the same per-machine floats, and so the very same
 optimizer search for a seed (issue 15). Generated calendar-plant weeks (shift calendars),
@@ -23,7 +23,7 @@ from furnsim.solvers.lns import lns
 
 pytestmark = pytest.mark.skipif(not HAVE_NUMBA, reason="numba not installed")
 
-COMPILED = ("ATCS", "ATC", "PTWINQS", "FIFO")
+COMPILED = ("ATCS", "ATC", "PTWINQS", "FIFO", "KIT")
 
 
 @cache
@@ -49,10 +49,10 @@ def _runs(inst: Instance, buffers: str, seed: int, fast: bool):
         d = sim.dispatch(j)
 
 
-def test_week_has_calendars_and_deadlines() -> None:
+def test_week_has_calendars_deadlines_and_kits() -> None:
     ci = week(20011).compiled
     assert ci.working is not None and all(m is not None for m in ci.working.machines)
-    assert np.isfinite(ci.job_deadline).any()
+    assert np.isfinite(ci.job_deadline).any() and ci.has_assembly
 
 
 @pytest.mark.parametrize(
@@ -168,7 +168,12 @@ def _lns(monkeypatch, inst: Instance, rule: str, compiled: bool, **kw_) -> tuple
 
 @pytest.mark.parametrize(
     "seed,rule,goal",
-    [(20017, "ATCS", "speed"), (20018, "PTWINQS", "efficiency"), (20019, "FIFO", "empty-buffers")],
+    [
+        (20017, "ATCS", "speed"),
+        (20018, "PTWINQS", "efficiency"),
+        (20019, "FIFO", "empty-buffers"),
+        (20020, "KIT", "speed"),
+    ],
 )
 def test_lns_search_is_the_same_with_compiled_rules_and_kpis(monkeypatch, seed, rule, goal):
     """The optimizer with the compiled picks and KPIs is the numpy path's search: the same
