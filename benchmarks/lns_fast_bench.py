@@ -2,6 +2,7 @@
 
     nice python benchmarks/lns_fast_bench.py --weeks 0-3 --passes 150 --out runs/lns_fast.jsonl
     python benchmarks/lns_fast_bench.py --summary --out runs/lns_fast.jsonl
+    python benchmarks/lns_fast_bench.py --compare runs/before.jsonl --out runs/after.jsonl
 
 For each held-out week (``held_out_weeks``: index 0 = seed 10000), goal and method (``lns``,
 ``ppo-lns``) it plans the week twice through ``furnsim.plan.plan`` with exactly ``--passes``
@@ -117,6 +118,42 @@ def summary(out: Path) -> None:
             )
 
 
+def compare(before: Path, after: Path) -> None:
+    """Two runs of this benchmark by two versions of the code (same weeks, passes, machine):
+    the same costs (asserted: the same search) and the compiled neighbours per CPU second."""
+    key = ("week", "goal", "method", "passes")
+    a = {tuple(r[k] for k in key): r for r in read_jsonl(after)}
+    b = {tuple(r[k] for k in key): r for r in read_jsonl(before)}
+    both = sorted(set(a) & set(b))
+    for k in both:
+        assert a[k]["cost"] == b[k]["cost"], f"{k}: the search changed"
+    print(
+        "| method | goal | rows | neighbours / CPU-s before | after | ratio (mean of rows) "
+        "| min–max | base rules | load |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for method in sorted({k[2] for k in both}):
+        for goal in GOALS:
+            ks = [k for k in both if k[2] == method and k[1] == goal]
+            if not ks:
+                continue
+            nb = np.mean([b[k]["nb_per_s_fast"] for k in ks])
+            na = np.mean([a[k]["nb_per_s_fast"] for k in ks])
+            r = [a[k]["nb_per_s_fast"] / b[k]["nb_per_s_fast"] for k in ks]
+            starts = sorted({a[k]["start"].removeprefix("rule:") for k in ks})
+            loads = [x for k in ks for x in (*a[k]["load"], *b[k]["load"])]
+            print(
+                f"| {method} | {goal} | {len(ks)} | {nb:.0f} | {na:.0f} | **{np.mean(r):.2f}×** "
+                f"| {min(r):.2f}–{max(r):.2f} | {', '.join(starts)} "
+                f"| {min(loads):.1f}–{max(loads):.1f} |"
+            )
+    r = [a[k]["nb_per_s_fast"] / b[k]["nb_per_s_fast"] for k in both]
+    print(
+        f"\nall {len(both)} rows: same cost; ratio mean {np.mean(r):.2f}×, "
+        f"{min(r):.2f}–{max(r):.2f}"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--weeks", default="0-3", help="held-out week indices, e.g. 0-3")
@@ -125,7 +162,16 @@ def main() -> None:
     ap.add_argument("--passes", type=int, default=150)
     ap.add_argument("--out", type=Path, default=Path("runs/lns_fast_bench.jsonl"))
     ap.add_argument("--summary", action="store_true")
+    ap.add_argument(
+        "--compare",
+        type=Path,
+        default=None,
+        help="rows of this benchmark by another version of the code (before): compare --out",
+    )
     a = ap.parse_args()
+    if a.compare is not None:
+        compare(a.compare, a.out)
+        return
     if not a.summary:
         run(_weeks(a.weeks), a.goals.split(","), a.methods.split(","), a.passes, a.out)
     summary(a.out)
