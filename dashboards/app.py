@@ -1317,9 +1317,11 @@ def _compute_and_draw(
     """A plan ahead, and its machine Gantt (what a click shows first): the quick plan here
     (0.3 s, ready soonest; the worker may still be starting), other methods in the worker."""
     if method == QUICK:
-        res, fig = jobs.plan_and_figure(inst, goal, method, tl, ps, VIEWS[0])
+        res = jobs.plan_result(inst, goal, method, tl)
+        fig = jobs.figure(res, inst, ps, VIEWS[0])
     else:
-        res, fig = s.call("plan", jobs.plan_and_figure, inst, goal, method, tl, ps, VIEWS[0])
+        res, pf = s.call("plan", jobs.plan_and_figure, inst, goal, method, tl, ps, VIEWS[0])
+        fig = pf.figure()
     entry = _entry(res, inst, ok, key, sha, ps, goal)
     with s.lock:
         s.figs.setdefault((entry["key"], VIEWS[0]), fig)
@@ -1395,7 +1397,9 @@ def run_plan(plant: Any, rows: list[dict[str, Any]], goal: str, method: str, tl:
 def _build_figure(entry: dict[str, Any], view: str, s: _Store | None = None) -> Any:
     """The figure of a view: here, or in the files worker process (``s``, background)."""
     args = (entry["result"], entry["instance"], entry["plan_start"], view)
-    return jobs.figure(*args) if s is None else s.call("files", jobs.figure, *args)
+    return (
+        jobs.figure(*args) if s is None else s.call("files", jobs.figure_portable, *args).figure()
+    )
 
 
 def figure(entry: dict[str, Any], view: str) -> Any:

@@ -77,6 +77,7 @@ class Probe:
         self.t0 = time.perf_counter()
         self.w0 = time.time()
         self.n_frames = len(self.frames)
+        self.n_sent = len(self.sent)
         self.m0 = self.metrics()
         self.log_pos = self.log.stat().st_size
         if self.cpu:
@@ -101,6 +102,12 @@ class Probe:
             "last_ws_message_at_s": round(fr[-1][0] - self.t0, 3) if fr else None,
             "largest_ws_message_at_s": (
                 round(max(fr, key=lambda f: f[1])[0] - self.t0, 3) if fr else None
+            ),
+            # the browser's first message after the click (the click reaching the server)
+            "first_sent_at_s": (
+                round(self.sent[self.n_sent][0] - self.t0, 3)
+                if len(self.sent) > self.n_sent
+                else None
             ),
             "renderer": {
                 k: round(m1.get(k, 0) - self.m0.get(k, 0), 3)

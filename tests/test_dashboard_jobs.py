@@ -80,3 +80,40 @@ def test_workers_exit_with_the_server(end: str) -> None:
         for w in workers:  # never leave a worker behind, even when the test fails
             if _alive(w):
                 os.kill(w, signal.SIGKILL)
+
+
+def test_figures_cross_the_process_boundary_unvalidated_and_unchanged() -> None:
+    """A view's figure comes back from the worker as :class:`jobs.PortableFigure`: the same
+    figure (JSON-equal), rebuilt without validating it again. A pickled ``go.Figure`` is
+    validated when unpickled, which costs the server process (and its websocket) 0.3-0.5 s
+    for the demo week's machine Gantt; the portable one must cost a fraction of that."""
+    import json
+    import pickle
+
+    import plotly.io
+
+    from dashboards.sections import jobs
+    from furnsim import viz
+    from furnsim.io import load_instance
+
+    inst = load_instance(ROOT / "bom_data" / "demo")
+    ps = viz.resolve_plan_start(inst)
+    res = jobs.plan_result(inst, "speed", jobs.QUICK, None)
+    for view in ("Gantt by machine", "Gantt by order", "Buffers"):
+        fig = jobs.figure(res, inst, ps, view)
+        blob = pickle.dumps(jobs.figure_portable(res, inst, ps, view))
+        back = pickle.loads(blob).figure()
+        assert json.loads(plotly.io.to_json(back, validate=False)) == json.loads(
+            plotly.io.to_json(fig, validate=False)
+        )
+        back.layout.meta = "plan:view"  # the dashboard writes into it
+        assert back.layout.meta == "plan:view"
+    plain = pickle.dumps(fig := jobs.figure(res, inst, ps, "Gantt by machine"))
+    portable = pickle.dumps(jobs.PortableFigure(fig))
+    t0 = time.process_time()
+    pickle.loads(plain)
+    t_plain = time.process_time() - t0
+    t0 = time.process_time()
+    pickle.loads(portable).figure()
+    t_portable = time.process_time() - t0
+    assert t_portable < t_plain / 3, (t_portable, t_plain)

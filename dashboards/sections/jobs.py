@@ -5,7 +5,7 @@ Excel workbook are seconds of CPU-bound Python. In a thread of the Streamlit pro
 held the interpreter lock that also serves the page (the script runs and the websocket), so
 a tab switch right after a plan waited for the workbook. In a worker process (lower CPU
 priority, ``nice``) they take only a spare core. Each function takes and returns picklable
-values (instances, plan results, plotly figures, bytes).
+values (instances, plan results, plotly figures as :class:`PortableFigure`, bytes).
 """
 
 from __future__ import annotations
@@ -20,13 +20,15 @@ from datetime import datetime
 from typing import Any
 
 __all__ = [
-    "QUICK",
     "NICE",
+    "QUICK",
     "QUICK_RULES",
+    "PortableFigure",
     "drop_pool",
     "excel",
     "exit_with_parent",
     "figure",
+    "figure_portable",
     "init",
     "plan_and_figure",
     "plan_result",
@@ -191,12 +193,37 @@ def figure(res: Any, inst: Any, ps: datetime, view: str) -> Any:
     return viz.buffer_figure(res.schedule, inst, ps)
 
 
+class PortableFigure:
+    """A plotly figure that crosses the process boundary cheaply. A pickled ``go.Figure`` is
+    its dict, and unpickling builds the figure again *validating* every property: 0.3-0.5 s
+    for the demo week's machine Gantt, holding the interpreter lock of the server process,
+    whose websocket then stalls (a click's Gantt reached the browser 0.8 s after its script
+    run had ended, while the other views' figures came back from the worker). This keeps the
+    dict and builds the figure unvalidated (about 0.03 s): it was validated when it was made
+    in the worker."""
+
+    __slots__ = ("d",)
+
+    def __init__(self, fig: Any) -> None:
+        self.d = fig.to_dict()
+
+    def figure(self) -> Any:
+        import plotly.graph_objects as go
+
+        return go.Figure(self.d, _validate=False)
+
+
+def figure_portable(res: Any, inst: Any, ps: datetime, view: str) -> PortableFigure:
+    """:func:`figure` for a worker process: to be rebuilt with ``.figure()``."""
+    return PortableFigure(figure(res, inst, ps, view))
+
+
 def plan_and_figure(
     inst: Any, goal: str, method: str, tl: Any, ps: datetime, view: str
-) -> tuple[Any, Any]:
-    """A plan ahead and the figure a click shows first."""
+) -> tuple[Any, PortableFigure]:
+    """A plan ahead and the figure a click shows first (in a worker process: portable)."""
     res = plan_result(inst, goal, method, tl)
-    return res, figure(res, inst, ps, view)
+    return res, figure_portable(res, inst, ps, view)
 
 
 def excel(res: Any, inst: Any, ps: datetime, slot: int) -> bytes:
