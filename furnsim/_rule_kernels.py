@@ -60,10 +60,11 @@ def _until(
 
 
 @jit
-def _lexmin(keys: Any, c: Any) -> int:  # pragma: no cover - compiled
+def lexmin_index(keys: Any, c: Any) -> int:  # pragma: no cover - compiled
     """``furnsim.rules._lexmin`` over ``keys`` (rows, most significant first): values within
     ``TIE_TOL · max(1, |min|)`` of a row's minimum tie, NaN ranks last (all NaN: all tie),
-    an infinite minimum ties only its equals; then the lowest job of ``c``."""
+    an infinite minimum ties only its equals; then the lowest job of ``c``. Returns that
+    candidate's index (the environment's feature kernel marks its teacher pick with it)."""
     n_keys, k = keys.shape
     alive = np.ones(k, dtype=np.bool_)
     n_alive = k
@@ -94,9 +95,15 @@ def _lexmin(keys: Any, c: Any) -> int:  # pragma: no cover - compiled
             break
     best = -1
     for i in range(k):
-        if alive[i] and (best < 0 or c[i] < best):
-            best = c[i]
+        if alive[i] and (best < 0 or c[i] < c[best]):
+            best = i
     return best
+
+
+@jit
+def _lexmin(keys: Any, c: Any) -> int:  # pragma: no cover - compiled
+    """The job :func:`lexmin_index` picks."""
+    return int(c[lexmin_index(keys, c)])
 
 
 @jit

@@ -22,6 +22,7 @@ import numpy as np
 
 from furnsim._numba import HAVE_NUMBA, numba, pairwise_sum
 from furnsim._numba import jit as _jit
+from furnsim._rule_kernels import lexmin_index
 from furnsim.sim._fastloop import (
     J_ARRIVE,
     J_OP,
@@ -37,7 +38,6 @@ from furnsim.sim._fastloop import (
 
 __all__ = ["HAVE_NUMBA", "features_kernel", "numba", "pairwise_sum"]
 
-TIE_TOL = 1e-9  # furnsim.rules.TIE_TOL
 _EPS = 1e-9
 _BIG = np.finfo(np.float64).max
 
@@ -105,37 +105,7 @@ def _lex_rank_pick(
         f[i, col_rank] = np.float32(r) / den
         f[i, col_pick] = 0.0
     # the pick: _lexmin
-    alive = np.ones(k, dtype=np.bool_)
-    n_alive = k
-    for q in range(n_keys):
-        m = np.inf
-        any_num = False
-        for i in range(k):
-            if alive[i]:
-                v = keys[q, i]
-                if v == v:
-                    if not any_num or v < m:
-                        m = v
-                    any_num = True
-        if not any_num:
-            continue
-        if math.isfinite(m):
-            lim = m + TIE_TOL * max(1.0, abs(m))
-            for i in range(k):
-                if alive[i] and not (keys[q, i] <= lim):
-                    alive[i] = False
-                    n_alive -= 1
-        else:
-            for i in range(k):
-                if alive[i] and keys[q, i] != m:
-                    alive[i] = False
-                    n_alive -= 1
-        if n_alive == 1:
-            break
-    best = -1
-    for i in range(k):
-        if alive[i] and (best < 0 or jobs[i] < jobs[best]):
-            best = i
+    best = lexmin_index(keys, jobs)
     f[best, col_pick] = 1.0
 
 
