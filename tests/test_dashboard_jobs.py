@@ -29,8 +29,7 @@ busy = busy_pool.submit(os.getpid).result(timeout=600)
 busy_pool.submit(time.sleep, 600)  # a long job: the worker is busy when the parent dies
 time.sleep(0.5)
 print(idle, busy, flush=True)
-if sys.argv[1] == "kill":
-    time.sleep(600)  # killed by the test
+sys.stdin.readline()  # the test says when to end (a normal end), or kills the parent first
 """
 
 
@@ -48,12 +47,13 @@ def _alive(pid: int) -> bool:
 @pytest.mark.parametrize("end", ["kill", "exit"])
 def test_workers_exit_with_the_server(end: str) -> None:
     parent = subprocess.Popen(
-        [sys.executable, "-c", PARENT, end],
+        [sys.executable, "-c", PARENT],
         cwd=ROOT,
         env={
             **os.environ,
             "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
         },
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -67,6 +67,10 @@ def test_workers_exit_with_the_server(end: str) -> None:
         t0 = time.monotonic()
         if end == "kill":
             parent.send_signal(signal.SIGKILL)
+        else:  # only now: ending right after the print raced the liveness check above
+            assert parent.stdin is not None
+            parent.stdin.write("end\n")
+            parent.stdin.flush()
         parent.wait(timeout=60)
         # a normal end ends the workers first, it does not wait for the 600 s job
         assert time.monotonic() - t0 < 20, "the parent waited for its busy worker"
