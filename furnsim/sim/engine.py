@@ -317,12 +317,18 @@ class Simulator:
         return self._fast_run(-1, False)
 
     def _fast_run(
-        self, job: int, skip_single: bool, prio: np.ndarray | None = None, stop: int = 0
+        self,
+        job: int,
+        skip_single: bool,
+        prio: np.ndarray | None = None,
+        stop: int = 0,
+        rule: tuple[int, float] | None = None,
     ) -> Decision | None:
         """One call of the compiled loop (commit ``job`` if >= 0, run to the next decision),
         with the calendar extensions and event-array growth it asks for; with ``prio`` every
-        decision is taken by it (``run_priority``) until the dispatch log holds ``stop``
-        dispatches (0: to the end)."""
+        decision is taken by it (``run_priority``), with ``rule`` = (``_fastloop.RULE_*``,
+        parameter) by that rule's compiled pick (``run_rule``; ``job`` must be -1), until the
+        dispatch log holds ``stop`` dispatches (0: to the end)."""
         if prio is None:
             prio = _NO_PRIO
         from furnsim.sim import _fastloop as fl
@@ -330,8 +336,12 @@ class Simulator:
         fx = self._fx
         sc = fx.sc
         n_log = sc[fl.S_LOGN]
+        rt = _rule_tables(self) if rule is not None else None
         while True:
-            code = fl.run(job, skip_single, prio, stop, *fx.args)
+            if rule is not None and job < 0:
+                code = fl.run_rule(rule[0], rule[1], stop, *rt, *fx.args)  # type: ignore[misc]
+            else:
+                code = fl.run(job, skip_single, prio, stop, *fx.args)
             if code == fl.NEED_EXTEND:
                 m = int(sc[fl.S_EXT_M])
                 mt = self._mt[m]
@@ -537,6 +547,37 @@ class Simulator:
             k = d.candidates.size
             x = 0 if k == 1 else pick(key, d.machine, d.candidates, d.ops, k)
             d = self.dispatch(int(d.candidates[x]))
+        return d
+
+    def run_rule(self, rule: Any, until: int | None = None) -> Decision | None:
+        """Take the pending and every later decision by ``rule`` (a ``furnsim.rules.Rule``:
+        ``rule.choose``), as :meth:`run_priority` does by a static priority: to the end (done
+        or deadlock: None), or with ``until`` only until ``dispatch_log`` holds ``until``
+        dispatches (the decision pending then is returned). When the simulator runs in the
+        compiled loop and the rule has a compiled pick there (``rule.loop`` = (``RULE_*`` of
+        ``furnsim.sim._fastloop``, parameter): ATCS, ATC, PTWINQS, FIFO, KIT), the decisions are
+        taken there in one call: the very job ``rule.choose`` takes at each (the same kernel,
+        the same floats), so the same plan; otherwise one ``rule.choose`` per decision."""
+        d = self._decision
+        stop = 0 if until is None else int(until)
+        if d is None or (until is not None and len(self.dispatch_log) >= stop):
+            return d
+        spec = getattr(rule, "loop", None)
+        if self._fast and spec is not None:
+            # the deciding machine's working minutes up to every deadline (rules._calendar)
+            if self._calendared:
+                hi = max(float(self.time), self.state.static.deadline_max)
+                for mt in self._mt:
+                    while mt is not None and hi >= mt.horizon:
+                        mt._extend()
+                fx = self._fx
+                if not fx.cal.current(self._mt):
+                    fx.cal = _calendar_tables(self)
+                    fx.pack()
+            return self._fast_run(-1, True, None, max(stop, 0), (int(spec[0]), float(spec[1])))
+        choose = rule.choose
+        while d is not None and (until is None or len(self.dispatch_log) < stop):
+            d = self.dispatch(int(choose(self, d)))
         return d
 
     def _commit(self, job: int, o: int, m: int) -> None:
@@ -1289,6 +1330,21 @@ def _fast_static(sim: Simulator) -> Any:
         fs = FastStatic(sim)
         _FAST_STATIC[sim.ci] = fs
     return fs
+
+
+_RULE_TABLES: weakref.WeakKeyDictionary[Any, tuple[np.ndarray, np.ndarray]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _rule_tables(sim: Simulator) -> tuple[np.ndarray, np.ndarray]:
+    """The rules' arrays for ``run_rule`` (``_fastloop.rule_tables``; once per instance)."""
+    rt = _RULE_TABLES.get(sim.ci)
+    if rt is None:
+        from furnsim.sim._fastloop import rule_tables
+
+        rt = _RULE_TABLES[sim.ci] = rule_tables(sim.state.static, sim.job_path_work)
+    return rt
 
 
 def _calendar_tables(sim: Simulator) -> Any:
