@@ -208,3 +208,43 @@ def test_policy_guided_search_is_the_same(monkeypatch):
         neighbourhoods=("window", "orders", "policy-window"),
     )
     assert n > 0 and r.moves["policy-window"]["tried"] > 0
+
+
+@pytest.mark.parametrize(
+    "seed,rule,goal,buffers",
+    [
+        (20006, "ATCS", "speed", "hard"),
+        (20007, "ATC", "empty-buffers", "soft"),
+        (20008, "PTWINQS", "efficiency", "hard"),
+    ],
+)
+def test_compiled_rule_suffix_is_the_same_search(monkeypatch, seed, rule, goal, buffers):
+    """The base rule's stretches in the compiled loop (``Simulator.run_rule``: its start run
+    and the rule-suffix neighbours) against deciding them one ``choose`` call at a time
+    (``COMPILED_RULE_SUFFIX`` off): the same decoded plans, moves, history and schedule."""
+    monkeypatch.setattr(rules_mod, "best_rule", lambda *a, **k: SimpleNamespace(rule=rule))
+    kw = {
+        "goal": goal,
+        "iterations": 40,
+        "seed": seed,
+        "buffers": buffers,
+        "neighbourhoods": ("window", "group", "orders"),
+    }
+    monkeypatch.setattr(lns_mod, "COMPILED_RULE_SUFFIX", False)
+    sa, ra = _search(monkeypatch, week(seed), True, **kw)
+    monkeypatch.setattr(lns_mod, "COMPILED_RULE_SUFFIX", True)
+    sb, rb = _search(monkeypatch, week(seed), True, **kw)
+    assert len(sa) == len(sb)
+    for i, (a, b) in enumerate(zip(sa, sb, strict=True)):
+        assert a == b, f"decoded plan {i} differs"
+    assert (ra.cost, ra.iterations, ra.improvements, ra.moves) == (
+        rb.cost,
+        rb.iterations,
+        rb.improvements,
+        rb.moves,
+    )
+    assert [(h[0], h[2]) for h in ra.history] == [(h[0], h[2]) for h in rb.history]
+    for f in ra.schedule.times:
+        assert np.array_equal(ra.schedule.times[f], rb.schedule.times[f], equal_nan=True), f
+    assert rb.moves["rule"]["tried"] > 0
+    assert rb.compiled > ra.compiled  # the rule's decisions were taken in the compiled loop
