@@ -87,6 +87,8 @@ P_SOFT, P_ANTICIP, P_KITS = range(3)
 
 # the rules the loop can decide with itself (run_rule; Rule.loop names one and its parameter)
 RULE_NONE, RULE_ATC, RULE_PTWINQS, RULE_FIFO, RULE_KIT = range(5)
+# not a rule: RI[n] is the job to take at the decision after n dispatches (run_choices)
+RULE_SCRIPT = 5
 
 # job / machine states and event kinds (furnsim.sim.engine)
 _AT_STORE, _WAITING, _ASSIGNED, _PROCESSING, _BLOCKED, _DONE = range(6)
@@ -958,7 +960,16 @@ def _loop(
             held = stop > 0 and sc[S_LOGN] >= stop  # (stop: hand this decision out)
             if ((skip_single and k == 1) or prio.shape[0] > 0 or rid > 0) and not held:
                 # take it, go on
-                if k == 1:
+                if rid == RULE_SCRIPT:  # the given job (no candidate: hand the decision out)
+                    x = -1
+                    for y in range(k):
+                        if cand[y] == RI[sc[S_LOGN]]:
+                            x = y
+                    if x < 0:
+                        sc[S_OUT_M] = fm
+                        sc[S_OUT_K] = k
+                        return DECISION
+                elif k == 1:
                     x = 0
                 elif rid > 0:
                     x = _rule_pick(rid, rpar, RI, RF, n_jobs, n_o, n_m, cand, cand_ops, k, fm, t,

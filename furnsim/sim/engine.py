@@ -323,12 +323,14 @@ class Simulator:
         prio: np.ndarray | None = None,
         stop: int = 0,
         rule: tuple[int, float] | None = None,
+        script: np.ndarray | None = None,
     ) -> Decision | None:
         """One call of the compiled loop (commit ``job`` if >= 0, run to the next decision),
         with the calendar extensions and event-array growth it asks for; with ``prio`` every
         decision is taken by it (``run_priority``), with ``rule`` = (``_fastloop.RULE_*``,
-        parameter) by that rule's compiled pick (``run_rule``; ``job`` must be -1), until the
-        dispatch log holds ``stop`` dispatches (0: to the end)."""
+        parameter) by that rule's compiled pick (``run_rule``; ``job`` must be -1; with
+        ``script``, ``RULE_SCRIPT``: ``script[n]`` after ``n`` dispatches, ``run_choices``),
+        until the dispatch log holds ``stop`` dispatches (0: to the end)."""
         if prio is None:
             prio = _NO_PRIO
         from furnsim.sim import _fastloop as fl
@@ -336,10 +338,12 @@ class Simulator:
         fx = self._fx
         sc = fx.sc
         n_log = sc[fl.S_LOGN]
-        rt = _rule_tables(self) if rule is not None else None
+        rt: Any = None
+        if rule is not None:
+            rt = (script, _NO_RF) if script is not None else _rule_tables(self)
         while True:
             if rule is not None and job < 0:
-                code = fl.run_rule(rule[0], rule[1], stop, *rt, *fx.args)  # type: ignore[misc]
+                code = fl.run_rule(rule[0], rule[1], stop, *rt, *fx.args)
             else:
                 code = fl.run(job, skip_single, prio, stop, *fx.args)
             if code == fl.NEED_EXTEND:
@@ -493,17 +497,20 @@ class Simulator:
         return self._decision
 
     # -- actions ----------------------------------------------------------------------
-    def dispatch(self, job: int, *, skip_single: bool = False) -> Decision | None:
+    def dispatch(
+        self, job: int, *, skip_single: bool = False, until: int | None = None
+    ) -> Decision | None:
         """The deciding machine takes ``job`` next; runs to the next decision.
 
         ``skip_single``: decisions with one candidate on the way are taken at once (the
-        dispatches a caller would make, without handing their decisions out)."""
+        dispatches a caller would make, without handing their decisions out) -- with
+        ``until``, only while ``dispatch_log`` holds fewer than ``until`` dispatches."""
         d = self._decision
         if d is None:
             raise RuntimeError("no decision pending: the simulation is done")
         job = int(job)
         if self._fast and 0 <= job < self.n_jobs:
-            return self._fast_run(job, skip_single)
+            return self._fast_run(job, skip_single, None, 0 if until is None else max(until, 1))
         if not (0 <= job < self.n_jobs) or self.job_state[job] != WAITING:
             raise ValueError(f"job {job} is not a candidate of machine {d.machine} at t={d.time:g}")
         o = int(self.job_op[job])
@@ -512,7 +519,7 @@ class Simulator:
             raise ValueError(f"job {job} is not a candidate of machine {d.machine} at t={d.time:g}")
         self._decision = None
         self._commit(job, o, m)
-        return self._advance(skip_single)
+        return self._advance(skip_single, until)
 
     def skip_singles(self) -> Decision | None:
         """Take the pending decision's only candidate, and every following one-candidate
@@ -578,6 +585,31 @@ class Simulator:
         choose = rule.choose
         while d is not None and (until is None or len(self.dispatch_log) < stop):
             d = self.dispatch(int(choose(self, d)))
+        return d
+
+    def run_choices(self, jobs: list[int]) -> Decision | None:
+        """Take the pending decision and the ones after it by ``jobs`` (the i-th by
+        ``jobs[i]``: a replay of recorded dispatches; ``ValueError`` when one is not a
+        candidate then); returns the decision pending after them (None: done or deadlock).
+        In the compiled loop in one call when the simulator runs in it."""
+        d = self._decision
+        if d is None or not jobs:
+            return d
+        if self._fast:
+            from furnsim.sim import _fastloop as fl
+
+            n0 = len(self.dispatch_log)
+            script = np.full(n0 + len(jobs), -1, dtype=np.int64)
+            script[n0:] = jobs
+            d = self._fast_run(-1, False, None, n0 + len(jobs), (fl.RULE_SCRIPT, 0.0), script)
+            n = len(self.dispatch_log) - n0
+            if d is None or n == len(jobs):
+                return d
+            jobs = jobs[n:]  # a job that is no candidate: the error of dispatch()
+        for j in jobs:
+            if d is None:
+                break
+            d = self.dispatch(int(j))
         return d
 
     def _commit(self, job: int, o: int, m: int) -> None:
@@ -1024,7 +1056,7 @@ class Simulator:
             self._wake_at[m] = t
             self._push(t, _WAKE, m, 0)
 
-    def _advance(self, skip_single: bool = False) -> Decision | None:
+    def _advance(self, skip_single: bool = False, until: int | None = None) -> Decision | None:
         while True:
             if self._events and self._events[0][0] <= self.time:
                 self._process_events_at(self.time)
@@ -1035,7 +1067,11 @@ class Simulator:
             found = self._find()
             if found is not None:
                 m, cands = found
-                if skip_single and len(cands) == 1:  # the only choice: take it, go on
+                if (
+                    skip_single
+                    and len(cands) == 1
+                    and (until is None or len(self.dispatch_log) < until)
+                ):  # the only choice: take it, go on
                     j = cands[0]
                     self._commit(j, int(self.job_op[j]), m)
                     continue
@@ -1319,6 +1355,7 @@ class _Fast:
 _FAST_STATIC: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 _NO_CAL: dict[int, Any] = {}
 _NO_PRIO = np.zeros((0, 0))
+_NO_RF = np.zeros(0)
 
 
 def _fast_static(sim: Simulator) -> Any:

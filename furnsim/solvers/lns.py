@@ -92,6 +92,13 @@ _SUFFIX = ("incumbent", "rule", "policy")  # "policy": only with a policy and po
 #: when the rule has a compiled pick there (``Simulator.run_rule``; the same search either
 #: way: tests/test_lns_fast.py switches it off to compare)
 COMPILED_RULE_SUFFIX = True
+#: a neighbour's one-candidate decisions after its prefix are taken by the simulator with the
+#: dispatch before them (``choose`` takes the only candidate without a draw: the same search;
+#: tests/test_lns_fast.py switches it off to compare)
+SKIP_SINGLES = True
+#: replay a neighbour's prefix after its snapshot in the compiled loop in one call
+#: (``Simulator.run_choices``; tests/test_lns_fast.py switches it off to compare)
+REPLAY_COMPILED = True
 
 
 @dataclass
@@ -195,6 +202,7 @@ class _Decoder:
         k: int = 0,
         on_stall: Callable[[Decision], int] | None = None,
         static: tuple[float, Any] | None = None,
+        singles: bool = False,
     ) -> _Plan | None:
         """A full run; ``base.choices[:k]`` kept (resumed from ``base``'s latest snapshot at or
         before ``k``, the rest replayed), then ``choose(sim, decision, index)``.
@@ -211,7 +219,10 @@ class _Decoder:
         ``rule.choose``'s pick (a rule with a compiled loop pick, ``Simulator.run_rule``); in
         the compiled loop those decisions are then taken there in one call (stopping at the
         snapshot decisions) and read back from the dispatch log: the same run, the same
-        recorded decisions."""
+        recorded decisions. ``singles``: ``choose`` takes the only candidate of every
+        decision after the prefix that has one (no draw, no wait); those are then taken by
+        the simulator with the dispatch before them (``dispatch(skip_single=True)``, stopping
+        at the snapshot decisions) and read back from the dispatch log."""
         from furnsim.goals import partial_cost
 
         sim = self.sim
@@ -231,10 +242,24 @@ class _Decoder:
         i_start = i
         stride = self.stride
         dispatch, wait = sim.dispatch, sim.wait
+        replay = REPLAY_COMPILED and prefix is not None and sim._fast
         while d is not None:
             if self.snapshots and stride and i % stride == 0 and (not snap_at or snap_at[-1] < i):
                 snap_at.append(i)
                 snaps.append(sim.snapshot(compiled=True))
+            if replay and i < k:
+                # the prefix up to the next snapshot decision: in the compiled loop in one call
+                # when it holds no wait; read back from the dispatch log
+                nxt = (i // stride + 1) * stride if self.snapshots and stride else k
+                seg = prefix[i : min(k, nxt)]  # type: ignore[index]
+                if min(seg) >= 0:
+                    n0 = len(sim.dispatch_log)
+                    d = sim.run_choices(seg)
+                    new = sim.dispatch_log[n0:]
+                    choices.extend(j for _, _, j in new)
+                    times.extend(t for t, _, _ in new)
+                    i += len(new)
+                    continue
             if static is not None and i >= k and d.time >= static[0] and sim._fast:
                 # the rest by a static priority or a rule: in the compiled loop, in one call per
                 # stretch between snapshots; its decisions are the dispatch log's (no waits)
@@ -272,6 +297,18 @@ class _Decoder:
                 i += 1
                 continue
             choices.append(-1 if j is None else int(j))
+            if j is not None and singles and i >= k:
+                # the one-candidate decisions after it are the simulator's to take (the same
+                # job ``choose`` returns), up to the next snapshot decision
+                log = sim.dispatch_log
+                n0 = len(log)
+                nxt = (i // stride + 1) * stride if self.snapshots and stride else 0
+                d = dispatch(j, skip_single=True, until=n0 + nxt - i if nxt else None)
+                new = log[n0 + 1 :]
+                choices.extend(jj for _, _, jj in new)
+                times.extend(t for t, _, _ in new)
+                i += 1 + len(new)
+                continue
             d = wait() if j is None else dispatch(j)
             i += 1
         self.made += len(choices) - i_start
@@ -715,7 +752,14 @@ def lns(
             elif suffix == "rule" and base_static is not None:
                 static = (t_end, base_static)
         m0 = dec.made
-        cand = dec.run(choose, cur, k, on_stall=stall if kind == "cpsat" else None, static=static)
+        cand = dec.run(
+            choose,
+            cur,
+            k,
+            on_stall=stall if kind == "cpsat" else None,
+            static=static,
+            singles=SKIP_SINGLES and kind != "cpsat",  # (cpsat's sequences may wait instead)
+        )
         decisions += dec.made - m0
         longest = max(longest, clk() - t1)
         lv = lahc[it % len(lahc)]
