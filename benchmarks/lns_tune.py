@@ -44,8 +44,16 @@ def training_weeks(n: int, seed0: int = SEED0, lo: int = 100, hi: int = 600) -> 
     return [src.week(seed0 + i, int(sizes[i])) for i in range(n)]
 
 
-def _key(r: dict[str, Any]) -> tuple[str, str, str, float, int, str]:
-    return (r["config"], r["options"], r["method"], float(r["budget"]), r["seed"], r["goal"])
+def _key(r: dict[str, Any]) -> tuple[str, str, str, float, int, str, int]:
+    return (
+        r["config"],
+        r["options"],
+        r["method"],
+        float(r["budget"]),
+        r["seed"],
+        r["goal"],
+        int(r.get("search_seed", 0)),
+    )
 
 
 def _options(o: dict[str, Any]) -> dict[str, Any]:
@@ -82,6 +90,7 @@ def run(args: argparse.Namespace) -> None:
                     "budget": float(args.budget),
                     "seed": seed,
                     "goal": goal,
+                    "search_seed": args.search_seed,
                 }
                 if _key(row) in done:
                     continue
@@ -90,7 +99,7 @@ def run(args: argparse.Namespace) -> None:
                     inst,
                     goal,
                     Budget(time_limit=args.budget, clock="cpu"),
-                    PlanState(options=_options(opts)),
+                    PlanState(seed=args.search_seed, options=_options(opts)),
                 )
                 d = res.details.get("lns", {})
                 mv = {k: v for k, v in d.get("moves", {}).items() if v.get("tried")}
@@ -120,12 +129,18 @@ def table(args: argparse.Namespace) -> str:
         for r in read_jsonl(args.out)
         if r["method"] == args.method and float(r["budget"]) == float(args.budget) and r["valid"]
     ]
-    ref = {(r["seed"], r["goal"]): r["cost"] for r in rows if r["config"] == args.reference}
+    # the reference: its mean cost over its search seeds on the same week and goal
+    refs: dict[tuple[int, str], list[float]] = {}
+    for r in rows:
+        if r["config"] == args.reference:
+            refs.setdefault((r["seed"], r["goal"]), []).append(r["cost"])
+    ref = {k: float(np.mean(v)) for k, v in refs.items()}
     goals = [g for g in GOALS if any(r["goal"] == g for r in rows)]
     names = list(dict.fromkeys(r["config"] for r in rows))
     head = "| config | " + " | ".join(f"{g} (n, W/L)" for g in goals) + " | mean |"
     lines = [
-        f"{args.method}:{args.budget:g} CPU-s, mean of cost / {args.reference} per week",
+        f"{args.method}:{args.budget:g} CPU-s, mean of cost / {args.reference} per week"
+        " (its mean over its search seeds); n = plans (weeks x search seeds), W/L = wins / losses",
         "",
         head,
         "|" + "---|" * (len(goals) + 2),
@@ -136,7 +151,10 @@ def table(args: argparse.Namespace) -> str:
             rs = [
                 (r["cost"], ref[(r["seed"], g)])
                 for r in rows
-                if r["config"] == name and r["goal"] == g and (r["seed"], g) in ref
+                if r["config"] == name
+                and r["goal"] == g
+                and (r["seed"], g) in ref
+                and (args.search_seed is None or r.get("search_seed", 0) == args.search_seed)
             ]
             rat = [c / b if b > 0 else (1.0 if c <= b else math.inf) for c, b in rs]
             if not rat:
@@ -167,8 +185,10 @@ def main() -> None:
             p.add_argument("--goals", default=",".join(GOALS))
             p.add_argument("--config", action="append", help="NAME=JSON options")
             p.add_argument("--configs", help="a JSON file {NAME: {options}}")
+            p.add_argument("--search-seed", type=int, default=0, help="the planner's seed")
         else:
             p.add_argument("--reference", default="default")
+            p.add_argument("--search-seed", type=int, default=None, help="only this seed's rows")
     args = ap.parse_args()
     run(args) if args.cmd == "run" else table(args)
 
