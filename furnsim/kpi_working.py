@@ -95,7 +95,17 @@ def working_time_kpis(schedule: Any, ci: Any, base: dict[str, float]) -> dict[st
     n_m = len(schedule.machine_ids)
     mk = float(base.get("makespan", schedule.makespan))
     a = _per_machine(schedule, ci, mk)
-    proc, setup, blocked, avail = a["proc"], a["setup"], a["blocked"], a["avail"]
+    return {
+        **_plant_sums(a["proc"], a["setup"], a["blocked"], a["avail"], mk, n_m),
+        "overtime_minutes": float(a["overtime"].sum()),
+        "extra_windows_used": float(a["windows"].sum()),
+    }
+
+
+def _plant_sums(
+    proc: np.ndarray, setup: np.ndarray, blocked: np.ndarray, avail: np.ndarray, mk: float, n_m: int
+) -> dict[str, float]:
+    """The plant-level machine-time KPIs from per-machine minutes (full and partial runs)."""
     util = np.divide(proc, avail, out=np.zeros(n_m), where=avail > 0)
     return {
         "processing_time": float(proc.sum()),
@@ -105,8 +115,6 @@ def working_time_kpis(schedule: Any, ci: Any, base: dict[str, float]) -> dict[st
         "closed_time": float(mk * n_m - avail.sum()),
         "utilization_mean": float(util.mean()) if n_m else 0.0,
         "idle_time": float((avail - proc - setup - blocked).sum()),
-        "overtime_minutes": float(a["overtime"].sum()),
-        "extra_windows_used": float(a["windows"].sum()),
     }
 
 
@@ -139,7 +147,7 @@ def partial_working_time_kpis(sim: Any, base: dict[str, float]) -> dict[str, flo
     With numba the per-machine sums come from one compiled kernel (:func:`_machine_sums`)
     that repeats numpy's arithmetic exactly (``MachineTime._w`` per operation, numpy's
     pairwise summation per machine, ``furnsim._numba.pairwise_sum``), so the KPIs are bit-identical to the numpy path
-    (:func:`_partial_numpy`; tests/test_kpi_working_fast.py)."""
+    (:func:`_partial_numpy`; tests/test_rules_compiled.py)."""
     ci = sim.ci
     now = float(sim.time)
     mk = float(base["makespan"])
@@ -155,16 +163,7 @@ def partial_working_time_kpis(sim: Any, base: dict[str, float]) -> dict[str, flo
         setup, blocked, avail = _partial_compiled(ci.working, mm, ss, se, en, stop, mk, n_m)
     else:
         setup, blocked, avail = _partial_numpy(ci.working, mm, ss, se, en, stop, mk, n_m)
-    util = np.divide(proc, avail, out=np.zeros(n_m), where=avail > 0)
-    return {
-        "processing_time": float(proc.sum()),
-        "total_setup_time": float(setup.sum()),
-        "blocked_time": float(blocked.sum()),
-        "available_time": float(avail.sum()),
-        "closed_time": float(mk * n_m - avail.sum()),
-        "utilization_mean": float(util.mean()) if n_m else 0.0,
-        "idle_time": float((avail - proc - setup - blocked).sum()),
-    }
+    return _plant_sums(proc, setup, blocked, avail, mk, n_m)
 
 
 def _partial_numpy(

@@ -87,6 +87,7 @@ import numpy as np
 from furnsim._numba import HAVE_NUMBA
 from furnsim.model import CompiledInstance, Instance
 from furnsim.sim import Decision, Schedule, Simulator
+from furnsim.sim._fastloop import RULE_ATC, RULE_FIFO, RULE_KIT, RULE_PTWINQS
 from furnsim.sim.state import StaticArrays, static_arrays
 
 __all__ = [
@@ -324,6 +325,10 @@ class Rule:
     #: the same pick in one compiled call (furnsim/_rule_kernels.py), used where numba is
     #: installed; ``keys`` stays the definition (and the path without numba)
     compiled: Callable[[Simulator, Decision, _Static], int] | None = field(default=None, repr=False)
+    #: ``compiled``'s kernel inside the simulator's compiled loop: (``RULE_*`` of
+    #: ``furnsim.sim._fastloop``, parameter), so ``Simulator.run_rule`` takes a whole stretch
+    #: of decisions in one call (the same picks)
+    loop: tuple[int, float] | None = field(default=None, repr=False)
 
     def reset(self, seed: int | None = None) -> None:
         """Deterministic rules keep no state."""
@@ -401,8 +406,9 @@ def _r(
     desc: str,
     static: Callable[[_Static], np.ndarray] | None = None,
     compiled: Callable[[Simulator, Decision, _Static], int] | None = None,
+    loop: tuple[int, float] | None = None,
 ) -> Rule:
-    return Rule(name, fn, desc, static, compiled)
+    return Rule(name, fn, desc, static, compiled, loop)
 
 
 # -- compiled picks (furnsim/_rule_kernels.py): the same pick as ``keys`` + ``_lexmin`` ------
@@ -520,7 +526,12 @@ RULES: dict[str, Rule] = {
     r.name: r
     for r in (
         _r(
-            "FIFO", _fifo, "earliest arrival at the work center, then release", None, _fifo_compiled
+            "FIFO",
+            _fifo,
+            "earliest arrival at the work center, then release",
+            None,
+            _fifo_compiled,
+            (RULE_FIFO, 0.0),
         ),
         _r("SPT", _spt, "shortest processing time on this machine", _spt_table),
         _r("LPT", _lpt, "longest processing time on this machine", _lpt_table),
@@ -529,20 +540,23 @@ RULES: dict[str, Rule] = {
         _r("LWKR", _lwkr, "least work remaining", _lwkr_table),
         _r("MOPNR", _mopnr, "most operations remaining"),
         _r("CR", _cr, "critical ratio (deadline - now) / remaining work"),
-        _r("ATC", _atc, "apparent tardiness cost, k = 2", None, _atc_compiled(0.0)),
+        _r(
+            "ATC", _atc, "apparent tardiness cost, k = 2", None, _atc_compiled(0.0), (RULE_ATC, 0.0)
+        ),
         _r(
             "ATCS",
             _atcs,
             "apparent tardiness cost with setups, k = 2, k_s = 1",
             None,
             _atc_compiled(1.0),
+            (RULE_ATC, 1.0),
         ),
         _r("SETUP", _min_setup, "least setup time on this machine, then EDD"),
         _r("BUFFER", _buffer, "next buffer has room; drain this buffer; emptiest next buffer; EDD"),
         _r("LWKRSPT", _lwkrspt, "LWKR + p", _lwkrspt_table),
         _r("LWKRMOD", _lwkrmod, "LWKR + modified operation due date"),
         _r("PTWINQ", _ptwinq, "p + work in next queue"),
-        _r("PTWINQS", _ptwinqs, "p + WINQ + slack", None, _ptwinqs_compiled),
+        _r("PTWINQS", _ptwinqs, "p + WINQ + slack", None, _ptwinqs_compiled, (RULE_PTWINQS, 0.0)),
         _r("DPTLWKRS", _dptlwkrs, "2p + LWKR + slack"),
         _r("DPTWINQNPT", _dptwinqnpt, "2p + WINQ + next operation's processing time"),
         _r(
@@ -551,6 +565,7 @@ RULES: dict[str, Rule] = {
             "assembly: least work left to complete the candidate's kit, then EDD",
             None,
             _kit_compiled,
+            (RULE_KIT, 0.0),
         ),
         RandomRule(),
     )

@@ -208,3 +208,111 @@ def test_policy_guided_search_is_the_same(monkeypatch):
         neighbourhoods=("window", "orders", "policy-window"),
     )
     assert n > 0 and r.moves["policy-window"]["tried"] > 0
+
+
+@pytest.mark.parametrize(
+    "seed,rule,goal,buffers",
+    [
+        (20006, "ATCS", "speed", "hard"),
+        (20007, "ATC", "empty-buffers", "soft"),
+        (20008, "PTWINQS", "efficiency", "hard"),
+    ],
+)
+def test_compiled_rule_suffix_is_the_same_search(monkeypatch, seed, rule, goal, buffers):
+    """The base rule's stretches in the compiled loop (``Simulator.run_rule``: its start run
+    and the rule-suffix neighbours) against deciding them one ``choose`` call at a time
+    (``COMPILED_RULE_SUFFIX`` off): the same decoded plans, moves, history and schedule."""
+    monkeypatch.setattr(rules_mod, "best_rule", lambda *a, **k: SimpleNamespace(rule=rule))
+    ra, rb = _flag_same_search(
+        monkeypatch,
+        "COMPILED_RULE_SUFFIX",
+        week(seed),
+        True,
+        goal=goal,
+        iterations=40,
+        seed=seed,
+        buffers=buffers,
+        neighbourhoods=("window", "group", "orders"),
+    )
+    assert rb.moves["rule"]["tried"] > 0
+    assert rb.compiled > ra.compiled  # the rule's decisions were taken in the compiled loop
+
+
+def _flag_same_search(monkeypatch, flag: str, inst: Instance, fast: bool, **kw) -> tuple:
+    """The search with module flag ``flag`` off, then on: the same decoded plans (decisions,
+    times, snapshot indices, costs), moves, history and schedule."""
+    monkeypatch.setattr(lns_mod, flag, False)
+    sa, ra = _search(monkeypatch, inst, fast, **kw)
+    monkeypatch.setattr(lns_mod, flag, True)
+    sb, rb = _search(monkeypatch, inst, fast, **kw)
+    assert len(sa) == len(sb)
+    for i, (a, b) in enumerate(zip(sa, sb, strict=True)):
+        assert a == b, f"decoded plan {i} differs"
+    assert (ra.cost, ra.iterations, ra.improvements, ra.moves) == (
+        rb.cost,
+        rb.iterations,
+        rb.improvements,
+        rb.moves,
+    )
+    assert [(h[0], h[2]) for h in ra.history] == [(h[0], h[2]) for h in rb.history]
+    for f in ra.schedule.times:
+        assert np.array_equal(ra.schedule.times[f], rb.schedule.times[f], equal_nan=True), f
+    return ra, rb
+
+
+@pytest.mark.parametrize(
+    "flag,seed,goal,buffers,fast,snapshots",
+    [
+        ("SKIP_SINGLES", 20009, "speed", "hard", True, True),
+        ("SKIP_SINGLES", 20010, "efficiency", "soft", True, False),
+        ("SKIP_SINGLES", 20011, "empty-buffers", "hard", False, True),
+        ("REPLAY_COMPILED", 20012, "speed", "hard", True, True),
+        ("REPLAY_COMPILED", 20013, "efficiency", "soft", True, False),
+    ],
+)
+def test_skipped_singles_and_compiled_replay_are_the_same_search(
+    monkeypatch, flag, seed, goal, buffers, fast, snapshots
+):
+    """A neighbour's one-candidate decisions taken by the simulator with the dispatch before
+    them (``SKIP_SINGLES``; compiled and Python engine), and its prefix replayed in the
+    compiled loop (``REPLAY_COMPILED``, ``Simulator.run_choices``), against one ``choose`` /
+    ``dispatch`` call each: the same search, in every neighbourhood that uses them (with
+    ``tail``, ``policy-window``)."""
+    _flag_same_search(
+        monkeypatch,
+        flag,
+        week(seed),
+        fast,
+        goal=goal,
+        iterations=40,
+        seed=seed,
+        buffers=buffers,
+        snapshots=snapshots,
+        policy=_StatePolicy(),
+        neighbourhoods=("window", "group", "orders", "tail", "policy-window"),
+    )
+
+
+def test_run_choices_replays_a_run() -> None:
+    """``Simulator.run_choices`` replays recorded dispatches (compiled loop: one call, from a
+    compiled snapshot too; Python engine: one dispatch each), stops after them, and refuses a
+    job that is no candidate as ``dispatch`` does."""
+    inst = week(20014)
+    ref = Simulator(inst)
+    ref.run_rule(rules_mod.get_rule("ATCS"))
+    jobs = [j for _, _, j in ref.dispatch_log]
+    want = _fingerprint(ref)
+    for fast in (True, False):
+        sim = Simulator(inst, fast=fast)
+        d = sim.run_choices(jobs[:50])
+        assert d is not None and len(sim.dispatch_log) == 50 and sim._fast == fast
+        snap = sim.snapshot(compiled=True)
+        assert sim.run_choices(jobs[50:]) is None
+        assert _fingerprint(sim) == want
+        sim.restore(snap)
+        sim.run_choices(jobs[50:70])
+        assert sim.run_choices(jobs[70:]) is None and _fingerprint(sim) == want
+        sim.restore(snap)
+        bad = next(j for j in range(inst.compiled.n_jobs) if j not in sim.decision().candidates)
+        with pytest.raises(ValueError, match="not a candidate"):
+            sim.run_choices([jobs[50], bad])

@@ -185,3 +185,74 @@ def test_lns_search_is_the_same_with_compiled_rules_and_kpis(monkeypatch, seed, 
     assert a[3]["rule"]["tried"] > 0  # rule-suffix neighbours were decoded
     for f in ta:
         assert np.array_equal(ta[f], tb[f], equal_nan=True), f
+
+
+def _record(sim: Simulator) -> tuple:
+    return (
+        list(sim.dispatch_log),
+        tuple(np.nan_to_num(sim.rec["start"], nan=-1.0).tolist()),
+        tuple(np.nan_to_num(sim.rec["leave"], nan=-1.0).tolist()),
+        tuple(sim.rec_machine.tolist()),
+        sim.deadlock is None,
+    )
+
+
+@pytest.mark.parametrize(
+    "seed,buffers,jobs", [(20021, "hard", 60), (20022, "soft", 60), (20023, "hard", 150)]
+)
+def test_run_rule_is_deciding_one_by_one(seed: int, buffers: str, jobs: int) -> None:
+    """``Simulator.run_rule`` (the rule's pick inside the compiled loop) is the run of
+    ``rule.choose`` at every decision: the same dispatch log and records, from the start and
+    from a state off the rule's path (random picks first), to the end and with ``until``
+    stops; the Python engine's ``run_rule`` (one ``choose`` per decision) too."""
+    inst = week(seed, jobs)
+    rng = np.random.default_rng(seed)
+    for name in COMPILED:
+        rule = rules_mod.get_rule(name)
+        assert rule.loop is not None
+        for off_path in (0, 25):
+            picks = []  # the random start, then the rule one by one (the reference)
+            ref = Simulator(inst, buffers=buffers)
+            d = ref.decision()
+            while d is not None:
+                if len(picks) < off_path:
+                    j = int(d.candidates[rng.integers(d.candidates.size)])
+                else:
+                    j = rule.choose(ref, d)
+                picks.append(j)
+                d = ref.dispatch(j)
+            want = _record(ref)
+            stops = sorted(set(rng.integers(off_path + 1, len(picks), size=4).tolist()))
+            for fast in (True, False):
+                sim = Simulator(inst, buffers=buffers, fast=fast)
+                d = sim.decision()
+                for j in picks[:off_path]:
+                    d = sim.dispatch(j)
+                for n in stops:  # stop at the decision after n dispatches, go on
+                    d = sim.run_rule(rule, until=n)
+                    assert d is not None and len(sim.dispatch_log) == n
+                    assert sim._fast == fast
+                assert sim.run_rule(rule) is None
+                assert _record(sim) == want, (name, off_path, fast)
+
+
+def test_run_rule_reads_working_time_past_the_tables() -> None:
+    """The compiled pick reads deadlines' working minutes: ``run_rule`` extends the machines'
+    working-time tables past every deadline first (as ``Rule.compiled`` does per decision)."""
+    inst = week(20024)
+    for mt in inst.compiled.working.machines:
+        if mt is not None:
+            mt._set(60.0)  # the shortest tables: the run and the deadlines lie beyond them
+    ref = Simulator(inst)
+    d = ref.decision()
+    atcs = rules_mod.get_rule("ATCS")
+    while d is not None:
+        d = ref.dispatch(atcs.choose(ref, d))
+    for mt in inst.compiled.working.machines:
+        if mt is not None:
+            mt._set(60.0)
+    sim = Simulator(inst, fast=True)
+    st = sim.state.static
+    assert sim.run_rule(atcs) is None
+    assert _record(sim) == _record(ref)
+    assert all(mt.horizon > st.deadline_max for mt in inst.compiled.working.machines if mt)

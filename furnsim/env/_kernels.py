@@ -22,7 +22,7 @@ import numpy as np
 
 from furnsim._numba import HAVE_NUMBA, numba, pairwise_sum
 from furnsim._numba import jit as _jit
-from furnsim._rule_kernels import lexmin_index
+from furnsim._rule_kernels import _worked_before, lexmin_index
 from furnsim.sim._fastloop import (
     J_ARRIVE,
     J_OP,
@@ -107,26 +107,6 @@ def _lex_rank_pick(
     # the pick: _lexmin
     best = lexmin_index(keys, jobs)
     f[best, col_pick] = 1.0
-
-
-@_jit
-def _worked_before(x: float, cs: Any, ce: Any, cc: Any) -> float:  # pragma: no cover - compiled
-    """``MachineTime.worked_before``: the same search (``searchsorted(..., 'right')``) and the
-    same float operations (``np.clip`` is ``min(max(..))``), so bit-identical."""
-    lo = 0
-    hi = cs.shape[0]
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if cs[mid] <= x:
-            lo = mid + 1
-        else:
-            hi = mid
-    i = lo - 1
-    if i < 0:
-        return 0.0
-    s = cs[i]
-    inside = min(max(x - s, 0.0), ce[i] - s)
-    return cc[i] + inside
 
 
 @_jit

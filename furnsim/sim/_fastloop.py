@@ -36,6 +36,7 @@ import numpy as np
 
 from furnsim._numba import HAVE_NUMBA
 from furnsim._numba import jit as _jit
+from furnsim._rule_kernels import atc_pick, fifo_pick, kit_pick, ptwinqs_pick
 
 __all__ = [
     "DEADLOCK",
@@ -45,7 +46,13 @@ __all__ = [
     "HAVE_NUMBA",
     "INVALID",
     "NEED_EXTEND",
+    "RULE_ATC",
+    "RULE_FIFO",
+    "RULE_KIT",
+    "RULE_NONE",
+    "RULE_PTWINQS",
     "run",
+    "run_rule",
 ]
 
 # return codes of run()
@@ -77,6 +84,11 @@ SJ_KITVOL, SJ_KITTOT, SJ_RELEASE = range(3)
 SM_WC, SM_INIT, SM_HASCAL, SM_NONINT = range(4)
 # prm (4,) int64: flags
 P_SOFT, P_ANTICIP, P_KITS = range(3)
+
+# the rules the loop can decide with itself (run_rule; Rule.loop names one and its parameter)
+RULE_NONE, RULE_ATC, RULE_PTWINQS, RULE_FIFO, RULE_KIT = range(5)
+# not a rule: RI[n] is the job to take at the decision after n dispatches (run_choices)
+RULE_SCRIPT = 5
 
 # job / machine states and event kinds (furnsim.sim.engine)
 _AT_STORE, _WAITING, _ASSIGNED, _PROCESSING, _BLOCKED, _DONE = range(6)
@@ -565,6 +577,129 @@ def cal_views(CF: Any, CI: Any) -> tuple[Any, ...]:  # pragma: no cover - compil
     return cs, ce, cc, hor, off, coff
 
 
+def rule_tables(st: Any, job_path_work: Any) -> tuple[Any, Any]:
+    """The rules' per-instance arrays packed for :func:`run_rule` (``RI`` int64, ``RF``
+    float64; :func:`rule_views` unpacks them): the same values ``Rule.compiled`` passes to
+    its kernel (``furnsim.rules``: ``StaticArrays``, the children of every assembly in
+    ascending order, ``job_last + 1``)."""
+    par = np.asarray(st.job_parent, dtype=np.int64)
+    ch = np.flatnonzero(par >= 0)
+    ch = ch[np.argsort(par[ch], kind="stable")]
+    start = np.zeros(st.n_jobs + 1, dtype=np.int64)
+    start[1:] = np.cumsum(np.bincount(par[ch], minlength=st.n_jobs))
+    ri = [st.op_next_wc, par, start, st.job_last + 1, ch]
+    rf = [
+        st.job_log_priority, st.op_log_proc, st.op_rem_work, st.job_deadline, st.op_mean_proc,
+        st.job_release, job_path_work,
+    ]  # fmt: skip
+    RI = np.concatenate([np.asarray(x, dtype=np.int64).ravel() for x in ri])
+    RF = np.concatenate([np.asarray(x, dtype=np.float64).ravel() for x in rf])
+    return RI, RF
+
+
+@_jit
+def rule_views(
+    RI: Any, RF: Any, n_j: int, n_o: int, n_m: int
+) -> tuple[Any, ...]:  # pragma: no cover
+    """(next_wc, parent, kid_start, kids, job_end, logw, logp, rem, deadline, mean_proc,
+    release, path_work) of :func:`rule_tables`' arrays."""
+    a = 0
+    next_wc = RI[a : a + n_o]
+    a += n_o
+    parent = RI[a : a + n_j]
+    a += n_j
+    kid_start = RI[a : a + n_j + 1]
+    a += n_j + 1
+    job_end = RI[a : a + n_j]
+    a += n_j
+    kids = RI[a:]
+    b = 0
+    logw = RF[b : b + n_j]
+    b += n_j
+    logp = RF[b : b + n_o * n_m].reshape((n_o, n_m))
+    b += n_o * n_m
+    rem = RF[b : b + n_o]
+    b += n_o
+    dl = RF[b : b + n_j]
+    b += n_j
+    mean_proc = RF[b : b + n_o]
+    b += n_o
+    release = RF[b : b + n_j]
+    b += n_j
+    path_work = RF[b : b + n_j]
+    return (
+        next_wc,
+        parent,
+        kid_start,
+        kids,
+        job_end,
+        logw,
+        logp,
+        rem,
+        dl,
+        mean_proc,
+        release,
+        path_work,
+    )
+
+
+@_jit
+def _rule_pick(
+    rid: int,
+    rpar: float,
+    RI: Any,
+    RF: Any,
+    n_j: int,
+    n_o: int,
+    n_m: int,
+    cand: Any,
+    cand_ops: Any,
+    k: int,
+    m: int,
+    t: float,
+    mi: Any,
+    ji: Any,
+    jf: Any,
+    si_m: Any,
+    op_setup: Any,
+    op_wc: Any,
+    n_wc: int,
+    proc: Any,
+    setup: Any,
+    cs: Any,
+    ce: Any,
+    cc: Any,
+    off: Any,
+    coff: Any,
+) -> int:  # pragma: no cover - compiled
+    """The candidate (index into ``cand``) the rule ``rid`` picks at machine ``m``, time
+    ``t``: its kernel with the arguments ``Rule.compiled`` gives it (the machine's working
+    time: its slice of the packed tables, which :meth:`Simulator.run_rule` built past every
+    deadline, as ``rules._calendar`` does)."""
+    nwc, par, kst, kids, jend, logw, logp, rem, dl, mproc, rel, pwork = rule_views(
+        RI, RF, n_j, n_o, n_m
+    )
+    c = cand[:k]
+    ops = cand_ops[:k]
+    has_cal = si_m[SM_HASCAL, m] == 1
+    a, b = off[m], off[m + 1]
+    ca, cb = coff[m], coff[m + 1]
+    if rid == RULE_ATC:
+        j = atc_pick(c, ops, m, t, mi[M_SETUP, m], 2.0, rpar, proc, setup, op_setup, logw, logp,
+                     rem, dl, has_cal, cs[a:b], ce[a:b], cc[ca:cb])  # fmt: skip
+    elif rid == RULE_PTWINQS:
+        j = ptwinqs_pick(c, ops, m, t, proc, rem, op_wc, nwc, mproc, n_wc, dl, ji[J_STATE],
+                         ji[J_OP], has_cal, cs[a:b], ce[a:b], cc[ca:cb])  # fmt: skip
+    elif rid == RULE_FIFO:
+        j = fifo_pick(c, jf[J_ARRIVE], rel)
+    else:
+        j = kit_pick(c, par, kst, kids, ji[J_STATE], ji[J_OP], rem, pwork, jend, dl)
+    for x in range(k):
+        if cand[x] == j:
+            return x
+    return -1
+
+
 @_jit
 def run(
     job: int,  # a job for the pending decision's machine (sc[S_OUT_M]), -1: just advance
@@ -572,6 +707,63 @@ def run(
     prio: Any,  # (n_ops, n_machines) float64 static priority (a rule's key, smallest first)
     #             taking every decision (prio_choice); (0, 0): hand the decisions out
     stop: int,  # > 0: hand the decisions out again once the dispatch log holds ``stop``
+    DI: Any,  # the run state, int64 (dyn_views)
+    DF: Any,  # the run state, float64
+    ef: Any,  # (cap,) event times
+    ei: Any,  # (4, cap) event kind, seq, a, b
+    SI: Any,  # the instance, int64 (static_views)
+    SF: Any,  # the instance, float64
+    transport: Any,
+    proc: Any,
+    setup: Any,
+    elig: Any,  # (n_ops, n_machines) bool
+    CF: Any,  # working-time tables (cal_views)
+    CI: Any,
+) -> int:  # pragma: no cover - compiled
+    """Commit ``job`` (if >= 0) and run to the next decision (:func:`_loop`; no rule)."""
+    return _loop(job, skip_single, prio, stop, RULE_NONE, 0.0, SI, SF, DI, DF, ef, ei, SI, SF,
+                 transport, proc, setup, elig, CF, CI)  # fmt: skip
+
+
+@_jit
+def run_rule(
+    rid: int,  # the rule's compiled pick (RULE_ATC, ...)
+    rpar: float,  # its parameter (RULE_ATC: k_s; <= 0 is ATC)
+    stop: int,  # as run()'s
+    RI: Any,  # the rules' instance arrays, int64 (rule_tables, rule_views)
+    RF: Any,  # float64
+    DI: Any,
+    DF: Any,
+    ef: Any,
+    ei: Any,
+    SI: Any,
+    SF: Any,
+    transport: Any,
+    proc: Any,
+    setup: Any,
+    elig: Any,
+    CF: Any,
+    CI: Any,
+) -> int:  # pragma: no cover - compiled
+    """Run on, every decision taken by the rule's pick (``furnsim._rule_kernels``: the same
+    job as ``Rule.compiled``), until the dispatch log holds ``stop`` dispatches (0: to the
+    end); returns as :func:`_loop`."""
+    no_prio = np.zeros((0, 0))
+    return _loop(-1, True, no_prio, stop, rid, rpar, RI, RF, DI, DF, ef, ei, SI, SF,
+                 transport, proc, setup, elig, CF, CI)  # fmt: skip
+
+
+@_jit
+def _loop(
+    job: int,  # a job for the pending decision's machine (sc[S_OUT_M]), -1: just advance
+    skip_single: bool,
+    prio: Any,  # (n_ops, n_machines) float64 static priority (a rule's key, smallest first)
+    #             taking every decision (prio_choice); (0, 0): hand the decisions out
+    stop: int,  # > 0: hand the decisions out again once the dispatch log holds ``stop``
+    rid: int,  # > 0: a rule's compiled pick takes every decision (_rule_pick); 0: none
+    rpar: float,  # the rule's parameter
+    RI: Any,  # the rules' arrays (rule_views; unused when rid == 0)
+    RF: Any,
     DI: Any,  # the run state, int64 (dyn_views)
     DF: Any,  # the run state, float64
     ef: Any,  # (cap,) event times
@@ -766,8 +958,25 @@ def run(
                 break
         if fm >= 0:
             held = stop > 0 and sc[S_LOGN] >= stop  # (stop: hand this decision out)
-            if ((skip_single and k == 1) or prio.shape[0] > 0) and not held:  # take it, go on
-                x = 0 if k == 1 else prio_choice(prio, fm, cand, cand_ops, k)
+            if ((skip_single and k == 1) or prio.shape[0] > 0 or rid > 0) and not held:
+                # take it, go on
+                if rid == RULE_SCRIPT:  # the given job (no candidate: hand the decision out)
+                    x = -1
+                    for y in range(k):
+                        if cand[y] == RI[sc[S_LOGN]]:
+                            x = y
+                    if x < 0:
+                        sc[S_OUT_M] = fm
+                        sc[S_OUT_K] = k
+                        return DECISION
+                elif k == 1:
+                    x = 0
+                elif rid > 0:
+                    x = _rule_pick(rid, rpar, RI, RF, n_jobs, n_o, n_m, cand, cand_ops, k, fm, t,
+                                   mi, ji, jf, si_m, op_setup, op_wc, n_wc, proc, setup, cs,
+                                   ce, cc, off, coff)  # fmt: skip
+                else:
+                    x = prio_choice(prio, fm, cand, cand_ops, k)
                 j = cand[x]
                 o = cand_ops[x]
                 ok, ss, se, st_, en = _commit_times(

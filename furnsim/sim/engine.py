@@ -317,12 +317,20 @@ class Simulator:
         return self._fast_run(-1, False)
 
     def _fast_run(
-        self, job: int, skip_single: bool, prio: np.ndarray | None = None, stop: int = 0
+        self,
+        job: int,
+        skip_single: bool,
+        prio: np.ndarray | None = None,
+        stop: int = 0,
+        rule: tuple[int, float] | None = None,
+        script: np.ndarray | None = None,
     ) -> Decision | None:
         """One call of the compiled loop (commit ``job`` if >= 0, run to the next decision),
         with the calendar extensions and event-array growth it asks for; with ``prio`` every
-        decision is taken by it (``run_priority``) until the dispatch log holds ``stop``
-        dispatches (0: to the end)."""
+        decision is taken by it (``run_priority``), with ``rule`` = (``_fastloop.RULE_*``,
+        parameter) by that rule's compiled pick (``run_rule``; ``job`` must be -1; with
+        ``script``, ``RULE_SCRIPT``: ``script[n]`` after ``n`` dispatches, ``run_choices``),
+        until the dispatch log holds ``stop`` dispatches (0: to the end)."""
         if prio is None:
             prio = _NO_PRIO
         from furnsim.sim import _fastloop as fl
@@ -330,8 +338,14 @@ class Simulator:
         fx = self._fx
         sc = fx.sc
         n_log = sc[fl.S_LOGN]
+        rt: Any = None
+        if rule is not None:
+            rt = (script, _NO_RF) if script is not None else _rule_tables(self)
         while True:
-            code = fl.run(job, skip_single, prio, stop, *fx.args)
+            if rule is not None and job < 0:
+                code = fl.run_rule(rule[0], rule[1], stop, *rt, *fx.args)
+            else:
+                code = fl.run(job, skip_single, prio, stop, *fx.args)
             if code == fl.NEED_EXTEND:
                 m = int(sc[fl.S_EXT_M])
                 mt = self._mt[m]
@@ -483,17 +497,20 @@ class Simulator:
         return self._decision
 
     # -- actions ----------------------------------------------------------------------
-    def dispatch(self, job: int, *, skip_single: bool = False) -> Decision | None:
+    def dispatch(
+        self, job: int, *, skip_single: bool = False, until: int | None = None
+    ) -> Decision | None:
         """The deciding machine takes ``job`` next; runs to the next decision.
 
         ``skip_single``: decisions with one candidate on the way are taken at once (the
-        dispatches a caller would make, without handing their decisions out)."""
+        dispatches a caller would make, without handing their decisions out) -- with
+        ``until``, only while ``dispatch_log`` holds fewer than ``until`` dispatches."""
         d = self._decision
         if d is None:
             raise RuntimeError("no decision pending: the simulation is done")
         job = int(job)
         if self._fast and 0 <= job < self.n_jobs:
-            return self._fast_run(job, skip_single)
+            return self._fast_run(job, skip_single, None, 0 if until is None else max(until, 1))
         if not (0 <= job < self.n_jobs) or self.job_state[job] != WAITING:
             raise ValueError(f"job {job} is not a candidate of machine {d.machine} at t={d.time:g}")
         o = int(self.job_op[job])
@@ -502,7 +519,7 @@ class Simulator:
             raise ValueError(f"job {job} is not a candidate of machine {d.machine} at t={d.time:g}")
         self._decision = None
         self._commit(job, o, m)
-        return self._advance(skip_single)
+        return self._advance(skip_single, until)
 
     def skip_singles(self) -> Decision | None:
         """Take the pending decision's only candidate, and every following one-candidate
@@ -537,6 +554,62 @@ class Simulator:
             k = d.candidates.size
             x = 0 if k == 1 else pick(key, d.machine, d.candidates, d.ops, k)
             d = self.dispatch(int(d.candidates[x]))
+        return d
+
+    def run_rule(self, rule: Any, until: int | None = None) -> Decision | None:
+        """Take the pending and every later decision by ``rule`` (a ``furnsim.rules.Rule``:
+        ``rule.choose``), as :meth:`run_priority` does by a static priority: to the end (done
+        or deadlock: None), or with ``until`` only until ``dispatch_log`` holds ``until``
+        dispatches (the decision pending then is returned). When the simulator runs in the
+        compiled loop and the rule has a compiled pick there (``rule.loop`` = (``RULE_*`` of
+        ``furnsim.sim._fastloop``, parameter): ATCS, ATC, PTWINQS, FIFO, KIT), the decisions are
+        taken there in one call: the very job ``rule.choose`` takes at each (the same kernel,
+        the same floats), so the same plan; otherwise one ``rule.choose`` per decision."""
+        d = self._decision
+        stop = 0 if until is None else int(until)
+        if d is None or (until is not None and len(self.dispatch_log) >= stop):
+            return d
+        spec = getattr(rule, "loop", None)
+        if self._fast and spec is not None:
+            # the deciding machine's working minutes up to every deadline (rules._calendar)
+            if self._calendared:
+                hi = max(float(self.time), self.state.static.deadline_max)
+                for mt in self._mt:
+                    while mt is not None and hi >= mt.horizon:
+                        mt._extend()
+                fx = self._fx
+                if not fx.cal.current(self._mt):
+                    fx.cal = _calendar_tables(self)
+                    fx.pack()
+            return self._fast_run(-1, True, None, max(stop, 0), (int(spec[0]), float(spec[1])))
+        choose = rule.choose
+        while d is not None and (until is None or len(self.dispatch_log) < stop):
+            d = self.dispatch(int(choose(self, d)))
+        return d
+
+    def run_choices(self, jobs: list[int]) -> Decision | None:
+        """Take the pending decision and the ones after it by ``jobs`` (the i-th by
+        ``jobs[i]``: a replay of recorded dispatches; ``ValueError`` when one is not a
+        candidate then); returns the decision pending after them (None: done or deadlock).
+        In the compiled loop in one call when the simulator runs in it."""
+        d = self._decision
+        if d is None or not jobs:
+            return d
+        if self._fast:
+            from furnsim.sim import _fastloop as fl
+
+            n0 = len(self.dispatch_log)
+            script = np.full(n0 + len(jobs), -1, dtype=np.int64)
+            script[n0:] = jobs
+            d = self._fast_run(-1, False, None, n0 + len(jobs), (fl.RULE_SCRIPT, 0.0), script)
+            n = len(self.dispatch_log) - n0
+            if d is None or n == len(jobs):
+                return d
+            jobs = jobs[n:]  # a job that is no candidate: the error of dispatch()
+        for j in jobs:
+            if d is None:
+                break
+            d = self.dispatch(int(j))
         return d
 
     def _commit(self, job: int, o: int, m: int) -> None:
@@ -983,7 +1056,7 @@ class Simulator:
             self._wake_at[m] = t
             self._push(t, _WAKE, m, 0)
 
-    def _advance(self, skip_single: bool = False) -> Decision | None:
+    def _advance(self, skip_single: bool = False, until: int | None = None) -> Decision | None:
         while True:
             if self._events and self._events[0][0] <= self.time:
                 self._process_events_at(self.time)
@@ -994,7 +1067,11 @@ class Simulator:
             found = self._find()
             if found is not None:
                 m, cands = found
-                if skip_single and len(cands) == 1:  # the only choice: take it, go on
+                if (
+                    skip_single
+                    and len(cands) == 1
+                    and (until is None or len(self.dispatch_log) < until)
+                ):  # the only choice: take it, go on
                     j = cands[0]
                     self._commit(j, int(self.job_op[j]), m)
                     continue
@@ -1278,6 +1355,7 @@ class _Fast:
 _FAST_STATIC: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 _NO_CAL: dict[int, Any] = {}
 _NO_PRIO = np.zeros((0, 0))
+_NO_RF = np.zeros(0)
 
 
 def _fast_static(sim: Simulator) -> Any:
@@ -1289,6 +1367,21 @@ def _fast_static(sim: Simulator) -> Any:
         fs = FastStatic(sim)
         _FAST_STATIC[sim.ci] = fs
     return fs
+
+
+_RULE_TABLES: weakref.WeakKeyDictionary[Any, tuple[np.ndarray, np.ndarray]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _rule_tables(sim: Simulator) -> tuple[np.ndarray, np.ndarray]:
+    """The rules' arrays for ``run_rule`` (``_fastloop.rule_tables``; once per instance)."""
+    rt = _RULE_TABLES.get(sim.ci)
+    if rt is None:
+        from furnsim.sim._fastloop import rule_tables
+
+        rt = _RULE_TABLES[sim.ci] = rule_tables(sim.state.static, sim.job_path_work)
+    return rt
 
 
 def _calendar_tables(sim: Simulator) -> Any:

@@ -40,8 +40,10 @@ benchmark (``benchmarks/lns_bench.py``).
 Decoding runs in the simulator's compiled event loop where numba is installed (``fast=True``):
 the stretches that follow a static priority (the incumbent-priority suffix, an order-set move
 after its prefix, a base rule with ``Rule.static_key``) are decided there in one call each
-(``Simulator.run_priority``) and read back from the dispatch log -- the same decisions, plans
-and random draws as deciding each one in Python (``fast=False``; tests/test_lns_fast.py).
+(``Simulator.run_priority``), and so is a base rule with a compiled pick in the loop
+(``Rule.loop``: ATCS, ATC, PTWINQS, FIFO, KIT; ``Simulator.run_rule``); they are read back
+from the dispatch log -- the same decisions, plans and random draws as deciding each one in
+Python (``fast=False``; tests/test_lns_fast.py).
 """
 
 from __future__ import annotations
@@ -86,6 +88,17 @@ POLICY_NEIGHBOURHOODS = ("policy-window", "policy-tail")
 #: week and has not (yet) shown a gain at equal time there, so it is off by default too
 DEFAULT_NEIGHBOURHOODS = ("window", "group", "orders")
 _SUFFIX = ("incumbent", "rule", "policy")  # "policy": only with a policy and policy_suffix
+#: decide the base rule's stretches (its own start run, the rule suffix) in the compiled loop
+#: when the rule has a compiled pick there (``Simulator.run_rule``; the same search either
+#: way: tests/test_lns_fast.py switches it off to compare)
+COMPILED_RULE_SUFFIX = True
+#: a neighbour's one-candidate decisions after its prefix are taken by the simulator with the
+#: dispatch before them (``choose`` takes the only candidate without a draw: the same search;
+#: tests/test_lns_fast.py switches it off to compare)
+SKIP_SINGLES = True
+#: replay a neighbour's prefix after its snapshot in the compiled loop in one call
+#: (``Simulator.run_choices``; tests/test_lns_fast.py switches it off to compare)
+REPLAY_COMPILED = True
 
 
 @dataclass
@@ -118,7 +131,8 @@ class LnsResult:
     start_s: float = 0.0  # seconds (``clock``) until the search began: the start plans + check
     longest_s: float = 0.0  # the longest neighbour's seconds (the stopping rule's margin)
     search_s: float = 0.0  # seconds (``clock``) of the neighbours alone (no start, no check)
-    compiled: int = 0  # decisions taken in the compiled loop by a static priority (``fast``)
+    compiled: int = 0  # decisions taken in the compiled loop by a static priority or the base
+    # rule's compiled pick, many per call (``fast``)
     decisions: int = 0  # decisions of all neighbours (resumed from snapshots: not counted)
 
 
@@ -158,13 +172,26 @@ class _Decoder:
             except (ValueError, TypeError):
                 self.snapshots = False
         self.replayed = 0  # decisions replayed (not resumed from a snapshot), all runs
-        self.compiled = 0  # decisions taken by a static priority in one call (run_priority)
+        self.compiled = 0  # decisions taken many per call (run_priority, run_rule)
         self.made = 0  # decisions made or replayed (not resumed from a snapshot), all runs
         #: the base rule's static priority ((n_ops, n_machines)), None: it has none
         sk = getattr(rule, "static_key", None)
         self.rule_prio = (
             np.ascontiguousarray(sk(self.sim.state.static), dtype=np.float64)
             if sk is not None
+            else None
+        )
+        #: the base rule for ``Simulator.run_rule`` when the compiled loop has its pick
+        #: (``Rule.loop``: ATCS, ATC, PTWINQS, FIFO, KIT) and it picks compiled anyway
+        #: (``rules.HAVE_NUMBA``); None: its suffix is decided one call per decision
+        from furnsim import rules as rules_mod
+
+        self.rule_loop = (
+            rule
+            if COMPILED_RULE_SUFFIX
+            and rules_mod.HAVE_NUMBA
+            and self.rule_prio is None
+            and getattr(rule, "loop", None) is not None
             else None
         )
 
@@ -174,7 +201,8 @@ class _Decoder:
         base: _Plan | None = None,
         k: int = 0,
         on_stall: Callable[[Decision], int] | None = None,
-        static: tuple[float, np.ndarray] | None = None,
+        static: tuple[float, Any] | None = None,
+        singles: bool = False,
     ) -> _Plan | None:
         """A full run; ``base.choices[:k]`` kept (resumed from ``base``'s latest snapshot at or
         before ``k``, the rest replayed), then ``choose(sim, decision, index)``.
@@ -187,9 +215,14 @@ class _Decoder:
 
         ``static = (t, prio)`` says that from the first decision after the prefix at time
         >= ``t`` on, ``choose`` takes the candidate with the smallest ``prio[op, machine]``
-        (ties as ``Simulator.run_priority``); in the compiled loop those decisions are then
-        taken there in one call (stopping at the snapshot decisions) and read back from the
-        dispatch log: the same run, the same recorded decisions."""
+        (ties as ``Simulator.run_priority``), ``static = (t, rule)`` that it takes
+        ``rule.choose``'s pick (a rule with a compiled loop pick, ``Simulator.run_rule``); in
+        the compiled loop those decisions are then taken there in one call (stopping at the
+        snapshot decisions) and read back from the dispatch log: the same run, the same
+        recorded decisions. ``singles``: ``choose`` takes the only candidate of every
+        decision after the prefix that has one (no draw, no wait); those are then taken by
+        the simulator with the dispatch before them (``dispatch(skip_single=True)``, stopping
+        at the snapshot decisions) and read back from the dispatch log."""
         from furnsim.goals import partial_cost
 
         sim = self.sim
@@ -209,18 +242,33 @@ class _Decoder:
         i_start = i
         stride = self.stride
         dispatch, wait = sim.dispatch, sim.wait
+        replay = REPLAY_COMPILED and prefix is not None and sim._fast
         while d is not None:
             if self.snapshots and stride and i % stride == 0 and (not snap_at or snap_at[-1] < i):
                 snap_at.append(i)
                 snaps.append(sim.snapshot(compiled=True))
+            if replay and i < k:
+                # the prefix up to the next snapshot decision: in the compiled loop in one call
+                # when it holds no wait; read back from the dispatch log
+                nxt = (i // stride + 1) * stride if self.snapshots and stride else k
+                seg = prefix[i : min(k, nxt)]  # type: ignore[index]
+                if min(seg) >= 0:
+                    n0 = len(sim.dispatch_log)
+                    d = sim.run_choices(seg)
+                    new = sim.dispatch_log[n0:]
+                    choices.extend(j for _, _, j in new)
+                    times.extend(t for t, _, _ in new)
+                    i += len(new)
+                    continue
             if static is not None and i >= k and d.time >= static[0] and sim._fast:
-                # the rest by a static priority: in the compiled loop, in one call per stretch
-                # between snapshots; its decisions are the dispatch log's (no waits there)
+                # the rest by a static priority or a rule: in the compiled loop, in one call per
+                # stretch between snapshots; its decisions are the dispatch log's (no waits)
                 prio, log = static[1], sim.dispatch_log
+                go = sim.run_priority if isinstance(prio, np.ndarray) else sim.run_rule
                 i0, n0 = i, len(log)
                 while d is not None:
                     nxt = (i // stride + 1) * stride if self.snapshots and stride else 0
-                    d = sim.run_priority(prio, until=n0 + nxt - i0 if nxt else None)
+                    d = go(prio, until=n0 + nxt - i0 if nxt else None)
                     new = log[n0 + i - i0 :]
                     choices.extend(j for _, _, j in new)
                     times.extend(t for t, _, _ in new)
@@ -249,6 +297,18 @@ class _Decoder:
                 i += 1
                 continue
             choices.append(-1 if j is None else int(j))
+            if j is not None and singles and i >= k:
+                # the one-candidate decisions after it are the simulator's to take (the same
+                # job ``choose`` returns), up to the next snapshot decision
+                log = sim.dispatch_log
+                n0 = len(log)
+                nxt = (i // stride + 1) * stride if self.snapshots and stride else 0
+                d = dispatch(j, skip_single=True, until=n0 + nxt - i if nxt else None)
+                new = log[n0 + 1 :]
+                choices.extend(jj for _, _, jj in new)
+                times.extend(t for t, _, _ in new)
+                i += 1 + len(new)
+                continue
             d = wait() if j is None else dispatch(j)
             i += 1
         self.made += len(choices) - i_start
@@ -381,7 +441,8 @@ def lns(
     a snapshot of the incumbent's run instead of replaying its prefix (same plans, less
     work). ``fast``: the simulator's compiled event loop where numba is installed, and the
     static-priority stretches of a neighbour (the incumbent-priority suffix, an order-set
-    move after its prefix, a base rule with a static key) in one compiled call each (the same
+    move after its prefix, a base rule with a static key or a compiled loop pick) in one
+    compiled call each (the same
     plans, decisions and random draws as ``fast=False``, cheaper). ``start_search`` = *f* > 0: the first fraction *f* of the budget (time, else
     iterations) makes ε/2-noisy passes of the base rule from scratch (``restart`` moves);
     the neighbourhood search then starts from the best plan so far. The best plan is validated (``validate_incumbents``) before it is returned; if it
@@ -475,7 +536,8 @@ def lns(
     def rule_choice(sim: Simulator, d: Decision, i: int) -> int:
         return rule.choose(sim, d)
 
-    rule_static = None if dec.rule_prio is None else (-math.inf, dec.rule_prio)
+    base_static: np.ndarray | Any = dec.rule_prio if dec.rule_prio is not None else dec.rule_loop
+    rule_static = None if base_static is None else (-math.inf, base_static)
     cur = dec.run(rule_choice, static=rule_static)
     if cur is None:  # cannot happen: the rule's own run did not deadlock
         raise RuntimeError("the best rule's run deadlocked on replay")
@@ -726,16 +788,23 @@ def lns(
 
         # the stretch after the window is a static priority when the suffix is: decided in
         # the compiled loop (the same decisions as ``choose``; no random draw is skipped)
-        static: tuple[float, np.ndarray] | None = None
+        static: tuple[float, Any] | None = None
         if kind == "orders":
             static = (-math.inf, _rank_prio(key, n_machines))
         elif kind in ("window", "group", "policy-window"):
             if suffix == "incumbent":
                 static = (t_end, _incumbent_prio(cur, n_machines))
-            elif suffix == "rule" and dec.rule_prio is not None:
-                static = (t_end, dec.rule_prio)
+            elif suffix == "rule" and base_static is not None:
+                static = (t_end, base_static)
         m0 = dec.made
-        cand = dec.run(choose, cur, k, on_stall=stall if kind == "cpsat" else None, static=static)
+        cand = dec.run(
+            choose,
+            cur,
+            k,
+            on_stall=stall if kind == "cpsat" else None,
+            static=static,
+            singles=SKIP_SINGLES and kind != "cpsat",  # (cpsat's sequences may wait instead)
+        )
         decisions += dec.made - m0
         longest = max(longest, clk() - t1)
         lv = lahc[it % len(lahc)]
