@@ -418,8 +418,8 @@ def lns(
     window_width: tuple[float, float] = (0.02, 0.25),
     orders_jobs: tuple[float, float] = (0.005, 0.05),
     orders_shift: tuple[float, float] = (0.02, 0.3),
-    orders_targeted: float = 0.8,
-    orders_target: str = "goal",
+    orders_targeted: float = 0.5,
+    orders_target: str = "late",
     prior: dict[str, float] | None = None,
 ) -> LnsResult:
     """Improve a plan of ``instance`` for ``goal`` by large-neighbourhood search (module doc).
@@ -465,12 +465,10 @@ def lns(
     range of fractions of the horizon (``window``, ``group``, ``policy-window``);
     ``orders_jobs`` / ``orders_shift`` -- an order-set move's number of jobs (fraction of the
     jobs) and shift (fraction of the horizon) ranges; ``orders_targeted`` -- the probability
-    that it moves targeted jobs instead of random ones (0.8; it was 0.5 before the tuning);
-    ``orders_target`` -- which:
+    that it moves targeted jobs instead of random ones; ``orders_target`` -- which:
     ``"late"`` (the latest / most tardy jobs, moved earlier), ``"wait"`` (the jobs that wait
     longest between their operations -- in buffers --, moved later) or ``"goal"`` (``wait``
-    for a goal that weighs ``buffer_load``, else ``late``; the default, which was ``late`` for
-    every goal before the tuning); ``prior`` -- a factor per
+    for a goal that weighs ``buffer_load``, else ``late``); ``prior`` -- a factor per
     neighbourhood on its success-rate weight (default 1).
     """
     from furnsim.goals import cost, get_goal
