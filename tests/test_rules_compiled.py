@@ -6,6 +6,7 @@ hard and soft buffers, runs that leave the rule's own path (random picks in betw
 
 from __future__ import annotations
 
+import dataclasses
 from functools import cache
 from types import SimpleNamespace
 
@@ -239,7 +240,15 @@ def test_run_rule_is_deciding_one_by_one(seed: int, buffers: str, jobs: int) -> 
 def test_run_rule_reads_working_time_past_the_tables() -> None:
     """The compiled pick reads deadlines' working minutes: ``run_rule`` extends the machines'
     working-time tables past every deadline first (as ``Rule.compiled`` does per decision)."""
-    inst = week(20024)
+    base = week(20024)
+    later = 3 * 7 * 1440.0  # every other order due three weeks later: past the tables
+    inst = dataclasses.replace(
+        base,
+        orders=[
+            dataclasses.replace(o, deadline=o.deadline + later * (i % 2))
+            for i, o in enumerate(base.orders)
+        ],
+    )
     for mt in inst.compiled.working.machines:
         if mt is not None:
             mt._set(60.0)  # the shortest tables: the run and the deadlines lie beyond them
@@ -253,6 +262,10 @@ def test_run_rule_reads_working_time_past_the_tables() -> None:
             mt._set(60.0)
     sim = Simulator(inst, fast=True)
     st = sim.state.static
+    assert st.deadline_max > 60.0 + 7 * 1440.0  # past the tables (built a week past 60 min)
+    # after the first decision the run itself has needed no table past minute 60; the
+    # tables reach past every deadline only because run_rule extended them before the pick
+    assert sim.run_rule(atcs, until=1) is not None
+    assert all(mt.horizon > st.deadline_max for mt in inst.compiled.working.machines if mt)
     assert sim.run_rule(atcs) is None
     assert _record(sim) == _record(ref)
-    assert all(mt.horizon > st.deadline_max for mt in inst.compiled.working.machines if mt)
