@@ -250,3 +250,50 @@ def test_start_search_makes_noisy_passes_first() -> None:
     assert r.moves["restart"]["tried"] == 5 and r.iterations == 10
     assert sum(r.moves[n]["tried"] for n in ("window", "group", "orders")) == 5
     assert r.cost <= rule.cost + 1e-9 and validate(r.schedule, inst, buffers="hard") == []
+
+
+def test_search_parameters_are_checked_and_reproducible() -> None:
+    """The tuning options (window width, order-set moves and their targeting, prior weights):
+    checked, and the same seed and iterations still give the same plan."""
+    inst = demo_week()
+    opts = dict(
+        window_width=(0.01, 0.1),
+        orders_jobs=(0.05, 0.2),
+        orders_shift=(0.05, 0.1),
+        orders_targeted=1.0,
+        orders_target="wait",
+        prior={"orders": 100.0},
+    )
+    a = lns(inst, "empty-buffers", iterations=12, seed=3, start_ppo=False, **opts)
+    b = lns(inst, "empty-buffers", iterations=12, seed=3, start_ppo=False, **opts)
+    assert a.cost == b.cost and a.moves == b.moves
+    np.testing.assert_array_equal(a.schedule.times["start"], b.schedule.times["start"])
+    assert validate(a.schedule, inst, buffers="hard") == []
+    # a large prior makes the order-set moves (nearly) all of the draws
+    assert a.moves["orders"]["tried"] >= 10
+    for bad in (
+        {"window_width": (0.3, 0.1)},
+        {"orders_target": "random"},
+        {"orders_targeted": 1.5},
+        {"prior": {"swap": 2.0}},
+        {"prior": {"orders": 0.0}},
+    ):
+        with pytest.raises(ValueError):
+            lns(inst, "speed", iterations=1, start_ppo=False, **bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("target", ["late", "wait", "goal"])
+def test_order_set_targets_never_worse_than_the_start(target: str) -> None:
+    inst = shifts_week()
+    rule = best_rule(inst, "empty-buffers")
+    r = lns(
+        inst,
+        "empty-buffers",
+        iterations=8,
+        seed=1,
+        start_ppo=False,
+        neighbourhoods=["orders"],
+        orders_targeted=1.0,
+        orders_target=target,
+    )
+    assert r.cost <= rule.cost + 1e-9 and validate(r.schedule, inst, buffers="hard") == []

@@ -501,6 +501,12 @@ class LnsPlanner(MethodPlanner):
             "neighbourhoods",
             "start_search",
             "fast",
+            "window_width",
+            "orders_jobs",
+            "orders_shift",
+            "orders_targeted",
+            "orders_target",
+            "prior",
         }
     )
 

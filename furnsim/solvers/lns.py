@@ -415,6 +415,12 @@ def lns(
     temperature: float = 1.0,
     policy_suffix: bool = False,
     name: str = "lns",
+    window_width: tuple[float, float] = (0.02, 0.25),
+    orders_jobs: tuple[float, float] = (0.005, 0.05),
+    orders_shift: tuple[float, float] = (0.02, 0.3),
+    orders_targeted: float = 0.5,
+    orders_target: str = "late",
+    prior: dict[str, float] | None = None,
 ) -> LnsResult:
     """Improve a plan of ``instance`` for ``goal`` by large-neighbourhood search (module doc).
 
@@ -454,6 +460,16 @@ def lns(
     one) and ``policy-tail`` (the incumbent's prefix, then every decision sampled from the
     policy at ``temperature`` to the end) can be used; ``policy_suffix`` adds the policy's
     greedy choice as a third suffix mode. ``name`` is the returned schedule's ``method``.
+
+    Search parameters (docs/optimizer.md, "Tuning"): ``window_width`` -- a window's width as a
+    range of fractions of the horizon (``window``, ``group``, ``policy-window``);
+    ``orders_jobs`` / ``orders_shift`` -- an order-set move's number of jobs (fraction of the
+    jobs) and shift (fraction of the horizon) ranges; ``orders_targeted`` -- the probability
+    that it moves targeted jobs instead of random ones; ``orders_target`` -- which:
+    ``"late"`` (the latest / most tardy jobs, moved earlier), ``"wait"`` (the jobs that wait
+    longest between their operations -- in buffers --, moved later) or ``"goal"`` (``wait``
+    for a goal that weighs ``buffer_load``, else ``late``); ``prior`` -- a factor per
+    neighbourhood on its success-rate weight (default 1).
     """
     from furnsim.goals import cost, get_goal
     from furnsim.rules import NoValidPlan, best_rule, get_rule
@@ -474,9 +490,25 @@ def lns(
         )
     if not temperature > 0:
         raise ValueError(f"temperature must be > 0, not {temperature!r}")
+    for nm, r in (
+        ("window_width", window_width),
+        ("orders_jobs", orders_jobs),
+        ("orders_shift", orders_shift),
+    ):
+        if len(r) != 2 or not 0.0 <= r[0] <= r[1]:
+            raise ValueError(f"{nm} must be a range (lo, hi) with 0 <= lo <= hi, not {r!r}")
+    if orders_target not in ("late", "wait", "goal"):
+        raise ValueError(f"orders_target must be 'late', 'wait' or 'goal', not {orders_target!r}")
+    if not 0.0 <= orders_targeted <= 1.0:
+        raise ValueError(f"orders_targeted must be in [0, 1], not {orders_targeted!r}")
+    pw = dict(prior or {})
+    if [n for n in pw if n not in NEIGHBOURHOODS] or any(not v > 0 for v in pw.values()):
+        raise ValueError(f"prior: positive factors for {', '.join(NEIGHBOURHOODS)}, not {pw!r}")
     clk = time.process_time if clock == "cpu" else time.perf_counter
     t0 = clk()
     g = get_goal(goal)
+    if orders_target == "goal":
+        orders_target = "wait" if g.weights.get("buffer_load", 0.0) > 0 else "late"
     say = progress or (lambda msg, frac: None)
 
     def frac() -> float:
@@ -543,6 +575,10 @@ def lns(
     wc_with_ops = np.unique(ci.op_wc)
     job_deadline = np.asarray(ci.job_deadline, dtype=np.float64)
     ops_of_job = [np.arange(ci.job_op_start[j], ci.job_op_start[j + 1]) for j in range(n_jobs)]
+    job_first = np.asarray(ci.job_op_start[:-1], dtype=np.int64)  # (n_jobs,) first operation
+    # (n_jobs,) the least processing of each job (its operations on their fastest machines)
+    job_work = np.add.reduceat(np.nanmin(ci.op_proc, axis=1), job_first) if n_jobs else job_first
+    prior_w = np.array([pw.get(n, 1.0) for n in kinds])
     moves = {n: {"tried": 0, "improved": 0} for n in (*NEIGHBOURHOODS, *_SUFFIX)}
     weights = {"incumbent": 1.0, "rule": 1.0, "policy": 1.0}
     tau = float(temperature)
@@ -567,7 +603,7 @@ def lns(
         t1 = clk()
         it += 1
         # -- draw the neighbourhood (every draw is taken in the same order each iteration) --
-        kw = np.array([(1.0 + moves[n]["improved"]) / (1.0 + moves[n]["tried"]) for n in kinds])
+        kw = prior_w * [(1.0 + moves[n]["improved"]) / (1.0 + moves[n]["tried"]) for n in kinds]
         kind = kinds[int(rng.choice(len(kinds), p=kw / kw.sum()))]
         if searching:
             # the first phase: noisy passes of the base rule from scratch (multi-start); the
@@ -588,22 +624,29 @@ def lns(
         k = int(rng.integers(n_dec)) if n_dec else 0
         horizon = float(cur.times[-1]) if n_dec else 0.0
         t_start = float(cur.times[k]) if n_dec else 0.0
-        width = horizon * float(rng.uniform(0.02, 0.25))
+        width = horizon * float(rng.uniform(*window_width))
         t_end = t_start + width
         group_wc = int(wc_with_ops[int(rng.integers(wc_with_ops.size))]) if wc_with_ops.size else -1
         p_noise = float(eps * rng.uniform(0.5, 2.0)) if kind in ("window", "policy-window") else 0.5
         key = cur.key
         if kind == "orders":
-            m = max(1, int(round(n_jobs * float(rng.uniform(0.005, 0.05)))))
-            shift = horizon * float(rng.uniform(0.02, 0.3)) * (1 if rng.random() < 0.5 else -1)
-            if rng.random() < 0.5:
-                # targeted: among the latest (or, for a shift earlier, the most late / last to
-                # finish) jobs, the ones that set the makespan and the tardiness
-                late = np.where(np.isfinite(job_deadline), cur.end - job_deadline, -np.inf)
-                score = np.maximum(late, cur.end - horizon)
+            m = max(1, int(round(n_jobs * float(rng.uniform(*orders_jobs)))))
+            shift = horizon * float(rng.uniform(*orders_shift)) * (1 if rng.random() < 0.5 else -1)
+            if rng.random() < orders_targeted:
+                if orders_target == "wait":
+                    # the jobs that wait longest between their operations (in buffers): later,
+                    # so that they enter the shop closer to when the next machines are free
+                    score = cur.end - cur.key[job_first] - job_work
+                    score = np.where(np.isfinite(score), score, -np.inf)
+                    shift = abs(shift)
+                else:
+                    # the latest (or, for a shift earlier, the most late / last to finish)
+                    # jobs, the ones that set the makespan and the tardiness
+                    late = np.where(np.isfinite(job_deadline), cur.end - job_deadline, -np.inf)
+                    score = np.maximum(late, cur.end - horizon)
+                    shift = -abs(shift)
                 pool = np.argsort(-score, kind="stable")[: max(4 * m, 8)]
                 jobs = rng.choice(pool, size=min(m, pool.size), replace=False)
-                shift = -abs(shift)
             else:
                 jobs = rng.choice(n_jobs, size=min(m, n_jobs), replace=False)
             key = key.copy()
