@@ -121,3 +121,43 @@ def test_figures_cross_the_process_boundary_unvalidated_and_unchanged() -> None:
     pickle.loads(portable).figure()
     t_portable = time.process_time() - t0
     assert t_portable < t_plain / 3, (t_portable, t_plain)
+
+
+def test_warm_up_loads_the_first_plans_kernels_in_a_fresh_process() -> None:
+    """The planning worker's warm-up (``jobs.warm_up``, run by ``init(warm=True)``) leaves the
+    first click's path loaded: the compiled rule pick of the quick plan's ATC has its machine
+    code (numba signatures), and a quick plan of the whole demo week afterwards costs what a
+    warm plan costs, not the first call's loading."""
+    code = """
+import json, sys, time
+from furnsim._numba import HAVE_NUMBA
+from dashboards.sections import jobs
+from furnsim import _rule_kernels as rk
+from furnsim.io import load_instance
+before = len(getattr(rk.atc_pick, "signatures", []))
+jobs.init(0, warm=True)
+after = len(getattr(rk.atc_pick, "signatures", []))
+inst = load_instance(jobs.WARM_UP_WEEK)
+t0 = time.process_time(); jobs.plan_result(inst, "speed", jobs.QUICK, None); first = time.process_time() - t0
+t0 = time.process_time(); jobs.plan_result(inst, "speed", jobs.QUICK, None); second = time.process_time() - t0
+print(json.dumps([HAVE_NUMBA, before, after, first, second]))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        },
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    import json
+
+    have_numba, before, after, first, second = json.loads(out.stdout.strip().splitlines()[-1])
+    if have_numba:
+        assert before == 0 and after >= 1
+    # the first plan after the warm-up is a warm plan (loading took 0.6-2.3 s more)
+    assert first < 2 * second + 0.3, (first, second)
