@@ -125,10 +125,8 @@ def _search(monkeypatch, inst: Instance, fast: bool, **kw) -> tuple:
     return seen, r
 
 
-def _same_search(monkeypatch, inst: Instance, **kw) -> tuple[int, lns_mod.LnsResult]:
-    sa, ra = _search(monkeypatch, inst, False, **kw)
-    sb, rb = _search(monkeypatch, inst, True, **kw)
-    assert ra.compiled == 0
+def _assert_same(sa: list, ra: lns_mod.LnsResult, sb: list, rb: lns_mod.LnsResult) -> None:
+    """Two searches decoded the same plans, one by one, and ended the same."""
     assert len(sa) == len(sb)
     for i, (a, b) in enumerate(zip(sa, sb, strict=True)):
         assert a == b, f"decoded plan {i} differs"
@@ -138,6 +136,13 @@ def _same_search(monkeypatch, inst: Instance, **kw) -> tuple[int, lns_mod.LnsRes
         rb.improvements,
         rb.moves,
     )
+
+
+def _same_search(monkeypatch, inst: Instance, **kw) -> tuple[int, lns_mod.LnsResult]:
+    sa, ra = _search(monkeypatch, inst, False, **kw)
+    sb, rb = _search(monkeypatch, inst, True, **kw)
+    assert ra.compiled == 0
+    _assert_same(sa, ra, sb, rb)
     assert [h[0] for h in ra.history] == [h[0] for h in rb.history]
     for f in ra.schedule.times:
         assert np.array_equal(ra.schedule.times[f], rb.schedule.times[f], equal_nan=True), f
@@ -245,15 +250,7 @@ def _flag_same_search(monkeypatch, flag: str, inst: Instance, fast: bool, **kw) 
     sa, ra = _search(monkeypatch, inst, fast, **kw)
     monkeypatch.setattr(lns_mod, flag, True)
     sb, rb = _search(monkeypatch, inst, fast, **kw)
-    assert len(sa) == len(sb)
-    for i, (a, b) in enumerate(zip(sa, sb, strict=True)):
-        assert a == b, f"decoded plan {i} differs"
-    assert (ra.cost, ra.iterations, ra.improvements, ra.moves) == (
-        rb.cost,
-        rb.iterations,
-        rb.improvements,
-        rb.moves,
-    )
+    _assert_same(sa, ra, sb, rb)
     assert [(h[0], h[2]) for h in ra.history] == [(h[0], h[2]) for h in rb.history]
     for f in ra.schedule.times:
         assert np.array_equal(ra.schedule.times[f], rb.schedule.times[f], equal_nan=True), f
