@@ -73,9 +73,14 @@ def test_never_worse_than_the_best_rule_and_valid_under_working_time(goal: str) 
     from furnsim.goals import cost
 
     assert cost(s, goal, inst) == pytest.approx(r.cost)
-    # the history only ever goes down and ends at the result
+    # the history only ever goes down and ends at the result (for empty buffers: at the
+    # estimate of the released plan, tests/test_release.py)
     costs = [c for _, _, c in r.history]
-    assert costs == sorted(costs, reverse=True) and costs[-1] == pytest.approx(r.cost)
+    assert costs == sorted(costs, reverse=True)
+    if goal == "empty-buffers":
+        assert r.released > 0 and r.cost < r.start_cost
+    else:
+        assert r.released == 0 and costs[-1] == pytest.approx(r.cost)
 
 
 def test_zero_iterations_is_exactly_the_best_rule() -> None:

@@ -507,6 +507,7 @@ class LnsPlanner(MethodPlanner):
             "orders_targeted",
             "orders_target",
             "prior",
+            "release",
         }
     )
 
@@ -587,6 +588,7 @@ def _lns_details(r: Any, time_limit: float | None) -> dict[str, Any]:
         "search_s": r.search_s,
         "compiled": r.compiled,
         "decisions": r.decisions,
+        "released": r.released,
         "moves": r.moves,
     }
 

@@ -59,6 +59,7 @@ import numpy as np
 
 from furnsim.model import Instance
 from furnsim.sim import Decision, Schedule, Simulator
+from furnsim.solvers.release import ReleaseSaving, release_just_in_time, wants_release
 
 __all__ = [
     "DEFAULT_NEIGHBOURHOODS",
@@ -134,6 +135,7 @@ class LnsResult:
     compiled: int = 0  # decisions taken in the compiled loop by a static priority or the base
     # rule's compiled pick, many per call (``fast``)
     decisions: int = 0  # decisions of all neighbours (resumed from snapshots: not counted)
+    released: int = 0  # jobs the returned plan holds at STORE (release control; 0: none)
 
 
 class _Decoder:
@@ -164,6 +166,9 @@ class _Decoder:
             instance, buffers=buffers, anticipatory_setups=anticipatory_setups, fast=fast
         )
         self.method = "lns"
+        #: release control (furnsim.solvers.release): the estimated saving of releasing a
+        #: run just in time is taken off its cost; None: the plain cost
+        self.saving: Any = None
         self.stride = 0  # 0 = not known yet (set by the first run)
         self.snapshots = bool(snapshots)
         if self.snapshots:
@@ -317,6 +322,8 @@ class _Decoder:
         c = float(partial_cost(sim, self.goal))
         if not math.isfinite(c):
             return None
+        if self.saving is not None:
+            c -= self.saving(sim.rec)
         if not stride:
             self.stride = max(1, len(choices) // self.SNAPSHOTS)
         rec = sim.rec
@@ -421,6 +428,7 @@ def lns(
     orders_targeted: float = 0.5,
     orders_target: str = "late",
     prior: dict[str, float] | None = None,
+    release: str = "auto",
 ) -> LnsResult:
     """Improve a plan of ``instance`` for ``goal`` by large-neighbourhood search (module doc).
 
@@ -470,6 +478,15 @@ def lns(
     longest between their operations -- in buffers --, moved later) or ``"goal"`` (``wait``
     for a goal that weighs ``buffer_load``, else ``late``); ``prior`` -- a factor per
     neighbourhood on its success-rate weight (default 1).
+
+    ``release`` (release control, ``furnsim.solvers.release``): ``"auto"`` (default) = ``"on"``
+    for a goal that weighs buffer occupancy (Empty Buffers), else ``"off"``. On, the search
+    compares plans by their cost *after* a just-in-time release from STORE (the plain cost
+    minus :class:`~furnsim.solvers.release.ReleaseSaving`'s estimate; ``history`` then holds
+    such estimates, ``start_cost`` stays the start plan's own cost), and the best plan is returned released: every job
+    held at STORE until its plan needs it (recorded holds, validated), when that is valid and
+    cheaper; ``cost`` is always the returned schedule's own cost. Where the release replay
+    fails on the start plan, the search runs as with ``"off"``.
     """
     from furnsim.goals import cost, get_goal
     from furnsim.rules import NoValidPlan, best_rule, get_rule
@@ -501,6 +518,8 @@ def lns(
         raise ValueError(f"orders_target must be 'late', 'wait' or 'goal', not {orders_target!r}")
     if not 0.0 <= orders_targeted <= 1.0:
         raise ValueError(f"orders_targeted must be in [0, 1], not {orders_targeted!r}")
+    if release not in ("auto", "on", "off"):
+        raise ValueError(f"release must be 'auto', 'on' or 'off', not {release!r}")
     pw = dict(prior or {})
     if [n for n in pw if n not in NEIGHBOURHOODS] or any(not v > 0 for v in pw.values()):
         raise ValueError(f"prior: positive factors for {', '.join(NEIGHBOURHOODS)}, not {pw!r}")
@@ -536,16 +555,35 @@ def lns(
 
     base_static: np.ndarray | Any = dec.rule_prio if dec.rule_prio is not None else dec.rule_loop
     rule_static = None if base_static is None else (-math.inf, base_static)
+    releasing = release == "on" or (release == "auto" and wants_release(g))
+    if releasing:
+        dec.saving = ReleaseSaving(instance, g, anticipatory_setups)
     cur = dec.run(rule_choice, static=rule_static)
     if cur is None:  # cannot happen: the rule's own run did not deadlock
         raise RuntimeError("the best rule's run deadlocked on replay")
     dec.schedule(cur)
+    release_s = 0.0  # what releasing (and validating) the final best will cost
+    if releasing:
+        tr = clk()
+        js = release_just_in_time(
+            instance, _sched(cur), buffers=buffers, anticipatory_setups=anticipatory_setups
+        )
+        ok = js is not None and (
+            not validate_incumbents or _validate(js, instance, buffers, anticipatory_setups)
+        )
+        release_s = clk() - tr
+        if not ok:  # the release replay cannot follow this week's plans: search without it
+            releasing, dec.saving = False, None
+            cur = dec.run(rule_choice, static=rule_static)
+            assert cur is not None
+            dec.schedule(cur)
     start_name = f"rule:{br.rule}"
     if start_ppo:
         p = _ppo_start(instance, g, dec, policy)
         if p is not None and p.cost < cur.cost:
             cur, start_name = p, f"ppo:{g.name}"
-    start_cost = cur.cost
+    # the start plan's own cost (with release control ``cur.cost`` is the released estimate)
+    start_cost = float(cost(_sched(cur), g, instance)) if releasing and cur.schedule else cur.cost
     best = cur
     validations = 0
     tv = clk()
@@ -553,7 +591,7 @@ def lns(
         validations += 1
         if not _validate(_sched(best), instance, buffers, anticipatory_setups):
             raise RuntimeError("the start plan is not valid")  # decoded simulator runs: never
-    check_s = clk() - tv  # what validating the final best will cost (kept out of the budget)
+    check_s = clk() - tv + release_s  # the final best's check (kept out of the budget)
     outside: tuple[float, Schedule] | None = None
     if start is not None:
         c0 = float(cost(start, g, instance))
@@ -837,22 +875,46 @@ def lns(
             solve_ms=int(1000 * cp_stats["seconds"]),
             build_ms=int(1000 * cp_stats["build_s"]),
         )
-    # the newest best that the independent validator accepts (the start was checked above)
-    for b in reversed(bests):
-        if b is bests[0] or not validate_incumbents:
-            best = b
-            break
-        validations += 1
-        if _validate(_sched(b), instance, buffers, anticipatory_setups):
-            best = b
-            break
+    # the newest best, released just in time (release control) where that is valid and
+    # cheaper, else the newest best that the independent validator accepts (the start was
+    # checked above)
+    released: Schedule | None = None
+    if releasing:
+        js = release_just_in_time(
+            instance, _sched(best), buffers=buffers, anticipatory_setups=anticipatory_setups
+        )
+        if js is not None:
+            validations += int(validate_incumbents)
+            if not validate_incumbents or _validate(js, instance, buffers, anticipatory_setups):
+                released = js
+    if released is None:
+        for b in reversed(bests):
+            if b is bests[0] or not validate_incumbents:
+                best = b
+                break
+            validations += 1
+            if _validate(_sched(b), instance, buffers, anticipatory_setups):
+                best = b
+                break
     schedule = _sched(best)
     final_cost = best.cost
+    if releasing:  # the search's costs were estimates: the plans' own costs decide
+        final_cost = float(cost(schedule, g, instance))
+        if released is not None:
+            rc = float(cost(released, g, instance))
+            if rc < final_cost:
+                schedule, final_cost = released, rc
     if outside is not None and outside[0] < final_cost:
         final_cost, schedule = outside
     else:
         schedule.method = name
-    schedule.meta = {**schedule.meta, "lns_start": start_name, "lns_iterations": it}
+    n_held = sum(1 for h in schedule.holds or () if h.get("kind") == "store")
+    schedule.meta = {
+        **schedule.meta,
+        "lns_start": start_name,
+        "lns_iterations": it,
+        "lns_released": n_held,
+    }
     say(f"lns: {it} iterations, cost {start_cost:,.2f} -> {final_cost:,.2f}", 1.0)
     return LnsResult(
         schedule=schedule,
@@ -871,6 +933,7 @@ def lns(
         search_s=round(search_s, 4),
         compiled=dec.compiled - compiled0,
         decisions=decisions,
+        released=n_held,
     )
 
 
