@@ -202,3 +202,20 @@ def test_rules_keep_their_non_delay_plans():
 
     s, _ = run_policy(shifts_week(4), get_rule("FIFO"))
     assert s.holds is None
+
+
+def test_cli_says_how_many_jobs_the_plan_holds_at_store():
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from furnsim.cli import app
+
+    paper = Path(__file__).resolve().parents[1] / "bom_data" / "paper_example" / "plant.yaml"
+    args = ["plan", str(paper), "--method", "lns", "--passes", "3"]
+    out = CliRunner().invoke(app, [*args, "--goal", "empty-buffers"])
+    assert out.exit_code == 0, out.output
+    assert "valid:       True" in out.output
+    assert "jobs held at STORE until their plan needs them" in out.output
+    out = CliRunner().invoke(app, [*args, "--goal", "speed"])
+    assert out.exit_code == 0 and "held at STORE" not in out.output
