@@ -302,3 +302,14 @@ def test_order_set_targets_never_worse_than_the_start(target: str) -> None:
         orders_target=target,
     )
     assert r.cost <= rule.cost + 1e-9 and validate(r.schedule, inst, buffers="hard") == []
+
+
+def test_suffix_draw_is_checked_and_rate_draws_by_success_rate() -> None:
+    inst = demo_week()
+    with pytest.raises(ValueError, match="suffix_draw"):
+        lns(inst, "speed", iterations=1, suffix_draw="urn")
+    a = lns(inst, "speed", iterations=12, seed=4, start_ppo=False, suffix_draw="rate")
+    b = lns(inst, "speed", iterations=12, seed=4, start_ppo=False, suffix_draw="rate")
+    assert a.cost == b.cost  # reproducible
+    assert a.moves["incumbent"]["tried"] + a.moves["rule"]["tried"] > 0
+    assert validate(a.schedule, inst) == []

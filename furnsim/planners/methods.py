@@ -508,6 +508,7 @@ class LnsPlanner(MethodPlanner):
             "orders_target",
             "prior",
             "release",
+            "suffix_draw",
         }
     )
 

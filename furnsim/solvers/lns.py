@@ -429,6 +429,7 @@ def lns(
     orders_target: str = "late",
     prior: dict[str, float] | None = None,
     release: str = "auto",
+    suffix_draw: str = "count",
 ) -> LnsResult:
     """Improve a plan of ``instance`` for ``goal`` by large-neighbourhood search (module doc).
 
@@ -487,6 +488,10 @@ def lns(
     held at STORE until its plan needs it (recorded holds, validated), when that is valid and
     cheaper; ``cost`` is always the returned schedule's own cost. Where the release replay
     fails on the start plan, the search runs as with ``"off"``.
+
+    ``suffix_draw``: how the suffix mode is drawn -- ``"count"`` (default) with weights 1 + the
+    improvements each mode made, ``"rate"`` with its success rate (1 + improvements) / (1 +
+    tries), as the neighbourhoods are.
     """
     from furnsim.goals import cost, get_goal
     from furnsim.rules import NoValidPlan, best_rule, get_rule
@@ -518,6 +523,8 @@ def lns(
         raise ValueError(f"orders_target must be 'late', 'wait' or 'goal', not {orders_target!r}")
     if not 0.0 <= orders_targeted <= 1.0:
         raise ValueError(f"orders_targeted must be in [0, 1], not {orders_targeted!r}")
+    if suffix_draw not in ("count", "rate"):
+        raise ValueError(f"suffix_draw must be 'count' or 'rate', not {suffix_draw!r}")
     if release not in ("auto", "on", "off"):
         raise ValueError(f"release must be 'auto', 'on' or 'off', not {release!r}")
     pw = dict(prior or {})
@@ -652,12 +659,18 @@ def lns(
                 searching, cur = False, best
             else:
                 kind = "restart"
+        if suffix_draw == "rate":  # success rates, as the neighbourhoods
+            sweights = {
+                n: (1.0 + moves[n]["improved"]) / (1.0 + moves[n]["tried"]) for n in _SUFFIX
+            }
+        else:  # 1 + the improvements each mode made
+            sweights = weights
         if policy_suffix:
-            sw = np.array([weights[n] for n in _SUFFIX])
+            sw = np.array([sweights[n] for n in _SUFFIX])
             suffix = _SUFFIX[int(rng.choice(len(_SUFFIX), p=sw / sw.sum()))]
         else:  # the two-mode draw of plain lns (its random stream is unchanged)
-            wsum = weights["incumbent"] + weights["rule"]
-            suffix = "incumbent" if rng.random() < weights["incumbent"] / wsum else "rule"
+            wsum = sweights["incumbent"] + sweights["rule"]
+            suffix = "incumbent" if rng.random() < sweights["incumbent"] / wsum else "rule"
         n_dec = len(cur.choices)
         k = int(rng.integers(n_dec)) if n_dec else 0
         horizon = float(cur.times[-1]) if n_dec else 0.0
