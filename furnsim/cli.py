@@ -245,6 +245,11 @@ def _print_kpis(res: Any) -> None:
             f"lns:         {ln['iterations']} neighbours from {ln['start']} in "
             f"{ln['seconds']:.2f} s: {ln['start_cost']:,.2f} -> {ln['best_cost']:,.2f}"
         )
+        if ln.get("released"):
+            typer.echo(
+                f"release:     {ln['released']} jobs held at STORE until their plan needs them "
+                "(release control, docs/optimizer.md)"
+            )
     if "portfolio" in d:
         for r in d["portfolio"]:
             typer.echo(

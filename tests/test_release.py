@@ -202,3 +202,37 @@ def test_rules_keep_their_non_delay_plans():
 
     s, _ = run_policy(shifts_week(4), get_rule("FIFO"))
     assert s.holds is None
+
+
+def test_cli_says_how_many_jobs_the_plan_holds_at_store():
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from furnsim.cli import app
+
+    paper = Path(__file__).resolve().parents[1] / "bom_data" / "paper_example" / "plant.yaml"
+    args = ["plan", str(paper), "--method", "lns", "--passes", "3"]
+    out = CliRunner().invoke(app, [*args, "--goal", "empty-buffers"])
+    assert out.exit_code == 0, out.output
+    assert "valid:       True" in out.output
+    assert "jobs held at STORE until their plan needs them" in out.output
+    out = CliRunner().invoke(app, [*args, "--goal", "speed"])
+    assert out.exit_code == 0 and "held at STORE" not in out.output
+
+
+def test_a_re_plan_releases_only_what_is_still_at_store():
+    from furnsim.replan.service import replan
+
+    from .test_lns import shifts_week
+
+    inst = shifts_week(6)
+    base = lns(inst, "empty-buffers", iterations=20, time_limit=None)
+    now = 0.2 * base.schedule.makespan
+    res = replan(inst, base.schedule, now, goal="empty-buffers", method="lns", iterations=15)
+    assert res.valid and res.fallback is None
+    s = res.schedule
+    store = [h for h in s.holds or () if h["kind"] == "store"]
+    assert store and res.details["lns"]["released"] == len(store)
+    assert all(h["from"] >= now - 1e-6 for h in store)  # held from now on, never before
+    assert validate(s, res.instance) == []
