@@ -152,6 +152,27 @@ def test_a_plan_without_store_holds_gets_the_workbook_as_before(tmp_path: Path) 
         assert pat.sub("", books[name][kpis]) == pat.sub("", books["v1"][kpis])
 
 
+def test_a_re_plan_lists_only_what_is_still_at_store(tmp_path: Path) -> None:
+    """Re-planned at minute 2: J0 and J1 left STORE at 0; J2 (queued for room) is held from
+    now until 20, in time for its start at 25 after J1 and J0."""
+    from furnsim.replan.service import replan
+
+    inst, s = _three_on_a_saw()
+    res = replan(inst, s, 2.0, goal="empty-buffers", method="lns", iterations=5)
+    assert res.valid and [h["job"] for h in res.schedule.holds] == ["J2/C2"]
+    rel = store_releases(res.schedule, res.instance)
+    assert [(r.order, r.depart, r.release, r.held_from, r.held_until) for r in rel] == [
+        ("J2", 20.0, 2.0, 2.0, 20.0)
+    ]
+    p = tmp_path / "replan.xlsx"
+    write_schedule_excel(res, res.instance, p)
+    ws = openpyxl.load_workbook(p)["Store releases"]
+    assert str(ws.cell(2, 1).value).startswith("Store releases · 1 batch leaves STORE, 1 held")
+    rows = [r[:12] for r in ws.iter_rows(min_row=3, values_only=True)]
+    at = [datetime(2026, 3, 2, 6, m) for m in (20, 25, 2)]
+    assert rows == [(1, at[0], "J2", "A2", "C2", 1, "S", "S", at[1], "held", at[2], at[0])]
+
+
 def test_formula_like_ids_stay_text(tmp_path: Path) -> None:
     inst = evil_instance()
     s = run(Simulator(inst))

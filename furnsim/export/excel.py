@@ -973,7 +973,8 @@ def _store_sheet(
     for p in range(n_pages):
         chunk = lines[p * 2 * rows_here : (p + 1) * 2 * rows_here]
         title = (
-            f"Store releases · {_plural_batches(len(rel))} leave STORE, {n_held} held there "
+            f"Store releases · {_plural_batches(len(rel))} {'leaves' if len(rel) == 1 else 'leave'} "
+            f"STORE, {n_held} held there "
             "until their first machine needs them · take each out at its time"
         )
         if n_pages > 1:
