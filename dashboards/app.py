@@ -14,8 +14,8 @@ file only lays out sections. ``main()`` calls one function per section:
   order book (``furnsim.orderbook``) as row operations; invalid rows are flagged, never
   dropped; a change made in another window is detected, never overwritten
 * ``section_plan``    - plan start, goal (one click), method, Start scheduling
-* ``section_results`` - KPI cards, validator badge, method and fallback, Gantts, buffers,
-  late orders
+* ``section_results`` - KPI cards, validator badge, method and fallback, release control
+  (batches held at STORE), Gantts, buffers, late orders
 * ``section_compare`` - the same orders under all three goals, side by side
 * ``section_export``  - the plan as an Excel workbook for the shop floor
 
@@ -44,6 +44,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 from sections import jobs  # dashboards/ is on sys.path (the script dir)
+from sections.release import release_text
 from sections.replan import section_replan
 from sections.working_time import section_working_time
 
@@ -1556,6 +1557,9 @@ def section_results() -> None:
             + "\n".join(f"- **{s['order']}**: {s['why']}" for s in sk[:8])
             + ("\n- …" if len(sk) > 8 else "")
         )
+    rel = release_text(res.schedule)
+    if rel:
+        st.caption(rel)
     d = res.details
     if "search" in d:
         sr = d["search"]
@@ -1811,7 +1815,12 @@ def section_export() -> None:
     )
     if not isinstance(ready, bytes):
         _excel_ahead(entry, slot)
-    c2.caption("Sheets: Gantt · Schedule · Dispatch lists · KPIs · Buffers · Orders")
+    held = release_text(entry["result"].schedule) is not None
+    c2.caption(
+        "Sheets: Gantt · Schedule · Dispatch lists · "
+        + ("Store releases · " if held else "")
+        + "KPIs · Buffers · Orders"
+    )
 
 
 def _timer() -> Callable[[str], None]:

@@ -430,3 +430,21 @@ def test_editor_delta_is_saved_once_as_row_operations(at: AppTest) -> None:
     assert "SO-1004" not in b and b["N-1"]["article"] == "CHAIR" and b["N-1"]["quantity"] == 3
     assert list(b).count("N-1") == 1 and len(b) == 62
     assert not at.exception
+
+
+def test_release_control_is_named_under_the_method(at: AppTest) -> None:
+    """Empty Buffers with the policy + optimizer: a plan that holds batches at STORE says so
+    in one line, and the export names the sheet Store releases."""
+    at.button(key="goal_empty-buffers").click().run()
+    at.radio(key="method").set_value("policy-lns").run()
+    at.number_input(key="ppo_lns_time").set_value(1.0)
+    at.button(key="start").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    res = at.session_state.result["result"]
+    held = {h["job"] for h in res.schedule.holds or () if h["kind"] == "store"}
+    cap = _texts(at.caption)
+    if not held:  # no policy here (fallback to a rule) or nothing to hold: no line
+        assert "Release control" not in cap and "Store releases" not in cap
+        pytest.skip(f"no STORE holds in this plan ({res.method}, {res.fallback})")
+    assert f"Release control: {len(held):,} batches held at STORE" in cap
+    assert "Dispatch lists · Store releases · KPIs" in cap

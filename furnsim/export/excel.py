@@ -33,6 +33,19 @@ Sheets (what prints is laid out for paper; the measured page counts are in
   at most what fits 26 characters, then ``+N``), times past the first week as
   ``Tue 10.03. 06:00``, and under each machine's title its weekly working time and this
   plan's calendar exceptions and downtime.
+* **Store releases** — only for a plan that holds jobs at STORE (release control,
+  ``furnsim/solvers/release.py``; ``Schedule.holds`` of kind ``store``): when to take each
+  batch out of the store. One row per job that leaves STORE (assemblies are released by
+  their kits), in departure order (:func:`furnsim.export.releases.store_releases`): the
+  departure (``times["depart"]`` of its first operation), order, article, component,
+  quantity, first work center and machine, its planned start there, and how it leaves
+  (``held`` with the hold's from / until, ``at release``, or ``queued for room`` in its
+  first buffer). Printed like the dispatch lists: A3 landscape, two columns side by side
+  (left ``1..R``, right ``R+1..2R``), the column header on every page, a title row with
+  the page number. Times as in the dispatch lists (``Mon 10:00`` within the week; with
+  working time ``Tue 10.03. 06:00`` past it; transport and holds run 24/7, so a time may
+  lie in closed time). A plan without STORE holds gets no such sheet: its workbook is the
+  one it always was.
 * **KPIs** — the plan's method, goal, validity and every KPI (the plan's own KPI values,
   not recomputed); per-machine figures to the right.
   With working time: available and closed machine time, utilization of available time,
@@ -80,6 +93,7 @@ from furnsim.export._working import (
     pauses_text,
     span_text,
 )
+from furnsim.export.releases import store_held_jobs, store_releases
 from furnsim.viz import (
     BLOCKED_COLOR,
     format_minutes,
@@ -267,6 +281,8 @@ def write_schedule_excel(
     _gantt_sheet(wb, st, schedule, instance, ops, ps, slot, n_slots, working, result, label)
     _schedule_sheet(wb, st, schedule, ops, ps, working, label)
     _dispatch_sheet(wb, st, schedule, instance, ops, ps, working, label)
+    if store_held_jobs(schedule):  # release control: when each batch leaves STORE
+        _store_sheet(wb, st, schedule, instance, ps, working, label)
     _kpi_sheet(wb, st, schedule, instance, kpis, result, ps, slot_minutes, working, label)
     _buffer_sheet(wb, st, schedule, instance, ps, float(slot_minutes), label)
     _orders_sheet(wb, st, status, colors, label)
@@ -861,6 +877,127 @@ def _dispatch_sheet(
     ws.freeze_panes = "A2"
     print_setup(ws, paper=A3, title_rows="1:1", scale=scale, header=label)
     sr.write(widths)
+
+
+# ---------------------------------------------------------------------------------------
+_STORE_HEADS = (
+    "#",
+    "leaves STORE",
+    "order",
+    "article",
+    "component",
+    "qty",
+    "to",
+    "machine",
+    "starts",
+    "how",
+    "held from",
+    "held until",
+)
+
+
+def _store_sheet(
+    wb: Any,
+    st: _Styles,
+    schedule: Any,
+    instance: Any,
+    ps: datetime,
+    working: dict[str, MachineWorkingTime] | None,
+    label: str,
+) -> None:
+    """Store releases: every job that leaves STORE, in departure order (a plan with STORE
+    holds only). Printed like the dispatch lists: A3 landscape, two columns of jobs side by
+    side (left ``1..R``, right ``R+1..2R``), the column header on every page."""
+    ws = wb.create_sheet("Store releases")
+    sr = SheetRows(ws, st.cell)
+    rel = store_releases(schedule, instance)
+    nh = len(_STORE_HEADS)
+    wd = working is not None
+
+    def fmt(values: list[float | None]) -> str:
+        return _time_format(ps, np.array([v for v in values if v is not None], dtype=float), wd)
+
+    f_dep = fmt([r.depart for r in rel])
+    f_start = fmt([r.start for r in rel])
+    f_from = fmt([r.held_from for r in rel])
+    f_until = fmt([r.held_until for r in rel])
+    right_cols = ("#", "qty", "leaves STORE", "starts", "held from", "held until")
+
+    def head() -> list[Any]:
+        return [
+            st.cell(
+                ws,
+                h,
+                font=st.small_bold,
+                fill=st.header_fill,
+                align=st.indent
+                if h in ("order", "how")
+                else (st.right if h in right_cols else None),
+            )
+            for h in _STORE_HEADS
+        ]
+
+    sr.add([*head(), None, *head()])
+    f8, b8 = st.small, st.small_bold
+
+    def cells(n: int, r: Any) -> list[Any]:
+        held = r.held_from is not None
+        return [
+            st.cell(ws, n, font=f8),
+            st.cell(ws, _dt(ps, r.depart), font=b8, fmt=f_dep),
+            st.cell(ws, r.order, font=b8, align=st.indent),
+            st.cell(ws, r.article, font=f8),
+            st.cell(ws, r.component, font=f8),
+            st.cell(ws, _num(r.quantity, 3), font=f8),
+            st.cell(ws, r.work_center, font=f8),
+            st.cell(ws, r.machine, font=f8),
+            st.cell(ws, _dt(ps, r.start), font=f8, fmt=f_start),
+            st.cell(ws, r.leaves, font=b8 if held else f8, align=st.indent),
+            st.cell(ws, _dt(ps, r.held_from) if held else None, font=f8, fmt=f_from),
+            st.cell(ws, _dt(ps, r.held_until) if held else None, font=f8, fmt=f_until),
+        ]
+
+    lines = [cells(n, r) for n, r in enumerate(rel, start=1)]
+    # widths (hence the print scale, hence the rows a page holds) from the values
+    probe = SheetRows(ws, st.cell)
+    probe.add(sr.rows[0])
+    for line in lines:
+        probe.add(line)
+    need = probe.needed_widths()
+    half = {c: math.ceil(max(need.get(c, 0.0), 3.0) * 2) / 2 for c in range(1, nh + 1)}
+    widths = {**half, nh + 1: 1.5, **{c + nh + 1: v for c, v in half.items()}}
+    scale = fit_scale(sum(column_mm(v) for v in widths.values()), A3)
+    rows_here = dispatch_rows_per_column(scale)
+    n_held = sum(1 for r in rel if r.held_from is not None)
+    n_pages = max(1, math.ceil(len(lines) / (2 * rows_here)))
+    for p in range(n_pages):
+        chunk = lines[p * 2 * rows_here : (p + 1) * 2 * rows_here]
+        title = (
+            f"Store releases · {_plural_batches(len(rel))} {'leaves' if len(rel) == 1 else 'leave'} "
+            f"STORE, {n_held} held there "
+            "until their first machine needs them · take each out at its time"
+        )
+        if n_pages > 1:
+            title += f" · page {p + 1} of {n_pages}"
+        sr.add([st.cell(ws, title, font=st.list_title)], spill=[1])
+        ws.row_dimensions[sr.n].height = DISPATCH_TITLE_PT
+        for r in range(min(rows_here, len(chunk))):
+            line = list(chunk[r])
+            if r + rows_here < len(chunk):
+                line += [None, *chunk[r + rows_here]]
+            sr.add(line)
+        sr.page_break()
+    ws.row_dimensions[1].height = DISPATCH_HEAD_PT
+    for r in range(2, sr.n + 1):
+        if r not in ws.row_dimensions:
+            ws.row_dimensions[r].height = DISPATCH_ROW_PT
+    ws.freeze_panes = "A2"
+    print_setup(ws, paper=A3, title_rows="1:1", scale=scale, header=label)
+    sr.write(widths)
+
+
+def _plural_batches(n: int) -> str:
+    return f"{n} batch" if n == 1 else f"{n} batches"
 
 
 def _kit_texts(
