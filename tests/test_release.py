@@ -236,3 +236,21 @@ def test_a_re_plan_releases_only_what_is_still_at_store():
     assert store and res.details["lns"]["released"] == len(store)
     assert all(h["from"] >= now - 1e-6 for h in store)  # held from now on, never before
     assert validate(s, res.instance) == []
+
+
+def test_the_policy_planner_releases_its_plan_for_empty_buffers():
+    from furnsim.planners import Budget, PlanState, get_planner
+
+    from .test_lns import shifts_week
+
+    inst = shifts_week(6)
+    ppo = get_planner("ppo")
+    res = ppo.plan(inst, "empty-buffers", Budget(passes=2), PlanState())
+    assert res.valid and res.fallback is None
+    assert res.details["released"] > 0
+    assert res.cost < res.details["unreleased_cost"]
+    off = ppo.plan(inst, "empty-buffers", Budget(passes=2), PlanState(options={"release": "off"}))
+    assert "released" not in off.details and off.schedule.holds is None
+    assert res.cost < off.cost
+    sp = ppo.plan(inst, "speed", Budget(passes=2), PlanState())
+    assert "released" not in sp.details

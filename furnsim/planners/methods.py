@@ -335,7 +335,11 @@ class PpoPlanner(MethodPlanner):
     ``time_limit`` = sample until the time is spent; neither = the model's ``plan_samples``
     within 1.5 s. The option ``time_budget_s`` overrides the time (the keyword API's).
     Sampling is seeded by the option ``sample_seed`` (default 0), not ``state.seed``, so
-    shipped models plan as they always did."""
+    shipped models plan as they always did. Option ``release`` (``auto`` | ``on`` | ``off``,
+    as ``lns``'s): for Empty Buffers the cheapest pass is released just in time (jobs held
+    at STORE until their plan needs them, ``furnsim.solvers.release``) when that is cheaper;
+    ``details["released"]`` counts the held jobs, ``details["unreleased_cost"]`` is the
+    pass's own cost."""
 
     guarded: ClassVar[bool] = True
 
@@ -411,6 +415,11 @@ class PpoPlanner(MethodPlanner):
         }
         if r.deadlock is not None:
             details["deadlock"] = r.deadlock
+        schedule = _released(instance, goal, r.schedule, state, opts.get("release", "auto"))
+        if schedule is not None and schedule is not r.schedule:
+            held = [h for h in schedule.holds or () if h["kind"] == "store"]
+            details["released"] = len(held)
+            details["unreleased_cost"] = r.costs[r.best_pass] if r.costs else None
         report = PassReport(
             kind="ppo",
             passes=r.passes,
@@ -420,7 +429,33 @@ class PpoPlanner(MethodPlanner):
             best_pass=r.best_pass,
             budget="passes" if tb is None else "time",
         )
-        return Proposal(r.schedule, details, passes=report)
+        return Proposal(schedule, details, passes=report)
+
+
+def _released(
+    instance: Instance, goal: str, schedule: Schedule | None, state: PlanState, release: Any
+) -> Schedule | None:
+    """``schedule`` released just in time (``furnsim.solvers.release``) when ``release`` is
+    ``"on"``, or ``"auto"`` and the goal weighs buffer occupancy, and that is cheaper; else
+    ``schedule`` itself (the learned planner's release decisions; rules never hold)."""
+    from furnsim.goals import cost
+    from furnsim.solvers.release import release_just_in_time, wants_release
+
+    if release not in ("auto", "on", "off"):
+        raise ValueError(f"release must be 'auto', 'on' or 'off', not {release!r}")
+    if schedule is None or not schedule.complete or release == "off":
+        return schedule
+    if release == "auto" and not wants_release(goal):
+        return schedule
+    js = release_just_in_time(
+        instance,
+        schedule,
+        buffers=state.buffers,
+        anticipatory_setups=state.anticipatory_setups,
+    )
+    if js is None or not cost(js, goal, instance) < cost(schedule, goal, instance):
+        return schedule
+    return js
 
 
 def _resolve_hint(
