@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -114,13 +115,19 @@ def test_figures_cross_the_process_boundary_unvalidated_and_unchanged() -> None:
         assert back.layout.meta == "plan:view"
     plain = pickle.dumps(fig := jobs.figure(res, inst, ps, "Gantt by machine"))
     portable = pickle.dumps(jobs.PortableFigure(fig))
-    t0 = time.process_time()
-    pickle.loads(plain)
-    t_plain = time.process_time() - t0
-    t0 = time.process_time()
-    pickle.loads(portable).figure()
-    t_portable = time.process_time() - t0
-    assert t_portable < t_plain / 3, (t_portable, t_plain)
+
+    def cpu(f: Callable[[], object]) -> float:
+        t0 = time.process_time()
+        f()
+        return time.process_time() - t0
+
+    # the best of 5 alternating tries each: a single try can be slowed by other load
+    tp, tq = [], []
+    for _ in range(5):
+        tp.append(cpu(lambda: pickle.loads(plain)))
+        tq.append(cpu(lambda: pickle.loads(portable).figure()))
+    t_plain, t_portable = min(tp), min(tq)
+    assert t_portable < t_plain / 3, (tq, tp)
 
 
 def test_warm_up_loads_the_first_plans_kernels_in_a_fresh_process() -> None:
