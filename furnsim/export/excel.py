@@ -870,13 +870,7 @@ def _dispatch_sheet(
                     line += [None, *cells_of[k + rows_here]]
                 sr.add(line)
             sr.page_break()
-    ws.row_dimensions[1].height = DISPATCH_HEAD_PT
-    for r in range(2, sr.n + 1):
-        if r not in ws.row_dimensions:
-            ws.row_dimensions[r].height = DISPATCH_ROW_PT
-    ws.freeze_panes = "A2"
-    print_setup(ws, paper=A3, title_rows="1:1", scale=scale, header=label)
-    sr.write(widths)
+    _finish_list_sheet(ws, sr, scale, label, widths)
 
 
 # ---------------------------------------------------------------------------------------
@@ -987,6 +981,12 @@ def _store_sheet(
                 line += [None, *chunk[r + rows_here]]
             sr.add(line)
         sr.page_break()
+    _finish_list_sheet(ws, sr, scale, label, widths)
+
+
+def _finish_list_sheet(ws: Any, sr: SheetRows, scale: int, label: str, widths: Any) -> None:
+    """The row heights, frozen header and A3 print setup of a printed list (the Dispatch
+    lists, Store releases), then the rows are written."""
     ws.row_dimensions[1].height = DISPATCH_HEAD_PT
     for r in range(2, sr.n + 1):
         if r not in ws.row_dimensions:
