@@ -370,6 +370,11 @@ class RandomRule(Rule):
         return int(c[int(self.rng.integers(c.size))]) if c.size > 1 else int(c[0])
 
 
+#: :func:`run_policy` runs a rule with a static key or a compiled loop pick in the
+#: simulator's compiled loop (tests/test_rules_compiled.py switches it off to compare)
+FAST_RULE_RUNS = True
+
+
 def run_policy(
     instance: Instance | CompiledInstance,
     policy: Policy | Callable[[Simulator, Decision], int | None],
@@ -391,6 +396,19 @@ def run_policy(
         reset(seed)
     choose: Callable[[Simulator, Decision], int | None] = getattr(policy, "choose", None) or policy  # type: ignore[assignment]
     name = getattr(policy, "name", getattr(policy, "__name__", "policy"))
+    # a rule with a static key or a compiled loop pick takes every decision in the
+    # simulator's compiled loop (Simulator.run_priority / run_rule): the same plan
+    fast = type(policy) is Rule and FAST_RULE_RUNS and HAVE_NUMBA
+    if fast and (policy.static_key is not None or policy.loop is not None):  # type: ignore[union-attr]
+        rule: Rule = policy  # type: ignore[assignment]
+        sim = Simulator(
+            instance, buffers=buffers, anticipatory_setups=anticipatory_setups, fast=True
+        )
+        if rule.static_key is not None:
+            sim.run_priority(rule.static_key(sim.state.static))
+        else:
+            sim.run_rule(rule)
+        return sim.schedule(method=method or f"rule:{name}"), sim
     sim = Simulator(instance, buffers=buffers, anticipatory_setups=anticipatory_setups)
     d = sim.decision()
     dispatch, wait = sim.dispatch, sim.wait

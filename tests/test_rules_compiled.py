@@ -269,3 +269,31 @@ def test_run_rule_reads_working_time_past_the_tables() -> None:
     assert all(mt.horizon > st.deadline_max for mt in inst.compiled.working.machines if mt)
     assert sim.run_rule(atcs) is None
     assert _record(sim) == _record(ref)
+
+
+# -- run_policy: a rule with a static key or a loop pick runs in the compiled loop ----------
+_FAST_RULES = [n for n, r in rules_mod.RULES.items() if r.static_key or r.loop]
+
+
+def _same_run(inst: Instance, name: str, monkeypatch: pytest.MonkeyPatch, **kw: object) -> None:
+    rule = rules_mod.get_rule(name)
+    s1, sim1 = rules_mod.run_policy(inst, rule, **kw)  # type: ignore[arg-type]
+    monkeypatch.setattr(rules_mod, "FAST_RULE_RUNS", False)
+    s0, sim0 = rules_mod.run_policy(inst, rule, **kw)  # type: ignore[arg-type]
+    monkeypatch.setattr(rules_mod, "FAST_RULE_RUNS", True)
+    assert (sim1.deadlock is None) == (sim0.deadlock is None)
+    assert s1.method == s0.method == f"rule:{name}"
+    for f, a in s0.times.items():
+        np.testing.assert_array_equal(s1.times[f], a, err_msg=f"{name} {f}")
+    np.testing.assert_array_equal(s1.op_machine, s0.op_machine)
+    assert s1.holds == s0.holds
+
+
+@pytest.mark.parametrize("name", _FAST_RULES)
+def test_run_policy_in_the_compiled_loop_makes_the_same_plan(name, monkeypatch):
+    assert set(_FAST_RULES) == {
+        "FIFO", "SPT", "LPT", "EDD", "MWKR", "LWKR", "ATC", "ATCS", "LWKRSPT", "PTWINQS", "KIT"
+    }  # fmt: skip
+    inst = week(20013, 200)
+    _same_run(inst, name, monkeypatch)
+    _same_run(inst, name, monkeypatch, buffers="soft", anticipatory_setups=False)
