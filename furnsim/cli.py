@@ -245,11 +245,12 @@ def _print_kpis(res: Any) -> None:
             f"lns:         {ln['iterations']} neighbours from {ln['start']} in "
             f"{ln['seconds']:.2f} s: {ln['start_cost']:,.2f} -> {ln['best_cost']:,.2f}"
         )
-        if ln.get("released"):
-            typer.echo(
-                f"release:     {ln['released']} jobs held at STORE until their plan needs them "
-                "(release control, docs/optimizer.md)"
-            )
+    held = sum(1 for h in res.schedule.holds or () if h.get("kind") == "store")
+    if held:  # the plan's own holds (a fallback plan holds none)
+        typer.echo(
+            f"release:     {held} job{'s' if held != 1 else ''} held at STORE until the plan "
+            "needs them (release control, docs/optimizer.md)"
+        )
     if "portfolio" in d:
         for r in d["portfolio"]:
             typer.echo(

@@ -216,9 +216,14 @@ def test_cli_says_how_many_jobs_the_plan_holds_at_store():
     out = CliRunner().invoke(app, [*args, "--goal", "empty-buffers"])
     assert out.exit_code == 0, out.output
     assert "valid:       True" in out.output
-    assert "jobs held at STORE until their plan needs them" in out.output
+    assert "held at STORE until the plan needs them" in out.output
     out = CliRunner().invoke(app, [*args, "--goal", "speed"])
     assert out.exit_code == 0 and "held at STORE" not in out.output
+    # the policy's released plan loses to the best rule here: the rule's plan holds nothing
+    ppo = ["plan", str(paper), "--method", "ppo", "--passes", "1", "--goal", "empty-buffers"]
+    out = CliRunner().invoke(app, ppo)
+    assert out.exit_code == 0 and "fallback" in out.output, out.output
+    assert "held at STORE" not in out.output
 
 
 def test_a_re_plan_releases_only_what_is_still_at_store():
