@@ -132,18 +132,19 @@ def test_figures_cross_the_process_boundary_unvalidated_and_unchanged() -> None:
 
 def test_warm_up_loads_the_first_plans_kernels_in_a_fresh_process() -> None:
     """The planning worker's warm-up (``jobs.warm_up``, run by ``init(warm=True)``) leaves the
-    first click's path loaded: the compiled rule pick of the quick plan's ATC has its machine
-    code (numba signatures), and a quick plan of the whole demo week afterwards costs what a
-    warm plan costs, not the first call's loading."""
+    first click's path loaded: the compiled event loop that runs the quick plan's rules
+    (``_fastloop.run_rule``, ``rules.run_policy``) has its machine code (numba signatures), and
+    a quick plan of the whole demo week afterwards costs what a warm plan costs, not the first
+    call's loading."""
     code = """
 import json, sys, time
 from furnsim._numba import HAVE_NUMBA
 from dashboards.sections import jobs
-from furnsim import _rule_kernels as rk
+from furnsim.sim import _fastloop as fl
 from furnsim.io import load_instance
-before = len(getattr(rk.atc_pick, "signatures", []))
+before = len(getattr(fl.run_rule, "signatures", []))
 jobs.init(0, warm=True)
-after = len(getattr(rk.atc_pick, "signatures", []))
+after = len(getattr(fl.run_rule, "signatures", []))
 inst = load_instance(jobs.WARM_UP_WEEK)
 t0 = time.process_time(); jobs.plan_result(inst, "speed", jobs.QUICK, None); first = time.process_time() - t0
 t0 = time.process_time(); jobs.plan_result(inst, "speed", jobs.QUICK, None); second = time.process_time() - t0
