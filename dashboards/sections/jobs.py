@@ -94,8 +94,9 @@ WARM_UP_ORDERS = 4
 
 def warm_up() -> None:
     """Plan a few orders of the demo week the way the first click does (``QUICK``), so that
-    the planning path's lazy imports and compiled kernels (the rule picks, loaded from
-    numba's on-disk cache) are loaded before the first click, not on it: in a fresh process
+    the planning path's lazy imports and compiled kernels (the simulator's compiled loop
+    that runs the quick rules, loaded from numba's on-disk cache) are loaded before the
+    first click, not on it: in a fresh process
     the demo week's first quick plan took 1.2-3.7 s against 0.5 s for the next one (2026-12-03).
     A warm-up that fails (no demo data next to the code) is skipped: it only saves time."""
     import dataclasses
