@@ -245,7 +245,9 @@ def _print_kpis(res: Any) -> None:
             f"lns:         {ln['iterations']} neighbours from {ln['start']} in "
             f"{ln['seconds']:.2f} s: {ln['start_cost']:,.2f} -> {ln['best_cost']:,.2f}"
         )
-    held = sum(1 for h in res.schedule.holds or () if h.get("kind") == "store")
+    from furnsim.solvers.release import store_held_jobs
+
+    held = len(store_held_jobs(res.schedule))
     if held:  # the plan's own holds (a fallback plan holds none)
         typer.echo(
             f"release:     {held} job{'s' if held != 1 else ''} held at STORE until the plan "

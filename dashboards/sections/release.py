@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from furnsim.export.releases import store_held_jobs
+from furnsim.solvers.release import store_held_jobs
 
 
 def release_text(schedule: Any) -> str | None:

@@ -17,6 +17,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from furnsim.solvers.release import store_held_jobs
+
 __all__ = ["StoreRelease", "store_held_jobs", "store_releases"]
 
 _EPS = 1e-6
@@ -52,16 +54,6 @@ class StoreRelease:
         if self.depart <= self.release + _EPS:
             return "at release"
         return "queued for room"
-
-
-def store_held_jobs(schedule: Any) -> list[str]:
-    """Ids of the jobs the plan holds at STORE (each once, in the order of their holds);
-    empty for a plan without holds (every rule plan, a v1 plan)."""
-    seen: dict[str, None] = {}
-    for h in getattr(schedule, "holds", None) or ():
-        if h.get("kind") == "store":
-            seen.setdefault(str(h.get("job")), None)
-    return list(seen)
 
 
 def store_releases(schedule: Any, instance: Any = None) -> list[StoreRelease]:

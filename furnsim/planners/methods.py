@@ -415,11 +415,22 @@ class PpoPlanner(MethodPlanner):
         }
         if r.deadlock is not None:
             details["deadlock"] = r.deadlock
-        schedule = _released(instance, goal, r.schedule, state, opts.get("release", "auto"))
-        if schedule is not None and schedule is not r.schedule:
-            held = [h for h in schedule.holds or () if h["kind"] == "store"]
-            details["released"] = len(held)
-            details["unreleased_cost"] = r.costs[r.best_pass] if r.costs else None
+        from furnsim.solvers.release import release_if_cheaper, releasing, store_held_jobs
+
+        schedule = r.schedule
+        if schedule is not None and releasing(opts.get("release", "auto"), goal):
+            rel = release_if_cheaper(
+                instance,
+                schedule,
+                goal,
+                buffers=state.buffers,
+                anticipatory_setups=state.anticipatory_setups,
+                plain_cost=r.costs[r.best_pass] if r.costs else None,
+            )
+            if rel is not None:
+                details["unreleased_cost"] = r.costs[r.best_pass] if r.costs else None
+                schedule = rel[0]
+                details["released"] = len(store_held_jobs(schedule))
         report = PassReport(
             kind="ppo",
             passes=r.passes,
@@ -430,32 +441,6 @@ class PpoPlanner(MethodPlanner):
             budget="passes" if tb is None else "time",
         )
         return Proposal(schedule, details, passes=report)
-
-
-def _released(
-    instance: Instance, goal: str, schedule: Schedule | None, state: PlanState, release: Any
-) -> Schedule | None:
-    """``schedule`` released just in time (``furnsim.solvers.release``) when ``release`` is
-    ``"on"``, or ``"auto"`` and the goal weighs buffer occupancy, and that is cheaper; else
-    ``schedule`` itself (the learned planner's release decisions; rules never hold)."""
-    from furnsim.goals import cost
-    from furnsim.solvers.release import release_just_in_time, wants_release
-
-    if release not in ("auto", "on", "off"):
-        raise ValueError(f"release must be 'auto', 'on' or 'off', not {release!r}")
-    if schedule is None or not schedule.complete or release == "off":
-        return schedule
-    if release == "auto" and not wants_release(goal):
-        return schedule
-    js = release_just_in_time(
-        instance,
-        schedule,
-        buffers=state.buffers,
-        anticipatory_setups=state.anticipatory_setups,
-    )
-    if js is None or not cost(js, goal, instance) < cost(schedule, goal, instance):
-        return schedule
-    return js
 
 
 def _resolve_hint(

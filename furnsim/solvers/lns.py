@@ -59,7 +59,13 @@ import numpy as np
 
 from furnsim.model import Instance
 from furnsim.sim import Decision, Schedule, Simulator
-from furnsim.solvers.release import ReleaseSaving, release_just_in_time, wants_release
+from furnsim.solvers.release import (
+    ReleaseSaving,
+    release_if_cheaper,
+    release_just_in_time,
+    releasing,
+    store_held_jobs,
+)
 
 __all__ = [
     "DEFAULT_NEIGHBOURHOODS",
@@ -525,8 +531,6 @@ def lns(
         raise ValueError(f"orders_targeted must be in [0, 1], not {orders_targeted!r}")
     if suffix_draw not in ("count", "rate"):
         raise ValueError(f"suffix_draw must be 'count' or 'rate', not {suffix_draw!r}")
-    if release not in ("auto", "on", "off"):
-        raise ValueError(f"release must be 'auto', 'on' or 'off', not {release!r}")
     pw = dict(prior or {})
     if [n for n in pw if n not in NEIGHBOURHOODS] or any(not v > 0 for v in pw.values()):
         raise ValueError(f"prior: positive factors for {', '.join(NEIGHBOURHOODS)}, not {pw!r}")
@@ -562,15 +566,15 @@ def lns(
 
     base_static: np.ndarray | Any = dec.rule_prio if dec.rule_prio is not None else dec.rule_loop
     rule_static = None if base_static is None else (-math.inf, base_static)
-    releasing = release == "on" or (release == "auto" and wants_release(g))
-    if releasing:
+    release_on = releasing(release, g)
+    if release_on:
         dec.saving = ReleaseSaving(instance, g, anticipatory_setups)
     cur = dec.run(rule_choice, static=rule_static)
     if cur is None:  # cannot happen: the rule's own run did not deadlock
         raise RuntimeError("the best rule's run deadlocked on replay")
     dec.schedule(cur)
     release_s = 0.0  # what releasing (and validating) the final best will cost
-    if releasing:
+    if release_on:
         tr = clk()
         js = release_just_in_time(
             instance, _sched(cur), buffers=buffers, anticipatory_setups=anticipatory_setups
@@ -580,7 +584,7 @@ def lns(
         )
         release_s = clk() - tr
         if not ok:  # the release replay cannot follow this week's plans: search without it
-            releasing, dec.saving = False, None
+            release_on, dec.saving = False, None
             cur = dec.run(rule_choice, static=rule_static)
             assert cur is not None
             dec.schedule(cur)
@@ -590,7 +594,7 @@ def lns(
         if p is not None and p.cost < cur.cost:
             cur, start_name = p, f"ppo:{g.name}"
     # the start plan's own cost (with release control ``cur.cost`` is the released estimate)
-    start_cost = float(cost(_sched(cur), g, instance)) if releasing and cur.schedule else cur.cost
+    start_cost = float(cost(_sched(cur), g, instance)) if release_on else cur.cost
     best = cur
     validations = 0
     tv = clk()
@@ -888,40 +892,40 @@ def lns(
             solve_ms=int(1000 * cp_stats["seconds"]),
             build_ms=int(1000 * cp_stats["build_s"]),
         )
-    # the newest best, released just in time (release control) where that is valid and
-    # cheaper, else the newest best that the independent validator accepts (the start was
+
+    # the newest best, released just in time (release control) where that is cheaper and
+    # valid, else the newest best that the independent validator accepts (the start was
     # checked above)
-    released: Schedule | None = None
-    if releasing:
-        js = release_just_in_time(
-            instance, _sched(best), buffers=buffers, anticipatory_setups=anticipatory_setups
+    def valid(s: Schedule) -> bool:
+        nonlocal validations
+        validations += 1
+        return _validate(s, instance, buffers, anticipatory_setups)
+
+    released = None
+    if release_on:
+        released = release_if_cheaper(
+            instance,
+            _sched(best),
+            g,
+            buffers=buffers,
+            anticipatory_setups=anticipatory_setups,
+            accept=valid if validate_incumbents else None,
         )
-        if js is not None:
-            validations += int(validate_incumbents)
-            if not validate_incumbents or _validate(js, instance, buffers, anticipatory_setups):
-                released = js
-    if released is None:
+    if released is not None:
+        schedule, final_cost = released
+    else:
         for b in reversed(bests):
-            if b is bests[0] or not validate_incumbents:
+            if b is bests[0] or not validate_incumbents or valid(_sched(b)):
                 best = b
                 break
-            validations += 1
-            if _validate(_sched(b), instance, buffers, anticipatory_setups):
-                best = b
-                break
-    schedule = _sched(best)
-    final_cost = best.cost
-    if releasing:  # the search's costs were estimates: the plans' own costs decide
-        final_cost = float(cost(schedule, g, instance))
-        if released is not None:
-            rc = float(cost(released, g, instance))
-            if rc < final_cost:
-                schedule, final_cost = released, rc
+        schedule = _sched(best)
+        # with release control the search's costs were estimates: the plan's own decides
+        final_cost = float(cost(schedule, g, instance)) if release_on else best.cost
     if outside is not None and outside[0] < final_cost:
         final_cost, schedule = outside
     else:
         schedule.method = name
-    n_held = sum(1 for h in schedule.holds or () if h.get("kind") == "store")
+    n_held = len(store_held_jobs(schedule))
     schedule.meta = {
         **schedule.meta,
         "lns_start": start_name,

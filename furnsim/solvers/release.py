@@ -27,6 +27,7 @@ releases its best plan at the end (docs/optimizer.md, "Release control").
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -35,7 +36,16 @@ from furnsim.model.instance import Instance
 from furnsim.sim.engine import Simulator
 from furnsim.sim.schedule import Schedule
 
-__all__ = ["ReleaseSaving", "release_just_in_time", "release_until", "wants_release"]
+__all__ = [
+    "RELEASE_OPTIONS",
+    "ReleaseSaving",
+    "release_if_cheaper",
+    "release_just_in_time",
+    "release_until",
+    "releasing",
+    "store_held_jobs",
+    "wants_release",
+]
 
 _EPS = 1e-6
 
@@ -46,6 +56,57 @@ def wants_release(goal: Any) -> bool:
 
     g = get_goal(goal)
     return g.weights.get("buffer_load", 0.0) > 0 or g.weights.get("overflow_load", 0.0) > 0
+
+
+#: the ``release`` option of the optimizer and the policy planner
+RELEASE_OPTIONS = ("auto", "on", "off")
+
+
+def releasing(release: str, goal: Any) -> bool:
+    """Whether the ``release`` option (:data:`RELEASE_OPTIONS`) turns release control on for
+    ``goal``: ``"on"``, or ``"auto"`` and the goal weighs buffer occupancy."""
+    if release not in RELEASE_OPTIONS:
+        raise ValueError(f"release must be 'auto', 'on' or 'off', not {release!r}")
+    return release == "on" or (release == "auto" and wants_release(goal))
+
+
+def store_held_jobs(schedule: Any) -> list[str]:
+    """Ids of the jobs the plan holds at STORE (each once, in the order of their holds);
+    empty for a plan without holds (every rule plan, a v1 plan)."""
+    seen: dict[str, None] = {}
+    for h in getattr(schedule, "holds", None) or ():
+        if h.get("kind") == "store":
+            seen.setdefault(str(h.get("job")), None)
+    return list(seen)
+
+
+def release_if_cheaper(
+    instance: Instance,
+    schedule: Schedule,
+    goal: Any,
+    *,
+    buffers: str = "hard",
+    anticipatory_setups: bool = True,
+    plain_cost: float | None = None,
+    accept: Callable[[Schedule], bool] | None = None,
+) -> tuple[Schedule, float] | None:
+    """``schedule`` released just in time and its cost, when the replay works, ``accept``
+    (e.g. the validator) takes it, and it costs less than ``schedule`` (``plain_cost``, if
+    known); else None."""
+    from furnsim.goals import cost
+
+    if not schedule.complete:
+        return None
+    js = release_just_in_time(
+        instance, schedule, buffers=buffers, anticipatory_setups=anticipatory_setups
+    )
+    if js is None:
+        return None
+    plain = float(cost(schedule, goal, instance)) if plain_cost is None else float(plain_cost)
+    c = float(cost(js, goal, instance))
+    if not c < plain or (accept is not None and not accept(js)):
+        return None
+    return js, c
 
 
 def _first_ops(instance: Instance) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
