@@ -142,9 +142,13 @@ def get_goal(goal: str | Goal, goals: Mapping[str, Goal] | None = None) -> Goal:
 def _kpis_of(
     schedule_or_kpis: Schedule | Mapping[str, float],
     instance: Instance | CompiledInstance | None,
+    g: Goal | None = None,
 ) -> Mapping[str, float]:
     if isinstance(schedule_or_kpis, Schedule):
-        return kpis(schedule_or_kpis, instance)
+        # only what the goal weighs (the same values; ``kpis`` skips the buffer step
+        # functions and the working-time pass when none of their KPIs is asked for)
+        need = None if g is None else [k for k, w in g.weights.items() if w]
+        return kpis(schedule_or_kpis, instance, need=need)
     return schedule_or_kpis
 
 
@@ -177,10 +181,11 @@ def cost(
     instance: Instance | CompiledInstance | None = None,
 ) -> float:
     """The goal's cost of a schedule (or of its KPIs); ``inf`` for an incomplete schedule."""
-    k = _kpis_of(schedule_or_kpis, instance)
+    g = get_goal(goal)
+    k = _kpis_of(schedule_or_kpis, instance, g)
     if float(k.get("complete", 1.0)) < 1.0:
         return math.inf
-    return float(sum(_terms(k, get_goal(goal)).values()))
+    return float(sum(_terms(k, g).values()))
 
 
 def partial_cost(sim: Any, goal: str | Goal) -> float:

@@ -391,11 +391,26 @@ def run_policy(
     ``reset(seed)`` method is reset first. The schedule's ``method`` is ``rule:NAME``; check
     ``sim.deadlock`` (the schedule is then incomplete).
     """
+    sim = _run_sim(
+        instance, policy, buffers=buffers, seed=seed, anticipatory_setups=anticipatory_setups
+    )
+    name = getattr(policy, "name", getattr(policy, "__name__", "policy"))
+    return sim.schedule(method=method or f"rule:{name}"), sim
+
+
+def _run_sim(
+    instance: Instance | CompiledInstance,
+    policy: Policy | Callable[[Simulator, Decision], int | None],
+    *,
+    buffers: str = "hard",
+    seed: int | None = None,
+    anticipatory_setups: bool = True,
+) -> Simulator:
+    """:func:`run_policy`'s run, without building the schedule (the finished simulator)."""
     reset = getattr(policy, "reset", None)
     if callable(reset):
         reset(seed)
     choose: Callable[[Simulator, Decision], int | None] = getattr(policy, "choose", None) or policy  # type: ignore[assignment]
-    name = getattr(policy, "name", getattr(policy, "__name__", "policy"))
     # a rule with a static key or a compiled loop pick takes every decision in the
     # simulator's compiled loop (Simulator.run_priority / run_rule): the same plan
     fast = type(policy) is Rule and FAST_RULE_RUNS and HAVE_NUMBA
@@ -408,14 +423,14 @@ def run_policy(
             sim.run_priority(rule.static_key(sim.state.static))
         else:
             sim.run_rule(rule)
-        return sim.schedule(method=method or f"rule:{name}"), sim
+        return sim
     sim = Simulator(instance, buffers=buffers, anticipatory_setups=anticipatory_setups)
     d = sim.decision()
     dispatch, wait = sim.dispatch, sim.wait
     while d is not None:
         j = choose(sim, d)
         d = wait() if j is None else dispatch(j)
-    return sim.schedule(method=method or f"rule:{name}"), sim
+    return sim
 
 
 def _r(
@@ -643,29 +658,33 @@ def best_rule(
     the rule listed first.
     """
     from furnsim.goals import cost, get_goal
+    from furnsim.kpi import run_kpis
 
     g = get_goal(goal)
+    need = [k for k, w in g.weights.items() if w]
     chosen: Sequence[str | Rule] = list(rules) if rules is not None else rule_names(True)
-    best: BestRule | None = None
+    best: tuple[str, Simulator, float] | None = None
     costs: dict[str, float] = {}
     deadlocks: dict[str, str] = {}
     for r in chosen:
         rule = get_rule(r) if isinstance(r, str) else r
-        s, sim = run_policy(
+        sim = _run_sim(
             instance, rule, buffers=buffers, seed=seed, anticipatory_setups=anticipatory_setups
         )
         if sim.deadlock is not None:
             deadlocks[rule.name] = sim.deadlock.message
             costs[rule.name] = math.inf
             continue
-        c = cost(s, g, instance)
+        # read from the finished run (the schedule's cost exactly; only the winner's
+        # schedule is built)
+        c = cost(run_kpis(sim, need), g)
         costs[rule.name] = c
-        if best is None or c < best.cost:
-            best = BestRule(rule.name, s, sim, c)
+        if best is None or c < best[2]:
+            best = (rule.name, sim, c)
     if best is None:
         raise NoValidPlan(deadlocks)
-    best.costs, best.deadlocks = costs, deadlocks
-    return best
+    name, sim, c = best
+    return BestRule(name, sim.schedule(method=f"rule:{name}"), sim, c, costs, deadlocks)
 
 
 class NoisyPolicy:
