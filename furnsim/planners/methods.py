@@ -529,6 +529,7 @@ class LnsPlanner(MethodPlanner):
             "prior",
             "release",
             "suffix_draw",
+            "per_second",
         }
     )
 
@@ -611,6 +612,7 @@ def _lns_details(r: Any, time_limit: float | None) -> dict[str, Any]:
         "decisions": r.decisions,
         "released": r.released,
         "moves": r.moves,
+        "move_s": r.move_s,
     }
 
 

@@ -72,6 +72,7 @@ __all__ = [
     "NEIGHBOURHOODS",
     "POLICY_NEIGHBOURHOODS",
     "LnsResult",
+    "kind_weights",
     "lns",
     "policy_sample",
 ]
@@ -103,6 +104,8 @@ COMPILED_RULE_SUFFIX = True
 #: dispatch before them (``choose`` takes the only candidate without a draw: the same search;
 #: tests/test_lns_fast.py switches it off to compare)
 SKIP_SINGLES = True
+#: with ``per_second``, a neighbourhood's time per move counts once it has made this many
+TIMED_AFTER = 5
 #: replay a neighbour's prefix after its snapshot in the compiled loop in one call
 #: (``Simulator.run_choices``; tests/test_lns_fast.py switches it off to compare)
 REPLAY_COMPILED = True
@@ -142,6 +145,9 @@ class LnsResult:
     # rule's compiled pick, many per call (``fast``)
     decisions: int = 0  # decisions of all neighbours (resumed from snapshots: not counted)
     released: int = 0  # jobs the returned plan holds at STORE (release control; 0: none)
+    move_s: dict[str, float] | None = (
+        None  # seconds (``clock``) spent on each neighbourhood's moves
+    )
 
 
 class _Decoder:
@@ -375,6 +381,38 @@ def policy_sample(
     return int(jobs[min(i, jobs.size - 1)])
 
 
+def kind_weights(
+    kinds: tuple[str, ...],
+    moves: dict[str, dict[str, int]],
+    spent: dict[str, float] | None = None,
+    prior: np.ndarray | None = None,
+) -> np.ndarray:
+    """The draw weights of the neighbourhoods ``kinds``: success rate ``(1 + improved) / (1 +
+    tried)`` times ``prior``. With ``spent`` (seconds spent on each kind's moves), a policy
+    neighbourhood's weight (``POLICY_NEIGHBOURHOODS``: it runs the network at its decisions)
+    is its improvements per second compared with the other moves': its rate times the other
+    moves' mean seconds per move over its own, once it has made ``TIMED_AFTER`` moves. The
+    other kinds cost about the same per move and keep their rates."""
+    w = np.array([(1.0 + moves[n]["improved"]) / (1.0 + moves[n]["tried"]) for n in kinds])
+    if prior is not None:
+        w = w * prior
+    if spent is None:
+        return w
+    timed = [n in POLICY_NEIGHBOURHOODS for n in kinds]
+    ref = [n for n, t in zip(kinds, timed, strict=True) if not t] or list(kinds)
+    n_ref = sum(moves[n]["tried"] for n in ref)
+    s_ref = sum(spent[n] for n in ref)
+    if not n_ref or not s_ref > 0:
+        return w
+    mean_ref = s_ref / n_ref
+    return w * [
+        mean_ref / (spent[n] / moves[n]["tried"])
+        if t and moves[n]["tried"] >= TIMED_AFTER and spent[n] > 0
+        else 1.0
+        for n, t in zip(kinds, timed, strict=True)
+    ]
+
+
 def _lexkey(c: np.ndarray, key: np.ndarray) -> int:
     """The candidate with the smallest key, ties to the lowest job index."""
     m = key.min()
@@ -436,6 +474,7 @@ def lns(
     prior: dict[str, float] | None = None,
     release: str = "auto",
     suffix_draw: str = "count",
+    per_second: bool = False,
 ) -> LnsResult:
     """Improve a plan of ``instance`` for ``goal`` by large-neighbourhood search (module doc).
 
@@ -449,7 +488,10 @@ def lns(
     run, and ``start`` is returned when nothing cheaper is found.
 
     Neighbourhoods are drawn with weights ``(1 + improved) / (1 + tried)`` (success rate,
-    start 1). Acceptance: ``"lahc"`` (default; late acceptance: a neighbour is taken when it
+    start 1); with ``per_second`` (off by default: measured no better, docs/optimizer.md; only
+    with a time limit and no ``iterations``, so that a fixed number of neighbours stays
+    reproducible) a policy neighbourhood's rate is divided by its mean time per move relative
+    to the other moves' (:func:`kind_weights`). Acceptance: ``"lahc"`` (default; late acceptance: a neighbour is taken when it
     is not worse than the current plan or than the current plan ``lahc_length`` iterations
     ago) or ``"plateau"`` (not worse than the current plan); ``accept_worse`` > 0 adds a
     relative threshold shrinking to 0 over the run. ``snapshots``: resume each neighbour from
@@ -629,6 +671,8 @@ def lns(
     job_work = np.add.reduceat(np.nanmin(ci.op_proc, axis=1), job_first) if n_jobs else job_first
     prior_w = np.array([pw.get(n, 1.0) for n in kinds])
     moves = {n: {"tried": 0, "improved": 0} for n in (*NEIGHBOURHOODS, *_SUFFIX)}
+    spent_kind = dict.fromkeys(NEIGHBOURHOODS, 0.0)  # seconds (``clock``) of each kind's moves
+    timed = per_second and iterations is None  # (a fixed number of moves stays reproducible)
     weights = {"incumbent": 1.0, "rule": 1.0, "policy": 1.0}
     tau = float(temperature)
     window_model: Any = None  # the CP model for "cpsat" moves, built at the first one
@@ -652,7 +696,7 @@ def lns(
         t1 = clk()
         it += 1
         # -- draw the neighbourhood (every draw is taken in the same order each iteration) --
-        kw = prior_w * [(1.0 + moves[n]["improved"]) / (1.0 + moves[n]["tried"]) for n in kinds]
+        kw = kind_weights(kinds, moves, spent_kind if timed else None, prior_w)
         kind = kinds[int(rng.choice(len(kinds), p=kw / kw.sum()))]
         if searching:
             # the first phase: noisy passes of the base rule from scratch (multi-start); the
@@ -859,7 +903,9 @@ def lns(
             singles=SKIP_SINGLES and kind != "cpsat",  # (cpsat's sequences may wait instead)
         )
         decisions += dec.made - m0
-        longest = max(longest, clk() - t1)
+        spent = clk() - t1
+        longest = max(longest, spent)
+        spent_kind[kind] += spent
         lv = lahc[it % len(lahc)]
         if cand is None:
             if accept == "lahc":
@@ -951,6 +997,7 @@ def lns(
         compiled=dec.compiled - compiled0,
         decisions=decisions,
         released=n_held,
+        move_s={k: round(v, 4) for k, v in spent_kind.items() if v},
     )
 
 
