@@ -17,7 +17,7 @@ import pytest
 import furnsim.rules as rules_mod
 import furnsim.solvers.lns as lns_mod
 from furnsim.model import Instance
-from furnsim.sim import Simulator
+from furnsim.sim import Noise, Simulator
 from furnsim.sim import _fastloop as fl
 from furnsim.solvers.lns import _lexkey, _rank_prio, lns
 
@@ -265,6 +265,8 @@ def _flag_same_search(monkeypatch, flag: str, inst: Instance, fast: bool, **kw) 
         ("SKIP_SINGLES", 20011, "empty-buffers", "hard", False, True),
         ("REPLAY_COMPILED", 20012, "speed", "hard", True, True),
         ("REPLAY_COMPILED", 20013, "efficiency", "soft", True, False),
+        ("COMPILED_NOISE", 20014, "speed", "hard", True, True),
+        ("COMPILED_NOISE", 20015, "empty-buffers", "soft", True, False),
     ],
 )
 def test_skipped_singles_and_compiled_replay_are_the_same_search(
@@ -313,3 +315,62 @@ def test_run_choices_replays_a_run() -> None:
         bad = next(j for j in range(inst.compiled.n_jobs) if j not in sim.decision().candidates)
         with pytest.raises(ValueError, match="not a candidate"):
             sim.run_choices([jobs[50], bad])
+
+
+def test_noise_picks_by_hand() -> None:
+    """``Noise.pick``: a draw per decision of two or more candidates before ``end`` (at the
+    work center ``wc``), a second one for the candidate when the first is below ``p``."""
+    d = SimpleNamespace(candidates=np.array([5, 6, 7]), machine=0, time=10.0)
+    sim = SimpleNamespace(_machine_wc=[2, 3])
+    nz = Noise(np.array([0.9, 0.1, 0.7, 0.05]), p=0.2, end=20.0)
+    assert nz.pick(sim, d) == -1 and nz.pos[0] == 1  # 0.9 >= 0.2: no noise, one draw
+    assert nz.pick(sim, d) == 2 and nz.pos[0] == 3  # 0.1 < 0.2: int(0.7 * 3) = 2
+    assert nz.pick(sim, d) == -1 and nz.pos[0] == 3  # 0.05 < 0.2, but one uniform left
+    one = SimpleNamespace(candidates=np.array([5]), machine=0, time=10.0)
+    late = SimpleNamespace(candidates=np.array([5, 6]), machine=0, time=20.0)
+    nz = Noise(np.array([0.0, 0.99]), p=1.0, end=20.0)
+    assert nz.pick(sim, one) == -1 and nz.pick(sim, late) == -1 and nz.pos[0] == 0
+    assert nz.pick(sim, d) == 2  # int(0.99 * 3)
+    grouped = Noise(np.array([0.0, 0.0]), p=1.0, end=20.0, wc=3)
+    assert grouped.pick(sim, d) == -1 and grouped.pos[0] == 0  # machine 0 is in center 2
+    d1 = SimpleNamespace(candidates=np.array([5, 6, 7]), machine=1, time=0.0)
+    assert grouped.pick(sim, d1) == 0 and grouped.pos[0] == 2
+
+
+@pytest.mark.parametrize("how", ["priority", "rule"])
+@pytest.mark.parametrize("wc", [-1, "busiest"])
+def test_compiled_noise_draws_as_python(how: str, wc) -> None:
+    """A static priority or a compiled rule pick with ``Noise``: the compiled loop takes
+    the same random decisions as the Python engine (calendar week: the loop's calendar
+    extensions must not draw twice), and the noise changes the plan."""
+    inst = week(20021, 60)
+    ref = Simulator(inst)
+    key = rules_mod.get_rule("EDD").static_key(ref.state.static)
+    rule = rules_mod.get_rule("ATCS")
+    w = int(np.bincount(inst.compiled.op_wc).argmax()) if wc == "busiest" else -1
+    u = np.random.default_rng(5).random(2 * inst.compiled.n_ops + 2)
+    runs = []
+    for fast in (False, True):
+        # calendars built only 5 hours ahead: the compiled loop must stop for an extension
+        # in the middle of many noisy decisions (and draw them again the same way)
+        for mt in inst.compiled.working.machines:
+            if mt is not None:
+                mt._set(300.0)
+        sim = Simulator(inst, fast=fast)
+        nz = Noise(u, p=0.3, end=2 * 1440.0, wc=w)
+        if how == "priority":
+            assert sim.run_priority(key, until=25, noise=nz) is not None
+            sim.run_priority(key, noise=nz)
+        else:
+            assert sim.run_rule(rule, until=25, noise=nz) is not None
+            sim.run_rule(rule, noise=nz)
+        assert sim.deadlock is None
+        runs.append((_fingerprint(sim), int(nz.pos[0])))
+    assert runs[0] == runs[1]
+    assert runs[1][1] > 0  # the noise drew
+    plain = Simulator(inst, fast=True)
+    if how == "priority":
+        plain.run_priority(key)
+    else:
+        plain.run_rule(rule)
+    assert _fingerprint(plain) != runs[1][0]

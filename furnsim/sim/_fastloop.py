@@ -707,6 +707,11 @@ def run(
     prio: Any,  # (n_ops, n_machines) float64 static priority (a rule's key, smallest first)
     #             taking every decision (prio_choice); (0, 0): hand the decisions out
     stop: int,  # > 0: hand the decisions out again once the dispatch log holds ``stop``
+    nz_u: Any,  # noise (_loop): (n,) float64 uniforms, (0,): none
+    nz_pos: Any,  # (1,) int64: the next uniform to use
+    nz_p: float,
+    nz_end: float,
+    nz_wc: int,
     DI: Any,  # the run state, int64 (dyn_views)
     DF: Any,  # the run state, float64
     ef: Any,  # (cap,) event times
@@ -721,8 +726,9 @@ def run(
     CI: Any,
 ) -> int:  # pragma: no cover - compiled
     """Commit ``job`` (if >= 0) and run to the next decision (:func:`_loop`; no rule)."""
-    return _loop(job, skip_single, prio, stop, RULE_NONE, 0.0, SI, SF, DI, DF, ef, ei, SI, SF,
-                 transport, proc, setup, elig, CF, CI)  # fmt: skip
+    return _loop(job, skip_single, prio, stop, RULE_NONE, 0.0, SI, SF, nz_u, nz_pos, nz_p,
+                 nz_end, nz_wc, DI, DF, ef, ei, SI, SF, transport, proc, setup, elig, CF,
+                 CI)  # fmt: skip
 
 
 @_jit
@@ -730,6 +736,11 @@ def run_rule(
     rid: int,  # the rule's compiled pick (RULE_ATC, ...)
     rpar: float,  # its parameter (RULE_ATC: k_s; <= 0 is ATC)
     stop: int,  # as run()'s
+    nz_u: Any,  # noise, as run()'s
+    nz_pos: Any,
+    nz_p: float,
+    nz_end: float,
+    nz_wc: int,
     RI: Any,  # the rules' instance arrays, int64 (rule_tables, rule_views)
     RF: Any,  # float64
     DI: Any,
@@ -749,8 +760,8 @@ def run_rule(
     job as ``Rule.compiled``), until the dispatch log holds ``stop`` dispatches (0: to the
     end); returns as :func:`_loop`."""
     no_prio = np.zeros((0, 0))
-    return _loop(-1, True, no_prio, stop, rid, rpar, RI, RF, DI, DF, ef, ei, SI, SF,
-                 transport, proc, setup, elig, CF, CI)  # fmt: skip
+    return _loop(-1, True, no_prio, stop, rid, rpar, RI, RF, nz_u, nz_pos, nz_p, nz_end, nz_wc,
+                 DI, DF, ef, ei, SI, SF, transport, proc, setup, elig, CF, CI)  # fmt: skip
 
 
 @_jit
@@ -764,6 +775,16 @@ def _loop(
     rpar: float,  # the rule's parameter
     RI: Any,  # the rules' arrays (rule_views; unused when rid == 0)
     RF: Any,
+    nz_u: Any,  # noise: at a decision of more than one candidate before ``nz_end`` (at a
+    #             machine of work center ``nz_wc``; -1: any), u = nz_u[pos] (pos += 1); if
+    #             u < nz_p, the candidate int(v * k) with v = nz_u[pos] (pos += 1) instead of
+    #             the priority's / rule's pick (the lns window and group moves; Noise in
+    #             furnsim.sim.engine draws the same in Python); (0,): none, and none once
+    #             fewer than 2 are left
+    nz_pos: Any,  # (1,) int64: pos
+    nz_p: float,
+    nz_end: float,
+    nz_wc: int,
     DI: Any,  # the run state, int64 (dyn_views)
     DF: Any,  # the run state, float64
     ef: Any,  # (cap,) event times
@@ -960,6 +981,7 @@ def _loop(
             held = stop > 0 and sc[S_LOGN] >= stop  # (stop: hand this decision out)
             if ((skip_single and k == 1) or prio.shape[0] > 0 or rid > 0) and not held:
                 # take it, go on
+                q0 = nz_pos[0]  # (noise: restored if the commit must wait for a calendar)
                 if rid == RULE_SCRIPT:  # the given job (no candidate: hand the decision out)
                     x = -1
                     for y in range(k):
@@ -971,12 +993,22 @@ def _loop(
                         return DECISION
                 elif k == 1:
                     x = 0
-                elif rid > 0:
-                    x = _rule_pick(rid, rpar, RI, RF, n_jobs, n_o, n_m, cand, cand_ops, k, fm, t,
-                                   mi, ji, jf, si_m, op_setup, op_wc, n_wc, proc, setup, cs,
-                                   ce, cc, off, coff)  # fmt: skip
                 else:
-                    x = prio_choice(prio, fm, cand, cand_ops, k)
+                    x = -1
+                    if nz_u.shape[0] > 0 and t < nz_end and (nz_wc < 0 or si_m[SM_WC, fm] == nz_wc):
+                        q = nz_pos[0]
+                        if q + 2 <= nz_u.shape[0]:  # (none left: no noise; lns draws 2 n_ops)
+                            nz_pos[0] = q + 1
+                            if nz_u[q] < nz_p:
+                                nz_pos[0] = q + 2
+                                x = min(int(nz_u[q + 1] * k), k - 1)
+                    if x < 0:
+                        if rid > 0:
+                            x = _rule_pick(rid, rpar, RI, RF, n_jobs, n_o, n_m, cand, cand_ops,
+                                           k, fm, t, mi, ji, jf, si_m, op_setup, op_wc, n_wc,
+                                           proc, setup, cs, ce, cc, off, coff)  # fmt: skip
+                        else:
+                            x = prio_choice(prio, fm, cand, cand_ops, k)
                 j = cand[x]
                 o = cand_ops[x]
                 ok, ss, se, st_, en = _commit_times(
@@ -985,6 +1017,7 @@ def _loop(
                 )  # fmt: skip
                 if not ok:
                     sc[S_EXT_M] = fm
+                    nz_pos[0] = q0  # the same draw when called again
                     return NEED_EXTEND
                 _commit(j, o, fm, t, ss, se, st_, en, ji, mi, mf, wi, recf, reci, sc, ef, ei,
                         log_f, log_i, op_wc, op_setup)  # fmt: skip

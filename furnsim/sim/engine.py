@@ -43,6 +43,7 @@ __all__ = [
     "WAITING",
     "Deadlock",
     "Decision",
+    "Noise",
     "Simulator",
 ]
 
@@ -324,15 +325,18 @@ class Simulator:
         stop: int = 0,
         rule: tuple[int, float] | None = None,
         script: np.ndarray | None = None,
+        noise: Noise | None = None,
     ) -> Decision | None:
         """One call of the compiled loop (commit ``job`` if >= 0, run to the next decision),
         with the calendar extensions and event-array growth it asks for; with ``prio`` every
         decision is taken by it (``run_priority``), with ``rule`` = (``_fastloop.RULE_*``,
         parameter) by that rule's compiled pick (``run_rule``; ``job`` must be -1; with
         ``script``, ``RULE_SCRIPT``: ``script[n]`` after ``n`` dispatches, ``run_choices``),
-        until the dispatch log holds ``stop`` dispatches (0: to the end)."""
+        until the dispatch log holds ``stop`` dispatches (0: to the end); ``noise``: a
+        :class:`Noise` perturbs those decisions (as ``Noise.pick``)."""
         if prio is None:
             prio = _NO_PRIO
+        nz = _NO_NOISE if noise is None else noise.args()
         from furnsim.sim import _fastloop as fl
 
         fx = self._fx
@@ -343,9 +347,9 @@ class Simulator:
             rt = (script, _NO_RF) if script is not None else _rule_tables(self)
         while True:
             if rule is not None and job < 0:
-                code = fl.run_rule(rule[0], rule[1], stop, *rt, *fx.args)
+                code = fl.run_rule(rule[0], rule[1], stop, *nz, *rt, *fx.args)
             else:
-                code = fl.run(job, skip_single, prio, stop, *fx.args)
+                code = fl.run(job, skip_single, prio, stop, *nz, *fx.args)
             if code == fl.NEED_EXTEND:
                 m = int(sc[fl.S_EXT_M])
                 mt = self._mt[m]
@@ -529,7 +533,9 @@ class Simulator:
             return d
         return self.dispatch(int(d.candidates[0]), skip_single=True)
 
-    def run_priority(self, key: np.ndarray, until: int | None = None) -> Decision | None:
+    def run_priority(
+        self, key: np.ndarray, until: int | None = None, noise: Noise | None = None
+    ) -> Decision | None:
         """Take the pending and every later decision by a static priority: the candidate
         with the smallest ``key[op, machine]`` ((n_ops, n_machines) float), values within
         ``furnsim.rules.TIE_TOL · max(1, |min|)`` of the minimum tying (NaN last), then the
@@ -537,7 +543,8 @@ class Simulator:
         Runs to the end (done or deadlock: None), or with ``until`` only until
         ``dispatch_log`` holds ``until`` dispatches: the decision pending then is returned
         (every decision is one dispatch here). In the compiled loop when the simulator runs
-        in it, the same plan as deciding one by one."""
+        in it, the same plan as deciding one by one. ``noise`` (a :class:`Noise`): a random
+        candidate instead at some decisions, as ``noise.pick`` draws them."""
         key = np.ascontiguousarray(key, dtype=np.float64)
         if key.shape != (self.n_ops, self.n_machines):
             raise ValueError(f"key must have shape {(self.n_ops, self.n_machines)}")
@@ -546,17 +553,21 @@ class Simulator:
         if d is None or (until is not None and len(self.dispatch_log) >= stop):
             return d
         if self._fast and key.shape[0] > 0:
-            return self._fast_run(-1, True, key, max(stop, 0))
+            return self._fast_run(-1, True, key, max(stop, 0), noise=noise)
         from furnsim.sim._fastloop import prio_choice
 
         pick = getattr(prio_choice, "py_func", prio_choice)
         while d is not None and (until is None or len(self.dispatch_log) < stop):
             k = d.candidates.size
-            x = 0 if k == 1 else pick(key, d.machine, d.candidates, d.ops, k)
+            x = -1 if noise is None else noise.pick(self, d)
+            if x < 0:
+                x = 0 if k == 1 else pick(key, d.machine, d.candidates, d.ops, k)
             d = self.dispatch(int(d.candidates[x]))
         return d
 
-    def run_rule(self, rule: Any, until: int | None = None) -> Decision | None:
+    def run_rule(
+        self, rule: Any, until: int | None = None, noise: Noise | None = None
+    ) -> Decision | None:
         """Take the pending and every later decision by ``rule`` (a ``furnsim.rules.Rule``:
         ``rule.choose``), as :meth:`run_priority` does by a static priority: to the end (done
         or deadlock: None), or with ``until`` only until ``dispatch_log`` holds ``until``
@@ -564,7 +575,8 @@ class Simulator:
         compiled loop and the rule has a compiled pick there (``rule.loop`` = (``RULE_*`` of
         ``furnsim.sim._fastloop``, parameter): ATCS, ATC, PTWINQS, FIFO, KIT), the decisions are
         taken there in one call: the very job ``rule.choose`` takes at each (the same kernel,
-        the same floats), so the same plan; otherwise one ``rule.choose`` per decision."""
+        the same floats), so the same plan; otherwise one ``rule.choose`` per decision.
+        ``noise``: as :meth:`run_priority`'s."""
         d = self._decision
         stop = 0 if until is None else int(until)
         if d is None or (until is not None and len(self.dispatch_log) >= stop):
@@ -581,10 +593,13 @@ class Simulator:
                 if not fx.cal.current(self._mt):
                     fx.cal = _calendar_tables(self)
                     fx.pack()
-            return self._fast_run(-1, True, None, max(stop, 0), (int(spec[0]), float(spec[1])))
+            return self._fast_run(
+                -1, True, None, max(stop, 0), (int(spec[0]), float(spec[1])), noise=noise
+            )
         choose = rule.choose
         while d is not None and (until is None or len(self.dispatch_log) < stop):
-            d = self.dispatch(int(choose(self, d)))
+            x = -1 if noise is None else noise.pick(self, d)
+            d = self.dispatch(int(d.candidates[x]) if x >= 0 else int(choose(self, d)))
         return d
 
     def run_choices(self, jobs: list[int]) -> Decision | None:
@@ -1356,6 +1371,40 @@ _FAST_STATIC: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 _NO_CAL: dict[int, Any] = {}
 _NO_PRIO = np.zeros((0, 0))
 _NO_RF = np.zeros(0)
+_NO_NOISE = (np.zeros(0), np.zeros(1, dtype=np.int64), 0.0, 0.0, -1)
+
+
+class Noise:
+    """Random decisions among a priority's or a rule's (the lns ``window`` and ``group``
+    moves), drawn from a fixed array of uniforms so that the compiled loop and Python draw
+    the same: at a decision of more than one candidate before time ``end``, at a machine of
+    work center ``wc`` (-1: any), ``u`` = the next uniform; if ``u < p`` the candidate
+    ``int(v * k)`` (``v`` the next uniform, ``k`` candidates) is taken instead; once fewer
+    than two uniforms are left there is no more noise."""
+
+    def __init__(self, u: np.ndarray, p: float, end: float, wc: int = -1) -> None:
+        self.u = np.ascontiguousarray(u, dtype=np.float64)
+        self.pos = np.zeros(1, dtype=np.int64)
+        self.p, self.end, self.wc = float(p), float(end), int(wc)
+
+    def args(self) -> tuple[np.ndarray, np.ndarray, float, float, int]:
+        return self.u, self.pos, self.p, self.end, self.wc
+
+    def pick(self, sim: Simulator, d: Decision) -> int:
+        """The candidate index the noise takes at ``d`` (consuming its draws), -1: none."""
+        k = int(d.candidates.size)
+        if k < 2 or not d.time < self.end:
+            return -1
+        if self.wc >= 0 and int(sim._machine_wc[d.machine]) != self.wc:
+            return -1
+        q = int(self.pos[0])
+        if q + 2 > self.u.size:
+            return -1
+        self.pos[0] = q + 1
+        if self.u[q] < self.p:
+            self.pos[0] = q + 2
+            return min(int(self.u[q + 1] * k), k - 1)
+        return -1
 
 
 def _fast_static(sim: Simulator) -> Any:

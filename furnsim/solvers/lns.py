@@ -58,7 +58,7 @@ from typing import Any
 import numpy as np
 
 from furnsim.model import Instance
-from furnsim.sim import Decision, Schedule, Simulator
+from furnsim.sim import Decision, Noise, Schedule, Simulator
 from furnsim.solvers.release import (
     ReleaseSaving,
     release_if_cheaper,
@@ -104,6 +104,9 @@ COMPILED_RULE_SUFFIX = True
 #: dispatch before them (``choose`` takes the only candidate without a draw: the same search;
 #: tests/test_lns_fast.py switches it off to compare)
 SKIP_SINGLES = True
+#: decide a window / group move's window in the compiled loop too, its random decisions
+#: included (``furnsim.sim.Noise``: the same draws; tests/test_lns_fast.py compares)
+COMPILED_NOISE = True
 #: with ``per_second``, a neighbourhood's time per move counts once it has made this many
 TIMED_AFTER = 5
 #: replay a neighbour's prefix after its snapshot in the compiled loop in one call
@@ -220,6 +223,7 @@ class _Decoder:
         on_stall: Callable[[Decision], int] | None = None,
         static: tuple[float, Any] | None = None,
         singles: bool = False,
+        noise: Noise | None = None,
     ) -> _Plan | None:
         """A full run; ``base.choices[:k]`` kept (resumed from ``base``'s latest snapshot at or
         before ``k``, the rest replayed), then ``choose(sim, decision, index)``.
@@ -239,7 +243,9 @@ class _Decoder:
         recorded decisions. ``singles``: ``choose`` takes the only candidate of every
         decision after the prefix that has one (no draw, no wait); those are then taken by
         the simulator with the dispatch before them (``dispatch(skip_single=True)``, stopping
-        at the snapshot decisions) and read back from the dispatch log."""
+        at the snapshot decisions) and read back from the dispatch log. ``noise`` (a
+        :class:`~furnsim.sim.Noise`, with ``static``): the random decisions ``choose`` takes
+        among the static ones, drawn in the compiled loop the same way."""
         from furnsim.goals import partial_cost
 
         sim = self.sim
@@ -285,7 +291,7 @@ class _Decoder:
                 i0, n0 = i, len(log)
                 while d is not None:
                     nxt = (i // stride + 1) * stride if self.snapshots and stride else 0
-                    d = go(prio, until=n0 + nxt - i0 if nxt else None)
+                    d = go(prio, until=n0 + nxt - i0 if nxt else None, noise=noise)
                     new = log[n0 + i - i0 :]
                     choices.extend(j for _, _, j in new)
                     times.extend(t for t, _, _ in new)
@@ -662,7 +668,7 @@ def lns(
     rng = np.random.default_rng(np.random.SeedSequence(seed))
     n_jobs = instance.compiled.n_jobs
     ci = instance.compiled
-    machine_wc = ci.machine_wc
+    n_ops_all = int(ci.n_ops)
     wc_with_ops = np.unique(ci.op_wc)
     job_deadline = np.asarray(ci.job_deadline, dtype=np.float64)
     ops_of_job = [np.arange(ci.job_op_start[j], ci.job_op_start[j + 1]) for j in range(n_jobs)]
@@ -770,6 +776,18 @@ def lns(
             # the incumbent up to decision k, then a pass sampled from the policy to the end
             t_end = math.inf
         sub = np.random.default_rng(rng.integers(2**63))
+        # the window / group moves' random decisions: drawn from fixed uniforms (at most two
+        # per operation), the same in Python and in the compiled loop (``Noise``)
+        noise = (
+            Noise(
+                sub.random(2 * n_ops_all + 2),
+                p_noise,
+                t_end,
+                group_wc if kind == "group" else -1,
+            )
+            if kind in ("window", "group")
+            else None
+        )
         seqs: dict[int, np.ndarray] = {}
         ptr: dict[int, int] = {}
         if kind == "cpsat":
@@ -836,6 +854,7 @@ def lns(
             sub: np.random.Generator = sub,
             seqs: dict[int, np.ndarray] = seqs,
             ptr: dict[int, int] = ptr,
+            noise: Noise | None = noise,
         ) -> int | None:
             c = d.candidates
             if kind == "cpsat" and seqs:
@@ -853,7 +872,11 @@ def lns(
             if c.size == 1:
                 return int(c[0])
             if d.time < t_end:
-                if kind in ("window", "restart", "tail") and sub.random() < p_noise:
+                if noise is not None:  # window, group
+                    x = noise.pick(sim, d)
+                    if x >= 0:
+                        return int(c[x])
+                elif kind in ("restart", "tail") and sub.random() < p_noise:
                     return int(c[sub.integers(c.size)])
                 if kind == "policy-tail":
                     return policy_sample(policy, sim, d, tau, sub)
@@ -866,12 +889,6 @@ def lns(
                     else:
                         own = int(rule.choose(sim, d))
                     return policy_sample(policy, sim, d, tau, sub, exclude=own)
-                if (
-                    kind == "group"
-                    and int(machine_wc[d.machine]) == group_wc
-                    and sub.random() < p_noise
-                ):
-                    return int(c[sub.integers(c.size)])
                 if kind in ("orders", "cpsat"):
                     return _lexkey(c, key[d.ops])
             if suffix == "incumbent":
@@ -889,10 +906,12 @@ def lns(
         if kind == "orders":
             static = (-math.inf, _rank_prio(key, n_machines))
         elif kind in ("window", "group", "policy-window"):
+            # window / group: the window too, its random decisions drawn there (``noise``)
+            t_static = -math.inf if noise is not None and COMPILED_NOISE else t_end
             if suffix == "incumbent":
-                static = (t_end, _incumbent_prio(cur, n_machines))
+                static = (t_static, _incumbent_prio(cur, n_machines))
             elif suffix == "rule" and base_static is not None:
-                static = (t_end, base_static)
+                static = (t_static, base_static)
         m0 = dec.made
         cand = dec.run(
             choose,
@@ -901,6 +920,7 @@ def lns(
             on_stall=stall if kind == "cpsat" else None,
             static=static,
             singles=SKIP_SINGLES and kind != "cpsat",  # (cpsat's sequences may wait instead)
+            noise=noise,
         )
         decisions += dec.made - m0
         spent = clk() - t1
