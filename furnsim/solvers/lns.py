@@ -148,9 +148,8 @@ class LnsResult:
     # rule's compiled pick, many per call (``fast``)
     decisions: int = 0  # decisions of all neighbours (resumed from snapshots: not counted)
     released: int = 0  # jobs the returned plan holds at STORE (release control; 0: none)
-    move_s: dict[str, float] | None = (
-        None  # seconds (``clock``) spent on each neighbourhood's moves
-    )
+    #: seconds (``clock``) spent on each neighbourhood's moves
+    move_s: dict[str, float] | None = None
 
 
 class _Decoder:
@@ -497,7 +496,8 @@ def lns(
     start 1); with ``per_second`` (off by default: measured no better, docs/optimizer.md; only
     with a time limit and no ``iterations``, so that a fixed number of neighbours stays
     reproducible) a policy neighbourhood's rate is divided by its mean time per move relative
-    to the other moves' (:func:`kind_weights`). Acceptance: ``"lahc"`` (default; late acceptance: a neighbour is taken when it
+    to the other moves' (:func:`kind_weights`). Acceptance: ``"lahc"`` (default; late
+    acceptance: a neighbour is taken when it
     is not worse than the current plan or than the current plan ``lahc_length`` iterations
     ago) or ``"plateau"`` (not worse than the current plan); ``accept_worse`` > 0 adds a
     relative threshold shrinking to 0 over the run. ``snapshots``: resume each neighbour from
