@@ -131,3 +131,15 @@ def test_cpsat_neighbourhood_valid_and_never_worse_under_working_time(goal: str)
 def test_unknown_neighbourhood_is_refused() -> None:
     with pytest.raises(ValueError, match="cpsat"):
         lns(ft06(), "speed", iterations=1, neighbourhoods=("cp-sat-window",))
+
+
+def test_cpsat_moves_stop_cleanly_when_too_little_time_is_left() -> None:
+    """With less than 3 × ``cp_time`` left a drawn ``cpsat`` move is dropped from the draw:
+    the search goes on with the other neighbourhoods (it crashed once: the draw weights kept
+    one entry per kind of the start), and a search of only ``cpsat`` stops with its start."""
+    inst = ft06()
+    r = lns(inst, "speed", time_limit=2.0, seed=0, neighbourhoods=("window", "cpsat"))
+    assert r.moves["cpsat"]["tried"] == 0 and r.moves["window"]["tried"] > 0
+    assert validate(r.schedule, inst) == []
+    only = lns(inst, "speed", time_limit=2.0, seed=0, neighbourhoods=("cpsat",))
+    assert only.iterations == 0 and only.cost == only.start_cost

@@ -796,9 +796,10 @@ def lns(
             # building the model costs many passes on a week: only with half the budget left
             if left < 3 * cp_time or (window_model is None and left < 0.5 * (time_limit or 0)):
                 it -= 1
-                kinds = tuple(n for n in kinds if n != "cpsat") or kinds
-                if kinds == ("cpsat",):
+                kinds = tuple(n for n in kinds if n != "cpsat")
+                if not kinds:
                     break
+                prior_w = np.array([pw.get(n, 1.0) for n in kinds])  # (one per kind left)
                 continue
             tc = clk()
             from furnsim.solvers.cpsat.window import WindowModel
