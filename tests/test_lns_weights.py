@@ -105,3 +105,27 @@ def test_a_fixed_number_of_neighbours_is_not_timed(week) -> None:
     assert a.moves == b.moves and a.cost == b.cost
     for k, v in a.schedule.times.items():
         np.testing.assert_array_equal(v, b.schedule.times[k])
+
+
+def test_a_suffix_prior_weighs_the_suffix_draw(week) -> None:
+    """``prior`` names suffix modes too: a factor on the mode's draw weight. A factor of 1 is
+    the search without it (the same floats); a large one draws that mode almost always."""
+    kw = dict(iterations=120, seed=4, neighbourhoods=("window", "group", "orders"))
+    plain = lns(week, "empty-buffers", **kw)
+    one = lns(week, "empty-buffers", prior={"incumbent": 1.0, "rule": 1.0}, **kw)
+    assert plain.moves == one.moves and plain.cost == one.cost
+    inc = lns(week, "empty-buffers", prior={"incumbent": 1000.0}, **kw)
+    rule = lns(week, "empty-buffers", prior={"rule": 1000.0}, **kw)
+    assert inc.moves["rule"]["tried"] <= 3 < inc.moves["incumbent"]["tried"]
+    assert rule.moves["incumbent"]["tried"] <= 3 < rule.moves["rule"]["tried"]
+    # both modes are drawn without a prior
+    assert min(plain.moves["rule"]["tried"], plain.moves["incumbent"]["tried"]) >= 10
+    for r in (inc, rule):
+        assert validate(r.schedule, week) == []
+
+
+def test_prior_names_are_checked(week) -> None:
+    with pytest.raises(ValueError, match="prior"):
+        lns(week, "speed", iterations=2, prior={"suffix": 2.0})
+    with pytest.raises(ValueError, match="prior"):
+        lns(week, "speed", iterations=2, prior={"rule": 0.0})

@@ -530,6 +530,8 @@ class LnsPlanner(MethodPlanner):
             "release",
             "suffix_draw",
             "per_second",
+            "lanes",
+            "lane_phase",
         }
     )
 
@@ -613,6 +615,7 @@ def _lns_details(r: Any, time_limit: float | None) -> dict[str, Any]:
         "released": r.released,
         "moves": r.moves,
         "move_s": r.move_s,
+        "lanes": r.lanes,
     }
 
 

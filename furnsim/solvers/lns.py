@@ -82,6 +82,7 @@ NEIGHBOURHOODS = (
     "window",
     "group",
     "orders",
+    "kit",
     "restart",
     "tail",
     "cpsat",
@@ -150,6 +151,9 @@ class LnsResult:
     released: int = 0  # jobs the returned plan holds at STORE (release control; 0: none)
     #: seconds (``clock``) spent on each neighbourhood's moves
     move_s: dict[str, float] | None = None
+    lanes: int = 1  # portfolio lanes the search began with (``lns(lanes=...)``)
+    lane_iterations: list[int] | None = None  # neighbours each lane made
+    lane_costs: list[float] | None = None  # the best (search) cost each lane found
 
 
 class _Decoder:
@@ -356,7 +360,7 @@ class _Decoder:
 
 
 #: neighbourhoods that set their own suffix (not counted in the suffix modes' statistics)
-_NO_SUFFIX = ("restart", "tail", "cpsat", "policy-tail")
+_NO_SUFFIX = ("restart", "tail", "cpsat", "policy-tail", "kit")
 
 
 def policy_sample(
@@ -480,6 +484,8 @@ def lns(
     release: str = "auto",
     suffix_draw: str = "count",
     per_second: bool = False,
+    lanes: int = 1,
+    lane_phase: float = 0.2,
 ) -> LnsResult:
     """Improve a plan of ``instance`` for ``goal`` by large-neighbourhood search (module doc).
 
@@ -532,7 +538,8 @@ def lns(
     ``"late"`` (the latest / most tardy jobs, moved earlier), ``"wait"`` (the jobs that wait
     longest between their operations -- in buffers --, moved later) or ``"goal"`` (``wait``
     for a goal that weighs ``buffer_load``, else ``late``); ``prior`` -- a factor per
-    neighbourhood on its success-rate weight (default 1).
+    neighbourhood on its success-rate weight, and per suffix mode (``incumbent``, ``rule``,
+    ``policy``) on its draw weight (default 1).
 
     ``release`` (release control, ``furnsim.solvers.release``): ``"auto"`` (default) = ``"on"``
     for a goal that weighs buffer occupancy (Empty Buffers), else ``"off"``. On, the search
@@ -542,6 +549,17 @@ def lns(
     held at STORE until its plan needs it (recorded holds, validated), when that is valid and
     cheaper; ``cost`` is always the returned schedule's own cost. Where the release replay
     fails on the start plan, the search runs as with ``"off"``.
+
+    ``lanes`` = *L* > 1 (a portfolio; docs/optimizer.md, "Lanes"): *L* searches from the same
+    start, each with its own current plan, late-acceptance list, random stream and move
+    statistics, take turns one neighbour at a time; at ``lane_phase`` · *r* / *h* of the
+    search's budget (the time left after the start plans, or ``iterations``; *r* = 1 … *h*,
+    *h* = ⌈log₂ *L*⌉) the worse half of the lanes (by the best plan
+    each found) is dropped (successive halving), so the last lane searches alone for the
+    rest. Lane 0 draws the random
+    stream of a one-lane search; with one lane the search is the same as without the option.
+    A lane's ``improved`` counts (``moves``, the neighbourhood and suffix weights) are its own
+    new bests; ``improvements`` and ``history`` count the run's.
 
     ``suffix_draw``: how the suffix mode is drawn -- ``"count"`` (default) with weights 1 + the
     improvements each mode made, ``"rate"`` with its success rate (1 + improvements) / (1 +
@@ -579,9 +597,17 @@ def lns(
         raise ValueError(f"orders_targeted must be in [0, 1], not {orders_targeted!r}")
     if suffix_draw not in ("count", "rate"):
         raise ValueError(f"suffix_draw must be 'count' or 'rate', not {suffix_draw!r}")
+    if isinstance(lanes, bool) or not isinstance(lanes, (int, np.integer)) or lanes < 1:
+        raise ValueError(f"lanes must be a whole number >= 1, not {lanes!r}")
+    n_lanes = int(lanes)
+    if not 0.0 < lane_phase <= 1.0:
+        raise ValueError(f"lane_phase must be in (0, 1], not {lane_phase!r}")
     pw = dict(prior or {})
-    if [n for n in pw if n not in NEIGHBOURHOODS] or any(not v > 0 for v in pw.values()):
-        raise ValueError(f"prior: positive factors for {', '.join(NEIGHBOURHOODS)}, not {pw!r}")
+    named = (*NEIGHBOURHOODS, *_SUFFIX)
+    if [n for n in pw if n not in named] or any(not v > 0 for v in pw.values()):
+        raise ValueError(f"prior: positive factors for {', '.join(named)}, not {pw!r}")
+    # a suffix mode's factor on its draw weight (1: the draw of a search without it)
+    sprior = {n: float(pw.get(n, 1.0)) for n in _SUFFIX}
     clk = time.process_time if clock == "cpu" else time.perf_counter
     t0 = clk()
     g = get_goal(goal)
@@ -675,6 +701,18 @@ def lns(
     job_first = np.asarray(ci.job_op_start[:-1], dtype=np.int64)  # (n_jobs,) first operation
     # (n_jobs,) the least processing of each job (its operations on their fastest machines)
     job_work = np.add.reduceat(np.nanmin(ci.op_proc, axis=1), job_first) if n_jobs else job_first
+    # assemblies ("kit" moves): each child, its parent, and the weight of its kit volume in
+    # the parent's first buffer (volume / capacity: what one minute of waiting costs there)
+    kit_kid = np.flatnonzero(np.asarray(ci.job_parent) >= 0)
+    kit_par = np.asarray(ci.job_parent)[kit_kid]
+    cap_first = np.asarray(ci.wc_capacity, dtype=np.float64)[np.asarray(ci.op_wc)[job_first]]
+    kit_w = np.asarray(ci.job_kit_volume, dtype=np.float64)[kit_kid]
+    kit_w = np.where(np.isfinite(cap_first[kit_par]), kit_w / cap_first[kit_par], 0.0)
+    kit_w = np.where(kit_w > 0, kit_w, 1e-3)  # unbounded buffers: still worth synchronising
+    if "kit" in kinds and not kit_kid.size:
+        kinds = tuple(n for n in kinds if n != "kit")
+        if not kinds:
+            raise ValueError("the kit neighbourhood needs assemblies (jobs with a parent)")
     prior_w = np.array([pw.get(n, 1.0) for n in kinds])
     moves = {n: {"tried": 0, "improved": 0} for n in (*NEIGHBOURHOODS, *_SUFFIX)}
     spent_kind = dict.fromkeys(NEIGHBOURHOODS, 0.0)  # seconds (``clock``) of each kind's moves
@@ -692,13 +730,60 @@ def lns(
     longest = 0.0
     cap = iterations if iterations is not None else 10**12
     compiled0, decisions = dec.compiled, 0
+    # portfolio lanes: each lane's own search state (lane 0 = the one-lane search's stream);
+    # ``active`` lists the lanes still searching, ``cuts`` the budget fractions of the halvings
+    lane_best = cur.cost  # the best cost of the lane now searching
+    lane: list[dict[str, Any]] = [
+        {
+            "rng": np.random.default_rng(np.random.SeedSequence([seed, i])) if i else rng,
+            "cur": cur,
+            "lahc": list(lahc),
+            "weights": dict(weights),
+            "moves": {n: {"tried": 0, "improved": 0} for n in moves},
+            "best": cur.cost,
+        }
+        for i in range(n_lanes)
+    ]
+    lane_moves = [ln["moves"] for ln in lane]
+    moves = lane_moves[0]
+    active = list(range(n_lanes))
+    n_cuts = math.ceil(math.log2(n_lanes)) if n_lanes > 1 else 0
+    cuts = [lane_phase * r / n_cuts for r in range(1, n_cuts + 1)]
+    li, turned = 0, False  # the lane now searching; whether a neighbour was made
     t_loop = clk()
+
+    def search_frac() -> float:
+        """The fraction of the search's own budget spent (the start plans not counted)."""
+        parts = []
+        if time_limit:
+            left = time_limit - (t_loop - t0) - check_s
+            parts.append((clk() - t_loop) / left if left > 0 else 1.0)
+        if iterations:
+            parts.append(it / iterations)
+        return min(1.0, max(parts) if parts else 0.0)
+
     while it < cap:
         now = clk() - t0
         if time_limit is not None and it and now + longest + check_s > time_limit:
             break
         if time_limit is not None and now >= time_limit:
             break
+        if n_lanes > 1 and turned:
+            # hand the turn to the next lane, after dropping the worse half at a cut
+            ln = lane[li]
+            ln.update(rng=rng, cur=cur, lahc=lahc, weights=weights, best=lane_best)
+            if cuts and search_frac() >= cuts[0]:
+                cuts.pop(0)
+                active.sort(key=lambda i: (lane[i]["best"], i))
+                for i in active[(len(active) + 1) // 2 :]:  # dropped: keep only its best cost
+                    lane[i].update(cur=None, lahc=[], rng=None)
+                active = sorted(active[: (len(active) + 1) // 2])
+            nxt = [i for i in active if i > li]
+            li = nxt[0] if nxt else active[0]
+            ln = lane[li]
+            rng, cur, lahc = ln["rng"], ln["cur"], ln["lahc"]
+            weights, lane_best, moves = ln["weights"], ln["best"], ln["moves"]
+        turned = True  # (lane 0 makes the first neighbour)
         t1 = clk()
         it += 1
         # -- draw the neighbourhood (every draw is taken in the same order each iteration) --
@@ -711,6 +796,8 @@ def lns(
                 time_limit is not None and clk() - t0 >= start_search * time_limit
             ):
                 searching, cur = False, best
+                for ln in lane:
+                    ln["cur"] = best
             else:
                 kind = "restart"
         if suffix_draw == "rate":  # success rates, as the neighbourhoods
@@ -719,6 +806,8 @@ def lns(
             }
         else:  # 1 + the improvements each mode made
             sweights = weights
+        if pw and any(v != 1.0 for v in sprior.values()):
+            sweights = {n: sprior[n] * sweights[n] for n in _SUFFIX}
         if policy_suffix:
             sw = np.array([sweights[n] for n in _SUFFIX])
             suffix = _SUFFIX[int(rng.choice(len(_SUFFIX), p=sw / sw.sum()))]
@@ -761,6 +850,36 @@ def lns(
             first = float(np.min(cur.key[ops])) if ops.size else t_start
             first = first if math.isfinite(first) else t_start
             k = int(np.searchsorted(cur.times, min(first, t_start), side="left"))
+            t_end = math.inf
+        elif kind == "kit":
+            # kits whose children wait for their siblings in the parent's first buffer, drawn
+            # by that waiting's cost: their early children's priorities later by a part of
+            # their wait, so that the kit's parts finish closer together
+            kwait = cur.key[job_first[kit_par]] - cur.end[kit_kid]
+            kwait = np.where(np.isfinite(kwait) & (kwait > 0), kwait, 0.0)
+            kscore = np.bincount(kit_par, weights=kit_w * kwait, minlength=n_jobs)
+            waiting = np.flatnonzero(kscore > 0)
+            if not waiting.size:  # every kit's parts arrive together: nothing left to move
+                it -= 1
+                kinds = tuple(n for n in kinds if n != "kit")
+                if not kinds:
+                    break
+                prior_w = np.array([pw.get(n, 1.0) for n in kinds])
+                continue
+            m = min(1 + int(rng.integers(3)), waiting.size)
+            pick = rng.choice(
+                waiting, size=m, replace=False, p=kscore[waiting] / kscore[waiting].sum()
+            )
+            sel = np.flatnonzero(np.isin(kit_par, pick) & (kwait > 0))
+            kshift = kwait[sel] * rng.uniform(0.3, 1.0, size=sel.size)
+            key = key.copy()
+            first = t_start
+            for j, dk in zip(kit_kid[sel].tolist(), kshift.tolist(), strict=True):
+                ops = ops_of_job[j]
+                key[ops] = key[ops] + dk
+                f0 = float(np.min(cur.key[ops]))
+                first = min(first, f0) if math.isfinite(f0) else first
+            k = int(np.searchsorted(cur.times, first, side="left"))
             t_end = math.inf
         elif kind == "cpsat":
             t_end = t_start + horizon * float(rng.uniform(*cp_window))
@@ -890,7 +1009,7 @@ def lns(
                     else:
                         own = int(rule.choose(sim, d))
                     return policy_sample(policy, sim, d, tau, sub, exclude=own)
-                if kind in ("orders", "cpsat"):
+                if kind in ("orders", "kit", "cpsat"):
                     return _lexkey(c, key[d.ops])
             if suffix == "incumbent":
                 return _lexkey(c, key[d.ops])
@@ -904,7 +1023,7 @@ def lns(
         # the stretch after the window is a static priority when the suffix is: decided in
         # the compiled loop (the same decisions as ``choose``; no random draw is skipped)
         static: tuple[float, Any] | None = None
-        if kind == "orders":
+        if kind in ("orders", "kit"):
             static = (-math.inf, _rank_prio(key, n_machines))
         elif kind in ("window", "group", "policy-window"):
             # window / group: the window too, its random decisions drawn there (``noise``)
@@ -936,15 +1055,17 @@ def lns(
         bound = cur.cost * (1.0 + tol) + 1e-9
         if accept == "lahc":
             bound = max(bound, lv + 1e-9)
+        if cand.cost < lane_best - 1e-9:  # a new best of this lane (of the run: one lane)
+            lane_best = cand.cost
+            moves[kind]["improved"] += 1
+            if kind not in _NO_SUFFIX:
+                moves[suffix]["improved"] += 1
+                weights[suffix] += 1.0
         if cand.cost < best.cost - 1e-9:
             dec.schedule(cand)  # the simulator still holds this run
             best = cand
             bests.append(best)
             improvements += 1
-            moves[kind]["improved"] += 1
-            if kind not in _NO_SUFFIX:
-                moves[suffix]["improved"] += 1
-                weights[suffix] += 1.0
             history.append((it, clk() - t0, best.cost))
             say(f"lns: iteration {it}, cost {best.cost:,.2f}", frac())
         if cand.cost <= bound:
@@ -952,6 +1073,10 @@ def lns(
         if accept == "lahc":
             lahc[it % len(lahc)] = cur.cost
     search_s = clk() - t_loop
+    lane[li]["best"] = lane_best
+    lane_its = [sum(m[n]["tried"] for n in NEIGHBOURHOODS) for m in lane_moves]
+    # the moves of all lanes together
+    moves = {n: {f: sum(m[n][f] for m in lane_moves) for f in ("tried", "improved")} for n in moves}
     if "cpsat" in moves and moves["cpsat"]["tried"]:
         moves["cpsat"].update(
             solved=int(cp_stats["solved"]),
@@ -1019,6 +1144,9 @@ def lns(
         decisions=decisions,
         released=n_held,
         move_s={k: round(v, 4) for k, v in spent_kind.items() if v},
+        lanes=n_lanes,
+        lane_iterations=lane_its,
+        lane_costs=[float(ln["best"]) for ln in lane],
     )
 
 

@@ -1,0 +1,113 @@
+"""Portfolio lanes of the LNS optimizer (``lns(lanes=L)``): several searches from one start,
+interleaved, the worse half dropped at equal fractions of the budget (successive halving)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from furnsim.goals import cost
+from furnsim.solvers.lns import lns
+from furnsim.validate import validate
+
+
+@pytest.fixture(scope="module")
+def week():
+    from furnsim.benchmarks import held_out_weeks
+
+    return held_out_weeks(1, lo=60, hi=60)[0]  # a 60-job calendar week of the demo plant
+
+
+def _same(a, b) -> None:
+    assert a.cost == b.cost and a.moves == b.moves
+    assert [(i, c) for i, _, c in a.history] == [(i, c) for i, _, c in b.history]
+    for k, v in a.schedule.times.items():
+        np.testing.assert_array_equal(v, b.schedule.times[k])
+
+
+@pytest.mark.parametrize("goal", ["speed", "empty-buffers"])
+def test_one_lane_is_the_plain_search(week, goal) -> None:
+    """``lanes=1`` draws exactly the search without the option (same plan, moves, history)."""
+    kw = dict(iterations=150, seed=3, start_ppo=False)
+    plain = lns(week, goal, **kw)
+    one = lns(week, goal, lanes=1, **kw)
+    assert plain.improvements > 0  # (a search that moved)
+    _same(plain, one)
+    assert one.lanes == 1 and one.lane_iterations == [150]
+
+
+def test_lanes_halve_at_equal_fractions_and_keep_the_best(week) -> None:
+    """4 lanes, 120 neighbours, cuts at 2/3 · 1/2 and 2/3 · 2/2 of them: 40 with 4 lanes (10
+    each), 40 with the better 2 (20 each), 40 with the best one. Every dropped lane's best
+    is frozen and no better than a survivor's at its cut, so the lane that searched longest
+    holds the run's best."""
+    r = lns(week, "speed", iterations=120, seed=5, start_ppo=False, lanes=4, lane_phase=2 / 3)
+    assert r.lanes == 4 and r.iterations == 120
+    its, costs = r.lane_iterations, r.lane_costs
+    assert its is not None and costs is not None
+    assert sum(its) == 120
+    assert sorted(its) == [10, 10, 30, 70]
+    winner = int(np.argmax(its))
+    assert costs[winner] == min(costs)
+    assert r.cost == pytest.approx(min(costs))  # speed: no release, the search cost is the cost
+    # the two lanes dropped first were no better than the two kept, at the first cut; their
+    # bests are final, so they are still no better than the kept lanes' now
+    first_out = [i for i, n in enumerate(its) if n == 10]
+    kept = [i for i, n in enumerate(its) if n > 10]
+    assert max(costs[i] for i in kept) <= min(costs[i] for i in first_out)
+    # all lanes' moves are reported together
+    assert sum(r.moves[n]["tried"] for n in ("window", "group", "orders")) == 120
+    assert validate(r.schedule, week) == []
+    assert r.cost == pytest.approx(cost(r.schedule, "speed", week))
+
+
+def test_lanes_are_reproducible_and_differ_from_one_lane(week) -> None:
+    kw = dict(iterations=80, seed=7, start_ppo=False)
+    a = lns(week, "empty-buffers", lanes=3, lane_phase=2 / 3, **kw)
+    b = lns(week, "empty-buffers", lanes=3, lane_phase=2 / 3, **kw)
+    _same(a, b)
+    one = lns(week, "empty-buffers", **kw)
+    # lane 0 draws the one-lane stream, but only for its turns: the runs differ
+    assert a.lane_iterations != one.lane_iterations
+    assert sum(a.lane_iterations or []) == 80
+    # 3 lanes: two cuts (⌈log2 3⌉ = 2), at 1/3 and 2/3 of the neighbours
+    # 27 neighbours on 3 lanes (9 each), 27 on the better 2 (14 and 13), 26 on the best
+    assert sorted(a.lane_iterations or []) in ([9, 22, 49], [9, 23, 48])
+    for r in (a, one):
+        assert validate(r.schedule, week) == []
+        assert r.cost <= r.start_cost + 1e-9
+
+
+def test_the_default_phase_keeps_one_lane_after_a_fifth(week) -> None:
+    """2 lanes: one cut, at lane_phase = 0.2 of the 100 neighbours (10 each), then the
+    better lane makes the other 80."""
+    r = lns(week, "efficiency", iterations=100, seed=2, start_ppo=False, lanes=2)
+    assert sorted(r.lane_iterations or []) == [10, 90]
+    costs = r.lane_costs or []
+    assert costs[int(np.argmax(r.lane_iterations))] == min(costs)
+
+
+def test_lanes_with_a_time_limit_and_the_planner(week) -> None:
+    from furnsim.planners import Budget, PlanState, get_planner
+
+    r = lns(week, "efficiency", time_limit=1.5, clock="cpu", seed=0, start_ppo=False, lanes=2)
+    assert r.lanes == 2 and len(r.lane_iterations or []) == 2
+    assert min(r.lane_iterations or [0]) > 0
+    assert validate(r.schedule, week) == []
+    res = get_planner("lns").plan(
+        week, "speed", Budget(passes=30), PlanState(seed=1, options={"lanes": 2})
+    )
+    assert res.details["lns"]["lanes"] == 2
+    assert validate(res.schedule, week) == []
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2"])
+def test_lanes_must_be_a_positive_whole_number(week, bad) -> None:
+    with pytest.raises(ValueError, match="lanes"):
+        lns(week, "speed", iterations=2, lanes=bad)
+
+
+@pytest.mark.parametrize("bad", [0.0, -0.1, 1.5])
+def test_lane_phase_must_be_a_fraction(week, bad) -> None:
+    with pytest.raises(ValueError, match="lane_phase"):
+        lns(week, "speed", iterations=2, lanes=2, lane_phase=bad)
