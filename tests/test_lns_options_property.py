@@ -85,3 +85,49 @@ def test_any_options_with_a_time_limit_give_a_valid_plan(week, o, limit) -> None
     assert validate(a.schedule, week, buffers=o["buffers"]) == []
     assert a.cost <= a.start_cost + 1e-6
     assert a.cost == pytest.approx(cost(a.schedule, goal, week), rel=1e-9)
+
+
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    goal=st.sampled_from(["speed", "efficiency", "empty-buffers"]),
+    kinds=st.lists(
+        st.sampled_from(("window", "group", "orders", "kit", "policy-window", "policy-tail")),
+        min_size=1,
+        max_size=4,
+        unique=True,
+    ),
+    policy_suffix=st.booleans(),
+    lanes=st.integers(1, 3),
+    temperature=st.sampled_from([0.5, 1.0, 2.0]),
+    seed=st.integers(0, 2**16),
+    passes=st.integers(1, 12),
+)
+def test_the_policy_planner_with_any_options(
+    week, goal, kinds, policy_suffix, lanes, temperature, seed, passes
+) -> None:
+    """``ppo-lns`` through the planner (the shipped policy of the goal): valid, reproducible."""
+    from furnsim.planners import Budget, PlanState, get_planner
+
+    opts = dict(
+        neighbourhoods=tuple(kinds),
+        policy_suffix=policy_suffix,
+        lanes=lanes,
+        temperature=temperature,
+    )
+    try:
+        a = get_planner("ppo-lns").plan(
+            week, goal, Budget(passes=passes), PlanState(seed=seed, options=dict(opts))
+        )
+    except (ImportError, FileNotFoundError) as e:  # pragma: no cover - torch-less install
+        pytest.skip(str(e))
+    assert a.schedule is not None and validate(a.schedule, week) == []
+    assert a.details["lns"]["lanes"] == lanes
+    b = get_planner("ppo-lns").plan(
+        week, goal, Budget(passes=passes), PlanState(seed=seed, options=dict(opts))
+    )
+    assert a.details["lns"]["best_cost"] == b.details["lns"]["best_cost"]
+    assert a.details["lns"]["moves"] == b.details["lns"]["moves"]
