@@ -83,10 +83,31 @@ def generated_week(
 
 
 # -- valid lower bounds --------------------------------------------------------------------------
+def _job_order(ci: Any) -> list[int]:
+    """Jobs with every child before its parent (assemblies: the kit's parts come first)."""
+    par = np.asarray(ci.job_parent) if ci.job_parent is not None else None
+    n = int(ci.n_jobs)
+    if par is None or par.size != n or not (par >= 0).any():
+        return list(range(n))
+    depth = np.zeros(n, dtype=np.int64)  # levels above the leaves: a parent after its kids
+    for j in range(n):
+        d, p = 0, int(par[j])
+        while p >= 0 and d <= n:
+            d += 1
+            depth[p] = max(depth[p], d)
+            p = int(par[p])
+    return np.argsort(depth, kind="stable").tolist()
+
+
 def _heads_tails(inst: Instance) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per op: min processing, the transport into it, its head (earliest start: release + the
     shortest processing and transports before it, transport into it included) and tail
-    (shortest transports and processing after it, up to the end of the job's last op)."""
+    (shortest transports and processing after it, up to the end of the job's last op).
+
+    With assemblies the chains run through the kits: an assembly's first operation starts
+    no earlier than every part of its kit has been made and carried to it (its head), and a
+    part's tail goes on with the transport to its assembly and the assembly's own chain
+    (docs/semantics.md, assemblies)."""
     ci = inst.compiled
     proc = ci.op_proc
     minp = np.where(np.isnan(proc), np.inf, proc).min(axis=1)
@@ -103,13 +124,49 @@ def _heads_tails(inst: Instance) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     idx = np.arange(n)
     head = ci.job_release[job_of] + cs[idx] - cs[starts[job_of]] + trans
     tail = cs[starts[job_of + 1]] - cs[idx + 1]
+    par = np.asarray(ci.job_parent) if ci.job_parent is not None else None
+    if par is None or par.size != ci.n_jobs or not (par >= 0).any():
+        return minp, trans, head, tail
+    order = _job_order(ci)
+    tr_all = np.asarray(ci.transport, dtype=np.float64)
+    nonempty = np.diff(starts) > 0
+    # heads: a parent's first op waits for its kit (children before parents in ``order``)
+    for j in order:
+        a, b = int(starts[j]), int(starts[j + 1])
+        if a == b:
+            continue
+        kids = np.flatnonzero(par == j)
+        kids = kids[nonempty[kids]]
+        if kids.size:
+            last = starts[kids + 1] - 1
+            arrive = head[last] + minp[last] + tr_all[loc[last], loc[a]]
+            # an assembly's first op: no STORE transport, its material is the kit
+            t = max(float(ci.job_release[j]), float(arrive.max()))
+            for o in range(a, b):
+                if o > a:
+                    t += float(trans[o])
+                head[o] = t
+                t += float(minp[o])
+    # tails: a part's chain goes on through its assembly (parents before children)
+    after = np.zeros(ci.n_jobs)  # minutes after a job's last op ends, to the product's end
+    for j in reversed(order):
+        a, b = int(starts[j]), int(starts[j + 1])
+        p = int(par[j])
+        if a == b or p < 0 or not nonempty[p]:
+            continue
+        pa, pb = int(starts[p]), int(starts[p + 1])
+        # the assembly's chain from its first op: its processing and inner transports
+        chain_p = float(minp[pa:pb].sum() + trans[pa + 1 : pb].sum())
+        after[j] = float(tr_all[loc[b - 1], loc[pa]]) + chain_p + after[p]
+        tail[a:b] = tail[a:b] + after[j]
     return minp, trans, head, tail
 
 
 def _calendar_chain(inst: Instance) -> tuple[np.ndarray, np.ndarray] | None:
     """With working time: per op the earliest start and end of its job's chain (release,
     transports, processing on the machine that finishes it first, pausing over closed time;
-    machine capacity, setups and kits relaxed). None for a 24/7 plant."""
+    through the kits of assemblies; machine capacity and setups relaxed). None for a 24/7
+    plant."""
     ci = inst.compiled
     wt = ci.working
     if wt is None or all(m is None for m in wt.machines):
@@ -119,10 +176,21 @@ def _calendar_chain(inst: Instance) -> tuple[np.ndarray, np.ndarray] | None:
     n = ci.n_ops
     est, eft = np.zeros(n), np.zeros(n)
     starts = ci.job_op_start
-    for j in range(ci.n_jobs):
+    par = np.asarray(ci.job_parent) if ci.job_parent is not None else None
+    kit = par is not None and par.size == ci.n_jobs and bool((par >= 0).any())
+    loc = ci.op_wc + 1
+    tr_all = np.asarray(ci.transport, dtype=np.float64)
+    for j in _job_order(ci) if kit else range(ci.n_jobs):
+        a, b = int(starts[j]), int(starts[j + 1])
         t = float(ci.job_release[j])
-        for o in range(int(starts[j]), int(starts[j + 1])):
-            t += float(trans[o])
+        kids = np.flatnonzero(par == j) if kit and par is not None else np.zeros(0, np.int64)
+        kids = kids[np.diff(starts)[kids] > 0]
+        for o in range(a, b):
+            if o == a and kids.size:  # the kit's parts made and carried here
+                last = starts[kids + 1] - 1
+                t = max(t, float((eft[last] + tr_all[loc[last], loc[o]]).max()))
+            else:
+                t += float(trans[o])
             est[o] = t
             best = math.inf
             for m in np.flatnonzero(~np.isnan(proc[o])):
@@ -165,7 +233,9 @@ def makespan_lb(inst: Instance, *, with_setups: bool = True) -> float:
     """A lower bound on the makespan: job chains and, per work center, its load on its
     machines after the earliest heads / before the shortest tails (P|r_j|Cmax both ways),
     with the changeovers it must make (``with_setups``). With working time also the job
-    chains and the work-center loads counted in working minutes (closed time adds to them)."""
+    chains and the work-center loads counted in working minutes (closed time adds to them),
+    each load followed by its shortest tail. With assemblies every chain runs through the
+    kits (``_heads_tails``)."""
     ci = inst.compiled
     if ci.n_ops == 0:
         return 0.0
@@ -182,9 +252,12 @@ def makespan_lb(inst: Instance, *, with_setups: bool = True) -> float:
             if not sel.size or not ms:
                 continue
             work = float(minp[sel].sum())
-            lb = max(lb, _until_worked(ms, float(est[sel].min()), work))
+            # the work center's last op is followed by at least the shortest tail (minutes
+            # of processing and transport, which take at least as long in calendar time)
+            t_min = float(tail[sel].min())
+            lb = max(lb, _until_worked(ms, float(est[sel].min()), work) + t_min)
             if with_setups:  # setups may start before the first job arrives, not before 0
-                lb = max(lb, _until_worked(ms, 0.0, work + wc_setup_lb(ci, w)))
+                lb = max(lb, _until_worked(ms, 0.0, work + wc_setup_lb(ci, w)) + t_min)
     n_w = np.bincount(ci.machine_wc, minlength=ci.n_wc)
     for w in range(ci.n_wc):
         sel = np.flatnonzero(ci.op_wc == w)

@@ -185,3 +185,27 @@ def test_random_trees_soft_buffers_and_tampering(inst, seed, p_wait):
         s.times[f][fp] -= shift
     kinds = {v.kind for v in validate(s, inst)}
     assert "join" in kinds, kinds
+
+
+@pytest.mark.timeout(180)
+@settings(
+    max_examples=int(_SOAK or "100"),
+    deadline=None,
+    derandomize=_SOAK is None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(inst=bom_shops(), seed=SEEDS, p_wait=WAIT, buffers=st.sampled_from(["hard", "soft"]))
+def test_the_makespan_bound_holds_through_the_kits(inst, seed, p_wait, buffers):
+    """``furnsim.benchmarks.makespan_lb`` runs its job chains through the kits (a part's tail
+    goes on through its assembly, an assembly waits for its kit): never above a complete
+    plan's makespan, whatever the decisions and waits."""
+    from furnsim.benchmarks import makespan_lb, tardiness_lb
+
+    sim = Simulator(inst, buffers=buffers)
+    drive(sim, seed, p_wait)
+    s = sim.schedule()
+    if sim.deadlock is not None:
+        return
+    lb = makespan_lb(inst)
+    assert 0 < lb <= s.makespan + 1e-6, (lb, s.makespan)
+    assert tardiness_lb(inst) == 0.0  # (no deadlines here)

@@ -124,3 +124,27 @@ def test_bounds_by_hand_under_working_time():
     assert cost_lb(inst, "efficiency") == pytest.approx(0.0, abs=0.01)
     assert cost(plan, "efficiency", inst) >= cost_lb(inst, "efficiency") - 1e-6
     assert cost_lb(inst, "speed") <= cost(plan, "speed", inst) + 1e-6
+
+
+def test_makespan_bound_through_the_kits_by_hand():
+    """Desk D <- drawer R (<- front F on W1 3 min, two sides S on W2 1 min each) and top T
+    (W1 5 min); transports W1->DRW 1, W2->DRW 2, DRW->ASSY 3, W1->ASSY 2; R 2 min on DRW,
+    D 4 min on ASSY. Chains through the kits: R waits for F (3 + 1) and S (2 + 2) = 4, ends
+    6, reaches ASSY at 9; T reaches it at 7; D ends at 9 + 4 = 13. W1 carries F and T (8 min
+    on one machine), and after the last of them at least min(F's tail 1 + 2 + 3 + 4 = 10,
+    T's tail 2 + 4 = 6) = 6 follow: 14. The plan F, T on W1 reaches 14 (tight); without the
+    kits the chains and W1's load gave 8."""
+    from ._asm import bom
+
+    parts = [
+        ("D", None, 1, [("ASSY", 4)], 0),
+        ("R", "D", 1, [("DRW", 2)], 0),
+        ("F", "R", 1, [("W1", 3)], 0),
+        ("S", "R", 2, [("W2", 1)], 0),
+        ("T", "D", 1, [("W1", 5)], 0),
+    ]
+    tr = {("W1", "DRW"): 1, ("W2", "DRW"): 2, ("DRW", "ASSY"): 3, ("W1", "ASSY"): 2}
+    inst = bom(parts, transport=tr)
+    assert makespan_lb(inst) == pytest.approx(14.0)
+    best = best_rule(inst, "speed").schedule
+    assert best.makespan == pytest.approx(14.0)
