@@ -4,10 +4,13 @@ feasible plan), best known costs; the benchmark scripts import only the package.
 from __future__ import annotations
 
 import ast
+import math
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from furnsim.benchmarks import (
     BEST_KNOWN,
@@ -148,3 +151,40 @@ def test_makespan_bound_through_the_kits_by_hand():
     assert makespan_lb(inst) == pytest.approx(14.0)
     best = best_rule(inst, "speed").schedule
     assert best.makespan == pytest.approx(14.0)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(
+    routes=st.lists(
+        st.lists(
+            st.tuples(st.sampled_from(["A", "B", "C"]), st.sampled_from([1.0, 2.0, 4.0, 7.0])),
+            min_size=1,
+            max_size=3,
+        ),
+        min_size=2,
+        max_size=6,
+    ),
+    due=st.lists(st.sampled_from([3.0, 6.0, 10.0, 20.0, math.inf]), min_size=6, max_size=6),
+    two=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_tardiness_and_makespan_bounds_hold_for_random_plans(routes, due, two, seed):
+    """Random shops with deadlines, random non-delay decisions: the bounds never exceed the
+    plan's total tardiness and makespan."""
+    from furnsim.kpi import kpis
+    from furnsim.sim import Simulator
+
+    machines = {"A1": "A", "A2": "A", "B": "B", "C": "C"} if two else None
+    wcs = {op[0] for r in routes for op in r}
+    if machines:
+        machines = {m: w for m, w in machines.items() if w in wcs}
+    inst = make(routes, deadlines=due[: len(routes)], machines=machines)
+    sim = Simulator(inst)
+    rng = np.random.default_rng(seed)
+    d = sim.decision()
+    while d is not None:
+        d = sim.dispatch(int(d.candidates[rng.integers(d.candidates.size)]))
+    s = sim.schedule()
+    k = kpis(s, inst)
+    assert tardiness_lb(inst) <= k["total_tardiness"] + 1e-6
+    assert makespan_lb(inst) <= k["makespan"] + 1e-6
