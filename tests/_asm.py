@@ -68,3 +68,18 @@ def bom(
         for oid, q, d, r in orders
     ]
     return Instance(plant, cat, ords)
+
+
+def desk() -> Instance:
+    """A two-level desk: D (ASSY 4) <- drawer R (DRW 2) <- front F (W1 3) and two sides S (W2
+    1 each), and top T (W1 5) -> D; transports W1->DRW 1, W2->DRW 2, DRW->ASSY 3, W1->ASSY
+    2."""
+    parts = [
+        ("D", None, 1, [("ASSY", 4)], 0),
+        ("R", "D", 1, [("DRW", 2)], 0),
+        ("F", "R", 1, [("W1", 3)], 0),
+        ("S", "R", 2, [("W2", 1)], 0),
+        ("T", "D", 1, [("W1", 5)], 0),
+    ]
+    tr = {("W1", "DRW"): 1, ("W2", "DRW"): 2, ("DRW", "ASSY"): 3, ("W1", "ASSY"): 2}
+    return bom(parts, transport=tr)

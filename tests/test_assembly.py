@@ -12,7 +12,7 @@ from furnsim.kpi import kpis
 from furnsim.sim import Simulator
 from furnsim.validate import format_violations, validate
 
-from ._asm import bom
+from ._asm import bom, desk
 from ._tiny import run
 
 
@@ -64,15 +64,7 @@ def test_two_component_kit_starts_at_the_later_arrival():
 
 def test_sub_assembly_inside_an_assembly():
     # desk D <- drawer R (<- front F, 2 sides S) and top T
-    parts = [
-        ("D", None, 1, [("ASSY", 4)], 0),
-        ("R", "D", 1, [("DRW", 2)], 0),
-        ("F", "R", 1, [("W1", 3)], 0),
-        ("S", "R", 2, [("W2", 1)], 0),
-        ("T", "D", 1, [("W1", 5)], 0),
-    ]
-    tr = {("W1", "DRW"): 1, ("W2", "DRW"): 2, ("DRW", "ASSY"): 3, ("W1", "ASSY"): 2}
-    inst = bom(parts, transport=tr)
+    inst = desk()
     assert [j.parent for j in inst.jobs] == ["", "O1/D", "O1/R", "O1/R", "O1/D"]
     sim, s, f = _run(inst, "F", "T")
     # W1: F 0..3, T 3..8; W2: S (δ = 2) 0..2

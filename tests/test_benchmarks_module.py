@@ -137,17 +137,9 @@ def test_makespan_bound_through_the_kits_by_hand():
     on one machine), and after the last of them at least min(F's tail 1 + 2 + 3 + 4 = 10,
     T's tail 2 + 4 = 6) = 6 follow: 14. The plan F, T on W1 reaches 14 (tight); without the
     kits the chains and W1's load gave 8."""
-    from ._asm import bom
+    from ._asm import desk
 
-    parts = [
-        ("D", None, 1, [("ASSY", 4)], 0),
-        ("R", "D", 1, [("DRW", 2)], 0),
-        ("F", "R", 1, [("W1", 3)], 0),
-        ("S", "R", 2, [("W2", 1)], 0),
-        ("T", "D", 1, [("W1", 5)], 0),
-    ]
-    tr = {("W1", "DRW"): 1, ("W2", "DRW"): 2, ("DRW", "ASSY"): 3, ("W1", "ASSY"): 2}
-    inst = bom(parts, transport=tr)
+    inst = desk()
     assert makespan_lb(inst) == pytest.approx(14.0)
     best = best_rule(inst, "speed").schedule
     assert best.makespan == pytest.approx(14.0)
