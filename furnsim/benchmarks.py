@@ -107,7 +107,7 @@ def _heads_tails(inst: Instance) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     With assemblies the chains run through the kits: an assembly's first operation starts
     no earlier than every part of its kit has been made and carried to it (its head), and a
     part's tail goes on with the transport to its assembly and the assembly's own chain
-    (docs/semantics.md, assemblies)."""
+    (docs/semantics.md, "Assembly")."""
     ci = inst.compiled
     proc = ci.op_proc
     minp = np.where(np.isnan(proc), np.inf, proc).min(axis=1)
