@@ -552,14 +552,13 @@ def lns(
 
     ``lanes`` = *L* > 1 (a portfolio; docs/optimizer.md, "Lanes"): *L* searches from the same
     start, each with its own current plan, late-acceptance list, random stream and move
-    statistics, take turns one neighbour at a time; at ``lane_phase`` · *r* / *h* of the
+    statistics, take turns one neighbour at a time. At ``lane_phase`` · *r* / *h* of the
     search's budget (the time left after the start plans, or ``iterations``; *r* = 1 … *h*,
-    *h* = ⌈log₂ *L*⌉) the worse half of the lanes (by the best plan
-    each found) is dropped (successive halving), so the last lane searches alone for the
-    rest. Lane 0 draws the random
-    stream of a one-lane search; with one lane the search is the same as without the option.
-    A lane's ``improved`` counts (``moves``, the neighbourhood and suffix weights) are its own
-    new bests; ``improvements`` and ``history`` count the run's.
+    *h* = ⌈log₂ *L*⌉) the worse half of the lanes, by the best plan each found, is dropped
+    (successive halving), so the last lane searches alone for the rest. Lane 0 draws the
+    random stream of a one-lane search: with one lane the search is the same as without the
+    option. A lane's ``improved`` counts (``moves``, the neighbourhood and suffix weights)
+    are its own new bests; ``improvements`` and ``history`` count the run's.
 
     ``suffix_draw``: how the suffix mode is drawn -- ``"count"`` (default) with weights 1 + the
     improvements each mode made, ``"rate"`` with its success rate (1 + improvements) / (1 +
