@@ -85,10 +85,10 @@ def generated_week(
 # -- valid lower bounds --------------------------------------------------------------------------
 def _job_order(ci: Any) -> list[int]:
     """Jobs with every child before its parent (assemblies: the kit's parts come first)."""
-    par = np.asarray(ci.job_parent) if ci.job_parent is not None else None
     n = int(ci.n_jobs)
-    if par is None or par.size != n or not (par >= 0).any():
+    if not ci.has_assembly:
         return list(range(n))
+    par = ci.job_parent
     depth = np.zeros(n, dtype=np.int64)  # levels above the leaves: a parent after its kids
     for j in range(n):
         d, p = 0, int(par[j])
@@ -124,9 +124,9 @@ def _heads_tails(inst: Instance) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     idx = np.arange(n)
     head = ci.job_release[job_of] + cs[idx] - cs[starts[job_of]] + trans
     tail = cs[starts[job_of + 1]] - cs[idx + 1]
-    par = np.asarray(ci.job_parent) if ci.job_parent is not None else None
-    if par is None or par.size != ci.n_jobs or not (par >= 0).any():
+    if not ci.has_assembly:
         return minp, trans, head, tail
+    par = ci.job_parent
     order = _job_order(ci)
     tr_all = np.asarray(ci.transport, dtype=np.float64)
     nonempty = np.diff(starts) > 0
@@ -140,13 +140,10 @@ def _heads_tails(inst: Instance) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
         if kids.size:
             last = starts[kids + 1] - 1
             arrive = head[last] + minp[last] + tr_all[loc[last], loc[a]]
-            # an assembly's first op: no STORE transport, its material is the kit
+            # an assembly's first op: no STORE transport, its material is the kit; its
+            # later ops follow as in the plain chain
             t = max(float(ci.job_release[j]), float(arrive.max()))
-            for o in range(a, b):
-                if o > a:
-                    t += float(trans[o])
-                head[o] = t
-                t += float(minp[o])
+            head[a:b] = t - trans[a] + cs[a:b] - cs[a] + trans[a:b]
     # tails: a part's chain goes on through its assembly (parents before children)
     after = np.zeros(ci.n_jobs)  # minutes after a job's last op ends, to the product's end
     for j in reversed(order):
@@ -176,15 +173,15 @@ def _calendar_chain(inst: Instance) -> tuple[np.ndarray, np.ndarray] | None:
     n = ci.n_ops
     est, eft = np.zeros(n), np.zeros(n)
     starts = ci.job_op_start
-    par = np.asarray(ci.job_parent) if ci.job_parent is not None else None
-    kit = par is not None and par.size == ci.n_jobs and bool((par >= 0).any())
+    par = ci.job_parent
     loc = ci.op_wc + 1
     tr_all = np.asarray(ci.transport, dtype=np.float64)
-    for j in _job_order(ci) if kit else range(ci.n_jobs):
+    nonempty = np.diff(starts) > 0
+    for j in _job_order(ci):
         a, b = int(starts[j]), int(starts[j + 1])
         t = float(ci.job_release[j])
-        kids = np.flatnonzero(par == j) if kit and par is not None else np.zeros(0, np.int64)
-        kids = kids[np.diff(starts)[kids] > 0]
+        kids = np.flatnonzero(par == j)
+        kids = kids[nonempty[kids]]
         for o in range(a, b):
             if o == a and kids.size:  # the kit's parts made and carried here
                 last = starts[kids + 1] - 1

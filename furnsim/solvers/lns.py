@@ -607,6 +607,7 @@ def lns(
         raise ValueError(f"prior: positive factors for {', '.join(named)}, not {pw!r}")
     # a suffix mode's factor on its draw weight (1: the draw of a search without it)
     sprior = {n: float(pw.get(n, 1.0)) for n in _SUFFIX}
+    suffix_prior = any(v != 1.0 for v in sprior.values())
     clk = time.process_time if clock == "cpu" else time.perf_counter
     t0 = clk()
     g = get_goal(goal)
@@ -805,7 +806,7 @@ def lns(
             }
         else:  # 1 + the improvements each mode made
             sweights = weights
-        if pw and any(v != 1.0 for v in sprior.values()):
+        if suffix_prior:
             sweights = {n: sprior[n] * sweights[n] for n in _SUFFIX}
         if policy_suffix:
             sw = np.array([sweights[n] for n in _SUFFIX])
