@@ -71,11 +71,28 @@ def _same_decision(da, db) -> None:
         assert np.array_equal(da.ops, db.ops)
 
 
-def _lockstep(inst, seed: int, buffers: str = "hard", hand_over_at: int = -1) -> int:
+def _random_store_holds(inst, seed: int, share: float = 0.4) -> dict[int, float]:
+    """STORE holds of a random ``share`` of the jobs made from STORE material, each until its
+    release + 1 … 600 minutes (some on a whole minute, as releases tie)."""
+    ci = inst.compiled
+    rng = np.random.default_rng(seed)
+    leaf = np.flatnonzero(np.asarray(ci.job_n_children) == 0)
+    pick = leaf[rng.random(leaf.size) < share]
+    rel = np.asarray(ci.job_release, dtype=np.float64)
+    until = rel[pick] + np.where(
+        rng.random(pick.size) < 0.5, rng.integers(1, 600, pick.size), rng.uniform(1, 600, pick.size)
+    )
+    return {int(j): float(u) for j, u in zip(pick, until, strict=True)}
+
+
+def _lockstep(
+    inst, seed: int, buffers: str = "hard", hand_over_at: int = -1, holds: dict | None = None
+) -> int:
     """Random legal dispatches (random skip_single) on both engines; at ``hand_over_at`` the
-    compiled one hands over to Python (a snapshot, restored at once). Returns decisions."""
-    py = Simulator(inst, buffers=buffers)
-    fa = Simulator(inst, buffers=buffers, fast=True)
+    compiled one hands over to Python (a snapshot, restored at once). ``holds``: the same
+    STORE holds placed on both (the compiled loop runs them). Returns decisions."""
+    py = Simulator(inst, buffers=buffers, store_holds=holds)
+    fa = Simulator(inst, buffers=buffers, fast=True, store_holds=holds)
     assert fa._fast and not py._fast
     rng = np.random.default_rng(seed)
     da, db = py.decision(), fa.decision()
@@ -85,7 +102,10 @@ def _lockstep(inst, seed: int, buffers: str = "hard", hand_over_at: int = -1) ->
         _same_state(py, fa)
         if da is None:
             break
-        if n == hand_over_at:
+        if n == hand_over_at and holds:
+            fa._to_python()  # (a Python snapshot refuses holds: the hand-over of ``wait``)
+            assert not fa._fast and fa.held_jobs == py.held_jobs
+        elif n == hand_over_at:
             snap = fa.snapshot()  # the compiled loop hands over; the run goes on in Python
             assert not fa._fast
             db = fa.restore(snap)
@@ -98,6 +118,7 @@ def _lockstep(inst, seed: int, buffers: str = "hard", hand_over_at: int = -1) ->
     if py.deadlock is not None:
         assert py.deadlock.message == fa.deadlock.message
         assert py.deadlock.cycle == fa.deadlock.cycle and py.deadlock.kits == fa.deadlock.kits
+    assert py.schedule().holds == fa.schedule().holds
     return n
 
 
@@ -124,6 +145,120 @@ def test_compiled_loop_equals_python_engine(instances, which, buffers):
 def test_hand_over_to_python_goes_on_alike(instances):
     for which in ("demo", "demo_shifts", "assembly"):
         _lockstep(instances[which], seed=11, hand_over_at=25)
+
+
+@pytest.mark.parametrize("which", ["demo", "demo_shifts", "assembly", "ft06", "deadlock"])
+@pytest.mark.parametrize("hand_over_at", [-1, 0, 30])
+def test_compiled_loop_runs_store_holds_as_python(instances, which, hand_over_at):
+    """STORE holds placed at reset (release control, the optimizer's ``hold`` moves): the
+    compiled loop runs them -- each released at its hold's end after the plain releases of
+    that instant -- decision for decision as the Python engine, records and holds alike, also
+    after a hand-over to Python with holds still pending."""
+    holds = _random_store_holds(instances[which], seed=5)
+    assert holds
+    n = _lockstep(instances[which], seed=7, hand_over_at=hand_over_at, holds=holds)
+    assert n >= 1
+
+
+def test_store_holds_delay_departures_in_the_compiled_loop(instances):
+    """A held job leaves STORE no earlier than its hold's end, and the plan records it."""
+    inst = instances["assembly"]
+    holds = _random_store_holds(inst, seed=2, share=1.0)
+    sim = Simulator(inst, fast=True, store_holds=holds)
+    d = sim.decision()
+    while d is not None:
+        d = sim.dispatch(int(d.candidates[0]))
+    assert sim._fast and sim.n_done == sim.n_jobs
+    first = np.asarray(inst.compiled.job_op_start[:-1])
+    for j, u in holds.items():
+        assert sim.rec["depart"][first[j]] >= u - 1e-9
+    recs = sim.schedule().holds
+    ids = inst.compiled.job_ids
+    assert sorted((h["job"], h["until"]) for h in recs) == sorted(
+        (ids[j], u) for j, u in holds.items()
+    )
+    assert all(h["kind"] == "store" and h["reason"] == "planned" for h in recs)
+
+
+def test_compiled_snapshot_keeps_its_store_holds(instances):
+    """A compiled snapshot of a run with STORE holds brings its holds back on restore, even
+    into a simulator reset with other holds since: the same run goes on."""
+    inst = instances["assembly"]
+    holds = _random_store_holds(inst, seed=4)
+    sim = Simulator(inst, fast=True, store_holds=holds)
+    d = sim.decision()
+    for _ in range(10):
+        d = sim.dispatch(int(d.candidates[-1]))
+    snap = sim.snapshot(compiled=True)
+
+    def finish(s, d):
+        while d is not None:
+            d = s.dispatch(int(d.candidates[-1]))
+        return s.schedule()
+
+    ref = finish(sim, d)
+    sim.store_holds = {}
+    sim.reset()
+    assert sim.holds is None
+    again = finish(sim, sim.restore(snap))
+    for f in OP_FIELDS:
+        assert np.array_equal(ref.times[f], again.times[f], equal_nan=True), f
+    assert ref.holds == again.holds and ref.holds
+
+
+def test_retimed_store_holds_go_on_as_a_reset_with_them(instances):
+    """``retime_store_holds`` at a decision before any changed job is released: the run goes
+    on decision for decision as one reset with the new holds (records and holds alike);
+    where a changed job's release is not pending any more it refuses and changes nothing."""
+    inst = instances["assembly"]
+    ci = inst.compiled
+    rel = np.asarray(ci.job_release, dtype=np.float64)
+    leaf = np.flatnonzero((np.asarray(ci.job_n_children) == 0) & (rel == rel.min()))
+    assert leaf.size > 7
+    a = {int(j): float(rel[j] + 2000 + 37 * i) for i, j in enumerate(leaf[:6])}
+    b = dict(a)
+    b[int(leaf[0])] += 500.0  # later
+    b[int(leaf[1])] -= 900.0  # earlier, still after now
+    b[int(leaf[2])] = b[int(leaf[3])]  # a tie with another hold's end
+
+    def run(holds, n, then=None):
+        sim = Simulator(inst, fast=True, store_holds=holds)
+        d, seen = sim.decision(), []
+        while d is not None:
+            if len(seen) == n and then is not None:
+                assert sim.time < 1000 and sim.retime_store_holds(then)
+            seen.append((d.time, d.machine, d.candidates.tolist()))
+            d = sim.dispatch(int(d.candidates[len(seen) % d.candidates.size]))
+        return seen, sim.schedule()
+
+    for n in (0, 5):
+        sa, ra = run(a, n, then=b)
+        sb, rb = run(b, n)
+        assert sa == sb and ra.holds == rb.holds
+        for f in OP_FIELDS:
+            assert np.array_equal(ra.times[f], rb.times[f], equal_nan=True), f
+    # refused: a job released at the first decision cannot be held from it on; no change
+    sim = Simulator(inst, fast=True, store_holds=a)
+    free = int(leaf[-1])
+    assert rel[free] <= sim.time and free not in a
+    before = (dict(sim.store_holds), [dict(h) for h in sim.holds], sim.decision())
+    assert not sim.retime_store_holds({**a, free: 3000.0})
+    assert not sim.retime_store_holds({k: v for k, v in a.items() if k != int(leaf[0])})
+    assert (sim.store_holds, sim.holds, sim.decision()) == before
+    py = Simulator(inst, store_holds=a)
+    assert not py.retime_store_holds(b)  # (the Python engine: not supported)
+
+
+def test_store_hold_errors_name_the_job(instances):
+    inst = instances["assembly"]
+    ci = inst.compiled
+    asm = int(np.flatnonzero(np.asarray(ci.job_n_children) > 0)[0])
+    leaf = int(np.flatnonzero(np.asarray(ci.job_n_children) == 0)[0])
+    for fast in (False, True):
+        with pytest.raises(ValueError, match="assembly"):
+            Simulator(inst, fast=fast, store_holds={asm: 100.0})
+        with pytest.raises(ValueError, match=f"job {leaf}"):
+            Simulator(inst, fast=fast, store_holds={leaf: float(ci.job_release[leaf])})
 
 
 def test_wait_hands_over_and_matches(instances):
@@ -213,9 +348,10 @@ def test_working_time_tables_are_extended_on_demand():
     bom_depth=st.sampled_from([0, 1, 2]),
     shifts=st.sampled_from([0, 1]),
     buffers=st.sampled_from(["hard", "soft"]),
+    held=st.sampled_from([0.0, 0.0, 0.5]),
 )
 def test_compiled_loop_equals_python_on_generated_weeks(
-    seed, wcs, extra_m, jobs, bom_depth, shifts, buffers
+    seed, wcs, extra_m, jobs, bom_depth, shifts, buffers, held
 ):
     from furnsim.generate import generate_to_dir
 
@@ -231,7 +367,8 @@ def test_compiled_loop_equals_python_on_generated_weeks(
             shifts=shifts,
         )
         inst = load_instance(Path(tmp) / "plant.yaml")
-    _lockstep(inst, seed=seed, buffers=buffers, hand_over_at=7)
+    holds = _random_store_holds(inst, seed, held) if held else None
+    _lockstep(inst, seed=seed, buffers=buffers, hand_over_at=7, holds=holds)
 
 
 def _fingerprint(sim: Simulator) -> str:

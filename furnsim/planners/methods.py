@@ -643,6 +643,7 @@ class PpoLnsPlanner(MethodPlanner):
     def propose(self, instance: Instance, goal: str, budget: Budget, state: PlanState) -> Proposal:
         from furnsim.planners.parallel import _policy_cache
         from furnsim.rl.policy import load_planner, model_path
+        from furnsim.solvers.lns import default_neighbourhoods
 
         opts = dict(state.options)
         model, models_dir = opts.pop("model", None), opts.pop("models_dir", None)
@@ -672,7 +673,8 @@ class PpoLnsPlanner(MethodPlanner):
         if unknown:
             raise ValueError(f"ppo-lns: unknown option(s) {', '.join(sorted(unknown))}")
         kw: dict[str, Any] = dict(opts)
-        kw.setdefault("neighbourhoods", PPO_LNS_NEIGHBOURHOODS)
+        if kw.get("neighbourhoods") is None:  # (+ ``hold`` for Empty Buffers, as ``lns``)
+            kw["neighbourhoods"] = default_neighbourhoods(goal, PPO_LNS_NEIGHBOURHOODS)
         kw.setdefault("policy_suffix", PPO_LNS_POLICY_SUFFIX)
         temp = kw.pop("temperature", None)
         tau = float(temp if temp is not None else policy.meta.get("plan_temperature", 1.0))

@@ -94,6 +94,8 @@ RULE_SCRIPT = 5
 _AT_STORE, _WAITING, _ASSIGNED, _PROCESSING, _BLOCKED, _DONE = range(6)
 _IDLE, _BUSY, _MBLOCKED = range(3)
 _START, _END, _RELEASE, _WAKE = 0, 1, 2, 3
+#: a STORE hold's release event sequence number: ``HOLD_SEQ + job`` (engine._HOLD_SEQ)
+HOLD_SEQ = 1 << 40
 _EPS = 1e-9
 
 
@@ -1063,8 +1065,13 @@ def prio_choice(prio: Any, m: int, cand: Any, cand_ops: Any, k: int) -> int:  # 
 
 
 @_jit
-def init(DI: Any, DF: Any, ef: Any, ei: Any, SI: Any, SF: Any) -> None:  # pragma: no cover
-    """Reset's first part: empty jobs are done, the others (not assemblies) are released."""
+def init(
+    DI: Any, DF: Any, ef: Any, ei: Any, SI: Any, SF: Any, hold: Any
+) -> None:  # pragma: no cover
+    """Reset's first part: empty jobs are done, the others (not assemblies) are released --
+    at ``hold[j]`` instead where that is not NaN (a STORE hold placed before the first event:
+    its release event keyed after every plain release of that instant, in job order, as the
+    Python engine's; ``hold`` may be empty: no holds)."""
     n_j = SI[0]
     sc, ji, _mi, _wi, _reci, _li, _c, _co, _prm, _tm, _jf, _mf, _wf, _recf, _lf = dyn_views(
         DI, DF, n_j, SI[1], SI[2], SI[3]
@@ -1076,7 +1083,10 @@ def init(DI: Any, DF: Any, ef: Any, ei: Any, SI: Any, SF: Any) -> None:  # pragm
             sc[S_NDONE] += 1
         elif si_job[SJ_NCHILD, j] == 0:
             sc[S_SEQ] += 1
-            _push(ef, ei, sc, sf_job[SJ_RELEASE, j], _RELEASE, sc[S_SEQ], j, 0)
+            if hold.shape[0] > j and not np.isnan(hold[j]):
+                _push(ef, ei, sc, hold[j], _RELEASE, HOLD_SEQ + j, j, 0)
+            else:
+                _push(ef, ei, sc, sf_job[SJ_RELEASE, j], _RELEASE, sc[S_SEQ], j, 0)
 
 
 @_jit

@@ -151,6 +151,9 @@ class Simulator:
         # store_holds = {job: until} holds placed before the first event (release control)
         self.record_holds = bool(record_holds or store_holds)
         self.store_holds = dict(store_holds or {})
+        # only STORE holds placed at reset (no hold taken during the run): the compiled loop
+        # can run them (``store_holds`` may be set again before a ``reset``)
+        self._only_store_holds = not record_holds
         # the compiled event loop (furnsim/sim/_fastloop.py) when numba is installed and the
         # run needs nothing only the Python methods do (holds, a shop situation); the same
         # decisions and records. ``wait``, holds and snapshots hand the state over to Python.
@@ -181,7 +184,7 @@ class Simulator:
         self._fx: Any = None
         if (
             self._want_fast
-            and not self.record_holds
+            and (not self.record_holds or self._only_store_holds)
             and getattr(self.instance, "situation", None) is None
         ):
             from furnsim.sim import _fastloop
@@ -231,7 +234,9 @@ class Simulator:
         self._decision: Decision | None = None
         # holds: None = none recorded (a v1 plan); job -> until (held at STORE); machine ->
         # [until, awaited job, record]; job -> machines awaiting it; machine -> open wait record
-        self.holds: list[dict[str, Any]] | None = [] if self.record_holds else None
+        self.holds: list[dict[str, Any]] | None = (
+            [] if self.record_holds or self.store_holds else None
+        )
         self._job_hold: dict[int, float] = {}
         self._m_hold: dict[int, tuple[float, int, dict[str, Any]]] = {}
         self._awaited: dict[int, set[int]] = {}
@@ -301,19 +306,28 @@ class Simulator:
         self.deadlock = None
         self.dispatch_log = []
         self._decision = None
-        self.holds = None
         self._job_hold = {}
         self._m_hold = {}
         self._awaited = {}
         self._wait_rec = {}
         self._cons = None
+        # STORE holds placed now: their release events at the hold's end (the compiled loop
+        # keeps them as events; ``_to_python`` hands the ones still pending over)
+        self.holds = [] if self.store_holds else None
+        hold = _NO_HOLD
+        if self.store_holds:
+            hold = np.full(n_j, np.nan)
+            for j, until in sorted(self.store_holds.items()):
+                j, until = int(j), float(until)
+                self.holds.append(self._store_hold_record(j, until, 0.0, "planned"))  # type: ignore[union-attr]
+                hold[j] = until
         fx = _Fast(DI, DF, np.zeros(fs.ev_cap), np.zeros((4, fs.ev_cap), dtype=np.int64), fs)
         fx.cal = _calendar_tables(self)
         fx.sc, fx.ji, fx.mi, fx.mf, fx.wi, fx.tm = sc, ji, mi, mf, wi, tm
         fx.cand, fx.cand_ops, fx.log_f, fx.log_i = cand, cand_ops, log_f, log_i
         fx.pack()
         self._fx = fx
-        fl.init(DI, DF, fx.ef, fx.ei, fs.SI, fs.SF)
+        fl.init(DI, DF, fx.ef, fx.ei, fs.SI, fs.SF, hold)
         self.state = SimState(self)
         return self._fast_run(-1, False)
 
@@ -414,6 +428,12 @@ class Simulator:
         wake = fx.mf[fl.M_WAKE]
         self._wake_at = {int(m): float(wake[m]) for m in np.flatnonzero(~np.isnan(wake))}
         self._seq = int(fx.sc[fl.S_SEQ])
+        # the STORE holds placed at reset whose release events are still pending
+        self._job_hold = {
+            int(j): float(u)
+            for j, u in self.store_holds.items()
+            if self.job_state[int(j)] == AT_STORE and float(u) > self.time + _EPS
+        }
         self._fast = False
         self._fx = None
 
@@ -433,11 +453,18 @@ class Simulator:
         state of a type it does not know how to copy). The run goes on in Python (the
         compiled loop hands over), unless ``compiled`` and it runs in the compiled loop: then
         the snapshot is a copy of the loop's packed arrays and the run stays compiled (and
-        :meth:`restore` puts it back into the compiled loop)."""
-        if self.holds is not None or self._cons is not None or self._job_hold or self._m_hold:
-            raise ValueError("snapshot: not supported with holds or a shop situation")
+        :meth:`restore` puts it back into the compiled loop). A compiled run's only holds
+        are the STORE holds placed at its reset: its snapshot keeps them."""
         fx = self._fx
-        if compiled and self._fast and fx is not None:
+        packed = compiled and self._fast and fx is not None
+        if (
+            (self.holds is not None and not packed)
+            or self._cons is not None
+            or self._job_hold
+            or self._m_hold
+        ):
+            raise ValueError("snapshot: not supported with holds or a shop situation")
+        if packed:
             from furnsim.sim import _fastloop as fl
 
             n_ev = int(fx.sc[fl.S_EVN])
@@ -453,6 +480,8 @@ class Simulator:
                 "n_done": self.n_done,
                 "_decision": self._decision,
                 "dispatch_log": list(self.dispatch_log),
+                "store_holds": dict(self.store_holds),
+                "holds": None if self.holds is None else [dict(h) for h in self.holds],
             }
         self._to_python()
         return {k: _copy_state(v) for k, v in vars(self).items() if k not in self._static_keys}
@@ -497,6 +526,8 @@ class Simulator:
         self.time, self.steps, self.n_done = snap["time"], snap["steps"], snap["n_done"]
         self._decision = snap["_decision"]
         self.dispatch_log[:] = snap["dispatch_log"]
+        self.store_holds = dict(snap["store_holds"])
+        self.holds = None if snap["holds"] is None else [dict(h) for h in snap["holds"]]
         self.deadlock = None
         return self._decision
 
@@ -775,6 +806,61 @@ class Simulator:
         """Machines in a hold now."""
         return sorted(self._m_hold)
 
+    def retime_store_holds(self, holds: dict[int, float]) -> bool:
+        """Make ``holds`` ({job: until}) the run's STORE holds, as if placed at its reset, in
+        a compiled run (``fast``) now at a decision where every job whose hold changes has
+        not been released yet: its release event (at its release, or its old hold's end) is
+        still pending, as is the new one. The run then goes on exactly as a run reset with
+        ``holds`` (up to now nothing differs). False, and nothing changed, where that cannot
+        be done (not compiled, a changed job already released, a hold not ending after
+        now)."""
+        from furnsim.sim import _fastloop as fl
+
+        fx = self._fx
+        if not self._fast or fx is None:
+            return False
+        old = self.store_holds
+        changed = sorted(
+            j for j in set(old) | set(holds) if old.get(j, math.nan) != holds.get(j, math.nan)
+        )
+        if not changed:
+            return True
+        n = int(fx.sc[fl.S_EVN])
+        ef, ei = fx.ef[:n], fx.ei[:, :n]
+        at: dict[int, int] = {}
+        rel = np.flatnonzero(ei[0] == _RELEASE)
+        for x in rel[np.isin(ei[2, rel], changed)].tolist():
+            at[int(ei[2, x])] = x
+        t = self.time + _EPS
+        if len(at) != len(changed) or any(
+            not ef[at[j]] > t or not holds.get(j, float(self._release[j])) > t for j in changed
+        ):
+            return False
+        items = sorted((int(j), float(u)) for j, u in holds.items())
+        recs = [self._store_hold_record(j, u, 0.0, "planned") for j, u in items]  # (checks)
+        seq0 = self._release_seq()
+        for j in changed:
+            x = at[j]
+            u = holds.get(j)
+            if u is None:  # no hold now: its plain release event (the seq reset gave it)
+                ef[x], ei[1, x] = self._release[j], seq0[j]
+            else:
+                ef[x], ei[1, x] = float(u), fl.HOLD_SEQ + j
+        order = np.lexsort((ei[1], ei[0], ef))  # a sorted array is a heap (unique keys)
+        ef[:] = ef[order]
+        ei[:, :] = ei[:, order]
+        self.store_holds = dict(items)
+        self.holds = recs or None  # (as reset records them: in job order)
+        return True
+
+    def _release_seq(self) -> np.ndarray:
+        """(n_jobs,) the sequence number of each job's plain release event (as reset pushes
+        them: one per job made from STORE material, in job order)."""
+        leaf = (np.asarray(self._job_end) > np.asarray(self._job_first)) & (
+            np.asarray(self._n_children) == 0
+        )
+        return np.cumsum(leaf)
+
     @property
     def held_jobs(self) -> list[int]:
         """Jobs held at STORE now."""
@@ -824,13 +910,9 @@ class Simulator:
     def _hold_job(self, j: int, until: float, reason: str) -> None:
         if not (0 <= j < self.n_jobs) or self.job_state[j] != AT_STORE:
             raise ValueError(f"job {j} is not at STORE at t={self.time:g}")
-        if self._n_children[j] > 0:
-            raise ValueError(f"job {j} is an assembly: its kit releases it, not STORE")
         if j in self._job_hold:
             raise ValueError(f"job {j} is already held at STORE")
-        t0 = max(self.time, float(self._release[j]))
-        if not until > t0 + _EPS:
-            raise ValueError(f"a STORE hold of job {j} must end after {t0:g}, not at {until:g}")
+        rec = self._store_hold_record(j, until, self.time, reason)
         w = self._op_wc[self._job_first[j]]
         if j in self._store_q[w]:
             self._store_q[w].remove(j)
@@ -838,16 +920,26 @@ class Simulator:
         self._job_hold[j] = until
         if self.holds is None:
             self.holds = []
-        self.holds.append(
-            {
-                "kind": "store",
-                "job": self.ci.job_ids[j],
-                "from": t0,
-                "until": float(until),
-                "reason": str(reason),
-            }
-        )
+        self.holds.append(rec)
         heapq.heappush(self._events, (until, _RELEASE, _HOLD_SEQ + j, j, 0))
+
+    def _store_hold_record(self, j: int, until: float, now: float, reason: str) -> dict[str, Any]:
+        """The record of holding job ``j`` (at STORE) from ``now`` until ``until``;
+        ``ValueError`` for an assembly or a hold that would not end after its release."""
+        if not 0 <= j < self.n_jobs:
+            raise ValueError(f"job {j} is not at STORE at t={now:g}")
+        if self._n_children[j] > 0:
+            raise ValueError(f"job {j} is an assembly: its kit releases it, not STORE")
+        t0 = max(now, float(self._release[j]))
+        if not until > t0 + _EPS:
+            raise ValueError(f"a STORE hold of job {j} must end after {t0:g}, not at {until:g}")
+        return {
+            "kind": "store",
+            "job": self.ci.job_ids[j],
+            "from": t0,
+            "until": float(until),
+            "reason": str(reason),
+        }
 
     # -- internals --------------------------------------------------------------------
     def _push(self, t: float, kind: int, a: int, b: int) -> None:
@@ -1370,6 +1462,7 @@ class _Fast:
 _FAST_STATIC: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 _NO_CAL: dict[int, Any] = {}
 _NO_PRIO = np.zeros((0, 0))
+_NO_HOLD = np.zeros(0)
 _NO_RF = np.zeros(0)
 _NO_NOISE = (np.zeros(0), np.zeros(1, dtype=np.int64), 0.0, 0.0, -1)
 

@@ -52,7 +52,7 @@ import bisect
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -65,10 +65,12 @@ from furnsim.solvers.release import (
     release_just_in_time,
     releasing,
     store_held_jobs,
+    wants_release,
 )
 
 __all__ = [
     "DEFAULT_NEIGHBOURHOODS",
+    "default_neighbourhoods",
     "NEIGHBOURHOODS",
     "POLICY_NEIGHBOURHOODS",
     "LnsResult",
@@ -83,6 +85,7 @@ NEIGHBOURHOODS = (
     "group",
     "orders",
     "kit",
+    "hold",
     "restart",
     "tail",
     "cpsat",
@@ -96,6 +99,17 @@ POLICY_NEIGHBOURHOODS = ("policy-window", "policy-tail")
 #: time window / work center, furnsim.solvers.cpsat.window) costs seconds per move on a demo
 #: week and has not (yet) shown a gain at equal time there, so it is off by default too
 DEFAULT_NEIGHBOURHOODS = ("window", "group", "orders")
+#: ``hold`` (kit parts held at STORE) joins the defaults for a goal that weighs buffer
+#: occupancy (Empty Buffers; docs/optimizer.md, "Hold moves"); plants without assemblies and
+#: re-plans leave it out
+
+
+def default_neighbourhoods(goal: Any, base: tuple[str, ...] = DEFAULT_NEIGHBOURHOODS) -> tuple:
+    """The neighbourhoods ``lns`` draws for ``goal`` when none are given: ``base``, and
+    ``hold`` for a goal that weighs buffer occupancy (``release.wants_release``)."""
+    return (*base, "hold") if wants_release(goal) and "hold" not in base else tuple(base)
+
+
 _SUFFIX = ("incumbent", "rule", "policy")  # "policy": only with a policy and policy_suffix
 #: decide the base rule's stretches (its own start run, the rule suffix) in the compiled loop
 #: when the rule has a compiled pick there (``Simulator.run_rule``; the same search either
@@ -126,6 +140,9 @@ class _Plan:
     snaps: list[dict[str, Any]]  # the simulator's state at those decisions (Simulator.snapshot)
     schedule: Schedule | None = None  # built for new bests only (Decoder.schedule)
     prio: np.ndarray | None = None  # (n_ops, n_machines) ``key`` as ranks (_rank_prio), lazily
+    #: STORE holds of the run ({job: until}; ``hold`` moves): placed at its reset
+    holds: dict[int, float] = field(default_factory=dict)
+    depart: np.ndarray | None = None  # (n_jobs,) STORE departure of each job (``hold`` moves)
 
 
 @dataclass
@@ -194,6 +211,7 @@ class _Decoder:
                 self.sim.snapshot(compiled=True)
             except (ValueError, TypeError):
                 self.snapshots = False
+        self.release = np.asarray(instance.compiled.job_release, dtype=np.float64)
         self.replayed = 0  # decisions replayed (not resumed from a snapshot), all runs
         self.compiled = 0  # decisions taken many per call (run_priority, run_rule)
         self.made = 0  # decisions made or replayed (not resumed from a snapshot), all runs
@@ -227,6 +245,7 @@ class _Decoder:
         static: tuple[float, Any] | None = None,
         singles: bool = False,
         noise: Noise | None = None,
+        holds: dict[int, float] | None = None,
     ) -> _Plan | None:
         """A full run; ``base.choices[:k]`` kept (resumed from ``base``'s latest snapshot at or
         before ``k``, the rest replayed), then ``choose(sim, decision, index)``.
@@ -248,20 +267,50 @@ class _Decoder:
         the simulator with the dispatch before them (``dispatch(skip_single=True)``, stopping
         at the snapshot decisions) and read back from the dispatch log. ``noise`` (a
         :class:`~furnsim.sim.Noise`, with ``static``): the random decisions ``choose`` takes
-        among the static ones, drawn in the compiled loop the same way."""
+        among the static ones, drawn in the compiled loop the same way. ``holds``: the
+        run's STORE holds ({job: until}, as placed at its reset); default ``base``'s (none
+        without ``base``). With other holds than ``base``'s, the prefix ends before the first
+        changed release (the earlier of a changed job's old and new release from STORE: the
+        decisions before it are the same). A snapshot taken with other holds (an earlier
+        plan's, inherited before they changed) is resumed with the holds re-timed
+        (``Simulator.retime_store_holds``); where that cannot be done, the run is reset with
+        ``holds`` and the prefix replayed."""
         from furnsim.goals import partial_cost
 
         sim = self.sim
         prefix = base.choices if base is not None else None
         k = min(k, len(prefix)) if prefix is not None else 0
-        if base is not None and k > 0 and base.snap_at and self.snapshots:
-            at = bisect.bisect_right(base.snap_at, k) - 1
-            i = base.snap_at[at]
-            d = sim.restore(base.snaps[at])
-            choices = base.choices[:i]
-            times = base.times[:i].tolist()
-            snap_at, snaps = base.snap_at[: at + 1], base.snaps[: at + 1]
-        else:
+        base_holds = base.holds if base is not None else {}
+        if holds is None:
+            holds = base_holds
+        retime = holds != base_holds
+        if retime and base is not None and k > 0:
+            rel = self.release
+            t_h = min(
+                min(base_holds.get(j, rel[j]), holds.get(j, rel[j]))
+                for j in set(base_holds) | set(holds)
+                if base_holds.get(j) != holds.get(j)
+            )
+            k = min(k, int(np.searchsorted(base.times, t_h, side="left")))
+        d = None
+        # a snapshot before decision k (before k - 1 where the holds change: its time must be
+        # before the first changed release)
+        last = k - 1 if retime else k
+        if base is not None and last > 0 and base.snap_at and self.snapshots:
+            at = bisect.bisect_right(base.snap_at, last) - 1
+            if at >= 0:
+                i = base.snap_at[at]
+                # (with the holds of the run that took it: base's, or an earlier plan's
+                # before they changed)
+                d = sim.restore(base.snaps[at])
+                if sim.store_holds != holds and not sim.retime_store_holds(holds):
+                    at = -1
+            if at >= 0:
+                choices = base.choices[:i]
+                times = base.times[:i].tolist()
+                snap_at, snaps = base.snap_at[: at + 1], base.snaps[: at + 1]
+        if d is None or at < 0:
+            sim.store_holds = dict(holds)
             d = sim.reset()
             choices, times, snap_at, snaps, i = [], [], [], [], 0
         self.replayed += max(k - i, 0)
@@ -269,10 +318,15 @@ class _Decoder:
         stride = self.stride
         dispatch, wait = sim.dispatch, sim.wait
         replay = REPLAY_COMPILED and prefix is not None and sim._fast
+        # (a run with holds that left the compiled loop takes no more snapshots)
+        snapping = self.snapshots
         while d is not None:
-            if self.snapshots and stride and i % stride == 0 and (not snap_at or snap_at[-1] < i):
-                snap_at.append(i)
-                snaps.append(sim.snapshot(compiled=True))
+            if snapping and stride and i % stride == 0 and (not snap_at or snap_at[-1] < i):
+                try:
+                    snaps.append(sim.snapshot(compiled=True))
+                    snap_at.append(i)
+                except ValueError:
+                    snapping = False
             if replay and i < k:
                 # the prefix up to the next snapshot decision: in the compiled loop in one call
                 # when it holds no wait; read back from the dispatch log
@@ -301,7 +355,7 @@ class _Decoder:
                     i += len(new)
                     if d is not None and nxt:
                         snap_at.append(i)
-                        snaps.append(sim.snapshot(compiled=True))
+                        snaps.append(sim.snapshot(compiled=True))  # (compiled: holds kept)
                 self.compiled += i - i0
                 break
             times.append(d.time)
@@ -351,7 +405,10 @@ class _Decoder:
         key = np.asarray(rec["start"], dtype=np.float64).copy()
         key[~np.isfinite(key)] = np.inf
         end = np.asarray(rec["end"], dtype=np.float64)[sim.state.static.job_last]
-        return _Plan(c, choices, np.asarray(times), key, end, snap_at, snaps)
+        dep = np.asarray(rec["depart"], dtype=np.float64)[sim.state.static.job_first]
+        return _Plan(
+            c, choices, np.asarray(times), key, end, snap_at, snaps, holds=dict(holds), depart=dep
+        )
 
     def schedule(self, plan: _Plan) -> Schedule:
         """The schedule of the run just made (``plan`` must be the last run's result)."""
@@ -360,7 +417,7 @@ class _Decoder:
 
 
 #: neighbourhoods that set their own suffix (not counted in the suffix modes' statistics)
-_NO_SUFFIX = ("restart", "tail", "cpsat", "policy-tail", "kit")
+_NO_SUFFIX = ("restart", "tail", "cpsat", "policy-tail", "kit", "hold")
 
 
 def policy_sample(
@@ -573,7 +630,7 @@ def lns(
         raise ValueError(f"clock must be 'wall' or 'cpu', not {clock!r}")
     if accept not in ("lahc", "plateau"):
         raise ValueError(f"accept must be 'lahc' or 'plateau', not {accept!r}")
-    kinds = tuple(neighbourhoods) if neighbourhoods is not None else DEFAULT_NEIGHBOURHOODS
+    kinds = tuple(neighbourhoods) if neighbourhoods is not None else default_neighbourhoods(goal)
     bad = [n for n in kinds if n not in NEIGHBOURHOODS]
     if bad or not kinds:
         raise ValueError(f"neighbourhoods: choose from {', '.join(NEIGHBOURHOODS)}, not {bad}")
@@ -709,10 +766,17 @@ def lns(
     kit_w = np.asarray(ci.job_kit_volume, dtype=np.float64)[kit_kid]
     kit_w = np.where(np.isfinite(cap_first[kit_par]), kit_w / cap_first[kit_par], 0.0)
     kit_w = np.where(kit_w > 0, kit_w, 1e-3)  # unbounded buffers: still worth synchronising
-    if "kit" in kinds and not kit_kid.size:
-        kinds = tuple(n for n in kinds if n != "kit")
+    # ("hold": only parts made from STORE material can be held there)
+    kit_leaf = np.asarray(ci.job_n_children)[kit_kid] == 0
+    job_release = np.asarray(ci.job_release, dtype=np.float64)
+    if "hold" in kinds and getattr(instance, "situation", None) is not None:
+        kinds = tuple(n for n in kinds if n != "hold")  # a re-plan: its STORE is the shop's
         if not kinds:
-            raise ValueError("the kit neighbourhood needs assemblies (jobs with a parent)")
+            raise ValueError("the hold neighbourhood does not re-plan from a shop situation")
+    if any(n in kinds for n in ("kit", "hold")) and not kit_leaf.any():
+        kinds = tuple(n for n in kinds if n not in ("kit", "hold"))
+        if not kinds:
+            raise ValueError("the kit and hold neighbourhoods need assemblies (jobs with a parent)")
     prior_w = np.array([pw.get(n, 1.0) for n in kinds])
     moves = {n: {"tried": 0, "improved": 0} for n in (*NEIGHBOURHOODS, *_SUFFIX)}
     spent_kind = dict.fromkeys(NEIGHBOURHOODS, 0.0)  # seconds (``clock``) of each kind's moves
@@ -823,6 +887,7 @@ def lns(
         group_wc = int(wc_with_ops[int(rng.integers(wc_with_ops.size))]) if wc_with_ops.size else -1
         p_noise = float(eps * rng.uniform(0.5, 2.0)) if kind in ("window", "policy-window") else 0.5
         key = cur.key
+        new_holds: dict[int, float] | None = None  # (``hold`` moves: the neighbour's holds)
         if kind == "orders":
             m = max(1, int(round(n_jobs * float(rng.uniform(*orders_jobs)))))
             shift = horizon * float(rng.uniform(*orders_shift)) * (1 if rng.random() < 0.5 else -1)
@@ -878,6 +943,55 @@ def lns(
                 ops = ops_of_job[j]
                 key[ops] = key[ops] + dk
                 f0 = float(np.min(cur.key[ops]))
+                first = min(first, f0) if math.isfinite(f0) else first
+            k = int(np.searchsorted(cur.times, first, side="left"))
+            t_end = math.inf
+        elif kind == "hold":
+            # kits whose parts wait for their siblings, drawn by that waiting's cost: the
+            # early parts held at STORE (and their priorities later) by a part of their wait,
+            # so that they are made later and the machines take other work first; a held part
+            # that its kit now waits for gets a shorter hold (decoded from scratch: the
+            # releases change)
+            kwait = cur.key[job_first[kit_par]] - cur.end[kit_kid]
+            kwait = np.where(np.isfinite(kwait) & (kwait > 0), kwait, 0.0)
+            kscore = np.bincount(kit_par, weights=kit_w * kwait * kit_leaf, minlength=n_jobs)
+            waiting = np.flatnonzero(kscore > 0)
+            if not waiting.size:  # no part made from STORE material waits: nothing to hold
+                it -= 1
+                kinds = tuple(n for n in kinds if n != "hold")
+                if not kinds:
+                    break
+                prior_w = np.array([pw.get(n, 1.0) for n in kinds])
+                continue
+            m = min(1 + int(rng.integers(3)), waiting.size)
+            pick = rng.choice(
+                waiting, size=m, replace=False, p=kscore[waiting] / kscore[waiting].sum()
+            )
+            in_kit = np.isin(kit_par, pick) & kit_leaf
+            sel = np.flatnonzero(in_kit & (kwait > 0))
+            kshift = kwait[sel] * rng.uniform(0.3, 1.0, size=sel.size)
+            key = key.copy()
+            new_holds = dict(cur.holds)
+            assert cur.depart is not None
+            for j, dk in zip(kit_kid[sel].tolist(), kshift.tolist(), strict=True):
+                dep = float(cur.depart[j])
+                if not (math.isfinite(dep) and dk > 1.0):
+                    continue
+                key[ops_of_job[j]] += dk
+                new_holds[j] = dep + dk
+            for j in kit_kid[np.flatnonzero(in_kit & (kwait <= 0))].tolist():
+                if j in new_holds:  # its kit waits for it: a shorter hold (none if short)
+                    u = job_release[j] + (new_holds[j] - job_release[j]) * rng.uniform(0, 0.7)
+                    if u > job_release[j] + 1.0:
+                        new_holds[j] = float(u)
+                    else:
+                        del new_holds[j]
+            # the incumbent's decisions up to the first shifted operation or the random
+            # decision, whichever is earlier (the decoder also ends the prefix before the first
+            # changed release)
+            first = t_start
+            for j in kit_kid[sel].tolist():
+                f0 = float(np.min(cur.key[ops_of_job[j]]))
                 first = min(first, f0) if math.isfinite(f0) else first
             k = int(np.searchsorted(cur.times, first, side="left"))
             t_end = math.inf
@@ -1009,7 +1123,7 @@ def lns(
                     else:
                         own = int(rule.choose(sim, d))
                     return policy_sample(policy, sim, d, tau, sub, exclude=own)
-                if kind in ("orders", "kit", "cpsat"):
+                if kind in ("orders", "kit", "hold", "cpsat"):
                     return _lexkey(c, key[d.ops])
             if suffix == "incumbent":
                 return _lexkey(c, key[d.ops])
@@ -1023,7 +1137,7 @@ def lns(
         # the stretch after the window is a static priority when the suffix is: decided in
         # the compiled loop (the same decisions as ``choose``; no random draw is skipped)
         static: tuple[float, Any] | None = None
-        if kind in ("orders", "kit"):
+        if kind in ("orders", "kit", "hold"):
             static = (-math.inf, _rank_prio(key, n_machines))
         elif kind in ("window", "group", "policy-window"):
             # window / group: the window too, its random decisions drawn there (``noise``)
@@ -1041,6 +1155,7 @@ def lns(
             static=static,
             singles=SKIP_SINGLES and kind != "cpsat",  # (cpsat's sequences may wait instead)
             noise=noise,
+            holds=new_holds if kind == "hold" else None,
         )
         decisions += dec.made - m0
         spent = clk() - t1
