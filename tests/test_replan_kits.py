@@ -422,3 +422,14 @@ def test_random_bom_replan_is_valid_and_keeps_state_and_pins(
         if prev.times["leave"][lo] < now and prev.times["end"][lo] < now:
             nj = ns.job_ids.index(prev.job_ids[j])
             assert math.isclose(ns.finish_arrive[nj], prev.finish_arrive[j])
+
+
+def test_empty_buffers_search_from_a_kit_state_draws_no_hold(k2):
+    """``lns`` for Empty Buffers draws ``hold`` moves by default, but a re-plan's STORE is the
+    shop's (jobs already out of it, pins): from a shop state it leaves them out, and plans."""
+    inst, s = k2
+    r = replan(inst, s, 1.0, method="lns", goal="empty-buffers", iterations=20)
+    assert r.valid, (r.fallback, r.violations)
+    moves = r.details["lns"]["moves"]
+    assert moves["hold"]["tried"] == 0 and moves["window"]["tried"] > 0
+    assert validate(r.schedule, r.instance) == []

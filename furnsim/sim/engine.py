@@ -155,8 +155,9 @@ class Simulator:
         # can run them (``store_holds`` may be set again before a ``reset``)
         self._only_store_holds = not record_holds
         # the compiled event loop (furnsim/sim/_fastloop.py) when numba is installed and the
-        # run needs nothing only the Python methods do (holds, a shop situation); the same
-        # decisions and records. ``wait``, holds and snapshots hand the state over to Python.
+        # run needs nothing only the Python methods do (holds taken during the run, a shop
+        # situation; STORE holds placed at reset it runs); the same decisions and records.
+        # ``wait``, holds and snapshots hand the state over to Python.
         self._want_fast = bool(fast)
         self._set_instance(instance)
         self.reset()
