@@ -916,17 +916,21 @@ def lns(
             first = first if math.isfinite(first) else t_start
             k = int(np.searchsorted(cur.times, min(first, t_start), side="left"))
             t_end = math.inf
-        elif kind == "kit":
+        elif kind in ("kit", "hold"):
             # kits whose children wait for their siblings in the parent's first buffer, drawn
             # by that waiting's cost: their early children's priorities later by a part of
-            # their wait, so that the kit's parts finish closer together
+            # their wait, so that the kit's parts finish closer together; ``hold`` (only the
+            # parts made from STORE material) also holds them at STORE as long, so that they
+            # are made later and their machines take other work first, and shortens the hold
+            # of a held part that its kit now waits for
+            leaf = kit_leaf if kind == "hold" else True
             kwait = cur.key[job_first[kit_par]] - cur.end[kit_kid]
             kwait = np.where(np.isfinite(kwait) & (kwait > 0), kwait, 0.0)
-            kscore = np.bincount(kit_par, weights=kit_w * kwait, minlength=n_jobs)
+            kscore = np.bincount(kit_par, weights=kit_w * kwait * leaf, minlength=n_jobs)
             waiting = np.flatnonzero(kscore > 0)
             if not waiting.size:  # every kit's parts arrive together: nothing left to move
                 it -= 1
-                kinds = tuple(n for n in kinds if n != "kit")
+                kinds = tuple(n for n in kinds if n != kind)
                 if not kinds:
                     break
                 prior_w = np.array([pw.get(n, 1.0) for n in kinds])
@@ -935,64 +939,36 @@ def lns(
             pick = rng.choice(
                 waiting, size=m, replace=False, p=kscore[waiting] / kscore[waiting].sum()
             )
-            sel = np.flatnonzero(np.isin(kit_par, pick) & (kwait > 0))
-            kshift = kwait[sel] * rng.uniform(0.3, 1.0, size=sel.size)
-            key = key.copy()
-            first = t_start
-            for j, dk in zip(kit_kid[sel].tolist(), kshift.tolist(), strict=True):
-                ops = ops_of_job[j]
-                key[ops] = key[ops] + dk
-                f0 = float(np.min(cur.key[ops]))
-                first = min(first, f0) if math.isfinite(f0) else first
-            k = int(np.searchsorted(cur.times, first, side="left"))
-            t_end = math.inf
-        elif kind == "hold":
-            # kits whose parts wait for their siblings, drawn by that waiting's cost: the
-            # early parts held at STORE (and their priorities later) by a part of their wait,
-            # so that they are made later and the machines take other work first; a held part
-            # that its kit now waits for gets a shorter hold (decoded from scratch: the
-            # releases change)
-            kwait = cur.key[job_first[kit_par]] - cur.end[kit_kid]
-            kwait = np.where(np.isfinite(kwait) & (kwait > 0), kwait, 0.0)
-            kscore = np.bincount(kit_par, weights=kit_w * kwait * kit_leaf, minlength=n_jobs)
-            waiting = np.flatnonzero(kscore > 0)
-            if not waiting.size:  # no part made from STORE material waits: nothing to hold
-                it -= 1
-                kinds = tuple(n for n in kinds if n != "hold")
-                if not kinds:
-                    break
-                prior_w = np.array([pw.get(n, 1.0) for n in kinds])
-                continue
-            m = min(1 + int(rng.integers(3)), waiting.size)
-            pick = rng.choice(
-                waiting, size=m, replace=False, p=kscore[waiting] / kscore[waiting].sum()
-            )
-            in_kit = np.isin(kit_par, pick) & kit_leaf
+            in_kit = np.isin(kit_par, pick) & leaf
             sel = np.flatnonzero(in_kit & (kwait > 0))
             kshift = kwait[sel] * rng.uniform(0.3, 1.0, size=sel.size)
             key = key.copy()
-            new_holds = dict(cur.holds)
-            assert cur.depart is not None
-            for j, dk in zip(kit_kid[sel].tolist(), kshift.tolist(), strict=True):
-                dep = float(cur.depart[j])
-                if not (math.isfinite(dep) and dk > 1.0):
-                    continue
-                key[ops_of_job[j]] += dk
-                new_holds[j] = dep + dk
-            for j in kit_kid[np.flatnonzero(in_kit & (kwait <= 0))].tolist():
-                if j in new_holds:  # its kit waits for it: a shorter hold (none if short)
-                    u = job_release[j] + (new_holds[j] - job_release[j]) * rng.uniform(0, 0.7)
-                    if u > job_release[j] + 1.0:
-                        new_holds[j] = float(u)
-                    else:
-                        del new_holds[j]
-            # the incumbent's decisions up to the first shifted operation or the random
-            # decision, whichever is earlier (the decoder also ends the prefix before the first
-            # changed release)
             first = t_start
-            for j in kit_kid[sel].tolist():
-                f0 = float(np.min(cur.key[ops_of_job[j]]))
+            if kind == "hold":
+                new_holds = dict(cur.holds)
+            for j, dk in zip(kit_kid[sel].tolist(), kshift.tolist(), strict=True):
+                ops = ops_of_job[j]
+                f0 = float(np.min(cur.key[ops]))
                 first = min(first, f0) if math.isfinite(f0) else first
+                if new_holds is not None:
+                    assert cur.depart is not None
+                    dep = float(cur.depart[j])
+                    if not (math.isfinite(dep) and dk > 1.0):
+                        continue
+                    new_holds[j] = dep + dk
+                key[ops] = key[ops] + dk
+            if new_holds is not None:
+                for j in kit_kid[np.flatnonzero(in_kit & (kwait <= 0))].tolist():
+                    if j in new_holds:  # its kit waits for it: a shorter hold (none if short)
+                        r0 = job_release[j]
+                        u = r0 + (new_holds[j] - r0) * rng.uniform(0, 0.7)
+                        if u > r0 + 1.0:
+                            new_holds[j] = float(u)
+                        else:
+                            del new_holds[j]
+            # the incumbent's decisions up to the first shifted operation or the random
+            # decision, whichever is earlier (with other holds the decoder also ends the
+            # prefix before the first changed release)
             k = int(np.searchsorted(cur.times, first, side="left"))
             t_end = math.inf
         elif kind == "cpsat":
