@@ -381,8 +381,8 @@ def test_compiled_noise_draws_as_python(how: str, wc) -> None:
 
 @pytest.mark.parametrize("snapshots", [True, False])
 def test_hold_moves_are_the_same_search(monkeypatch, snapshots):
-    """``hold`` moves (STORE holds of kit parts, decoded from scratch in the compiled loop
-    with the holds placed at reset) and the moves resumed from held plans: the same search as
+    """``hold`` / ``hold-wait`` moves (STORE holds, placed at reset or re-timed on a resumed
+    snapshot in the compiled loop) and the moves resumed from held plans: the same search as
     the Python engine's, plan for plan."""
     inst = week(20004)
     assert (np.asarray(inst.compiled.job_parent) >= 0).any()
@@ -394,8 +394,8 @@ def test_hold_moves_are_the_same_search(monkeypatch, snapshots):
         seed=3,
         snapshots=snapshots,
         release="off",
-        neighbourhoods=("window", "orders", "hold"),
+        neighbourhoods=("window", "orders", "hold", "hold-wait"),
     )
-    assert n > 0 and r.moves["hold"]["tried"] > 0
+    assert n > 0 and r.moves["hold"]["tried"] > 0 and r.moves["hold-wait"]["tried"] > 0
     assert r.moves["hold"]["improved"] > 0  # (else the held plans were never resumed from)
     assert any(h["kind"] == "store" for h in r.schedule.holds or [])

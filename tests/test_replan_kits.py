@@ -424,12 +424,15 @@ def test_random_bom_replan_is_valid_and_keeps_state_and_pins(
             assert math.isclose(ns.finish_arrive[nj], prev.finish_arrive[j])
 
 
-def test_empty_buffers_search_from_a_kit_state_draws_no_hold(k2):
+@pytest.mark.parametrize("extra", [{}, {"neighbourhoods": ["window", "hold", "hold-wait"]}])
+def test_empty_buffers_search_from_a_kit_state_draws_no_hold(k2, extra):
     """``lns`` for Empty Buffers draws ``hold`` moves by default, but a re-plan's STORE is the
-    shop's (jobs already out of it, pins): from a shop state it leaves them out, and plans."""
+    shop's (jobs already out of it, pins): from a shop state it leaves the hold moves out,
+    and plans."""
     inst, s = k2
-    r = replan(inst, s, 1.0, method="lns", goal="empty-buffers", iterations=20)
+    r = replan(inst, s, 1.0, method="lns", goal="empty-buffers", iterations=20, **extra)
     assert r.valid, (r.fallback, r.violations)
     moves = r.details["lns"]["moves"]
-    assert moves["hold"]["tried"] == 0 and moves["window"]["tried"] > 0
+    assert moves["hold"]["tried"] == moves["hold-wait"]["tried"] == 0
+    assert moves["window"]["tried"] > 0
     assert validate(r.schedule, r.instance) == []

@@ -86,6 +86,7 @@ NEIGHBOURHOODS = (
     "orders",
     "kit",
     "hold",
+    "hold-wait",
     "restart",
     "tail",
     "cpsat",
@@ -143,6 +144,10 @@ class _Plan:
     #: STORE holds of the run ({job: until}; ``hold`` moves): placed at its reset
     holds: dict[int, float] = field(default_factory=dict)
     depart: np.ndarray | None = None  # (n_jobs,) STORE departure of each job (``hold`` moves)
+    #: (n_jobs,) minutes each job waits in buffers after its first operation's, and what
+    #: that waiting costs in buffer load (volume / capacity · minutes; ``hold-wait`` moves)
+    wait_min: np.ndarray | None = None
+    wait_load: np.ndarray | None = None
 
 
 @dataclass
@@ -211,7 +216,20 @@ class _Decoder:
                 self.sim.snapshot(compiled=True)
             except (ValueError, TypeError):
                 self.snapshots = False
-        self.release = np.asarray(instance.compiled.job_release, dtype=np.float64)
+        ci = instance.compiled
+        self.release = np.asarray(ci.job_release, dtype=np.float64)
+        #: the operations after a job's first, and the buffer load of one minute of waiting
+        #: for each (volume / capacity of its work center's buffer; 0 unbounded)
+        self.op_job = np.asarray(ci.op_job, dtype=np.int64)
+        later = np.ones(int(ci.n_ops), dtype=bool)
+        later[np.asarray(ci.job_op_start[:-1], dtype=np.int64)[np.diff(ci.job_op_start) > 0]] = (
+            False
+        )
+        self.later = later
+        cap = np.asarray(ci.wc_capacity, dtype=np.float64)[np.asarray(ci.op_wc)]
+        self.op_w = np.where(
+            np.isfinite(cap) & (cap > 0), ci.op_volume / np.where(cap > 0, cap, 1), 0
+        )
         self.replayed = 0  # decisions replayed (not resumed from a snapshot), all runs
         self.compiled = 0  # decisions taken many per call (run_priority, run_rule)
         self.made = 0  # decisions made or replayed (not resumed from a snapshot), all runs
@@ -405,9 +423,22 @@ class _Decoder:
         key = np.asarray(rec["start"], dtype=np.float64).copy()
         key[~np.isfinite(key)] = np.inf
         end = np.asarray(rec["end"], dtype=np.float64)[sim.state.static.job_last]
-        dep = np.asarray(rec["depart"], dtype=np.float64)[sim.state.static.job_first]
+        od = np.asarray(rec["depart"], dtype=np.float64)
+        dep = od[sim.state.static.job_first]
+        wq = np.where(self.later, np.nan_to_num(key - od, posinf=0.0, neginf=0.0), 0.0)
+        n_j = dep.size
         return _Plan(
-            c, choices, np.asarray(times), key, end, snap_at, snaps, holds=dict(holds), depart=dep
+            c,
+            choices,
+            np.asarray(times),
+            key,
+            end,
+            snap_at,
+            snaps,
+            holds=dict(holds),
+            depart=dep,
+            wait_min=np.bincount(self.op_job, weights=wq, minlength=n_j),
+            wait_load=np.bincount(self.op_job, weights=wq * self.op_w, minlength=n_j),
         )
 
     def schedule(self, plan: _Plan) -> Schedule:
@@ -417,7 +448,9 @@ class _Decoder:
 
 
 #: neighbourhoods that set their own suffix (not counted in the suffix modes' statistics)
-_NO_SUFFIX = ("restart", "tail", "cpsat", "policy-tail", "kit", "hold")
+_NO_SUFFIX = ("restart", "tail", "cpsat", "policy-tail", "kit", "hold", "hold-wait")
+#: the neighbourhoods that hold jobs at STORE (not in a re-plan: its STORE is the shop's)
+_HOLDING = ("hold", "hold-wait")
 
 
 def policy_sample(
@@ -769,10 +802,12 @@ def lns(
     # ("hold": only parts made from STORE material can be held there)
     kit_leaf = np.asarray(ci.job_n_children)[kit_kid] == 0
     job_release = np.asarray(ci.job_release, dtype=np.float64)
-    if "hold" in kinds and getattr(instance, "situation", None) is not None:
-        kinds = tuple(n for n in kinds if n != "hold")  # a re-plan: its STORE is the shop's
+    if any(n in kinds for n in _HOLDING) and getattr(instance, "situation", None) is not None:
+        kinds = tuple(n for n in kinds if n not in _HOLDING)  # a re-plan: STORE is the shop's
         if not kinds:
-            raise ValueError("the hold neighbourhood does not re-plan from a shop situation")
+            raise ValueError("the hold neighbourhoods do not re-plan from a shop situation")
+    # ("hold-wait": the jobs made from STORE material)
+    from_store = np.asarray(ci.job_n_children) == 0
     if any(n in kinds for n in ("kit", "hold")) and not kit_leaf.any():
         kinds = tuple(n for n in kinds if n not in ("kit", "hold"))
         if not kinds:
@@ -971,6 +1006,31 @@ def lns(
             # prefix before the first changed release)
             k = int(np.searchsorted(cur.times, first, side="left"))
             t_end = math.inf
+        elif kind == "hold-wait":
+            # the jobs whose waiting in buffers after their first operation costs most: held
+            # at STORE by a part of that waiting (their priorities kept), so that they reach
+            # the machines they queue for nearer their turn; the incumbent's decisions before
+            # the first changed release are kept (the decoder ends the prefix there)
+            assert cur.wait_load is not None and cur.wait_min is not None
+            assert cur.depart is not None
+            score = np.where(from_store & np.isfinite(cur.depart), cur.wait_load, 0.0)
+            cands = np.flatnonzero(score > 0)
+            if not cands.size:  # nothing waits in a bounded buffer: nothing to hold
+                it -= 1
+                kinds = tuple(n for n in kinds if n != kind)
+                if not kinds:
+                    break
+                prior_w = np.array([pw.get(n, 1.0) for n in kinds])
+                continue
+            m = max(1, int(round(n_jobs * float(rng.uniform(*orders_jobs)))))
+            pool = cands[np.argsort(-score[cands], kind="stable")[: max(4 * m, 8)]]
+            jobs = rng.choice(pool, size=min(m, pool.size), replace=False)
+            dks = cur.wait_min[jobs] * rng.uniform(0.3, 1.0, size=jobs.size)
+            new_holds = dict(cur.holds)
+            for j, dk in zip(jobs.tolist(), dks.tolist(), strict=True):
+                if dk > 1.0:
+                    new_holds[j] = float(cur.depart[j]) + dk
+            k, t_end = n_dec, math.inf
         elif kind == "cpsat":
             t_end = t_start + horizon * float(rng.uniform(*cp_window))
             if rng.random() >= 0.5:
@@ -1099,7 +1159,7 @@ def lns(
                     else:
                         own = int(rule.choose(sim, d))
                     return policy_sample(policy, sim, d, tau, sub, exclude=own)
-                if kind in ("orders", "kit", "hold", "cpsat"):
+                if kind in ("orders", "kit", "hold", "hold-wait", "cpsat"):
                     return _lexkey(c, key[d.ops])
             if suffix == "incumbent":
                 return _lexkey(c, key[d.ops])
@@ -1113,7 +1173,7 @@ def lns(
         # the stretch after the window is a static priority when the suffix is: decided in
         # the compiled loop (the same decisions as ``choose``; no random draw is skipped)
         static: tuple[float, Any] | None = None
-        if kind in ("orders", "kit", "hold"):
+        if kind in ("orders", "kit", "hold", "hold-wait"):
             static = (-math.inf, _rank_prio(key, n_machines))
         elif kind in ("window", "group", "policy-window"):
             # window / group: the window too, its random decisions drawn there (``noise``)
@@ -1131,7 +1191,7 @@ def lns(
             static=static,
             singles=SKIP_SINGLES and kind != "cpsat",  # (cpsat's sequences may wait instead)
             noise=noise,
-            holds=new_holds if kind == "hold" else None,
+            holds=new_holds if kind in _HOLDING else None,
         )
         decisions += dec.made - m0
         spent = clk() - t1
