@@ -21,8 +21,11 @@ start times. A neighbour is decoded as:
    ``rules.search_noisy``) and *cpsat* (CP-SAT re-optimises the window, or one work center
    in it, with the operations before it fixed and the machines after it fixed
    (``furnsim.solvers.cpsat.window``); its machine sequences are then followed to the end,
-   a machine waiting for its next operation); the neighbourhood is drawn with weights
-   by success rate;
+   a machine waiting for its next operation), *kit* (the early parts of waiting kits later
+   in the priority list), *hold* (those parts also held at STORE: a recorded intentional
+   hold, so that their machines take other work first; default for goals that weigh buffer
+   occupancy) and *hold-wait* (the jobs that queue longest in bounded buffers held at STORE
+   by a part of that wait); the neighbourhood is drawn with weights by success rate;
 3. **suffix** -- after the window the decisions follow either the *incumbent's priorities*
    (the candidate whose operation started earliest in the incumbent, i.e. the rest of the
    plan is kept as far as the shop allows) or the *base rule* (the best dispatching rule,
