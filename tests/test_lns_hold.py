@@ -32,12 +32,23 @@ def test_hold_wait_reaches_the_plan_no_priority_can_by_hand() -> None:
     on W2 at 50: cost 0.6, the optimum, approached from below 45 (a later hold delays the
     end)."""
     inst = _queue()
-    plain = lns(inst, "empty-buffers", iterations=40, seed=0, start_ppo=False)
+    plain = lns(
+        inst,
+        "empty-buffers",
+        iterations=40,
+        seed=0,
+        start_ppo=False,
+        neighbourhoods=("window", "group", "orders", "hold"),
+    )
     assert plain.start_cost == pytest.approx(5.1) and plain.cost == pytest.approx(5.1)
     assert plain.moves["hold"]["tried"] == 0  # (no assemblies: no kit holds)
     r = lns(
         inst, "empty-buffers", iterations=40, seed=0, start_ppo=False, neighbourhoods=("hold-wait",)
     )
+    # Empty Buffers' default search draws hold-wait moves too (Speed's does not)
+    d = lns(inst, "empty-buffers", iterations=40, seed=0, start_ppo=False)
+    assert d.moves["hold-wait"]["tried"] > 0 and d.cost < 1.0
+    assert lns(inst, "speed", iterations=5, seed=0).moves["hold-wait"]["tried"] == 0
     assert r.moves["hold-wait"]["improved"] >= 1
     assert 0.6 <= r.cost < 0.65
     (h,) = r.schedule.holds

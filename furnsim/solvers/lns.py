@@ -23,9 +23,9 @@ start times. A neighbour is decoded as:
    (``furnsim.solvers.cpsat.window``); its machine sequences are then followed to the end,
    a machine waiting for its next operation), *kit* (the early parts of waiting kits later
    in the priority list), *hold* (those parts also held at STORE: a recorded intentional
-   hold, so that their machines take other work first; default for goals that weigh buffer
-   occupancy) and *hold-wait* (the jobs that queue longest in bounded buffers held at STORE
-   by a part of that wait); the neighbourhood is drawn with weights by success rate;
+   hold, so that their machines take other work first) and *hold-wait* (the jobs that queue
+   longest in bounded buffers held at STORE by a part of that wait) -- both default for goals
+   that weigh buffer occupancy; the neighbourhood is drawn with weights by success rate;
 3. **suffix** -- after the window the decisions follow either the *incumbent's priorities*
    (the candidate whose operation started earliest in the incumbent, i.e. the rest of the
    plan is kept as far as the shop allows) or the *base rule* (the best dispatching rule,
@@ -73,6 +73,7 @@ from furnsim.solvers.release import (
 
 __all__ = [
     "DEFAULT_NEIGHBOURHOODS",
+    "HOLD_NEIGHBOURHOODS",
     "default_neighbourhoods",
     "NEIGHBOURHOODS",
     "POLICY_NEIGHBOURHOODS",
@@ -103,15 +104,19 @@ POLICY_NEIGHBOURHOODS = ("policy-window", "policy-tail")
 #: time window / work center, furnsim.solvers.cpsat.window) costs seconds per move on a demo
 #: week and has not (yet) shown a gain at equal time there, so it is off by default too
 DEFAULT_NEIGHBOURHOODS = ("window", "group", "orders")
-#: ``hold`` (kit parts held at STORE) joins the defaults for a goal that weighs buffer
-#: occupancy (Empty Buffers; docs/optimizer.md, "Hold moves"); plants without assemblies and
-#: re-plans leave it out
+#: the hold moves (jobs held at STORE) join the defaults for a goal that weighs buffer
+#: occupancy (Empty Buffers; docs/optimizer.md, "Hold moves"); plants without assemblies
+#: leave ``hold`` out, re-plans both
+HOLD_NEIGHBOURHOODS = ("hold", "hold-wait")
 
 
 def default_neighbourhoods(goal: Any, base: tuple[str, ...] = DEFAULT_NEIGHBOURHOODS) -> tuple:
     """The neighbourhoods ``lns`` draws for ``goal`` when none are given: ``base``, and
-    ``hold`` for a goal that weighs buffer occupancy (``release.wants_release``)."""
-    return (*base, "hold") if wants_release(goal) and "hold" not in base else tuple(base)
+    :data:`HOLD_NEIGHBOURHOODS` for a goal that weighs buffer occupancy
+    (``release.wants_release``)."""
+    if not wants_release(goal):
+        return tuple(base)
+    return (*base, *(n for n in HOLD_NEIGHBOURHOODS if n not in base))
 
 
 _SUFFIX = ("incumbent", "rule", "policy")  # "policy": only with a policy and policy_suffix
