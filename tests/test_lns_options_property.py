@@ -12,7 +12,7 @@ from furnsim.goals import cost
 from furnsim.solvers.lns import lns
 from furnsim.validate import validate
 
-KINDS = ("window", "group", "orders", "kit", "restart", "tail", "cpsat")
+KINDS = ("window", "group", "orders", "kit", "hold", "hold-wait", "restart", "tail", "cpsat")
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +37,7 @@ options = st.fixed_dictionaries(
         "orders_target": st.sampled_from(["late", "wait", "goal"]),
         "prior": st.sampled_from([None, {"incumbent": 3.0}, {"window": 2.0, "rule": 0.5}]),
         "buffers": st.sampled_from(["hard", "soft"]),
+        "release": st.sampled_from(["auto", "off"]),
         "snapshots": st.booleans(),
         "seed": st.integers(0, 2**16),
         "iterations": st.integers(1, 25),
@@ -59,10 +60,15 @@ def test_any_options_give_a_valid_reproducible_plan(week, o) -> None:
     assert a.cost == pytest.approx(cost(a.schedule, goal, week), rel=1e-9)
     assert a.cost <= a.start_cost + 1e-6
     assert a.iterations <= o["iterations"]
-    assert sum(a.lane_iterations or []) == sum(
-        a.moves[n]["tried"]
-        for n in ("window", "group", "orders", "kit", "restart", "tail", "cpsat")
-    )
+    assert sum(a.lane_iterations or []) == sum(a.moves[n]["tried"] for n in KINDS)
+    # every STORE hold is honoured (the search's own with release control off, else the
+    # release's)
+    ci = week.compiled
+    first = np.asarray(ci.job_op_start[:-1])
+    ids = list(ci.job_ids)
+    for h in a.schedule.holds or []:
+        if h["kind"] == "store":
+            assert a.schedule.times["depart"][first[ids.index(h["job"])]] >= h["until"] - 1e-9
     if "cpsat" not in o["neighbourhoods"]:  # (a CP-SAT move's result may depend on timing)
         b = lns(week, goal, **kw)
         assert a.cost == b.cost and a.moves == b.moves
@@ -95,7 +101,18 @@ def test_any_options_with_a_time_limit_give_a_valid_plan(week, o, limit) -> None
 @given(
     goal=st.sampled_from(["speed", "efficiency", "empty-buffers"]),
     kinds=st.lists(
-        st.sampled_from(("window", "group", "orders", "kit", "policy-window", "policy-tail")),
+        st.sampled_from(
+            (
+                "window",
+                "group",
+                "orders",
+                "kit",
+                "hold",
+                "hold-wait",
+                "policy-window",
+                "policy-tail",
+            )
+        ),
         min_size=1,
         max_size=4,
         unique=True,
