@@ -83,3 +83,18 @@ def desk() -> Instance:
     ]
     tr = {("W1", "DRW"): 1, ("W2", "DRW"): 2, ("DRW", "ASSY"): 3, ("W1", "ASSY"): 2}
     return bom(parts, transport=tr)
+
+
+def store_holds_honoured(schedule, instance: Instance) -> int:
+    """Assert that no job of ``schedule`` leaves STORE before its recorded STORE holds end;
+    the number of such holds."""
+    ci = instance.compiled
+    first = np.asarray(ci.job_op_start[:-1])
+    ids = list(ci.job_ids)
+    n = 0
+    for h in schedule.holds or []:
+        if h["kind"] == "store":
+            j = ids.index(h["job"])
+            assert schedule.times["depart"][first[j]] >= h["until"] - 1e-9, h
+            n += 1
+    return n

@@ -520,6 +520,15 @@ def kind_weights(
     ]
 
 
+def _without(
+    kinds: tuple[str, ...], kind: str, prior: dict[str, float]
+) -> tuple[tuple[str, ...], np.ndarray]:
+    """``kinds`` without ``kind`` (a neighbourhood with nothing left to move), and the prior
+    factors of the kinds left (one per kind, in order)."""
+    left = tuple(n for n in kinds if n != kind)
+    return left, np.array([prior.get(n, 1.0) for n in left])
+
+
 def _lexkey(c: np.ndarray, key: np.ndarray) -> int:
     """The candidate with the smallest key, ties to the lowest job index."""
     m = key.min()
@@ -972,11 +981,9 @@ def lns(
             kscore = np.bincount(kit_par, weights=kit_w * kwait * leaf, minlength=n_jobs)
             waiting = np.flatnonzero(kscore > 0)
             if not waiting.size:  # every kit's parts arrive together: nothing left to move
-                it -= 1
-                kinds = tuple(n for n in kinds if n != kind)
+                it, kinds, prior_w = it - 1, *_without(kinds, kind, pw)
                 if not kinds:
                     break
-                prior_w = np.array([pw.get(n, 1.0) for n in kinds])
                 continue
             m = min(1 + int(rng.integers(3)), waiting.size)
             pick = rng.choice(
@@ -1024,11 +1031,9 @@ def lns(
             score = np.where(from_store & np.isfinite(cur.depart), cur.wait_load, 0.0)
             cands = np.flatnonzero(score > 0)
             if not cands.size:  # nothing waits in a bounded buffer: nothing to hold
-                it -= 1
-                kinds = tuple(n for n in kinds if n != kind)
+                it, kinds, prior_w = it - 1, *_without(kinds, kind, pw)
                 if not kinds:
                     break
-                prior_w = np.array([pw.get(n, 1.0) for n in kinds])
                 continue
             m = max(1, int(round(n_jobs * float(rng.uniform(*orders_jobs)))))
             pool = cands[np.argsort(-score[cands], kind="stable")[: max(4 * m, 8)]]
@@ -1072,11 +1077,9 @@ def lns(
             left = math.inf if time_limit is None else time_limit - (clk() - t0)
             # building the model costs many passes on a week: only with half the budget left
             if left < 3 * cp_time or (window_model is None and left < 0.5 * (time_limit or 0)):
-                it -= 1
-                kinds = tuple(n for n in kinds if n != "cpsat")
+                it, kinds, prior_w = it - 1, *_without(kinds, "cpsat", pw)
                 if not kinds:
                     break
-                prior_w = np.array([pw.get(n, 1.0) for n in kinds])  # (one per kind left)
                 continue
             tc = clk()
             from furnsim.solvers.cpsat.window import WindowModel
