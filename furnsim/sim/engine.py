@@ -185,7 +185,7 @@ class Simulator:
         self._fx: Any = None
         if (
             self._want_fast
-            and (not self.record_holds or self._only_store_holds)
+            and self._only_store_holds
             and getattr(self.instance, "situation", None) is None
         ):
             from furnsim.sim import _fastloop

@@ -238,6 +238,9 @@ class _Decoder:
         self.op_w = np.where(
             np.isfinite(cap) & (cap > 0), ci.op_volume / np.where(cap > 0, cap, 1), 0
         )
+        #: record each run's waiting in buffers (``_Plan.wait_min`` / ``wait_load``): only a
+        #: search with ``hold-wait`` moves reads it
+        self.track_wait = False
         self.replayed = 0  # decisions replayed (not resumed from a snapshot), all runs
         self.compiled = 0  # decisions taken many per call (run_priority, run_rule)
         self.made = 0  # decisions made or replayed (not resumed from a snapshot), all runs
@@ -433,8 +436,11 @@ class _Decoder:
         end = np.asarray(rec["end"], dtype=np.float64)[sim.state.static.job_last]
         od = np.asarray(rec["depart"], dtype=np.float64)
         dep = od[sim.state.static.job_first]
-        wq = np.where(self.later, np.nan_to_num(key - od, posinf=0.0, neginf=0.0), 0.0)
-        n_j = dep.size
+        wait_min = wait_load = None
+        if self.track_wait:
+            wq = np.where(self.later, np.nan_to_num(key - od, posinf=0.0, neginf=0.0), 0.0)
+            wait_min = np.bincount(self.op_job, weights=wq, minlength=dep.size)
+            wait_load = np.bincount(self.op_job, weights=wq * self.op_w, minlength=dep.size)
         return _Plan(
             c,
             choices,
@@ -445,8 +451,8 @@ class _Decoder:
             snaps,
             holds=dict(holds),
             depart=dep,
-            wait_min=np.bincount(self.op_job, weights=wq, minlength=n_j),
-            wait_load=np.bincount(self.op_job, weights=wq * self.op_w, minlength=n_j),
+            wait_min=wait_min,
+            wait_load=wait_load,
         )
 
     def schedule(self, plan: _Plan) -> Schedule:
@@ -740,6 +746,7 @@ def lns(
         raise
     rule = get_rule(br.rule)
     dec = _Decoder(instance, g, rule, buffers, anticipatory_setups, snapshots=snapshots, fast=fast)
+    dec.track_wait = "hold-wait" in kinds
     n_machines = instance.compiled.n_machines
 
     def rule_choice(sim: Simulator, d: Decision, i: int) -> int:
@@ -818,7 +825,7 @@ def lns(
     kit_w = np.where(kit_w > 0, kit_w, 1e-3)  # unbounded buffers: still worth synchronising
     # ("hold": only parts made from STORE material can be held there)
     kit_leaf = np.asarray(ci.job_n_children)[kit_kid] == 0
-    job_release = np.asarray(ci.job_release, dtype=np.float64)
+    job_release = dec.release
     if any(n in kinds for n in _HOLDING) and getattr(instance, "situation", None) is not None:
         kinds = tuple(n for n in kinds if n not in _HOLDING)  # a re-plan: STORE is the shop's
         if not kinds:
