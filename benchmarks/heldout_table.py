@@ -93,6 +93,9 @@ def cmd_run(a: argparse.Namespace) -> None:
     methods = method_names(kinds, a.budget)
     weeks = list(enumerate(held_out_weeks(a.weeks)))
     weeks = [(HELD_OUT_SEED + i, w) for i, w in weeks][a.first :]
+    if a.only:
+        keep = {int(x) for x in a.only.split(",")}
+        weeks = [(s, w) for s, w in weeks if s in keep]
     if weeks and {"ppo", "ppo-lns"} & set(kinds):
         # load each policy and make one pass before any row is timed: the first pass in a
         # process compiles the feature code, which is no part of a plan's budget
@@ -212,6 +215,7 @@ def main() -> None:
     r = sub.add_parser("run", help="plan the missing rows")
     r.add_argument("--weeks", type=int, default=20)
     r.add_argument("--first", type=int, default=0, help="skip the first weeks")
+    r.add_argument("--only", default=None, help="only these week seeds (comma-separated)")
     r.add_argument("--goals", default=",".join(GOALS))
     r.add_argument("--methods", default=",".join(METHODS), help=f"of {', '.join(METHODS)}")
     r.add_argument("--budget", type=float, default=10.0, help="seconds per budgeted method")

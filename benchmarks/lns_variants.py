@@ -7,7 +7,10 @@
 
 Each (week, seed, config) is one ``lns`` run of ``BUDGET`` CPU seconds (``clock="cpu"``,
 ``start_ppo=False``) on the demo-plant training weeks of ``benchmarks/lns_tune.py``
-(seeds 30000+), one JSON line each in ``runs/lns_variants_TAG.jsonl``. The table is the
+(seeds 30000+), one JSON line each in ``runs/lns_variants_TAG.jsonl``. A config with
+``"policy": true`` runs as ``ppo-lns`` does: the goal's shipped policy guides the search (its
+greedy pass a start candidate, ``policy-window`` moves where listed) at the model's plan
+temperature; give its ``neighbourhoods``. The table is the
 geometric mean over (week, seed) of cost / the reference config's cost, with its standard
 error and the number of wins. docs/optimizer.md ("Lanes, a suffix prior and kit moves").
 """
@@ -31,14 +34,20 @@ def run(goal: str, budget: float, cfgs: dict, seeds: list[int], wks: list[int], 
     out_path = Path("runs") / f"lns_variants_{tag}.jsonl"
     out_path.parent.mkdir(exist_ok=True)
     lns(weeks[0], goal, iterations=20, seed=0)  # warm-up: the compiled loops
+    guided: dict = {}
+    if any(opt.get("policy") for opt in cfgs.values()):
+        from furnsim.rl.policy import load_planner
+
+        pol = load_planner(goal)
+        guided = dict(policy=pol, start_ppo=True,
+                      temperature=float(pol.meta.get("plan_temperature", 1.0)))  # fmt: skip
     with out_path.open("a") as out:
         for w in wks:
             for sd in seeds:
                 for name, opt in cfgs.items():
-                    r = lns(
-                        weeks[w], goal, time_limit=budget, seed=sd, clock="cpu", start_ppo=False,
-                        **opt,
-                    )  # fmt: skip
+                    kw = dict(opt)
+                    kw.update(guided if kw.pop("policy", False) else {"start_ppo": False})
+                    r = lns(weeks[w], goal, time_limit=budget, seed=sd, clock="cpu", **kw)
                     row = dict(goal=goal, week=w, seed=sd, budget=budget, cfg=name, cost=r.cost,
                                it=r.iterations, imp=r.improvements)  # fmt: skip
                     out.write(json.dumps(row) + "\n")

@@ -19,7 +19,8 @@ import furnsim.rules as R
 from furnsim.env import WeekSource
 from furnsim.sim import Simulator
 
-RULES = ("ATCS", "ATC", "PTWINQS", "FIFO", "KIT")
+#: every rule with a compiled pick (all deterministic rules without a static key)
+RULES = tuple(n for n, r in R.RULES.items() if getattr(r, "compiled", None) is not None)
 
 
 def main() -> None:

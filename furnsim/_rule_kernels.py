@@ -1,5 +1,7 @@
-"""Compiled picks of the dispatching rules the optimizer decides with most (ATCS, ATC, PTWINQS,
-FIFO, KIT): one call per decision instead of a handful of numpy operations.
+"""Compiled picks of the dispatching rules without a static key (ATCS, ATC, PTWINQS, FIFO, KIT,
+through :func:`composite_pick` SETUP, CR, LWKRMOD, PTWINQ, DPTLWKRS, DPTWINQNPT, and
+BUFFER): one call
+per decision instead of a handful of numpy operations.
 
 Each kernel computes the rule's keys with the float operations of ``furnsim.rules`` in the
 same order (``np.log`` values come precomputed from ``StaticArrays``, means are numpy's
@@ -19,13 +21,17 @@ import numpy as np
 
 from furnsim._numba import jit, pairwise_sum
 
-__all__ = ["atc_pick", "fifo_pick", "kit_pick", "ptwinqs_pick"]
+__all__ = ["atc_pick", "buffer_pick", "composite_pick", "fifo_pick", "kit_pick", "ptwinqs_pick"]
 
 TIE_TOL = 1e-9  # furnsim.rules.TIE_TOL
 _EPS = 1e-9  # furnsim.rules._EPS
 NO_DUE_SLACK = 1e6  # furnsim.rules.NO_DUE_SLACK
 _WAITING = 1  # furnsim.sim.engine job state: in a buffer or in transit to it
 _DONE = 5  # furnsim.sim.engine job state: left its last machine (a child: toward its kit)
+#: the rules :func:`composite_pick` computes (also their ``RULE_*`` ids in the compiled loop,
+#: furnsim.sim._fastloop; 5 is taken there)
+C_SETUP, C_CR, C_LWKRMOD, C_PTWINQ, C_DPTLWKRS, C_DPTWINQNPT = range(6, 12)
+C_BUFFER = 12  # (its ``RULE_*`` id: buffer_pick)
 
 
 @jit
@@ -238,4 +244,120 @@ def kit_pick(
                 w += own
         keys[0, i] = w
         keys[1, i] = job_deadline[j]
+    return _lexmin(keys, c)
+
+
+@jit
+def _winq(
+    q: Any, op_wc: Any, op_mean_proc: Any, n_wc: int, job_state: Any, job_op: Any
+) -> None:  # pragma: no cover - compiled
+    """``rules._winq``'s queue per work center into ``q`` (np.bincount: job order)."""
+    q[:] = 0.0
+    for j in range(job_state.shape[0]):
+        if job_state[j] == _WAITING:
+            o = job_op[j]
+            q[op_wc[o]] += op_mean_proc[o]
+    q[n_wc] = 0.0
+
+
+@jit
+def composite_pick(
+    kind: int,  # C_SETUP ... C_DPTWINQNPT
+    c: Any,  # (k,) int64 candidate jobs
+    ops: Any,  # (k,) int64 their next operations
+    m: int,  # the deciding machine
+    t: float,  # now
+    cur: int,  # the machine's current setup
+    op_proc: Any,  # (n_ops, n_machines)
+    setup_time: Any,  # (n_machines, n_setups, n_setups)
+    op_setup: Any,  # (n_ops,)
+    op_rem_work: Any,  # (n_ops,)
+    op_mean_proc: Any,  # (n_ops,)
+    op_npt: Any,  # (n_ops,)
+    op_wc: Any,  # (n_ops,)
+    op_next_wc: Any,  # (n_ops,) n_wc after the last operation
+    n_wc: int,
+    job_deadline: Any,  # (n_jobs,)
+    job_state: Any,  # state (n_jobs,)
+    job_op: Any,  # state (n_jobs,)
+    has_cal: bool,
+    cs: Any,
+    ce: Any,
+    cc: Any,
+) -> int:  # pragma: no cover - compiled
+    """The job SETUP, CR, LWKRMOD, PTWINQ, DPTLWKRS or DPTWINQNPT picks (``kind``), with the
+    float operations of their keys in ``furnsim.rules`` (``_min_setup``, ``_cr``,
+    ``_lwkrmod`` with ``_mod``, ``_ptwinq``, ``_dptlwkrs``, ``_dptwinqnpt``)."""
+    k = c.shape[0]
+    keys = np.empty((2 if kind == C_SETUP else 1, k))
+    if kind == C_SETUP:
+        for i in range(k):
+            keys[0, i] = setup_time[m, cur, op_setup[ops[i]]]
+            keys[1, i] = job_deadline[c[i]]
+        return _lexmin(keys, c)
+    if kind in (C_PTWINQ, C_DPTWINQNPT):
+        q = np.empty(n_wc + 1)
+        _winq(q, op_wc, op_mean_proc, n_wc, job_state, job_op)
+        for i in range(k):
+            o = ops[i]
+            p = op_proc[o, m]
+            if kind == C_PTWINQ:
+                keys[0, i] = p + q[op_next_wc[o]]
+            else:
+                keys[0, i] = (2.0 * p + q[op_next_wc[o]]) + op_npt[o]
+        return _lexmin(keys, c)
+    w_now = _worked_before(t, cs, ce, cc) if has_cal else 0.0
+    for i in range(k):
+        o = ops[i]
+        rem = op_rem_work[o]
+        until = _until(job_deadline[c[i]], t, w_now, has_cal, cs, ce, cc)
+        if kind == C_CR:
+            r = rem if (rem > _EPS or rem != rem) else _EPS  # np.maximum(rem, _EPS)
+            keys[0, i] = until / r
+            continue
+        sl = until - rem
+        sl = sl if (sl < NO_DUE_SLACK or sl != sl) else NO_DUE_SLACK  # _slack's np.minimum
+        p = op_proc[o, m]
+        if kind == C_DPTLWKRS:
+            keys[0, i] = (2.0 * p + rem) + sl
+        else:  # C_LWKRMOD: rem + max(t + pm + slack · pm / rem, t + p) (rules._mod)
+            pm = op_mean_proc[o]
+            share = pm / rem if rem > _EPS else 0.0
+            odd = (t + pm) + sl * share
+            tp = t + p
+            # np.maximum(odd, tp): a NaN wins
+            keys[0, i] = rem + (odd if (odd != odd or (tp == tp and odd >= tp)) else tp)
+    return _lexmin(keys, c)
+
+
+@jit
+def buffer_pick(
+    c: Any,  # (k,) int64 candidate jobs
+    ops: Any,  # (k,) int64 their next operations
+    m: int,  # the deciding machine
+    op_proc: Any,  # (n_ops, n_machines)
+    op_next_wc: Any,  # (n_ops,) n_wc after the last operation
+    op_next_vol: Any,  # (n_ops,)
+    op_volume: Any,  # (n_ops,)
+    cap_ext: Any,  # (n_wc + 1,) capacities, inf for "finished"
+    wc_level: Any,  # state (n_wc,) reserved buffer volume
+    n_wc: int,
+    cap_here: float,  # the capacity of the deciding machine's buffer
+    job_deadline: Any,  # (n_jobs,)
+) -> int:  # pragma: no cover - compiled
+    """The job BUFFER picks (``furnsim.rules._buffer``): the next buffer has room, drains this
+    buffer fastest, the emptiest next buffer, EDD -- the same floats."""
+    k = c.shape[0]
+    keys = np.empty((4, k))
+    for i in range(k):
+        o = ops[i]
+        w = op_next_wc[o]
+        cap_next = cap_ext[w]
+        room = cap_next - wc_level[min(w, n_wc - 1)] - op_next_vol[o]
+        keys[0, i] = 1.0 if room < -_EPS else 0.0
+        frac = room / cap_next if math.isfinite(cap_next) else 1.0
+        keys[2, i] = -(frac if (frac < 1.0 or frac != frac) else 1.0)  # np.minimum(frac, 1)
+        v = op_volume[o]
+        keys[1, i] = op_proc[o, m] * cap_here / v if (math.isfinite(cap_here) and v > 0) else np.inf
+        keys[3, i] = job_deadline[c[i]]
     return _lexmin(keys, c)

@@ -87,7 +87,19 @@ import numpy as np
 from furnsim._numba import HAVE_NUMBA
 from furnsim.model import CompiledInstance, Instance
 from furnsim.sim import Decision, Schedule, Simulator
-from furnsim.sim._fastloop import RULE_ATC, RULE_FIFO, RULE_KIT, RULE_PTWINQS
+from furnsim.sim._fastloop import (
+    RULE_ATC,
+    RULE_BUFFER,
+    RULE_CR,
+    RULE_DPTLWKRS,
+    RULE_DPTWINQNPT,
+    RULE_FIFO,
+    RULE_KIT,
+    RULE_LWKRMOD,
+    RULE_PTWINQ,
+    RULE_PTWINQS,
+    RULE_SETUP,
+)
 from furnsim.sim.state import StaticArrays, static_arrays
 
 __all__ = [
@@ -444,6 +456,11 @@ def _r(
     return Rule(name, fn, desc, static, compiled, loop)
 
 
+def _c(name: str, fn: KeyFn, desc: str, rid: int) -> Rule:
+    """A rule of ``_rule_kernels.composite_pick``: compiled per decision and in the loop."""
+    return Rule(name, fn, desc, None, _composite_compiled(rid), (rid, 0.0))
+
+
 # -- compiled picks (furnsim/_rule_kernels.py): the same pick as ``keys`` + ``_lexmin`` ------
 _NO_CAL = np.zeros(0)
 
@@ -520,6 +537,39 @@ def _kit_compiled(sim: Simulator, d: Decision, st: _Static) -> int:
     )  # fmt: skip
 
 
+def _composite_compiled(kind: int) -> Callable[[Simulator, Decision, _Static], int]:
+    """SETUP, CR, LWKRMOD, PTWINQ, DPTLWKRS or DPTWINQNPT (``kind``: its ``RULE_*`` id)."""
+
+    def pick(sim: Simulator, d: Decision, st: _Static) -> int:
+        from furnsim import _rule_kernels as rk
+
+        m = d.machine
+        cal, cs, ce, cc = _calendar(sim, m, st)
+        state = sim.state
+        return int(
+            rk.composite_pick(
+                kind, d.candidates, d.ops, m, float(sim.time), int(state.machine_setup[m]),
+                st.op_proc, st.setup_time, st.op_setup, st.op_rem_work, st.op_mean_proc,
+                st.op_npt, st.op_wc, st.op_next_wc, st.n_wc, st.job_deadline, state.job_state,
+                state.job_op, cal, cs, ce, cc,
+            )
+        )  # fmt: skip
+
+    return pick
+
+
+def _buffer_compiled(sim: Simulator, d: Decision, st: _Static) -> int:
+    from furnsim import _rule_kernels as rk
+
+    return int(
+        rk.buffer_pick(
+            d.candidates, d.ops, d.machine, st.op_proc, st.op_next_wc, st.op_next_vol,
+            st.op_volume, st.cap_ext, sim.state.wc_level, st.n_wc,
+            float(st.cap_ext[int(st.machine_wc[d.machine])]), st.job_deadline,
+        )
+    )  # fmt: skip
+
+
 def _fifo_compiled(sim: Simulator, d: Decision, st: _Static) -> int:
     from furnsim import _rule_kernels as rk
 
@@ -542,6 +592,10 @@ def _edd_table(st: _Static) -> np.ndarray:
 
 def _mwkr_table(st: _Static) -> np.ndarray:
     return np.repeat(-st.op_rem_work[:, None], st.n_machines, axis=1)
+
+
+def _mopnr_table(st: _Static) -> np.ndarray:
+    return np.repeat(-st.op_rem_ops[:, None].astype(np.float64), st.n_machines, axis=1)
 
 
 def _lwkr_table(st: _Static) -> np.ndarray:
@@ -571,8 +625,8 @@ RULES: dict[str, Rule] = {
         _r("EDD", _edd, "earliest deadline", _edd_table),
         _r("MWKR", _mwkr, "most work remaining", _mwkr_table),
         _r("LWKR", _lwkr, "least work remaining", _lwkr_table),
-        _r("MOPNR", _mopnr, "most operations remaining"),
-        _r("CR", _cr, "critical ratio (deadline - now) / remaining work"),
+        _r("MOPNR", _mopnr, "most operations remaining", _mopnr_table),
+        _c("CR", _cr, "critical ratio (deadline - now) / remaining work", RULE_CR),
         _r(
             "ATC", _atc, "apparent tardiness cost, k = 2", None, _atc_compiled(0.0), (RULE_ATC, 0.0)
         ),
@@ -584,14 +638,26 @@ RULES: dict[str, Rule] = {
             _atc_compiled(1.0),
             (RULE_ATC, 1.0),
         ),
-        _r("SETUP", _min_setup, "least setup time on this machine, then EDD"),
-        _r("BUFFER", _buffer, "next buffer has room; drain this buffer; emptiest next buffer; EDD"),
+        _c("SETUP", _min_setup, "least setup time on this machine, then EDD", RULE_SETUP),
+        _r(
+            "BUFFER",
+            _buffer,
+            "next buffer has room; drain this buffer; emptiest next buffer; EDD",
+            None,
+            _buffer_compiled,
+            (RULE_BUFFER, 0.0),
+        ),
         _r("LWKRSPT", _lwkrspt, "LWKR + p", _lwkrspt_table),
-        _r("LWKRMOD", _lwkrmod, "LWKR + modified operation due date"),
-        _r("PTWINQ", _ptwinq, "p + work in next queue"),
+        _c("LWKRMOD", _lwkrmod, "LWKR + modified operation due date", RULE_LWKRMOD),
+        _c("PTWINQ", _ptwinq, "p + work in next queue", RULE_PTWINQ),
         _r("PTWINQS", _ptwinqs, "p + WINQ + slack", None, _ptwinqs_compiled, (RULE_PTWINQS, 0.0)),
-        _r("DPTLWKRS", _dptlwkrs, "2p + LWKR + slack"),
-        _r("DPTWINQNPT", _dptwinqnpt, "2p + WINQ + next operation's processing time"),
+        _c("DPTLWKRS", _dptlwkrs, "2p + LWKR + slack", RULE_DPTLWKRS),
+        _c(
+            "DPTWINQNPT",
+            _dptwinqnpt,
+            "2p + WINQ + next operation's processing time",
+            RULE_DPTWINQNPT,
+        ),
         _r(
             "KIT",
             _kit,

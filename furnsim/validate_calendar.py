@@ -23,6 +23,7 @@ Without working time on a machine (24/7, no downtime) nothing here applies and
 
 from __future__ import annotations
 
+import bisect
 import math
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -54,6 +55,13 @@ class _Clock:
         self.no = [(e.start, e.end) for e in exc if not e.working]
         self.down = [(d.start, d.end) for d in plant.downtime if d.machine == machine.id]
         self.interruptible = bool(wc.interruptible)
+        # the same date arithmetic, done once: each day's windows (datetimes, and as minutes
+        # after the origin), and the exceptions' and downtime's ends as minutes, sorted
+        self._day: dict[date, list[tuple[datetime, datetime]]] = {}
+        self._day_min: dict[date, list[float]] = {}
+        self._fixed = sorted(
+            self._min(p) for a, b in [*self.down, *self.no, *self.yes] for p in (a, b)
+        )
 
     @property
     def always(self) -> bool:
@@ -67,15 +75,26 @@ class _Clock:
 
     def _windows(self, day: date) -> list[tuple[datetime, datetime]]:
         """The calendar's windows that start on ``day``."""
-        out: list[tuple[datetime, datetime]] = []
-        if self.cal is None:
+        out = self._day.get(day)
+        if out is not None:
             return out
-        midnight = datetime(day.year, day.month, day.day)
-        for w in self.cal.windows:
-            if day.weekday() in w.days:
-                a = midnight + timedelta(minutes=w.start)
-                end = w.end if w.end > w.start else w.end + 1440
-                out.append((a, midnight + timedelta(minutes=end)))
+        out = []
+        if self.cal is not None:
+            midnight = datetime(day.year, day.month, day.day)
+            for w in self.cal.windows:
+                if day.weekday() in w.days:
+                    a = midnight + timedelta(minutes=w.start)
+                    end = w.end if w.end > w.start else w.end + 1440
+                    out.append((a, midnight + timedelta(minutes=end)))
+        self._day[day] = out
+        return out
+
+    def _windows_min(self, day: date) -> list[float]:
+        """The ends of ``day``'s windows as minutes after the origin."""
+        out = self._day_min.get(day)
+        if out is None:
+            out = [self._min(p) for a, b in self._windows(day) for p in (a, b)]
+            self._day_min[day] = out
         return out
 
     def working(self, x: float) -> bool:
@@ -93,17 +112,15 @@ class _Clock:
 
     def breakpoints(self, lo: float, hi: float) -> list[float]:
         """Every minute in ``(lo, hi)`` where the working status may change."""
-        pts: list[datetime] = []
-        for a, b in [*self.down, *self.no, *self.yes]:
-            pts += [a, b]
+        f = self._fixed
+        pts = f[bisect.bisect_right(f, lo) : bisect.bisect_left(f, hi)]
         if self.cal is not None:
             d = self._at(lo).date() - timedelta(days=1)
             last = self._at(hi).date()
             while d <= last:
-                for a, b in self._windows(d):
-                    pts += [a, b]
+                pts += [m for m in self._windows_min(d) if lo < m < hi]
                 d += timedelta(days=1)
-        return sorted({m for m in (self._min(p) for p in pts) if lo < m < hi})
+        return sorted(set(pts))
 
     def pieces(self, lo: float, hi: float) -> list[tuple[float, float, bool]]:
         """``[lo, hi)`` cut at the breakpoints, each piece with its working status."""

@@ -36,7 +36,21 @@ import numpy as np
 
 from furnsim._numba import HAVE_NUMBA
 from furnsim._numba import jit as _jit
-from furnsim._rule_kernels import atc_pick, fifo_pick, kit_pick, ptwinqs_pick
+from furnsim._rule_kernels import (
+    C_BUFFER,
+    C_CR,
+    C_DPTLWKRS,
+    C_DPTWINQNPT,
+    C_LWKRMOD,
+    C_PTWINQ,
+    C_SETUP,
+    atc_pick,
+    buffer_pick,
+    composite_pick,
+    fifo_pick,
+    kit_pick,
+    ptwinqs_pick,
+)
 
 __all__ = [
     "DEADLOCK",
@@ -47,10 +61,17 @@ __all__ = [
     "INVALID",
     "NEED_EXTEND",
     "RULE_ATC",
+    "RULE_BUFFER",
+    "RULE_CR",
+    "RULE_DPTLWKRS",
+    "RULE_DPTWINQNPT",
     "RULE_FIFO",
     "RULE_KIT",
+    "RULE_LWKRMOD",
     "RULE_NONE",
+    "RULE_PTWINQ",
     "RULE_PTWINQS",
+    "RULE_SETUP",
     "run",
     "run_rule",
 ]
@@ -89,6 +110,10 @@ P_SOFT, P_ANTICIP, P_KITS = range(3)
 RULE_NONE, RULE_ATC, RULE_PTWINQS, RULE_FIFO, RULE_KIT = range(5)
 # not a rule: RI[n] is the job to take at the decision after n dispatches (run_choices)
 RULE_SCRIPT = 5
+# ... and the rules of furnsim._rule_kernels.composite_pick (their kind is their id)
+RULE_SETUP, RULE_CR, RULE_LWKRMOD = C_SETUP, C_CR, C_LWKRMOD
+RULE_PTWINQ, RULE_DPTLWKRS, RULE_DPTWINQNPT = C_PTWINQ, C_DPTLWKRS, C_DPTWINQNPT
+RULE_BUFFER = C_BUFFER  # (furnsim._rule_kernels.buffer_pick)
 
 # job / machine states and event kinds (furnsim.sim.engine)
 _AT_STORE, _WAITING, _ASSIGNED, _PROCESSING, _BLOCKED, _DONE = range(6)
@@ -592,7 +617,7 @@ def rule_tables(st: Any, job_path_work: Any) -> tuple[Any, Any]:
     ri = [st.op_next_wc, par, start, st.job_last + 1, ch]
     rf = [
         st.job_log_priority, st.op_log_proc, st.op_rem_work, st.job_deadline, st.op_mean_proc,
-        st.job_release, job_path_work,
+        st.job_release, job_path_work, st.op_npt, st.op_next_vol, st.op_volume, st.cap_ext,
     ]  # fmt: skip
     RI = np.concatenate([np.asarray(x, dtype=np.int64).ravel() for x in ri])
     RF = np.concatenate([np.asarray(x, dtype=np.float64).ravel() for x in rf])
@@ -604,7 +629,7 @@ def rule_views(
     RI: Any, RF: Any, n_j: int, n_o: int, n_m: int
 ) -> tuple[Any, ...]:  # pragma: no cover
     """(next_wc, parent, kid_start, kids, job_end, logw, logp, rem, deadline, mean_proc,
-    release, path_work) of :func:`rule_tables`' arrays."""
+    release, path_work, npt, next_vol, volume, cap_ext) of :func:`rule_tables`' arrays."""
     a = 0
     next_wc = RI[a : a + n_o]
     a += n_o
@@ -629,6 +654,14 @@ def rule_views(
     release = RF[b : b + n_j]
     b += n_j
     path_work = RF[b : b + n_j]
+    b += n_j
+    npt = RF[b : b + n_o]
+    b += n_o
+    next_vol = RF[b : b + n_o]
+    b += n_o
+    volume = RF[b : b + n_o]
+    b += n_o
+    cap_ext = RF[b:]
     return (
         next_wc,
         parent,
@@ -642,6 +675,10 @@ def rule_views(
         mean_proc,
         release,
         path_work,
+        npt,
+        next_vol,
+        volume,
+        cap_ext,
     )
 
 
@@ -673,14 +710,14 @@ def _rule_pick(
     cc: Any,
     off: Any,
     coff: Any,
+    wf: Any,  # (2, n_wc) buffer levels (W_LEVEL), peaks
 ) -> int:  # pragma: no cover - compiled
     """The candidate (index into ``cand``) the rule ``rid`` picks at machine ``m``, time
     ``t``: its kernel with the arguments ``Rule.compiled`` gives it (the machine's working
     time: its slice of the packed tables, which :meth:`Simulator.run_rule` built past every
     deadline, as ``rules._calendar`` does)."""
-    nwc, par, kst, kids, jend, logw, logp, rem, dl, mproc, rel, pwork = rule_views(
-        RI, RF, n_j, n_o, n_m
-    )
+    (nwc, par, kst, kids, jend, logw, logp, rem, dl, mproc, rel, pwork, npt, nvol, vol,
+     cap_ext) = rule_views(RI, RF, n_j, n_o, n_m)  # fmt: skip
     c = cand[:k]
     ops = cand_ops[:k]
     has_cal = si_m[SM_HASCAL, m] == 1
@@ -694,6 +731,13 @@ def _rule_pick(
                          ji[J_OP], has_cal, cs[a:b], ce[a:b], cc[ca:cb])  # fmt: skip
     elif rid == RULE_FIFO:
         j = fifo_pick(c, jf[J_ARRIVE], rel)
+    elif rid == RULE_BUFFER:
+        j = buffer_pick(c, ops, m, proc, nwc, nvol, vol, cap_ext, wf[W_LEVEL], n_wc,
+                        cap_ext[si_m[SM_WC, m]], dl)  # fmt: skip
+    elif rid >= RULE_SETUP:
+        j = composite_pick(rid, c, ops, m, t, mi[M_SETUP, m], proc, setup, op_setup, rem, mproc,
+                           npt, op_wc, nwc, n_wc, dl, ji[J_STATE], ji[J_OP], has_cal, cs[a:b],
+                           ce[a:b], cc[ca:cb])  # fmt: skip
     else:
         j = kit_pick(c, par, kst, kids, ji[J_STATE], ji[J_OP], rem, pwork, jend, dl)
     for x in range(k):
@@ -1008,7 +1052,7 @@ def _loop(
                         if rid > 0:
                             x = _rule_pick(rid, rpar, RI, RF, n_jobs, n_o, n_m, cand, cand_ops,
                                            k, fm, t, mi, ji, jf, si_m, op_setup, op_wc, n_wc,
-                                           proc, setup, cs, ce, cc, off, coff)  # fmt: skip
+                                           proc, setup, cs, ce, cc, off, coff, wf)  # fmt: skip
                         else:
                             x = prio_choice(prio, fm, cand, cand_ops, k)
                 j = cand[x]
