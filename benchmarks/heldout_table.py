@@ -13,6 +13,10 @@
     # the rows of further files (the same key in a later file wins)
     python benchmarks/heldout_table.py table --budget 10 [--best-known] \
         [--also benchmarks/heldout_ppo10.jsonl]
+    # two runs made side by side on one machine (e.g. a checkout of the old code and this
+    # one): B against A per goal and method
+    python benchmarks/heldout_table.py compare benchmarks/ab_compiledrules_before10.jsonl \
+        benchmarks/ab_compiledrules_after10.jsonl
     # greedy plan time (PPO greedy pass, best rule pass) at 100..2000 jobs
     nice python benchmarks/heldout_table.py timing --jobs 100,250,500,1000,2000
 
@@ -132,6 +136,46 @@ def _current(rows: list[dict]) -> list[dict]:
     return out
 
 
+def cmd_compare(a: argparse.Namespace) -> None:
+    """Rows of two runs made side by side (same weeks, same machine, same time): per goal and
+    method, the geometric mean of cost B / A with its standard error, how many weeks B is
+    better / equal / worse, the ratio of neighbours (optimizer rows) and whether every plan of
+    B is valid. CPU budgets compare only on one machine at one time: a neighbour costs more
+    CPU time on a slower or busier machine."""
+    import math
+
+    def rows(path: str) -> dict:
+        out = {}
+        for line in Path(path).read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                r = json.loads(line)
+                out[(int(r["seed"]), str(r["goal"]), str(r["method"]))] = r
+        return out
+
+    ra, rb = rows(a.a), rows(a.b)
+    print(
+        "| goal | method | weeks | cost B / A | better / equal / worse | neighbours B / A | B valid |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for goal, method in sorted({(g, m) for _, g, m in rb}):
+        ks = sorted(k for k in rb if k[1:] == (goal, method) and k in ra)
+        if not ks:
+            continue
+        lr = [math.log(rb[k]["cost"] / ra[k]["cost"]) for k in ks]
+        mu = sum(lr) / len(lr)
+        se = (sum((x - mu) ** 2 for x in lr) / max(1, len(lr) - 1)) ** 0.5 / len(lr) ** 0.5
+        tol = 1e-12
+        n_b, n_e = sum(x < -tol for x in lr), sum(abs(x) <= tol for x in lr)
+        it_a = sum(ra[k].get("info", {}).get("iterations") or 0 for k in ks)
+        it_b = sum(rb[k].get("info", {}).get("iterations") or 0 for k in ks)
+        nb = f"{it_b / it_a:.2f}" if it_a else "–"
+        ok = all(rb[k]["valid"] for k in ks)
+        print(
+            f"| {goal} | {method} | {len(ks)} | {math.exp(mu):.4f} ± {se:.4f} | "
+            f"{n_b} / {n_e} / {len(ks) - n_b - n_e} | {nb} | {ok} |"
+        )
+
+
 def cmd_table(a: argparse.Namespace) -> None:
     rows = _current(read_rows([a.out, *(a.also or [])], a.clock))
     if a.best_known:
@@ -237,6 +281,10 @@ def main() -> None:
     t.add_argument("--out", default=str(OUT))
     t.add_argument("--also", action="append", help="rows of another file too (repeatable)")
     t.set_defaults(fn=cmd_table)
+    c = sub.add_parser("compare", help="two runs made side by side: B against A")
+    c.add_argument("a", help="rows of run A (JSON lines)")
+    c.add_argument("b", help="rows of run B")
+    c.set_defaults(fn=cmd_compare)
     g = sub.add_parser("timing", help="greedy plan time at N jobs")
     g.add_argument("--jobs", default="100,250,500,1000,2000")
     g.add_argument("--goal", default="speed")

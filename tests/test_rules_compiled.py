@@ -1,4 +1,4 @@
-"""The compiled rule picks (furnsim/_rule_kernels.py: ATCS, ATC, PTWINQS, FIFO, KIT) and the compiled
+"""The compiled rule picks (furnsim/_rule_kernels.py: every rule without a static key) and the compiled
 working-time KPIs of ``partial_cost`` (furnsim/kpi_working.py) must be the numpy path's, bit
 for bit: the same pick at every decision, the same per-machine floats, and so the very same
 optimizer search for a seed (issue 15). Generated calendar-plant weeks (shift calendars),

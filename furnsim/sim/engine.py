@@ -605,7 +605,7 @@ class Simulator:
         or deadlock: None), or with ``until`` only until ``dispatch_log`` holds ``until``
         dispatches (the decision pending then is returned). When the simulator runs in the
         compiled loop and the rule has a compiled pick there (``rule.loop`` = (``RULE_*`` of
-        ``furnsim.sim._fastloop``, parameter): ATCS, ATC, PTWINQS, FIFO, KIT), the decisions are
+        ``furnsim.sim._fastloop``, parameter): every rule without a static key), the decisions are
         taken there in one call: the very job ``rule.choose`` takes at each (the same kernel,
         the same floats), so the same plan; otherwise one ``rule.choose`` per decision.
         ``noise``: as :meth:`run_priority`'s."""

@@ -44,7 +44,7 @@ Decoding runs in the simulator's compiled event loop where numba is installed (`
 the stretches that follow a static priority (the incumbent-priority suffix, an order-set move
 after its prefix, a base rule with ``Rule.static_key``) are decided there in one call each
 (``Simulator.run_priority``), and so is a base rule with a compiled pick in the loop
-(``Rule.loop``: ATCS, ATC, PTWINQS, FIFO, KIT; ``Simulator.run_rule``); they are read back
+(``Rule.loop``: every other deterministic rule; ``Simulator.run_rule``); they are read back
 from the dispatch log -- the same decisions, plans and random draws as deciding each one in
 Python (``fast=False``; tests/test_lns_fast.py).
 """
@@ -252,7 +252,7 @@ class _Decoder:
             else None
         )
         #: the base rule for ``Simulator.run_rule`` when the compiled loop has its pick
-        #: (``Rule.loop``: ATCS, ATC, PTWINQS, FIFO, KIT) and it picks compiled anyway
+        #: (``Rule.loop``: the rules without a static key) and it picks compiled anyway
         #: (``rules.HAVE_NUMBA``); None: its suffix is decided one call per decision
         from furnsim import rules as rules_mod
 
