@@ -164,6 +164,19 @@ def atc_pick(
 
 
 @jit
+def _winq(
+    q: Any, op_wc: Any, op_mean_proc: Any, n_wc: int, job_state: Any, job_op: Any
+) -> None:  # pragma: no cover - compiled
+    """``rules._winq``'s queue per work center into ``q`` (np.bincount: job order)."""
+    q[:] = 0.0
+    for j in range(job_state.shape[0]):
+        if job_state[j] == _WAITING:
+            o = job_op[j]
+            q[op_wc[o]] += op_mean_proc[o]
+    q[n_wc] = 0.0
+
+
+@jit
 def ptwinqs_pick(
     c: Any,  # (k,) int64 candidate jobs
     ops: Any,  # (k,) int64 their next operations
@@ -184,13 +197,8 @@ def ptwinqs_pick(
     cc: Any,
 ) -> int:  # pragma: no cover - compiled
     """The job PTWINQS picks: ``p + WINQ + slack`` (``furnsim.rules._ptwinqs``)."""
-    # WINQ: np.bincount over the waiting jobs in job order (sequential sums)
-    q = np.zeros(n_wc + 1)
-    for j in range(job_state.shape[0]):
-        if job_state[j] == _WAITING:
-            o = job_op[j]
-            q[op_wc[o]] += op_mean_proc[o]
-    q[n_wc] = 0.0
+    q = np.empty(n_wc + 1)
+    _winq(q, op_wc, op_mean_proc, n_wc, job_state, job_op)
     k = c.shape[0]
     w_now = _worked_before(t, cs, ce, cc) if has_cal else 0.0
     keys = np.empty((1, k))
@@ -245,19 +253,6 @@ def kit_pick(
         keys[0, i] = w
         keys[1, i] = job_deadline[j]
     return _lexmin(keys, c)
-
-
-@jit
-def _winq(
-    q: Any, op_wc: Any, op_mean_proc: Any, n_wc: int, job_state: Any, job_op: Any
-) -> None:  # pragma: no cover - compiled
-    """``rules._winq``'s queue per work center into ``q`` (np.bincount: job order)."""
-    q[:] = 0.0
-    for j in range(job_state.shape[0]):
-        if job_state[j] == _WAITING:
-            o = job_op[j]
-            q[op_wc[o]] += op_mean_proc[o]
-    q[n_wc] = 0.0
 
 
 @jit

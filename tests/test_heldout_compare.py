@@ -3,24 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import math
-import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-
-
-def _script():
-    spec = importlib.util.spec_from_file_location(
-        "furnsim_bench_heldout_table", REPO / "benchmarks" / "heldout_table.py"
-    )
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+from tests._scripts import load_bench
 
 
 def _write(path: Path, rows: list[tuple[int, str, str, float, int, bool]]) -> str:
@@ -50,7 +37,7 @@ def test_compare_gives_the_geometric_mean_counts_and_neighbours(tmp_path, capsys
             (4, "speed", "lns:10", 1.0, 10, True),  # not in A: left out
         ],
     )
-    _script().cmd_compare(argparse.Namespace(a=a, b=b))
+    load_bench("heldout_table").cmd_compare(argparse.Namespace(a=a, b=b))
     line = [x for x in capsys.readouterr().out.splitlines() if x.startswith("| speed")]
     assert len(line) == 1
     cells = [c.strip() for c in line[0].strip("|").split("|")]

@@ -3,12 +3,12 @@ run on ta01 (greedy + sampled passes, every kept plan validated)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests._scripts import load_bench
 
 REPO = Path(__file__).resolve().parent.parent
 JSP = REPO.parent / "shared" / "benchmarks" / "jsp"
@@ -16,14 +16,7 @@ MODEL = REPO / "furnsim" / "data" / "models" / "ppo-jsp.zip"
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location(
-        "furnsim_bench_rl_jsp", REPO / "benchmarks" / "rl_jsp.py"
-    )
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_bench("rl_jsp")
 
 
 def _row(text: str, label: str) -> list[str]:
