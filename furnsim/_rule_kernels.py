@@ -1,7 +1,6 @@
-"""Compiled picks of the dispatching rules without a static key (ATCS, ATC, PTWINQS, FIFO, KIT,
-through :func:`composite_pick` SETUP, CR, LWKRMOD, PTWINQ, DPTLWKRS, DPTWINQNPT, and
-BUFFER): one call
-per decision instead of a handful of numpy operations.
+"""Compiled picks of the dispatching rules without a static key (ATCS, ATC, FIFO, KIT, BUFFER,
+and through :func:`composite_pick` PTWINQS, SETUP, CR, LWKRMOD, PTWINQ, DPTLWKRS, DPTWINQNPT):
+one call per decision instead of a handful of numpy operations.
 
 Each kernel computes the rule's keys with the float operations of ``furnsim.rules`` in the
 same order (``np.log`` values come precomputed from ``StaticArrays``, means are numpy's
@@ -21,7 +20,7 @@ import numpy as np
 
 from furnsim._numba import jit, pairwise_sum
 
-__all__ = ["atc_pick", "buffer_pick", "composite_pick", "fifo_pick", "kit_pick", "ptwinqs_pick"]
+__all__ = ["atc_pick", "buffer_pick", "composite_pick", "fifo_pick", "kit_pick"]
 
 TIE_TOL = 1e-9  # furnsim.rules.TIE_TOL
 _EPS = 1e-9  # furnsim.rules._EPS
@@ -29,7 +28,8 @@ NO_DUE_SLACK = 1e6  # furnsim.rules.NO_DUE_SLACK
 _WAITING = 1  # furnsim.sim.engine job state: in a buffer or in transit to it
 _DONE = 5  # furnsim.sim.engine job state: left its last machine (a child: toward its kit)
 #: the rules :func:`composite_pick` computes (also their ``RULE_*`` ids in the compiled loop,
-#: furnsim.sim._fastloop; 5 is taken there)
+#: furnsim.sim._fastloop, where PTWINQS is 2 and 5 is taken)
+C_PTWINQS = 2
 C_SETUP, C_CR, C_LWKRMOD, C_PTWINQ, C_DPTLWKRS, C_DPTWINQNPT = range(6, 12)
 C_BUFFER = 12  # (its ``RULE_*`` id: buffer_pick)
 
@@ -177,40 +177,6 @@ def _winq(
 
 
 @jit
-def ptwinqs_pick(
-    c: Any,  # (k,) int64 candidate jobs
-    ops: Any,  # (k,) int64 their next operations
-    m: int,
-    t: float,
-    op_proc: Any,  # (n_ops, n_machines)
-    op_rem_work: Any,  # (n_ops,)
-    op_wc: Any,  # (n_ops,)
-    op_next_wc: Any,  # (n_ops,) n_wc after the last operation
-    op_mean_proc: Any,  # (n_ops,)
-    n_wc: int,
-    job_deadline: Any,  # (n_jobs,)
-    job_state: Any,  # state (n_jobs,)
-    job_op: Any,  # state (n_jobs,)
-    has_cal: bool,
-    cs: Any,
-    ce: Any,
-    cc: Any,
-) -> int:  # pragma: no cover - compiled
-    """The job PTWINQS picks: ``p + WINQ + slack`` (``furnsim.rules._ptwinqs``)."""
-    q = np.empty(n_wc + 1)
-    _winq(q, op_wc, op_mean_proc, n_wc, job_state, job_op)
-    k = c.shape[0]
-    w_now = _worked_before(t, cs, ce, cc) if has_cal else 0.0
-    keys = np.empty((1, k))
-    for i in range(k):
-        o = ops[i]
-        sl = _until(job_deadline[c[i]], t, w_now, has_cal, cs, ce, cc) - op_rem_work[o]
-        sl = sl if (sl < NO_DUE_SLACK or sl != sl) else NO_DUE_SLACK  # np.minimum
-        keys[0, i] = (op_proc[o, m] + q[op_next_wc[o]]) + sl
-    return _lexmin(keys, c)
-
-
-@jit
 def fifo_pick(c: Any, job_arrive: Any, job_release: Any) -> int:  # pragma: no cover - compiled
     """The job FIFO picks: earliest arrival at the buffer, then release (``rules._fifo``)."""
     k = c.shape[0]
@@ -280,9 +246,10 @@ def composite_pick(
     ce: Any,
     cc: Any,
 ) -> int:  # pragma: no cover - compiled
-    """The job SETUP, CR, LWKRMOD, PTWINQ, DPTLWKRS or DPTWINQNPT picks (``kind``), with the
-    float operations of their keys in ``furnsim.rules`` (``_min_setup``, ``_cr``,
-    ``_lwkrmod`` with ``_mod``, ``_ptwinq``, ``_dptlwkrs``, ``_dptwinqnpt``)."""
+    """The job PTWINQS, SETUP, CR, LWKRMOD, PTWINQ, DPTLWKRS or DPTWINQNPT picks (``kind``),
+    with the float operations of their keys in ``furnsim.rules`` (``_ptwinqs``,
+    ``_min_setup``, ``_cr``, ``_lwkrmod`` with ``_mod``, ``_ptwinq``, ``_dptlwkrs``,
+    ``_dptwinqnpt``)."""
     k = c.shape[0]
     keys = np.empty((2 if kind == C_SETUP else 1, k))
     if kind == C_SETUP:
@@ -290,9 +257,10 @@ def composite_pick(
             keys[0, i] = setup_time[m, cur, op_setup[ops[i]]]
             keys[1, i] = job_deadline[c[i]]
         return _lexmin(keys, c)
-    if kind in (C_PTWINQ, C_DPTWINQNPT):
-        q = np.empty(n_wc + 1)
+    q = np.empty(n_wc + 1)  # WINQ per next work center
+    if kind in (C_PTWINQS, C_PTWINQ, C_DPTWINQNPT):
         _winq(q, op_wc, op_mean_proc, n_wc, job_state, job_op)
+    if kind in (C_PTWINQ, C_DPTWINQNPT):
         for i in range(k):
             o = ops[i]
             p = op_proc[o, m]
@@ -313,7 +281,9 @@ def composite_pick(
         sl = until - rem
         sl = sl if (sl < NO_DUE_SLACK or sl != sl) else NO_DUE_SLACK  # _slack's np.minimum
         p = op_proc[o, m]
-        if kind == C_DPTLWKRS:
+        if kind == C_PTWINQS:
+            keys[0, i] = (p + q[op_next_wc[o]]) + sl
+        elif kind == C_DPTLWKRS:
             keys[0, i] = (2.0 * p + rem) + sl
         else:  # C_LWKRMOD: rem + max(t + pm + slack · pm / rem, t + p) (rules._mod)
             pm = op_mean_proc[o]

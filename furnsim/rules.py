@@ -497,21 +497,6 @@ def _atc_compiled(k_setup: float) -> Callable[[Simulator, Decision, _Static], in
     return pick
 
 
-def _ptwinqs_compiled(sim: Simulator, d: Decision, st: _Static) -> int:
-    from furnsim import _rule_kernels as rk
-
-    m = d.machine
-    cal, cs, ce, cc = _calendar(sim, m, st)
-    state = sim.state
-    return int(
-        rk.ptwinqs_pick(
-            d.candidates, d.ops, m, float(sim.time), st.op_proc, st.op_rem_work, st.op_wc,
-            st.op_next_wc, st.op_mean_proc, st.n_wc, st.job_deadline, state.job_state,
-            state.job_op, cal, cs, ce, cc,
-        )
-    )  # fmt: skip
-
-
 _KIDS: weakref.WeakKeyDictionary[_Static, tuple[np.ndarray, np.ndarray, np.ndarray]] = (
     weakref.WeakKeyDictionary()
 )
@@ -538,7 +523,8 @@ def _kit_compiled(sim: Simulator, d: Decision, st: _Static) -> int:
 
 
 def _composite_compiled(kind: int) -> Callable[[Simulator, Decision, _Static], int]:
-    """SETUP, CR, LWKRMOD, PTWINQ, DPTLWKRS or DPTWINQNPT (``kind``: its ``RULE_*`` id)."""
+    """PTWINQS, SETUP, CR, LWKRMOD, PTWINQ, DPTLWKRS or DPTWINQNPT (``kind``: its ``RULE_*``
+    id)."""
 
     def pick(sim: Simulator, d: Decision, st: _Static) -> int:
         from furnsim import _rule_kernels as rk
@@ -650,7 +636,7 @@ RULES: dict[str, Rule] = {
         _r("LWKRSPT", _lwkrspt, "LWKR + p", _lwkrspt_table),
         _c("LWKRMOD", _lwkrmod, "LWKR + modified operation due date", RULE_LWKRMOD),
         _c("PTWINQ", _ptwinq, "p + work in next queue", RULE_PTWINQ),
-        _r("PTWINQS", _ptwinqs, "p + WINQ + slack", None, _ptwinqs_compiled, (RULE_PTWINQS, 0.0)),
+        _c("PTWINQS", _ptwinqs, "p + WINQ + slack", RULE_PTWINQS),
         _c("DPTLWKRS", _dptlwkrs, "2p + LWKR + slack", RULE_DPTLWKRS),
         _c(
             "DPTWINQNPT",

@@ -43,13 +43,13 @@ from furnsim._rule_kernels import (
     C_DPTWINQNPT,
     C_LWKRMOD,
     C_PTWINQ,
+    C_PTWINQS,
     C_SETUP,
     atc_pick,
     buffer_pick,
     composite_pick,
     fifo_pick,
     kit_pick,
-    ptwinqs_pick,
 )
 
 __all__ = [
@@ -108,6 +108,7 @@ P_SOFT, P_ANTICIP, P_KITS = range(3)
 
 # the rules the loop can decide with itself (run_rule; Rule.loop names one and its parameter)
 RULE_NONE, RULE_ATC, RULE_PTWINQS, RULE_FIFO, RULE_KIT = range(5)
+assert RULE_PTWINQS == C_PTWINQS  # (composite_pick's kind)
 # not a rule: RI[n] is the job to take at the decision after n dispatches (run_choices)
 RULE_SCRIPT = 5
 # ... and the rules of furnsim._rule_kernels.composite_pick (their kind is their id)
@@ -726,15 +727,12 @@ def _rule_pick(
     if rid == RULE_ATC:
         j = atc_pick(c, ops, m, t, mi[M_SETUP, m], 2.0, rpar, proc, setup, op_setup, logw, logp,
                      rem, dl, has_cal, cs[a:b], ce[a:b], cc[ca:cb])  # fmt: skip
-    elif rid == RULE_PTWINQS:
-        j = ptwinqs_pick(c, ops, m, t, proc, rem, op_wc, nwc, mproc, n_wc, dl, ji[J_STATE],
-                         ji[J_OP], has_cal, cs[a:b], ce[a:b], cc[ca:cb])  # fmt: skip
     elif rid == RULE_FIFO:
         j = fifo_pick(c, jf[J_ARRIVE], rel)
     elif rid == RULE_BUFFER:
         j = buffer_pick(c, ops, m, proc, nwc, nvol, vol, cap_ext, wf[W_LEVEL], n_wc,
                         cap_ext[si_m[SM_WC, m]], dl)  # fmt: skip
-    elif rid >= RULE_SETUP:
+    elif rid == RULE_PTWINQS or rid >= RULE_SETUP:
         j = composite_pick(rid, c, ops, m, t, mi[M_SETUP, m], proc, setup, op_setup, rem, mproc,
                            npt, op_wc, nwc, n_wc, dl, ji[J_STATE], ji[J_OP], has_cal, cs[a:b],
                            ce[a:b], cc[ca:cb])  # fmt: skip

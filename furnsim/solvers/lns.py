@@ -746,7 +746,7 @@ def lns(
         raise
     rule = get_rule(br.rule)
     dec = _Decoder(instance, g, rule, buffers, anticipatory_setups, snapshots=snapshots, fast=fast)
-    dec.track_wait = "hold-wait" in kinds
+    dec.track_wait = "hold-wait" in kinds  # (the start plan's waits: hold-wait's first draw)
     n_machines = instance.compiled.n_machines
 
     def rule_choice(sim: Simulator, d: Decision, i: int) -> int:
@@ -830,6 +830,7 @@ def lns(
         kinds = tuple(n for n in kinds if n not in _HOLDING)  # a re-plan: STORE is the shop's
         if not kinds:
             raise ValueError("the hold neighbourhoods do not re-plan from a shop situation")
+        dec.track_wait = False
     # ("hold-wait": the jobs made from STORE material)
     from_store = np.asarray(ci.job_n_children) == 0
     if any(n in kinds for n in ("kit", "hold")) and not kit_leaf.any():
