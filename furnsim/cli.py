@@ -218,9 +218,17 @@ def _print_kpis(res: Any) -> None:
             )
     d = res.details
     if "passes" in d and "greedy_cost" in d:
+        n = d["passes"]
+        parts = [f"greedy pass {d['greedy_cost']:,.2f}"]
+        if d.get("unreleased_cost") is not None and n > 1:
+            parts.append(f"best pass {d['unreleased_cost']:,.2f}")
+        if d.get("unreleased_cost") is not None:
+            parts.append(f"with release control {d.get('policy_cost', res.cost):,.2f}")
+        elif n > 1:
+            parts.append(f"best {d.get('policy_cost', res.cost):,.2f}")
         typer.echo(
-            f"policy:      {d['passes']} passes in {d.get('plan_s', 0):.2f} s "
-            f"(greedy pass {d['greedy_cost']:,.2f}, best {d.get('policy_cost', res.cost):,.2f})"
+            f"policy:      {n} pass{'es' if n != 1 else ''} in {d.get('plan_s', 0):.2f} s "
+            f"({', '.join(parts)})"
         )
     if "search" in d:
         sr = d["search"]

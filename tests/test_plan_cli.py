@@ -195,6 +195,21 @@ def test_cli_passes_option(tmp_path):
     assert r.exit_code == 2 and "--passes" in r.output
 
 
+def test_cli_policy_line_names_the_release_control_cost():
+    """One pass on Empty Buffers: the policy line does not call the released plan 'best'."""
+    pytest.importorskip("sb3_contrib")
+    r = runner.invoke(
+        app, ["plan", str(DEMO), "--method", "ppo", "--goal", "empty-buffers", "--passes", "1"]
+    )
+    assert r.exit_code == 0, r.output
+    line = next(x for x in r.output.splitlines() if x.startswith("policy:"))
+    assert line.startswith("policy:      1 pass in "), line
+    assert "best" not in line, line  # one pass: no "best of" to speak of
+    if "held at STORE" in r.output:
+        cost = next(x for x in r.output.splitlines() if x.startswith("goal:")).split("cost")[1]
+        assert f"with release control {cost.strip()})" in line, (line, cost)
+
+
 def test_best_rule_with_a_search_budget():
     from furnsim.benchmarks import held_out_weeks
 
