@@ -205,9 +205,10 @@ def test_cli_policy_line_names_the_release_control_cost():
     line = next(x for x in r.output.splitlines() if x.startswith("policy:"))
     assert line.startswith("policy:      1 pass in "), line
     assert "best" not in line, line  # one pass: no "best of" to speak of
-    if "held at STORE" in r.output:
-        cost = next(x for x in r.output.splitlines() if x.startswith("goal:")).split("cost")[1]
-        assert f"with release control {cost.strip()})" in line, (line, cost)
+    # the demo week's Empty Buffers plan is released just in time (hundreds of jobs held)
+    assert "held at STORE" in r.output, r.output
+    cost = next(x for x in r.output.splitlines() if x.startswith("goal:")).split("cost")[1]
+    assert f"with release control {cost.strip()})" in line, (line, cost)
 
 
 def test_best_rule_with_a_search_budget():
