@@ -1,21 +1,42 @@
 """Suite-wide settings.
 
-``./run test`` runs the suite on two processes (pytest-xdist, ``--dist loadgroup``). Each
-test module stays on one process, so its module-scoped fixtures (a Streamlit server, a
-trained policy, a Ray cluster) start once, as in a serial run. Modules that share an outside
-resource name one group: the PostgreSQL API and storage tests share one database, and the
-API tests drop its tables, so they never run at the same time as each other.
+``./run test`` runs the suite on two processes (pytest-xdist, ``--dist loadfile``). Each test
+module stays on one process, so its module-scoped fixtures (a Streamlit server, a trained
+policy, a Ray cluster) start once, as in a serial run. Modules that share an outside
+resource are one unit here (:data:`SHARED`): the PostgreSQL API and storage tests use one
+database, and the API tests drop its tables, so they must never run at the same time.
+
+(The scheduler is ours because xdist's ``loadgroup`` marks do not group under pytest 9.2:
+xdist renames ``item._nodeid``, which pytest no longer reads.)
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+#: test files that must run on one process, one after another: file -> unit name
+SHARED = {
+    "tests/test_api.py": "postgresql",
+    "tests/test_storage.py": "postgresql",
+}
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # xdist reads the groups in its own (trylast) hook, after this one
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(
-                pytest.mark.xdist_group(item.module.__name__ if item.module else item.nodeid)
-            )
+
+def unit_of(nodeid: str) -> str:
+    """The scheduling unit of a test: its file, or the shared unit that file belongs to."""
+    path = nodeid.split("::", 1)[0]
+    return SHARED.get(path, path)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    if config.getvalue("dist") != "loadfile":
+        return None  # another --dist: xdist's own scheduler
+    from xdist.scheduler import LoadFileScheduling
+
+    class FileUnits(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return unit_of(nodeid)
+
+    return FileUnits(config, log)

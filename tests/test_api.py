@@ -29,11 +29,9 @@ from tests._api_server import KEY, PAPER, Server, wait_done  # noqa: E402
 PG_URL = os.environ.get("FURNSIM_TEST_PG_URL")
 
 # starlette's TestClient (in-process tests) warns that it prefers httpx2
-pytestmark = [
-    pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`"),
-    # one process with tests/test_storage.py: both use the one PostgreSQL database (conftest.py)
-    pytest.mark.xdist_group("postgresql"),
-]
+# (under pytest-xdist one process with tests/test_storage.py: one PostgreSQL database,
+# tests/conftest.py)
+pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 
 # the paper example's orders as API rows; O1's deadline as a date (= minute 140)
 ORDERS: list[dict[str, Any]] = [

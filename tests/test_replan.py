@@ -564,6 +564,8 @@ def test_time_parsing_needs_plan_start():
 
 
 # -- the HTTP API's re-plan endpoint with the real core ----------------------------------------
+# starlette's TestClient warns that it prefers httpx2 (as in tests/test_api.py)
+@pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 def test_api_events_replan_chain(tmp_path):
     pytest.importorskip("fastapi")
     pytest.importorskip("sqlalchemy")

@@ -15,8 +15,8 @@ sa = pytest.importorskip("sqlalchemy")
 from furnsim.storage import PlanStore, normalize_url  # noqa: E402
 
 PG_URL = os.environ.get("FURNSIM_TEST_PG_URL")
-# one process with tests/test_api.py, which drops the shared PostgreSQL tables (conftest.py)
-pytestmark = pytest.mark.xdist_group("postgresql")
+# (under pytest-xdist one process with tests/test_api.py, which drops the shared PostgreSQL
+# tables: tests/conftest.py)
 _CREATED: list[str] = []
 
 
