@@ -137,8 +137,11 @@ def plan_row(
     clock: str = "cpu",
     models_dir: str | Path | None = None,
     lb: float | None = None,
+    search_seed: int = 0,
 ) -> dict[str, Any]:
-    """Plan ``inst`` for ``goal`` with ``method`` (:func:`method_names`) and measure it."""
+    """Plan ``inst`` for ``goal`` with ``method`` (:func:`method_names`) and measure it.
+    ``search_seed``: the planner's seed (``PlanState.seed``; the table's rows use 0, and a
+    row with another seed records it)."""
     from furnsim.benchmarks import cost_lb, teacher_of
     from furnsim.planners import Budget, PlanState, get_planner
 
@@ -170,7 +173,9 @@ def plan_row(
     bud = Budget(time_limit=budget, clock="cpu" if clock == "cpu" else "wall")
     load0 = _load()
     c0, w0 = time.process_time(), time.perf_counter()
-    res = get_planner(name).plan(inst, goal, bud, PlanState(guard=guard, options=opts))
+    res = get_planner(name).plan(
+        inst, goal, bud, PlanState(guard=guard, options=opts, seed=search_seed)
+    )
     cpu, wall = time.process_time() - c0, time.perf_counter() - w0
     d = res.details
     info: dict[str, Any] = {}
@@ -206,6 +211,7 @@ def plan_row(
         "wall_s": round(wall, 3),
         "load": [load0, _load()],
         "info": info,
+        **({"search_seed": int(search_seed)} if search_seed else {}),
     }
 
 

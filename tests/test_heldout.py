@@ -132,6 +132,28 @@ def test_rows_are_valid_measured_and_resumable(tmp_path: Path) -> None:
     assert len(out.read_text().splitlines()) == 3
 
 
+def test_a_row_with_another_search_seed_plans_with_it_and_says_so(monkeypatch) -> None:
+    import furnsim.planners as planners
+
+    seen: list[int | None] = []
+    real = planners.get_planner
+
+    class Spy:
+        def __init__(self, name: str) -> None:
+            self.inner = real(name)
+
+        def plan(self, inst, goal, budget, state):
+            seen.append(state.seed)
+            return self.inner.plan(inst, goal, budget, state)
+
+    monkeypatch.setattr(planners, "get_planner", Spy)
+    a = plan_row(small(), 7, "speed", "single-rule")
+    b = plan_row(small(), 7, "speed", "single-rule", search_seed=3)
+    assert seen == [0, 3]
+    assert "search_seed" not in a and b["search_seed"] == 3  # the table's rows stay as they were
+    assert a["cost"] == b["cost"]  # a rule has no random draw
+
+
 def test_shipped_best_known_belongs_to_the_held_out_weeks() -> None:
     """The costs in furnsim/data/best_known.json were found on these very weeks (plant and
     generator): a change of either makes the fingerprints differ and this test fail."""
