@@ -7,7 +7,7 @@ resource are one unit here (:data:`SHARED`): the PostgreSQL API and storage test
 database, and the API tests drop its tables, so they must never run at the same time.
 
 (The scheduler is ours because xdist's ``loadgroup`` marks do not group under pytest 9.2:
-xdist renames ``item._nodeid``, which pytest no longer reads.)
+xdist 3.8 appends the group to ``item._nodeid``, and pytest 9.2's ``nodeid`` reads ``_id``.)
 """
 
 from __future__ import annotations
