@@ -1,14 +1,13 @@
 """How far apart two searches of one held-out week land: the same method, another seed.
 
-    python benchmarks/eb_spread.py run --methods lns:60 --search-seed 1 --weeks 0-9 \\
-        --out benchmarks/heldout_eb_spread.jsonl          # (and 10-19 in a second process)
-    python benchmarks/eb_spread.py table --out benchmarks/heldout_eb_spread.jsonl \\
-        --reference benchmarks/heldout_eb_sidebyside.jsonl
+    H=benchmarks/heldout_table.py O=benchmarks/heldout_eb_spread.jsonl
+    python $H run --goals empty-buffers --methods lns --budget 60 --search-seed 1 --out $O
+    python benchmarks/eb_spread.py --out $O --reference benchmarks/heldout_eb_sidebyside.jsonl
 
-Rows as ``heldout_table.py``'s (``furnsim.heldout.plan_row``, CPU seconds) with
-``search_seed``; the table puts each method's seed-``S`` cost over the reference file's
-(seed 0) cost of the same week and method, and ``ppo-lns:10`` over both ``lns:60`` runs.
-Empty Buffers by default (docs/optimizer.md, "Empty Buffers ... side by side").
+The rows are ``heldout_table.py run --search-seed S``'s (each records ``search_seed``; the
+table of ``heldout_table.py`` leaves them out). This puts each method's seed-``S`` cost over
+the reference file's (seed 0) cost of the same week and method, and ``ppo-lns:10`` over each
+``lns:60`` run (docs/optimizer.md, "The 60 s search against itself").
 """
 
 from __future__ import annotations
@@ -19,36 +18,7 @@ import math
 import statistics
 from pathlib import Path
 
-
-def _weeks(spec: str) -> list[int]:
-    a, _, b = spec.partition("-")
-    return list(range(int(a), int(b or a) + 1))
-
-
-def cmd_run(a: argparse.Namespace) -> None:
-    import torch
-
-    from furnsim.benchmarks import HELD_OUT_SEED, held_out_weeks
-    from furnsim.heldout import plan_row
-
-    torch.set_num_threads(1)
-    idx = _weeks(a.weeks)
-    weeks = held_out_weeks(max(idx) + 1)
-    out = Path(a.out)
-    done = set()
-    if out.exists():
-        for line in out.read_text().splitlines():
-            r = json.loads(line)
-            done.add((r["seed"], r["goal"], r["method"], r.get("search_seed", 0)))
-    for i in idx:
-        for m in a.methods.split(","):
-            key = (HELD_OUT_SEED + i, a.goal, m, a.search_seed)
-            if key in done:
-                continue
-            r = plan_row(weeks[i], HELD_OUT_SEED + i, a.goal, m, search_seed=a.search_seed)
-            with out.open("a") as f:
-                f.write(json.dumps(r) + "\n")
-            print(r["seed"], m, a.search_seed, round(r["cost"], 1), r["valid"], flush=True)
+from furnsim.heldout import ratio_stats
 
 
 def _rows(path: str) -> dict[tuple[int, str, int], float]:
@@ -61,22 +31,26 @@ def _rows(path: str) -> dict[tuple[int, str, int], float]:
     return out
 
 
-def ratios(num: dict, den: dict) -> str:
+def ratios(num: dict[int, float], den: dict[int, float]) -> str:
     weeks = sorted(set(num) & set(den))
-    xs = [num[w] / den[w] for w in weeks]
-    if not xs:
+    if not weeks:
         return "no common weeks"
+    mean, of_sums, *_ = ratio_stats([(num[w], den[w]) for w in weeks])
+    xs = [num[w] / den[w] for w in weeks]
     lg = [math.log(x) for x in xs]
     se = statistics.stdev(lg) / math.sqrt(len(lg)) if len(lg) > 1 else float("nan")
     return (
-        f"{len(xs)} weeks: mean of ratios {statistics.mean(xs):.3f}, geometric mean "
+        f"{len(xs)} weeks: mean of ratios {mean:.3f}, geometric mean "
         f"{math.exp(statistics.mean(lg)):.3f} (log s.e. {se:.3f}), ratio of sums "
-        f"{sum(num[w] for w in weeks) / sum(den[w] for w in weeks):.3f}, "
-        f"range {min(xs):.2f}-{max(xs):.2f}"
+        f"{of_sums:.3f}, range {min(xs):.2f}-{max(xs):.2f}"
     )
 
 
-def cmd_table(a: argparse.Namespace) -> None:
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", required=True, help="rows with another search seed")
+    ap.add_argument("--reference", required=True, help="seed-0 rows (heldout_table.py's)")
+    a = ap.parse_args()
     rows = {**_rows(a.reference), **_rows(a.out)}
 
     def of(method: str, s: int) -> dict[int, float]:
@@ -90,24 +64,9 @@ def cmd_table(a: argparse.Namespace) -> None:
     for s in [0, *seeds]:
         if of("lns:60", s) and of("ppo-lns:10", 0):
             print(
-                f"ppo-lns:10 seed 0 / lns:60 seed {s}: {ratios(of('ppo-lns:10', 0), of('lns:60', s))}"
+                f"ppo-lns:10 seed 0 / lns:60 seed {s}: "
+                f"{ratios(of('ppo-lns:10', 0), of('lns:60', s))}"
             )
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    r = sub.add_parser("run")
-    r.add_argument("--methods", default="lns:60")
-    r.add_argument("--goal", default="empty-buffers")
-    r.add_argument("--search-seed", type=int, default=1)
-    r.add_argument("--weeks", default="0-19", help="held-out week indices, e.g. 0-9")
-    r.add_argument("--out", required=True)
-    t = sub.add_parser("table")
-    t.add_argument("--out", required=True)
-    t.add_argument("--reference", required=True, help="seed-0 rows (heldout_table.py's)")
-    a = ap.parse_args()
-    {"run": cmd_run, "table": cmd_table}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -110,7 +110,15 @@ def cmd_run(a: argparse.Namespace) -> None:
         for goal in a.goals.split(","):
             with suppress(FileNotFoundError):  # no model: its rows fall back (and say so)
                 load_planner(goal, models_dir=a.models_dir).plan(weeks[0][1])
-    run_rows(weeks, a.goals.split(","), methods, a.out, clock=a.clock, models_dir=a.models_dir)
+    run_rows(
+        weeks,
+        a.goals.split(","),
+        methods,
+        a.out,
+        clock=a.clock,
+        models_dir=a.models_dir,
+        search_seed=a.search_seed,
+    )
 
 
 def _current(rows: list[dict]) -> list[dict]:
@@ -259,6 +267,12 @@ def main() -> None:
     r = sub.add_parser("run", help="plan the missing rows")
     r.add_argument("--weeks", type=int, default=20)
     r.add_argument("--first", type=int, default=0, help="skip the first weeks")
+    r.add_argument(
+        "--search-seed",
+        type=int,
+        default=0,
+        help="the planners' seed (0: the table's rows; others: benchmarks/eb_spread.py)",
+    )
     r.add_argument("--only", default=None, help="only these week seeds (comma-separated)")
     r.add_argument("--goals", default=",".join(GOALS))
     r.add_argument("--methods", default=",".join(METHODS), help=f"of {', '.join(METHODS)}")

@@ -224,14 +224,16 @@ def run_rows(
     clock: str = "cpu",
     models_dir: str | Path | None = None,
     say: Callable[[str], None] = print,
+    search_seed: int = 0,
 ) -> list[dict[str, Any]]:
     """Plan every (week, goal, method) not yet in ``out`` and append its row; all rows of
-    ``out`` (old and new) come back."""
+    ``out`` (old and new) come back. ``search_seed``: the planners' seed (:func:`plan_row`);
+    a row counts as done only with the same seed."""
     from furnsim.benchmarks import read_jsonl
 
     path = Path(out)
     rows = read_jsonl(path)
-    done = {row_key(r) for r in rows}
+    done = {row_key(r) for r in rows if r.get("search_seed", 0) == search_seed}
     tags = {g: model_tag(g, models_dir) for g in goals}
     for seed, inst in weeks:
         for goal in goals:
@@ -240,7 +242,9 @@ def run_rows(
                 key = (int(seed), goal, m, clock, tags[goal] if kind in _WITH_MODEL else "")
                 if key in done:
                     continue
-                r = plan_row(inst, seed, goal, m, clock=clock, models_dir=models_dir)
+                r = plan_row(
+                    inst, seed, goal, m, clock=clock, models_dir=models_dir, search_seed=search_seed
+                )
                 rows.append(r)
                 done.add(row_key(r))
                 with path.open("a", encoding="utf-8") as f:
@@ -256,13 +260,15 @@ def run_rows(
 def read_rows(paths: Iterable[str | Path], clock: str = "cpu") -> list[dict[str, Any]]:
     """The rows on ``clock`` of several results files, in order; a row whose key
     (:func:`row_key`) is already in an earlier file replaces it and counts as the latest (so
-    rows planned into a file of their own merge with the main table, and a re-run wins)."""
+    rows planned into a file of their own merge with the main table, and a re-run wins).
+    Rows planned with another search seed (``search_seed``) are no table rows and are left
+    out."""
     from furnsim.benchmarks import read_jsonl
 
     by: dict[tuple[int, str, str, str, str], dict[str, Any]] = {}
     for path in paths:
         for r in read_jsonl(path):
-            if r["clock"] == clock:
+            if r["clock"] == clock and not r.get("search_seed"):
                 by.pop(row_key(r), None)
                 by[row_key(r)] = r
     return list(by.values())

@@ -28,9 +28,10 @@ from tests._api_server import KEY, PAPER, Server, wait_done  # noqa: E402
 
 PG_URL = os.environ.get("FURNSIM_TEST_PG_URL")
 
-# starlette's TestClient (in-process tests) warns that it prefers httpx2
 # (under pytest-xdist one process with tests/test_storage.py: one PostgreSQL database,
 # tests/conftest.py)
+
+# starlette's TestClient (in-process tests) warns that it prefers httpx2
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 
 # the paper example's orders as API rows; O1's deadline as a date (= minute 140)

@@ -154,6 +154,18 @@ def test_a_row_with_another_search_seed_plans_with_it_and_says_so(monkeypatch) -
     assert a["cost"] == b["cost"]  # a rule has no random draw
 
 
+def test_rows_of_another_search_seed_resume_by_seed_and_stay_out_of_the_table(tmp_path) -> None:
+    out = tmp_path / "rows.jsonl"
+    said: list[str] = []
+    run_rows([(7, small())], ["speed"], ["single-rule"], out, say=said.append)
+    rows = run_rows([(7, small())], ["speed"], ["single-rule"], out, say=said.append, search_seed=1)
+    assert len(said) == 2  # seed 1 is not done by the seed-0 row
+    assert [r.get("search_seed", 0) for r in rows] == [0, 1]
+    run_rows([(7, small())], ["speed"], ["single-rule"], out, say=said.append, search_seed=1)
+    assert len(said) == 2  # ... but by its own
+    assert [r.get("search_seed", 0) for r in read_rows([out])] == [0]
+
+
 def test_shipped_best_known_belongs_to_the_held_out_weeks() -> None:
     """The costs in furnsim/data/best_known.json were found on these very weeks (plant and
     generator): a change of either makes the fingerprints differ and this test fail."""
