@@ -58,6 +58,8 @@ __all__ = [
     "Examples",
     "best_of_samples",
     "fit_examples",
+    "follow_plan",
+    "improve_by_lns",
     "label_pass",
     "parse_sizes",
     "sampled_pass",
@@ -110,6 +112,36 @@ def best_of_samples(
             best = (c, ch)
     assert best is not None
     return best[0], best[1], spans
+
+
+def follow_plan(instance: Instance, schedule: Schedule) -> tuple[float, list[int]]:
+    """Replay ``schedule`` in the (non-delay) simulator: at every decision the candidate whose
+    operation starts earliest in ``schedule``. Returns the replay's makespan and the job chosen
+    at each decision with several candidates (as :func:`sampled_pass`). A plan decoded by the
+    simulator (a rule's, a policy pass, an LNS plan) replays exactly; a plan with inserted
+    idle time (CP-SAT's) replays as its non-delay projection, which can be longer."""
+    start = np.asarray(schedule.times["start"], dtype=np.float64)
+    sim = Simulator(instance)
+    choices: list[int] = []
+    d = sim.decision()
+    while d is not None:
+        j = int(d.candidates[int(np.argmin(start[d.ops]))])
+        if d.candidates.size > 1:
+            choices.append(j)
+        d = sim.dispatch(j)
+    if sim.deadlock is not None:
+        return math.inf, choices
+    return makespan(sim.schedule()), choices
+
+
+def improve_by_lns(instance: Instance, seconds: float, seed: int = 0) -> tuple[float, list[int]]:
+    """The optimizer's improvement as a label: ``seconds`` (CPU) of
+    :func:`furnsim.solvers.lns.lns` for makespan (goal ``speed``, from the best dispatching
+    rule), replayed by :func:`follow_plan`. Returns its makespan and choices."""
+    from furnsim.solvers.lns import lns
+
+    res = lns(instance, "speed", time_limit=float(seconds), clock="cpu", seed=seed, start_ppo=False)
+    return follow_plan(instance, res.schedule)
 
 
 def label_pass(
@@ -252,6 +284,7 @@ def self_label(
     train_seed: int = TRAIN_SEED,
     valid_seed: int = VALID_SEED,
     attention_heads: int = 0,
+    lns_seconds: float = 0.0,
     minutes: float | None = None,
     seed: int = 0,
     log: Any = print,
@@ -264,7 +297,10 @@ def self_label(
     ``i % len``) replace ``jobs``/``machines`` and ``valid_jobs``/``valid_machines``. Training
     shops are seeded ``train_seed + 1000 * round + i``, validation shops ``valid_seed + i``;
     the two seed sets must not meet (checked). ``attention_heads > 0`` first adds a
-    zero-initialised self-attention layer to an ``mlp`` start model (:func:`add_attention`)."""
+    zero-initialised self-attention layer to an ``mlp`` start model (:func:`add_attention`).
+    ``lns_seconds > 0`` also runs the optimizer for that many CPU seconds on each training
+    shop (:func:`improve_by_lns`); its plan is the label where it is shorter than the best
+    sample (expert iteration with the optimizer's improvements)."""
     import torch
 
     from furnsim.rl.policy import PolicyPlanner, _load_model, _read_sidecar
@@ -320,6 +356,7 @@ def self_label(
         "valid_seed": valid_seed,
         "seed": seed,
         **({"added_attention_heads": attention_heads} if attention_heads else {}),
+        **({"lns_seconds": lns_seconds} if lns_seconds else {}),
     }
     dest = Path(out)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -356,11 +393,16 @@ def self_label(
             break
         planner = snapshot()
         new = Examples()
-        gains = []
+        gains, label_gains, lns_used = [], [], 0
         for i, w in enumerate(_instances(train_seed + 1000 * r, instances, jobs, machines, sizes)):
             g, _, _ = sampled_pass(planner, w, None)
             best, choices, _ = best_of_samples(planner, w, samples, temperature, [seed, r, i])
             gains.append(best / makespan(g))
+            if lns_seconds > 0:
+                c, ch = improve_by_lns(w, lns_seconds, seed=seed * 1_000_000 + 1000 * r + i)
+                if c < best:
+                    best, choices, lns_used = c, ch, lns_used + 1
+            label_gains.append(best / makespan(g))
             ex, _, _ = label_pass(w, choices, planner.obs_fn)
             new.rows += ex.rows
             new.context += ex.context
@@ -377,6 +419,11 @@ def self_label(
             "round": r,
             "examples": len(data),
             "best_sample_over_greedy": float(np.mean(gains)),
+            **(
+                {"label_over_greedy": float(np.mean(label_gains)), "lns_labels": lns_used}
+                if lns_seconds > 0
+                else {}
+            ),
             **{k: round(v, 4) for k, v in fit.items()},
             "val_ratio_to_LWKRMOD": ratio,
             "minutes": _min(t0),
@@ -384,7 +431,13 @@ def self_label(
         history.append(rec)
         log(
             f"round {r}: {len(data)} examples, best of {samples} / greedy "
-            f"{rec['best_sample_over_greedy']:.4f}, CE {fit['loss_before']:.3f} -> "
+            f"{rec['best_sample_over_greedy']:.4f}"
+            + (
+                f", label / greedy {rec['label_over_greedy']:.4f} ({lns_used} from the optimizer)"
+                if lns_seconds > 0
+                else ""
+            )
+            + f", CE {fit['loss_before']:.3f} -> "
             f"{fit['loss']:.3f} (acc {fit['accuracy']:.3f}), validation {ratio:.4f} "
             f"[{rec['minutes']:.1f} min]"
         )
@@ -457,6 +510,13 @@ def main(argv: list[str] | None = None) -> None:
         metavar="HEADS",
         help="add a zero-initialised self-attention layer (HEADS heads) to an mlp start model",
     )
+    ap.add_argument(
+        "--lns",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="also label from the optimizer's plan (SECONDS of CPU per shop) where it is shorter",
+    )
     ap.add_argument("--minutes", type=float, default=None, help="wall-clock budget")
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args(argv)
@@ -476,6 +536,7 @@ def main(argv: list[str] | None = None) -> None:
         train_seed=a.train_seed,
         valid_seed=a.valid_seed,
         attention_heads=a.add_attention,
+        lns_seconds=a.lns,
         minutes=a.minutes,
         seed=a.seed,
     )
