@@ -212,6 +212,11 @@ def test_optimizer_labels_are_no_worse_than_the_best_rule(planner, shop) -> None
     assert span <= min(sl.makespan(get_rule(r).plan(shop)[0]) for r in rules)
     _, s, sim = sl.label_pass(shop, ch, planner.obs_fn)
     assert sim.deadlock is None and not validate(s, shop) and sl.makespan(s) == span
+    # from a given plan (a poor sampled pass): never longer than it, nor than the best rule
+    poor, _, _ = sl.sampled_pass(planner, shop, np.random.default_rng(9), temperature=5.0)
+    span2, ch2 = sl.improve_by_lns(shop, 0.5, seed=1, start=poor)
+    assert span2 <= min(sl.makespan(poor), sl.makespan(get_rule("LWKRMOD").plan(shop)[0]))
+    assert sl.label_pass(shop, ch2, planner.obs_fn)[2].deadlock is None
 
 
 def test_rounds_with_optimizer_labels_record_them(tmp_path: Path) -> None:
@@ -226,9 +231,10 @@ def test_rounds_with_optimizer_labels_record_them(tmp_path: Path) -> None:
         samples=2,
         valid=2,
         lns_seconds=0.3,
+        lns_from="sample",
         log=lambda *_: None,
         **small,
     )
     h = rec["history"][1]
-    assert rec["settings"]["lns_seconds"] == 0.3
+    assert rec["settings"]["lns_seconds"] == 0.3 and rec["settings"]["lns_from"] == "sample"
     assert 0 <= h["lns_labels"] <= 2 and h["label_over_greedy"] <= h["best_sample_over_greedy"]

@@ -27,7 +27,11 @@ round from class ``i % n``), ``--valid-sizes`` likewise for the validation shops
 ``--train-seed`` / ``--valid-seed`` move the seed bases (a run refuses bases whose seeds
 meet); ``--add-attention 4`` first gives an ``mlp`` start model a zero-initialised
 self-attention layer across the candidates (:func:`add_attention`: round 0 plans exactly as
-the start model). docs/rl.md (Taillard section) has the runs behind the shipped model.
+the start model); ``--lns SECONDS`` also runs the optimizer (:func:`improve_by_lns`, the
+``lns`` method for makespan from the best rule) on each training shop and labels from its
+plan where that is shorter than the best sample (its plans are decoded by the simulator, so
+:func:`follow_plan` replays them exactly as a sequence of choices). docs/rl.md (Taillard
+section) has the runs behind the shipped model.
 
 The output is an SB3 zip (the same format ``furnsim train`` writes, planned from its
 weights alone) with a sidecar: the start model's sidecar plus ``self_label`` (settings,
@@ -134,13 +138,36 @@ def follow_plan(instance: Instance, schedule: Schedule) -> tuple[float, list[int
     return makespan(sim.schedule()), choices
 
 
-def improve_by_lns(instance: Instance, seconds: float, seed: int = 0) -> tuple[float, list[int]]:
+class _FollowPlan:
+    """A chooser that replays ``schedule`` (as :func:`follow_plan`): the optimizer's start
+    candidate when it searches from a given plan."""
+
+    def __init__(self, schedule: Schedule) -> None:
+        self.start = np.asarray(schedule.times["start"], dtype=np.float64)
+
+    def choose(self, sim: Simulator, d: Any) -> int:
+        return int(d.candidates[int(np.argmin(self.start[d.ops]))])
+
+
+def improve_by_lns(
+    instance: Instance, seconds: float, seed: int = 0, start: Schedule | None = None
+) -> tuple[float, list[int]]:
     """The optimizer's improvement as a label: ``seconds`` (CPU) of
-    :func:`furnsim.solvers.lns.lns` for makespan (goal ``speed``, from the best dispatching
-    rule), replayed by :func:`follow_plan`. Returns its makespan and choices."""
+    :func:`furnsim.solvers.lns.lns` for makespan (goal ``speed``), replayed by
+    :func:`follow_plan`. It searches from the best dispatching rule, or from ``start`` (a
+    simulator-decoded plan, e.g. the best sampled pass) where that is shorter, so that its
+    improvements stay near the policy's own plans. Returns its makespan and choices."""
     from furnsim.solvers.lns import lns
 
-    res = lns(instance, "speed", time_limit=float(seconds), clock="cpu", seed=seed, start_ppo=False)
+    res = lns(
+        instance,
+        "speed",
+        time_limit=float(seconds),
+        clock="cpu",
+        seed=seed,
+        start_ppo=start is not None,
+        policy=_FollowPlan(start) if start is not None else None,
+    )
     return follow_plan(instance, res.schedule)
 
 
@@ -285,6 +312,7 @@ def self_label(
     valid_seed: int = VALID_SEED,
     attention_heads: int = 0,
     lns_seconds: float = 0.0,
+    lns_from: str = "rule",
     minutes: float | None = None,
     seed: int = 0,
     log: Any = print,
@@ -300,12 +328,16 @@ def self_label(
     zero-initialised self-attention layer to an ``mlp`` start model (:func:`add_attention`).
     ``lns_seconds > 0`` also runs the optimizer for that many CPU seconds on each training
     shop (:func:`improve_by_lns`); its plan is the label where it is shorter than the best
-    sample (expert iteration with the optimizer's improvements)."""
+    sample (expert iteration with the optimizer's improvements); ``lns_from="sample"`` starts
+    that search from the best sample's plan (where it beats the best rule) instead of the
+    best rule's."""
     import torch
 
     from furnsim.rl.policy import PolicyPlanner, _load_model, _read_sidecar
     from furnsim.rules import get_rule
 
+    if lns_from not in ("rule", "sample"):
+        raise ValueError(f"lns_from is 'rule' or 'sample', not {lns_from!r}")
     if not 0 < instances <= 1000:
         raise ValueError("instances per round must be in 1..1000 (the seeds of a round)")
     train_seeds = range(train_seed + 1000, train_seed + 1000 * (rounds + 1))
@@ -356,7 +388,7 @@ def self_label(
         "valid_seed": valid_seed,
         "seed": seed,
         **({"added_attention_heads": attention_heads} if attention_heads else {}),
-        **({"lns_seconds": lns_seconds} if lns_seconds else {}),
+        **({"lns_seconds": lns_seconds, "lns_from": lns_from} if lns_seconds else {}),
     }
     dest = Path(out)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -399,7 +431,8 @@ def self_label(
             best, choices, _ = best_of_samples(planner, w, samples, temperature, [seed, r, i])
             gains.append(best / makespan(g))
             if lns_seconds > 0:
-                c, ch = improve_by_lns(w, lns_seconds, seed=seed * 1_000_000 + 1000 * r + i)
+                base = label_pass(w, choices, planner.obs_fn)[1] if lns_from == "sample" else None
+                c, ch = improve_by_lns(w, lns_seconds, seed * 1_000_000 + 1000 * r + i, base)
                 if c < best:
                     best, choices, lns_used = c, ch, lns_used + 1
             label_gains.append(best / makespan(g))
@@ -517,6 +550,12 @@ def main(argv: list[str] | None = None) -> None:
         metavar="SECONDS",
         help="also label from the optimizer's plan (SECONDS of CPU per shop) where it is shorter",
     )
+    ap.add_argument(
+        "--lns-from",
+        choices=("rule", "sample"),
+        default="rule",
+        help="the optimizer searches from the best rule's plan or the best sample's",
+    )
     ap.add_argument("--minutes", type=float, default=None, help="wall-clock budget")
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args(argv)
@@ -537,6 +576,7 @@ def main(argv: list[str] | None = None) -> None:
         valid_seed=a.valid_seed,
         attention_heads=a.add_attention,
         lns_seconds=a.lns,
+        lns_from=a.lns_from,
         minutes=a.minutes,
         seed=a.seed,
     )
