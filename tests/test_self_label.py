@@ -238,3 +238,5 @@ def test_rounds_with_optimizer_labels_record_them(tmp_path: Path) -> None:
     h = rec["history"][1]
     assert rec["settings"]["lns_seconds"] == 0.3 and rec["settings"]["lns_from"] == "sample"
     assert 0 <= h["lns_labels"] <= 2 and h["label_over_greedy"] <= h["best_sample_over_greedy"]
+    with pytest.raises(ValueError, match="lns_from"):
+        sl.self_label(MODEL, tmp_path / "y.zip", lns_seconds=1.0, lns_from="cpsat")
