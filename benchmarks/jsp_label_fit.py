@@ -16,19 +16,37 @@ One JSON line per evaluation: label set, scorer, epochs, cross-entropy and accur
 share of decisions where the scorer's arg-max is the label) on the training and held-out
 decisions. If neither scorer gets far above the shipped scorer's agreement before any fit,
 the candidate features cannot tell what the labels do.
+
+Two more probes of the same labels:
+
+    python benchmarks/jsp_label_fit.py --extra-features   # the bigger scorer, + 6 features
+    python benchmarks/jsp_label_fit.py --matter 5         # which disagreements matter
+
+``--extra-features`` appends six job-shop features to every candidate row (about the job's
+next operation: its processing time, how long its machine is still busy, the job's wait
+there and the machine's idle until the job comes, the jobs queued for that machine and its
+unscheduled work; all / the mean processing time) and fits the bigger scorer on the
+optimizer's labels with and without them. ``--matter N``: on the first N shops, the
+optimizer's plan (8 CPU-s from the best rule) is replayed with the shipped policy's greedy
+choice computed at every decision; at each decision where the two differ, the policy's
+choice is swapped in and the plan's order followed after it: the makespan is the same (the
+choice does not matter), longer, or shorter.
 """
 
 from __future__ import annotations
 
+import argparse
 import copy
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from furnsim.rl import self_label as sl
 from furnsim.rl.policy import PolicyPlanner, _load_model, _read_sidecar
+from furnsim.sim import Simulator
 
 MODEL = Path(__file__).resolve().parent.parent / "furnsim" / "data" / "models" / "ppo-jsp.zip"
 SIZES = (
@@ -104,10 +122,136 @@ def _say(labels: str, scorer: str, ep: int, tr: tuple, te: tuple) -> None:
     print(json.dumps(row), flush=True)
 
 
+def extra_features(sim: Simulator, t: float, slots: np.ndarray) -> np.ndarray:
+    """(k, 6) features of each candidate job's next operation (see the module docstring)."""
+    ci = sim.ci
+    proc = np.nan_to_num(ci.op_proc, nan=0.0)
+    mean_p = float(proc[proc > 0].mean())
+    op_m = np.nanargmin(np.where(np.isnan(ci.op_proc), np.inf, ci.op_proc), axis=1)
+    end_op = np.asarray(ci.job_op_start[1:])
+    rem = np.zeros(ci.op_proc.shape[1])  # unscheduled work per machine
+    waiting = np.zeros(ci.op_proc.shape[1])  # jobs whose current operation waits for it
+    for j in range(len(end_op)):
+        o = int(sim.job_op[j])
+        if o < end_op[j]:
+            np.add.at(rem, op_m[o : end_op[j]], proc[o : end_op[j]].max(1))
+            if sim.machine_job[op_m[o]] != j:
+                waiting[op_m[o]] += 1
+    out = np.zeros((len(slots), 6), np.float32)
+    for k, j in enumerate(slots):
+        o = int(sim.job_op[int(j)])
+        if o + 1 < end_op[int(j)]:
+            m2, p = op_m[o + 1], proc[o].max()
+            busy = float(sim.machine_free_at[m2]) - t if sim.machine_state[m2] != 0 else 0.0
+            busy = max(busy, 0.0)
+            out[k] = [
+                proc[o + 1].max() / mean_p,
+                busy / mean_p,
+                max(0.0, busy - p) / mean_p,
+                max(0.0, p - busy) / mean_p,
+                waiting[m2] / 10.0,
+                rem[m2] / mean_p / 10.0,
+            ]
+    return out
+
+
+def label_rows_extra(shop: Any, choices: list[int], obs_fn: Any) -> sl.Examples:
+    """As ``label_pass``, each row with :func:`extra_features` appended."""
+    sim = Simulator(shop)
+    obs_fn.reset(sim)
+    e = sl.Examples()
+    d, n = sim.skip_singles(), 0
+    while d is not None:
+        o = obs_fn(sim, d)
+        k = int(obs_fn.slots.size)
+        x = extra_features(sim, d.time, obs_fn.slots[:k])
+        e.rows.append(np.concatenate([np.asarray(o["candidates"][:k], np.float32), x], 1))
+        e.context.append(np.asarray(o["context"], np.float32).copy())
+        e.action.append(int(np.flatnonzero(obs_fn.slots == choices[n])[0]))
+        d = sim.dispatch(int(choices[n]), skip_single=True)
+        n += 1
+    return e
+
+
+def _replay(planner: Any, shop: Any, start: np.ndarray, labels: list[int], swap: Any = None):
+    """Follow ``labels``; with ``swap = (n, job)`` take ``job`` at choice ``n`` and the plan's
+    order (earliest ``start`` first) after it; without, also record where the greedy policy
+    would choose otherwise. Returns the makespan and those ``(n, job)``."""
+    sim = Simulator(shop)
+    if swap is None:
+        planner.obs_fn.reset(sim)
+    d, n, differ = sim.decision(), 0, []
+    while d is not None:
+        if d.candidates.size > 1:
+            if swap is not None and n >= swap[0]:
+                j = swap[1] if n == swap[0] else int(d.candidates[int(np.argmin(start[d.ops]))])
+            else:
+                j = labels[n]
+                g = int(planner.choose(sim, d))
+                if g != j:
+                    differ.append((n, g))
+            n += 1
+        else:
+            j = int(d.candidates[0])
+            if swap is None:
+                planner.choose(sim, d)
+        d = sim.dispatch(j)
+    return sl.makespan(sim.schedule()), differ
+
+
+def matter(planner: Any, shops: int) -> None:
+    from furnsim.solvers.lns import lns
+
+    planner._rng = None
+    total = {"decisions": 0, "differ": 0, "same": 0, "longer": 0, "shorter": 0}
+    for i, shop in enumerate(sl._instances(1_400_000, shops, sizes=sl.parse_sizes(SIZES))):
+        res = lns(shop, "speed", time_limit=8.0, clock="cpu", seed=i, start_ppo=False)
+        span, labels = sl.follow_plan(shop, res.schedule)
+        start = np.asarray(res.schedule.times["start"], float)
+        base, differ = _replay(planner, shop, start, labels)
+        assert base == span
+        c = {"same": 0, "longer": 0, "shorter": 0}
+        losses = []
+        for swap in differ:
+            s2 = _replay(planner, shop, start, labels, swap)[0]
+            c["same" if s2 == span else "longer" if s2 > span else "shorter"] += 1
+            if s2 > span:
+                losses.append(s2 / span - 1)
+        row = {"shop": i, "jobs": shop.compiled.n_jobs, "decisions": len(labels)}
+        row |= {"differ": len(differ), **c, "mean_loss_if_longer": float(np.mean(losses or [0]))}
+        print(json.dumps(row), flush=True)
+        total["decisions"] += len(labels)
+        total["differ"] += len(differ)
+        for k, v in c.items():
+            total[k] += v
+    print(json.dumps({"total": total}), flush=True)
+
+
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--extra-features", action="store_true")
+    ap.add_argument("--matter", type=int, default=0, metavar="SHOPS")
+    a = ap.parse_args()
     torch.set_num_threads(1)
     model = _load_model(MODEL)
     planner = PolicyPlanner(model, _read_sidecar(MODEL))
+    if a.matter:
+        return matter(planner, a.matter)
+    if a.extra_features:
+        rows = []
+        for i, shop in enumerate(sl._instances(1_400_000, 16, sizes=sl.parse_sizes(SIZES))):
+            best, choices, _ = sl.best_of_samples(planner, shop, 32, 1.0, [7, i])
+            span, lns_choices = sl.improve_by_lns(shop, 8, seed=i)
+            rows.append(
+                label_rows_extra(shop, lns_choices if span < best else choices, planner.obs_fn)
+            )
+        for extra in (True, False):
+            train, test = merge(rows[:12]), merge(rows[12:])
+            if not extra:
+                for e in (train, test):
+                    e.rows = [r[:, :-6] for r in e.rows]
+            fit_bigger(train, test, "lns" + (" + 6 features" if extra else ""))
+        return None
     sets: dict[str, list[sl.Examples]] = {"sample": [], "lns": []}
     for i, shop in enumerate(sl._instances(1_400_000, 16, sizes=sl.parse_sizes(SIZES))):
         best, choices, _ = sl.best_of_samples(planner, shop, 32, 1.0, [7, i])
