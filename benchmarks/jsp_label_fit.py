@@ -164,24 +164,6 @@ def extra_features(sim: Simulator, t: float, slots: np.ndarray) -> np.ndarray:
     return out
 
 
-def label_rows_extra(shop: Any, choices: list[int], obs_fn: Any) -> sl.Examples:
-    """As ``label_pass``, each row with :func:`extra_features` appended."""
-    sim = Simulator(shop)
-    obs_fn.reset(sim)
-    e = sl.Examples()
-    d, n = sim.skip_singles(), 0
-    while d is not None:
-        o = obs_fn(sim, d)
-        k = int(obs_fn.slots.size)
-        x = extra_features(sim, d.time, obs_fn.slots[:k])
-        e.rows.append(np.concatenate([np.asarray(o["candidates"][:k], np.float32), x], 1))
-        e.context.append(np.asarray(o["context"], np.float32).copy())
-        e.action.append(int(np.flatnonzero(obs_fn.slots == choices[n])[0]))
-        d = sim.dispatch(int(choices[n]), skip_single=True)
-        n += 1
-    return e
-
-
 def _replay(planner: Any, shop: Any, start: np.ndarray, labels: list[int], swap: Any = None):
     """Follow ``labels``; with ``swap = (n, job)`` take ``job`` at choice ``n`` and the plan's
     order (earliest ``start`` first) after it; without, also record where the greedy policy
@@ -236,8 +218,11 @@ def matter(planner: Any, shops: int) -> None:
     print(json.dumps({"total": total}), flush=True)
 
 
-def _examples(shop: Any, go: list[int], target: list[int], obs_fn: Any) -> sl.Examples:
-    """The decisions of the pass that takes ``go``, labelled ``target``."""
+def _examples(
+    shop: Any, go: list[int], target: list[int], obs_fn: Any, extra: bool = False
+) -> sl.Examples:
+    """The decisions of the pass that takes ``go``, labelled ``target`` (as ``label_pass``
+    when they are the same); ``extra``: each row with :func:`extra_features` appended."""
     sim = Simulator(shop)
     obs_fn.reset(sim)
     ex = sl.Examples()
@@ -245,7 +230,10 @@ def _examples(shop: Any, go: list[int], target: list[int], obs_fn: Any) -> sl.Ex
     while d is not None:
         o = obs_fn(sim, d)
         k = int(obs_fn.slots.size)
-        ex.rows.append(np.asarray(o["candidates"][:k], np.float32).copy())
+        rows = np.asarray(o["candidates"][:k], np.float32).copy()
+        if extra:
+            rows = np.concatenate([rows, extra_features(sim, d.time, obs_fn.slots[:k])], 1)
+        ex.rows.append(rows)
         ex.context.append(np.asarray(o["context"], np.float32).copy())
         ex.action.append(int(np.flatnonzero(obs_fn.slots == target[n])[0]))
         d = sim.dispatch(int(go[n]), skip_single=True)
@@ -301,14 +289,18 @@ def main() -> None:
         return matter(planner, a.matter)
     if a.one_shot:
         return one_shot(planner, a.one_shot, a.valid)
+    shops = sl._instances(1_400_000, 16, sizes=sl.parse_sizes(SIZES))
+    labels = []  # per shop: (the best sample's choices, the label: lns's where shorter)
+    for i, shop in enumerate(shops):
+        best, choices, _ = sl.best_of_samples(planner, shop, 32, 1.0, [7, i])
+        span, lns_choices = sl.improve_by_lns(shop, 8, seed=i)
+        labels.append((choices, lns_choices if span < best else choices))
+        print(json.dumps({"shop": i, "best_sample": best, "lns": span}), flush=True)
     if a.extra_features:
-        rows = []
-        for i, shop in enumerate(sl._instances(1_400_000, 16, sizes=sl.parse_sizes(SIZES))):
-            best, choices, _ = sl.best_of_samples(planner, shop, 32, 1.0, [7, i])
-            span, lns_choices = sl.improve_by_lns(shop, 8, seed=i)
-            rows.append(
-                label_rows_extra(shop, lns_choices if span < best else choices, planner.obs_fn)
-            )
+        rows = [
+            _examples(w, lab, lab, planner.obs_fn, extra=True)
+            for w, (_, lab) in zip(shops, labels, strict=True)
+        ]
         for extra in (True, False):
             train, test = merge(rows[:12]), merge(rows[12:])
             if not extra:
@@ -316,28 +308,27 @@ def main() -> None:
                     e.rows = [r[:, :-6] for r in e.rows]
             fit_bigger(train, test, "lns" + (" + 6 features" if extra else ""))
         return None
-    sets: dict[str, list[sl.Examples]] = {"sample": [], "lns": []}
-    for i, shop in enumerate(sl._instances(1_400_000, 16, sizes=sl.parse_sizes(SIZES))):
-        best, choices, _ = sl.best_of_samples(planner, shop, 32, 1.0, [7, i])
-        span, lns_choices = sl.improve_by_lns(shop, 8, seed=i)
-        sets["sample"].append(sl.label_pass(shop, choices, planner.obs_fn)[0])
-        better = span < best
-        sets["lns"].append(
-            sl.label_pass(shop, lns_choices, planner.obs_fn)[0] if better else sets["sample"][-1]
-        )
-        print(json.dumps({"shop": i, "best_sample": best, "lns": span}), flush=True)
+    sets = {
+        "sample": [
+            _examples(w, c, c, planner.obs_fn) for w, (c, _) in zip(shops, labels, strict=True)
+        ],
+        "lns": [
+            _examples(w, lab, lab, planner.obs_fn)
+            for w, (_, lab) in zip(shops, labels, strict=True)
+        ],
+    }
     ext = model.policy.features_extractor
     start = copy.deepcopy(ext.state_dict())
-    for labels in ("lns", "sample"):
-        train, test = merge(sets[labels][:12]), merge(sets[labels][12:])
+    for kind in ("lns", "sample"):
+        train, test = merge(sets[kind][:12]), merge(sets[kind][12:])
         ext.load_state_dict(start)
         for ep in range(0, 41, 10):
             if ep:
                 sl.fit_examples(ext, train, epochs=10, lr=1e-3, seed=ep)
             tr = sl.fit_examples(ext, train, epochs=0, lr=0.0)
             te = sl.fit_examples(ext, test, epochs=0, lr=0.0)
-            _say(labels, "shipped", ep, (tr["loss"], tr["accuracy"]), (te["loss"], te["accuracy"]))
-        fit_bigger(train, test, labels)
+            _say(kind, "shipped", ep, (tr["loss"], tr["accuracy"]), (te["loss"], te["accuracy"]))
+        fit_bigger(train, test, kind)
 
 
 if __name__ == "__main__":
