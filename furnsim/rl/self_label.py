@@ -118,35 +118,36 @@ def best_of_samples(
     return best[0], best[1], spans
 
 
-def follow_plan(instance: Instance, schedule: Schedule) -> tuple[float, list[int]]:
-    """Replay ``schedule`` in the (non-delay) simulator: at every decision the candidate whose
-    operation starts earliest in ``schedule``. Returns the replay's makespan and the job chosen
-    at each decision with several candidates (as :func:`sampled_pass`). A plan decoded by the
-    simulator (a rule's, a policy pass, an LNS plan) replays exactly; a plan with inserted
-    idle time (CP-SAT's) replays as its non-delay projection, which can be longer."""
-    start = np.asarray(schedule.times["start"], dtype=np.float64)
-    sim = Simulator(instance)
-    choices: list[int] = []
-    d = sim.decision()
-    while d is not None:
-        j = int(d.candidates[int(np.argmin(start[d.ops]))])
-        if d.candidates.size > 1:
-            choices.append(j)
-        d = sim.dispatch(j)
-    if sim.deadlock is not None:
-        return math.inf, choices
-    return makespan(sim.schedule()), choices
-
-
 class _FollowPlan:
-    """A chooser that replays ``schedule`` (as :func:`follow_plan`): the optimizer's start
-    candidate when it searches from a given plan."""
+    """A chooser that replays ``schedule``: at every decision the candidate whose operation
+    starts earliest in it (:func:`follow_plan`; the optimizer's start candidate when it
+    searches from a given plan)."""
 
     def __init__(self, schedule: Schedule) -> None:
         self.start = np.asarray(schedule.times["start"], dtype=np.float64)
 
     def choose(self, sim: Simulator, d: Any) -> int:
         return int(d.candidates[int(np.argmin(self.start[d.ops]))])
+
+
+def follow_plan(instance: Instance, schedule: Schedule) -> tuple[float, list[int]]:
+    """Replay ``schedule`` in the (non-delay) simulator: at every decision the candidate whose
+    operation starts earliest in ``schedule``. Returns the replay's makespan and the job chosen
+    at each decision with several candidates (as :func:`sampled_pass`). A plan decoded by the
+    simulator (a rule's, a policy pass, an LNS plan) replays exactly; a plan with inserted
+    idle time (CP-SAT's) replays as its non-delay projection, which can be longer."""
+    follow = _FollowPlan(schedule)
+    sim = Simulator(instance)
+    choices: list[int] = []
+    d = sim.decision()
+    while d is not None:
+        j = follow.choose(sim, d)
+        if d.candidates.size > 1:
+            choices.append(j)
+        d = sim.dispatch(j)
+    if sim.deadlock is not None:
+        return math.inf, choices
+    return makespan(sim.schedule()), choices
 
 
 def improve_by_lns(
