@@ -15,9 +15,10 @@ shorter). The first 12 shops train, the last 4 are held out. Two scorers fit eac
 One JSON line per evaluation: label set, scorer, epochs, cross-entropy and accuracy (the
 share of decisions where the scorer's arg-max is the label) on the training and held-out
 decisions. If neither scorer gets far above the shipped scorer's agreement before any fit,
-the candidate features cannot tell what the labels do.
+the labels are not a function of the candidate features -- or, as ``--matter`` measures,
+most of the choices they disagree on do not matter.
 
-Two more probes of the same labels:
+Three more probes:
 
     python benchmarks/jsp_label_fit.py --extra-features   # the bigger scorer, + 6 features
     python benchmarks/jsp_label_fit.py --matter 5         # which disagreements matter
