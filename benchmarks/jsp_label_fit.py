@@ -67,9 +67,7 @@ VALID_SIZES = "15x15,20x15,20x20,30x15,30x20,50x15,50x20,100x20"
 def merge(parts: list[sl.Examples]) -> sl.Examples:
     e = sl.Examples()
     for x in parts:
-        e.rows += x.rows
-        e.context += x.context
-        e.action += x.action
+        e.extend(x)
     return e
 
 
@@ -165,10 +163,11 @@ def extra_features(sim: Simulator, t: float, slots: np.ndarray) -> np.ndarray:
     return out
 
 
-def _replay(planner: Any, shop: Any, start: np.ndarray, labels: list[int], swap: Any = None):
-    """Follow ``labels``; with ``swap = (n, job)`` take ``job`` at choice ``n`` and the plan's
-    order (earliest ``start`` first) after it; without, also record where the greedy policy
-    would choose otherwise. Returns the makespan and those ``(n, job)``."""
+def _replay(planner: Any, shop: Any, plan: Any, labels: list[int], swap: Any = None):
+    """Follow ``labels`` (``plan``'s choices); with ``swap = (n, job)`` take ``job`` at choice
+    ``n`` and ``plan``'s order (``follow_plan``'s) after it; without, also record where the
+    greedy policy would choose otherwise. Returns the makespan and those ``(n, job)``."""
+    follow = sl._FollowPlan(plan)
     sim = Simulator(shop)
     if swap is None:
         planner.obs_fn.reset(sim)
@@ -176,7 +175,7 @@ def _replay(planner: Any, shop: Any, start: np.ndarray, labels: list[int], swap:
     while d is not None:
         if d.candidates.size > 1:
             if swap is not None and n >= swap[0]:
-                j = swap[1] if n == swap[0] else int(d.candidates[int(np.argmin(start[d.ops]))])
+                j = swap[1] if n == swap[0] else follow.choose(sim, d)
             else:
                 j = labels[n]
                 g = int(planner.choose(sim, d))
@@ -191,29 +190,34 @@ def _replay(planner: Any, shop: Any, start: np.ndarray, labels: list[int], swap:
     return sl.makespan(sim.schedule()), differ
 
 
-def matter(planner: Any, shops: int) -> None:
+def swap_test(planner: Any, shop: Any, seed: int) -> tuple[float, list[int], list[tuple]]:
+    """The optimizer's plan of ``shop`` (8 CPU-s from the best rule) and, at each decision
+    where the greedy policy chooses otherwise, ``(n, policy's job, makespan with it swapped
+    in)``. Returns the plan's makespan, its choices and those triples."""
     from furnsim.solvers.lns import lns
 
+    res = lns(shop, "speed", time_limit=8.0, clock="cpu", seed=seed, start_ppo=False)
+    span, labels = sl.follow_plan(shop, res.schedule)
+    base, differ = _replay(planner, shop, res.schedule, labels)
+    assert base == span
+    swaps = [(n, g, _replay(planner, shop, res.schedule, labels, (n, g))[0]) for n, g in differ]
+    return span, labels, swaps
+
+
+def matter(planner: Any, shops: int) -> None:
     planner._rng = None
     total = {"decisions": 0, "differ": 0, "same": 0, "longer": 0, "shorter": 0}
     for i, shop in enumerate(sl._instances(1_400_000, shops, sizes=sl.parse_sizes(SIZES))):
-        res = lns(shop, "speed", time_limit=8.0, clock="cpu", seed=i, start_ppo=False)
-        span, labels = sl.follow_plan(shop, res.schedule)
-        start = np.asarray(res.schedule.times["start"], float)
-        base, differ = _replay(planner, shop, start, labels)
-        assert base == span
+        span, labels, swaps = swap_test(planner, shop, i)
         c = {"same": 0, "longer": 0, "shorter": 0}
-        losses = []
-        for swap in differ:
-            s2 = _replay(planner, shop, start, labels, swap)[0]
+        for _, _, s2 in swaps:
             c["same" if s2 == span else "longer" if s2 > span else "shorter"] += 1
-            if s2 > span:
-                losses.append(s2 / span - 1)
+        losses = [s2 / span - 1 for _, _, s2 in swaps if s2 > span]
         row = {"shop": i, "jobs": shop.compiled.n_jobs, "decisions": len(labels)}
-        row |= {"differ": len(differ), **c, "mean_loss_if_longer": float(np.mean(losses or [0]))}
+        row |= {"differ": len(swaps), **c, "mean_loss_if_longer": float(np.mean(losses or [0]))}
         print(json.dumps(row), flush=True)
         total["decisions"] += len(labels)
-        total["differ"] += len(differ)
+        total["differ"] += len(swaps)
         for k, v in c.items():
             total[k] += v
     print(json.dumps({"total": total}), flush=True)
@@ -244,24 +248,20 @@ def _examples(
 
 def one_shot(planner: Any, shops: int, valid: int) -> None:
     from furnsim.rules import get_rule
-    from furnsim.solvers.lns import lns
 
     planner._rng = None
     sets: dict[str, list[sl.Examples]] = {"all": [], "matters": []}
     for i, shop in enumerate(sl._instances(1_500_000, shops, sizes=sl.parse_sizes(SIZES))):
-        res = lns(shop, "speed", time_limit=8.0, clock="cpu", seed=i, start_ppo=False)
-        span, labels = sl.follow_plan(shop, res.schedule)
-        start = np.asarray(res.schedule.times["start"], float)
-        _, differ = _replay(planner, shop, start, labels)
+        span, labels, swaps = swap_test(planner, shop, i)
         target, n_cons = list(labels), 0
-        for n, g in differ:
-            if _replay(planner, shop, start, labels, (n, g))[0] <= span:
+        for n, g, s2 in swaps:
+            if s2 <= span:
                 target[n] = g
             else:
                 n_cons += 1
         sets["all"].append(_examples(shop, labels, labels, planner.obs_fn))
         sets["matters"].append(_examples(shop, labels, target, planner.obs_fn))
-        row = {"shop": i, "span": span, "decisions": len(labels), "differ": len(differ)}
+        row = {"shop": i, "span": span, "decisions": len(labels), "differ": len(swaps)}
         print(json.dumps({**row, "consequential": n_cons}), flush=True)
     val = sl._instances(300_000, valid, sizes=sl.parse_sizes(VALID_SIZES))
     ref = np.array([sl.makespan(get_rule("LWKRMOD").plan(w)[0]) for w in val])

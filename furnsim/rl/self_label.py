@@ -431,22 +431,21 @@ def self_label(
             g, _, _ = sampled_pass(planner, w, None)
             best, choices, _ = best_of_samples(planner, w, samples, temperature, [seed, r, i])
             gains.append(best / makespan(g))
+            ex, base = None, None
             if lns_seconds > 0:
-                base = label_pass(w, choices, planner.obs_fn)[1] if lns_from == "sample" else None
+                if lns_from == "sample":  # the best sample's plan: the search's start
+                    ex, base, _ = label_pass(w, choices, planner.obs_fn)
                 c, ch = improve_by_lns(w, lns_seconds, seed * 1_000_000 + 1000 * r + i, base)
                 if c < best:
-                    best, choices, lns_used = c, ch, lns_used + 1
+                    best, choices, lns_used, ex = c, ch, lns_used + 1, None
             label_gains.append(best / makespan(g))
-            ex, _, _ = label_pass(w, choices, planner.obs_fn)
-            new.rows += ex.rows
-            new.context += ex.context
-            new.action += ex.action
+            if ex is None:
+                ex, _, _ = label_pass(w, choices, planner.obs_fn)
+            new.extend(ex)
         recent = [*recent, new][-max(int(keep_rounds), 1) :]
         data = Examples()
         for e in recent:  # the labels of the last ``keep_rounds`` rounds
-            data.rows += e.rows
-            data.context += e.context
-            data.action += e.action
+            data.extend(e)
         fit = fit_examples(ext, data, epochs=epochs, lr=lr, seed=seed * 1000 + r)
         ratio = validate_greedy(snapshot(), val, ref)
         rec = {
