@@ -243,3 +243,80 @@ def test_rounds_with_optimizer_labels_record_them(tmp_path: Path) -> None:
     assert 0 <= h["lns_labels"] <= 2 and h["label_over_greedy"] <= h["best_sample_over_greedy"]
     with pytest.raises(ValueError, match="lns_from"):
         sl.self_label(MODEL, tmp_path / "y.zip", lns_seconds=1.0, lns_from="cpsat")
+
+
+def _deviate(planner, shop, prefix: list[int], job: int) -> float:
+    """From scratch, no snapshots: the greedy pass's first choices ``prefix``, then ``job``,
+    then the greedy policy to the end; the makespan."""
+    from furnsim.sim import Simulator
+
+    sim = Simulator(shop)
+    planner.obs_fn.reset(sim)
+    d, n, forced = sim.decision(), 0, [*prefix, job]
+    while d is not None:
+        if d.candidates.size > 1 and n < len(forced):
+            j, n = forced[n], n + 1
+        else:
+            j = planner.choose(sim, d)
+        d = sim.dispatch(j)
+    assert sim.deadlock is None
+    return sl.makespan(sim.schedule())
+
+
+def test_rollout_labels_are_strictly_better_one_step_deviations(planner, shop) -> None:
+    """``rollout_labels`` queried at every decision of the greedy pass: a label differs from
+    the policy's choice exactly where some other candidate, followed by the greedy policy,
+    gives a shorter plan (recomputed from scratch here), and it is the shortest of those."""
+    from furnsim.sim import Simulator
+
+    _, _, choices = sl.sampled_pass(planner, shop, None)
+    ex, info = sl.rollout_labels(planner, shop, 10_000, np.random.default_rng(0))
+    assert len(ex) == len(choices) == info["queried"]  # every decision, in the pass's order
+    greedy = info["greedy"]
+    changed, best_dev = 0, greedy
+    # replay the greedy pass; at each decision, every candidate's deviation from scratch
+    sim = Simulator(shop)
+    planner.obs_fn.reset(sim)
+    d, n = sim.skip_singles(), 0
+    while d is not None:
+        planner.obs_fn(sim, d)
+        slots = planner.obs_fn.slots[: ex.rows[n].shape[0]].copy()
+        spans = {int(j): _deviate(planner, shop, choices[:n], int(j)) for j in slots}
+        assert spans[choices[n]] == greedy  # greedy from its own state is the greedy plan
+        label = int(slots[ex.action[n]])
+        if label != choices[n]:
+            changed += 1
+            assert spans[label] < greedy and spans[label] == min(spans.values())
+        else:
+            assert min(spans.values()) >= greedy
+        best_dev = min(best_dev, spans[label])
+        d = sim.dispatch(int(choices[n]), skip_single=True)
+        n += 1
+    assert changed == info["changed"] > 0  # on this shop some deviation is shorter
+    assert best_dev / greedy == info["best_deviation_over_greedy"] < 1
+    # a sample of decisions: that many examples, each one of the pass's (rows and label)
+    few, info3 = sl.rollout_labels(planner, shop, 3, np.random.default_rng(1))
+    assert len(few) == info3["queried"] == 3
+    for rows, a in zip(few.rows, few.action, strict=True):
+        assert any(
+            r.shape == rows.shape and np.array_equal(r, rows) and b == a
+            for r, b in zip(ex.rows, ex.action, strict=True)
+        )
+
+
+def test_rounds_with_rollout_labels_only(tmp_path: Path) -> None:
+    if not MODEL.exists():
+        pytest.skip("no shipped ppo-jsp model")
+    small = {"jobs": (6, 6), "machines": (4, 4), "valid_jobs": (5, 5), "valid_machines": (4, 4)}
+    rec = sl.self_label(
+        MODEL, tmp_path / "m.zip", rounds=1, instances=2, samples=0, rollout=5, valid=2,
+        log=lambda *_: None, **small,
+    )  # fmt: skip
+    h = rec["history"][1]
+    assert rec["settings"]["rollout_decisions"] == 5 and "best_sample_over_greedy" not in h
+    assert h["examples"] == h["rollout_queried"] == 10 and 0 <= h["rollout_changed"] <= 10
+    assert h["rollout_best_deviation_over_greedy"] <= 1
+    with pytest.raises(ValueError, match="not both 0"):
+        sl.self_label(MODEL, tmp_path / "y.zip", samples=0)
+    with pytest.raises(ValueError, match="samples > 0"):
+        sl.self_label(MODEL, tmp_path / "y.zip", samples=0, rollout=4, lns_seconds=1.0)

@@ -66,6 +66,7 @@ __all__ = [
     "improve_by_lns",
     "label_pass",
     "parse_sizes",
+    "rollout_labels",
     "sampled_pass",
     "self_label",
     "validate_greedy",
@@ -198,6 +199,68 @@ def label_pass(
     return ex, sim.schedule(), sim
 
 
+def rollout_labels(
+    planner: Any, instance: Instance, decisions: int, rng: np.random.Generator
+) -> tuple[Examples, dict[str, float]]:
+    """Labels on the greedy policy's own trajectory from one-step rollouts (a rollout
+    policy-improvement step, queried DAgger-style at the states the policy meets).
+
+    The greedy pass of ``planner`` is replayed; at ``decisions`` of its decisions with several
+    candidates (drawn by ``rng`` without replacement; all of them if there are fewer), every
+    other candidate the scorer sees is dispatched instead and the greedy policy completes the
+    plan from there (:meth:`Simulator.snapshot` / ``restore``: no replay of the prefix). The
+    label is the candidate whose completion has the smallest makespan; the policy's own choice
+    wins ties, so a label differs from it only where deviating at that one decision and then
+    following the policy is strictly shorter. One example per queried decision. ``info``:
+    the greedy makespan, the queried decisions, how many labels differ from the policy and
+    the best one-step deviation's makespan over greedy."""
+    g, _, choices = sampled_pass(planner, instance, None)
+    g_span = makespan(g)
+    n_dec = len(choices)
+    pick = set(rng.choice(n_dec, size=min(int(decisions), n_dec), replace=False).tolist())
+    obs_fn = planner.obs_fn
+    sim = Simulator(instance)
+    obs_fn.reset(sim)
+    ex = Examples()
+    changed, best_dev = 0, g_span
+    d = sim.skip_singles()
+    n = 0
+    while d is not None:
+        if n in pick:
+            o = obs_fn(sim, d)
+            k = int(obs_fn.slots.size)
+            slots = obs_fn.slots[:k].copy()
+            rows = np.asarray(o["candidates"][:k], np.float32).copy()
+            ctx = np.asarray(o["context"], np.float32).copy()
+            label, label_span = int(choices[n]), g_span  # greedy from here: the greedy plan
+            snap = sim.snapshot(compiled=True)
+            for j in slots:
+                if int(j) == int(choices[n]):
+                    continue
+                sim.restore(snap)
+                dd = sim.dispatch(int(j), skip_single=True)
+                while dd is not None:
+                    dd = sim.dispatch(planner.choose(sim, dd), skip_single=True)
+                c = math.inf if sim.deadlock is not None else makespan(sim.schedule())
+                if c < label_span:
+                    label, label_span = int(j), c
+            d = sim.restore(snap)
+            best_dev = min(best_dev, label_span)
+            changed += label != int(choices[n])
+            ex.rows.append(rows)
+            ex.context.append(ctx)
+            ex.action.append(int(np.flatnonzero(slots == label)[0]))
+        d = sim.dispatch(int(choices[n]), skip_single=True)
+        n += 1
+    info = {
+        "greedy": g_span,
+        "queried": float(len(pick)),
+        "changed": float(changed),
+        "best_deviation_over_greedy": best_dev / g_span,
+    }
+    return ex, info
+
+
 def fit_examples(
     extractor: Any, data: Examples, *, epochs: int, lr: float, batch_size: int = 256, seed: int = 0
 ) -> dict[str, float]:
@@ -314,6 +377,7 @@ def self_label(
     attention_heads: int = 0,
     lns_seconds: float = 0.0,
     lns_from: str = "rule",
+    rollout: int = 0,
     minutes: float | None = None,
     seed: int = 0,
     log: Any = print,
@@ -331,7 +395,10 @@ def self_label(
     shop (:func:`improve_by_lns`); its plan is the label where it is shorter than the best
     sample (expert iteration with the optimizer's improvements); ``lns_from="sample"`` starts
     that search from the best sample's plan (where it beats the best rule) instead of the
-    best rule's."""
+    best rule's. ``rollout > 0`` adds labels on the greedy policy's own trajectory: at
+    ``rollout`` of its decisions per shop, the candidate whose one-step deviation, completed
+    by the greedy policy, is shortest (:func:`rollout_labels`); with ``samples=0`` those are
+    the only labels."""
     import torch
 
     from furnsim.rl.policy import PolicyPlanner, _load_model, _read_sidecar
@@ -339,6 +406,10 @@ def self_label(
 
     if lns_from not in ("rule", "sample"):
         raise ValueError(f"lns_from is 'rule' or 'sample', not {lns_from!r}")
+    if samples < 0 or rollout < 0 or not (samples or rollout):
+        raise ValueError("samples and rollout are >= 0 and not both 0 (a round needs labels)")
+    if lns_seconds > 0 and samples == 0:
+        raise ValueError("lns labels replace the best sample's: they need samples > 0")
     if not 0 < instances <= 1000:
         raise ValueError("instances per round must be in 1..1000 (the seeds of a round)")
     train_seeds = range(train_seed + 1000, train_seed + 1000 * (rounds + 1))
@@ -390,6 +461,7 @@ def self_label(
         "seed": seed,
         **({"added_attention_heads": attention_heads} if attention_heads else {}),
         **({"lns_seconds": lns_seconds, "lns_from": lns_from} if lns_seconds else {}),
+        **({"rollout_decisions": rollout} if rollout else {}),
     }
     dest = Path(out)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -427,7 +499,16 @@ def self_label(
         planner = snapshot()
         new = Examples()
         gains, label_gains, lns_used = [], [], 0
+        queried, changed, devs = 0.0, 0.0, []
         for i, w in enumerate(_instances(train_seed + 1000 * r, instances, jobs, machines, sizes)):
+            if rollout > 0:
+                rng = np.random.default_rng([seed, r, i, 1])
+                rex, info = rollout_labels(planner, w, rollout, rng)
+                new.extend(rex)
+                queried, changed = queried + info["queried"], changed + info["changed"]
+                devs.append(info["best_deviation_over_greedy"])
+            if samples == 0:
+                continue
             g, _, _ = sampled_pass(planner, w, None)
             best, choices, _ = best_of_samples(planner, w, samples, temperature, [seed, r, i])
             gains.append(best / makespan(g))
@@ -451,10 +532,19 @@ def self_label(
         rec = {
             "round": r,
             "examples": len(data),
-            "best_sample_over_greedy": float(np.mean(gains)),
+            **({"best_sample_over_greedy": float(np.mean(gains))} if samples else {}),
             **(
                 {"label_over_greedy": float(np.mean(label_gains)), "lns_labels": lns_used}
                 if lns_seconds > 0
+                else {}
+            ),
+            **(
+                {
+                    "rollout_queried": int(queried),
+                    "rollout_changed": int(changed),
+                    "rollout_best_deviation_over_greedy": float(np.mean(devs)),
+                }
+                if rollout > 0
                 else {}
             ),
             **{k: round(v, 4) for k, v in fit.items()},
@@ -463,8 +553,18 @@ def self_label(
         }
         history.append(rec)
         log(
-            f"round {r}: {len(data)} examples, best of {samples} / greedy "
-            f"{rec['best_sample_over_greedy']:.4f}"
+            f"round {r}: {len(data)} examples"
+            + (
+                f", best of {samples} / greedy {rec['best_sample_over_greedy']:.4f}"
+                if samples
+                else ""
+            )
+            + (
+                f", rollout labels {int(changed)} of {int(queried)} changed "
+                f"(best deviation / greedy {rec['rollout_best_deviation_over_greedy']:.4f})"
+                if rollout > 0
+                else ""
+            )
             + (
                 f", label / greedy {rec['label_over_greedy']:.4f} ({lns_used} from the optimizer)"
                 if lns_seconds > 0
@@ -556,6 +656,13 @@ def main(argv: list[str] | None = None) -> None:
         default="rule",
         help="the optimizer searches from the best rule's plan or the best sample's",
     )
+    ap.add_argument(
+        "--rollout",
+        type=int,
+        default=0,
+        metavar="K",
+        help="also label K decisions per shop on the greedy trajectory by one-step rollouts",
+    )
     ap.add_argument("--minutes", type=float, default=None, help="wall-clock budget")
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args(argv)
@@ -577,6 +684,7 @@ def main(argv: list[str] | None = None) -> None:
         attention_heads=a.add_attention,
         lns_seconds=a.lns,
         lns_from=a.lns_from,
+        rollout=a.rollout,
         minutes=a.minutes,
         seed=a.seed,
     )
