@@ -273,7 +273,7 @@ def test_rollout_labels_are_strictly_better_one_step_deviations(planner, shop) -
     ex, info = sl.rollout_labels(planner, shop, 10_000, np.random.default_rng(0))
     assert len(ex) == len(choices) == info["queried"]  # every decision, in the pass's order
     greedy = info["greedy"]
-    changed, best_dev = 0, greedy
+    changed, best_dev, gains = 0, greedy, []
     # replay the greedy pass; at each decision, every candidate's deviation from scratch
     sim = Simulator(shop)
     planner.obs_fn.reset(sim)
@@ -290,10 +290,20 @@ def test_rollout_labels_are_strictly_better_one_step_deviations(planner, shop) -
         else:
             assert min(spans.values()) >= greedy
         best_dev = min(best_dev, spans[label])
+        gains.append(1 - min(spans.values()) / greedy)
         d = sim.dispatch(int(choices[n]), skip_single=True)
         n += 1
     assert changed == info["changed"] > 0  # on this shop some deviation is shorter
     assert best_dev / greedy == info["best_deviation_over_greedy"] < 1
+    # with a minimum gain, only the deviations that gain more move the label
+    m = max(gains) / 2
+    ex_m, info_m = sl.rollout_labels(planner, shop, 10_000, np.random.default_rng(0), m)
+    assert info_m["changed"] == sum(g > m for g in gains) < changed
+    assert info_m["best_deviation_over_greedy"] == info["best_deviation_over_greedy"]
+    keep = [g <= m for g in gains]
+    assert [a for a, k in zip(ex_m.action, keep, strict=True) if not k] == [
+        a for a, k in zip(ex.action, keep, strict=True) if not k
+    ]
     # a sample of decisions: that many examples, each one of the pass's (rows and label)
     few, info3 = sl.rollout_labels(planner, shop, 3, np.random.default_rng(1))
     assert len(few) == info3["queried"] == 3

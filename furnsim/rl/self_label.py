@@ -200,7 +200,11 @@ def label_pass(
 
 
 def rollout_labels(
-    planner: Any, instance: Instance, decisions: int, rng: np.random.Generator
+    planner: Any,
+    instance: Instance,
+    decisions: int,
+    rng: np.random.Generator,
+    min_gain: float = 0.0,
 ) -> tuple[Examples, dict[str, float]]:
     """Labels on the greedy policy's own trajectory from one-step rollouts (a rollout
     policy-improvement step, queried DAgger-style at the states the policy meets).
@@ -211,7 +215,9 @@ def rollout_labels(
     plan from there (:meth:`Simulator.snapshot` / ``restore``: no replay of the prefix). The
     label is the candidate whose completion has the smallest makespan; the policy's own choice
     wins ties, so a label differs from it only where deviating at that one decision and then
-    following the policy is strictly shorter. One example per queried decision. ``info``:
+    following the policy is strictly shorter, by more than ``min_gain`` (a fraction of the
+    greedy makespan: small gains of a chaotic completion are kept as the policy's own choice).
+    One example per queried decision. ``info``:
     the greedy makespan, the queried decisions, how many labels differ from the policy and
     the best one-step deviation's makespan over greedy."""
     g, _, choices = sampled_pass(planner, instance, None)
@@ -232,7 +238,7 @@ def rollout_labels(
             slots = obs_fn.slots[:k].copy()
             rows = np.asarray(o["candidates"][:k], np.float32).copy()
             ctx = np.asarray(o["context"], np.float32).copy()
-            label, label_span = int(choices[n]), g_span  # greedy from here: the greedy plan
+            alt, alt_span = int(choices[n]), math.inf
             snap = sim.snapshot(compiled=True)
             for j in slots:
                 if int(j) == int(choices[n]):
@@ -242,10 +248,12 @@ def rollout_labels(
                 while dd is not None:
                     dd = sim.dispatch(planner.choose(sim, dd), skip_single=True)
                 c = math.inf if sim.deadlock is not None else makespan(sim.schedule())
-                if c < label_span:
-                    label, label_span = int(j), c
+                if c < alt_span:
+                    alt, alt_span = int(j), c
             d = sim.restore(snap)
-            best_dev = min(best_dev, label_span)
+            # greedy from here is the greedy plan: the label moves only for a shorter one
+            label = alt if alt_span < g_span * (1.0 - float(min_gain)) else int(choices[n])
+            best_dev = min(best_dev, alt_span)
             changed += label != int(choices[n])
             ex.rows.append(rows)
             ex.context.append(ctx)
@@ -378,6 +386,7 @@ def self_label(
     lns_seconds: float = 0.0,
     lns_from: str = "rule",
     rollout: int = 0,
+    rollout_min_gain: float = 0.0,
     minutes: float | None = None,
     seed: int = 0,
     log: Any = print,
@@ -397,8 +406,8 @@ def self_label(
     that search from the best sample's plan (where it beats the best rule) instead of the
     best rule's. ``rollout > 0`` adds labels on the greedy policy's own trajectory: at
     ``rollout`` of its decisions per shop, the candidate whose one-step deviation, completed
-    by the greedy policy, is shortest (:func:`rollout_labels`); with ``samples=0`` those are
-    the only labels."""
+    by the greedy policy, is shortest (:func:`rollout_labels`, by more than
+    ``rollout_min_gain``); with ``samples=0`` those are the only labels."""
     import torch
 
     from furnsim.rl.policy import PolicyPlanner, _load_model, _read_sidecar
@@ -461,7 +470,7 @@ def self_label(
         "seed": seed,
         **({"added_attention_heads": attention_heads} if attention_heads else {}),
         **({"lns_seconds": lns_seconds, "lns_from": lns_from} if lns_seconds else {}),
-        **({"rollout_decisions": rollout} if rollout else {}),
+        **({"rollout_decisions": rollout, "rollout_min_gain": rollout_min_gain} if rollout else {}),
     }
     dest = Path(out)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -503,7 +512,7 @@ def self_label(
         for i, w in enumerate(_instances(train_seed + 1000 * r, instances, jobs, machines, sizes)):
             if rollout > 0:
                 rng = np.random.default_rng([seed, r, i, 1])
-                rex, info = rollout_labels(planner, w, rollout, rng)
+                rex, info = rollout_labels(planner, w, rollout, rng, rollout_min_gain)
                 new.extend(rex)
                 queried, changed = queried + info["queried"], changed + info["changed"]
                 devs.append(info["best_deviation_over_greedy"])
@@ -663,6 +672,13 @@ def main(argv: list[str] | None = None) -> None:
         metavar="K",
         help="also label K decisions per shop on the greedy trajectory by one-step rollouts",
     )
+    ap.add_argument(
+        "--rollout-min-gain",
+        type=float,
+        default=0.0,
+        metavar="FRACTION",
+        help="a rollout label leaves the policy's choice only for a gain above this fraction",
+    )
     ap.add_argument("--minutes", type=float, default=None, help="wall-clock budget")
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args(argv)
@@ -685,6 +701,7 @@ def main(argv: list[str] | None = None) -> None:
         lns_seconds=a.lns,
         lns_from=a.lns_from,
         rollout=a.rollout,
+        rollout_min_gain=a.rollout_min_gain,
         minutes=a.minutes,
         seed=a.seed,
     )
