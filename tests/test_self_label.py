@@ -88,6 +88,26 @@ def test_fit_lowers_the_cross_entropy(planner, shop) -> None:
     assert fit["accuracy"] > chance + 0.2
 
 
+def test_fit_to_soft_targets(planner, shop) -> None:
+    """Soft targets (``Examples.soft``) are what the fit follows: the fitted scorer's
+    distribution moves towards them (the cross-entropy falls towards their entropy)."""
+    import torch
+
+    from furnsim.rl.net import CandidateExtractor
+
+    torch.manual_seed(0)
+    data, _ = sl.rollout_labels(planner, shop, 10_000, np.random.default_rng(0), tau=0.02)
+    entropy = float(np.mean([-(p[p > 0] * np.log(p[p > 0])).sum() for p in data.soft.values()]))
+    ext = CandidateExtractor(planner.obs_fn.space, hidden=16)
+    fit = sl.fit_examples(ext, data, epochs=60, lr=1e-2, batch_size=16)
+    assert fit["loss"] - entropy < 0.5 * (fit["loss_before"] - entropy)
+    # the same rows with every target swapped to its reverse order fit to another loss
+    flipped = sl.Examples(rows=data.rows, context=data.context, action=data.action)
+    flipped.soft = {i: p[::-1].copy() for i, p in data.soft.items()}
+    before = sl.fit_examples(ext, flipped, epochs=0, lr=0.0)["loss"]
+    assert before > fit["loss"] + 0.5
+
+
 def test_rounds_keep_the_best_validated_model(tmp_path: Path, shop) -> None:
     """One tiny round: the kept zip plans from its weights alone, its sidecar tells the
     rounds, and round 0 kept means the start model's weights unchanged."""
@@ -273,7 +293,7 @@ def test_rollout_labels_are_strictly_better_one_step_deviations(planner, shop) -
     ex, info = sl.rollout_labels(planner, shop, 10_000, np.random.default_rng(0))
     assert len(ex) == len(choices) == info["queried"]  # every decision, in the pass's order
     greedy = info["greedy"]
-    changed, best_dev, gains = 0, greedy, []
+    changed, best_dev, gains, per_slot = 0, greedy, [], []
     # replay the greedy pass; at each decision, every candidate's deviation from scratch
     sim = Simulator(shop)
     planner.obs_fn.reset(sim)
@@ -291,6 +311,7 @@ def test_rollout_labels_are_strictly_better_one_step_deviations(planner, shop) -
             assert min(spans.values()) >= greedy
         best_dev = min(best_dev, spans[label])
         gains.append(1 - min(spans.values()) / greedy)
+        per_slot.append(np.array([spans[int(j)] for j in slots]))
         d = sim.dispatch(int(choices[n]), skip_single=True)
         n += 1
     assert changed == info["changed"] > 0  # on this shop some deviation is shorter
@@ -304,6 +325,21 @@ def test_rollout_labels_are_strictly_better_one_step_deviations(planner, shop) -
     assert [a for a, k in zip(ex_m.action, keep, strict=True) if not k] == [
         a for a, k in zip(ex.action, keep, strict=True) if not k
     ]
+    # soft targets: softmax(-(makespan - shortest) / (tau * greedy)) over each decision's slots;
+    # the hard labels stay as they were, and extend() keeps each target with its example
+    ex_t, _ = sl.rollout_labels(planner, shop, 10_000, np.random.default_rng(0), tau=0.01)
+    assert ex_t.action == ex.action and sorted(ex_t.soft) == list(range(len(ex)))
+    for i, c in enumerate(per_slot):
+        want = np.exp(-(c - c.min()) / (0.01 * greedy))
+        np.testing.assert_allclose(ex_t.soft[i], want / want.sum(), rtol=1e-5, atol=1e-7)
+    both = sl.Examples()
+    both.extend(ex)
+    both.extend(ex_t)
+    assert sorted(both.soft) == [len(ex) + i for i in range(len(ex_t))]
+    idx = np.array([0, len(ex)])
+    t = both.targets(idx, 40)
+    assert t[0, ex.action[0]] == 1 and t[0].sum() == 1  # one-hot where no soft target
+    np.testing.assert_array_equal(t[1, : ex_t.soft[0].size], ex_t.soft[0])
     # a sample of decisions: that many examples, each one of the pass's (rows and label)
     few, info3 = sl.rollout_labels(planner, shop, 3, np.random.default_rng(1))
     assert len(few) == info3["queried"] == 3

@@ -58,15 +58,31 @@ class Examples:
     context: list[np.ndarray] = field(default_factory=list)  # each (C,) float32
     action: list[int] = field(default_factory=list)  # slot of the plan's job, < k_i
     unreachable: int = 0  # decisions whose job was cut from the K slots (no example)
+    # example i -> a target distribution over its k_i slots, in place of action[i]'s one-hot
+    soft: dict[int, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.action)
 
     def extend(self, other: Examples) -> None:
+        n = len(self)
+        self.soft.update({n + i: p for i, p in other.soft.items()})
         self.rows += other.rows
         self.context += other.context
         self.action += other.action
         self.unreachable += other.unreachable
+
+    def targets(self, idx: np.ndarray, k: int) -> np.ndarray:
+        """(B, k) target distributions of the examples ``idx``: the one-hot of the action, or
+        the example's ``soft`` distribution (zero on padded slots)."""
+        out = np.zeros((idx.size, k), np.float32)
+        for b, i in enumerate(idx):
+            p = self.soft.get(int(i))
+            if p is None:
+                out[b, self.action[i]] = 1.0
+            else:
+                out[b, : p.size] = p
+        return out
 
     def batch(self, idx: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """Zero-padded arrays of the examples ``idx``: candidates (B, k, F), context (B, C),

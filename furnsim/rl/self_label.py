@@ -205,6 +205,7 @@ def rollout_labels(
     decisions: int,
     rng: np.random.Generator,
     min_gain: float = 0.0,
+    tau: float = 0.0,
 ) -> tuple[Examples, dict[str, float]]:
     """Labels on the greedy policy's own trajectory from one-step rollouts (a rollout
     policy-improvement step, queried DAgger-style at the states the policy meets).
@@ -217,7 +218,11 @@ def rollout_labels(
     wins ties, so a label differs from it only where deviating at that one decision and then
     following the policy is strictly shorter, by more than ``min_gain`` (a fraction of the
     greedy makespan: small gains of a chaotic completion are kept as the policy's own choice).
-    One example per queried decision. ``info``:
+    One example per queried decision; with ``tau > 0`` it also gets a soft target over all its
+    candidates, softmax(-(makespan - shortest) / (tau * greedy makespan)) of their
+    completions (``Examples.soft``; :func:`fit_examples` then fits that distribution, so a
+    candidate that lengthens the plan is pushed down even where the best one is not learnt).
+    ``info``:
     the greedy makespan, the queried decisions, how many labels differ from the policy and
     the best one-step deviation's makespan over greedy."""
     g, _, choices = sampled_pass(planner, instance, None)
@@ -238,26 +243,32 @@ def rollout_labels(
             slots = obs_fn.slots[:k].copy()
             rows = np.asarray(o["candidates"][:k], np.float32).copy()
             ctx = np.asarray(o["context"], np.float32).copy()
-            alt, alt_span = int(choices[n]), math.inf
+            spans = np.full(k, g_span)  # greedy from here is the greedy plan
             snap = sim.snapshot(compiled=True)
-            for j in slots:
+            for s, j in enumerate(slots):
                 if int(j) == int(choices[n]):
                     continue
                 sim.restore(snap)
                 dd = sim.dispatch(int(j), skip_single=True)
                 while dd is not None:
                     dd = sim.dispatch(planner.choose(sim, dd), skip_single=True)
-                c = math.inf if sim.deadlock is not None else makespan(sim.schedule())
-                if c < alt_span:
-                    alt, alt_span = int(j), c
+                spans[s] = math.inf if sim.deadlock is not None else makespan(sim.schedule())
             d = sim.restore(snap)
-            # greedy from here is the greedy plan: the label moves only for a shorter one
-            label = alt if alt_span < g_span * (1.0 - float(min_gain)) else int(choices[n])
-            best_dev = min(best_dev, alt_span)
+            own = int(np.flatnonzero(slots == choices[n])[0])
+            others = np.where(np.arange(k) == own, math.inf, spans)
+            alt = int(np.argmin(others))  # the first shortest deviation
+            # the label moves only for a deviation shorter than greedy by more than min_gain
+            slot = alt if others[alt] < g_span * (1.0 - float(min_gain)) else own
+            label = int(slots[slot])
+            best_dev = min(best_dev, float(others[alt]))
+            if tau > 0:
+                z = -(spans - spans.min()) / (float(tau) * g_span)
+                p = np.exp(np.where(np.isfinite(z), z, -np.inf))
+                ex.soft[len(ex)] = (p / p.sum()).astype(np.float32)
             changed += label != int(choices[n])
             ex.rows.append(rows)
             ex.context.append(ctx)
-            ex.action.append(int(np.flatnonzero(slots == label)[0]))
+            ex.action.append(slot)
         d = sim.dispatch(int(choices[n]), skip_single=True)
         n += 1
     info = {
@@ -273,7 +284,9 @@ def fit_examples(
     extractor: Any, data: Examples, *, epochs: int, lr: float, batch_size: int = 256, seed: int = 0
 ) -> dict[str, float]:
     """Cross-entropy over the legal slots of ``extractor.scores`` (the candidate scorer of
-    :class:`~furnsim.rl.net.CandidateExtractor`) on ``data``: loss before/after, accuracy after."""
+    :class:`~furnsim.rl.net.CandidateExtractor`) on ``data`` (to the one-hot of each action,
+    or to an example's soft target, ``Examples.soft``): loss before/after, accuracy (of the
+    actions) after."""
     import torch
 
     n = len(data)
@@ -288,7 +301,9 @@ def fit_examples(
         t = {k: torch.as_tensor(v) for k, v in obs.items()}
         lg = extractor.scores(t).masked_fill(t["mask"] <= 0, -1e9)
         at = torch.as_tensor(a)
-        return torch.nn.functional.cross_entropy(lg, at, reduction="sum"), int(
+        # soft targets where an example has them (else the one-hot of its action)
+        target = torch.as_tensor(data.targets(idx, lg.shape[1])) if data.soft else at
+        return torch.nn.functional.cross_entropy(lg, target, reduction="sum"), int(
             (lg.argmax(-1) == at).sum()
         )
 
@@ -387,6 +402,7 @@ def self_label(
     lns_from: str = "rule",
     rollout: int = 0,
     rollout_min_gain: float = 0.0,
+    rollout_tau: float = 0.0,
     minutes: float | None = None,
     seed: int = 0,
     log: Any = print,
@@ -407,7 +423,8 @@ def self_label(
     best rule's. ``rollout > 0`` adds labels on the greedy policy's own trajectory: at
     ``rollout`` of its decisions per shop, the candidate whose one-step deviation, completed
     by the greedy policy, is shortest (:func:`rollout_labels`, by more than
-    ``rollout_min_gain``); with ``samples=0`` those are the only labels."""
+    ``rollout_min_gain``; with ``rollout_tau > 0`` fitted as soft targets over the candidates'
+    completions); with ``samples=0`` those are the only labels."""
     import torch
 
     from furnsim.rl.policy import PolicyPlanner, _load_model, _read_sidecar
@@ -512,7 +529,7 @@ def self_label(
         for i, w in enumerate(_instances(train_seed + 1000 * r, instances, jobs, machines, sizes)):
             if rollout > 0:
                 rng = np.random.default_rng([seed, r, i, 1])
-                rex, info = rollout_labels(planner, w, rollout, rng, rollout_min_gain)
+                rex, info = rollout_labels(planner, w, rollout, rng, rollout_min_gain, rollout_tau)
                 new.extend(rex)
                 queried, changed = queried + info["queried"], changed + info["changed"]
                 devs.append(info["best_deviation_over_greedy"])
@@ -679,6 +696,13 @@ def main(argv: list[str] | None = None) -> None:
         metavar="FRACTION",
         help="a rollout label leaves the policy's choice only for a gain above this fraction",
     )
+    ap.add_argument(
+        "--rollout-tau",
+        type=float,
+        default=0.0,
+        metavar="FRACTION",
+        help="fit rollout labels as soft targets, softmax(-makespan / (FRACTION * greedy))",
+    )
     ap.add_argument("--minutes", type=float, default=None, help="wall-clock budget")
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args(argv)
@@ -702,6 +726,7 @@ def main(argv: list[str] | None = None) -> None:
         lns_from=a.lns_from,
         rollout=a.rollout,
         rollout_min_gain=a.rollout_min_gain,
+        rollout_tau=a.rollout_tau,
         minutes=a.minutes,
         seed=a.seed,
     )
