@@ -30,8 +30,11 @@ self-attention layer across the candidates (:func:`add_attention`: round 0 plans
 the start model); ``--lns SECONDS`` also runs the optimizer (:func:`improve_by_lns`, the
 ``lns`` method for makespan from the best rule) on each training shop and labels from its
 plan where that is shorter than the best sample (its plans are decoded by the simulator, so
-:func:`follow_plan` replays them exactly as a sequence of choices). docs/rl.md (Taillard
-section) has the runs behind the shipped model.
+:func:`follow_plan` replays them exactly as a sequence of choices); ``--rollout K`` labels
+K decisions per shop on the greedy policy's own trajectory by one-step rollouts
+(:func:`rollout_labels`: each other candidate dispatched instead, the greedy policy
+completing the plan; ``--rollout-min-gain``, ``--rollout-tau``), and ``--samples 0`` makes
+those the only labels. docs/rl.md (Taillard section) has the runs behind the shipped model.
 
 The output is an SB3 zip (the same format ``furnsim train`` writes, planned from its
 weights alone) with a sidecar: the start model's sidecar plus ``self_label`` (settings,
