@@ -356,10 +356,13 @@ def test_rounds_with_rollout_labels_only(tmp_path: Path) -> None:
     small = {"jobs": (6, 6), "machines": (4, 4), "valid_jobs": (5, 5), "valid_machines": (4, 4)}
     rec = sl.self_label(
         MODEL, tmp_path / "m.zip", rounds=1, instances=2, samples=0, rollout=5, valid=2,
+        rollout_min_gain=0.01, rollout_tau=0.02,
         log=lambda *_: None, **small,
     )  # fmt: skip
     h = rec["history"][1]
-    assert rec["settings"]["rollout_decisions"] == 5 and "best_sample_over_greedy" not in h
+    settings = rec["settings"]
+    assert (settings["rollout_decisions"], settings["rollout_min_gain"]) == (5, 0.01)
+    assert settings["rollout_tau"] == 0.02 and "best_sample_over_greedy" not in h
     assert h["examples"] == h["rollout_queried"] == 10 and 0 <= h["rollout_changed"] <= 10
     assert h["rollout_best_deviation_over_greedy"] <= 1
     with pytest.raises(ValueError, match="not both 0"):

@@ -225,9 +225,8 @@ def rollout_labels(
     candidates, softmax(-(makespan - shortest) / (tau * greedy makespan)) of their
     completions (``Examples.soft``; :func:`fit_examples` then fits that distribution, so a
     candidate that lengthens the plan is pushed down even where the best one is not learnt).
-    ``info``:
-    the greedy makespan, the queried decisions, how many labels differ from the policy and
-    the best one-step deviation's makespan over greedy."""
+    ``info``: the greedy makespan, the queried decisions, how many labels differ from the
+    policy's choice and the best one-step deviation's makespan over greedy."""
     g, _, choices = sampled_pass(planner, instance, None)
     g_span = makespan(g)
     n_dec = len(choices)
@@ -490,7 +489,15 @@ def self_label(
         "seed": seed,
         **({"added_attention_heads": attention_heads} if attention_heads else {}),
         **({"lns_seconds": lns_seconds, "lns_from": lns_from} if lns_seconds else {}),
-        **({"rollout_decisions": rollout, "rollout_min_gain": rollout_min_gain} if rollout else {}),
+        **(
+            {
+                "rollout_decisions": rollout,
+                "rollout_min_gain": rollout_min_gain,
+                "rollout_tau": rollout_tau,
+            }
+            if rollout
+            else {}
+        ),
     }
     dest = Path(out)
     dest.parent.mkdir(parents=True, exist_ok=True)
