@@ -111,3 +111,32 @@ def replay(sim, sequences: dict[int, list[int]]):
         else:
             d = sim.wait()
     return sim.schedule()
+
+
+def plain_jsp_model(dest: Path, seed: int = 0) -> Path:
+    """A freshly initialised job-shop candidate scorer (23 + 9 inputs, no teacher columns),
+    saved as an SB3 zip with a sidecar: a start model for the teacher-column tests."""
+    import json
+
+    from sb3_contrib import MaskablePPO
+
+    from furnsim.env import FurnitureShopEnv
+    from furnsim.rl.net import CandidateExtractor, CandidatePolicy
+
+    env = FurnitureShopEnv("speed", "candidates", plant="random-jsp", jobs=(6, 9))
+    model = MaskablePPO(
+        CandidatePolicy,
+        env,
+        n_steps=64,
+        batch_size=32,
+        seed=seed,
+        policy_kwargs={
+            "features_extractor_class": CandidateExtractor,
+            "features_extractor_kwargs": {"hidden": 64},
+        },
+    )
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    model.save(str(dest))
+    meta = {"goal": "speed", "view": "candidates", "config": {"max_candidates": 64}}
+    dest.with_suffix(".json").write_text(json.dumps(meta), encoding="utf-8")
+    return dest

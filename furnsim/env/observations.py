@@ -32,6 +32,7 @@ __all__ = [
     "CANDIDATE_FEATURES",
     "CONTEXT_FEATURES",
     "KIT_FEATURES",
+    "TEACHER_FEATURES",
     "CandidateObservation",
     "PaperObservation",
     "ShopFeatures",
@@ -71,6 +72,14 @@ KIT_FEATURES = (
     "kit_done",  # share of the candidate's siblings (its parent's kit) already on the way; 1 = no parent
     "kit_missing",  # siblings still missing besides the candidate / 10
     "kit_missing_work",  # their remaining own mean work / P
+)
+#: optional (``teacher="LWKRMOD"`` etc.): the rank and pick of one named rule, appended last
+#: (after the kit and working-time columns). The goal models see their teachers ATCS and
+#: BUFFER in the 23 rows; a model whose teacher is another rule (the generic job-shop policy's
+#: LWKRMOD) gets its teacher here, so that its cloned start is that rule exactly
+TEACHER_FEATURES = (
+    "teacher_rank",  # rank under the teacher rule, 0 (its pick) .. 1
+    "teacher_pick",  # 1 for the candidate the teacher rule would take
 )
 #: one vector per decision (the shop around the deciding machine)
 CONTEXT_FEATURES = (
@@ -351,22 +360,32 @@ class CandidateObservation(_CachedStatic):
     two teacher rules ATCS and BUFFER), C = 9 context features (:data:`CONTEXT_FEATURES`).
     ``kit_features=True`` appends the 3 :data:`KIT_FEATURES` (F = 26): kit completeness of the
     candidate's parent, siblings still missing and their work; ``working_time=True`` then 3
-    working-time features (``furnsim.env.working_time``). Models record both in their sidecar.
+    working-time features (``furnsim.env.working_time``); ``teacher="LWKRMOD"`` (any rule
+    name) then the 2 :data:`TEACHER_FEATURES`, that rule's rank and pick. Models record all
+    three in their sidecar.
 
     When a machine has more than K candidates, the K kept are those a neutral pre-rule ranks
-    first (shortest processing plus setup, then least slack; the ATCS and BUFFER picks are
-    always kept), and ``slots`` maps each slot
+    first (shortest processing plus setup, then least slack; the ATCS and BUFFER picks, and
+    the teacher's, are always kept), and ``slots`` maps each slot
     back to its job. K = 64 covers almost every decision
     of the demo weeks; the cut only matters in very long queues.
     """
 
     def __init__(
-        self, max_candidates: int = 64, kit_features: bool = False, working_time: bool = False
+        self,
+        max_candidates: int = 64,
+        kit_features: bool = False,
+        working_time: bool = False,
+        teacher: str | None = None,
     ) -> None:
         self.K = int(max_candidates)
         self.kit = bool(kit_features)  # append KIT_FEATURES (assembly) to every row
         self.wt = bool(working_time)  # then the 3 working-time features (calendars)
+        self.teacher = None if teacher is None else get_rule(teacher).name  # then its rank, pick
+        if self.teacher == "RANDOM":
+            raise ValueError("a teacher rule must be deterministic (not RANDOM)")
         F = len(CANDIDATE_FEATURES) + (len(KIT_FEATURES) if self.kit else 0) + 3 * self.wt
+        F += len(TEACHER_FEATURES) if self.teacher else 0
         C = len(CONTEXT_FEATURES)
         self.space = spaces.Dict(
             {
@@ -394,7 +413,7 @@ class CandidateObservation(_CachedStatic):
             self.slots = np.zeros(0, dtype=np.int64)
             return self.empty()
         k = d.candidates.shape[0]
-        if k <= self.K and not (self.kit or self.wt) and HAVE_NUMBA:
+        if k <= self.K and not (self.kit or self.wt or self.teacher) and HAVE_NUMBA:
             fx = sim.state.compiled
             if fx is not None:  # the kernel writes the observation's rows in place
                 obs = self.empty()
@@ -405,11 +424,19 @@ class CandidateObservation(_CachedStatic):
                 obs["mask"][:k] = 1.0
                 return obs
         f, c = candidate_features(sim, d, None, kit=self.kit, working_time=self.wt)
+        if self.teacher:
+            r, p = _rule_ranks(sim, d, self.teacher)
+            t = np.zeros((f.shape[0], len(TEACHER_FEATURES)), dtype=np.float32)
+            t[:, 0] = r
+            t[p, 1] = 1.0
+            f = np.concatenate([f, t], axis=1)
         k = f.shape[0]
         obs = self.empty()
         if k > self.K:
             key = f[:, 0] + f[:, 1] + 0.1 * f[:, 5]
             key[(f[:, 20] > 0) | (f[:, 22] > 0)] = -np.inf  # always keep the teachers' picks
+            if self.teacher:
+                key[f[:, -1] > 0] = -np.inf
             idx = np.sort(np.argsort(key, kind="stable")[: self.K])
             self.slots = d.candidates[idx]
             obs["candidates"][: idx.size] = f[idx]

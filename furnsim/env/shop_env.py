@@ -101,6 +101,7 @@ class FurnitureShopEnv(gym.Env):
         kit_features: bool = False,
         hold_actions: bool = False,
         working_time_features: bool = False,
+        teacher_features: str | None = None,
     ) -> None:
         if view not in VIEWS:
             raise ValueError(f"view must be one of {VIEWS}, not {view!r}")
@@ -128,7 +129,10 @@ class FurnitureShopEnv(gym.Env):
             self.action_space = spaces.Discrete(self.obs_fn.N)
         elif view == "candidates":
             self.obs_fn = CandidateObservation(
-                max_candidates, kit_features=kit_features, working_time=working_time_features
+                max_candidates,
+                kit_features=kit_features,
+                working_time=working_time_features,
+                teacher=teacher_features,
             )
             self.observation_space = self.obs_fn.space
             self.action_space = spaces.Discrete(self.obs_fn.K)

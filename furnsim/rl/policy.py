@@ -125,7 +125,10 @@ class PolicyPlanner:
                 k = int(max_candidates)
             kit = bool(cfg.get("kit_features", False)) if isinstance(cfg, dict) else False
             wt = isinstance(cfg, dict) and cfg.get("working_time_features") is True
-            self.obs_fn: Any = CandidateObservation(k, kit_features=kit, working_time=wt)
+            tf = cfg.get("teacher_features") if isinstance(cfg, dict) else None
+            self.obs_fn: Any = CandidateObservation(
+                k, kit_features=kit, working_time=wt, teacher=tf
+            )
             self._layers = layers
             self._attn = attention  # None = independent rows (mlp)
         elif self.view == "rules":
@@ -456,7 +459,9 @@ def _read_sidecar(p: Path) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=8)
-def _cached(path: str, mtime: float, trusted: bool = False) -> PolicyPlanner:
+def _cached(path: str, mtime: float, side_mtime: float, trusted: bool = False) -> PolicyPlanner:
+    """(``mtime`` / ``side_mtime``: the zip's and the sidecar's, so that a rewritten sidecar,
+    e.g. a new ``plan_temperature``, is read again)"""
     p = Path(path)
     meta = _read_sidecar(p)
     cfg = meta.get("config", {})
@@ -495,13 +500,25 @@ def _cached(path: str, mtime: float, trusted: bool = False) -> PolicyPlanner:
         raise _refuse(p, f"unknown scorer arch {arch!r} (this furnsim knows mlp, attention)")
     elif attn_sd is not None:
         raise _refuse(p, "policy.pth has a self-attention layer but its sidecar says arch 'mlp'")
-    from furnsim.env.observations import CANDIDATE_FEATURES, CONTEXT_FEATURES, KIT_FEATURES
+    from furnsim.env.observations import (
+        CANDIDATE_FEATURES,
+        CONTEXT_FEATURES,
+        KIT_FEATURES,
+        TEACHER_FEATURES,
+    )
     from furnsim.env.working_time import WORKING_TIME_CANDIDATE_FEATURES as WT
+    from furnsim.rules import rule_names
 
     kit = isinstance(cfg, dict) and cfg.get("kit_features") is True
     wt = isinstance(cfg, dict) and cfg.get("working_time_features") is True
+    tf = cfg.get("teacher_features") if isinstance(cfg, dict) else None
+    if tf is not None and (
+        not isinstance(tf, str) or tf.upper() not in rule_names(deterministic_only=True)
+    ):
+        raise _refuse(p, f"its sidecar's config.teacher_features {tf!r} is not a rule name")
     want = len(CANDIDATE_FEATURES) + len(CONTEXT_FEATURES) + (len(KIT_FEATURES) if kit else 0)
     want += len(WT) if wt else 0
+    want += len(TEACHER_FEATURES) if tf is not None else 0
     if len(layers) != 3 or layers[0][0].shape[0] != want:
         raise _refuse(
             p,
@@ -536,7 +553,9 @@ def load_planner(
     import torch
 
     torch.set_num_threads(1)
-    return _cached(str(p.resolve()), p.stat().st_mtime, bool(trusted))
+    side = p.with_suffix(".json")
+    side_mtime = side.stat().st_mtime if side.is_file() else -1.0
+    return _cached(str(p.resolve()), p.stat().st_mtime, side_mtime, bool(trusted))
 
 
 def plan_with_policy(

@@ -376,7 +376,10 @@ def search_imitation(
     t0 = time.perf_counter() if t_start is None else t_start
     ext = model.policy.features_extractor
     obs_fn = CandidateObservation(
-        cfg.max_candidates, kit_features=cfg.kit_features, working_time=cfg.working_time_features
+        cfg.max_candidates,
+        kit_features=cfg.kit_features,
+        working_time=cfg.working_time_features,
+        teacher=cfg.teacher_features,
     )
     meta = {"goal": goal, "view": "candidates", "config": _cfg_dict(cfg)}
     data = Examples()

@@ -27,7 +27,8 @@ round from class ``i % n``), ``--valid-sizes`` likewise for the validation shops
 ``--train-seed`` / ``--valid-seed`` move the seed bases (a run refuses bases whose seeds
 meet); ``--add-attention 4`` first gives an ``mlp`` start model a zero-initialised
 self-attention layer across the candidates (:func:`add_attention`: round 0 plans exactly as
-the start model); ``--lns SECONDS`` also runs the optimizer (:func:`improve_by_lns`, the
+the start model); ``--add-teacher LWKRMOD`` likewise gives it that rule's rank and pick as
+two zero-weighted input columns (:func:`add_teacher`); ``--lns SECONDS`` also runs the optimizer (:func:`improve_by_lns`, the
 ``lns`` method for makespan from the best rule) on each training shop and labels from its
 plan where that is shorter than the best sample (its plans are decoded by the simulator, so
 :func:`follow_plan` replays them exactly as a sequence of choices); ``--rollout K`` labels
@@ -60,6 +61,7 @@ from furnsim.sim import Schedule, Simulator
 
 __all__ = [
     "add_attention",
+    "add_teacher",
     "TRAIN_SEED",
     "VALID_SEED",
     "Examples",
@@ -400,6 +402,7 @@ def self_label(
     train_seed: int = TRAIN_SEED,
     valid_seed: int = VALID_SEED,
     attention_heads: int = 0,
+    teacher: str | None = None,
     lns_seconds: float = 0.0,
     lns_from: str = "rule",
     rollout: int = 0,
@@ -417,7 +420,9 @@ def self_label(
     ``i % len``) replace ``jobs``/``machines`` and ``valid_jobs``/``valid_machines``. Training
     shops are seeded ``train_seed + 1000 * round + i``, validation shops ``valid_seed + i``;
     the two seed sets must not meet (checked). ``attention_heads > 0`` first adds a
-    zero-initialised self-attention layer to an ``mlp`` start model (:func:`add_attention`).
+    zero-initialised self-attention layer to an ``mlp`` start model (:func:`add_attention`);
+    ``teacher="LWKRMOD"`` first gives it that rule's rank and pick columns, zero-weighted
+    (:func:`add_teacher`).
     ``lns_seconds > 0`` also runs the optimizer for that many CPU seconds on each training
     shop (:func:`improve_by_lns`); its plan is the label where it is shorter than the best
     sample (expert iteration with the optimizer's improvements); ``lns_from="sample"`` starts
@@ -452,6 +457,8 @@ def self_label(
     src = Path(model_path)
     model = _load_model(src)
     meta = _read_sidecar(src)
+    if teacher:
+        meta = add_teacher(model, meta, teacher)
     if attention_heads:
         meta = add_attention(model, meta, attention_heads)
     ext = model.policy.features_extractor
@@ -488,6 +495,7 @@ def self_label(
         "valid_seed": valid_seed,
         "seed": seed,
         **({"added_attention_heads": attention_heads} if attention_heads else {}),
+        **({"added_teacher": meta["config"]["teacher_features"]} if teacher else {}),
         **({"lns_seconds": lns_seconds, "lns_from": lns_from} if lns_seconds else {}),
         **(
             {
@@ -652,6 +660,55 @@ def add_attention(model: Any, meta: dict[str, Any], heads: int = 4) -> dict[str,
     return {**meta, "config": cfg}
 
 
+def add_teacher(model: Any, meta: dict[str, Any], rule: str = "LWKRMOD") -> dict[str, Any]:
+    """Give the scorer of ``model`` (a loaded MaskablePPO) the 2 teacher columns of ``rule``
+    (``TEACHER_FEATURES``: its rank and pick, appended to each candidate row), with zero
+    weights: the scores are the start model's exactly until a fit moves them. In place;
+    returns the sidecar for the new inputs (``config.teacher_features``, which planning
+    reads)."""
+    import torch
+    from torch import nn
+
+    from furnsim.env.observations import CONTEXT_FEATURES, TEACHER_FEATURES
+    from furnsim.rules import get_rule
+
+    cfg = dict(meta.get("config", {}))
+    if cfg.get("teacher_features"):
+        raise ValueError(f"the start model already reads {cfg['teacher_features']}'s columns")
+    name = get_rule(rule).name
+    if name == "RANDOM":
+        raise ValueError("a teacher rule must be deterministic (not RANDOM)")
+    pol = model.policy
+    ext = pol.features_extractor
+    old = ext.enc[0]
+    n_row = old.in_features - len(CONTEXT_FEATURES)  # [rows | teacher | context]
+    t = len(TEACHER_FEATURES)
+    new = nn.Linear(old.in_features + t, old.out_features)
+    with torch.no_grad():
+        new.weight.zero_()
+        new.weight[:, :n_row] = old.weight[:, :n_row]
+        new.weight[:, n_row + t :] = old.weight[:, n_row:]
+        new.bias.copy_(old.bias)
+    ext.enc[0] = new
+    K, F = model.observation_space["candidates"].shape
+    space = spaces_with_rows(model.observation_space, F + t)
+    model.observation_space = pol.observation_space = ext._observation_space = space
+    pol._numpy = None  # the numpy rollout path is rebuilt from the new weights
+    lr = pol.optimizer.param_groups[0]["lr"]  # a fresh optimizer over the new parameters
+    pol.optimizer = pol.optimizer_class(pol.parameters(), lr=lr, **pol.optimizer_kwargs)
+    cfg.update(teacher_features=name)
+    return {**meta, "config": cfg}
+
+
+def spaces_with_rows(space: Any, f: int) -> Any:
+    """The candidates view's ``Dict`` space with ``f`` features per candidate row."""
+    from gymnasium import spaces
+
+    K = space["candidates"].shape[0]
+    cand = spaces.Box(-10.0, 10.0, (K, f), np.float32)
+    return spaces.Dict({"candidates": cand, "context": space["context"], "mask": space["mask"]})
+
+
 def _min(t0: float) -> float:
     return round((time.perf_counter() - t0) / 60, 2)
 
@@ -678,6 +735,12 @@ def main(argv: list[str] | None = None) -> None:
         default=0,
         metavar="HEADS",
         help="add a zero-initialised self-attention layer (HEADS heads) to an mlp start model",
+    )
+    ap.add_argument(
+        "--add-teacher",
+        default=None,
+        metavar="RULE",
+        help="add RULE's rank and pick columns (zero-weighted) to the start model's inputs",
     )
     ap.add_argument(
         "--lns",
@@ -732,6 +795,7 @@ def main(argv: list[str] | None = None) -> None:
         train_seed=a.train_seed,
         valid_seed=a.valid_seed,
         attention_heads=a.add_attention,
+        teacher=a.add_teacher,
         lns_seconds=a.lns,
         lns_from=a.lns_from,
         rollout=a.rollout,

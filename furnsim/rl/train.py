@@ -70,6 +70,7 @@ class TrainConfig:
     max_candidates: int = 64  # candidate slots (K) of the candidates view
     kit_features: bool = False  # append the 3 assembly kit features (a model reads 26, not 23)
     working_time_features: bool = False  # then 3 working-time features (calendars; + 3 inputs)
+    teacher_features: str | None = None  # a rule name: then its rank and pick (+ 2 inputs)
     rules: list[str] | None = None  # rule set of the rules view (None = six composite rules)
     reward: str = "cost"  # cost (telescoping goal cost) | hierarchical (DFJSP)
     teacher: str = "auto"  # rule to imitate / reward scale; auto = best single rule
@@ -215,6 +216,7 @@ def _behaviour_cloning(
         cfg.max_candidates,
         kit_features=cfg.kit_features,
         working_time=cfg.working_time_features,
+        teacher=cfg.teacher_features,
     )
     xs: dict[str, list[np.ndarray]] = {"candidates": [], "context": [], "mask": []}
     acts: list[int] = []
@@ -310,6 +312,7 @@ def _make_env(cfg: TrainConfig, goal: str, scale: str, rank: int) -> Any:
             rules=cfg.rules,
             kit_features=cfg.kit_features,
             working_time_features=cfg.working_time_features,
+            teacher_features=cfg.teacher_features,
         )
         env.reset(seed=cfg.seed * 1000 + TRAIN_SEED + rank)
         return Monitor(env)
