@@ -192,9 +192,6 @@ def test_added_attention_starts_as_the_start_model(tmp_path: Path, shop) -> None
         np.testing.assert_array_equal(s0.times["start"], s1.times["start"])
     with pytest.raises(ValueError, match="already has"):
         sl.add_attention(model, meta2, 4)
-    # the shipped ppo-jsp is such a model (self-labeled on from an mlp start)
-    with pytest.raises(ValueError, match="already has"):
-        sl.add_attention(_load_model(MODEL), _read_sidecar(MODEL), 4)
 
 
 def test_follow_plan_replays_simulator_plans_and_projects_others(planner, shop) -> None:
