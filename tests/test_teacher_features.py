@@ -21,8 +21,10 @@ from furnsim.env.observations import (
     CandidateObservation,
 )
 from furnsim.env.weeks import RandomJobShopSource, WeekSource
-from furnsim.rules import get_rule
+from furnsim.rules import get_rule, rule_names
 from furnsim.sim import Simulator
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _walk(inst, obs_fn, rule):  # type: ignore[no-untyped-def]
@@ -246,3 +248,21 @@ def test_add_teacher_keeps_the_start_models_plans_until_a_fit(tmp_path: Path) ->
         d = sim.dispatch(int(d.candidates[0]))
     old.obs_fn.reset(sim)
     assert not np.allclose(live.scores(sim, d)[1], old.scores(sim, d)[1])
+
+
+@pytest.mark.parametrize("teacher", [r for r in rule_names(deterministic_only=True)])
+def test_pick_column_is_every_rules_choice_on_the_assembly_plant(teacher: str) -> None:
+    """On a demo-assembly week (setups, hard buffers, kits, calendars) too: the pick column
+    is the rule's own choice at every decision, for every deterministic rule."""
+    inst = WeekSource.from_path(REPO / "bom_data" / "demo-assembly" / "plant.yaml", (20, 30))
+    obs_fn = CandidateObservation(64, teacher=teacher)
+    n = 0
+    for o, slots, j, d in _walk(inst.week(5), obs_fn, get_rule(teacher)):
+        if d.candidates.size > 64:
+            continue
+        pick = np.flatnonzero(o["candidates"][: slots.size, -1] > 0)
+        assert pick.size == 1 and slots[pick[0]] == j, (teacher, n)
+        n += 1
+        if n >= 150:
+            break
+    assert n >= 50
