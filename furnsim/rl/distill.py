@@ -153,7 +153,7 @@ def distill(
     sidecar. Returns the sidecar's ``distill`` record."""
     import torch
 
-    from furnsim.rl.policy import PolicyPlanner, _load_model, _read_sidecar
+    from furnsim.rl.policy import PolicyPlanner, _load_model, _read_sidecar, load_planner
     from furnsim.rl.self_label import (
         _instances,
         fit_examples,
@@ -182,17 +182,18 @@ def distill(
             "configs/train/jsp-teacher.yaml or add the columns (self_label --add-teacher)"
         )
     rule = get_rule(teacher)
-    guide = PolicyPlanner(_load_model(Path(guide_path)), _read_sidecar(Path(guide_path)))
+    guide = load_planner(path=guide_path)  # weights only: the guide is only asked for scores
     data = Examples()
     spans = []
     train = _instances(train_seed, instances, sizes=parse_sizes(sizes))
     student = PolicyPlanner(model, meta)
     for i, w in enumerate(train):
+        rule_span = makespan(rule.plan(w)[0])
         for p in range(passes):
             rng = np.random.default_rng([seed, i, p])
             ex, c = mixture_examples(student, guide, rule, w, eps, guide_tau, rng)
             data.extend(ex)
-            spans.append(c / makespan(rule.plan(w)[0]))
+            spans.append(c / rule_span)
     log(
         f"{len(data)} examples from {instances} shops x {passes} passes "
         f"(mixture pass / {rule.name} {np.mean(spans):.4f}) [{_min(t0):.1f} min]"

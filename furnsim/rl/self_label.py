@@ -669,15 +669,17 @@ def add_teacher(model: Any, meta: dict[str, Any], rule: str = "LWKRMOD") -> dict
     import torch
     from torch import nn
 
-    from furnsim.env.observations import CONTEXT_FEATURES, TEACHER_FEATURES
-    from furnsim.rules import get_rule
+    from furnsim.env.observations import CONTEXT_FEATURES, TEACHER_FEATURES, CandidateObservation
 
     cfg = dict(meta.get("config", {}))
     if cfg.get("teacher_features"):
         raise ValueError(f"the start model already reads {cfg['teacher_features']}'s columns")
-    name = get_rule(rule).name
-    if name == "RANDOM":
-        raise ValueError("a teacher rule must be deterministic (not RANDOM)")
+    obs = CandidateObservation(  # the new inputs' space; refuses RANDOM and unknown rules
+        model.observation_space["candidates"].shape[0],
+        kit_features=cfg.get("kit_features") is True,
+        working_time=cfg.get("working_time_features") is True,
+        teacher=rule,
+    )
     pol = model.policy
     ext = pol.features_extractor
     old = ext.enc[0]
@@ -690,23 +692,12 @@ def add_teacher(model: Any, meta: dict[str, Any], rule: str = "LWKRMOD") -> dict
         new.weight[:, n_row + t :] = old.weight[:, n_row:]
         new.bias.copy_(old.bias)
     ext.enc[0] = new
-    K, F = model.observation_space["candidates"].shape
-    space = spaces_with_rows(model.observation_space, F + t)
-    model.observation_space = pol.observation_space = ext._observation_space = space
+    model.observation_space = pol.observation_space = ext._observation_space = obs.space
     pol._numpy = None  # the numpy rollout path is rebuilt from the new weights
     lr = pol.optimizer.param_groups[0]["lr"]  # a fresh optimizer over the new parameters
     pol.optimizer = pol.optimizer_class(pol.parameters(), lr=lr, **pol.optimizer_kwargs)
-    cfg.update(teacher_features=name)
+    cfg.update(teacher_features=obs.teacher)
     return {**meta, "config": cfg}
-
-
-def spaces_with_rows(space: Any, f: int) -> Any:
-    """The candidates view's ``Dict`` space with ``f`` features per candidate row."""
-    from gymnasium import spaces
-
-    K = space["candidates"].shape[0]
-    cand = spaces.Box(-10.0, 10.0, (K, f), np.float32)
-    return spaces.Dict({"candidates": cand, "context": space["context"], "mask": space["mask"]})
 
 
 def _min(t0: float) -> float:
