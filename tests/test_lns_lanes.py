@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from furnsim.goals import cost
-from furnsim.solvers.lns import lns
+from furnsim.solvers.lns import BUFFER_LANES, LANE_PHASE, default_lanes, lns
 from furnsim.validate import validate
 
 
@@ -25,15 +25,35 @@ def _same(a, b) -> None:
         np.testing.assert_array_equal(v, b.schedule.times[k])
 
 
-@pytest.mark.parametrize("goal", ["speed", "empty-buffers"])
+@pytest.mark.parametrize("goal", ["speed", "efficiency"])
 def test_one_lane_is_the_plain_search(week, goal) -> None:
-    """``lanes=1`` draws exactly the search without the option (same plan, moves, history)."""
+    """``lanes=1`` draws exactly the search without the option (same plan, moves, history):
+    the default for a goal that does not weigh buffer occupancy."""
     kw = dict(iterations=150, seed=3, start_ppo=False)
     plain = lns(week, goal, **kw)
     one = lns(week, goal, lanes=1, **kw)
     assert plain.improvements > 0  # (a search that moved)
     _same(plain, one)
-    assert one.lanes == 1 and one.lane_iterations == [150]
+    assert plain.lanes == one.lanes == 1 and one.lane_iterations == [150]
+
+
+def test_empty_buffers_searches_four_lanes_by_default(week) -> None:
+    """Empty Buffers (a goal that weighs buffer occupancy) searches ``BUFFER_LANES`` = 4 lanes
+    halved at 1/4 and 1/2 of the budget unless told otherwise: the default is that search,
+    draw for draw; ``lanes=1`` is another one. 4 lanes, 160 neighbours, cuts at 0.5 · 1/2
+    and 0.5 · 2/2 of them: 40 on 4 lanes (10 each), 40 on 2 (20 each), 80 on the best."""
+    assert default_lanes("empty-buffers") == BUFFER_LANES == 4 and LANE_PHASE == 0.5
+    assert default_lanes("speed") == default_lanes("efficiency") == 1
+    kw = dict(iterations=160, seed=3, start_ppo=False)
+    d = lns(week, "empty-buffers", **kw)
+    e = lns(week, "empty-buffers", lanes=4, lane_phase=0.5, **kw)
+    _same(d, e)
+    assert d.lanes == 4 and sorted(d.lane_iterations or []) == [10, 10, 30, 110]
+    one = lns(week, "empty-buffers", lanes=1, **kw)
+    assert one.lanes == 1 and one.lane_iterations == [160]
+    for r in (d, one):
+        assert validate(r.schedule, week) == []
+        assert r.cost == pytest.approx(cost(r.schedule, "empty-buffers", week))
 
 
 def test_lanes_halve_at_equal_fractions_and_keep_the_best(week) -> None:
@@ -78,11 +98,11 @@ def test_lanes_are_reproducible_and_differ_from_one_lane(week) -> None:
         assert r.cost <= r.start_cost + 1e-9
 
 
-def test_the_default_phase_keeps_one_lane_after_a_fifth(week) -> None:
-    """2 lanes: one cut, at lane_phase = 0.2 of the 100 neighbours (10 each), then the
-    better lane makes the other 80."""
+def test_the_default_phase_keeps_one_lane_after_half(week) -> None:
+    """2 lanes: one cut, at lane_phase = 0.5 of the 100 neighbours (25 each), then the
+    better lane makes the other 50."""
     r = lns(week, "efficiency", iterations=100, seed=2, start_ppo=False, lanes=2)
-    assert sorted(r.lane_iterations or []) == [10, 90]
+    assert sorted(r.lane_iterations or []) == [25, 75]
     costs = r.lane_costs or []
     assert costs[int(np.argmax(r.lane_iterations))] == min(costs)
 

@@ -72,7 +72,10 @@ from furnsim.solvers.release import (
 )
 
 __all__ = [
+    "BUFFER_LANES",
     "DEFAULT_NEIGHBOURHOODS",
+    "LANE_PHASE",
+    "default_lanes",
     "HOLD_NEIGHBOURHOODS",
     "default_neighbourhoods",
     "NEIGHBOURHOODS",
@@ -108,6 +111,20 @@ DEFAULT_NEIGHBOURHOODS = ("window", "group", "orders")
 #: occupancy (Empty Buffers; docs/optimizer.md, "Hold moves"); plants without assemblies
 #: leave ``hold`` out, re-plans both
 HOLD_NEIGHBOURHOODS = ("hold", "hold-wait")
+#: the portfolio lanes (``lanes``) of a goal that weighs buffer occupancy when none are given:
+#: with the hold moves two seeds' plans of a week differ by a factor of 1.2 on average and the
+#: basin is set in the first seconds, so 4 lanes halved at 1/4 and 1/2 of the budget beat one
+#: search (docs/optimizer.md, "Lanes for Empty Buffers"); other goals search one lane
+BUFFER_LANES = 4
+#: the budget fraction by which the halvings of the lanes are done (``lane_phase``)
+LANE_PHASE = 0.5
+
+
+def default_lanes(goal: Any) -> int:
+    """The portfolio lanes ``lns`` searches for ``goal`` when ``lanes`` is not given:
+    :data:`BUFFER_LANES` for a goal that weighs buffer occupancy (``release.wants_release``),
+    else 1."""
+    return BUFFER_LANES if wants_release(goal) else 1
 
 
 def default_neighbourhoods(goal: Any, base: tuple[str, ...] = DEFAULT_NEIGHBOURHOODS) -> tuple:
@@ -597,8 +614,8 @@ def lns(
     release: str = "auto",
     suffix_draw: str = "count",
     per_second: bool = False,
-    lanes: int = 1,
-    lane_phase: float = 0.2,
+    lanes: int | None = None,
+    lane_phase: float = LANE_PHASE,
 ) -> LnsResult:
     """Improve a plan of ``instance`` for ``goal`` by large-neighbourhood search (module doc).
 
@@ -663,7 +680,8 @@ def lns(
     cheaper; ``cost`` is always the returned schedule's own cost. Where the release replay
     fails on the start plan, the search runs as with ``"off"``.
 
-    ``lanes`` = *L* > 1 (a portfolio; docs/optimizer.md, "Lanes"): *L* searches from the same
+    ``lanes`` = *L* > 1 (a portfolio; docs/optimizer.md, "Lanes"; default
+    :func:`default_lanes`: 4 for Empty Buffers, else 1): *L* searches from the same
     start, each with its own current plan, late-acceptance list, random stream and move
     statistics, take turns one neighbour at a time. At ``lane_phase`` · *r* / *h* of the
     search's budget (the time left after the start plans, or ``iterations``; *r* = 1 … *h*,
@@ -709,6 +727,8 @@ def lns(
         raise ValueError(f"orders_targeted must be in [0, 1], not {orders_targeted!r}")
     if suffix_draw not in ("count", "rate"):
         raise ValueError(f"suffix_draw must be 'count' or 'rate', not {suffix_draw!r}")
+    if lanes is None:
+        lanes = default_lanes(goal)
     if isinstance(lanes, bool) or not isinstance(lanes, (int, np.integer)) or lanes < 1:
         raise ValueError(f"lanes must be a whole number >= 1, not {lanes!r}")
     n_lanes = int(lanes)
