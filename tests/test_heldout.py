@@ -223,10 +223,14 @@ def test_read_rows_merges_files_later_rows_win(tmp_path: Path) -> None:
 def test_ppo_lns_row_names_its_model_and_the_policy_moves() -> None:
     from furnsim.heldout import model_tag
 
-    if model_tag("empty-buffers") == "none":  # pragma: no cover - no shipped model
-        pytest.skip("no shipped empty-buffers policy")
-    r = plan_row(small(), 7, "empty-buffers", "ppo-lns:1.5")  # start: rules + policy pass
-    assert r["valid"] and r["used"] == "ppo-lns" and r["model"] == model_tag("empty-buffers")
+    if model_tag("speed") == "none":  # pragma: no cover - no shipped model
+        pytest.skip("no shipped speed policy")
+    r = plan_row(small(), 7, "speed", "ppo-lns:1.5")  # start: rules + policy pass
+    assert r["valid"] and r["used"] == "ppo-lns" and r["model"] == model_tag("speed")
     # the default neighbourhoods draw policy-window moves (1 of 4 kinds) among >= 10 neighbours
     assert r["info"]["iterations"] >= 10, r["info"]
     assert set(r["info"]["policy_moves"]) == {"policy-window"}
+    # Empty Buffers: the policy's pass is a start candidate, its moves are not drawn
+    e = plan_row(small(), 7, "empty-buffers", "ppo-lns:1.5")
+    assert e["valid"] and e["used"] == "ppo-lns" and e["model"] == model_tag("empty-buffers")
+    assert e["info"]["iterations"] >= 10 and not e["info"].get("policy_moves"), e["info"]

@@ -119,6 +119,12 @@ def test_lanes_with_a_time_limit_and_the_planner(week) -> None:
     )
     assert res.details["lns"]["lanes"] == 2
     assert validate(res.schedule, week) == []
+    # Empty Buffers through the planners: four lanes without being asked, for the optimizer
+    # and for the policy + optimizer alike
+    for method in ("lns", "ppo-lns"):
+        eb = get_planner(method).plan(week, "empty-buffers", Budget(passes=24), PlanState(seed=1))
+        assert eb.details["lns"]["lanes"] == 4 and not eb.fallback
+        assert validate(eb.schedule, week) == []
 
 
 @pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2"])

@@ -35,6 +35,7 @@ __all__ = [
     "LNS_DEFAULT_TIME_LIMIT",
     "METHODS",
     "PPO_DEFAULT_BUDGET_S",
+    "PPO_LNS_BUFFER_NEIGHBOURHOODS",
     "PPO_LNS_NEIGHBOURHOODS",
     "PPO_MAX_PASSES",
     "BestRulePlanner",
@@ -61,6 +62,11 @@ LNS_DEFAULT_TIME_LIMIT = 60.0
 #: ``ppo-lns`` (policy + optimizer): the neighbourhoods and whether the policy's greedy choice
 #: is a suffix mode (docs/optimizer.md, "Policy + optimizer")
 PPO_LNS_NEIGHBOURHOODS = ("window", "group", "orders", "policy-window")
+#: ... but for a goal that weighs buffer occupancy (Empty Buffers) without the policy's moves:
+#: decided in Python, they took time from the hold moves (training weeks, 10 CPU-s: the
+#: search without them 0.900 ± 0.033 of the one with them; docs/optimizer.md, "Lanes for
+#: Empty Buffers"); the policy's greedy pass stays a start candidate
+PPO_LNS_BUFFER_NEIGHBOURHOODS = ("window", "group", "orders")
 PPO_LNS_POLICY_SUFFIX = False
 #: the method names :func:`get_planner` knows (``rule:NAME`` and ``portfolio:A,B`` besides)
 METHODS = ("rule:NAME", "best-rule", "ppo", "ppo-lns", "cpsat", "lns", "portfolio:A,B,...")
@@ -630,7 +636,8 @@ class PpoLnsPlanner(MethodPlanner):
     ``temperature`` -- default: the model's ``plan_temperature`` -- instead of uniformly);
     options ``neighbourhoods`` (e.g. ``policy-tail``: the best plan's prefix resumed from a
     simulator snapshot, then a pass sampled from the policy to the end) and
-    ``policy_suffix`` change that (defaults ``PPO_LNS_NEIGHBOURHOODS``,
+    ``policy_suffix`` change that (defaults ``PPO_LNS_NEIGHBOURHOODS`` -- for Empty Buffers
+    ``PPO_LNS_BUFFER_NEIGHBOURHOODS``, no policy moves, and the hold moves --,
     ``PPO_LNS_POLICY_SUFFIX``: the variant chosen by the measurements in
     docs/optimizer.md). Budget as
     ``lns``: ``time_limit`` seconds (``clock``; default 60) or exactly ``passes``
@@ -644,6 +651,7 @@ class PpoLnsPlanner(MethodPlanner):
         from furnsim.planners.parallel import _policy_cache
         from furnsim.rl.policy import load_planner, model_path
         from furnsim.solvers.lns import default_neighbourhoods
+        from furnsim.solvers.release import wants_release
 
         opts = dict(state.options)
         model, models_dir = opts.pop("model", None), opts.pop("models_dir", None)
@@ -674,7 +682,8 @@ class PpoLnsPlanner(MethodPlanner):
             raise ValueError(f"ppo-lns: unknown option(s) {', '.join(sorted(unknown))}")
         kw: dict[str, Any] = dict(opts)
         if kw.get("neighbourhoods") is None:  # (+ ``hold`` for Empty Buffers, as ``lns``)
-            kw["neighbourhoods"] = default_neighbourhoods(goal, PPO_LNS_NEIGHBOURHOODS)
+            base = PPO_LNS_BUFFER_NEIGHBOURHOODS if wants_release(goal) else PPO_LNS_NEIGHBOURHOODS
+            kw["neighbourhoods"] = default_neighbourhoods(goal, base)
         kw.setdefault("policy_suffix", PPO_LNS_POLICY_SUFFIX)
         temp = kw.pop("temperature", None)
         tau = float(temp if temp is not None else policy.meta.get("plan_temperature", 1.0))
