@@ -190,6 +190,7 @@ def test_compiled_snapshot_keeps_its_store_holds(instances):
     for _ in range(10):
         d = sim.dispatch(int(d.candidates[-1]))
     snap = sim.snapshot(compiled=True)
+    kept = [dict(h) for h in snap["holds"]]
 
     def finish(s, d):
         while d is not None:
@@ -204,6 +205,11 @@ def test_compiled_snapshot_keeps_its_store_holds(instances):
     for f in OP_FIELDS:
         assert np.array_equal(ref.times[f], again.times[f], equal_nan=True), f
     assert ref.holds == again.holds and ref.holds
+    # the snapshot shares no list with the runs: its holds are still those it was taken with
+    # (the records are shared: nothing changes a STORE hold's record once it is made)
+    assert sim.holds is not snap["holds"] and snap["holds"] == kept
+    sim.holds.append({"kind": "store"})
+    assert snap["holds"] == kept
 
 
 def test_retimed_store_holds_go_on_as_a_reset_with_them(instances):

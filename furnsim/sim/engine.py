@@ -482,7 +482,9 @@ class Simulator:
                 "_decision": self._decision,
                 "dispatch_log": list(self.dispatch_log),
                 "store_holds": dict(self.store_holds),
-                "holds": None if self.holds is None else [dict(h) for h in self.holds],
+                # (the records themselves are never changed once a packed snapshot can be
+                # taken -- STORE holds, closed machine holds --: a copy of the list will do)
+                "holds": None if self.holds is None else list(self.holds),
             }
         self._to_python()
         return {k: _copy_state(v) for k, v in vars(self).items() if k not in self._static_keys}
@@ -528,7 +530,7 @@ class Simulator:
         self._decision = snap["_decision"]
         self.dispatch_log[:] = snap["dispatch_log"]
         self.store_holds = dict(snap["store_holds"])
-        self.holds = None if snap["holds"] is None else [dict(h) for h in snap["holds"]]
+        self.holds = None if snap["holds"] is None else list(snap["holds"])
         self.deadlock = None
         return self._decision
 
