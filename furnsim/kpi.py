@@ -272,6 +272,17 @@ _BUFFER_KPIS = frozenset(
     }
 )
 _OVERFLOW_KPIS = frozenset({"overflow_peak", "overflow_volume_minutes", "overflow_load"})
+#: the KPIs of the machines' time (``_machine_arrays``): skipped when ``need`` has none
+_MACHINE_KPIS = frozenset(
+    {
+        "total_setup_time",
+        "setup_count",
+        "processing_time",
+        "blocked_time",
+        "idle_time",
+        "utilization_mean",
+    }
+)
 _STEP_KPIS = frozenset(
     {"peak_buffer_fill", "overflow_peak", "overflow_volume_minutes", "overflow_load"}
 )
@@ -285,7 +296,9 @@ def _core(
 ) -> dict[str, float]:
     """KPIs of a complete schedule (``now=None``) or of a partial one at time ``now``.
 
-    ``need`` (KPI names) lets a caller skip the buffer step functions when it does not use them.
+    ``need`` (KPI names) lets a caller skip the buffer step functions, the machines' time
+    (:data:`_MACHINE_KPIS`) and the kit waits when it does not use them; those KPIs are then
+    left out.
     """
     t = ops.times
     ends = t["end"]
@@ -339,6 +352,15 @@ def _core(
         out["late_orders"] = float(n_late)
         out["on_time_rate"] = 1.0 - n_late / n_o if n_o else 1.0
 
+    wanted = None if need is None else set(need)
+    if wanted is not None and wanted.isdisjoint(_MACHINE_KPIS):
+        # (a goal that weighs none of them: Speed, Empty Buffers; they are left out)
+        if "kit_wait_time" in wanted:
+            out["kit_wait_time"] = _kit_wait(ops, now)
+        if wanted & _BUFFER_KPIS:
+            cap = ci.wc_capacity if ci is not None else None
+            out.update(_buffer_stats(ops, cap, horizon, steps=bool(wanted & _STEP_KPIS)))
+        return out
     setup_len = (t["setup_end"] - t["setup_start"])[dispatched]
     out["total_setup_time"] = float(setup_len.sum())
     out["setup_count"] = float((setup_len > _EPS).sum())
@@ -351,7 +373,6 @@ def _core(
     )
 
     out["kit_wait_time"] = _kit_wait(ops, now)
-    wanted = None if need is None else set(need)
     if wanted is None or wanted & _BUFFER_KPIS:
         cap = ci.wc_capacity if ci is not None else None
         steps = wanted is None or bool(wanted & _STEP_KPIS)
@@ -368,8 +389,9 @@ def kpis(
 
     Without ``instance`` the deadline / release based KPIs (tardiness, late orders, flow time)
     are left out, and every buffer counts as unbounded. ``need`` (KPI names) lets a caller skip
-    the buffer step functions and the working-time pass when it reads none of their KPIs (the
-    others are computed anyway; the values asked for are the same).
+    the buffer step functions, the machines' time, the kit waits and the working-time pass when
+    it reads none of their KPIs (the values asked for are the same; skipped ones may be left
+    out).
     """
     ci = _compiled(instance)
     out = _core(_ops_of_schedule(schedule), ci, need=need)
@@ -403,9 +425,11 @@ def partial_kpis(sim: Simulator | SimState, need: Iterable[str] | None = None) -
     else:
         out = _core(ops, ci, now=float(sim.time), need=need)
     if ci.working is not None:  # calendars: furnsim/kpi_working.py
-        from furnsim.kpi_working import partial_working_time_kpis
+        from furnsim.kpi_working import WORKING_TIME_KPIS, partial_working_time_kpis
 
-        out.update(partial_working_time_kpis(sim, out))
+        # (skipped when none of them is wanted: Speed and Empty Buffers weigh none)
+        if need is None or not set(need).isdisjoint(WORKING_TIME_KPIS):
+            out.update(partial_working_time_kpis(sim, out))
     return out
 
 

@@ -328,3 +328,45 @@ def test_partial_kpis_keep_counting_unfinished_work_as_completing_now():
     sim.reset()
     k = partial_kpis(sim)
     assert k["late_orders"] == 0 and k["on_time_rate"] == 1.0
+
+
+@pytest.mark.parametrize("buffers", ["hard", "soft"])
+def test_kpis_asked_for_are_the_same_with_or_without_need(buffers):
+    """``need`` only skips work: on a calendar plant with assemblies, at every few decisions of
+    a run and at its end, each KPI asked for equals its value when all are computed (for each
+    goal's weights and for sets that skip the machines' time, the kit waits or the buffers)."""
+    from furnsim.env import WeekSource
+
+    inst = WeekSource.from_path(None).week(4321, 60)
+    assert inst.compiled.working is not None and inst.compiled.has_assembly
+    needs = [set(g.weights) for g in load_goals().values()] + [
+        {"makespan"},
+        {"kit_wait_time", "total_tardiness"},
+        {"buffer_load", "overflow_load"},
+        {"idle_time"},
+        {"available_time", "makespan"},
+    ]
+    sim = Simulator(inst, buffers=buffers)
+    d = sim.decision()
+    n = 0
+    while d is not None:
+        if n % 7 == 0:
+            full = partial_kpis(sim)
+            for need in needs:
+                part = partial_kpis(sim, need=need)
+                for k in need:
+                    assert part[k] == pytest.approx(full[k], rel=1e-12, abs=1e-9), (n, k)
+            for g in load_goals().values():
+                assert partial_cost(sim, g) == pytest.approx(
+                    sum(w * full[k] for k, w in g.weights.items() if w), rel=1e-12
+                )
+        d = sim.dispatch(RULES["ATCS"].choose(sim, d))
+        n += 1
+    s = sim.schedule()
+    full = kpis(s, inst)
+    for need in needs:
+        part = kpis(s, inst, need=need)
+        for k in need:
+            assert part[k] == pytest.approx(full[k], rel=1e-12, abs=1e-9), k
+    # the skipped groups are left out, not filled with wrong values
+    assert "idle_time" not in partial_kpis(sim, need={"makespan"})
