@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from furnsim.goals import cost
-from furnsim.solvers.lns import BUFFER_LANES, LANE_PHASE, default_lanes, lns
+from furnsim.solvers.lns import BUFFER_LANES, LANE_PHASE, LANE_STARTS, default_lanes, lns
 from furnsim.validate import validate
 
 
@@ -39,14 +39,15 @@ def test_one_lane_is_the_plain_search(week, goal) -> None:
 
 def test_empty_buffers_searches_four_lanes_by_default(week) -> None:
     """Empty Buffers (a goal that weighs buffer occupancy) searches ``BUFFER_LANES`` = 4 lanes
-    halved at 1/4 and 1/2 of the budget unless told otherwise: the default is that search,
+    from the four cheapest start plans, halved at 1/4 and 1/2 of the budget unless told
+    otherwise: the default is that search,
     draw for draw; ``lanes=1`` is another one. 4 lanes, 160 neighbours, cuts at 0.5 · 1/2
     and 0.5 · 2/2 of them: 40 on 4 lanes (10 each), 40 on 2 (20 each), 80 on the best."""
     assert default_lanes("empty-buffers") == BUFFER_LANES == 4 and LANE_PHASE == 0.5
     assert default_lanes("speed") == default_lanes("efficiency") == 1
     kw = dict(iterations=160, seed=3, start_ppo=False)
     d = lns(week, "empty-buffers", **kw)
-    e = lns(week, "empty-buffers", lanes=4, lane_phase=0.5, **kw)
+    e = lns(week, "empty-buffers", lanes=4, lane_phase=0.5, lane_starts="rules", **kw)
     _same(d, e)
     assert d.lanes == 4 and sorted(d.lane_iterations or []) == [10, 10, 30, 110]
     one = lns(week, "empty-buffers", lanes=1, **kw)
@@ -137,3 +138,42 @@ def test_lanes_must_be_a_positive_whole_number(week, bad) -> None:
 def test_lane_phase_must_be_a_fraction(week, bad) -> None:
     with pytest.raises(ValueError, match="lane_phase"):
         lns(week, "speed", iterations=2, lanes=2, lane_phase=bad)
+
+
+def test_lanes_start_from_the_next_cheapest_rules(week) -> None:
+    """``lane_starts="rules"`` (the default): lane 0 starts from the start plan (the best rule),
+    lanes 1-3 from the plans of the next cheapest rules, each its own; every lane's best is no
+    dearer than the plan it started from (its start's own cost, for Speed: no release
+    estimate), and the run's best is the cheapest lane's. ``"same"`` starts all four from the
+    one plan, as before 2026-12-04: another search."""
+    from furnsim.rules import best_rule
+
+    assert LANE_STARTS == ("rules", "same")
+    kw = dict(iterations=120, seed=4, start_ppo=False, lanes=4)
+    r = lns(week, "speed", **kw)
+    br = best_rule(week, "speed")
+    names = r.lane_starts or []
+    assert len(names) == 4 and names[0] == r.start == f"rule:{br.rule}"
+    ranked = sorted((c, n) for n, c in br.costs.items() if np.isfinite(c) and n != br.rule)
+    assert sorted(names[1:]) == sorted(f"rule:{n}" for _, n in ranked[:3])
+    assert len(set(names)) == 4
+    start_cost = {f"rule:{n}": c for n, c in br.costs.items()}
+    for name, best in zip(names, r.lane_costs or [], strict=True):
+        assert best <= start_cost[name] + 1e-6
+    assert r.cost == pytest.approx(min(r.lane_costs or []))
+    assert validate(r.schedule, week) == []
+    same = lns(week, "speed", lane_starts="same", **kw)
+    assert same.lane_starts == [names[0]] * 4
+    assert same.lane_costs != r.lane_costs
+    # Empty Buffers through the planner: the lanes' starts are reported
+    from furnsim.planners import Budget, PlanState, get_planner
+
+    eb = get_planner("lns").plan(week, "empty-buffers", Budget(passes=24), PlanState(seed=1))
+    starts = eb.details["lns"]["lane_starts"]
+    assert len(starts) == 4 and len(set(starts)) == 4 and starts[0] == eb.details["lns"]["start"]
+
+
+@pytest.mark.parametrize("bad", ["", "policy", None])
+def test_lane_starts_must_be_known(week, bad) -> None:
+    with pytest.raises(ValueError, match="lane_starts"):
+        lns(week, "speed", iterations=2, lanes=2, lane_starts=bad)

@@ -538,6 +538,7 @@ class LnsPlanner(MethodPlanner):
             "per_second",
             "lanes",
             "lane_phase",
+            "lane_starts",
         }
     )
 
@@ -622,6 +623,7 @@ def _lns_details(r: Any, time_limit: float | None) -> dict[str, Any]:
         "moves": r.moves,
         "move_s": r.move_s,
         "lanes": r.lanes,
+        "lane_starts": r.lane_starts,
     }
 
 

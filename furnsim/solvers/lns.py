@@ -116,6 +116,10 @@ HOLD_NEIGHBOURHOODS = ("hold", "hold-wait")
 #: basin is set in the first seconds, so 4 lanes halved at 1/4 and 1/2 of the budget beat one
 #: search (docs/optimizer.md, "Lanes for Empty Buffers"); other goals search one lane
 BUFFER_LANES = 4
+#: where lanes 1.. start (``lane_starts``): "rules" -- the next cheapest start plans (the other
+#: dispatching rules' plans, the policy's pass in ``ppo-lns``), cheapest first; "same" -- all
+#: lanes from the one start (before 2026-12-04)
+LANE_STARTS = ("rules", "same")
 #: the budget fraction by which the halvings of the lanes are done (``lane_phase``)
 LANE_PHASE = 0.5
 
@@ -209,6 +213,7 @@ class LnsResult:
     lanes: int = 1  # portfolio lanes the search began with (``lns(lanes=...)``)
     lane_iterations: list[int] | None = None  # neighbours each lane made
     lane_costs: list[float] | None = None  # the best (search) cost each lane found
+    lane_starts: list[str] | None = None  # the plan each lane started from ("rule:ATCS", ...)
 
 
 class _Decoder:
@@ -622,6 +627,7 @@ def lns(
     per_second: bool = False,
     lanes: int | None = None,
     lane_phase: float = LANE_PHASE,
+    lane_starts: str = "rules",
 ) -> LnsResult:
     """Improve a plan of ``instance`` for ``goal`` by large-neighbourhood search (module doc).
 
@@ -696,6 +702,11 @@ def lns(
     random stream of a one-lane search: with one lane the search is the same as without the
     option. A lane's ``improved`` counts (``moves``, the neighbourhood and suffix weights)
     are its own new bests; ``improvements`` and ``history`` count the run's.
+    ``lane_starts="rules"`` (default) starts lane 0 from the start plan and lanes 1 … *L* − 1
+    from the next cheapest start candidates (the other dispatching rules' plans and, with
+    ``start_ppo``, the policy's pass; with release control by their released estimate);
+    ``"same"`` starts every lane from the start plan (before 2026-12-04). The plans the
+    lanes started from are in ``LnsResult.lane_starts``.
 
     ``suffix_draw``: how the suffix mode is drawn -- ``"count"`` (default) with weights 1 + the
     improvements each mode made, ``"rate"`` with its success rate (1 + improvements) / (1 +
@@ -740,6 +751,8 @@ def lns(
     n_lanes = int(lanes)
     if not 0.0 < lane_phase <= 1.0:
         raise ValueError(f"lane_phase must be in (0, 1], not {lane_phase!r}")
+    if lane_starts not in LANE_STARTS:
+        raise ValueError(f"lane_starts must be 'rules' or 'same', not {lane_starts!r}")
     pw = dict(prior or {})
     named = (*NEIGHBOURHOODS, *_SUFFIX)
     if [n for n in pw if n not in named] or any(not v > 0 for v in pw.values()):
@@ -803,10 +816,27 @@ def lns(
             assert cur is not None
             dec.schedule(cur)
     start_name = f"rule:{br.rule}"
+    others: list[tuple[float, str, _Plan]] = []  # (lane_starts="rules") the other starts
     if start_ppo:
         p = _ppo_start(instance, g, dec, policy)
         if p is not None and p.cost < cur.cost:
+            others.append((cur.cost, start_name, cur))
             cur, start_name = p, f"ppo:{g.name}"
+        elif p is not None:
+            others.append((p.cost, f"ppo:{g.name}", p))
+    if lane_starts == "rules" and n_lanes > 1:
+        ranked = sorted((c, r) for r, c in br.costs.items() if math.isfinite(c) and r != br.rule)
+        for _c, rname in ranked[: n_lanes - 1]:
+            r_other = get_rule(rname)
+
+            def other_choice(sim: Simulator, d: Decision, i: int, r: Any = r_other) -> int:
+                return r.choose(sim, d)
+
+            q = dec.run(other_choice)
+            if q is not None:
+                dec.schedule(q)
+                others.append((q.cost, f"rule:{rname}", q))
+        others.sort(key=lambda x: x[0])
     # the start plan's own cost (with release control ``cur.cost`` is the released estimate)
     start_cost = float(cost(_sched(cur), g, instance)) if release_on else cur.cost
     best = cur
@@ -894,6 +924,14 @@ def lns(
         }
         for i in range(n_lanes)
     ]
+    lane_names = [start_name] * n_lanes  # what each lane starts from
+    if lane_starts == "rules":  # lanes 1.. start from the next best starts
+        for i, (_c, nm, q) in zip(range(1, n_lanes), others, strict=False):
+            lane[i].update(cur=q, lahc=[q.cost] * len(lahc), best=q.cost)
+            lane_names[i] = nm
+            if q.cost < best.cost - 1e-9:  # (with release control the estimates may differ)
+                best = q
+                bests.append(q)
     lane_moves = [ln["moves"] for ln in lane]
     moves = lane_moves[0]
     active = list(range(n_lanes))
@@ -1343,6 +1381,7 @@ def lns(
         lanes=n_lanes,
         lane_iterations=lane_its,
         lane_costs=[float(ln["best"]) for ln in lane],
+        lane_starts=lane_names,
     )
 
 
