@@ -23,6 +23,18 @@ from furnsim.solvers.lns import _lexkey, _rank_prio, lns
 
 pytestmark = pytest.mark.skipif(not fl.HAVE_NUMBA, reason="numba not installed")
 
+_REAL_BEST_RULE = rules_mod.best_rule
+
+
+def _pinned(rule: str):
+    """``best_rule`` with its winner pinned to ``rule`` (the other rules' costs are the real
+    ones: Empty Buffers' lanes start from the next cheapest rules' plans)."""
+
+    def best(*a, **k):
+        return SimpleNamespace(rule=rule, costs=_REAL_BEST_RULE(*a, **k).costs)
+
+    return best
+
 
 @cache
 def week(seed: int, jobs: int = 45) -> Instance:
@@ -176,7 +188,7 @@ def test_compiled_decoding_is_the_python_search(monkeypatch, seed, goal, buffers
 
 def test_static_base_rule_suffix_is_compiled(monkeypatch):
     """A base rule with a static key (EDD): its suffix runs compiled too, the same search."""
-    monkeypatch.setattr(rules_mod, "best_rule", lambda *a, **k: SimpleNamespace(rule="EDD"))
+    monkeypatch.setattr(rules_mod, "best_rule", _pinned("EDD"))
     n, r = _same_search(
         monkeypatch,
         week(20004),
@@ -230,7 +242,7 @@ def test_compiled_rule_suffix_is_the_same_search(monkeypatch, seed, rule, goal, 
     """The base rule's stretches in the compiled loop (``Simulator.run_rule``: its start run
     and the rule-suffix neighbours) against deciding them one ``choose`` call at a time
     (``COMPILED_RULE_SUFFIX`` off): the same decoded plans, moves, history and schedule."""
-    monkeypatch.setattr(rules_mod, "best_rule", lambda *a, **k: SimpleNamespace(rule=rule))
+    monkeypatch.setattr(rules_mod, "best_rule", _pinned(rule))
     ra, rb = _flag_same_search(
         monkeypatch,
         "COMPILED_RULE_SUFFIX",
