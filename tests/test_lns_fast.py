@@ -20,20 +20,11 @@ from furnsim.model import Instance
 from furnsim.sim import Noise, Simulator
 from furnsim.sim import _fastloop as fl
 from furnsim.solvers.lns import _lexkey, _rank_prio, lns
+from tests._rules import pinned_best_rule
 
 pytestmark = pytest.mark.skipif(not fl.HAVE_NUMBA, reason="numba not installed")
 
-_REAL_BEST_RULE = rules_mod.best_rule
-
-
-def _pinned(rule: str):
-    """``best_rule`` with its winner pinned to ``rule`` (the other rules' costs are the real
-    ones: Empty Buffers' lanes start from the next cheapest rules' plans)."""
-
-    def best(*a, **k):
-        return SimpleNamespace(rule=rule, costs=_REAL_BEST_RULE(*a, **k).costs)
-
-    return best
+_pinned = pinned_best_rule
 
 
 @cache

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 from functools import cache
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -21,6 +20,7 @@ from furnsim.kpi import partial_kpis
 from furnsim.model import Instance
 from furnsim.sim import Simulator
 from furnsim.solvers.lns import lns
+from tests._rules import pinned_best_rule
 
 pytestmark = pytest.mark.skipif(not HAVE_NUMBA, reason="numba not installed")
 
@@ -29,17 +29,7 @@ COMPILED = (
     "DPTWINQNPT", "BUFFER",
 )  # fmt: skip
 
-_REAL_BEST_RULE = rules_mod.best_rule
-
-
-def _pinned(rule: str):
-    """``best_rule`` with its winner pinned to ``rule`` (the other rules' costs are the real
-    ones: Empty Buffers' lanes start from the next cheapest rules' plans)."""
-
-    def best(*a, **k):
-        return SimpleNamespace(rule=rule, costs=_REAL_BEST_RULE(*a, **k).costs)
-
-    return best
+_pinned = pinned_best_rule
 
 
 @cache
