@@ -932,6 +932,7 @@ def lns(
             if q.cost < best.cost - 1e-9:  # (with release control the estimates may differ)
                 best = q
                 bests.append(q)
+                history.append((0, clk() - t0, q.cost))
     lane_moves = [ln["moves"] for ln in lane]
     moves = lane_moves[0]
     active = list(range(n_lanes))
