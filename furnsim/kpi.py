@@ -353,26 +353,24 @@ def _core(
         out["on_time_rate"] = 1.0 - n_late / n_o if n_o else 1.0
 
     wanted = None if need is None else set(need)
-    if wanted is not None and wanted.isdisjoint(_MACHINE_KPIS):
-        # (a goal that weighs none of them: Speed, Empty Buffers; they are left out)
-        if "kit_wait_time" in wanted:
-            out["kit_wait_time"] = _kit_wait(ops, now)
-        if wanted & _BUFFER_KPIS:
-            cap = ci.wc_capacity if ci is not None else None
-            out.update(_buffer_stats(ops, cap, horizon, steps=bool(wanted & _STEP_KPIS)))
-        return out
-    setup_len = (t["setup_end"] - t["setup_start"])[dispatched]
-    out["total_setup_time"] = float(setup_len.sum())
-    out["setup_count"] = float((setup_len > _EPS).sum())
-    proc, setup, blocked = _machine_arrays(ops, now)
-    out["processing_time"] = float(proc.sum())
-    out["blocked_time"] = float(blocked.sum())
-    out["idle_time"] = float(makespan * ops.n_machines - proc.sum() - setup.sum() - blocked.sum())
-    out["utilization_mean"] = (
-        float((proc / makespan).mean()) if makespan > 0 and ops.n_machines else 0.0
-    )
-
-    out["kit_wait_time"] = _kit_wait(ops, now)
+    # the machines' time and the kit waits: left out when a goal weighs none of them (Speed,
+    # Empty Buffers)
+    machines = wanted is None or not wanted.isdisjoint(_MACHINE_KPIS)
+    if machines:
+        setup_len = (t["setup_end"] - t["setup_start"])[dispatched]
+        out["total_setup_time"] = float(setup_len.sum())
+        out["setup_count"] = float((setup_len > _EPS).sum())
+        proc, setup, blocked = _machine_arrays(ops, now)
+        out["processing_time"] = float(proc.sum())
+        out["blocked_time"] = float(blocked.sum())
+        out["idle_time"] = float(
+            makespan * ops.n_machines - proc.sum() - setup.sum() - blocked.sum()
+        )
+        out["utilization_mean"] = (
+            float((proc / makespan).mean()) if makespan > 0 and ops.n_machines else 0.0
+        )
+    if machines or (wanted is not None and "kit_wait_time" in wanted):
+        out["kit_wait_time"] = _kit_wait(ops, now)
     if wanted is None or wanted & _BUFFER_KPIS:
         cap = ci.wc_capacity if ci is not None else None
         steps = wanted is None or bool(wanted & _STEP_KPIS)

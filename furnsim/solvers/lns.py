@@ -693,12 +693,13 @@ def lns(
     fails on the start plan, the search runs as with ``"off"``.
 
     ``lanes`` = *L* > 1 (a portfolio; docs/optimizer.md, "Lanes"; default
-    :func:`default_lanes`: 4 for Empty Buffers, else 1): *L* searches from the same
-    start, each with its own current plan, late-acceptance list, random stream and move
-    statistics, take turns one neighbour at a time. At ``lane_phase`` · *r* / *h* of the
-    search's budget (the time left after the start plans, or ``iterations``; *r* = 1 … *h*,
-    *h* = ⌈log₂ *L*⌉) the worse half of the lanes, by the best plan each found, is dropped
-    (successive halving), so the last lane searches alone for the rest. Lane 0 draws the
+    :func:`default_lanes`: 4 for Empty Buffers, else 1): *L* searches (from the starts of
+    ``lane_starts``, below), each with its own current plan, late-acceptance list, random
+    stream and move statistics, take turns one neighbour at a time. At ``lane_phase`` ·
+    *r* / *h* of the search's budget (the time left after the start plans, or
+    ``iterations``; *r* = 1 … *h*, *h* = ⌈log₂ *L*⌉) the worse half of the lanes, by the
+    best plan each found, is dropped (successive halving), so the last lane searches alone
+    for the rest. Lane 0 draws the
     random stream of a one-lane search: with one lane the search is the same as without the
     option. A lane's ``improved`` counts (``moves``, the neighbourhood and suffix weights)
     are its own new bests; ``improvements`` and ``history`` count the run's.
@@ -832,7 +833,9 @@ def lns(
             def other_choice(sim: Simulator, d: Decision, i: int, r: Any = r_other) -> int:
                 return r.choose(sim, d)
 
-            q = dec.run(other_choice)
+            # (in the compiled loop where the rule has a compiled pick, as the base rule)
+            loop = (-math.inf, r_other) if getattr(r_other, "loop", None) is not None else None
+            q = dec.run(other_choice, static=loop)
             if q is not None:
                 dec.schedule(q)
                 others.append((q.cost, f"rule:{rname}", q))
