@@ -69,3 +69,52 @@ def test_large_calendar_tables_fall_back_to_a_relaxation() -> None:
     assert add_working_time(cp_model.CpModel(), data, v, max_terms=10) == "relaxed"
     s, d = solve_cpsat(inst, "speed", time_limit=10, hint=None)
     assert d["working_time_model"] == "exact" and validate(s, inst) == []
+
+
+def _hint_is_a_solution(inst, schedule) -> bool:
+    """The CP model with every hinted variable fixed to ``schedule``'s values has a solution."""
+    from ortools.sat.python import cp_model
+
+    from furnsim.solvers.cpsat.solve import _add_hint
+    from furnsim.solvers.cpsat.window import WindowModel
+
+    wm = WindowModel(inst, "speed", horizon=1.5 * float(max(schedule.times["leave"])))
+    wm.model.clear_hints()
+    _add_hint(wm.model, wm.data, wm.v, schedule)
+    solver = cp_model.CpSolver()
+    solver.parameters.fix_variables_to_their_hinted_value = True
+    solver.parameters.num_workers = 1
+    solver.parameters.max_time_in_seconds = 60
+    return solver.solve(wm.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+
+
+def test_a_start_just_before_a_window_end_is_a_solution_of_the_model() -> None:
+    """Inexact data (thirds of a minute: no time scale makes them whole): times are rounded
+    up, so an operation that starts 1/3 min before its window ends (and pauses) has its
+    hinted start *on* the window's end; the model must still accept the simulator's plan as
+    a warm start (it did not before 2026-12-04)."""
+    from furnsim.rules import get_rule, run_policy
+    from furnsim.solvers.cpsat.variables import build_data
+
+    inst = make([[("A", 179 + 2 / 3), ("B", 30 + 1 / 3)]])
+    inst.plan_start = FRI
+    inst = with_working_time(inst, calendars=[DAY], default_calendar="DAY")
+    assert not build_data(inst.compiled).exact
+    s, _ = run_policy(inst, get_rule("FIFO"))
+    assert s.times["start"][1] == pytest.approx(179 + 2 / 3)  # B starts before 09:00, pauses
+    assert s.times["end"][1] == pytest.approx(195 + 30)  # ... and resumes at 09:15
+    assert _hint_is_a_solution(inst, s)
+
+
+def test_a_setup_paused_over_closed_time_is_a_solution_of_the_model() -> None:
+    """The hinted setup duration is the setup's working minutes, not its span on the clock
+    (a setup pauses over closed time): a demo-plant week's rule plans are warm starts."""
+    from furnsim.env import WeekSource
+    from furnsim.rules import get_rule, run_policy
+
+    inst = WeekSource.from_path(None).week(777, 15)
+    for rule in ("ATCS", "FIFO", "SPT"):
+        s, _ = run_policy(inst, get_rule(rule))
+        paused = (s.times["setup_end"] - s.times["setup_start"]) > 0
+        assert paused.any()
+        assert _hint_is_a_solution(inst, s), rule

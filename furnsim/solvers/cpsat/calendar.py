@@ -8,6 +8,8 @@ only when ``o`` runs on ``m``):
 
 * **processing start** in a working interval: ``k_s`` with ``S[k_s] <= st < E[k_s]``
   (``AddElement`` over the arrays); its working coordinate ``W(st) = C[k_s] + st - S[k_s]``;
+  with inexact data (times rounded up, ``variables.py``) ``st <= E[k_s]``: a start less than
+  one unit before a window's end rounds onto it, where ``W`` is the next window's start;
 * **interruptible**: the end in a working interval, ``S[k_e] < en <= E[k_e]``, and
   ``W(en) - W(st) = p`` (the processing time in working units; ``en - st`` is elapsed time and
   only bounded below by ``p``);
@@ -118,7 +120,12 @@ def add_working_time(
             if hi > 0:
                 _, s1, e1, c1 = at(f"s{o}_{m}", (S, E, C))
                 model.add(st >= s1).only_enforce_if(enf)
-                model.add(st < e1).only_enforce_if(enf)
+                if data.exact:
+                    model.add(st < e1).only_enforce_if(enf)
+                else:
+                    # times rounded up (variables.py): a start less than one unit before
+                    # a window's end rounds onto it; W(st) there is the next window's start
+                    model.add(st <= e1).only_enforce_if(enf)
                 if nonint:
                     model.add(en <= e1).only_enforce_if(enf)
                 else:

@@ -147,6 +147,7 @@ def _add_hint(model: cp_model.CpModel, data: CpData, v: CpVars, s: Schedule) -> 
     ts = data.time_scale
     ci = data.ci
     t = s.times
+    wt = getattr(ci, "working", None)  # furnsim.calendar.WorkingTime | None (24/7)
 
     def q(x: float) -> int:  # rounded up: keeps every real schedule feasible (variables.py)
         return int(math.ceil(float(x) * ts - 1e-6))
@@ -167,7 +168,13 @@ def _add_hint(model: cp_model.CpModel, data: CpData, v: CpVars, s: Schedule) -> 
         if v.lv[o] is not v.en[o]:
             model.add_hint(v.lv[o], q(t["leave"][o]))
         if not isinstance(v.sd[o], int):
-            model.add_hint(v.sd[o], q(t["setup_end"][o] - t["setup_start"][o]))
+            # the setup's working minutes (with working time it pauses over closed time, so
+            # its span on the clock can be longer than the setup)
+            a, b = float(t["setup_start"][o]), float(t["setup_end"][o])
+            mt = wt.machines[m] if wt is not None else None
+            model.add_hint(
+                v.sd[o], q(float(mt.worked(a, b)) if mt is not None and b > a else b - a)
+            )
     for j, d in v.dep0.items():
         model.add_hint(d, q(t["depart"][int(data.first_op[j])]))
     for m, lits in v.arcs.items():
