@@ -68,6 +68,10 @@ def cmd_run(a: argparse.Namespace) -> None:
                     )
 
 
+#: what ``table`` divides by ({b}: the row's own budget)
+AGAINST = "single-rule,lns:{b}"
+
+
 def cmd_table(a: argparse.Namespace) -> None:
     rows = [json.loads(x) for f in a.files for x in Path(f).read_text().splitlines() if x.strip()]
     cost: dict[tuple[str, str, int], float] = {}
@@ -75,7 +79,7 @@ def cmd_table(a: argparse.Namespace) -> None:
     for r in rows:
         cost[(r["goal"], r["method"], int(r["seed"]))] = float(r["cost"])
         stats[(r["goal"], r["method"])].append(r)
-    refs = a.against.split(",")
+    refs = str(getattr(a, "against", None) or AGAINST).split(",")
     head = " | ".join(f"/ {x.replace('{b}', 'same budget')}" for x in refs)
     print(f"| goal | method | plans | valid | no fallback | {head} |")
     print("|---|---|---|---|---|" + "---|" * len(refs))
@@ -109,7 +113,7 @@ def main() -> None:
     t.add_argument("files", nargs="+")
     t.add_argument(
         "--against",
-        default="single-rule,lns:{b}",
+        default=AGAINST,
         help="methods to divide by, comma-separated ({b}: the row's own budget; mean of the "
         "per-week ratios, over the weeks that have both)",
     )

@@ -45,3 +45,9 @@ def test_fresh_weeks_run_and_table(tmp_path: Path, capsys) -> None:
     ratio = rows[1]["cost"] / rows[0]["cost"]
     assert f"| speed | lns:1 | 1 | 1 | 1 | {ratio:.3f} (1) | – |" in text
     assert "| speed | single-rule | 1 | 1 | 1 | – | – |" in text
+    # other references: the single rule's row against lns:1, and a missing method's "–"
+    fw.cmd_table(argparse.Namespace(files=[str(out)], against="lns:1,noisy:60"))
+    text = capsys.readouterr().out
+    assert "| goal | method | plans | valid | no fallback | / lns:1 | / noisy:60 |" in text
+    assert f"| speed | single-rule | 1 | 1 | 1 | {1 / ratio:.3f} (1) | – |" in text
+    assert "| speed | lns:1 | 1 | 1 | 1 | – | – |" in text
