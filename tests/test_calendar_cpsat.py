@@ -72,20 +72,15 @@ def test_large_calendar_tables_fall_back_to_a_relaxation() -> None:
 
 
 def _hint_is_a_solution(inst, schedule) -> bool:
-    """The CP model with every hinted variable fixed to ``schedule``'s values has a solution."""
-    from ortools.sat.python import cp_model
-
-    from furnsim.solvers.cpsat.solve import _add_hint
+    """The CP model with every hinted variable fixed to ``schedule``'s values has a solution
+    (``_complete_hint``: what ``solve_cpsat`` does with its warm start)."""
+    from furnsim.solvers.cpsat.solve import _add_hint, _complete_hint
     from furnsim.solvers.cpsat.window import WindowModel
 
     wm = WindowModel(inst, "speed", horizon=1.5 * float(max(schedule.times["leave"])))
     wm.model.clear_hints()
     _add_hint(wm.model, wm.data, wm.v, schedule)
-    solver = cp_model.CpSolver()
-    solver.parameters.fix_variables_to_their_hinted_value = True
-    solver.parameters.num_workers = 1
-    solver.parameters.max_time_in_seconds = 60
-    return solver.solve(wm.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    return _complete_hint(wm.model, 60.0, 1)
 
 
 def test_a_start_just_before_a_window_end_is_a_solution_of_the_model() -> None:

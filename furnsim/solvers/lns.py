@@ -275,26 +275,27 @@ class _Decoder:
         self.replayed = 0  # decisions replayed (not resumed from a snapshot), all runs
         self.compiled = 0  # decisions taken many per call (run_priority, run_rule)
         self.made = 0  # decisions made or replayed (not resumed from a snapshot), all runs
-        #: the base rule's static priority ((n_ops, n_machines)), None: it has none
-        sk = getattr(rule, "static_key", None)
-        self.rule_prio = (
-            np.ascontiguousarray(sk(self.sim.state.static), dtype=np.float64)
-            if sk is not None
-            else None
-        )
-        #: the base rule for ``Simulator.run_rule`` when the compiled loop has its pick
-        #: (``Rule.loop``: the rules without a static key) and it picks compiled anyway
-        #: (``rules.HAVE_NUMBA``); None: its suffix is decided one call per decision
+        #: how the compiled loop decides the base rule's stretches (:meth:`compiled_pick`)
+        self.rule_pick = self.compiled_pick(rule)
+
+    def compiled_pick(self, rule: Any) -> np.ndarray | Any:
+        """What the compiled loop decides ``rule``'s stretches by (``static``'s second item in
+        :meth:`run`): its static priority ((n_ops, n_machines)) where it has one, else the
+        rule itself for ``Simulator.run_rule`` when the compiled loop has its pick
+        (``Rule.loop``) and picks compiled anyway (``rules.HAVE_NUMBA``); None: it is decided
+        one call per decision."""
         from furnsim import rules as rules_mod
 
-        self.rule_loop = (
-            rule
-            if COMPILED_RULE_SUFFIX
+        sk = getattr(rule, "static_key", None)
+        if sk is not None:
+            return np.ascontiguousarray(sk(self.sim.state.static), dtype=np.float64)
+        if (
+            COMPILED_RULE_SUFFIX
             and rules_mod.HAVE_NUMBA
-            and self.rule_prio is None
             and getattr(rule, "loop", None) is not None
-            else None
-        )
+        ):
+            return rule
+        return None
 
     def run(
         self,
@@ -792,7 +793,7 @@ def lns(
     def rule_choice(sim: Simulator, d: Decision, i: int) -> int:
         return rule.choose(sim, d)
 
-    base_static: np.ndarray | Any = dec.rule_prio if dec.rule_prio is not None else dec.rule_loop
+    base_static: np.ndarray | Any = dec.rule_pick
     rule_static = None if base_static is None else (-math.inf, base_static)
     release_on = releasing(release, g)
     if release_on:
@@ -833,9 +834,9 @@ def lns(
             def other_choice(sim: Simulator, d: Decision, i: int, r: Any = r_other) -> int:
                 return r.choose(sim, d)
 
-            # (in the compiled loop where the rule has a compiled pick, as the base rule)
-            loop = (-math.inf, r_other) if getattr(r_other, "loop", None) is not None else None
-            q = dec.run(other_choice, static=loop)
+            # (in the compiled loop where it can be, as the base rule)
+            pick = dec.compiled_pick(r_other)
+            q = dec.run(other_choice, static=None if pick is None else (-math.inf, pick))
             if q is not None:
                 dec.schedule(q)
                 others.append((q.cost, f"rule:{rname}", q))
