@@ -162,6 +162,37 @@ def test_cpu_budget_against_its_own_neighbour_times(week) -> None:
     assert used <= ln["seconds"] + res.info.timings.check_s * 2 + 1.0, (used, ln)
 
 
+def test_loading_the_policy_counts_into_the_budget(week, monkeypatch) -> None:
+    """A first call loads the policy (about a second for a shipped model): the search gets
+    what is left of the time limit, so the whole call keeps to it."""
+    import furnsim.rl.policy as rp
+    from furnsim.planners import parallel
+
+    real = rp.load_planner
+    spin = 0.8
+
+    def slow_load(*a, **k):
+        c = time.process_time()
+        while time.process_time() - c < spin:  # CPU seconds, as the budget's clock counts
+            pass
+        return real(*a, **k)
+
+    monkeypatch.setattr(rp, "load_planner", slow_load)
+    monkeypatch.setattr(parallel, "_policy_cache", {})
+    limit = 1.6
+    c0 = time.process_time()
+    res = get_planner("ppo-lns").plan(
+        week, "speed", Budget(time_limit=limit, clock="cpu"), PlanState(seed=0)
+    )
+    used = time.process_time() - c0
+    if res.fallback and "not available" in res.fallback:
+        pytest.skip(res.fallback)
+    ln = res.details["lns"]
+    assert res.details["policy"]["load_s"] >= spin
+    assert ln["time_limit"] <= limit - spin + 1e-9  # the search's share
+    assert used <= limit + 2 * ln["longest_s"] + res.info.timings.check_s * 2 + 0.3, (used, ln)
+
+
 def test_cli_plans_with_policy_and_optimizer() -> None:
     from furnsim.cli import app
 

@@ -664,11 +664,14 @@ class PpoLnsPlanner(MethodPlanner):
             None if models_dir is None else str(models_dir),
         )
         t0 = time.perf_counter()
+        clk = budget.timer()
+        c0 = clk()
         policy = _policy_cache.get(key)
         if policy is None:
             policy = load_planner(goal, path=model, models_dir=models_dir)
             _policy_cache[key] = policy
         load_s = time.perf_counter() - t0
+        spent = clk() - c0  # loading the policy counts into a time budget (budget's clock)
         iterations = opts.pop("iterations", None)
         if iterations is None:
             iterations = budget.passes
@@ -679,6 +682,8 @@ class PpoLnsPlanner(MethodPlanner):
         opts.pop("samples", None)
         if time_limit is None and iterations is None:
             time_limit = LNS_DEFAULT_TIME_LIMIT
+        if time_limit is not None:  # the search gets what the policy's loading left
+            time_limit = max(float(time_limit) - spent, 0.0)
         unknown = set(opts) - self.ALLOWED
         if unknown:
             raise ValueError(f"ppo-lns: unknown option(s) {', '.join(sorted(unknown))}")
