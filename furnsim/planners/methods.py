@@ -338,7 +338,8 @@ class PpoPlanner(MethodPlanner):
     pass, then passes sampled from it (``temperature``), the cheapest kept.
 
     Budget: ``passes`` = exactly that many passes (reproducible on any number of workers);
-    ``time_limit`` = sample until the time is spent; neither = the model's ``plan_samples``
+    ``time_limit`` = sample until the time is spent (loading the policy counts into it;
+    ``details["search_budget_s"]`` is what the passes had); neither = the model's ``plan_samples``
     within 1.5 s. The option ``time_budget_s`` overrides the time (the keyword API's).
     Sampling is seeded by the option ``sample_seed`` (default 0), not ``state.seed``, so
     shipped models plan as they always did. Option ``release`` (``auto`` | ``on`` | ``off``,
@@ -357,6 +358,8 @@ class PpoPlanner(MethodPlanner):
         model = opts.get("model")
         models_dir = opts.get("models_dir")
         t0 = time.perf_counter()
+        clk = budget.timer()
+        c0 = clk()
         key = (
             goal,
             None if model is None else str(model),
@@ -394,10 +397,14 @@ class PpoPlanner(MethodPlanner):
             models_dir=key[2],
             temperature=tau,
         )
+        search_tb = None if tb is None else float(tb)
+        if search_tb is not None and "time_budget_s" not in opts:
+            # a time limit covers loading the policy too: the passes get the rest
+            search_tb = max(search_tb - (clk() - c0), 0.0)
         r = run_pass_search(
             job,
             passes=max(k, 1),
-            time_limit=None if tb is None else float(tb),
+            time_limit=search_tb,
             workers=budget.workers,
             ray=budget.ray,
             clock=budget.clock,
@@ -414,6 +421,7 @@ class PpoPlanner(MethodPlanner):
             "decisions": r.decisions,
             "passes": r.passes,
             "time_budget_s": tb,
+            "search_budget_s": search_tb,  # what the passes had after the policy's loading
             "greedy_cost": r.costs[0],
             "temperature": tau,
             "workers": r.workers,
