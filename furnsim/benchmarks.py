@@ -346,10 +346,15 @@ def cost_lb(inst: Instance, goal: str) -> float:
 
 
 def teacher_of(goal: str) -> str:
-    """The rule the shipped policy of ``goal`` was trained against (its sidecar)."""
+    """The goal's best single rule, the baseline of the held-out tables: the rule chosen on
+    the selection weeks when the shipped policy of ``goal`` was trained (its sidecar's
+    ``teacher``), or its sidecar's ``single_rule`` where the shipped network was trained
+    against another rule (``ppo-efficiency`` since 2026-12-05: the speed network, a clone
+    of ATCS, selected for Efficiency on the validation weeks; the single rule stays PTWINQS)."""
     side = Path(str(resources.files("furnsim").joinpath("data", "models", f"ppo-{goal}.json")))
     if side.exists():
-        return str(json.loads(side.read_text())["teacher"]).upper()
+        meta = json.loads(side.read_text())
+        return str(meta.get("single_rule", meta["teacher"])).upper()
     return {"speed": "ATCS", "efficiency": "ATCS", "empty-buffers": "BUFFER"}[goal]
 
 

@@ -134,6 +134,34 @@ def test_shipped_model_plans_a_demo_week_validly(goal: str) -> None:
     assert math.isfinite(cost(sched, goal, inst))
 
 
+@pytest.mark.parametrize("goal", GOALS)
+def test_shipped_policy_plans_the_demo_week_without_a_fallback(goal: str) -> None:
+    """Issue 15: the demo week planned by the shipped policy of every goal, its greedy pass
+    alone, is no dearer than the best of all dispatching rules, so the guard keeps it."""
+    from furnsim.io import load_instance
+    from furnsim.plan import plan
+
+    if not (MODELS_DIR / f"ppo-{goal}.zip").exists():
+        pytest.skip("no shipped model")
+    inst = load_instance(REPO / "bom_data" / "demo")
+    res = plan(inst, goal, "ppo", passes=1)
+    assert res.valid and res.fallback is None, res.fallback
+    assert res.method == f"ppo:{goal}"
+    assert res.details["policy_cost"] <= res.details["best_rule_cost"]
+
+
+def test_single_rule_of_a_goal_is_the_sidecars_choice() -> None:
+    """The held-out tables' baseline: the rule chosen on the selection weeks. The shipped
+    Efficiency network is the speed network (a clone of ATCS), so its sidecar names the
+    goal's single rule apart from the network's teacher."""
+    from furnsim.benchmarks import teacher_of
+
+    side = json.loads((MODELS_DIR / "ppo-efficiency.json").read_text())
+    assert side["teacher"] == "ATCS" and side["trained_goal"] == "speed"
+    assert teacher_of("efficiency") == "PTWINQS" == side["single_rule"]
+    assert teacher_of("speed") == json.loads((MODELS_DIR / "ppo-speed.json").read_text())["teacher"]
+
+
 def test_plan_service_uses_the_policy() -> None:
     from furnsim.plan import plan
 

@@ -243,12 +243,12 @@ def test_sidecar_arch_mismatch_is_refused(tiny_run, tmp_path: Path) -> None:  # 
         )
         with pytest.raises(ModelRefused, match=why):
             load_planner(path=p)
-    # an mlp model (the shipped efficiency policy) whose sidecar claims attention
+    # an mlp model (the shipped empty-buffers policy) whose sidecar claims attention
     from furnsim.rl.policy import MODELS_DIR
 
     p = tmp_path / "m-claims.zip"
-    shutil.copy(MODELS_DIR / "ppo-efficiency.zip", p)
-    meta = json.loads((MODELS_DIR / "ppo-efficiency.json").read_text())
+    shutil.copy(MODELS_DIR / "ppo-empty-buffers.zip", p)
+    meta = json.loads((MODELS_DIR / "ppo-empty-buffers.json").read_text())
     assert meta["config"].get("arch", "mlp") == "mlp"
     meta["config"].update(arch="attention", attn_heads=4)
     p.with_suffix(".json").write_text(json.dumps(meta))

@@ -172,7 +172,7 @@ def test_added_attention_starts_as_the_start_model(tmp_path: Path, shop) -> None
 
     from furnsim.rl.policy import PolicyPlanner, _load_model, _read_sidecar
 
-    mlp = MODEL.with_name("ppo-efficiency.zip")  # a shipped model with the mlp scorer
+    mlp = MODEL.with_name("ppo-empty-buffers.zip")  # a shipped model with the mlp scorer
     if not mlp.exists() or not MODEL.exists():
         pytest.skip("no shipped models")
     model, meta = _load_model(mlp), _read_sidecar(mlp)

@@ -398,7 +398,7 @@ class PpoPlanner(MethodPlanner):
             temperature=tau,
         )
         search_tb = None if tb is None else float(tb)
-        if search_tb is not None and "time_budget_s" not in opts:
+        if search_tb is not None and "time_budget_s" not in opts and budget.time_limit is not None:
             # a time limit covers loading the policy too: the passes get the rest
             search_tb = max(search_tb - (clk() - c0), 0.0)
         r = run_pass_search(
@@ -413,7 +413,7 @@ class PpoPlanner(MethodPlanner):
         details: dict[str, Any] = {
             "model": str(model or model_path(goal, models_dir)),
             "view": planner.view,
-            "trained_goal": meta.get("goal"),
+            "trained_goal": meta.get("trained_goal", meta.get("goal")),
             "timesteps": meta.get("timesteps"),
             "commit": meta.get("commit"),
             "load_s": round(t1 - t0, 4),
@@ -709,7 +709,7 @@ class PpoLnsPlanner(MethodPlanner):
         extra = {
             "policy": {
                 "model": str(model or model_path(goal, models_dir)),
-                "trained_goal": meta.get("goal"),
+                "trained_goal": meta.get("trained_goal", meta.get("goal")),
                 "timesteps": meta.get("timesteps"),
                 "commit": meta.get("commit"),
                 "temperature": tau,

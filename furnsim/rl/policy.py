@@ -599,7 +599,7 @@ def plan_with_policy(
     details: dict[str, Any] = {
         "model": str(model or model_path(goal, models_dir)),
         "view": planner.view,
-        "trained_goal": meta.get("goal"),
+        "trained_goal": meta.get("trained_goal", meta.get("goal")),
         "timesteps": meta.get("timesteps"),
         "commit": meta.get("commit"),
         "load_s": round(t1 - t0, 4),
