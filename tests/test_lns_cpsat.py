@@ -143,3 +143,81 @@ def test_cpsat_moves_stop_cleanly_when_too_little_time_is_left() -> None:
     assert validate(r.schedule, inst) == []
     only = lns(inst, "speed", time_limit=2.0, seed=0, neighbourhoods=("cpsat",))
     assert only.iterations == 0 and only.cost == only.start_cost
+
+
+def test_the_model_build_counts_before_the_first_cpsat_solve(monkeypatch) -> None:
+    """The first ``cpsat`` move builds the week's CP model (seconds on a demo week); the
+    sub-solve's wall limit is what the build left of the budget, not what was left before
+    it (a 30 s run once ended after 51 s)."""
+    import time
+
+    import furnsim.solvers.cpsat.window as win
+
+    real_init, real_solve = win.WindowModel.__init__, win.WindowModel.solve
+    limits: list[tuple[float | None, float]] = []
+    slow = 1.2
+
+    def slow_init(self, *a, **k):  # a build that takes ``slow`` seconds more
+        real_init(self, *a, **k)
+        time.sleep(slow)
+
+    def spy_solve(self, *a, **k):
+        limits.append((k.get("wall_time"), time.perf_counter()))
+        return real_solve(self, *a, **k)
+
+    monkeypatch.setattr(win.WindowModel, "__init__", slow_init)
+    monkeypatch.setattr(win.WindowModel, "solve", spy_solve)
+    limit = 4.0
+    t = time.perf_counter()
+    r = lns(
+        ft06(),
+        "speed",
+        time_limit=limit,
+        seed=0,
+        neighbourhoods=("cpsat",),
+        cp_time=0.2,
+        clock="wall",
+    )
+    used = time.perf_counter() - t
+    assert r.moves["cpsat"]["tried"] >= 1 and limits
+    wall, at = limits[0]
+    assert wall is not None and wall <= limit - (at - t) + 0.05  # what is left at the solve
+    assert used <= limit + 1.0
+
+
+def test_a_cpsat_move_without_a_solution_in_its_cap_drops_the_neighbourhood(monkeypatch) -> None:
+    """A ``cpsat`` move gets at most a tenth of the budget (at least 5 × ``cp_time``); one
+    that finds nothing in it drops ``cpsat`` for the rest of the run, which goes on with the
+    other neighbourhoods to the end of the budget (one such move once took a whole 30 s
+    run)."""
+    import time
+
+    import furnsim.solvers.cpsat.window as win
+
+    calls: list[float | None] = []
+
+    def stuck(self, *a, **k):  # a solve that uses its whole wall limit and finds nothing
+        calls.append(k.get("wall_time"))
+        time.sleep(float(k["wall_time"]))
+        return win.WindowResult(None, None, "UNKNOWN", 3, float("inf"))
+
+    monkeypatch.setattr(win.WindowModel, "solve", stuck)
+    limit, cp_time = 3.0, 0.1
+    t = time.perf_counter()
+    r = lns(
+        ft06(),
+        "speed",
+        time_limit=limit,
+        seed=0,
+        neighbourhoods=("window", "cpsat"),
+        cp_time=cp_time,
+        clock="wall",
+        prior={"cpsat": 1e6},  # the first draw is cpsat
+    )
+    used = time.perf_counter() - t
+    assert calls and calls[0] == pytest.approx(max(5 * cp_time, 0.1 * limit))
+    assert len(calls) == 1 and r.moves["cpsat"]["tried"] == 1
+    assert r.moves["cpsat"]["dropped"].startswith("no solution within")
+    assert r.moves["window"]["tried"] > 0  # the rest of the run went on without it
+    assert limit - 0.5 <= used <= limit + 0.5  # the budget was used, not cut by the stuck move
+    assert validate(r.schedule, ft06()) == []

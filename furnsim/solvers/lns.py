@@ -86,6 +86,9 @@ __all__ = [
     "policy_sample",
 ]
 
+#: a ``cpsat`` move's wall limit with a time budget: a tenth of the budget, at least this many
+#: times ``cp_time`` (a move that finds nothing in it drops the neighbourhood for the run)
+CP_WALL_MOVES = 5.0
 #: the neighbourhood kinds (``neighbourhoods=`` picks some; ``details["moves"]`` counts them)
 NEIGHBOURHOODS = (
     "window",
@@ -904,7 +907,7 @@ def lns(
     weights = {"incumbent": 1.0, "rule": 1.0, "policy": 1.0}
     tau = float(temperature)
     window_model: Any = None  # the CP model for "cpsat" moves, built at the first one
-    cp_stats: dict[str, float] = {"solved": 0, "no_solution": 0, "seconds": 0.0, "build_s": 0.0}
+    cp_stats: dict[str, Any] = {"solved": 0, "no_solution": 0, "seconds": 0.0, "build_s": 0.0}
     history: list[tuple[int, float, float]] = [(0, clk() - t0, best.cost)]
     bests: list[_Plan] = [best]  # every new best (schedules only), oldest first
     lahc = [cur.cost] * max(1, int(lahc_length))
@@ -1159,7 +1162,7 @@ def lns(
                     break
                 continue
             tc = clk()
-            from furnsim.solvers.cpsat.window import WindowModel
+            from furnsim.solvers.cpsat.window import WindowModel, WindowResult
 
             cur_s = _sched(cur) if cur.schedule is not None else _rebuild(dec, cur)
             if window_model is None:
@@ -1172,20 +1175,44 @@ def lns(
                     horizon=1.5 * float(np.nanmax(cur_s.times["leave"])),
                 )
                 cp_stats["build_s"] = clk() - tc
-            wr = window_model.solve(
-                cur_s,
-                t_start,
-                t_end,
-                wc=None if group_wc < 0 else group_wc,
-                deterministic_time=cp_time,
-                wall_time=left if time_limit is not None else None,
-                seed=cp_seed,
+                if time_limit is not None:  # the build took its time: the solve gets the rest
+                    left = time_limit - (clk() - t0)
+            # one move gets at most a tenth of the budget (at least CP_WALL_MOVES × cp_time):
+            # on a whole-week model CP-SAT's work before its search ignores the
+            # deterministic limit, and one solve once took a whole 30 s run
+            cp_cap = (
+                None
+                if time_limit is None
+                else min(left, max(CP_WALL_MOVES * cp_time, 0.1 * time_limit))
             )
+            ts = clk()
+            if cp_cap is not None and cp_cap <= 0:  # the build spent the budget: no solve
+                wr = WindowResult(None, None, "no time", 0, math.inf)
+            else:
+                wr = window_model.solve(
+                    cur_s,
+                    t_start,
+                    t_end,
+                    wc=None if group_wc < 0 else group_wc,
+                    deterministic_time=cp_time,
+                    wall_time=cp_cap,
+                    seed=cp_seed,
+                )
             cp_stats["seconds"] += clk() - tc
             if wr.key is None or wr.machine is None:
                 cp_stats["no_solution"] += 1
                 moves[kind]["tried"] += 1
-                longest = max(longest, clk() - t1)
+                if cp_cap is not None and clk() - ts >= 0.9 * cp_cap:
+                    # no solution in the whole cap: the model is too slow for this week and
+                    # budget; the rest of the run goes to the other neighbourhoods (whose
+                    # moves are what the stopping rule's longest move must measure)
+                    cp_stats["dropped"] = f"no solution within {cp_cap:.1f} s"
+                    say(f"lns: cpsat dropped ({cp_stats['dropped']})", frac())
+                    kinds, prior_w = _without(kinds, "cpsat", pw)
+                    if not kinds:
+                        break
+                else:
+                    longest = max(longest, clk() - t1)
                 continue
             else:
                 cp_stats["solved"] += 1
@@ -1323,6 +1350,8 @@ def lns(
             solve_ms=int(1000 * cp_stats["seconds"]),
             build_ms=int(1000 * cp_stats["build_s"]),
         )
+        if "dropped" in cp_stats:
+            moves["cpsat"]["dropped"] = cp_stats["dropped"]
 
     # the newest best, released just in time (release control) where that is cheaper and
     # valid, else the newest best that the independent validator accepts (the start was
