@@ -219,11 +219,12 @@ def test_cli_says_how_many_jobs_the_plan_holds_at_store():
     assert "held at STORE until the plan needs them" in out.output
     out = CliRunner().invoke(app, [*args, "--goal", "speed"])
     assert out.exit_code == 0 and "held at STORE" not in out.output
-    # the policy's released plan loses to the best rule here: the rule's plan holds nothing
+    # the policy's released plan loses to the best rule's, released as well (the guard
+    # compares like with like): the rule's plan is shown, and what it holds is said
     ppo = ["plan", str(paper), "--method", "ppo", "--passes", "1", "--goal", "empty-buffers"]
     out = CliRunner().invoke(app, ppo)
     assert out.exit_code == 0 and "fallback" in out.output, out.output
-    assert "held at STORE" not in out.output
+    assert "released just in time" in out.output and "held at STORE" in out.output
 
 
 def test_a_re_plan_releases_only_what_is_still_at_store():
@@ -250,12 +251,20 @@ def test_the_policy_planner_releases_its_plan_for_empty_buffers():
 
     inst = shifts_week(6)
     ppo = get_planner("ppo")
-    res = ppo.plan(inst, "empty-buffers", Budget(passes=2), PlanState())
+    res = ppo.plan(inst, "empty-buffers", Budget(passes=2), PlanState(guard=False))
     assert res.valid and res.fallback is None
     assert res.details["released"] > 0
     assert res.cost < res.details["unreleased_cost"]
-    off = ppo.plan(inst, "empty-buffers", Budget(passes=2), PlanState(options={"release": "off"}))
+    off = ppo.plan(
+        inst, "empty-buffers", Budget(passes=2), PlanState(guard=False, options={"release": "off"})
+    )
     assert "released" not in off.details and off.schedule.holds is None
     assert res.cost < off.cost
+    # with the guard, the released plan is set against the best rule's plan released too
+    guarded = ppo.plan(inst, "empty-buffers", Budget(passes=2), PlanState())
+    assert guarded.valid and guarded.cost <= res.cost + 1e-9
+    assert guarded.details["best_rule_cost"] < guarded.details["unreleased_rule_cost"]
+    if guarded.fallback is not None:
+        assert "released just in time" in guarded.fallback
     sp = ppo.plan(inst, "speed", Budget(passes=2), PlanState())
     assert "released" not in sp.details
