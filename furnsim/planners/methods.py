@@ -196,18 +196,17 @@ class MethodPlanner:
                     if rel is not None:
                         from furnsim.goals import cost as goal_cost
 
-                        bdetails = {
-                            **bdetails,
-                            "unreleased_rule_cost": float(goal_cost(rule_s, goal_name, instance)),
-                            "rule_released": len(store_held_jobs(rel[0])),
-                        }
+                        details["unreleased_rule_cost"] = float(
+                            goal_cost(rule_s, goal_name, instance)
+                        )
+                        details["rule_released"] = len(store_held_jobs(rel[0]))
                         rule_s = rel[0]
                 rule_scored = score(instance, rule_s, goal_name, buffers, ant)
                 rc = rule_scored[1]
                 details["policy_cost"] = c
                 details["best_rule_cost"] = rc
                 if not rule_scored[2] and rule_s.complete and rc < c:
-                    rel_txt = " released just in time" if "rule_released" in bdetails else ""
+                    rel_txt = " released just in time" if "rule_released" in details else ""
                     fallback = (
                         f"{self.name} plan cost {c:,.2f} is worse than the best rule's "
                         f"({rule_s.method}{rel_txt}: {rc:,.2f})"
