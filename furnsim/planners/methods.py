@@ -188,17 +188,20 @@ class MethodPlanner:
                     # the policy's plan was released just in time: so is the rule's it is
                     # measured against (like with like; the rule's plan alone would flatter
                     # any released plan)
+                    from furnsim.goals import cost as goal_cost
                     from furnsim.solvers.release import release_if_cheaper, store_held_jobs
 
+                    plain = float(goal_cost(rule_s, goal_name, instance))
                     rel = release_if_cheaper(
-                        instance, rule_s, goal_name, buffers=buffers, anticipatory_setups=ant
+                        instance,
+                        rule_s,
+                        goal_name,
+                        buffers=buffers,
+                        anticipatory_setups=ant,
+                        plain_cost=plain,
                     )
                     if rel is not None:
-                        from furnsim.goals import cost as goal_cost
-
-                        details["unreleased_rule_cost"] = float(
-                            goal_cost(rule_s, goal_name, instance)
-                        )
+                        details["unreleased_rule_cost"] = plain
                         details["rule_released"] = len(store_held_jobs(rel[0]))
                         rule_s = rel[0]
                 rule_scored = score(instance, rule_s, goal_name, buffers, ant)
@@ -350,6 +353,29 @@ class BestRulePlanner(MethodPlanner):
         return Proposal(schedule, details, passes=report)
 
 
+def _load_policy(
+    goal: str, model: Any, models_dir: Any, budget: Budget
+) -> tuple[Any, tuple[str, str | None, str | None], float, float]:
+    """The goal's policy (or ``model``) from the process's cache, loaded on first use; its
+    cache key, the wall seconds the loading took, and the seconds it took on the budget's
+    clock (a time limit covers the loading: the search gets the rest)."""
+    from furnsim.planners import parallel
+    from furnsim.rl.policy import load_planner
+
+    key = (
+        goal,
+        None if model is None else str(model),
+        None if models_dir is None else str(models_dir),
+    )
+    t0, clk = time.perf_counter(), budget.timer()
+    c0 = clk()
+    policy = parallel._policy_cache.get(key)
+    if policy is None:
+        policy = load_planner(goal, path=model, models_dir=models_dir)
+        parallel._policy_cache[key] = policy
+    return policy, key, time.perf_counter() - t0, clk() - c0
+
+
 @dataclass
 class PpoPlanner(MethodPlanner):
     """The shipped (or given: options ``model``, ``models_dir``) policy of the goal: a greedy
@@ -369,24 +395,13 @@ class PpoPlanner(MethodPlanner):
     guarded: ClassVar[bool] = True
 
     def propose(self, instance: Instance, goal: str, budget: Budget, state: PlanState) -> Proposal:
-        from furnsim.planners.parallel import PassSearch, _policy_cache, run_pass_search
-        from furnsim.rl.policy import load_planner, model_path
+        from furnsim.planners.parallel import PassSearch, run_pass_search
+        from furnsim.rl.policy import model_path
 
         opts = dict(state.options)
         model = opts.get("model")
         models_dir = opts.get("models_dir")
-        t0 = time.perf_counter()
-        clk = budget.timer()
-        c0 = clk()
-        key = (
-            goal,
-            None if model is None else str(model),
-            None if models_dir is None else str(models_dir),
-        )
-        planner = _policy_cache.get(key)
-        if planner is None:
-            planner = load_planner(goal, path=model, models_dir=models_dir)
-            _policy_cache[key] = planner
+        planner, key, load_s, spent = _load_policy(goal, model, models_dir, budget)
         t1 = time.perf_counter()
         meta = planner.meta
         if "time_budget_s" in opts:
@@ -418,7 +433,7 @@ class PpoPlanner(MethodPlanner):
         search_tb = None if tb is None else float(tb)
         if search_tb is not None and "time_budget_s" not in opts and budget.time_limit is not None:
             # a time limit covers loading the policy too: the passes get the rest
-            search_tb = max(search_tb - (clk() - c0), 0.0)
+            search_tb = max(search_tb - spent, 0.0)
         r = run_pass_search(
             job,
             passes=max(k, 1),
@@ -434,7 +449,7 @@ class PpoPlanner(MethodPlanner):
             "trained_goal": meta.get("trained_goal", meta.get("goal")),
             "timesteps": meta.get("timesteps"),
             "commit": meta.get("commit"),
-            "load_s": round(t1 - t0, 4),
+            "load_s": round(load_s, 4),
             "plan_s": round(t2 - t1, 4),
             "decisions": r.decisions,
             "passes": r.passes,
@@ -676,28 +691,14 @@ class PpoLnsPlanner(MethodPlanner):
     ALLOWED: ClassVar[frozenset[str]] = LnsPlanner.ALLOWED | {"temperature", "policy_suffix"}
 
     def propose(self, instance: Instance, goal: str, budget: Budget, state: PlanState) -> Proposal:
-        from furnsim.planners.parallel import _policy_cache
-        from furnsim.rl.policy import load_planner, model_path
+        from furnsim.rl.policy import model_path
         from furnsim.solvers.lns import default_neighbourhoods
         from furnsim.solvers.release import wants_release
 
         opts = dict(state.options)
         model, models_dir = opts.pop("model", None), opts.pop("models_dir", None)
         opts.pop("sample_seed", None)
-        key = (
-            goal,
-            None if model is None else str(model),
-            None if models_dir is None else str(models_dir),
-        )
-        t0 = time.perf_counter()
-        clk = budget.timer()
-        c0 = clk()
-        policy = _policy_cache.get(key)
-        if policy is None:
-            policy = load_planner(goal, path=model, models_dir=models_dir)
-            _policy_cache[key] = policy
-        load_s = time.perf_counter() - t0
-        spent = clk() - c0  # loading the policy counts into a time budget (budget's clock)
+        policy, _key, load_s, spent = _load_policy(goal, model, models_dir, budget)
         iterations = opts.pop("iterations", None)
         if iterations is None:
             iterations = budget.passes
