@@ -118,3 +118,44 @@ def test_a_setup_paused_over_closed_time_is_a_solution_of_the_model() -> None:
             paused += bool(b > a and mt is not None and b - a > float(mt.worked(a, b)) + 1e-6)
         assert _hint_is_a_solution(inst, s), rule
     assert paused  # the case this test is about
+
+
+def test_calendar_term_cap_follows_the_time_limit() -> None:
+    from furnsim.solvers.cpsat.calendar import (
+        CALENDAR_TERMS_PER_S,
+        MAX_CALENDAR_TERMS,
+        calendar_terms_within,
+    )
+
+    assert calendar_terms_within(None) == MAX_CALENDAR_TERMS
+    assert calendar_terms_within(float("inf")) == MAX_CALENDAR_TERMS
+    assert calendar_terms_within(60, share=0.2) == 12 * CALENDAR_TERMS_PER_S
+    assert calendar_terms_within(10**6) == MAX_CALENDAR_TERMS
+    assert calendar_terms_within(-5) == 0
+    assert calendar_terms_within(5) < calendar_terms_within(50)
+
+
+@pytest.mark.timeout(120)
+def test_a_short_time_limit_relaxes_working_time_and_holds() -> None:
+    """An 80-job demo-plant week needs ~137 k element-table entries for exact working time,
+    which CP-SAT's presolve expands for ~2.6 s (twice: completing the hint, then the solve)
+    whatever its time limit. With 3 s the model relaxes the working time and keeps the limit;
+    the plan (the simulator's replay) is still valid."""
+    import time
+
+    from furnsim.env.weeks import make_source
+    from furnsim.solvers.cpsat.solve import build_model
+
+    week = make_source(None, (60, 200)).week(7, 80)
+    _, data, _, _ = build_model(week, "speed")
+    assert data.working_time_model == "exact" and data.calendar_terms > 100_000
+    t0 = time.perf_counter()
+    s, d = solve_cpsat(week, "speed", time_limit=3, workers=1)
+    wall = time.perf_counter() - t0
+    assert d["working_time_model"] == "relaxed"
+    assert d["calendar_terms"] == data.calendar_terms
+    assert wall < 3 + 1.5, d
+    assert validate(s, week) == []
+    # asked for, the exact model is still built
+    _, d2 = solve_cpsat(week, "speed", time_limit=3, workers=1, calendar_terms=10**7)
+    assert d2["working_time_model"] == "exact"

@@ -1166,6 +1166,8 @@ def lns(
 
             cur_s = _sched(cur) if cur.schedule is not None else _rebuild(dec, cur)
             if window_model is None:
+                from furnsim.solvers.cpsat.calendar import calendar_terms_within
+
                 say("lns: building the CP-SAT window model", frac())
                 window_model = WindowModel(
                     instance,
@@ -1173,6 +1175,14 @@ def lns(
                     buffers=buffers,
                     anticipatory_setups=anticipatory_setups,
                     horizon=1.5 * float(np.nanmax(cur_s.times["leave"])),
+                    # every move presolves the whole model again: exact working time
+                    # only where that costs at most half of one move's cap (below)
+                    calendar_terms=calendar_terms_within(
+                        None
+                        if time_limit is None
+                        else max(CP_WALL_MOVES * cp_time, 0.1 * time_limit),
+                        share=0.5,
+                    ),
                 )
                 cp_stats["build_s"] = clk() - tc
                 if time_limit is not None:  # the build took its time: the solve gets the rest
@@ -1350,6 +1360,8 @@ def lns(
             solve_ms=int(1000 * cp_stats["seconds"]),
             build_ms=int(1000 * cp_stats["build_s"]),
         )
+        if window_model is not None:  # "exact", "relaxed" or "none" (24/7)
+            moves["cpsat"]["working_time"] = window_model.data.working_time_model
         if "dropped" in cp_stats:
             moves["cpsat"]["dropped"] = cp_stats["dropped"]
 

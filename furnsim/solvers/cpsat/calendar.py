@@ -35,7 +35,13 @@ from ortools.sat.python import cp_model
 
 from furnsim.solvers.cpsat.variables import CpData, CpVars
 
-__all__ = ["MAX_CALENDAR_TERMS", "add_working_time", "working_time_horizon"]
+__all__ = [
+    "CALENDAR_TERMS_PER_S",
+    "MAX_CALENDAR_TERMS",
+    "add_working_time",
+    "calendar_terms_within",
+    "working_time_horizon",
+]
 
 
 def working_time_horizon(data: CpData) -> set[int]:
@@ -74,6 +80,21 @@ def _arrays(mt: Any, ts: int, H: int) -> tuple[list[int], list[int], list[int], 
 #: time of the intervals up to the horizon) the working time is not modelled (a relaxation)
 MAX_CALENDAR_TERMS = 2_000_000
 
+#: element-table entries CP-SAT's presolve expands per second on one core: it turns every
+#: ``AddElement`` into a Boolean and two implications per entry, and no time limit stops it
+#: (held-out weeks 10000, 10002, 10003, 10007, 10012: 0.50-1.64 M entries took 8-31 s, about
+#: 19 µs each, on the 2-core dev machine; docs/cpsat.md "Working time")
+CALENDAR_TERMS_PER_S = 50_000
+
+
+def calendar_terms_within(seconds: float | None, share: float = 0.25) -> int:
+    """The most element-table entries for an exact working-time model whose presolve should
+    take at most ``share`` of ``seconds`` (:data:`CALENDAR_TERMS_PER_S`); no more than
+    :data:`MAX_CALENDAR_TERMS`, and that with no time limit."""
+    if seconds is None or not math.isfinite(seconds):
+        return MAX_CALENDAR_TERMS
+    return int(min(MAX_CALENDAR_TERMS, CALENDAR_TERMS_PER_S * share * max(0.0, float(seconds))))
+
 
 def add_working_time(
     model: cp_model.CpModel, data: CpData, v: CpVars, max_terms: int = MAX_CALENDAR_TERMS
@@ -95,6 +116,7 @@ def add_working_time(
             continue
         arrays[m] = _arrays(mt, ts, H)
         terms += 3 * len(arrays[m][0]) * len(data.machine_ops[m])
+    data.calendar_terms = terms
     if terms > max_terms:
         return "relaxed"
     for m, (S, E, C, N) in arrays.items():

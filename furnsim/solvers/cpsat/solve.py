@@ -26,7 +26,12 @@ from furnsim.goals import Goal, cost, get_goal
 from furnsim.kpi import kpis
 from furnsim.model import Instance
 from furnsim.sim import OP_FIELDS, Schedule, Simulator
-from furnsim.solvers.cpsat.calendar import add_working_time, working_time_horizon
+from furnsim.solvers.cpsat.calendar import (
+    MAX_CALENDAR_TERMS,
+    add_working_time,
+    calendar_terms_within,
+    working_time_horizon,
+)
 from furnsim.solvers.cpsat.constraints import add_buffers, add_machines, add_operations
 from furnsim.solvers.cpsat.objective import Objective, add_objective
 from furnsim.solvers.cpsat.variables import CpData, CpVars, build_data, build_variables
@@ -80,8 +85,11 @@ def build_model(
     time_scale: int | None = None,
     hint_horizon: float = 0.0,
     circuit_max_ops: int = 120,
+    calendar_terms: int = MAX_CALENDAR_TERMS,
 ) -> tuple[cp_model.CpModel, CpData, CpVars, Objective]:
-    """The CP-SAT model of ``instance`` for ``goal`` (variables, constraints, objective)."""
+    """The CP-SAT model of ``instance`` for ``goal`` (variables, constraints, objective);
+    working time is modelled exactly up to ``calendar_terms`` element-table entries
+    (:func:`furnsim.solvers.cpsat.calendar.add_working_time`)."""
     if buffers not in ("hard", "soft"):
         raise ValueError(f"buffers must be 'hard' or 'soft', not {buffers!r}")
     model = cp_model.CpModel()
@@ -92,7 +100,7 @@ def build_model(
         model, data, v, buffers=buffers, anticipatory_setups=anticipatory_setups, paused=paused
     )
     add_machines(model, data, v, circuit_max_ops=circuit_max_ops)
-    data.working_time_model = add_working_time(model, data, v)
+    data.working_time_model = add_working_time(model, data, v, calendar_terms)
     add_buffers(model, data, v, buffers=buffers)
     if getattr(instance, "situation", None) is not None:  # planning from a shop state
         from furnsim.replan.cpsat import add_situation
@@ -495,6 +503,7 @@ def solve_cpsat(
     keep_solutions: int = 5,
     circuit_max_ops: int = 120,
     log_search: bool = False,
+    calendar_terms: int | None = None,
     **options: Any,
 ) -> tuple[Schedule, dict[str, Any]]:
     """Plan ``instance`` for ``goal`` with CP-SAT; return the schedule and solver details.
@@ -509,6 +518,12 @@ def solve_cpsat(
     ``objective`` (CP cost of the best CP solution), ``lower_bound`` (on the goal cost),
     ``gap`` (of the returned schedule to the bound), ``cost``, ``source``, ``wall_time_s``,
     ``progress`` (best cost over time) and more (docs/cpsat.md).
+
+    ``calendar_terms``: the most element-table entries of an exact working-time model; more
+    and working time is relaxed (``details["working_time_model"]``). Default: what CP-SAT's
+    presolve expands in a tenth of the time left after the hint (it runs twice: completing
+    the hint, then the solve), since that presolve does not stop at the time limit
+    (:func:`furnsim.solvers.cpsat.calendar.calendar_terms_within`).
     """
     t_start = time.perf_counter()
     g = get_goal(goal)
@@ -526,6 +541,9 @@ def solve_cpsat(
         else 0.0
     )
 
+    if calendar_terms is None:
+        left = time_limit - (time.perf_counter() - t_start)
+        calendar_terms = calendar_terms_within(left, share=0.1)
     model, data, v, obj = build_model(
         instance,
         g,
@@ -534,6 +552,7 @@ def solve_cpsat(
         time_scale=time_scale,
         hint_horizon=hint_h,
         circuit_max_ops=circuit_max_ops,
+        calendar_terms=calendar_terms,
     )
     hint_completed = False
     if hint_ok and hint_s is not None:
@@ -687,6 +706,7 @@ def solve_cpsat(
         "unmodelled": obj.unmodelled,
         "relaxed_setup_machines": [data.ci.machine_ids[m] for m in v.relaxed_machines],
         "working_time_model": data.working_time_model,
+        "calendar_terms": data.calendar_terms,  # the exact working time's table entries
         "workers": int(workers),
         "buffers": buffers,
         "n_conflicts": int(solver.num_conflicts),

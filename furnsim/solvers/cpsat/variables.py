@@ -92,6 +92,7 @@ class CpData:
     machine_ops: list[list[int]]  # per machine: the operations eligible on it
     horizon: int
     working_time_model: str = "none"  # working time: "none" (24/7) | "exact" | "relaxed"
+    calendar_terms: int = 0  # element-table entries the exact working time needs
     parent: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     # (n_jobs,) int64 assembly job a child goes into, -1 = FINISHED
     kit_volume: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))

@@ -54,6 +54,7 @@ class WindowModel:
         anticipatory_setups: bool = True,
         horizon: float = 0.0,
         circuit_max_ops: int = 120,
+        calendar_terms: int | None = None,
     ) -> None:
         self.model, self.data, self.v, self.obj = build_model(
             instance,
@@ -62,6 +63,7 @@ class WindowModel:
             anticipatory_setups=anticipatory_setups,
             hint_horizon=horizon,
             circuit_max_ops=circuit_max_ops,
+            **({} if calendar_terms is None else {"calendar_terms": int(calendar_terms)}),
         )
         self.ts = float(self.data.time_scale)
         self.ci = self.data.ci
