@@ -446,7 +446,7 @@ def replan_cmd(
         str, typer.Option(help="repair (keep the previous plan) | replan (best cost)")
     ] = "replan",
     method: Annotated[
-        str, typer.Option(help="replan: rule:NAME | best-rule | lns | cpsat | ppo")
+        str, typer.Option(help="replan: rule:NAME | best-rule | lns | cpsat | ppo | ppo-lns")
     ] = "best-rule",
     goal: Annotated[str, typer.Option(help=GOAL_HELP)] = "speed",
     state: Annotated[
@@ -473,7 +473,9 @@ def replan_cmd(
         Path | None, typer.Option("--excel", help="write the Gantt/schedule workbook here")
     ] = None,
     buffers: Annotated[str, typer.Option(help="hard | soft")] = "hard",
-    time_limit: Annotated[float | None, typer.Option(help="seconds for cpsat / ppo")] = None,
+    time_limit: Annotated[
+        float | None, typer.Option(help="seconds for best-rule, lns, cpsat, ppo, ppo-lns")
+    ] = None,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
 ) -> None:
     """Plan again from NOW after events: the past stays, pins hold; prints stability KPIs."""
