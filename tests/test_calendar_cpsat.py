@@ -139,8 +139,8 @@ def test_calendar_term_cap_follows_the_time_limit() -> None:
 def test_a_short_time_limit_relaxes_working_time_and_holds() -> None:
     """An 80-job demo-plant week needs ~137 k element-table entries for exact working time,
     which CP-SAT's presolve expands for ~2.6 s (twice: completing the hint, then the solve)
-    whatever its time limit. With 3 s the model relaxes the working time and keeps the limit;
-    the plan (the simulator's replay) is still valid."""
+    whatever its time limit. With 3 s the model relaxes the working time and keeps the limit
+    (2 s more for the replay and pricing); the plan (the simulator's replay) is still valid."""
     import time
 
     from furnsim.env.weeks import make_source
@@ -154,7 +154,7 @@ def test_a_short_time_limit_relaxes_working_time_and_holds() -> None:
     wall = time.perf_counter() - t0
     assert d["working_time_model"] == "relaxed"
     assert d["calendar_terms"] == data.calendar_terms
-    assert wall < 3 + 1.5, d
+    assert wall < 3 + 2.0, d  # the limit, plus the replay and pricing of the plan
     assert validate(s, week) == []
     # asked for, the exact model is still built
     _, d2 = solve_cpsat(week, "speed", time_limit=3, workers=1, calendar_terms=10**7)
