@@ -690,7 +690,12 @@ def evaluate_cmd(
     ] = None,
     buffers: Annotated[str, typer.Option(help="hard | soft")] = "hard",
     seed: Annotated[int, typer.Option()] = 0,
-    time_limit: Annotated[float | None, typer.Option(help="seconds per cpsat / lns run")] = None,
+    time_limit: Annotated[
+        float | None,
+        typer.Option(
+            help="seconds per run of a method with a budget (best-rule, ppo, lns, ppo-lns, cpsat)"
+        ),
+    ] = None,
     orders: Annotated[Path | None, typer.Option(help="orders file for every instance")] = None,
     passes: Annotated[
         int | None,
