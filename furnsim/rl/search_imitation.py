@@ -224,15 +224,26 @@ def expert_plan(
     lns_iterations: int = 0,
     policy_noisy: int = 0,
     seed: int = 0,
+    release: bool = False,
 ) -> ExpertPlan:
     """The cheapest complete plan of ``instance`` among the candidates (module doc).
 
     ``planner``: a :class:`~furnsim.rl.policy.PolicyPlanner` (greedy + ``samples - 1``
     sampled passes, and ``policy_noisy`` passes that follow its greedy choice but take a
     random candidate with probability ``noisy_eps``; None = no policy passes). Deterministic
-    for a fixed ``seed``."""
+    for a fixed ``seed``. ``release``: every candidate is priced released just in time
+    (:func:`furnsim.rl.train.plan_cost`); the plan returned is the candidate itself, whose
+    machine sequences are the labels."""
     from furnsim.goals import cost
     from furnsim.rules import NoValidPlan, best_rule, get_rule, search_noisy
+    from furnsim.solvers.release import release_if_cheaper
+
+    def price(s: Schedule) -> float:
+        c = float(cost(s, goal, instance))
+        if release:
+            r = release_if_cheaper(instance, s, goal, plain_cost=c)
+            c = c if r is None else r[1]
+        return c
 
     cands: list[tuple[float, str, Schedule]] = []
     if planner is not None and samples > 0:
@@ -241,24 +252,24 @@ def expert_plan(
         )
         for i, (s, sim) in enumerate(info["passes"]):
             if sim.deadlock is None:
-                c = float(cost(s, goal, instance))
+                c = price(s)
                 cands.append((c, "policy:greedy" if i == 0 else "policy:sample", s))
     if planner is not None and policy_noisy > 0:
         ss = np.random.SeedSequence([seed, 7])
         for child in ss.spawn(policy_noisy):
             s, sim = _noisy_policy_pass(instance, planner, noisy_eps, np.random.default_rng(child))
             if sim.deadlock is None:
-                cands.append((float(cost(s, goal, instance)), "policy-noisy", s))
+                cands.append((price(s), "policy-noisy", s))
     if rules or noisy > 0:
         try:
             br = best_rule(instance, goal, seed=0)
-            cands.append((float(br.cost), f"rule:{br.rule}", br.schedule))
+            cands.append((price(br.schedule), f"rule:{br.rule}", br.schedule))
             if noisy > 0:
                 s, sim, _ = search_noisy(
                     instance, goal, get_rule(br.rule), passes=noisy + 1, eps=noisy_eps, seed=seed
                 )
                 if sim.deadlock is None:
-                    cands.append((float(cost(s, goal, instance)), f"noisy:{br.rule}", s))
+                    cands.append((price(s), f"noisy:{br.rule}", s))
         except NoValidPlan:
             pass
     if lns_iterations > 0:
@@ -397,22 +408,28 @@ def search_imitation(
         sources: dict[str, int] = {}
         n_before = len(data)
         replay_fail = 0
+        no_plan = 0
         for i, w in enumerate(weeks):
             if budget is not None and (time.perf_counter() - t0) / 60 > budget:
                 log(f"search: time budget ({budget} min) reached in round {r} after {i} weeks")
                 break
-            ep = expert_plan(
-                w,
-                goal,
-                planner,
-                samples=cfg.search_samples,
-                temperature=cfg.plan_temperature,
-                rules=cfg.search_rules,
-                noisy=cfg.search_noisy,
-                lns_iterations=cfg.search_lns_iterations,
-                policy_noisy=cfg.search_policy_noisy,
-                seed=cfg.seed * 1000 + 100 * r + i,
-            )
+            try:
+                ep = expert_plan(
+                    w,
+                    goal,
+                    planner,
+                    samples=cfg.search_samples,
+                    temperature=cfg.plan_temperature,
+                    rules=cfg.search_rules,
+                    noisy=cfg.search_noisy,
+                    lns_iterations=cfg.search_lns_iterations,
+                    policy_noisy=cfg.search_policy_noisy,
+                    seed=cfg.seed * 1000 + 100 * r + i,
+                    release=bool(getattr(cfg, "release_costs", False)),
+                )
+            except ValueError:  # every candidate deadlocked: nothing to imitate on this week
+                no_plan += 1
+                continue
             greedy = ep.costs.get("policy", math.inf)
             if "policy" in ep.costs and math.isfinite(greedy):
                 gains.append(ep.cost / greedy)
@@ -440,6 +457,7 @@ def search_imitation(
             "examples": len(data),
             "unreachable": data.unreachable,
             "replay_failed": replay_fail,
+            "no_complete_plan": no_plan,  # weeks where every candidate deadlocked
             "expert_over_policy_passes": float(np.mean(gains)) if gains else None,
             "expert_sources": sources,
             "fit_accuracy": fit["accuracy"],

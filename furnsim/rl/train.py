@@ -92,6 +92,10 @@ class TrainConfig:
     search_lr: float = 1e-3  # Adam step size of those passes
     search_label_smoothing: float = 0.0  # as bc_label_smoothing, for the search labels
     search_minutes: float | None = None  # wall budget of the rounds (counted from the run start)
+    # price every plan (teacher choice, validation, the search's expert plans) released just
+    # in time, as the planners return it for a goal that weighs buffer occupancy
+    # (furnsim.solvers.release); the labels stay the plan's own machine sequences
+    release_costs: bool = False
     eval_weeks: int = 6  # validation weeks for checkpoint selection
     eval_every: int = 8_192  # env steps between validations
     # where the best model + sidecar go (relative to the working directory; the shipped models
@@ -151,17 +155,34 @@ def _weeks(source: Any, base: int, n: int, lo_hi: list[int]) -> list[Any]:
     return [source.week(base + i, sizes[i]) for i in range(n)]
 
 
-def _rule_cost_task(name: str, weeks: list[Any], goal: str) -> list[float]:
-    """One rule's cost on every week (inf = deadlock); a worker process / Ray task."""
+def plan_cost(instance: Any, schedule: Any, sim: Any, goal: str, release: bool = False) -> float:
+    """The goal's cost of a finished pass (inf = deadlock); with ``release``, of the plan
+    released just in time where that is cheaper (what ``ppo`` and ``lns`` return for a goal
+    that weighs buffer occupancy)."""
     from furnsim.goals import cost
+
+    if sim.deadlock is not None:
+        return math.inf
+    c = float(cost(schedule, goal, instance))
+    if release:
+        from furnsim.solvers.release import release_if_cheaper
+
+        r = release_if_cheaper(instance, schedule, goal, plain_cost=c)
+        if r is not None:
+            c = r[1]
+    return c
+
+
+def _rule_cost_task(name: str, weeks: list[Any], goal: str, release: bool = False) -> list[float]:
+    """One rule's cost on every week (inf = deadlock); a worker process / Ray task."""
     from furnsim.rules import get_rule
 
     r = get_rule(name)
-    cs = []
+    out = []
     for w in weeks:
         s, sim = r.plan(w)
-        cs.append(math.inf if sim.deadlock is not None else float(cost(s, goal, w)))
-    return cs
+        out.append(plan_cost(w, s, sim, goal, release))
+    return out
 
 
 def rule_costs(
@@ -171,15 +192,17 @@ def rule_costs(
     *,
     workers: int = 1,
     ray: str | None = None,
+    release: bool = False,
 ) -> dict[str, list[float]]:
     """Cost of every deterministic rule on every week (inf = deadlock), one rule per task on
     ``workers`` local processes or Ray (``ray="auto"`` or an address); the same numbers for
-    any of them."""
+    any of them. ``release``: priced released (:func:`plan_cost`)."""
     from furnsim.planners.parallel import map_tasks
     from furnsim.rules import rule_names
 
     names = list(rules or rule_names(True))
-    res, _ = map_tasks(_rule_cost_task, [(n, weeks, goal) for n in names], workers=workers, ray=ray)
+    tasks = [(n, weeks, goal, release) for n in names]
+    res, _ = map_tasks(_rule_cost_task, tasks, workers=workers, ray=ray)
     return dict(zip(names, res, strict=True))
 
 
@@ -191,13 +214,12 @@ def best_single_rule(costs: dict[str, list[float]]) -> str:
     return list(costs)[int(np.argmin(ratio))]
 
 
-def planner_costs(planner: Any, weeks: list[Any], goal: str) -> list[float]:
-    from furnsim.goals import cost
-
+def planner_costs(planner: Any, weeks: list[Any], goal: str, release: bool = False) -> list[float]:
+    """The greedy pass's cost on every week (:func:`plan_cost`)."""
     out = []
     for w in weeks:
         s, sim = planner.plan(w)
-        out.append(math.inf if sim.deadlock is not None else float(cost(s, goal, w)))
+        out.append(plan_cost(w, s, sim, goal, release))
     return out
 
 
@@ -347,11 +369,12 @@ def train(cfg: TrainConfig) -> TrainResult:
     source = make_source(cfg.plant, (cfg.train_jobs[0], cfg.train_jobs[1]))
     # 1. teacher = best single rule on the selection weeks
     sel = _weeks(source, SELECT_SEED, cfg.select_weeks, cfg.eval_jobs)
-    sel_costs = rule_costs(sel, goal, workers=cfg.eval_workers, ray=cfg.ray)
+    rel = bool(cfg.release_costs)
+    sel_costs = rule_costs(sel, goal, workers=cfg.eval_workers, ray=cfg.ray, release=rel)
     teacher = best_single_rule(sel_costs) if cfg.teacher == "auto" else cfg.teacher.upper()
     log(f"best single rule for {goal} on {len(sel)} selection weeks: {teacher}")
     val = _weeks(source, VALID_SEED, cfg.eval_weeks, cfg.eval_jobs)
-    val_rules = rule_costs(val, goal, workers=cfg.eval_workers, ray=cfg.ray)
+    val_rules = rule_costs(val, goal, workers=cfg.eval_workers, ray=cfg.ray, release=rel)
     val_teacher = np.array(val_rules[teacher])
 
     # 2. model (+ behaviour cloning)
@@ -426,7 +449,7 @@ def train(cfg: TrainConfig) -> TrainResult:
 
     def validate(steps: int, tag: str = "") -> float:
         planner = PolicyPlanner(model, meta_base)
-        cs = np.array(planner_costs(planner, val, goal))
+        cs = np.array(planner_costs(planner, val, goal, rel))
         ratio = float(np.mean(cs / val_teacher)) if np.all(np.isfinite(cs)) else math.inf
         rec: dict[str, Any] = {
             "steps": steps,
