@@ -265,6 +265,10 @@ def test_search_configs_load_and_stay_within_the_budget() -> None:
         assert cfg.goal == g and cfg.arch == "attention" and cfg.search_rounds > 0
         assert cfg.max_minutes <= 30 and cfg.torch_threads == 1
         assert (cfg.search_minutes or 0) < cfg.max_minutes
+        assert cfg.release_costs is False
+    rel = load_config(repo / "configs" / "train" / "empty-buffers-released.yaml")
+    assert rel.release_costs is True and rel.goal == "empty-buffers" and rel.max_minutes <= 30
+    assert (rel.search_minutes or 0) < rel.max_minutes
 
 
 def test_release_costs_price_plans_released_and_keep_them_labelable() -> None:

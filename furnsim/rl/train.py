@@ -294,23 +294,19 @@ def tune_sampling(
     temperatures: list[float],
     reference: np.ndarray,
     log: Any = print,
+    release: bool = False,
 ) -> tuple[float, dict[str, float]]:
     """The sampling temperature with the lowest mean cost ratio (to ``reference``) on ``weeks``.
 
     Same seeds for every temperature, no time budget (deterministic); validation weeks only.
+    ``release``: the kept pass priced released (:func:`plan_cost`), as ``ppo`` returns it.
     """
-    from furnsim.goals import cost
-
     scores: dict[str, float] = {}
     for tau in temperatures:
-        cs = [
-            float(
-                cost(
-                    planner.plan_best(w, goal, samples=samples, temperature=tau, seed=0)[0], goal, w
-                )
-            )
-            for w in weeks
-        ]
+        cs = []
+        for w in weeks:
+            s, sim, _ = planner.plan_best(w, goal, samples=samples, temperature=tau, seed=0)
+            cs.append(plan_cost(w, s, sim, goal, release))
         scores[str(tau)] = float(np.mean(np.array(cs) / reference))
         log(f"sampling {samples} passes at temperature {tau}: mean ratio {scores[str(tau)]:.4f}")
     best = min(temperatures, key=lambda t: scores[str(t)])
@@ -535,6 +531,7 @@ def train(cfg: TrainConfig) -> TrainResult:
             list(cfg.tune_temperatures),
             val_teacher,
             log,
+            release=rel,
         )
         meta_base["plan_temperature"] = tau
         sampling = {
@@ -619,7 +616,8 @@ def retune_sampling(cfg: TrainConfig) -> dict[str, Any]:
     side = json.loads(dest.with_suffix(".json").read_text(encoding="utf-8"))
     source = make_source(cfg.plant, (cfg.train_jobs[0], cfg.train_jobs[1]))
     val = _weeks(source, VALID_SEED, cfg.eval_weeks, cfg.eval_jobs)
-    ref = np.array(rule_costs(val, goal, [side["teacher"]])[side["teacher"]])
+    rel = bool(cfg.release_costs)
+    ref = np.array(rule_costs(val, goal, [side["teacher"]], release=rel)[side["teacher"]])
     t0 = time.perf_counter()
     tau, scores = tune_sampling(
         PolicyPlanner(_load_model(dest), side),
@@ -628,6 +626,7 @@ def retune_sampling(cfg: TrainConfig) -> dict[str, Any]:
         cfg.plan_samples,
         list(cfg.tune_temperatures or [cfg.plan_temperature]),
         ref,
+        release=rel,
     )
     side.update(
         plan_samples=cfg.plan_samples,
