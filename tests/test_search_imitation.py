@@ -300,6 +300,13 @@ def test_release_costs_price_plans_released_and_keep_them_labelable() -> None:
     assert _same_starts(follow_labels(inst, ex, _obs()), ep.schedule)
     # the greedy pass priced released, as the training run validates with release_costs
     assert planner_costs(pol, [inst], goal, release=True)[0] <= planner_costs(pol, [inst], goal)[0]
+    # and the sampling temperature is chosen on the kept pass released, like the reference
+    from furnsim.rl.train import tune_sampling
+
+    kept, ksim, _ = pol.plan_best(inst, goal, samples=3, temperature=1.0, seed=0)
+    ref = np.array([rel[1]])
+    _, scores = tune_sampling(pol, [inst], goal, 3, [1.0], ref, lambda *_: None, release=True)
+    assert scores["1.0"] == pytest.approx(plan_cost(inst, kept, ksim, goal, release=True) / rel[1])
 
 
 def test_a_week_without_a_complete_plan_is_skipped_not_fatal(
