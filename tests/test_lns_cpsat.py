@@ -123,6 +123,7 @@ def test_cpsat_neighbourhood_valid_and_never_worse_under_working_time(goal: str)
         cp_time=0.25,
     )
     assert r.moves["cpsat"]["tried"] == 3
+    assert r.moves["cpsat"]["working_time"] == "exact"  # no time limit: the exact model
     assert r.cost <= rule.cost + 1e-9
     assert r.schedule.complete
     assert not validate(r.schedule, inst)
@@ -221,3 +222,22 @@ def test_a_cpsat_move_without_a_solution_in_its_cap_drops_the_neighbourhood(monk
     assert r.moves["window"]["tried"] > 0  # the rest of the run went on without it
     assert limit - 0.5 <= used <= limit + 0.5  # the budget was used, not cut by the stuck move
     assert validate(r.schedule, ft06()) == []
+
+
+def test_a_short_move_cap_relaxes_the_window_models_working_time() -> None:
+    """Every ``cpsat`` move presolves the whole model, and CP-SAT's presolve of the working
+    time tables ignores its limits: the window model is exact only where that presolve fits
+    half of one move's cap. A 23-job week needs ~18 k entries; a 0.4 s cap allows 10 k."""
+    inst = shifts_week(3)
+    r = lns(
+        inst,
+        "speed",
+        time_limit=4.0,
+        seed=0,
+        start_ppo=False,
+        neighbourhoods=("window", "cpsat"),
+        cp_time=0.05,
+    )
+    assert r.moves["cpsat"]["tried"] >= 1
+    assert r.moves["cpsat"]["working_time"] == "relaxed"
+    assert r.schedule.complete and not validate(r.schedule, inst)

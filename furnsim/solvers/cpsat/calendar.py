@@ -18,7 +18,9 @@ only when ``o`` runs on ``m``):
   i.e. at least ``sd`` working units between the setup start and the processing start.
 
 Large weeks: above :data:`MAX_CALENDAR_TERMS` table entries the working time is left out
-(``details["working_time_model"] == "relaxed"``; the demo week on two shifts has ~7 M).
+(``details["working_time_model"] == "relaxed"``; the demo week on two shifts has ~7 M), and
+``solve_cpsat`` lowers that cap to what CP-SAT's presolve expands in a share of its time
+limit (:func:`calendar_terms_within`): no time limit interrupts that expansion.
 Every simulator schedule satisfies these constraints exactly (the model stays a relaxation,
 so the bound stays valid); the returned plan is the replay of the CP machine sequences
 through the simulator, which follows the working time (the raw CP timing is not used with
