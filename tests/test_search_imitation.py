@@ -147,10 +147,9 @@ def test_mlp_scorer_unchanged_by_the_option() -> None:
         CandidateExtractor(_space(8), arch="transformer")
 
 
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    tmp = tmp_path_factory.mktemp("si")
-    cfg = TrainConfig(
+def _tiny_cfg(tmp: Path, **overrides: object) -> TrainConfig:
+    """A training run of seconds: tiny weeks, one env, an attention scorer of 16."""
+    kw: dict = dict(
         goal="speed",
         train_jobs=[20, 30],
         eval_jobs=[20, 30],
@@ -181,7 +180,13 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyp
         run_dir=str(tmp / "runs"),
         verbose=0,
     )
-    return train(cfg)
+    kw.update(overrides)
+    return TrainConfig(**kw)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    return train(_tiny_cfg(tmp_path_factory.mktemp("si")))
 
 
 def test_search_loop_runs_end_to_end_and_records_rounds(tiny_run) -> None:  # type: ignore[no-untyped-def]
@@ -327,37 +332,21 @@ def test_a_week_without_a_complete_plan_is_skipped_not_fatal(
         return real(*a, **k)
 
     monkeypatch.setattr(si, "expert_plan", flaky)
-    cfg = TrainConfig(
+    cfg = _tiny_cfg(
+        tmp_path,
         goal="empty-buffers",
-        train_jobs=[20, 30],
-        eval_jobs=[20, 30],
         total_timesteps=64,
-        n_envs=1,
         n_steps=32,
-        batch_size=32,
-        n_epochs=1,
-        select_weeks=1,
-        bc_weeks=1,
         bc_epochs=1,
         eval_weeks=1,
-        eval_every=10_000,
-        kit_features=True,
-        working_time_features=True,
         hidden=8,
-        arch="attention",
-        attn_heads=2,
         search_rounds=1,
-        search_weeks=2,
-        search_samples=2,
         search_rules=False,
+        search_noisy=0,
+        search_lns_iterations=0,
         search_policy_noisy=1,
         search_epochs=1,
         release_costs=True,
-        plan_samples=1,
-        tensorboard=False,
-        out=str(tmp_path / "models"),
-        run_dir=str(tmp_path / "runs"),
-        verbose=0,
     )
     side = train(cfg).sidecar
     (rnd,) = side["search_rounds"]
