@@ -234,16 +234,11 @@ def expert_plan(
     for a fixed ``seed``. ``release``: every candidate is priced released just in time
     (:func:`furnsim.rl.train.plan_cost`); the plan returned is the candidate itself, whose
     machine sequences are the labels."""
-    from furnsim.goals import cost
+    from furnsim.rl.train import schedule_cost
     from furnsim.rules import NoValidPlan, best_rule, get_rule, search_noisy
-    from furnsim.solvers.release import release_if_cheaper
 
     def price(s: Schedule) -> float:
-        c = float(cost(s, goal, instance))
-        if release:
-            r = release_if_cheaper(instance, s, goal, plain_cost=c)
-            c = c if r is None else r[1]
-        return c
+        return schedule_cost(instance, s, goal, release)
 
     cands: list[tuple[float, str, Schedule]] = []
     if planner is not None and samples > 0:

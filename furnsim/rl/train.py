@@ -155,14 +155,12 @@ def _weeks(source: Any, base: int, n: int, lo_hi: list[int]) -> list[Any]:
     return [source.week(base + i, sizes[i]) for i in range(n)]
 
 
-def plan_cost(instance: Any, schedule: Any, sim: Any, goal: str, release: bool = False) -> float:
-    """The goal's cost of a finished pass (inf = deadlock); with ``release``, of the plan
-    released just in time where that is cheaper (what ``ppo`` and ``lns`` return for a goal
-    that weighs buffer occupancy)."""
+def schedule_cost(instance: Any, schedule: Any, goal: str, release: bool = False) -> float:
+    """The goal's cost of a complete plan; with ``release``, of the plan released just in
+    time where that is cheaper (what ``ppo`` and ``lns`` return for a goal that weighs buffer
+    occupancy)."""
     from furnsim.goals import cost
 
-    if sim.deadlock is not None:
-        return math.inf
     c = float(cost(schedule, goal, instance))
     if release:
         from furnsim.solvers.release import release_if_cheaper
@@ -171,6 +169,13 @@ def plan_cost(instance: Any, schedule: Any, sim: Any, goal: str, release: bool =
         if r is not None:
             c = r[1]
     return c
+
+
+def plan_cost(instance: Any, schedule: Any, sim: Any, goal: str, release: bool = False) -> float:
+    """:func:`schedule_cost` of a finished pass (inf = deadlock)."""
+    return (
+        math.inf if sim.deadlock is not None else schedule_cost(instance, schedule, goal, release)
+    )
 
 
 def _rule_cost_task(name: str, weeks: list[Any], goal: str, release: bool = False) -> list[float]:
