@@ -77,6 +77,12 @@ METHODS = {
     "rule": "A dispatching rule",
     "cpsat": "CP-SAT solver (time limit)",
 }
+#: where the plain policy loses to a rule: the search starts from the better plan of the two
+CHEAPER_HINT = (
+    f'For a cheaper plan, choose "{METHODS["policy-lns"]}": it starts from the better of the '
+    "policy's and the rules' plans and returns the cheapest plan it finds in the search time "
+    "you set."
+)
 VIEWS = ["Gantt by machine", "Gantt by order", "Buffers", "Late orders"]
 # the trained policy takes seconds (model load, search): a click shows the better plan of
 # two fast rules at once, and the policy's plan replaces it when it is ready and cheaper
@@ -1500,10 +1506,13 @@ def fallback_text(res: Any) -> str | None:
     if "is worse than" in res.fallback and "policy_cost" in d and "best_rule_cost" in d:
         pc, rc = float(d["policy_cost"]), float(d["best_rule_cost"])
         pct = 100 * (pc - rc) / rc if rc else float("inf")
-        return (
+        why = (
             f"The trained policy's plan was {pct:.2g} % worse than the best dispatching rule's "
             f"({used}), so {used}'s plan is shown."
         )
+        if asked == "the trained policy":
+            why += " " + CHEAPER_HINT
+        return why
     if "not available" in res.fallback:
         return f"No trained policy for this goal is installed here, {shown}."
     if "deadlocked" in res.fallback:
@@ -1617,7 +1626,7 @@ def upgrade_watch() -> None:
                 "policy_result": new,  # kept for the record (and the tests)
                 "note": f"The trained policy's plan is ready, but it is not better for the goal "
                 f"{label} than the quick plan ({_rule_name(old.method)}), so the quick plan "
-                "stays.",
+                f"stays. {CHEAPER_HINT}",
             }
     st.rerun(scope="app")
 

@@ -139,6 +139,28 @@ def test_default_method_shows_the_fallback(at: AppTest) -> None:
     assert "cost" not in _texts(at.info)
 
 
+def test_a_policy_that_loses_to_a_rule_points_to_policy_plus_optimizer(at: AppTest) -> None:
+    """Empty Buffers on the demo week: the shipped policy's plan loses to a rule (docs/rl.md,
+    "Why sampling cannot close it"). The page says so and names the method that does better;
+    the planner follows the advice and gets a plan of its own, no dearer than the one shown."""
+    hint = 'For a cheaper plan, choose "Trained policy + optimizer"'
+    at.button(key="goal_empty-buffers").click().run()
+    at.button(key="start").click().run()  # the default method: the trained policy
+    res = _policy_plan(at)
+    if res.fallback is None or "not available" in res.fallback:
+        pytest.skip(f"the policy's own plan is used here ({res.method}, {res.fallback})")
+    shown = at.session_state.result["result"]
+    assert hint in _texts(at.warning) + _texts(at.info)
+    at.radio(key="method").set_value("policy-lns").run()
+    at.number_input(key="ppo_lns_time").set_value(2.0)
+    at.button(key="start").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    new = at.session_state.result["result"]
+    assert new.requested == "ppo-lns" and new.valid and new.fallback is None
+    assert new.cost <= shown.cost + 1e-6
+    assert hint not in _texts(at.warning) + _texts(at.info)
+
+
 def test_policy_search_time_is_passed_to_the_planner(at: AppTest) -> None:
     """The planner's search-time box reaches plan(): a longer search makes more passes."""
     at.number_input(key="ppo_time").set_value(0.5)
