@@ -190,6 +190,12 @@ def _print_kpis(res: Any) -> None:
         f"method:      {res.method}"
         + (f"   (requested {res.requested}; fallback: {res.fallback})" if res.fallback else "")
     )
+    if res.fallback and res.requested == "ppo" and "is worse than" in res.fallback:
+        # the policy + optimizer starts from the better of the two plans and searches on
+        typer.echo(
+            "hint:        --method ppo-lns --time-limit 10 starts from the better of the "
+            "policy's and the rules' plans and returns the cheapest it finds in 10 s"
+        )
     typer.echo(f"goal:        {res.goal}   cost {res.cost:,.2f}")
     typer.echo(
         f"valid:       {res.valid}"

@@ -216,6 +216,17 @@ def test_cli_policy_line_names_the_release_control_cost():
     if "fallback" in r.output:  # the best rule's plan, released as well, was cheaper
         assert "released just in time" in r.output, r.output
         assert num(shown) < num(released), (line, shown)
+        # the way to a cheaper plan is named, and it works
+        assert "hint:        --method ppo-lns --time-limit 10" in r.output, r.output
+        r2 = runner.invoke(
+            app,
+            ["plan", str(DEMO), "--method", "ppo-lns", "--goal", "empty-buffers"]
+            + ["--time-limit", "2"],
+        )
+        assert r2.exit_code == 0, r2.output
+        assert "fallback" not in r2.output and "hint:" not in r2.output, r2.output
+        cost2 = next(x for x in r2.output.splitlines() if x.startswith("goal:")).split("cost")[1]
+        assert num(cost2) <= num(shown) + 1e-6, (cost2, shown)
     else:
         assert num(shown) == num(released), (line, shown)
 
