@@ -192,7 +192,9 @@ def cmd_table(a: argparse.Namespace) -> None:
         print(f"wrote {BEST_KNOWN} ({sum(len(v) for v in bk.values())} entries)")
     bk = best_known_from(rows, _file_best_known())
     print(table(rows, comparisons(a.budget, a.long, a.short), bk))
-    print(headroom(rows, bk, f"noisy:{a.budget:g}"))
+    for ref in dict.fromkeys((f"noisy:{a.budget:g}", f"noisy:{a.long:g}")):
+        if any(r["method"] == ref for r in rows):
+            print(headroom(rows, bk, ref))
 
 
 def headroom(rows: list[dict], bk: dict, ref: str) -> str:

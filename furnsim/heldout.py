@@ -397,7 +397,8 @@ def best_known_from(
             continue
         g, s = str(r["goal"]), str(r["seed"])
         cur = out.setdefault(g, {}).get(s)
-        if cur is None or r["cost"] < cur["cost"] - 1e-9:
+        # as stored (4 decimals): the same plan found again keeps its first source
+        if cur is None or round(float(r["cost"]), 4) < cur["cost"] - 1e-9:
             src = f"{source} {r['method']}".strip()
             out[g][s] = {"cost": round(float(r["cost"]), 4), "source": src}
             out[g][s]["fingerprint"] = str(r["fingerprint"])

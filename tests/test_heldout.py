@@ -103,6 +103,7 @@ def test_best_known_keeps_the_cheapest_and_drops_other_weeks() -> None:
     }
     rows = [_row(1, "speed", "lns:10", 90.0), _row(2, "speed", "lns:10", 95.0)]
     rows.append(_row(2, "speed", "noisy:10", 1.0, valid=False))
+    rows.append(_row(1, "speed", "ppo-lns:10", 79.99996))  # 80.0 as stored: a tie
     bk = best_known_from(rows, old, source="t.jsonl")
     assert bk["speed"]["1"]["cost"] == 80.0 and bk["speed"]["1"]["source"] == "old"
     assert bk["speed"]["2"] == {"cost": 95.0, "source": "t.jsonl lns:10", "fingerprint": "fp2"}
