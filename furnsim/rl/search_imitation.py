@@ -232,7 +232,7 @@ def expert_plan(
     sampled passes, and ``policy_noisy`` passes that follow its greedy choice but take a
     random candidate with probability ``noisy_eps``; None = no policy passes). Deterministic
     for a fixed ``seed``. ``release``: every candidate is priced released just in time
-    (:func:`furnsim.rl.train.plan_cost`); the plan returned is the candidate itself, whose
+    (:func:`furnsim.rl.train.schedule_cost`); the plan returned is the candidate itself, whose
     machine sequences are the labels."""
     from furnsim.rl.train import schedule_cost
     from furnsim.rules import NoValidPlan, best_rule, get_rule, search_noisy
@@ -420,7 +420,7 @@ def search_imitation(
                     lns_iterations=cfg.search_lns_iterations,
                     policy_noisy=cfg.search_policy_noisy,
                     seed=cfg.seed * 1000 + 100 * r + i,
-                    release=bool(getattr(cfg, "release_costs", False)),
+                    release=cfg.release_costs,
                 )
             except ValueError:  # every candidate deadlocked: nothing to imitate on this week
                 no_plan += 1
